@@ -1,0 +1,128 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { DeliveryChannel } from './channels';
+import { Envelope } from './envelope';
+import { LiteralUnion } from './literal-union';
+import { MessageTypes, MessageVersions } from './message-types';
+import { DateTime, EmailAddress, EntityId, Locale, PhoneNumber, Uuid } from './primitives';
+import { DeliveryStatus } from './status';
+
+export const Priorities = ['low', 'normal', 'high'] as const;
+export const Priority = LiteralUnion(Priorities);
+export type Priority = Static<typeof Priority>;
+
+/**
+ * What to send, rendered by the notification service when the notification
+ * is accepted: the worker never needs the template store, and a template
+ * edited later does not change a job already queued.
+ */
+export const RenderedContent = Type.Object({
+  subject: Type.Optional(Type.String({ minLength: 1 })),
+  text: Type.String({ minLength: 1 }),
+  html: Type.Optional(Type.String({ minLength: 1 })),
+  /** A shorter text for SMS; the worker falls back to `text`. */
+  sms: Type.Optional(Type.String({ minLength: 1 })),
+});
+export type RenderedContent = Static<typeof RenderedContent>;
+
+/** Which template produced the content, kept for tracing; the worker sends `content` as it is. */
+export const TemplateRef = Type.Object({
+  key: Type.String({ minLength: 1 }),
+  version: Type.Optional(Type.Integer({ minimum: 1 })),
+  locale: Type.Optional(Locale),
+  data: Type.Record(Type.String(), Type.Unknown()),
+});
+export type TemplateRef = Static<typeof TemplateRef>;
+
+const recipientIdentity = {
+  userId: Type.Optional(EntityId),
+  name: Type.Optional(Type.String({ minLength: 1 })),
+  locale: Type.Optional(Locale),
+};
+
+/*
+ * The worker has no user store, so a job carries the address its channel
+ * needs; a job without one is a poison message, caught by the schema.
+ */
+export const EmailRecipient = Type.Object({
+  ...recipientIdentity,
+  email: EmailAddress,
+  phone: Type.Optional(PhoneNumber),
+});
+export type EmailRecipient = Static<typeof EmailRecipient>;
+
+export const SmsRecipient = Type.Object({
+  ...recipientIdentity,
+  phone: PhoneNumber,
+  email: Type.Optional(EmailAddress),
+});
+export type SmsRecipient = Static<typeof SmsRecipient>;
+
+const deliveryJobFields = {
+  notificationId: EntityId,
+  /**
+   * Stable across republishes (outbox relay, retries, replay) and equal to
+   * the envelope's `messageId`: the worker's idempotency key.
+   */
+  jobId: Uuid,
+  content: RenderedContent,
+  template: Type.Optional(TemplateRef),
+  /** Passed to the provider as tags/variables and echoed in logs; strings only so every provider can carry it. */
+  metadata: Type.Record(Type.String(), Type.String()),
+  category: Type.Optional(Type.String({ minLength: 1 })),
+  priority: Type.Optional(Priority),
+  createdAt: DateTime,
+};
+
+export const EmailDeliveryJob = Type.Object({
+  ...deliveryJobFields,
+  channel: Type.Literal('email'),
+  recipient: EmailRecipient,
+});
+export const SmsDeliveryJob = Type.Object({
+  ...deliveryJobFields,
+  channel: Type.Literal('sms'),
+  recipient: SmsRecipient,
+});
+
+/** One job per notification and delivery channel, on the work exchange, routed by `channel`. */
+export const DeliveryJobPayload = Type.Union([EmailDeliveryJob, SmsDeliveryJob]);
+export type DeliveryJobPayload = Static<typeof DeliveryJobPayload>;
+
+export const DeliveryJobMessage = Envelope(
+  MessageTypes.deliveryJob,
+  MessageVersions[MessageTypes.deliveryJob],
+  DeliveryJobPayload,
+);
+export type DeliveryJobMessage = Static<typeof DeliveryJobMessage>;
+
+export const DeliveryError = Type.Object({
+  /** Herald's own stable code, e.g. `invalid_number`, `provider_unavailable`. */
+  code: Type.String({ minLength: 1 }),
+  message: Type.String(),
+  /** Decided by the worker's error classification: permanent means no retry. */
+  permanent: Type.Boolean(),
+  /** The provider's code as text: Twilio's `21211`, Mailgun's HTTP status. */
+  providerCode: Type.Optional(Type.String({ minLength: 1 })),
+});
+export type DeliveryError = Static<typeof DeliveryError>;
+
+/** Worker → notification service, after each step of each attempt. Apply with `decideTransition`. */
+export const DeliveryStatusPayload = Type.Object({
+  notificationId: EntityId,
+  channel: DeliveryChannel,
+  status: DeliveryStatus,
+  attempt: Type.Integer({ minimum: 1 }),
+  at: DateTime,
+  providerMessageId: Type.Optional(Type.String({ minLength: 1 })),
+  provider: Type.Optional(Type.String({ minLength: 1 })),
+  error: Type.Optional(DeliveryError),
+  nextAttemptAt: Type.Optional(DateTime),
+});
+export type DeliveryStatusPayload = Static<typeof DeliveryStatusPayload>;
+
+export const DeliveryStatusMessage = Envelope(
+  MessageTypes.deliveryStatus,
+  MessageVersions[MessageTypes.deliveryStatus],
+  DeliveryStatusPayload,
+);
+export type DeliveryStatusMessage = Static<typeof DeliveryStatusMessage>;

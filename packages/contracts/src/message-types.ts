@@ -1,0 +1,31 @@
+import { EventRoutingKeys } from './names';
+
+/**
+ * Message type names. An event's type is also its routing key on the events
+ * exchange, so the names come from names.ts and can never differ.
+ */
+export const MessageTypes = {
+  deliveryJob: 'delivery.job',
+  deliveryStatus: EventRoutingKeys.deliveryStatus,
+  notificationCreated: EventRoutingKeys.notificationCreated,
+  notificationUpdated: EventRoutingKeys.notificationUpdated,
+  userRegistered: EventRoutingKeys.userRegistered,
+  userUpdated: EventRoutingKeys.userUpdated,
+  userVerificationRequested: EventRoutingKeys.userVerificationRequested,
+} as const;
+export type MessageType = (typeof MessageTypes)[keyof typeof MessageTypes];
+
+/**
+ * The version each producer writes today. A breaking change to a payload is
+ * a new version with its own schema, published alongside the old one until
+ * every consumer reads it.
+ */
+export const MessageVersions = {
+  [MessageTypes.deliveryJob]: 1,
+  [MessageTypes.deliveryStatus]: 1,
+  [MessageTypes.notificationCreated]: 1,
+  [MessageTypes.notificationUpdated]: 1,
+  [MessageTypes.userRegistered]: 1,
+  [MessageTypes.userUpdated]: 1,
+  [MessageTypes.userVerificationRequested]: 1,
+} as const satisfies Record<MessageType, number>;

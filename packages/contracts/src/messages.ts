@@ -1,0 +1,56 @@
+import { type Static, type TSchema } from '@sinclair/typebox';
+import { DeliveryJobMessage, DeliveryStatusMessage, type DeliveryJobPayload } from './delivery-messages';
+import { createEnvelope, type EnvelopeOptions } from './envelope';
+import { MessageTypes, MessageVersions, type MessageType } from './message-types';
+import { EventRoutingKeys, type EventRoutingKey } from './names';
+import { NotificationCreatedMessage, NotificationUpdatedMessage } from './notification-messages';
+import { UserRegisteredMessage, UserUpdatedMessage, VerificationRequestedMessage } from './user-messages';
+
+/** The schema of every message Herald publishes, by type: a consumer picks the schema from the envelope's `type`. */
+export const MessageSchemas = {
+  [MessageTypes.deliveryJob]: DeliveryJobMessage,
+  [MessageTypes.deliveryStatus]: DeliveryStatusMessage,
+  [MessageTypes.notificationCreated]: NotificationCreatedMessage,
+  [MessageTypes.notificationUpdated]: NotificationUpdatedMessage,
+  [MessageTypes.userRegistered]: UserRegisteredMessage,
+  [MessageTypes.userUpdated]: UserUpdatedMessage,
+  [MessageTypes.userVerificationRequested]: VerificationRequestedMessage,
+} as const satisfies Record<MessageType, TSchema>;
+
+export type MessageOf<T extends MessageType> = Static<(typeof MessageSchemas)[T]>;
+export type PayloadOf<T extends MessageType> = MessageOf<T>['payload'];
+export type AnyMessage = { [T in MessageType]: MessageOf<T> }[MessageType];
+
+export function isMessageType(value: unknown): value is MessageType {
+  return typeof value === 'string' && Object.hasOwn(MessageSchemas, value);
+}
+
+/** Messages published on the events exchange; `delivery.job` goes to the work exchange, routed by channel. */
+export type EventMessageType = Exclude<MessageType, typeof MessageTypes.deliveryJob>;
+
+export const EventRoutingKeyByMessageType: Record<EventMessageType, EventRoutingKey> = {
+  [MessageTypes.deliveryStatus]: EventRoutingKeys.deliveryStatus,
+  [MessageTypes.notificationCreated]: EventRoutingKeys.notificationCreated,
+  [MessageTypes.notificationUpdated]: EventRoutingKeys.notificationUpdated,
+  [MessageTypes.userRegistered]: EventRoutingKeys.userRegistered,
+  [MessageTypes.userUpdated]: EventRoutingKeys.userUpdated,
+  [MessageTypes.userVerificationRequested]: EventRoutingKeys.userVerificationRequested,
+};
+
+/** An envelope at the version producers write today, its payload checked against that version by the compiler. */
+export function createMessage<T extends MessageType>(
+  type: T,
+  payload: PayloadOf<T>,
+  options: EnvelopeOptions,
+): MessageOf<T> {
+  // The cast only joins the envelope's generic shape to the schema's Static type; both describe the same object.
+  return createEnvelope(type, MessageVersions[type], payload, options) as MessageOf<T>;
+}
+
+/** A delivery job whose message id is its job id, so every republish of the job is recognisably the same message. */
+export function createDeliveryJobMessage(
+  payload: DeliveryJobPayload,
+  options: Omit<EnvelopeOptions, 'messageId'>,
+): MessageOf<typeof MessageTypes.deliveryJob> {
+  return createMessage(MessageTypes.deliveryJob, payload, { ...options, messageId: payload.jobId });
+}

@@ -1,0 +1,69 @@
+/**
+ * Names of everything Herald declares on RabbitMQ.
+ *
+ * A deployed name is never renamed: a new name is a new queue, and messages
+ * waiting in the old one would be stranded. Add names; do not change them.
+ *
+ * Tests and side-by-side deployments isolate themselves with a namespace
+ * prefix (see `@herald/amqp`'s `topologyNames`), never by editing these.
+ */
+
+/** Channels a delivery job can be routed to; `in_app` needs no worker. */
+export const WorkRoutingKeys = {
+  email: 'email',
+  sms: 'sms',
+} as const;
+export type WorkRoutingKey = (typeof WorkRoutingKeys)[keyof typeof WorkRoutingKeys];
+
+export const Exchanges = {
+  /** direct: delivery jobs, routed by channel to one queue per channel */
+  work: 'herald.work',
+  /** headers: retries, routed by the `herald-delay-ms` header to the delay queue of that backoff step */
+  delay: 'herald.delay',
+  /** fanout: everything that cannot be processed, into the one dead-letter queue */
+  deadLetter: 'herald.dlx',
+  /** topic: domain events (`notification.*`, `delivery.status`, `user.*`) */
+  events: 'herald.events',
+} as const;
+
+export const Queues = {
+  workEmail: 'herald.work.email',
+  workSms: 'herald.work.sms',
+  deadLetter: 'herald.dlq',
+  /** the notification service's durable queue for delivery status and user events */
+  notificationEvents: 'herald.notification.events',
+  /** prefix of each delay queue; the step's TTL in ms completes the name, e.g. `herald.delay.2000` */
+  delayPrefix: 'herald.delay.',
+  /** prefix of each realtime instance's exclusive, auto-delete fan-out queue */
+  realtimePrefix: 'herald.realtime.',
+} as const;
+
+export const WorkQueueByRoutingKey: Record<WorkRoutingKey, string> = {
+  email: Queues.workEmail,
+  sms: Queues.workSms,
+};
+
+export const EventRoutingKeys = {
+  notificationCreated: 'notification.created',
+  notificationUpdated: 'notification.updated',
+  deliveryStatus: 'delivery.status',
+  userRegistered: 'user.registered',
+  userUpdated: 'user.updated',
+  userVerificationRequested: 'user.verification_requested',
+} as const;
+export type EventRoutingKey = (typeof EventRoutingKeys)[keyof typeof EventRoutingKeys];
+
+/** Headers Herald sets on messages. Retries are counted only in our own header, never from `x-death`. */
+export const Headers = {
+  retryAttempts: 'x-retry-attempts',
+  /** routes a retry to its delay queue; headers exchanges ignore names starting with "x-" */
+  delay: 'herald-delay-ms',
+  originalQueue: 'x-original-queue',
+  originalExchange: 'x-original-exchange',
+  originalRoutingKey: 'x-original-routing-key',
+  lastError: 'x-last-error',
+  errorCode: 'x-error-code',
+  firstFailedAt: 'x-first-failed-at',
+  deadLetteredAt: 'x-dead-lettered-at',
+  deadLetterReason: 'x-dead-letter-reason',
+} as const;

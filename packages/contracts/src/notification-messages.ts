@@ -1,0 +1,96 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Channel } from './channels';
+import { Envelope } from './envelope';
+import { MessageTypes, MessageVersions } from './message-types';
+import { DateTime, EntityId } from './primitives';
+import { DeliveryStatus } from './status';
+
+/** The current delivery status of each channel the notification uses. */
+export const ChannelStatuses = Type.Object(
+  {
+    in_app: Type.Optional(DeliveryStatus),
+    email: Type.Optional(DeliveryStatus),
+    sms: Type.Optional(DeliveryStatus),
+  },
+  { additionalProperties: false },
+);
+export type ChannelStatuses = Static<typeof ChannelStatuses>;
+
+/** What an inbox shows, so realtime can push it without reading the notification store. */
+export const NotificationSummary = Type.Object({
+  id: EntityId,
+  title: Type.String({ minLength: 1 }),
+  body: Type.String(),
+  category: Type.Optional(Type.String({ minLength: 1 })),
+  channels: Type.Array(Channel, { minItems: 1, uniqueItems: true }),
+  createdAt: DateTime,
+  /** A notification is created unread; reading it is a `notification.updated`. */
+  read: Type.Literal(false),
+  statuses: ChannelStatuses,
+});
+export type NotificationSummary = Static<typeof NotificationSummary>;
+
+export const NotificationCreatedPayload = Type.Object({
+  /** The recipient: realtime emits to this user's room. */
+  userId: EntityId,
+  notification: NotificationSummary,
+});
+export type NotificationCreatedPayload = Static<typeof NotificationCreatedPayload>;
+
+export const NotificationCreatedMessage = Envelope(
+  MessageTypes.notificationCreated,
+  MessageVersions[MessageTypes.notificationCreated],
+  NotificationCreatedPayload,
+);
+export type NotificationCreatedMessage = Static<typeof NotificationCreatedMessage>;
+
+export const StatusDetail = Type.Object({
+  attempt: Type.Optional(Type.Integer({ minimum: 1 })),
+  nextAttemptAt: Type.Optional(DateTime),
+  errorCode: Type.Optional(Type.String({ minLength: 1 })),
+  reason: Type.Optional(Type.String()),
+});
+export type StatusDetail = Static<typeof StatusDetail>;
+
+export const StatusChange = Type.Object({
+  kind: Type.Literal('status'),
+  channel: Channel,
+  status: DeliveryStatus,
+  at: DateTime,
+  detail: Type.Optional(StatusDetail),
+});
+export const ReadChange = Type.Object({
+  kind: Type.Literal('read'),
+  /** false: marked unread again. */
+  read: Type.Boolean(),
+  at: DateTime,
+});
+export const ArchiveChange = Type.Object({
+  kind: Type.Literal('archived'),
+  /** false: restored from the archive. */
+  archived: Type.Boolean(),
+  at: DateTime,
+});
+export const DeletedChange = Type.Object({
+  kind: Type.Literal('deleted'),
+  at: DateTime,
+});
+
+export const NotificationChange = Type.Union([StatusChange, ReadChange, ArchiveChange, DeletedChange]);
+export type NotificationChange = Static<typeof NotificationChange>;
+
+export const NotificationUpdatedPayload = Type.Object({
+  userId: EntityId,
+  notificationId: EntityId,
+  change: NotificationChange,
+  /** The recipient's unread count after the change, so realtime pushes `unread-count` without a query. */
+  unreadCount: Type.Integer({ minimum: 0 }),
+});
+export type NotificationUpdatedPayload = Static<typeof NotificationUpdatedPayload>;
+
+export const NotificationUpdatedMessage = Envelope(
+  MessageTypes.notificationUpdated,
+  MessageVersions[MessageTypes.notificationUpdated],
+  NotificationUpdatedPayload,
+);
+export type NotificationUpdatedMessage = Static<typeof NotificationUpdatedMessage>;

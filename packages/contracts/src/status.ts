@@ -1,0 +1,56 @@
+import { type Static } from '@sinclair/typebox';
+import { LiteralUnion } from './literal-union';
+
+/**
+ * Where one channel of one notification stands. Progress runs
+ * `queued → sending → sent → delivered`; `retrying` alternates with `sending`
+ * while attempts repeat. The rest are outcomes that end the delivery:
+ * - `failed`: a permanent error before the provider accepted the message
+ * - `bounced`: the provider accepted it, then reported it undeliverable
+ * - `suppressed`: the address is on the suppression list; the provider was never called
+ * - `dead`: retries exhausted; the job sits in the dead-letter queue
+ */
+export const DeliveryStatuses = [
+  'queued',
+  'sending',
+  'retrying',
+  'sent',
+  'delivered',
+  'failed',
+  'bounced',
+  'suppressed',
+  'dead',
+] as const;
+export const DeliveryStatus = LiteralUnion(DeliveryStatuses);
+export type DeliveryStatus = Static<typeof DeliveryStatus>;
+
+export const TerminalStatuses = [
+  'failed',
+  'bounced',
+  'suppressed',
+  'dead',
+] as const satisfies readonly DeliveryStatus[];
+export type TerminalStatus = (typeof TerminalStatuses)[number];
+export type ProgressStatus = Exclude<DeliveryStatus, TerminalStatus>;
+
+export function isTerminal(status: DeliveryStatus): status is TerminalStatus {
+  return (TerminalStatuses as readonly DeliveryStatus[]).includes(status);
+}
+
+/**
+ * Engagement is tracked apart from the delivery status, as timestamps that
+ * can overlap (an email can be opened and clicked and later complained
+ * about). `seen`, `read`, `archived` come from the in-app inbox; `opened`,
+ * `clicked`, `complained`, `unsubscribed` from email and SMS providers.
+ */
+export const EngagementKinds = [
+  'seen',
+  'read',
+  'archived',
+  'opened',
+  'clicked',
+  'complained',
+  'unsubscribed',
+] as const;
+export const EngagementKind = LiteralUnion(EngagementKinds);
+export type EngagementKind = Static<typeof EngagementKind>;

@@ -1,0 +1,44 @@
+import {
+  Channels,
+  DeliveryChannels,
+  EventRoutingKeyByMessageType,
+  MessageTypes,
+  Queues,
+  WorkQueueByRoutingKey,
+  isDeliveryChannel,
+  isMessageType,
+  workRoutingKeyFor,
+} from '@herald/contracts';
+
+describe('message routing', () => {
+  it('publishes each event under a routing key equal to its type', () => {
+    expect(EventRoutingKeyByMessageType).toEqual({
+      'delivery.status': 'delivery.status',
+      'notification.created': 'notification.created',
+      'notification.updated': 'notification.updated',
+      'user.registered': 'user.registered',
+      'user.updated': 'user.updated',
+      'user.verification_requested': 'user.verification_requested',
+    });
+  });
+
+  it('routes delivery jobs by channel to one work queue per channel', () => {
+    expect(DeliveryChannels.map((channel) => WorkQueueByRoutingKey[workRoutingKeyFor(channel)])).toEqual([
+      Queues.workEmail,
+      Queues.workSms,
+    ]);
+    expect(Queues.workEmail).toBe('herald.work.email');
+    expect(Queues.workSms).toBe('herald.work.sms');
+  });
+
+  it('knows every message type and nothing else', () => {
+    expect(Object.values(MessageTypes).every(isMessageType)).toBe(true);
+    expect(['delivery.job.v1', 'user.deleted', 'constructor', '', 42].some(isMessageType)).toBe(false);
+  });
+});
+
+describe('channels', () => {
+  it('hands only email and sms to the worker', () => {
+    expect(Channels.filter(isDeliveryChannel)).toEqual(['email', 'sms']);
+  });
+});
