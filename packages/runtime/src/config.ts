@@ -1,0 +1,111 @@
+import { Type, type Static, type TObject, type TProperties } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+
+/**
+ * Configuration is read once, from environment variables, and validated
+ * against a TypeBox schema. A bad or missing variable stops the service at
+ * start with one message naming every problem, not the first one only.
+ */
+export class ConfigError extends Error {
+  constructor(
+    readonly service: string,
+    readonly problems: string[],
+  ) {
+    super(`Invalid configuration for ${service}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Variables every service reads. Services spread these into their own schema. */
+export const CommonEnv = {
+  NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('test'), Type.Literal('production')], {
+    default: 'development',
+  }),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
+    { default: 'info' },
+  ),
+  /** `pretty` for a person at a terminal, `json` for log shippers. Defaults per NODE_ENV in `loadConfig`. */
+  LOG_FORMAT: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('pretty')])),
+  HOST: Type.String({ default: '0.0.0.0' }),
+  /** seconds a shutdown may take before in-flight work is abandoned (and requeued by the broker) */
+  SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 0, default: 10000 }),
+};
+
+export const MongoEnv = {
+  MONGO_URL: Type.String({ minLength: 1, default: 'mongodb://127.0.0.1:27017/herald' }),
+};
+
+export const AmqpEnv = {
+  AMQP_URL: Type.String({ minLength: 1, default: 'amqp://guest:guest@127.0.0.1:5672' }),
+  /** prefix for every exchange and queue name; isolates side-by-side stacks on one broker */
+  AMQP_NAMESPACE: Type.String({ default: '', pattern: '^[a-z0-9_-]*$' }),
+};
+
+export const JwtVerifyEnv = {
+  /** where auth publishes its public keys */
+  JWT_JWKS_URL: Type.String({ default: 'http://127.0.0.1:3001/.well-known/jwks.json' }),
+  JWT_ISSUER: Type.String({ default: 'herald-auth' }),
+  JWT_AUDIENCE: Type.String({ default: 'herald' }),
+};
+
+export type CommonConfig = Static<TObject<typeof CommonEnv>> & { LOG_FORMAT: 'json' | 'pretty' };
+
+/**
+ * Builds the typed config for `schema` from `env`. Strings are converted to
+ * the declared types ("8080" → 8080, "true" → true), defaults are applied,
+ * and every violation is collected into one `ConfigError`.
+ */
+export function loadConfig<P extends TProperties>(
+  service: string,
+  properties: P,
+  env: Record<string, string | undefined> = process.env,
+): Static<TObject<P>> & { LOG_FORMAT: 'json' | 'pretty' } {
+  const schema = Type.Object(properties);
+  const input: Record<string, unknown> = {};
+  for (const key of Object.keys(properties)) {
+    const raw = env[key];
+    // An empty variable means "unset", as docker-compose and .env files write it.
+    if (raw !== undefined && raw !== '') input[key] = raw;
+  }
+  const withDefaults = Value.Default(schema, input);
+  const converted = Value.Convert(schema, withDefaults);
+  // One line per variable: a union reports each failed branch, the first says enough.
+  const problemsByVariable = new Map<string, string>();
+  for (const error of Value.Errors(schema, converted)) {
+    const variable = error.path.slice(1).split('/')[0] || '(root)';
+    if (!problemsByVariable.has(variable)) {
+      problemsByVariable.set(variable, `${variable}: ${error.message}${describeValue(error.value)}`);
+    }
+  }
+  if (problemsByVariable.size > 0) throw new ConfigError(service, [...problemsByVariable.values()]);
+
+  const config = converted as Static<TObject<P>> & { LOG_FORMAT?: 'json' | 'pretty'; NODE_ENV?: string };
+  return {
+    ...config,
+    LOG_FORMAT: config.LOG_FORMAT ?? (config.NODE_ENV === 'development' ? 'pretty' : 'json'),
+  };
+}
+
+/**
+ * `loadConfig` for `server.ts`: prints the problems and exits, so a
+ * misconfigured container fails fast and visibly instead of half-starting.
+ */
+export function loadConfigOrExit<P extends TProperties>(
+  service: string,
+  properties: P,
+  env: Record<string, string | undefined> = process.env,
+): Static<TObject<P>> & { LOG_FORMAT: 'json' | 'pretty' } {
+  try {
+    return loadConfig(service, properties, env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(78); // EX_CONFIG
+  }
+}
+
+function describeValue(value: unknown): string {
+  // Never echo a value back: it may be a secret. Only say whether it was present.
+  return value === undefined ? ' (missing)' : '';
+}

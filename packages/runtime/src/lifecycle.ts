@@ -1,0 +1,24 @@
+import closeWithGrace from 'close-with-grace';
+import { type Logger } from './logger';
+
+export interface Closable {
+  close(): Promise<unknown>;
+  beginShutdown?: () => void;
+}
+
+/**
+ * Wires graceful shutdown for `server.ts`: on SIGTERM/SIGINT (or an uncaught
+ * error) the app starts draining and `close()` runs every plugin's onClose
+ * hook in reverse order — stop consuming, finish in-flight work, close
+ * connections. If that takes longer than `timeoutMs` the process exits
+ * anyway; unacked messages go back to the broker, so nothing is lost.
+ */
+export function closeOnSignals(app: Closable, logger: Logger, timeoutMs: number): void {
+  closeWithGrace({ delay: timeoutMs, logger }, async ({ signal, err }) => {
+    if (err) logger.error({ err }, 'fatal error, shutting down');
+    else logger.info({ signal }, 'shutting down');
+    app.beginShutdown?.();
+    await app.close();
+    logger.info('shut down cleanly');
+  });
+}

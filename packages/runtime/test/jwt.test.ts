@@ -1,0 +1,122 @@
+import { createServer, type Server } from 'node:http';
+import { type AddressInfo } from 'node:net';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import jwt from 'jsonwebtoken';
+import pino from 'pino';
+import { createJwksKeyResolver, createStaticKeyResolver, createTokenVerifier, bearerToken } from '../src/jwt';
+import { createHttpApp } from '../src/http/app';
+import { authenticationPlugin } from '../src/http/authenticate';
+
+const ISSUER = 'herald-auth';
+const AUDIENCE = 'herald';
+
+function keyPair(kid: string) {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  return { kid, privateKey, jwk: { ...publicKey.export({ format: 'jwk' }), kid, use: 'sig', alg: 'ES256' } };
+}
+
+function sign(privateKey: KeyObject, kid: string | undefined, claims: object, options: jwt.SignOptions = {}) {
+  return jwt.sign({ role: 'user', email_verified: true, ...claims }, privateKey, {
+    algorithm: 'ES256',
+    ...(kid ? { keyid: kid } : {}),
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    subject: 'user-1',
+    expiresIn: '15m',
+    ...options,
+  });
+}
+
+describe('access token verification through JWKS', () => {
+  const first = keyPair('key-1');
+  const second = keyPair('key-2');
+  let published = [first.jwk];
+  let fetches = 0;
+  let server: Server;
+  let jwksUrl: string;
+
+  beforeAll(async () => {
+    server = createServer((_request, response) => {
+      fetches += 1;
+      response.setHeader('content-type', 'application/json');
+      response.end(JSON.stringify({ keys: published }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    jwksUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/jwks.json`;
+  });
+  afterAll(() => new Promise((resolve) => server.close(resolve)));
+
+  const verifier = (minRefetchIntervalMs = 0) =>
+    createTokenVerifier({
+      keys: createJwksKeyResolver({ jwksUrl, minRefetchIntervalMs }),
+      issuer: ISSUER,
+      audience: AUDIENCE,
+    });
+
+  it('accepts a valid token and returns who it is for', async () => {
+    const user = await verifier().verify(sign(first.privateKey, 'key-1', { role: 'admin' }));
+    expect(user).toMatchObject({ id: 'user-1', role: 'admin', emailVerified: true });
+    expect(user.tokenExpiresAt.getTime()).toBeGreaterThan(Date.now());
+  });
+
+  it.each([
+    ['expired', () => sign(first.privateKey, 'key-1', {}, { expiresIn: -60 }), 'token_expired'],
+    ['for another audience', () => sign(first.privateKey, 'key-1', {}, { audience: 'other' }), 'invalid_token'],
+    ['from another issuer', () => sign(first.privateKey, 'key-1', {}, { issuer: 'evil' }), 'invalid_token'],
+    ['signed by an unknown key', () => sign(keyPair('x').privateKey, 'key-1', {}), 'invalid_token'],
+    ['with an unknown role', () => sign(first.privateKey, 'key-1', { role: 'root' }), 'invalid_token'],
+    ['garbage', () => 'not-a-jwt', 'invalid_token'],
+    ['HS256 with the public key as secret', () => jwt.sign({ role: 'admin', sub: 'u' }, 'secret', { keyid: 'key-1' }), 'invalid_token'],
+  ])('rejects a token that is %s', async (_name, makeToken, code) => {
+    await expect(verifier().verify(makeToken())).rejects.toMatchObject({ status: 401, code });
+  });
+
+  it('picks up a rotated key by refetching on an unknown kid, rate-limited', async () => {
+    const v = verifier(60_000);
+    await v.verify(sign(first.privateKey, 'key-1', {}));
+    published = [first.jwk, second.jwk];
+    const before = fetches;
+    // First fetch was just now, so within the rate limit the new kid is not fetched yet.
+    await expect(v.verify(sign(second.privateKey, 'key-2', {}))).rejects.toMatchObject({ code: 'invalid_token' });
+    expect(fetches).toBe(before);
+
+    const eager = verifier(0);
+    await expect(eager.verify(sign(second.privateKey, 'key-2', {}))).resolves.toMatchObject({ id: 'user-1' });
+  });
+
+  it('verifies with static keys when no JWKS is used', async () => {
+    const v = createTokenVerifier({
+      keys: createStaticKeyResolver({ 'key-1': first.jwk }),
+      issuer: ISSUER,
+      audience: AUDIENCE,
+    });
+    await expect(v.verify(sign(first.privateKey, undefined, {}))).resolves.toMatchObject({ id: 'user-1' });
+  });
+
+  it('reads bearer tokens', () => {
+    expect(bearerToken('Bearer abc')).toBe('abc');
+    expect(bearerToken('bearer  abc ')).toBe('abc');
+    expect(bearerToken('Basic abc')).toBeUndefined();
+    expect(bearerToken(undefined)).toBeUndefined();
+  });
+
+  it('guards routes as a Fastify plugin', async () => {
+    const app = await createHttpApp({ service: 'demo', logger: pino({ level: 'silent' }) });
+    await app.register(authenticationPlugin, { verifier: verifier() });
+    await app.register(async (authenticated) => {
+      authenticated.addHook('onRequest', authenticated.authenticate);
+      authenticated.get('/me', async (request) => ({ id: request.user.id }));
+      authenticated.get('/admin', { preHandler: authenticated.requireRole('admin') }, async () => ({ ok: true }));
+    });
+    await app.ready();
+    const token = sign(first.privateKey, 'key-1', {});
+
+    expect((await app.inject({ url: '/me' })).json()).toMatchObject({ status: 401, code: 'missing_token' });
+    expect((await app.inject({ url: '/me', headers: { authorization: 'Bearer nope' } })).statusCode).toBe(401);
+    expect((await app.inject({ url: '/me', headers: { authorization: `Bearer ${token}` } })).json()).toEqual({
+      id: 'user-1',
+    });
+    expect((await app.inject({ url: '/admin', headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(403);
+    await app.close();
+  });
+});

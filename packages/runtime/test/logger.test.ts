@@ -1,0 +1,39 @@
+import { Writable } from 'node:stream';
+import { createLogger } from '../src/logger';
+
+function capture() {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(JSON.parse(chunk.toString()));
+      done();
+    },
+  });
+  return { lines, stream };
+}
+
+describe('logger', () => {
+  it('redacts passwords, tokens, API keys and authorization headers wherever they appear', () => {
+    const { lines, stream } = capture();
+    const log = createLogger({ name: 'svc', level: 'info', format: 'json' }, stream);
+    log.info(
+      {
+        req: { headers: { authorization: 'Bearer abc.def.ghi', 'user-agent': 'jest' } },
+        body: { email: 'a@example.com', password: 'hunter22', refreshToken: 'r-123' },
+        mailgun: { apiKey: 'key-123', domain: 'mg.example.com' },
+        token: 't-1',
+      },
+      'hello',
+    );
+    const line = JSON.stringify(lines[0]);
+    for (const secret of ['abc.def.ghi', 'hunter22', 'r-123', 'key-123', 't-1']) expect(line).not.toContain(secret);
+    expect(lines[0]).toMatchObject({
+      level: 'info',
+      name: 'svc',
+      msg: 'hello',
+      body: { email: 'a@example.com', password: '[redacted]' },
+      mailgun: { domain: 'mg.example.com', apiKey: '[redacted]' },
+      req: { headers: { 'user-agent': 'jest', authorization: '[redacted]' } },
+    });
+  });
+});
