@@ -1,0 +1,207 @@
+import amqp, { type AmqpConnectionManager, type ChannelWrapper } from 'amqp-connection-manager';
+import { type ConfirmChannel, type ConsumeMessage } from 'amqplib';
+import { type Logger } from 'pino';
+import { type TSchema } from '@sinclair/typebox';
+import { Consumer, type ConsumeOptions } from './consumer';
+import {
+  DEFAULT_RETRY_POLICY,
+  declareTopology,
+  topologyNames,
+  type RetryPolicy,
+  type TopologyNames,
+} from './topology';
+
+export interface AmqpClientOptions {
+  url: string;
+  logger: Logger;
+  /** shown in the broker's connection list; one per service instance */
+  connectionName: string;
+  /** prefix for every name, to isolate stacks (or test suites) on one broker */
+  namespace?: string;
+  retry?: RetryPolicy;
+  /** quorum queues' redelivery limit: the guard against poison loops that our code never sees */
+  deliveryLimit?: number;
+  /** a publish not confirmed within this time fails; the outbox publishes it again later */
+  publishTimeoutMs?: number;
+  heartbeatSeconds?: number;
+  reconnectSeconds?: number;
+}
+
+/** The minimum of an envelope the client needs to publish it. */
+export interface PublishableMessage {
+  messageId: string;
+  correlationId: string;
+  type: string;
+}
+
+export interface PublishOptions {
+  headers?: Record<string, unknown>;
+  /** false only for fire-and-forget events that may have no subscriber yet (none in Herald) */
+  mandatory?: boolean;
+}
+
+/** The broker accepted the message but no queue was bound to take it. */
+export class UnroutableError extends Error {
+  constructor(
+    readonly exchange: string,
+    readonly routingKey: string,
+  ) {
+    super(`No queue is bound for ${exchange} / ${routingKey}`);
+    this.name = 'UnroutableError';
+  }
+}
+
+/**
+ * One AMQP connection per service instance, recovering by itself: after the
+ * broker drops it, it reconnects with backoff, re-declares the topology on
+ * every channel and resumes every consumer. Publishing goes through one
+ * confirm channel; each publish resolves only when the broker has the
+ * message (persisted, routed), so many can be in flight at once.
+ */
+export class AmqpClient {
+  readonly names: TopologyNames;
+  readonly retryPolicy: RetryPolicy;
+  private readonly connection: AmqpConnectionManager;
+  private readonly publisher: ChannelWrapper;
+  private readonly consumers = new Set<Consumer<TSchema>>();
+  /** message ids the broker returned as unroutable; their confirm follows the return */
+  private readonly returned = new Set<string>();
+  private readonly log: Logger;
+
+  constructor(private readonly options: AmqpClientOptions) {
+    this.log = options.logger.child({ component: 'amqp' });
+    this.names = topologyNames(options.namespace);
+    this.retryPolicy = options.retry ?? DEFAULT_RETRY_POLICY;
+
+    this.connection = amqp.connect([options.url], {
+      heartbeatIntervalInSeconds: options.heartbeatSeconds ?? 10,
+      reconnectTimeInSeconds: options.reconnectSeconds ?? 1,
+      connectionOptions: { clientProperties: { connection_name: options.connectionName } },
+    });
+    this.connection.on('connect', () => this.log.info('connected to the broker'));
+    this.connection.on('disconnect', ({ err }) =>
+      this.log.warn({ err: err?.message }, 'disconnected from the broker; reconnecting'),
+    );
+    this.connection.on('connectFailed', ({ err }) =>
+      this.log.warn({ err: err?.message }, 'cannot reach the broker; retrying'),
+    );
+    this.connection.on('blocked', ({ reason }) => this.log.warn({ reason }, 'broker blocked publishing'));
+    this.connection.on('unblocked', () => this.log.info('broker unblocked publishing'));
+
+    this.publisher = this.connection.createChannel({
+      name: 'publisher',
+      confirm: true,
+      json: false,
+      publishTimeout: options.publishTimeoutMs ?? 10_000,
+      setup: async (channel: ConfirmChannel) => {
+        channel.on('return', (message: ConsumeMessage) => this.onReturn(message));
+        await this.declare(channel);
+      },
+    });
+  }
+
+  /** Resolves once connected and the topology is declared (rejects after `timeoutMs`). */
+  async waitUntilReady(timeoutMs = 30_000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`The broker did not answer within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    });
+    try {
+      await Promise.race([this.publisher.waitForConnect(), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  isConnected(): boolean {
+    return this.connection.isConnected();
+  }
+
+  /**
+   * Publishes one message, persistent and mandatory, and resolves when the
+   * broker confirms it. Rejects when it is nacked, unroutable, or not
+   * confirmed in time. Call it for many messages at once and await them
+   * together: confirms are pipelined, never one round trip per message.
+   */
+  async publish(
+    exchange: string,
+    routingKey: string,
+    message: PublishableMessage,
+    options: PublishOptions = {},
+  ): Promise<void> {
+    const mandatory = options.mandatory ?? true;
+    await this.publisher.publish(exchange, routingKey, Buffer.from(JSON.stringify(message)), {
+      persistent: true,
+      mandatory,
+      contentType: 'application/json',
+      messageId: message.messageId,
+      correlationId: message.correlationId,
+      type: message.type,
+      timestamp: Math.floor(Date.now() / 1000),
+      headers: options.headers ?? {},
+    });
+    if (mandatory && this.returned.delete(message.messageId)) {
+      throw new UnroutableError(exchange, routingKey);
+    }
+  }
+
+  /** Publishes raw bytes (a dead letter being retried or replayed) with their original properties. */
+  async republish(
+    exchange: string,
+    routingKey: string,
+    content: Buffer,
+    properties: ConsumeMessage['properties'],
+    headers: Record<string, unknown>,
+  ): Promise<void> {
+    const messageId = typeof properties.messageId === 'string' ? properties.messageId : undefined;
+    await this.publisher.publish(exchange, routingKey, content, {
+      persistent: true,
+      mandatory: true,
+      contentType: properties.contentType ?? 'application/json',
+      messageId,
+      correlationId: properties.correlationId,
+      type: properties.type,
+      timestamp: properties.timestamp ?? Math.floor(Date.now() / 1000),
+      headers,
+    });
+    if (messageId && this.returned.delete(messageId)) throw new UnroutableError(exchange, routingKey);
+  }
+
+  /** Starts a consumer; it resumes by itself after reconnects and stops on `close()`. */
+  consume<S extends TSchema>(options: ConsumeOptions<S>): Consumer<S> {
+    const consumer = new Consumer<S>(this, this.connection, options, this.log);
+    this.consumers.add(consumer as unknown as Consumer<TSchema>);
+    return consumer;
+  }
+
+  /** Runs Herald's topology declaration on a channel; every consumer channel calls it too. */
+  async declare(channel: ConfirmChannel): Promise<void> {
+    await declareTopology(channel, this.names, {
+      retry: this.retryPolicy,
+      deliveryLimit: this.options.deliveryLimit ?? 20,
+    });
+  }
+
+  /**
+   * Stops consumers first (finishing their in-flight messages), then waits
+   * for pending publishes, then closes the connection.
+   */
+  async close(drainTimeoutMs = 10_000): Promise<void> {
+    await Promise.all([...this.consumers].map((consumer) => consumer.stop(drainTimeoutMs)));
+    this.consumers.clear();
+    await this.publisher.close();
+    await this.connection.close();
+  }
+
+  private onReturn(message: ConsumeMessage): void {
+    const messageId = message.properties.messageId;
+    this.log.error(
+      { messageId, exchange: message.fields.exchange, routingKey: message.fields.routingKey },
+      'message was unroutable',
+    );
+    if (typeof messageId === 'string') this.returned.add(messageId);
+  }
+}

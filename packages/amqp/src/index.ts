@@ -1,0 +1,4 @@
+export * from './client';
+export * from './consumer';
+export * from './failure';
+export * from './topology';
