@@ -1,0 +1,176 @@
+import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { errorMessage, type Provided } from './started';
+
+/**
+ * de.bwaldvogel:mongo-java-server 1.47 (in-memory backend), the MongoDB of
+ * last resort for tests: Maven resolves it from Maven Central once, Java runs
+ * it. See ../../mongo-server/pom.xml and the launcher next to it.
+ */
+export const MONGO_SERVER_DIR = resolve(__dirname, '../../mongo-server');
+export const MONGO_SERVER_TARGET = join(MONGO_SERVER_DIR, 'target');
+
+const CLASSPATH_FILE = join(MONGO_SERVER_TARGET, 'classpath.txt');
+const CLASSES_DIR = join(MONGO_SERVER_TARGET, 'classes');
+const LAUNCHER_SOURCE = join(MONGO_SERVER_DIR, 'src/main/java/herald/testsupport/TestMongoServer.java');
+const LAUNCHER_CLASS = join(CLASSES_DIR, 'herald/testsupport/TestMongoServer.class');
+const SERVER_LOG = join(MONGO_SERVER_TARGET, 'mongo-server.log');
+
+const MAVEN_TIMEOUT_MS = 5 * 60_000;
+const START_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 5_000;
+
+const HOW_TO_FIX =
+  'Install a JDK >= 17 and Maven 3 (Debian: apt-get install openjdk-17-jdk-headless maven) with access to Maven Central, ' +
+  'or start a MongoDB yourself and set MONGO_URL (e.g. MONGO_URL=mongodb://127.0.0.1:27017).';
+
+function mtime(path: string): number {
+  return statSync(path).mtimeMs;
+}
+
+/**
+ * The cached classpath, if it is still good: newer than the pom and the
+ * launcher source, and every jar it names still in the local Maven repository.
+ */
+function cachedClasspath(): string | undefined {
+  if (!existsSync(CLASSPATH_FILE) || !existsSync(LAUNCHER_CLASS)) return undefined;
+  const builtAt = Math.min(mtime(CLASSPATH_FILE), mtime(LAUNCHER_CLASS));
+  if (builtAt < mtime(join(MONGO_SERVER_DIR, 'pom.xml')) || builtAt < mtime(LAUNCHER_SOURCE))
+    return undefined;
+  const jars = readFileSync(CLASSPATH_FILE, 'utf8').trim();
+  if (!jars || !jars.split(':').every((jar) => existsSync(jar))) return undefined;
+  return `${CLASSES_DIR}:${jars}`;
+}
+
+/** Runs Maven once to resolve the server and compile the launcher; later runs read the cache. */
+export function resolveClasspath(): { classpath: string; cached: boolean } {
+  const cached = cachedClasspath();
+  if (cached) return { classpath: cached, cached: true };
+
+  const maven = spawnSync(
+    'mvn',
+    ['-q', '-B', 'compile', 'dependency:build-classpath', `-Dmdep.outputFile=${CLASSPATH_FILE}`],
+    { cwd: MONGO_SERVER_DIR, encoding: 'utf8', timeout: MAVEN_TIMEOUT_MS },
+  );
+  if (maven.error || maven.status !== 0) {
+    const output = `${maven.stdout ?? ''}${maven.stderr ?? ''}`.trim().split('\n').slice(-15).join('\n');
+    const why = maven.error ? errorMessage(maven.error) : `exit code ${maven.status}`;
+    throw new Error(`mvn failed in ${MONGO_SERVER_DIR} (${why}).\n${output}\n${HOW_TO_FIX}`);
+  }
+  const fresh = cachedClasspath();
+  if (!fresh) throw new Error(`mvn succeeded but left no usable ${CLASSPATH_FILE}. ${HOW_TO_FIX}`);
+  return { classpath: fresh, cached: false };
+}
+
+type JavaProcess = ChildProcessByStdio<Writable, Readable, null>;
+
+/** Resolves with "host:port" once the launcher prints LISTENING; rejects if it exits or times out. */
+function waitUntilListening(child: JavaProcess): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    let stdout = '';
+    const finish = (outcome: () => void) => {
+      clearTimeout(timer);
+      child.off('exit', onExit).off('error', onError);
+      child.stdout.off('data', onData);
+      outcome();
+    };
+    const onExit = (code: number | null, signal: string | null) =>
+      finish(() =>
+        reject(new Error(`mongo-java-server exited during start-up (code ${code}, signal ${signal})`)),
+      );
+    const onError = (error: Error) => finish(() => reject(new Error(`could not run java: ${error.message}`)));
+    const onData = (chunk: string) => {
+      stdout += chunk;
+      const address = /^LISTENING (\S+)$/m.exec(stdout)?.[1];
+      if (address) finish(() => resolvePromise(address));
+    };
+    const timer = setTimeout(
+      () =>
+        finish(() =>
+          reject(new Error(`mongo-java-server did not start listening within ${START_TIMEOUT_MS / 1000} s`)),
+        ),
+      START_TIMEOUT_MS,
+    );
+    child.on('exit', onExit).on('error', onError);
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', onData);
+  });
+}
+
+function tailOfLog(): string {
+  try {
+    return readFileSync(SERVER_LOG, 'utf8').trim().split('\n').slice(-10).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Starts the server on a free port of 127.0.0.1. It runs until stop() or
+ * until this process ends: the launcher exits when its stdin closes, so it
+ * cannot outlive a killed test run.
+ */
+export async function startMongoJavaServer(): Promise<Provided> {
+  const { classpath, cached } = resolveClasspath();
+  mkdirSync(MONGO_SERVER_TARGET, { recursive: true });
+  const logFd = openSync(SERVER_LOG, 'w');
+  let child: JavaProcess;
+  try {
+    child = spawn(
+      'java',
+      [
+        // a short-lived test server: start fast, stay small, leave the CPUs to Jest
+        '-XX:+UseSerialGC',
+        '-XX:TieredStopAtLevel=1',
+        '-Xmx512m',
+        '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
+        '-cp',
+        classpath,
+        'herald.testsupport.TestMongoServer',
+        '0',
+      ],
+      { cwd: MONGO_SERVER_DIR, stdio: ['pipe', 'pipe', logFd] },
+    ) as JavaProcess; // stdin and stdout are pipes, as asked for
+  } finally {
+    closeSync(logFd); // the child holds its own copy
+  }
+
+  let address: string;
+  try {
+    address = await waitUntilListening(child);
+  } catch (error) {
+    child.kill('SIGKILL');
+    const log = tailOfLog();
+    throw new Error(`${errorMessage(error)}${log ? `\n${log}` : ''}\n(log: ${SERVER_LOG}) ${HOW_TO_FIX}`);
+  }
+  // From here on nobody waits for its output or errors; a write to a closed
+  // stdin (EPIPE) must not crash Jest. And Jest may exit even if teardown never runs.
+  child.on('error', () => undefined);
+  child.stdin.on('error', () => undefined);
+  child.stdout.resume();
+  child.unref();
+  (child.stdout as Readable & { unref?: () => void }).unref?.();
+  (child.stdin as Writable & { unref?: () => void }).unref?.();
+
+  return {
+    url: `mongodb://${address}`,
+    label: `mongo-java-server 1.47 (pid ${child.pid}, ${cached ? 'cached classpath' : 'resolved by Maven'})`,
+    stop: () => stopJava(child),
+  };
+}
+
+/** Closes the launcher's stdin (clean shutdown), then SIGKILLs it if it lingers. */
+function stopJava(child: JavaProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  child.ref(); // setup unref'd it; teardown must wait for the exit
+  return new Promise((resolvePromise) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolvePromise();
+    });
+    child.stdin.end();
+  });
+}
