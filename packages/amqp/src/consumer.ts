@@ -112,7 +112,10 @@ export class Consumer<S extends TSchema> {
     ]);
     clearTimeout(timer);
     if (this.inFlight.size > 0) {
-      this.log.warn({ inFlight: this.inFlight.size }, 'drain timed out; unacked messages return to the queue');
+      this.log.warn(
+        { inFlight: this.inFlight.size },
+        'drain timed out; unacked messages return to the queue',
+      );
     }
     // Closing the channel hands every unacked message back to the broker.
     await this.channel.close();
@@ -188,14 +191,20 @@ export class Consumer<S extends TSchema> {
         await this.settle(channel, message, context, async () => {
           const outcome = { attempt, delayMs, nextAttemptAt: new Date(Date.now() + delayMs), error };
           await this.options.onRetryScheduled?.(outcome, body, context);
-          await this.client.republish(this.client.names.exchanges.delay, this.options.queue, message.content, message.properties, {
-            ...headers,
-            [Headers.retryAttempts]: attempt,
-            [Headers.delay]: String(delayMs),
-            [Headers.lastError]: error.message.slice(0, 1000),
-            [Headers.errorCode]: error.code,
-            [Headers.firstFailedAt]: headers[Headers.firstFailedAt] ?? new Date().toISOString(),
-          });
+          await this.client.republish(
+            this.client.names.exchanges.delay,
+            this.options.queue,
+            message.content,
+            message.properties,
+            {
+              ...headers,
+              [Headers.retryAttempts]: attempt,
+              [Headers.delay]: String(delayMs),
+              [Headers.lastError]: error.message.slice(0, 1000),
+              [Headers.errorCode]: error.code,
+              [Headers.firstFailedAt]: headers[Headers.firstFailedAt] ?? new Date().toISOString(),
+            },
+          );
         });
         return;
       }
@@ -238,18 +247,24 @@ export class Consumer<S extends TSchema> {
     context: MessageContext,
   ): Promise<void> {
     await this.options.onDeadLettered?.(outcome, body, context);
-    await this.client.republish(this.client.names.exchanges.deadLetter, this.options.queue, message.content, message.properties, {
-      ...headers,
-      [Headers.retryAttempts]: outcome.attempt - 1,
-      [Headers.deadLetterReason]: outcome.reason,
-      [Headers.lastError]: outcome.error.message.slice(0, 1000),
-      [Headers.errorCode]: outcome.error.code,
-      [Headers.originalQueue]: this.options.queue,
-      [Headers.originalExchange]: message.fields.exchange,
-      [Headers.originalRoutingKey]: message.fields.routingKey,
-      [Headers.firstFailedAt]: headers[Headers.firstFailedAt] ?? new Date().toISOString(),
-      [Headers.deadLetteredAt]: new Date().toISOString(),
-    });
+    await this.client.republish(
+      this.client.names.exchanges.deadLetter,
+      this.options.queue,
+      message.content,
+      message.properties,
+      {
+        ...headers,
+        [Headers.retryAttempts]: outcome.attempt - 1,
+        [Headers.deadLetterReason]: outcome.reason,
+        [Headers.lastError]: outcome.error.message.slice(0, 1000),
+        [Headers.errorCode]: outcome.error.code,
+        [Headers.originalQueue]: this.options.queue,
+        [Headers.originalExchange]: message.fields.exchange,
+        [Headers.originalRoutingKey]: message.fields.routingKey,
+        [Headers.firstFailedAt]: headers[Headers.firstFailedAt] ?? new Date().toISOString(),
+        [Headers.deadLetteredAt]: new Date().toISOString(),
+      },
+    );
   }
 }
 
@@ -262,7 +277,10 @@ function ack(channel: ConfirmChannel, message: ConsumeMessage, log: Logger): voi
   }
 }
 
-function parseMessage(content: Buffer, schema: TSchema): { ok: true; value: unknown } | { ok: false; problems: string[] } {
+function parseMessage(
+  content: Buffer,
+  schema: TSchema,
+): { ok: true; value: unknown } | { ok: false; problems: string[] } {
   let json: unknown;
   try {
     json = JSON.parse(content.toString('utf8'));

@@ -64,7 +64,8 @@ const JITTER_BUCKETS = [-1, 0, 1] as const;
 export function delayQueueTtls(policy: RetryPolicy): number[] {
   const ttls = new Set<number>();
   for (const step of policy.delaysMs) {
-    for (const bucket of JITTER_BUCKETS) ttls.add(Math.max(1, Math.round(step * (1 + bucket * policy.jitter))));
+    for (const bucket of JITTER_BUCKETS)
+      ttls.add(Math.max(1, Math.round(step * (1 + bucket * policy.jitter))));
   }
   return [...ttls].sort((a, b) => a - b);
 }
@@ -84,7 +85,8 @@ export function retryDelayMs(
   const ttls = delayQueueTtls(policy);
   const stepIndex = Math.min(Math.max(failedAttempts, 1), policy.delaysMs.length) - 1;
   const step = policy.delaysMs[stepIndex]!;
-  const bucket = JITTER_BUCKETS[Math.min(Math.floor(random() * JITTER_BUCKETS.length), JITTER_BUCKETS.length - 1)]!;
+  const bucket =
+    JITTER_BUCKETS[Math.min(Math.floor(random() * JITTER_BUCKETS.length), JITTER_BUCKETS.length - 1)]!;
   let delay = Math.max(1, Math.round(step * (1 + bucket * policy.jitter)));
   if (options.retryAfterMs !== undefined && options.retryAfterMs > delay) {
     delay = ttls.find((ttl) => ttl >= options.retryAfterMs!) ?? ttls[ttls.length - 1]!;
@@ -135,7 +137,10 @@ export async function declareTopology(
   await channel.bindQueue(queues.deadLetter, exchanges.deadLetter, '');
 
   for (const [routingKey, queue] of Object.entries(queues.work)) {
-    await channel.assertQueue(queue, { durable: true, arguments: quorumQueueArguments(names, options.deliveryLimit) });
+    await channel.assertQueue(queue, {
+      durable: true,
+      arguments: quorumQueueArguments(names, options.deliveryLimit),
+    });
     await channel.bindQueue(queue, exchanges.work, routingKey);
   }
 

@@ -10,12 +10,24 @@ const run = promisify(execFile);
 export async function brokerClosesConnectionsNamed(connectionName: string): Promise<number> {
   // The JSON listing has the client properties; only the plain listing prints pids
   // in the form close_connection accepts. The connection's peer address joins the two.
-  const json = await run('rabbitmqctl', ['list_connections', 'name', 'client_properties', '--formatter', 'json', '-q']);
-  const connections = JSON.parse(json.stdout) as { name: string; client_properties: [string, string, unknown][] }[];
+  const json = await run('rabbitmqctl', [
+    'list_connections',
+    'name',
+    'client_properties',
+    '--formatter',
+    'json',
+    '-q',
+  ]);
+  const connections = JSON.parse(json.stdout) as {
+    name: string;
+    client_properties: [string, string, unknown][];
+  }[];
   const ourNames = new Set(
     connections
       .filter((connection) =>
-        connection.client_properties.some(([key, , value]) => key === 'connection_name' && value === connectionName),
+        connection.client_properties.some(
+          ([key, , value]) => key === 'connection_name' && value === connectionName,
+        ),
       )
       .map((connection) => connection.name),
   );

@@ -18,7 +18,12 @@ const TestJob = Type.Object(
   { additionalProperties: false },
 );
 
-const job = (n: number) => ({ messageId: randomUUID(), correlationId: randomUUID(), type: 'test.job', payload: { n } });
+const job = (n: number) => ({
+  messageId: randomUUID(),
+  correlationId: randomUUID(),
+  type: 'test.job',
+  payload: { n },
+});
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 const policy = { maxAttempts: 3, delaysMs: [300, 600], jitter: 0 };
 
@@ -31,7 +36,13 @@ describe('AMQP consumer against the real broker', () => {
 
   beforeEach(async () => {
     namespace = uniqueNamespace('amqp');
-    client = new AmqpClient({ url: testAmqpUrl(), logger, connectionName: `${namespace}-main`, namespace, retry: policy });
+    client = new AmqpClient({
+      url: testAmqpUrl(),
+      logger,
+      connectionName: `${namespace}-main`,
+      namespace,
+      retry: policy,
+    });
     await client.waitUntilReady();
     inspector = await amqplib.connect(testAmqpUrl());
     inspect = await inspector.createChannel();
@@ -48,10 +59,13 @@ describe('AMQP consumer against the real broker', () => {
 
   async function nextDeadLetter(): Promise<amqplib.GetMessage> {
     let found: amqplib.GetMessage | false = false;
-    await waitFor(async () => {
-      found = await inspect.get(client.names.queues.deadLetter, { noAck: true });
-      return found !== false;
-    }, { timeoutMs: 10_000, description: 'a message in the DLQ' });
+    await waitFor(
+      async () => {
+        found = await inspect.get(client.names.queues.deadLetter, { noAck: true });
+        return found !== false;
+      },
+      { timeoutMs: 10_000, description: 'a message in the DLQ' },
+    );
     return found as unknown as amqplib.GetMessage;
   }
 
@@ -62,7 +76,11 @@ describe('AMQP consumer against the real broker', () => {
       schema: TestJob,
       prefetch: 10,
       handler: async (_message, context: MessageContext) => {
-        seen.push({ at: Date.now(), attempt: context.attempt, header: context.headers[Headers.retryAttempts] });
+        seen.push({
+          at: Date.now(),
+          attempt: context.attempt,
+          header: context.headers[Headers.retryAttempts],
+        });
         if (context.attempt === 1) throw new TransientError('provider_unavailable', 'try later');
       },
     });
@@ -154,7 +172,13 @@ describe('AMQP consumer against the real broker', () => {
   });
 
   it('redelivers a confirmed message whose consumer died before acking', async () => {
-    const dying = new AmqpClient({ url: testAmqpUrl(), logger, connectionName: `${namespace}-dying`, namespace, retry: policy });
+    const dying = new AmqpClient({
+      url: testAmqpUrl(),
+      logger,
+      connectionName: `${namespace}-dying`,
+      namespace,
+      retry: policy,
+    });
     extraClients.push(dying);
     let started = false;
     const stuck = dying.consume({
@@ -169,7 +193,10 @@ describe('AMQP consumer against the real broker', () => {
     await stuck.waitUntilConsuming();
     const sent = job(6);
     await publishJob(sent);
-    await waitFor(async () => started, { timeoutMs: 5000, description: 'the first consumer to take the job' });
+    await waitFor(async () => started, {
+      timeoutMs: 5000,
+      description: 'the first consumer to take the job',
+    });
     await dying.close(50); // gives up on the in-flight message: its channel closes unacked
 
     const received: { n: number; attempt: number }[] = [];
@@ -187,9 +214,9 @@ describe('AMQP consumer against the real broker', () => {
   });
 
   it('rejects a publish that no queue is bound to take', async () => {
-    await expect(client.publish(client.names.exchanges.work, 'carrier-pigeon', job(7) as never)).rejects.toBeInstanceOf(
-      UnroutableError,
-    );
+    await expect(
+      client.publish(client.names.exchanges.work, 'carrier-pigeon', job(7) as never),
+    ).rejects.toBeInstanceOf(UnroutableError);
     // The channel survives the return: the next publish is confirmed.
     await expect(publishJob(job(8))).resolves.toBeUndefined();
   });
@@ -212,14 +239,26 @@ describe('AMQP consumer against the real broker', () => {
     });
     await consumer.waitUntilConsuming();
     await publishJob(job(1));
-    await waitFor(async () => received.length === 1, { timeoutMs: 5000, description: 'delivery before the drop' });
+    await waitFor(async () => received.length === 1, {
+      timeoutMs: 5000,
+      description: 'delivery before the drop',
+    });
 
     expect(await brokerClosesConnectionsNamed(`${namespace}-main`)).toBe(1);
-    await waitFor(async () => !client.isConnected(), { timeoutMs: 5000, description: 'the client to notice' });
-    await waitFor(async () => client.isConnected(), { timeoutMs: 15_000, description: 'the client to reconnect' });
+    await waitFor(async () => !client.isConnected(), {
+      timeoutMs: 5000,
+      description: 'the client to notice',
+    });
+    await waitFor(async () => client.isConnected(), {
+      timeoutMs: 15_000,
+      description: 'the client to reconnect',
+    });
 
     await publishJob(job(2));
-    await waitFor(async () => received.includes(2), { timeoutMs: 10_000, description: 'delivery after the drop' });
+    await waitFor(async () => received.includes(2), {
+      timeoutMs: 10_000,
+      description: 'delivery after the drop',
+    });
     expect(received).toEqual([1, 2]);
   });
 });

@@ -1,6 +1,6 @@
 import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
-import { UnauthorizedError } from './errors';
+import { ServiceUnavailableError, UnauthorizedError } from './errors';
 
 export type Role = 'user' | 'admin';
 
@@ -62,12 +62,12 @@ export function createJwksKeyResolver(options: JwksResolverOptions): KeyResolver
       if (stale || (unknown && Date.now() - fetchedAt > minRefetchIntervalMs)) {
         try {
           await refresh();
-        } catch (error) {
-          // Keep serving with the keys we have; only fail when we have none that fit.
+        } catch {
+          // Keep serving with the keys we have; only fail when we have none at all.
+          // 503, not 401: the token may be fine, and the client should retry rather than log in again.
           if (keys.size === 0) {
-            throw new UnauthorizedError('jwks_unavailable', 'Cannot verify tokens right now', );
+            throw new ServiceUnavailableError('jwks_unavailable', 'Cannot verify tokens right now');
           }
-          void error;
         }
       }
       return pickKey(keys, kid);
@@ -152,7 +152,11 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
 
 function userFromClaims(claims: jwt.JwtPayload): AuthenticatedUser {
   const role = claims.role;
-  if (typeof claims.sub !== 'string' || (role !== 'user' && role !== 'admin') || typeof claims.exp !== 'number') {
+  if (
+    typeof claims.sub !== 'string' ||
+    (role !== 'user' && role !== 'admin') ||
+    typeof claims.exp !== 'number'
+  ) {
     throw new UnauthorizedError('invalid_token', 'The access token lacks required claims');
   }
   return {

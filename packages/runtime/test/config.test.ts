@@ -44,9 +44,12 @@ describe('loadConfig', () => {
 
   it('logs pretty in development and JSON elsewhere, unless told', () => {
     expect(loadConfig('svc', schema, { SIGNING_KEY: 'abcdefgh' }).LOG_FORMAT).toBe('pretty');
-    expect(loadConfig('svc', schema, { SIGNING_KEY: 'abcdefgh', NODE_ENV: 'production' }).LOG_FORMAT).toBe('json');
+    expect(loadConfig('svc', schema, { SIGNING_KEY: 'abcdefgh', NODE_ENV: 'production' }).LOG_FORMAT).toBe(
+      'json',
+    );
     expect(
-      loadConfig('svc', schema, { SIGNING_KEY: 'abcdefgh', NODE_ENV: 'production', LOG_FORMAT: 'pretty' }).LOG_FORMAT,
+      loadConfig('svc', schema, { SIGNING_KEY: 'abcdefgh', NODE_ENV: 'production', LOG_FORMAT: 'pretty' })
+        .LOG_FORMAT,
     ).toBe('pretty');
   });
 });

@@ -10,13 +10,22 @@ describe('the HTTP app every service starts from', () => {
   let databaseUp = true;
 
   beforeAll(async () => {
-    app = await createHttpApp({ service: 'demo', logger, readiness: { database: () => databaseUp }, bodyLimit: 1024 });
+    app = await createHttpApp({
+      service: 'demo',
+      logger,
+      readiness: { database: () => databaseUp },
+      bodyLimit: 1024,
+    });
     app.post(
       '/api/v1/things',
       {
         schema: {
           body: Type.Object(
-            { name: Type.String({ minLength: 2 }), email: Type.String({ format: 'email' }), count: Type.Integer() },
+            {
+              name: Type.String({ minLength: 2 }),
+              email: Type.String({ format: 'email' }),
+              count: Type.Integer(),
+            },
             { additionalProperties: false },
           ),
           response: { 201: Type.Object({ name: Type.String() }) },
@@ -65,7 +74,11 @@ describe('the HTTP app every service starts from', () => {
   it('maps typed errors to their status and code', async () => {
     const conflict = await post({ name: 'taken', email: 'a@example.com', count: 1 });
     expect(conflict.statusCode).toBe(409);
-    expect(conflict.json()).toMatchObject({ code: 'name_taken', detail: 'That name is taken', title: 'Conflict' });
+    expect(conflict.json()).toMatchObject({
+      code: 'name_taken',
+      detail: 'That name is taken',
+      title: 'Conflict',
+    });
 
     const busy = await post({ name: 'busy', email: 'a@example.com', count: 1 });
     expect(busy.statusCode).toBe(429);
@@ -100,9 +113,17 @@ describe('the HTTP app every service starts from', () => {
   });
 
   it('keeps a valid incoming x-request-id, and makes one otherwise', async () => {
-    const kept = await app.inject({ method: 'GET', url: '/health/live', headers: { 'x-request-id': 'gateway-123' } });
+    const kept = await app.inject({
+      method: 'GET',
+      url: '/health/live',
+      headers: { 'x-request-id': 'gateway-123' },
+    });
     expect(kept.headers['x-request-id']).toBe('gateway-123');
-    const made = await app.inject({ method: 'GET', url: '/health/live', headers: { 'x-request-id': 'bad id\n' } });
+    const made = await app.inject({
+      method: 'GET',
+      url: '/health/live',
+      headers: { 'x-request-id': 'bad id\n' },
+    });
     expect(made.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
     const problem = await post({});
     expect(problem.json().requestId).toBe(problem.headers['x-request-id']);
@@ -124,7 +145,9 @@ describe('the HTTP app every service starts from', () => {
     await app.inject({ method: 'GET', url: '/health/live' });
     const metrics = await app.inject({ method: 'GET', url: '/metrics' });
     expect(metrics.statusCode).toBe(200);
-    expect(metrics.body).toMatch(/http_request_duration_seconds_count\{[^}]*route="\/health\/live"[^}]*\} \d+/);
+    expect(metrics.body).toMatch(
+      /http_request_duration_seconds_count\{[^}]*route="\/health\/live"[^}]*\} \d+/,
+    );
     expect(metrics.body).toContain('process_cpu_user_seconds_total');
   });
 
@@ -132,7 +155,9 @@ describe('the HTTP app every service starts from', () => {
     const document = await app.inject({ method: 'GET', url: '/docs/json' });
     expect(document.statusCode).toBe(200);
     expect(document.json().openapi).toBe('3.1.0');
-    expect(Object.keys(document.json().paths)).toEqual(expect.arrayContaining(['/api/v1/things', '/health/ready']));
+    expect(Object.keys(document.json().paths)).toEqual(
+      expect.arrayContaining(['/api/v1/things', '/health/ready']),
+    );
     const ui = await app.inject({ method: 'GET', url: '/docs/' });
     expect(ui.statusCode).toBe(200);
     expect(ui.body).toContain('swagger');

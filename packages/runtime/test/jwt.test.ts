@@ -61,12 +61,20 @@ describe('access token verification through JWKS', () => {
 
   it.each([
     ['expired', () => sign(first.privateKey, 'key-1', {}, { expiresIn: -60 }), 'token_expired'],
-    ['for another audience', () => sign(first.privateKey, 'key-1', {}, { audience: 'other' }), 'invalid_token'],
+    [
+      'for another audience',
+      () => sign(first.privateKey, 'key-1', {}, { audience: 'other' }),
+      'invalid_token',
+    ],
     ['from another issuer', () => sign(first.privateKey, 'key-1', {}, { issuer: 'evil' }), 'invalid_token'],
     ['signed by an unknown key', () => sign(keyPair('x').privateKey, 'key-1', {}), 'invalid_token'],
     ['with an unknown role', () => sign(first.privateKey, 'key-1', { role: 'root' }), 'invalid_token'],
     ['garbage', () => 'not-a-jwt', 'invalid_token'],
-    ['HS256 with the public key as secret', () => jwt.sign({ role: 'admin', sub: 'u' }, 'secret', { keyid: 'key-1' }), 'invalid_token'],
+    [
+      'HS256 with the public key as secret',
+      () => jwt.sign({ role: 'admin', sub: 'u' }, 'secret', { keyid: 'key-1' }),
+      'invalid_token',
+    ],
   ])('rejects a token that is %s', async (_name, makeToken, code) => {
     await expect(verifier().verify(makeToken())).rejects.toMatchObject({ status: 401, code });
   });
@@ -77,7 +85,9 @@ describe('access token verification through JWKS', () => {
     published = [first.jwk, second.jwk];
     const before = fetches;
     // First fetch was just now, so within the rate limit the new kid is not fetched yet.
-    await expect(v.verify(sign(second.privateKey, 'key-2', {}))).rejects.toMatchObject({ code: 'invalid_token' });
+    await expect(v.verify(sign(second.privateKey, 'key-2', {}))).rejects.toMatchObject({
+      code: 'invalid_token',
+    });
     expect(fetches).toBe(before);
 
     const eager = verifier(0);
@@ -106,17 +116,41 @@ describe('access token verification through JWKS', () => {
     await app.register(async (authenticated) => {
       authenticated.addHook('onRequest', authenticated.authenticate);
       authenticated.get('/me', async (request) => ({ id: request.user.id }));
-      authenticated.get('/admin', { preHandler: authenticated.requireRole('admin') }, async () => ({ ok: true }));
+      authenticated.get('/admin', { preHandler: authenticated.requireRole('admin') }, async () => ({
+        ok: true,
+      }));
     });
     await app.ready();
     const token = sign(first.privateKey, 'key-1', {});
 
     expect((await app.inject({ url: '/me' })).json()).toMatchObject({ status: 401, code: 'missing_token' });
-    expect((await app.inject({ url: '/me', headers: { authorization: 'Bearer nope' } })).statusCode).toBe(401);
+    expect((await app.inject({ url: '/me', headers: { authorization: 'Bearer nope' } })).statusCode).toBe(
+      401,
+    );
     expect((await app.inject({ url: '/me', headers: { authorization: `Bearer ${token}` } })).json()).toEqual({
       id: 'user-1',
     });
-    expect((await app.inject({ url: '/admin', headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(403);
+    expect(
+      (await app.inject({ url: '/admin', headers: { authorization: `Bearer ${token}` } })).statusCode,
+    ).toBe(403);
     await app.close();
+  });
+});
+
+describe('when auth cannot be reached', () => {
+  it('answers 503 (retry later), not 401 (log in again)', async () => {
+    const unreachable = createTokenVerifier({
+      keys: createJwksKeyResolver({
+        jwksUrl: 'http://127.0.0.1:9/.well-known/jwks.json',
+        fetchTimeoutMs: 500,
+      }),
+      issuer: ISSUER,
+      audience: AUDIENCE,
+    });
+    const { privateKey } = keyPair('key-1');
+    await expect(unreachable.verify(sign(privateKey, 'key-1', {}))).rejects.toMatchObject({
+      status: 503,
+      code: 'jwks_unavailable',
+    });
   });
 });

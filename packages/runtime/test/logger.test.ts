@@ -26,7 +26,8 @@ describe('logger', () => {
       'hello',
     );
     const line = JSON.stringify(lines[0]);
-    for (const secret of ['abc.def.ghi', 'hunter22', 'r-123', 'key-123', 't-1']) expect(line).not.toContain(secret);
+    for (const secret of ['abc.def.ghi', 'hunter22', 'r-123', 'key-123', 't-1'])
+      expect(line).not.toContain(secret);
     expect(lines[0]).toMatchObject({
       level: 'info',
       name: 'svc',

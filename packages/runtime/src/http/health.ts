@@ -24,7 +24,10 @@ export function registerHealth(
 
   app.get(
     '/health/ready',
-    { schema: { tags: ['health'], response: { 200: HealthResponse, 503: HealthResponse } }, logLevel: 'warn' },
+    {
+      schema: { tags: ['health'], response: { 200: HealthResponse, 503: HealthResponse } },
+      logLevel: 'warn',
+    },
     async (_request, reply) => {
       const results = await Promise.all(
         Object.entries(checks).map(async ([name, check]) => [name, await runCheck(check)] as const),
