@@ -1,0 +1,17 @@
+import { closeOnSignals, createLogger } from '@herald/runtime';
+import { buildApp } from './app';
+import { loadConfig } from './config';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger({
+    name: 'delivery-worker',
+    level: config.LOG_LEVEL,
+    format: config.LOG_FORMAT,
+  });
+  const app = await buildApp({ logger });
+  closeOnSignals(app, logger, config.SHUTDOWN_TIMEOUT_MS);
+  await app.listen({ host: config.HOST, port: config.PORT });
+}
+
+void main();
