@@ -155,3 +155,6 @@ export async function waitFor<T>(
     `waitFor timed out after ${timeoutMs} ms (${attempts} attempts) waiting for ${what}; ${last}`,
   );
 }
+
+export * from './tokens';
+export * from './amqp';
