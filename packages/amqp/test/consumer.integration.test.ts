@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import amqplib from 'amqplib';
 import pino from 'pino';
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import { Headers } from '@herald/contracts';
 import { PermanentError, TransientError } from '@herald/runtime';
-import { testAmqpUrl, uniqueNamespace, waitFor } from '@herald/test-support';
-import { AmqpClient, UnroutableError, delayQueueTtls, topologyNames, type MessageContext } from '../src';
+import { deleteAmqpNamespace, testAmqpUrl, uniqueNamespace, waitFor } from '@herald/test-support';
+import { AmqpClient, UnroutableError, type MessageContext } from '../src';
 import { brokerClosesConnectionsNamed } from './broker-control';
 
 const TestJob = Type.Object(
@@ -50,11 +50,21 @@ describe('AMQP consumer against the real broker', () => {
 
   afterEach(async () => {
     await Promise.all([client, ...extraClients.splice(0)].map((c) => c.close(1000).catch(() => undefined)));
-    await deleteNamespace(inspect, namespace);
+    await deleteAmqpNamespace(namespace, policy);
     await inspector.close();
   });
 
   const emailQueue = () => client.names.queues.work.email;
+
+  /** Starts a consumer of the email work queue and waits until the broker has registered it. */
+  async function consumeEmail(
+    handler: (message: Static<typeof TestJob>, context: MessageContext) => Promise<void>,
+    { prefetch = 10, on = client }: { prefetch?: number; on?: AmqpClient } = {},
+  ) {
+    const consumer = on.consume({ queue: emailQueue(), schema: TestJob, prefetch, handler });
+    await consumer.waitUntilConsuming();
+    return consumer;
+  }
   const publishJob = (body: object, c = client) => c.publish(c.names.exchanges.work, 'email', body as never);
 
   async function nextDeadLetter(): Promise<amqplib.GetMessage> {
@@ -71,20 +81,14 @@ describe('AMQP consumer against the real broker', () => {
 
   it('brings a transiently failed job back after the delay with x-retry-attempts incremented', async () => {
     const seen: { at: number; attempt: number; header: unknown }[] = [];
-    const consumer = client.consume({
-      queue: emailQueue(),
-      schema: TestJob,
-      prefetch: 10,
-      handler: async (_message, context: MessageContext) => {
-        seen.push({
-          at: Date.now(),
-          attempt: context.attempt,
-          header: context.headers[Headers.retryAttempts],
-        });
-        if (context.attempt === 1) throw new TransientError('provider_unavailable', 'try later');
-      },
+    await consumeEmail(async (_message, context: MessageContext) => {
+      seen.push({
+        at: Date.now(),
+        attempt: context.attempt,
+        header: context.headers[Headers.retryAttempts],
+      });
+      if (context.attempt === 1) throw new TransientError('provider_unavailable', 'try later');
     });
-    await consumer.waitUntilConsuming();
     await publishJob(job(1));
 
     await waitFor(async () => seen.length === 2, { timeoutMs: 10_000, description: 'the retried delivery' });
@@ -97,16 +101,10 @@ describe('AMQP consumer against the real broker', () => {
 
   it('dead-letters a job after the last attempt, with headers naming the error, attempts and times', async () => {
     let calls = 0;
-    const consumer = client.consume({
-      queue: emailQueue(),
-      schema: TestJob,
-      prefetch: 10,
-      handler: async () => {
-        calls += 1;
-        throw new TransientError('provider_unavailable', `attempt ${calls} failed`);
-      },
+    await consumeEmail(async () => {
+      calls += 1;
+      throw new TransientError('provider_unavailable', `attempt ${calls} failed`);
     });
-    await consumer.waitUntilConsuming();
     const sent = job(2);
     await publishJob(sent);
 
@@ -127,16 +125,10 @@ describe('AMQP consumer against the real broker', () => {
 
   it('dead-letters a permanent failure at once', async () => {
     let calls = 0;
-    const consumer = client.consume({
-      queue: emailQueue(),
-      schema: TestJob,
-      prefetch: 10,
-      handler: async () => {
-        calls += 1;
-        throw new PermanentError('invalid_recipient', 'no such mailbox');
-      },
+    await consumeEmail(async () => {
+      calls += 1;
+      throw new PermanentError('invalid_recipient', 'no such mailbox');
     });
-    await consumer.waitUntilConsuming();
     await publishJob(job(3));
 
     const dead = await nextDeadLetter();
@@ -151,15 +143,9 @@ describe('AMQP consumer against the real broker', () => {
     ['JSON that breaks the schema', Buffer.from(JSON.stringify({ ...job(4), payload: { n: 'four' } }))],
   ])('dead-letters %s without calling the handler', async (_name, content) => {
     let calls = 0;
-    const consumer = client.consume({
-      queue: emailQueue(),
-      schema: TestJob,
-      prefetch: 10,
-      handler: async () => {
-        calls += 1;
-      },
+    await consumeEmail(async () => {
+      calls += 1;
     });
-    await consumer.waitUntilConsuming();
     inspect.publish(client.names.exchanges.work, 'email', content, { persistent: true, messageId: 'poison' });
 
     const dead = await nextDeadLetter();
@@ -181,16 +167,13 @@ describe('AMQP consumer against the real broker', () => {
     });
     extraClients.push(dying);
     let started = false;
-    const stuck = dying.consume({
-      queue: emailQueue(),
-      schema: TestJob,
-      prefetch: 1,
-      handler: () => {
+    await consumeEmail(
+      () => {
         started = true;
         return new Promise<void>(() => undefined); // never finishes, never acks
       },
-    });
-    await stuck.waitUntilConsuming();
+      { prefetch: 1, on: dying },
+    );
     const sent = job(6);
     await publishJob(sent);
     await waitFor(async () => started, {
@@ -200,15 +183,12 @@ describe('AMQP consumer against the real broker', () => {
     await dying.close(50); // gives up on the in-flight message: its channel closes unacked
 
     const received: { n: number; attempt: number }[] = [];
-    const survivor = client.consume({
-      queue: emailQueue(),
-      schema: TestJob,
-      prefetch: 1,
-      handler: async (message, context) => {
+    await consumeEmail(
+      async (message, context) => {
         received.push({ n: message.payload.n, attempt: context.attempt });
       },
-    });
-    await survivor.waitUntilConsuming();
+      { prefetch: 1 },
+    );
     await waitFor(async () => received.length === 1, { timeoutMs: 5000, description: 'the redelivered job' });
     expect(received).toEqual([{ n: 6, attempt: 1 }]);
   });
@@ -229,15 +209,9 @@ describe('AMQP consumer against the real broker', () => {
 
   it('recovers after the broker closes its connection: publishing and consuming resume', async () => {
     const received: number[] = [];
-    const consumer = client.consume({
-      queue: emailQueue(),
-      schema: TestJob,
-      prefetch: 10,
-      handler: async (message) => {
-        received.push(message.payload.n);
-      },
+    await consumeEmail(async (message) => {
+      received.push(message.payload.n);
     });
-    await consumer.waitUntilConsuming();
     await publishJob(job(1));
     await waitFor(async () => received.length === 1, {
       timeoutMs: 5000,
@@ -262,16 +236,3 @@ describe('AMQP consumer against the real broker', () => {
     expect(received).toEqual([1, 2]);
   });
 });
-
-/** Removes every exchange and queue the suite declared, so the broker is left as it was. */
-async function deleteNamespace(channel: amqplib.Channel, namespace: string): Promise<void> {
-  const names = topologyNames(namespace);
-  const queues = [
-    ...Object.values(names.queues.work),
-    names.queues.deadLetter,
-    names.queues.notificationEvents,
-    ...delayQueueTtls(policy).map((ttl) => names.delayQueue(ttl)),
-  ];
-  for (const queue of queues) await channel.deleteQueue(queue);
-  for (const exchange of Object.values(names.exchanges)) await channel.deleteExchange(exchange);
-}
