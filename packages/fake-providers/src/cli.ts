@@ -1,0 +1,32 @@
+import { FakeMailgun } from './mailgun';
+import { FakeTwilio } from './twilio';
+
+/**
+ * Runs both fakes for local development and benchmarks (`node dist/cli.js`).
+ * Ports and credentials come from the same variables the delivery worker
+ * reads, so one .env aims the worker at them.
+ */
+async function main(): Promise<void> {
+  const env = process.env;
+  const host = env.FAKE_PROVIDERS_HOST ?? '127.0.0.1';
+  const mailgun = new FakeMailgun({
+    apiKey: env.MAILGUN_API_KEY || undefined,
+    webhookSigningKey: env.MAILGUN_WEBHOOK_SIGNING_KEY || undefined,
+  });
+  const twilio = new FakeTwilio({
+    accountSid: env.TWILIO_ACCOUNT_SID || undefined,
+    authToken: env.TWILIO_AUTH_TOKEN || undefined,
+  });
+  const mailgunUrl = await mailgun.listen(Number(env.FAKE_MAILGUN_PORT ?? 3091), host);
+  const twilioUrl = await twilio.listen(Number(env.FAKE_TWILIO_PORT ?? 3092), host);
+  process.stdout.write(
+    `fake Mailgun at ${mailgunUrl} (MAILGUN_URL), fake Twilio at ${twilioUrl} (TWILIO_API_URL)\n`,
+  );
+  const stop = () => {
+    void Promise.all([mailgun.close(), twilio.close()]).then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+void main();

@@ -1,0 +1,4 @@
+export * from './fake-server';
+export * from './mailgun';
+export * from './twilio';
+export * from './signatures';

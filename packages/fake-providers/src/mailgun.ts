@@ -1,0 +1,147 @@
+import { randomBytes } from 'node:crypto';
+import { type IncomingMessage } from 'node:http';
+import {
+  FakeProviderServer,
+  basicCredentials,
+  field,
+  parseForm,
+  type ApiAnswer,
+  type FailureKind,
+  type RecordedRequest,
+} from './fake-server';
+import { signMailgunWebhook } from './signatures';
+
+export interface FakeMailgunOptions {
+  /** the API key clients must present (Basic auth, user `api`) */
+  apiKey?: string;
+  /** the key webhooks are signed with */
+  webhookSigningKey?: string;
+}
+
+export type MailgunEvent =
+  'accepted' | 'delivered' | 'failed' | 'opened' | 'clicked' | 'complained' | 'unsubscribed';
+
+export interface MailgunWebhookInput {
+  event: MailgunEvent;
+  /** the accepted message (as recorded) the event is about */
+  message: RecordedRequest;
+  /** for `failed`: `permanent` (a bounce) or `temporary` (Mailgun retries) */
+  severity?: 'permanent' | 'temporary';
+  reason?: string;
+  deliveryStatus?: { code?: number; message?: string; description?: string };
+  /** defaults to now */
+  timestamp?: Date;
+}
+
+const MESSAGES_PATH = /^\/v3\/([^/]+)\/messages\/?$/;
+
+/**
+ * A local Mailgun: `POST /v3/{domain}/messages` with Basic auth `api:{key}`
+ * and a multipart form, answered like Mailgun answers, and webhooks signed
+ * with the webhook signing key. Aim `mailgun.js` at it with the `url` option.
+ */
+export class FakeMailgun extends FakeProviderServer {
+  readonly apiKey: string;
+  readonly webhookSigningKey: string;
+
+  constructor(options: FakeMailgunOptions = {}) {
+    super();
+    this.apiKey = options.apiKey ?? 'key-fake-mailgun';
+    this.webhookSigningKey = options.webhookSigningKey ?? 'fake-mailgun-webhook-signing-key';
+  }
+
+  static async start(options: FakeMailgunOptions & { port?: number } = {}): Promise<FakeMailgun> {
+    const fake = new FakeMailgun(options);
+    await fake.listen(options.port ?? 0);
+    return fake;
+  }
+
+  /**
+   * Posts a webhook for `input.message` to `url`, in Mailgun's shape:
+   * `{ signature: { timestamp, token, signature }, 'event-data': {...} }`.
+   * The event's `message.headers.message-id` has no angle brackets, unlike
+   * the send response's `id`, as with the real Mailgun.
+   */
+  async sendWebhook(url: string, input: MailgunWebhookInput): Promise<Response> {
+    return fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(this.webhookBody(input)),
+    });
+  }
+
+  /** The body `sendWebhook` posts, for tests that post it themselves (e.g. through `app.inject`). */
+  webhookBody(input: MailgunWebhookInput): Record<string, unknown> {
+    const { message } = input;
+    if (!message.messageId) throw new Error('a webhook needs a message the fake accepted');
+    const at = input.timestamp ?? new Date();
+    const userVariables = Object.fromEntries(
+      Object.entries(message.fields)
+        .filter(([name]) => name.startsWith('v:'))
+        .map(([name, values]) => [name.slice(2), values[0]]),
+    );
+    return {
+      signature: signMailgunWebhook(this.webhookSigningKey, at),
+      'event-data': {
+        id: randomBytes(16).toString('base64url'),
+        event: input.event,
+        timestamp: at.getTime() / 1000,
+        recipient: message.recipient,
+        ...(input.severity ? { severity: input.severity } : {}),
+        ...(input.reason ? { reason: input.reason } : {}),
+        ...(input.deliveryStatus ? { 'delivery-status': input.deliveryStatus } : {}),
+        tags: message.fields['o:tag'] ?? [],
+        'user-variables': userVariables,
+        message: {
+          headers: {
+            'message-id': message.messageId.replace(/^<|>$/g, ''),
+            from: field(message, 'from'),
+            to: field(message, 'to'),
+            subject: field(message, 'subject'),
+          },
+        },
+      },
+    };
+  }
+
+  protected async parse(request: IncomingMessage, body: Buffer) {
+    const match = MESSAGES_PATH.exec(new URL(request.url ?? '/', 'http://fake').pathname);
+    if (request.method !== 'POST' || !match) {
+      return { status: 404, body: { message: 'Not Found' } } satisfies ApiAnswer;
+    }
+    const credentials = basicCredentials(request);
+    if (credentials?.user !== 'api' || credentials.password !== this.apiKey) {
+      return { status: 401, body: 'Forbidden' } satisfies ApiAnswer;
+    }
+    const fields = await parseForm(request.headers['content-type'], body);
+    fields.domain = [decodeURIComponent(match[1]!)];
+    const missing = ['from', 'to'].find((name) => !fields[name]?.length);
+    if (missing)
+      return { status: 400, body: { message: `${missing} parameter is missing` } } satisfies ApiAnswer;
+    if (!fields.text && !fields.html && !fields.template) {
+      return {
+        status: 400,
+        body: { message: "Need at least one of 'text', 'html' or 'template' parameters specified" },
+      } satisfies ApiAnswer;
+    }
+    return { fields, recipient: fields.to![0] };
+  }
+
+  protected accept(recorded: RecordedRequest): ApiAnswer {
+    const stamp = new Date().toISOString().replace(/\D/g, '').slice(0, 14);
+    const id = `<${stamp}.${randomBytes(8).toString('hex')}@${field(recorded, 'domain')}>`;
+    return { status: 200, body: { id, message: 'Queued. Thank you.' }, messageId: id };
+  }
+
+  protected errorAnswer(status: number, failure: Exclude<FailureKind, 'timeout' | 'disconnect'>): ApiAnswer {
+    if (failure === 'rate_limited') {
+      return { status, body: { message: 'Too many requests' }, headers: { 'retry-after': '1' } };
+    }
+    if (failure === 'server_error') return { status, body: { message: 'Service Unavailable' } };
+    const headers =
+      failure.retryAfterSeconds !== undefined
+        ? { 'retry-after': String(failure.retryAfterSeconds) }
+        : undefined;
+    return { status, body: { message: failure.message ?? `Injected failure ${status}` }, headers };
+  }
+}
