@@ -1,0 +1,44 @@
+import { validateMessage } from '@herald/contracts';
+import { TransientError } from '@herald/runtime';
+import { CatchUpPage } from '../socket/protocol';
+
+/** Reads a user's notifications newer than a time, newest first, one page at a time, as that user. */
+export interface NotificationFeed {
+  pageSince(token: string, since: string, cursor?: string): Promise<CatchUpPage>;
+}
+
+export interface HttpNotificationFeedOptions {
+  /** the notification service (or the gateway in front of it) */
+  baseUrl: string;
+  timeoutMs: number;
+  pageSize?: number;
+}
+
+/**
+ * The notification service's inbox API, called with the user's own token:
+ * realtime keeps no copy of anyone's notifications and needs no privileged
+ * credential, and the API's own authorization decides what the user sees.
+ */
+export function httpNotificationFeed(options: HttpNotificationFeedOptions): NotificationFeed {
+  const base = options.baseUrl.replace(/\/+$/, '');
+  const pageSize = options.pageSize ?? 100;
+  return {
+    async pageSince(token, since, cursor) {
+      const query = new URLSearchParams({ since, limit: String(pageSize) });
+      if (cursor) query.set('cursor', cursor);
+      const response = await fetch(`${base}/api/v1/notifications?${query}`, {
+        headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+        signal: AbortSignal.timeout(options.timeoutMs),
+      });
+      if (!response.ok) {
+        await response.body?.cancel();
+        throw new TransientError('catch_up_unavailable', `The notification API answered ${response.status}`);
+      }
+      const result = validateMessage(CatchUpPage, await response.json());
+      if (!result.ok) {
+        throw new TransientError('catch_up_invalid', 'The notification API answered with an unexpected page');
+      }
+      return result.value;
+    },
+  };
+}

@@ -1,0 +1,110 @@
+import { Type } from '@sinclair/typebox';
+import { type AmqpClient, type Consumer } from '@herald/amqp';
+import {
+  EventRoutingKeys,
+  MessageTypes,
+  NotificationCreatedMessage,
+  NotificationUpdatedMessage,
+  Queues,
+  type NotificationCreatedPayload,
+} from '@herald/contracts';
+import { ServerEvents } from '../socket/protocol';
+import { type Pusher } from '../socket/pusher';
+
+export const RealtimeEventMessage = Type.Union([NotificationCreatedMessage, NotificationUpdatedMessage]);
+
+export interface NotificationEventsOptions {
+  instanceId: string;
+  prefetch: number;
+  queueMaxLength: number;
+}
+
+/** This instance's own fan-out queue: every instance sees every event and pushes to its own sockets. */
+export function instanceQueueName(amqp: AmqpClient, instanceId: string): string {
+  return amqp.names.scoped(`${Queues.realtimePrefix}${instanceId}`);
+}
+
+/**
+ * Consumes notification events through a classic, exclusive, auto-delete
+ * queue that lives exactly as long as this instance's connection. Nothing
+ * in it outlives the instance, so it is neither durable nor replicated:
+ * what an instance misses while it is down, its clients recover through
+ * catch-up when they reconnect, which reads the notification store.
+ *
+ * `retry: false`: emitting to local sockets has no transient failure worth
+ * waiting for, and a push delayed by a backoff step is worse than the
+ * catch-up that covers it; a retried message would also have to find this
+ * exclusive queue again, which is gone after a restart. An invalid message
+ * still goes to the dead-letter queue (once per instance, as each has its
+ * own copy).
+ */
+export function consumeNotificationEvents(
+  amqp: AmqpClient,
+  pusher: Pusher,
+  options: NotificationEventsOptions,
+): Consumer<typeof RealtimeEventMessage> {
+  const events = amqp.names.exchanges.events;
+  return amqp.consume({
+    queue: instanceQueueName(amqp, options.instanceId),
+    declare: {
+      options: {
+        exclusive: true,
+        autoDelete: true,
+        durable: false,
+        arguments: {
+          'x-queue-type': 'classic',
+          // A stalled instance drops its oldest events rather than filling the broker's memory.
+          'x-max-length': options.queueMaxLength,
+          'x-overflow': 'drop-head',
+        },
+      },
+      bindings: [
+        { exchange: events, routingKey: EventRoutingKeys.notificationCreated },
+        { exchange: events, routingKey: EventRoutingKeys.notificationUpdated },
+      ],
+    },
+    schema: RealtimeEventMessage,
+    prefetch: options.prefetch,
+    retry: false,
+    handler: async (message) => {
+      if (message.type === MessageTypes.notificationCreated) {
+        const { userId, notification } = message.payload;
+        pusher.toUser(
+          userId,
+          ServerEvents.notificationNew,
+          { notification, occurredAt: message.occurredAt, correlationId: message.correlationId },
+          message.occurredAt,
+        );
+        const unreadCount = unreadCountOf(message.payload);
+        if (unreadCount !== undefined) {
+          pusher.toUser(userId, ServerEvents.unreadCount, { count: unreadCount }, message.occurredAt);
+        }
+        return;
+      }
+      const { userId, notificationId, change, unreadCount } = message.payload;
+      pusher.toUser(
+        userId,
+        ServerEvents.notificationUpdated,
+        {
+          notificationId,
+          change,
+          unreadCount,
+          occurredAt: message.occurredAt,
+          correlationId: message.correlationId,
+        },
+        message.occurredAt,
+      );
+      pusher.toUser(userId, ServerEvents.unreadCount, { count: unreadCount }, message.occurredAt);
+    },
+  });
+}
+
+/**
+ * `notification.created` does not carry the unread count yet; payloads are
+ * open to extra fields, so when the producer adds it, it is pushed here.
+ * TODO(shared): add `unreadCount: Type.Optional(Type.Integer({ minimum: 0 }))` to NotificationCreatedPayload.
+ */
+function unreadCountOf(payload: NotificationCreatedPayload): number | undefined {
+  const value = (payload as { unreadCount?: unknown }).unreadCount;
+  return Number.isInteger(value) && (value as number) >= 0 ? (value as number) : undefined;
+}

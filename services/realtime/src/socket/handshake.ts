@@ -1,0 +1,76 @@
+import { validateMessage } from '@herald/contracts';
+import { AppError, ValidationError, bearerToken, type Logger, type TokenVerifier } from '@herald/runtime';
+import { type RealtimeMetrics } from '../metrics/realtime-metrics';
+import { type ConnectionsPerUser } from './connection-limit';
+import { HandshakeAuth } from './protocol';
+import { type RealtimeSocket } from './types';
+
+/** What a client sees in `connect_error`: `err.message` for people, `err.data.code` for code. */
+export interface HandshakeErrorData {
+  code: string;
+  status: number;
+}
+
+export interface HandshakeOptions {
+  verifier: TokenVerifier;
+  connections: ConnectionsPerUser;
+  metrics: RealtimeMetrics;
+  log: Logger;
+}
+
+/**
+ * Socket.IO middleware: proves who is connecting before the socket exists.
+ * The token comes from `auth.token` (browsers cannot set headers on a
+ * WebSocket) or an `Authorization: Bearer` header (server-side clients).
+ */
+export function authenticateHandshake(options: HandshakeOptions) {
+  const { verifier, connections, metrics, log } = options;
+  return async (socket: RealtimeSocket, next: (error?: Error) => void): Promise<void> => {
+    try {
+      const auth = readHandshakeAuth(socket.handshake.auth);
+      const token = auth.token ?? bearerToken(socket.handshake.headers.authorization);
+      if (!token) {
+        throw new AppError(
+          401,
+          'missing_token',
+          'An access token is required: send it as auth.token or an Authorization: Bearer header',
+        );
+      }
+      const user = await verifier.verify(token);
+      if (!connections.tryReserve(user.id, socket.id)) {
+        throw new AppError(429, 'too_many_connections', 'Too many open connections for this user');
+      }
+      const release = () => connections.release(user.id, socket.id);
+      // A socket refused after this point never emits `disconnect`; its transport still closes.
+      socket.once('disconnect', release);
+      socket.conn.once('close', release);
+      socket.data = { user, token, since: auth.since };
+      next();
+    } catch (error) {
+      const rejection = toHandshakeError(error, log);
+      metrics.handshakesRejected.inc({ code: rejection.data.code });
+      next(rejection);
+    }
+  };
+}
+
+function readHandshakeAuth(auth: unknown): HandshakeAuth {
+  const result = validateMessage(HandshakeAuth, auth ?? {});
+  if (result.ok) return result.value;
+  const errors = result.errors.map((issue) => ({ field: `auth${issue.path}`, message: issue.message }));
+  throw new ValidationError(
+    `Invalid handshake: ${errors.map((e) => `${e.field} ${e.message}`).join('; ')}`,
+    errors,
+    'invalid_handshake',
+  );
+}
+
+function toHandshakeError(error: unknown, log: Logger): Error & { data: HandshakeErrorData } {
+  if (error instanceof AppError) {
+    return Object.assign(new Error(error.detail), { data: { code: error.code, status: error.status } });
+  }
+  log.error({ err: error }, 'handshake failed unexpectedly');
+  return Object.assign(new Error('The connection could not be authenticated right now'), {
+    data: { code: 'internal_error', status: 500 },
+  });
+}

@@ -1,0 +1,86 @@
+import { AppError, type Logger, type TokenVerifier } from '@herald/runtime';
+import { ClientEvents, ServerEvents, adminRoom, type RefreshAck } from './protocol';
+import { type RealtimeSocket } from './types';
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export interface TokenExpiryOptions {
+  verifier: TokenVerifier;
+  /** how long before expiry the client is asked for a fresh token */
+  reauthLeadMs: number;
+  log: Logger;
+}
+
+/**
+ * A socket lives no longer than the token it proved itself with. Ahead of
+ * expiry the client gets `auth:expiring`; it answers with `auth:refresh`
+ * and a fresh token of the same user, or it is disconnected at expiry
+ * (after `auth:expired`, with a server disconnect, so it does not silently
+ * reconnect with the dead token).
+ */
+export function superviseTokenExpiry(socket: RealtimeSocket, options: TokenExpiryOptions): void {
+  const { verifier, reauthLeadMs, log } = options;
+  let warnTimer: NodeJS.Timeout | undefined;
+  let expiryTimer: NodeJS.Timeout | undefined;
+
+  const clearTimers = () => {
+    clearTimeout(warnTimer);
+    clearTimeout(expiryTimer);
+  };
+
+  const schedule = () => {
+    clearTimers();
+    const expiresAt = socket.data.user.tokenExpiresAt;
+    const untilExpiry = expiresAt.getTime() - Date.now();
+    // setTimeout fires at once for delays past 2^31-1 ms; a far expiry is rescheduled when that nears.
+    if (untilExpiry > MAX_TIMER_MS) {
+      expiryTimer = setTimeout(schedule, MAX_TIMER_MS);
+      return;
+    }
+    warnTimer = setTimeout(
+      () => socket.emit(ServerEvents.authExpiring, { expiresAt: expiresAt.toISOString() }),
+      Math.max(0, untilExpiry - reauthLeadMs),
+    );
+    expiryTimer = setTimeout(
+      () => {
+        log.info(
+          { userId: socket.data.user.id, socketId: socket.id },
+          'token expired; disconnecting the socket',
+        );
+        socket.emit(ServerEvents.authExpired, { code: 'token_expired' });
+        socket.disconnect(true);
+      },
+      Math.max(0, untilExpiry),
+    );
+  };
+
+  socket.on(ClientEvents.authRefresh, (token, ack) => {
+    void refresh(token).then((result) => {
+      if (typeof ack === 'function') ack(result);
+    });
+  });
+  socket.once('disconnect', clearTimers);
+  schedule();
+
+  async function refresh(token: unknown): Promise<RefreshAck> {
+    if (typeof token !== 'string' || token.length === 0 || token.length > 8192) {
+      return { ok: false, code: 'invalid_token', message: 'auth:refresh takes the access token as a string' };
+    }
+    try {
+      const user = await verifier.verify(token);
+      if (user.id !== socket.data.user.id) {
+        return { ok: false, code: 'user_mismatch', message: 'The token belongs to another user' };
+      }
+      if (user.role === 'admin') void socket.join(adminRoom);
+      else void socket.leave(adminRoom);
+      socket.data.user = user;
+      socket.data.token = token;
+      schedule();
+      return { ok: true, expiresAt: user.tokenExpiresAt.toISOString() };
+    } catch (error) {
+      if (error instanceof AppError) return { ok: false, code: error.code, message: error.detail };
+      log.error({ err: error }, 'token refresh failed unexpectedly');
+      return { ok: false, code: 'internal_error', message: 'The token could not be checked right now' };
+    }
+  }
+}
