@@ -1,0 +1,175 @@
+import amqplib from 'amqplib';
+import { Headers } from '@herald/contracts';
+import { testAmqpUrl } from '@herald/test-support';
+import { instanceQueueName } from '../src/consumers/notification-events';
+import { type NotificationNewEvent, type NotificationUpdatedEvent } from '../src/socket/protocol';
+import {
+  RealtimeHarness,
+  aNotification,
+  metricValue,
+  record,
+  waitFor,
+  type Instance,
+} from './support/harness';
+
+const at = () => new Date().toISOString();
+
+describe('pushing events from the broker to sockets', () => {
+  let harness: RealtimeHarness;
+  let first: Instance;
+  let second: Instance;
+
+  beforeAll(async () => {
+    harness = await RealtimeHarness.start('realtime-push');
+    [first, second] = await Promise.all([harness.startInstance(), harness.startInstance()]);
+  });
+  afterAll(() => harness.cleanup());
+
+  it("delivers a new notification to every socket of its recipient and to no other user's", async () => {
+    const aliceTab1 = await harness.connectAs(first.url, 'alice');
+    const aliceTab2 = await harness.connectAs(first.url, 'alice');
+    const bob = await harness.connectAs(first.url, 'bob');
+    const tab1 = record<NotificationNewEvent>(aliceTab1, 'notification:new');
+    const tab2 = record<NotificationNewEvent>(aliceTab2, 'notification:new');
+    const bobs = record<NotificationNewEvent>(bob, 'notification:new');
+
+    const forAlice = aNotification({ title: 'For Alice' });
+    const sent = await harness.publishCreated('alice', forAlice);
+    // Bob's own event is the barrier: one queue, one order, so once it arrives Alice's was handled.
+    const forBob = aNotification({ title: 'For Bob' });
+    await harness.publishCreated('bob', forBob);
+
+    await waitFor(() => tab1.length === 1 && tab2.length === 1 && bobs.length === 1, {
+      description: 'both events pushed',
+    });
+    const expected = {
+      notification: forAlice,
+      occurredAt: sent.occurredAt,
+      correlationId: sent.correlationId,
+    };
+    expect(tab1).toEqual([expected]);
+    expect(tab2).toEqual([expected]);
+    expect(bobs.map((event) => event.notification.id)).toEqual([forBob.id]);
+  });
+
+  it('fans out across two instances: each pushes only to its own sockets of the recipient', async () => {
+    const carolOnFirst = await harness.connectAs(first.url, 'carol');
+    const carolOnSecond = await harness.connectAs(second.url, 'carol');
+    const daveOnSecond = await harness.connectAs(second.url, 'dave');
+    const c1 = record<NotificationNewEvent>(carolOnFirst, 'notification:new');
+    const c2 = record<NotificationNewEvent>(carolOnSecond, 'notification:new');
+    const d2 = record<NotificationNewEvent>(daveOnSecond, 'notification:new');
+
+    const forCarol = aNotification();
+    const forDave = aNotification();
+    await harness.publishCreated('carol', forCarol);
+    await harness.publishCreated('dave', forDave);
+    const barrierForCarol = aNotification();
+    await harness.publishCreated('carol', barrierForCarol);
+
+    await waitFor(() => c1.length === 2 && c2.length === 2 && d2.length === 1, { description: 'all pushes' });
+    expect(c1.map((e) => e.notification.id)).toEqual([forCarol.id, barrierForCarol.id]);
+    expect(c2.map((e) => e.notification.id)).toEqual([forCarol.id, barrierForCarol.id]);
+    expect(d2.map((e) => e.notification.id)).toEqual([forDave.id]);
+  });
+
+  it('pushes changes and makes unread-count follow a read, then a read-all', async () => {
+    const erin = await harness.connectAs(second.url, 'erin');
+    const updates = record<NotificationUpdatedEvent>(erin, 'notification:updated');
+    const counts = record<{ count: number }>(erin, 'unread-count');
+    const [n1, n2, n3] = [aNotification(), aNotification(), aNotification()];
+
+    // Creation carries the count once the notification service adds it to the payload.
+    await harness.publishCreated('erin', n1, { unreadCount: 3 });
+    await harness.publishUpdated('erin', n1.id, { kind: 'read', read: true, at: at() }, 2);
+    // Read-all: one update per notification, the last one leaving nothing unread.
+    await harness.publishUpdated('erin', n2.id, { kind: 'read', read: true, at: at() }, 1);
+    await harness.publishUpdated('erin', n3.id, { kind: 'read', read: true, at: at() }, 0);
+
+    await waitFor(() => counts.length === 4, { description: 'four unread counts' });
+    expect(counts).toEqual([{ count: 3 }, { count: 2 }, { count: 1 }, { count: 0 }]);
+    expect(updates.map((u) => [u.notificationId, u.change.kind, u.unreadCount])).toEqual([
+      [n1.id, 'read', 2],
+      [n2.id, 'read', 1],
+      [n3.id, 'read', 0],
+    ]);
+  });
+
+  it('pushes status, archive and delete changes as notification:updated', async () => {
+    const frank = await harness.connectAs(first.url, 'frank');
+    const updates = record<NotificationUpdatedEvent>(frank, 'notification:updated');
+    const n = aNotification({ channels: ['in_app', 'email'] });
+    await harness.publishUpdated(
+      'frank',
+      n.id,
+      { kind: 'status', channel: 'email', status: 'sent', at: at() },
+      1,
+    );
+    await harness.publishUpdated('frank', n.id, { kind: 'archived', archived: true, at: at() }, 1);
+    await harness.publishUpdated('frank', n.id, { kind: 'deleted', at: at() }, 0);
+
+    await waitFor(() => updates.length === 3, { description: 'three updates' });
+    expect(updates.map((u) => u.change)).toEqual([
+      expect.objectContaining({ kind: 'status', channel: 'email', status: 'sent' }),
+      expect.objectContaining({ kind: 'archived', archived: true }),
+      expect.objectContaining({ kind: 'deleted' }),
+    ]);
+  });
+
+  it('counts pushes and their latency in /metrics', async () => {
+    const metric = (name: string) =>
+      metricValue(second.app, new RegExp(`^${name}\\{[^}]*event="notification:new"`));
+    const pushedBefore = (await metric('realtime_events_pushed_total')) ?? 0;
+    const observedBefore = (await metric('realtime_push_latency_seconds_count')) ?? 0;
+    const gina = await harness.connectAs(second.url, 'gina');
+    await harness.connectAs(second.url, 'gina');
+    const received = record(gina, 'notification:new');
+    await harness.publishCreated('gina', aNotification());
+    await waitFor(() => received.length === 1);
+
+    await waitFor(async () => (await metric('realtime_events_pushed_total')) === pushedBefore + 2, {
+      description: 'two sockets counted',
+    });
+    expect(await metric('realtime_push_latency_seconds_count')).toBe(observedBefore + 1);
+  });
+
+  it('dead-letters a message that breaks the schema, from each instance, without pushing it', async () => {
+    const connection = await amqplib.connect(testAmqpUrl());
+    try {
+      const channel = await connection.createChannel();
+      const henry = await harness.connectAs(first.url, 'henry');
+      const received = record(henry, 'notification:new');
+      const poison = { type: 'notification.created', payload: { userId: 'henry' } };
+      channel.publish(
+        harness.publisher.names.exchanges.events,
+        'notification.created',
+        Buffer.from(JSON.stringify(poison)),
+        {
+          messageId: 'poison-1',
+        },
+      );
+
+      const deadLetters: amqplib.GetMessage[] = [];
+      await waitFor(
+        async () => {
+          const message = await channel.get(harness.publisher.names.queues.deadLetter, { noAck: true });
+          if (message) deadLetters.push(message);
+          return deadLetters.length === 2;
+        },
+        { description: 'the poison message dead-lettered by both instances' },
+      );
+      expect(deadLetters.map((m) => m.properties.headers?.[Headers.originalQueue]).sort()).toEqual(
+        [
+          instanceQueueName(first.amqp, first.settings.instanceId),
+          instanceQueueName(second.amqp, second.settings.instanceId),
+        ].sort(),
+      );
+      expect(
+        deadLetters.every((m) => m.properties.headers?.[Headers.deadLetterReason] === 'invalid_message'),
+      ).toBe(true);
+      expect(received).toEqual([]);
+    } finally {
+      await connection.close();
+    }
+  });
+});
