@@ -1,17 +1,102 @@
-import { createHttpApp, type HttpApp, type Logger } from '@herald/runtime';
+import { type Connection } from 'mongoose';
+import { type AmqpClient } from '@herald/amqp';
+import {
+  authenticationPlugin,
+  createHttpApp,
+  isMongoReady,
+  type HttpApp,
+  type Logger,
+  type TokenVerifier,
+} from '@herald/runtime';
+import { defaultSettings, type ServiceSettings } from './config';
+import { startNotificationEventsConsumer } from './consumers/notification-events';
+import { broadcastModel } from './data/broadcast-model';
+import { idempotencyModel } from './data/idempotency-model';
+import { notificationModel } from './data/notification-model';
+import { userModel } from './data/user-model';
+import { BackgroundTasks } from './domain/background-tasks';
+import { resumeBroadcasts } from './domain/broadcast';
+import { type Models, type ServiceContext } from './domain/context';
+import { relayOutbox } from './domain/outbox';
+import { Relay } from './domain/relay';
+import { registerBroadcastRoutes } from './routes/broadcasts';
+import { registerNotificationRoutes } from './routes/notifications';
 
 export interface Deps {
   logger: Logger;
+  mongo: Connection;
+  amqp: AmqpClient;
+  verifier: TokenVerifier;
+  settings?: Partial<ServiceSettings>;
+  /** the clock; tests move it to check windows and schedules */
+  now?: () => Date;
 }
 
-/** Builds the notification service without listening, so tests drive it with `inject`. */
-export async function buildApp(deps: Deps): Promise<HttpApp> {
+export interface NotificationApp extends HttpApp {
+  /** the service's domain context, for tests that drive the relay or read the stores */
+  context: ServiceContext;
+  relay: Relay;
+}
+
+/**
+ * Builds the notification service without listening, so tests drive it with
+ * `inject`. The relay and the event consumer start when the app is ready and
+ * stop (draining) when it closes; the connections themselves belong to the
+ * caller, which closes them after the app.
+ */
+export async function buildApp(deps: Deps): Promise<NotificationApp> {
+  const models: Models = {
+    notifications: notificationModel(deps.mongo),
+    users: userModel(deps.mongo),
+    idempotencyKeys: idempotencyModel(deps.mongo),
+    broadcasts: broadcastModel(deps.mongo),
+  };
+  await Promise.all(Object.values(models).map((model) => model.init()));
+
+  const settings = { ...defaultSettings, ...deps.settings };
+  const log = deps.logger;
+  const ctx: ServiceContext = {
+    models,
+    amqp: deps.amqp,
+    log,
+    settings,
+    background: new BackgroundTasks(log),
+    now: deps.now ?? (() => new Date()),
+  };
+  const relay = new Relay(ctx, [relayOutbox, resumeBroadcasts]);
+
   const app = await createHttpApp({
     service: 'notification',
     description:
       'Notifications API: create, inbox, read state, delivery status, templates, provider webhooks',
     logger: deps.logger,
     trustProxy: true,
+    readiness: {
+      mongo: () => isMongoReady(deps.mongo),
+      amqp: () => deps.amqp.isConnected(),
+    },
   });
-  return app;
+  await app.register(authenticationPlugin, { verifier: deps.verifier });
+
+  await app.register(
+    async (scope) => {
+      scope.addHook('onRequest', scope.authenticate);
+      registerNotificationRoutes(scope, ctx);
+      registerBroadcastRoutes(scope, ctx);
+    },
+    { prefix: '/api/v1/notifications' },
+  );
+
+  let consumer: Awaited<ReturnType<typeof startNotificationEventsConsumer>> | undefined;
+  app.addHook('onReady', async () => {
+    consumer = startNotificationEventsConsumer(ctx);
+    relay.start();
+  });
+  app.addHook('onClose', async () => {
+    await consumer?.stop(settings.drainTimeoutMs);
+    await relay.stop();
+    await ctx.background.drain(settings.drainTimeoutMs);
+  });
+
+  return Object.assign(app, { context: ctx, relay }) as NotificationApp;
 }

@@ -1,10 +1,70 @@
 import { Type } from '@sinclair/typebox';
-import { CommonEnv, loadConfigOrExit } from '@herald/runtime';
+import { AmqpEnv, CommonEnv, JwtVerifyEnv, MongoEnv, loadConfigOrExit } from '@herald/runtime';
 
 export const NotificationEnv = {
   ...CommonEnv,
+  ...MongoEnv,
+  ...AmqpEnv,
+  ...JwtVerifyEnv,
   PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 3002 }),
+  /** unacked events in flight on the notification service's own queue */
+  AMQP_PREFETCH: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+  /** a publish not confirmed within this time fails and is left to the outbox relay */
+  AMQP_PUBLISH_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 10_000 }),
+  /** how often the outbox relay looks for unpublished or due jobs and unfinished broadcasts */
+  OUTBOX_RELAY_INTERVAL_MS: Type.Integer({ minimum: 50, default: 2_000 }),
+  /**
+   * How long the instance that accepted a notification owns its first publish
+   * before the relay may republish it. Longer than the publish timeout, so a
+   * slow confirm is not raced by a second copy.
+   */
+  OUTBOX_GRACE_MS: Type.Integer({ minimum: 100, default: 15_000 }),
+  /** how long a relay claim on one notification or broadcast lasts; longer than a publish can take */
+  OUTBOX_LEASE_MS: Type.Integer({ minimum: 100, default: 30_000 }),
+  /** notifications the relay claims per pass */
+  OUTBOX_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+  /** recipients a broadcast inserts and publishes at a time */
+  BROADCAST_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 5000, default: 500 }),
+  /** how long an Idempotency-Key answers with the first response */
+  IDEMPOTENCY_WINDOW_HOURS: Type.Integer({ minimum: 1, maximum: 720, default: 24 }),
 };
 
 export const loadConfig = () => loadConfigOrExit('notification', NotificationEnv);
 export type Config = ReturnType<typeof loadConfig>;
+
+/** The knobs of the service's own behaviour, separate from where its dependencies live. */
+export interface ServiceSettings {
+  prefetch: number;
+  relayIntervalMs: number;
+  outboxGraceMs: number;
+  outboxLeaseMs: number;
+  outboxBatchSize: number;
+  broadcastBatchSize: number;
+  idempotencyWindowMs: number;
+  /** how long shutdown waits for in-flight messages and background work */
+  drainTimeoutMs: number;
+}
+
+export function settingsFrom(config: Config): ServiceSettings {
+  return {
+    prefetch: config.AMQP_PREFETCH,
+    relayIntervalMs: config.OUTBOX_RELAY_INTERVAL_MS,
+    outboxGraceMs: config.OUTBOX_GRACE_MS,
+    outboxLeaseMs: config.OUTBOX_LEASE_MS,
+    outboxBatchSize: config.OUTBOX_BATCH_SIZE,
+    broadcastBatchSize: config.BROADCAST_BATCH_SIZE,
+    idempotencyWindowMs: config.IDEMPOTENCY_WINDOW_HOURS * 3_600_000,
+    drainTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+  };
+}
+
+export const defaultSettings: ServiceSettings = {
+  prefetch: 100,
+  relayIntervalMs: 2_000,
+  outboxGraceMs: 15_000,
+  outboxLeaseMs: 30_000,
+  outboxBatchSize: 100,
+  broadcastBatchSize: 500,
+  idempotencyWindowMs: 24 * 3_600_000,
+  drainTimeoutMs: 10_000,
+};

@@ -1,11 +1,37 @@
-import { closeOnSignals, createLogger } from '@herald/runtime';
+import { AmqpClient } from '@herald/amqp';
+import {
+  closeMongo,
+  closeOnSignals,
+  connectMongo,
+  createJwksKeyResolver,
+  createLogger,
+  createTokenVerifier,
+} from '@herald/runtime';
 import { buildApp } from './app';
-import { loadConfig } from './config';
+import { loadConfig, settingsFrom } from './config';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ name: 'notification', level: config.LOG_LEVEL, format: config.LOG_FORMAT });
-  const app = await buildApp({ logger });
+  const mongo = await connectMongo({ url: config.MONGO_URL, logger });
+  const amqp = new AmqpClient({
+    url: config.AMQP_URL,
+    namespace: config.AMQP_NAMESPACE,
+    logger,
+    connectionName: `notification-${process.pid}`,
+    publishTimeoutMs: config.AMQP_PUBLISH_TIMEOUT_MS,
+  });
+  const verifier = createTokenVerifier({
+    keys: createJwksKeyResolver({ jwksUrl: config.JWT_JWKS_URL }),
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+  });
+  const app = await buildApp({ logger, mongo, amqp, verifier, settings: settingsFrom(config) });
+  // Registered after the app's own hooks, so consumers and the relay have drained before the connections go.
+  app.addHook('onClose', async () => {
+    await amqp.close(config.SHUTDOWN_TIMEOUT_MS);
+    await closeMongo(mongo);
+  });
   closeOnSignals(app, logger, config.SHUTDOWN_TIMEOUT_MS);
   await app.listen({ host: config.HOST, port: config.PORT });
 }

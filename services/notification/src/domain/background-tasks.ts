@@ -1,0 +1,32 @@
+import { type Logger } from '@herald/runtime';
+
+/**
+ * Work a request starts and does not wait for (publishing after the
+ * response, a broadcast's fan-out). Tracked so shutdown can wait for it;
+ * whatever does not finish is picked up again by the outbox relay.
+ */
+export class BackgroundTasks {
+  private readonly running = new Set<Promise<void>>();
+
+  constructor(private readonly log: Logger) {}
+
+  run(name: string, task: () => Promise<unknown>): void {
+    const work = task().then(
+      () => undefined,
+      (error: unknown) => this.log.error({ err: error, task: name }, 'background task failed'),
+    );
+    this.running.add(work);
+    void work.finally(() => this.running.delete(work));
+  }
+
+  async drain(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.running]),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,26 @@
+import { type AmqpClient } from '@herald/amqp';
+import { type Logger } from '@herald/runtime';
+import { type ServiceSettings } from '../config';
+import { type BroadcastModel } from '../data/broadcast-model';
+import { type IdempotencyModel } from '../data/idempotency-model';
+import { type NotificationModel } from '../data/notification-model';
+import { type UserModel } from '../data/user-model';
+import { type BackgroundTasks } from './background-tasks';
+
+export interface Models {
+  notifications: NotificationModel;
+  users: UserModel;
+  idempotencyKeys: IdempotencyModel;
+  broadcasts: BroadcastModel;
+}
+
+/** What the domain functions need, built once by the app and passed in (no module globals). */
+export interface ServiceContext {
+  models: Models;
+  amqp: AmqpClient;
+  log: Logger;
+  settings: ServiceSettings;
+  /** work started by a request that finishes after the response (publishing, fan-out) */
+  background: BackgroundTasks;
+  now: () => Date;
+}

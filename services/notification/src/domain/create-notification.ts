@@ -1,0 +1,170 @@
+import { randomUUID } from 'node:crypto';
+import { Types } from 'mongoose';
+import { ValidationError, mapMongoError, type AuthenticatedUser } from '@herald/runtime';
+import { isDeliveryChannel, type Channel, type Priority, type TemplateRef } from '@herald/contracts';
+import {
+  type ChannelDelivery,
+  type HistoryEntry,
+  type NotificationRecord,
+  type OutboxEntry,
+  type Recipient,
+} from '../data/notification-model';
+import { type CreateNotificationBody, type NotificationAccepted } from '../routes/notifications/schemas';
+import { type ServiceContext } from './context';
+import { publishDueEntries } from './outbox';
+import { resolveRecipient } from './recipients';
+import { channelStatuses } from './summaries';
+
+/** Everything needed to store one notification, whoever asked for it (API, broadcast, verification). */
+export interface NotificationDraft {
+  id?: Types.ObjectId;
+  dedupeKey?: string;
+  recipient: Recipient;
+  senderId: string;
+  channels: Channel[];
+  title: string;
+  body: string;
+  html?: string;
+  template?: TemplateRef;
+  locale?: string;
+  category?: string;
+  priority?: Priority;
+  metadata?: Record<string, string>;
+  sendAt?: Date;
+  broadcastId?: string;
+  correlationId: string;
+  /** false: a recipient user, but no inbox entry (account emails) */
+  inbox?: boolean;
+}
+
+/**
+ * The document for a draft: each channel queued (in-app delivered at once
+ * unless scheduled), and the outbox entries it owes. The accepting instance
+ * holds the outbox lease for the grace period, so the relay leaves the
+ * first publish to it.
+ */
+export function buildNotification(ctx: ServiceContext, draft: NotificationDraft, leaseOwner: string | null) {
+  const now = ctx.now();
+  const id = draft.id ?? new Types.ObjectId();
+  const deliverAt = draft.sendAt ?? now;
+  const deliveries: Partial<Record<Channel, ChannelDelivery>> = {};
+  const history: HistoryEntry[] = [];
+  const outbox: OutboxEntry[] = [];
+  for (const channel of draft.channels) {
+    const status = channel === 'in_app' && !draft.sendAt ? 'delivered' : 'queued';
+    const jobId = isDeliveryChannel(channel) ? randomUUID() : undefined;
+    deliveries[channel] = { status, ...(jobId ? { jobId } : {}), updatedAt: now };
+    history.push({ channel, status: 'queued', at: now, source: 'api' });
+    if (status === 'delivered') history.push({ channel, status, at: now, source: 'api' });
+    if (jobId) outbox.push({ messageId: jobId, kind: 'job', channel, publishAfter: deliverAt });
+  }
+  const userId = draft.inbox === false ? null : (draft.recipient.userId ?? null);
+  if (userId)
+    outbox.push({ messageId: randomUUID(), kind: 'created', channel: 'in_app', publishAfter: deliverAt });
+
+  return {
+    _id: id,
+    dedupeKey: draft.dedupeKey ?? id.toHexString(),
+    userId,
+    recipient: draft.recipient,
+    senderId: draft.senderId,
+    channels: draft.channels,
+    title: draft.title,
+    body: draft.body,
+    html: draft.html,
+    template: draft.template,
+    locale: draft.locale ?? draft.recipient.locale,
+    category: draft.category,
+    priority: draft.priority ?? 'normal',
+    metadata: draft.metadata ?? {},
+    sendAt: draft.sendAt,
+    deliverAt,
+    broadcastId: draft.broadcastId,
+    correlationId: draft.correlationId,
+    read: false,
+    archived: false,
+    deletedAt: null,
+    deliveries,
+    history,
+    outbox,
+    outboxDueAt: outbox.length ? deliverAt : null,
+    outboxLeaseUntil: leaseOwner ? new Date(now.getTime() + ctx.settings.outboxGraceMs) : null,
+    outboxLeaseOwner: leaseOwner ?? undefined,
+  } satisfies Omit<NotificationRecord, 'createdAt' | 'updatedAt'>;
+}
+
+/**
+ * Stores a draft and, unless it is scheduled, publishes what it owes after
+ * the caller has its answer. Returns the stored record, or the one already
+ * stored under the same dedupe key (a retried request, a redelivered event).
+ */
+export async function storeNotification(
+  ctx: ServiceContext,
+  draft: NotificationDraft,
+): Promise<NotificationRecord> {
+  const leaseOwner = draft.sendAt ? null : randomUUID();
+  const document = buildNotification(ctx, draft, leaseOwner);
+  try {
+    const [created] = await ctx.models.notifications.insertMany([document]);
+    const record = created!.toObject() as NotificationRecord;
+    if (leaseOwner && record.outbox.length > 0) {
+      ctx.background.run('publish new notification', () => publishDueEntries(ctx, record, leaseOwner));
+    }
+    return record;
+  } catch (error) {
+    const mapped = mapMongoError(error);
+    if (mapped === error) throw error;
+    const existing = await ctx.models.notifications
+      .findOne({ dedupeKey: document.dedupeKey })
+      .lean<NotificationRecord>();
+    if (!existing) throw error;
+    return existing;
+  }
+}
+
+export function acceptedResponse(record: NotificationRecord): NotificationAccepted {
+  return {
+    id: record._id.toHexString(),
+    statuses: channelStatuses(record),
+    ...(record.sendAt ? { sendAt: record.sendAt.toISOString() } : {}),
+  };
+}
+
+function parseSendAt(ctx: ServiceContext, sendAt: string | undefined): Date | undefined {
+  if (sendAt === undefined) return undefined;
+  const at = new Date(sendAt);
+  if (Number.isNaN(at.getTime()) || at <= ctx.now()) {
+    throw new ValidationError('The request is invalid', [
+      { field: '/body/sendAt', message: 'must be a time in the future' },
+    ]);
+  }
+  return at;
+}
+
+/** POST /notifications without the idempotency wrapper. */
+export async function createNotification(
+  ctx: ServiceContext,
+  sender: AuthenticatedUser,
+  input: CreateNotificationBody,
+  options: { correlationId: string; id?: Types.ObjectId },
+): Promise<NotificationAccepted> {
+  const sendAt = parseSendAt(ctx, input.sendAt);
+  const recipient = await resolveRecipient(ctx, sender, input.recipient, input.channels);
+  const record = await storeNotification(ctx, {
+    id: options.id,
+    recipient,
+    senderId: sender.id,
+    channels: input.channels,
+    title: input.title,
+    body: input.body,
+    html: input.html,
+    template: input.template ? { key: input.template.key, data: input.template.data } : undefined,
+    locale: input.locale,
+    category: input.category,
+    priority: input.priority,
+    metadata: input.metadata,
+    sendAt,
+    correlationId: options.correlationId,
+  });
+  return acceptedResponse(record);
+}

@@ -1,0 +1,100 @@
+import { Types, type QueryFilter } from 'mongoose';
+import { NotFoundError, ValidationError, type AuthenticatedUser } from '@herald/runtime';
+import { DeliveryChannels, PageLimits, type CursorPage } from '@herald/contracts';
+import { type NotificationRecord } from '../data/notification-model';
+import { type InboxItem, type InboxQuery } from '../routes/notifications/schemas';
+import { type ServiceContext } from './context';
+import { inboxFilter } from './unread-count';
+import { inboxItem } from './views';
+
+/*
+ * Cursor pagination over (createdAt, _id), newest first. The cursor is the
+ * last item's position, so items inserted while a client pages (all newer
+ * than the first page) never shift what the next page returns: every item
+ * appears exactly once. Opaque to clients: base64url JSON.
+ */
+interface Position {
+  createdAt: Date;
+  id: Types.ObjectId;
+}
+
+function encodeCursor(position: Position): string {
+  return Buffer.from(JSON.stringify([position.createdAt.getTime(), position.id.toHexString()])).toString(
+    'base64url',
+  );
+}
+
+function decodeCursor(cursor: string): Position {
+  try {
+    const [time, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
+    if (
+      typeof time === 'number' &&
+      Number.isFinite(time) &&
+      typeof id === 'string' &&
+      Types.ObjectId.isValid(id)
+    ) {
+      return { createdAt: new Date(time), id: new Types.ObjectId(id) };
+    }
+  } catch {
+    // fall through
+  }
+  throw new ValidationError('The request is invalid', [
+    { field: '/query/cursor', message: 'is not a valid cursor' },
+  ]);
+}
+
+export async function listInbox(
+  ctx: ServiceContext,
+  user: AuthenticatedUser,
+  query: InboxQuery,
+): Promise<CursorPage<InboxItem>> {
+  const limit = query.limit ?? PageLimits.default;
+  const filter: QueryFilter<NotificationRecord> = { ...inboxFilter(user.id, ctx.now()) };
+  if (query.read !== undefined) filter.read = query.read;
+  if (query.archived !== undefined) filter.archived = query.archived;
+  if (query.channel) filter.channels = query.channel;
+  if (query.category) filter.category = query.category;
+  if (query.since) filter.createdAt = { $gte: new Date(query.since) };
+  const and: QueryFilter<NotificationRecord>[] = [];
+  if (query.status) {
+    and.push({
+      $or: ['in_app', ...DeliveryChannels].map((channel) => ({
+        [`deliveries.${channel}.status`]: query.status,
+      })),
+    });
+  }
+  if (query.cursor) {
+    const after = decodeCursor(query.cursor);
+    and.push({
+      $or: [{ createdAt: { $lt: after.createdAt } }, { createdAt: after.createdAt, _id: { $lt: after.id } }],
+    });
+  }
+  if (and.length) filter.$and = and;
+
+  const records = await ctx.models.notifications
+    .find(filter, { history: 0, outbox: 0 })
+    .sort({ createdAt: -1, _id: -1 })
+    .limit(limit + 1)
+    .lean<NotificationRecord[]>();
+  const page = records.slice(0, limit);
+  const last = page[page.length - 1];
+  return {
+    items: page.map(inboxItem),
+    nextCursor:
+      records.length > limit && last ? encodeCursor({ createdAt: last.createdAt, id: last._id }) : null,
+  };
+}
+
+/** A user sees their own notifications (deleted ones are gone); an admin sees any, for support. */
+export async function findVisible(
+  ctx: ServiceContext,
+  user: AuthenticatedUser,
+  id: string,
+): Promise<NotificationRecord> {
+  const filter: QueryFilter<NotificationRecord> =
+    user.role === 'admin' ? { _id: id } : { _id: id, userId: user.id, deletedAt: null };
+  const record = await ctx.models.notifications.findOne(filter, { outbox: 0 }).lean<NotificationRecord>();
+  // Someone else's notification is "not found": its existence is not the caller's business.
+  if (!record) throw new NotFoundError('notification_not_found', 'No such notification');
+  return record;
+}

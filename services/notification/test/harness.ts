@@ -1,0 +1,151 @@
+import { randomUUID } from 'node:crypto';
+import amqplib, { type Channel as AmqpChannel, type ChannelModel } from 'amqplib';
+import { type AmqpClient } from '@herald/amqp';
+import { EventRoutingKeys, MessageTypes, createMessage, type UserSnapshot } from '@herald/contracts';
+import {
+  TestTokenIssuer,
+  connectTestMongo,
+  createTestAmqp,
+  testAmqpUrl,
+  testLogger,
+  waitFor,
+  type TestMongo,
+} from '@herald/test-support';
+import { buildApp } from '../src/app';
+import { type ServiceSettings } from '../src/config';
+
+/** Parsed JSON as tests read it: assertions, not the compiler, check its shape. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Json = any;
+
+export interface HarnessOptions {
+  settings?: Partial<ServiceSettings>;
+  now?: () => Date;
+  /** an AmqpClient for the app other than the harness's own (e.g. through a proxy) */
+  appAmqp?: (namespace: string) => AmqpClient;
+}
+
+/**
+ * The real app on the run's MongoDB and RabbitMQ, in a database and an AMQP
+ * namespace of its own, plus what tests need to act like auth (tokens,
+ * user events) and the worker (status reports), and to see what the app
+ * published.
+ */
+export async function startHarness(name: string, options: HarnessOptions = {}) {
+  const mongo: TestMongo = await connectTestMongo(name);
+  const broker = await createTestAmqp(name);
+  const issuer = new TestTokenIssuer();
+  const appAmqp = options.appAmqp?.(broker.namespace) ?? broker.client;
+  const app = await buildApp({
+    logger: testLogger(),
+    mongo: mongo.connection,
+    amqp: appAmqp,
+    verifier: issuer.verifier(),
+    settings: { relayIntervalMs: 100, outboxGraceMs: 1_000, outboxLeaseMs: 2_000, ...options.settings },
+    now: options.now,
+  });
+  await app.ready();
+  const connection: ChannelModel = await amqplib.connect(testAmqpUrl());
+  const channel: AmqpChannel = await connection.createChannel();
+  const tapQueues: string[] = [];
+
+  const harness = {
+    app,
+    mongo,
+    broker,
+    names: broker.client.names,
+    issuer,
+    models: app.context.models,
+
+    token(sub: string, role: 'user' | 'admin' = 'user') {
+      return issuer.sign({ sub, role });
+    },
+
+    async request(
+      method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+      url: string,
+      options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+    ): Promise<Reply> {
+      return app.inject({
+        method,
+        url,
+        headers: {
+          ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+          ...options.headers,
+        },
+        ...(options.body !== undefined ? { payload: options.body as object } : {}),
+      });
+    },
+
+    /** Publishes an event as another service would, on the events exchange. */
+    async publishEvent(
+      routingKey: string,
+      message: { messageId: string; correlationId: string; type: string },
+    ) {
+      await broker.client.publish(broker.client.names.exchanges.events, routingKey, message);
+    },
+
+    /** Auth registering a user; waits until the read model has it. */
+    async registerUser(overrides: Partial<UserSnapshot> = {}): Promise<UserSnapshot> {
+      const userId = overrides.userId ?? randomUUID();
+      const snapshot: UserSnapshot = {
+        userId,
+        email: `${userId.slice(0, 8)}@example.com`,
+        name: 'Ada Lovelace',
+        role: 'user',
+        emailVerified: true,
+        ...overrides,
+      };
+      await harness.publishEvent(
+        EventRoutingKeys.userRegistered,
+        createMessage(MessageTypes.userRegistered, snapshot, { correlationId: 'test' }),
+      );
+      await waitFor(() => app.context.models.users.exists({ _id: userId }), {
+        description: `user ${userId} in the read model`,
+      });
+      return snapshot;
+    },
+
+    /** A queue of our own bound to the events exchange, to see what the app published. */
+    async tapEvents(routingKey: string) {
+      const queue = `${broker.namespace}.tap.${randomUUID().slice(0, 8)}`;
+      await channel.assertQueue(queue, { durable: false, autoDelete: false });
+      await channel.bindQueue(queue, broker.client.names.exchanges.events, routingKey);
+      tapQueues.push(queue);
+      return queue;
+    },
+
+    /** Takes every message waiting in a queue, parsed. */
+    async drain(queue: string): Promise<Json[]> {
+      const messages: Json[] = [];
+      for (;;) {
+        const message = await channel.get(queue, { noAck: true });
+        if (!message) return messages;
+        messages.push(JSON.parse(message.content.toString('utf8')) as Json);
+      }
+    },
+
+    async messageCount(queue: string): Promise<number> {
+      return (await channel.checkQueue(queue)).messageCount;
+    },
+
+    async close() {
+      await app.close();
+      if (appAmqp !== broker.client) await appAmqp.close(1000).catch(() => undefined);
+      await channel.close().catch(() => undefined);
+      await connection.close().catch(() => undefined);
+      await broker.cleanup(tapQueues);
+      await mongo.dropAndClose();
+    },
+  };
+  return harness;
+}
+
+export interface Reply {
+  statusCode: number;
+  body: string;
+  headers: Record<string, string | string[] | number | undefined>;
+  json<T = Json>(): T;
+}
+
+export type Harness = Awaited<ReturnType<typeof startHarness>>;
