@@ -1,10 +1,54 @@
 import { Type } from '@sinclair/typebox';
-import { CommonEnv, loadConfigOrExit } from '@herald/runtime';
+import {
+  AmqpEnv,
+  CommonEnv,
+  JwtVerifyEnv,
+  MongoEnv,
+  loadConfig as loadServiceConfig,
+  loadConfigOrExit,
+} from '@herald/runtime';
 
 export const AuthEnv = {
   ...CommonEnv,
+  ...MongoEnv,
+  ...AmqpEnv,
+  JWT_ISSUER: JwtVerifyEnv.JWT_ISSUER,
+  JWT_AUDIENCE: JwtVerifyEnv.JWT_AUDIENCE,
   PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 3001 }),
+  /**
+   * PEM private keys (EC P-256 → ES256, RSA → RS256), concatenated, oldest
+   * first. The LAST one signs; all are published in the JWKS. To rotate,
+   * append the new key, deploy, and remove the old one once the access-token
+   * TTL has passed. Unset: a throwaway key is generated (refused in production).
+   */
+  JWT_PRIVATE_KEYS: Type.Optional(Type.String({ minLength: 1 })),
+  ACCESS_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 30, maximum: 86_400, default: 900 }),
+  REFRESH_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 60, default: 30 * 86_400 }),
+  BCRYPT_COST: Type.Integer({ minimum: 4, maximum: 15, default: 12 }),
+  /** the verification token is appended to this to make the link in the email */
+  VERIFY_EMAIL_URL_BASE: Type.String({
+    pattern: '^https?://',
+    default: 'http://localhost:8080/verify-email?token=',
+  }),
+  VERIFY_EMAIL_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 60, default: 3600 }),
+  /** a user may ask for a new verification email at most this often */
+  VERIFY_EMAIL_RESEND_INTERVAL_SECONDS: Type.Integer({ minimum: 0, default: 60 }),
+  /** failed logins per account, and per client IP, tolerated within one window */
+  LOGIN_MAX_FAILURES_PER_ACCOUNT: Type.Integer({ minimum: 1, default: 5 }),
+  LOGIN_MAX_FAILURES_PER_IP: Type.Integer({ minimum: 1, default: 20 }),
+  LOGIN_FAILURE_WINDOW_SECONDS: Type.Integer({ minimum: 1, default: 900 }),
+  /** refuse addresses at throwaway-mail domains at registration */
+  REJECT_DISPOSABLE_EMAILS: Type.Boolean({ default: true }),
+  /** how often the outbox relay looks for events the request path could not publish */
+  OUTBOX_RELAY_INTERVAL_MS: Type.Integer({ minimum: 100, default: 5000 }),
+  /** the first admin, created at start when no user has this email; both or neither */
+  ADMIN_EMAIL: Type.Optional(Type.String({ minLength: 3 })),
+  ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8 })),
 };
 
-export const loadConfig = () => loadConfigOrExit('auth', AuthEnv);
-export type Config = ReturnType<typeof loadConfig>;
+export type Config = ReturnType<typeof loadServiceConfig<typeof AuthEnv>>;
+
+export const loadConfig = (env: Record<string, string | undefined> = process.env): Config =>
+  loadServiceConfig('auth', AuthEnv, env);
+
+export const loadConfigFromProcess = (): Config => loadConfigOrExit('auth', AuthEnv);

@@ -1,13 +1,41 @@
-import { closeOnSignals, createLogger } from '@herald/runtime';
+import { AmqpClient } from '@herald/amqp';
+import { closeMongo, closeOnSignals, connectMongo, createLogger } from '@herald/runtime';
+import { hostname } from 'node:os';
 import { buildApp } from './app';
-import { loadConfig } from './config';
+import { loadConfigFromProcess } from './config';
+import { loadSigningKeys } from './keys/signing-keys';
 
 async function main(): Promise<void> {
-  const config = loadConfig();
+  const config = loadConfigFromProcess();
   const logger = createLogger({ name: 'auth', level: config.LOG_LEVEL, format: config.LOG_FORMAT });
-  const app = await buildApp({ logger });
+  const keys = loadSigningKeys(config.JWT_PRIVATE_KEYS, {
+    production: config.NODE_ENV === 'production',
+    logger,
+  });
+  const mongo = await connectMongo({ url: config.MONGO_URL, logger });
+  const amqp = new AmqpClient({
+    url: config.AMQP_URL,
+    namespace: config.AMQP_NAMESPACE,
+    logger,
+    connectionName: `auth@${hostname()}`,
+  });
+  // Not awaited: auth serves logins while the broker is away; the outbox keeps the events.
+  const app = await buildApp({
+    config,
+    logger,
+    mongo,
+    amqp,
+    keys,
+    closeConnections: async () => {
+      await amqp.close();
+      await closeMongo(mongo);
+    },
+  });
   closeOnSignals(app, logger, config.SHUTDOWN_TIMEOUT_MS);
   await app.listen({ host: config.HOST, port: config.PORT });
 }
 
-void main();
+main().catch((err: unknown) => {
+  process.stderr.write(`auth failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

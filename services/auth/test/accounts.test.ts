@@ -1,0 +1,197 @@
+import { waitFor } from '@herald/test-support';
+import { startAuth, TEST_PASSWORD, type AuthHarness } from './support/auth-harness';
+
+describe('accounts', () => {
+  let auth: AuthHarness;
+  beforeAll(async () => {
+    auth = await startAuth('auth-accounts');
+  });
+  afterAll(() => auth.close());
+
+  it('registers, logs in and shows the user on /me, without secrets', async () => {
+    const registered = await auth.request('POST', '/api/v1/auth/register', {
+      email: '  Ada@Example.COM ',
+      password: TEST_PASSWORD,
+      name: 'Ada Lovelace',
+      locale: 'en-GB',
+      phone: '+447700900123',
+    });
+    expect(registered.statusCode).toBe(201);
+    const user = registered.json();
+    expect(user).toEqual({
+      id: expect.stringMatching(/^[0-9a-f]{24}$/),
+      email: 'ada@example.com',
+      name: 'Ada Lovelace',
+      locale: 'en-GB',
+      phone: '+447700900123',
+      role: 'user',
+      emailVerified: false,
+      disabled: false,
+      createdAt: expect.any(String),
+    });
+
+    const login = await auth.request('POST', '/api/v1/auth/login', {
+      email: 'ADA@example.com',
+      password: TEST_PASSWORD,
+    });
+    expect(login.statusCode).toBe(200);
+    expect(login.json()).toEqual({
+      accessToken: expect.any(String),
+      refreshToken: expect.any(String),
+      expiresIn: 900,
+      tokenType: 'Bearer',
+    });
+
+    const me = await auth.request('GET', '/api/v1/auth/me', undefined, login.json().accessToken);
+    expect(me.statusCode).toBe(200);
+    expect(me.json()).toEqual(user);
+  });
+
+  it('publishes user.registered with the full snapshot', async () => {
+    const { id } = await auth.signUp('grace@example.com', TEST_PASSWORD, { locale: 'en' });
+    const [event] = await waitFor(() => {
+      const found = auth.events.ofType('user.registered').filter((message) => message.payload.userId === id);
+      return found.length ? found : undefined;
+    });
+    expect(event!.payload).toEqual({
+      userId: id,
+      email: 'grace@example.com',
+      name: 'Test User',
+      locale: 'en',
+      role: 'user',
+      emailVerified: false,
+      disabled: false,
+      revision: 0,
+    });
+    expect(event!.correlationId).toEqual(expect.any(String));
+  });
+
+  it('answers 409 to an email that is taken, in any case or spacing', async () => {
+    await auth.signUp('taken@example.com');
+    const again = await auth.request('POST', '/api/v1/auth/register', {
+      email: ' TAKEN@example.com',
+      password: 'another password',
+      name: 'Someone else',
+    });
+    expect(again.statusCode).toBe(409);
+    expect(again.headers['content-type']).toContain('application/problem+json');
+    expect(again.json()).toMatchObject({ status: 409, code: 'email_taken' });
+    expect(await auth.models.users.countDocuments({ email: 'taken@example.com' })).toBe(1);
+  });
+
+  it.each([
+    ['too short', 'short', '/body/password'],
+    ['over 72 bytes', 'é'.repeat(37), '/body/password'],
+    ['the email itself', 'Policy@Example.com', '/body/password'],
+  ])('refuses a password that is %s', async (_case, password, field) => {
+    const response = await auth.request('POST', '/api/v1/auth/register', {
+      email: 'policy@example.com',
+      password,
+      name: 'P',
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().errors).toEqual([expect.objectContaining({ field })]);
+  });
+
+  it('validates every field with problem+json', async () => {
+    const response = await auth.request('POST', '/api/v1/auth/register', {
+      email: 'x@example.com',
+      password: TEST_PASSWORD,
+      name: '',
+      phone: '0044 7700 900123',
+      admin: true,
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().code).toBe('validation_failed');
+    const fields = response.json().errors.map((error: { field: string }) => error.field);
+    expect(fields).toEqual(expect.arrayContaining(['/body/name', '/body/phone', '/body/admin']));
+  });
+
+  it('refuses malformed and disposable addresses at registration', async () => {
+    const bad = await auth.request('POST', '/api/v1/auth/register', {
+      email: 'a@@b',
+      password: TEST_PASSWORD,
+      name: 'A',
+    });
+    expect(bad.json()).toMatchObject({ status: 400, code: 'email_syntax' });
+    const disposable = await auth.request('POST', '/api/v1/auth/register', {
+      email: 'someone@mailinator.com',
+      password: TEST_PASSWORD,
+      name: 'A',
+    });
+    expect(disposable.json()).toMatchObject({ status: 400, code: 'email_disposable' });
+  });
+
+  it('updates name, locale and phone, and publishes the new snapshot', async () => {
+    const user = await auth.signUp('profile@example.com', TEST_PASSWORD, { phone: '+15005550006' });
+    const patched = await auth.request(
+      'PATCH',
+      '/api/v1/auth/me',
+      { name: 'Renamed', locale: 'fr', phone: null },
+      user.accessToken,
+    );
+    expect(patched.statusCode).toBe(200);
+    expect(patched.json()).toMatchObject({ name: 'Renamed', locale: 'fr' });
+    expect(patched.json().phone).toBeUndefined();
+
+    const updated = await waitFor(() =>
+      auth.events.ofType('user.updated').find((message) => message.payload.userId === user.id),
+    );
+    expect(updated.payload).toMatchObject({ name: 'Renamed', locale: 'fr', revision: 1 });
+    expect(updated.payload.phone).toBeUndefined();
+  });
+
+  it('changes the password only with the current one, and ends the other sessions', async () => {
+    const user = await auth.signUp('rotate@example.com');
+    const otherDevice = (
+      await auth.request('POST', '/api/v1/auth/login', { email: user.email, password: user.password })
+    ).json();
+
+    const wrong = await auth.request(
+      'PATCH',
+      '/api/v1/auth/me',
+      { currentPassword: 'not it at all', newPassword: 'a brand new secret' },
+      user.accessToken,
+    );
+    expect(wrong.json()).toMatchObject({ status: 401, code: 'wrong_current_password' });
+    const missing = await auth.request(
+      'PATCH',
+      '/api/v1/auth/me',
+      { newPassword: 'a brand new secret' },
+      user.accessToken,
+    );
+    expect(missing.statusCode).toBe(400);
+
+    const changed = await auth.request(
+      'PATCH',
+      '/api/v1/auth/me',
+      { currentPassword: user.password, newPassword: 'a brand new secret' },
+      user.accessToken,
+    );
+    expect(changed.statusCode).toBe(200);
+
+    const oldLogin = await auth.request('POST', '/api/v1/auth/login', {
+      email: user.email,
+      password: user.password,
+    });
+    expect(oldLogin.statusCode).toBe(401);
+    const newLogin = await auth.request('POST', '/api/v1/auth/login', {
+      email: user.email,
+      password: 'a brand new secret',
+    });
+    expect(newLogin.statusCode).toBe(200);
+    // this session continues; the other device must log in again
+    expect(
+      (await auth.request('POST', '/api/v1/auth/refresh', { refreshToken: user.refreshToken })).statusCode,
+    ).toBe(200);
+    const other = await auth.request('POST', '/api/v1/auth/refresh', {
+      refreshToken: otherDevice.refreshToken,
+    });
+    expect(other.json()).toMatchObject({ status: 401, code: 'refresh_token_revoked' });
+  });
+
+  it('answers 401 to /me without a token', async () => {
+    const response = await auth.request('GET', '/api/v1/auth/me');
+    expect(response.json()).toMatchObject({ status: 401, code: 'missing_token' });
+  });
+});

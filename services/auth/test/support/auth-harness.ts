@@ -1,0 +1,183 @@
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { Writable } from 'node:stream';
+import amqplib from 'amqplib';
+import { type AmqpClient } from '@herald/amqp';
+import { type AnyMessage } from '@herald/contracts';
+import { createLogger, type HttpApp } from '@herald/runtime';
+import { connectTestMongo, createTestAmqp, testAmqpUrl, waitFor, type TestMongo } from '@herald/test-support';
+import { buildApp } from '../../src/app';
+import { loadConfig, type Config } from '../../src/config';
+import { authModels } from '../../src/data/models';
+import { keyRing, type SigningKeyRing } from '../../src/keys/signing-keys';
+
+/** Every line the app logged, as written (JSON), so tests can search them for secrets. */
+export class LogCapture extends Writable {
+  readonly lines: string[] = [];
+  override _write(chunk: Buffer, _encoding: string, done: () => void): void {
+    this.lines.push(...chunk.toString().split('\n').filter(Boolean));
+    done();
+  }
+}
+
+export interface EventCapture {
+  messages: AnyMessage[];
+  ofType<T extends AnyMessage['type']>(type: T): Extract<AnyMessage, { type: T }>[];
+  close(): Promise<void>;
+}
+
+/** A queue of our own bound to `user.#` on the suite's events exchange, as the notification service would bind. */
+export async function captureUserEvents(amqp: AmqpClient): Promise<EventCapture> {
+  const connection = await amqplib.connect(testAmqpUrl());
+  const channel = await connection.createChannel();
+  const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
+  await channel.bindQueue(queue, amqp.names.exchanges.events, 'user.#');
+  const messages: AnyMessage[] = [];
+  await channel.consume(
+    queue,
+    (message) => {
+      if (message) messages.push(JSON.parse(message.content.toString()) as AnyMessage);
+    },
+    { noAck: true },
+  );
+  return {
+    messages,
+    ofType: (type) => messages.filter((message) => message.type === type) as never,
+    close: async () => {
+      await connection.close();
+    },
+  };
+}
+
+export interface Response {
+  statusCode: number;
+  headers: Record<string, unknown>;
+  body: string;
+  json: () => any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+export interface AuthHarness {
+  app: HttpApp;
+  config: Config;
+  keys: SigningKeyRing;
+  mongo: TestMongo;
+  amqp: AmqpClient;
+  models: ReturnType<typeof authModels>;
+  logs: LogCapture;
+  events: EventCapture;
+  /** every response body the harness saw, for the secrets check */
+  bodies: string[];
+  request(
+    method: string,
+    url: string,
+    body?: unknown,
+    token?: string,
+    headers?: Record<string, string>,
+  ): Promise<Response>;
+  /** registers and logs in; returns the user and its tokens */
+  signUp(email: string, password?: string, extra?: Record<string, unknown>): Promise<SignedUp>;
+  close(): Promise<void>;
+}
+
+export interface SignedUp {
+  id: string;
+  email: string;
+  password: string;
+  accessToken: string;
+  refreshToken: string;
+}
+
+export const TEST_PASSWORD = 'correct horse battery';
+
+export function testConfig(overrides: Record<string, string> = {}): Config {
+  return loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'debug',
+    BCRYPT_COST: '4',
+    OUTBOX_RELAY_INTERVAL_MS: '200',
+    ...overrides,
+  });
+}
+
+export function newEcKey(): KeyObject {
+  return generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+}
+
+/**
+ * The real auth app on the real MongoDB and RabbitMQ, in a database and an
+ * AMQP namespace of its own. Pass `shareWith` to start a second instance on
+ * the same database and broker namespace (two instances behind a balancer).
+ */
+export async function startAuth(
+  suite: string,
+  options: {
+    env?: Record<string, string>;
+    shareWith?: AuthHarness;
+    keys?: SigningKeyRing;
+    amqp?: AmqpClient;
+  } = {},
+): Promise<AuthHarness> {
+  const mongo = options.shareWith?.mongo ?? (await connectTestMongo(suite));
+  const testAmqp = options.shareWith ? undefined : await createTestAmqp(suite);
+  const amqp = options.amqp ?? options.shareWith?.amqp ?? testAmqp!.client;
+  const events = options.shareWith?.events ?? (await captureUserEvents(amqp));
+  const logs = new LogCapture();
+  const config = testConfig(options.env);
+  const keys = options.keys ?? options.shareWith?.keys ?? keyRing([newEcKey()]);
+  const logger = createLogger({ name: 'auth', level: config.LOG_LEVEL, format: 'json' }, logs);
+  const app = await buildApp({ config, logger, mongo: mongo.connection, amqp, keys });
+  const bodies: string[] = [];
+
+  const request: AuthHarness['request'] = async (method, url, body, token, headers = {}) => {
+    const response = await app.inject({
+      method: method as 'GET',
+      url,
+      ...(body === undefined ? {} : { payload: body as object }),
+      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+    });
+    bodies.push(response.body);
+    return response as unknown as Response;
+  };
+
+  const harness: AuthHarness = {
+    app,
+    config,
+    keys,
+    mongo,
+    amqp,
+    models: authModels(mongo.connection),
+    logs,
+    events,
+    bodies,
+    request,
+    async signUp(email, password = TEST_PASSWORD, extra = {}) {
+      const registered = await request('POST', '/api/v1/auth/register', {
+        email,
+        password,
+        name: 'Test User',
+        ...extra,
+      });
+      if (registered.statusCode !== 201) throw new Error(`register failed: ${registered.body}`);
+      const login = await request('POST', '/api/v1/auth/login', { email, password });
+      if (login.statusCode !== 200) throw new Error(`login failed: ${login.body}`);
+      return { id: registered.json().id, email, password, ...login.json() };
+    },
+    async close() {
+      await app.close();
+      if (options.shareWith) return;
+      await events.close();
+      await testAmqp?.cleanup();
+      await mongo.dropAndClose();
+    },
+  };
+  return harness;
+}
+
+/** Waits until the outbox of every user is empty: all events confirmed by the broker. */
+export async function waitForOutboxDrained(harness: AuthHarness): Promise<void> {
+  await waitFor(
+    async () => (await harness.models.users.countDocuments({ 'outbox.0': { $exists: true } })) === 0,
+    {
+      description: 'every outbox entry published',
+    },
+  );
+}
