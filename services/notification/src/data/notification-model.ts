@@ -183,7 +183,7 @@ const notificationSchema = new Schema<NotificationRecord>(
 // The inbox, newest first, and the cursor's tie-break on _id.
 notificationSchema.index({ userId: 1, deletedAt: 1, createdAt: -1, _id: -1 });
 // Unread count and read-all.
-notificationSchema.index({ userId: 1, read: 1, deletedAt: 1 });
+notificationSchema.index({ userId: 1, read: 1, archived: 1, deletedAt: 1 });
 notificationSchema.index({ userId: 1, category: 1, createdAt: -1 });
 notificationSchema.index({ dedupeKey: 1 }, { unique: true });
 // The relay's scan for due, unclaimed outbox entries.
