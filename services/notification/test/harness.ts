@@ -48,6 +48,19 @@ export async function startHarness(name: string, options: HarnessOptions = {}) {
   const connection: ChannelModel = await amqplib.connect(testAmqpUrl());
   const channel: AmqpChannel = await connection.createChannel();
   const tapQueues: string[] = [];
+  // The consumer declares its queue once connected; events published before that would be unroutable.
+  await waitFor(
+    async () => {
+      // A probe channel of its own: checking a queue that does not exist yet closes the channel.
+      const probe = await connection.createChannel();
+      try {
+        return (await probe.checkQueue(broker.client.names.queues.notificationEvents)).consumerCount > 0;
+      } finally {
+        await probe.close().catch(() => undefined);
+      }
+    },
+    { description: 'the events consumer' },
+  );
 
   const harness = {
     app,

@@ -1,5 +1,6 @@
 import { EventRoutingKeys, MessageTypes, createMessage, type NotificationChange } from '@herald/contracts';
 import { type ServiceContext } from './context';
+import { publishEvent } from './publish-event';
 import { unreadCount } from './unread-count';
 
 export interface NotificationUpdate {
@@ -29,7 +30,7 @@ export async function publishNotificationUpdated(
     },
     { correlationId: update.correlationId },
   );
-  await ctx.amqp.publish(ctx.amqp.names.exchanges.events, EventRoutingKeys.notificationUpdated, message);
+  await publishEvent(ctx, EventRoutingKeys.notificationUpdated, message);
 }
 
 /**

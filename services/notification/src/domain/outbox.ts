@@ -7,6 +7,7 @@ import {
   type DeliveryJobPayload,
 } from '@herald/contracts';
 import { type NotificationRecord, type OutboxEntry } from '../data/notification-model';
+import { publishEvent } from './publish-event';
 import { type ServiceContext } from './context';
 import { notificationSummary } from './summaries';
 
@@ -77,7 +78,7 @@ async function publishEntry(ctx: ServiceContext, record: NotificationRecord, ent
     { userId: record.userId!, notification: notificationSummary(record) },
     { ...options, messageId: entry.messageId },
   );
-  await ctx.amqp.publish(exchanges.events, EventRoutingKeys.notificationCreated, message);
+  await publishEvent(ctx, EventRoutingKeys.notificationCreated, message);
 }
 
 /**
