@@ -73,6 +73,15 @@ describe('the Socket.IO handshake', () => {
     );
   });
 
+  it('closes a connection that sends more than the payload limit', async () => {
+    const socket = await harness.connectAs(instance.url, 'chatty-user');
+    const reasons: string[] = [];
+    socket.on('disconnect', (reason) => reasons.push(reason));
+    socket.emit('auth:refresh', 'x'.repeat(instance.settings.maxHttpBufferBytes + 1));
+    await waitFor(() => reasons.length === 1, { description: 'the disconnect' });
+    expect(reasons).toEqual(['transport close']);
+  });
+
   it('counts connected sockets and refused handshakes in /metrics', async () => {
     const before = (await metricValue(instance.app, /^realtime_connected_sockets\b/)) ?? 0;
     const socket = await harness.connectAs(instance.url, 'metered-user');
