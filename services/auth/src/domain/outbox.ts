@@ -27,6 +27,7 @@ import { type OutboxEntry, type UserModel } from '../data/user-model';
  */
 export class EventOutbox {
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly running = new Map<string, { again: boolean; done: Promise<void> }>();
   private timer: NodeJS.Timeout | undefined;
   private relaying = false;
 
@@ -50,7 +51,7 @@ export class EventOutbox {
 
   /** Publishes a user's pending events in the background; failures are left to the relay. */
   publishSoon(userId: Types.ObjectId | string): void {
-    const work = this.publishPending(userId).catch((err: unknown) => {
+    const work = this.publishSerialized(String(userId)).catch((err: unknown) => {
       this.log.warn(
         { userId: String(userId), err: errorMessage(err) },
         'events not published yet; relay will retry',
@@ -58,6 +59,32 @@ export class EventOutbox {
     });
     this.inFlight.add(work);
     void work.finally(() => this.inFlight.delete(work));
+  }
+
+  /**
+   * One publisher per user in this process: a second call while one runs
+   * only asks it to look again, so entries are not published twice by
+   * overlapping passes and a user's events keep their order.
+   */
+  private publishSerialized(userId: string): Promise<void> {
+    const running = this.running.get(userId);
+    if (running) {
+      running.again = true;
+      return running.done;
+    }
+    const state = { again: false, done: Promise.resolve() };
+    state.done = (async () => {
+      try {
+        do {
+          state.again = false;
+          await this.publishPending(userId);
+        } while (state.again);
+      } finally {
+        this.running.delete(userId);
+      }
+    })();
+    this.running.set(userId, state);
+    return state.done;
   }
 
   /** Publishes every pending entry of one user concurrently (confirms pipelined), then removes the confirmed ones. */
@@ -92,7 +119,7 @@ export class EventOutbox {
       .lean();
     await Promise.all(
       users.map((user) =>
-        this.publishPending(user._id).catch((err: unknown) => {
+        this.publishSerialized(user._id.toHexString()).catch((err: unknown) => {
           this.log.warn(
             { userId: String(user._id), err: errorMessage(err) },
             'relay could not publish events',
@@ -108,11 +135,14 @@ export class EventOutbox {
       // a slow pass (broker timing out) must not overlap the next one
       if (this.relaying) return;
       this.relaying = true;
-      this.relayOnce()
+      const pass = this.relayOnce()
+        .then(() => undefined)
         .catch((err: unknown) => this.log.error({ err }, 'outbox relay pass failed'))
         .finally(() => {
           this.relaying = false;
+          this.inFlight.delete(pass);
         });
+      this.inFlight.add(pass);
     }, this.relayIntervalMs);
     this.timer.unref();
   }

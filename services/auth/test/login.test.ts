@@ -1,0 +1,137 @@
+import { startAuth, TEST_PASSWORD, type AuthHarness } from './support/auth-harness';
+
+describe('login', () => {
+  let auth: AuthHarness;
+  beforeAll(async () => {
+    auth = await startAuth('auth-login', {
+      env: {
+        LOGIN_MAX_FAILURES_PER_ACCOUNT: '3',
+        LOGIN_MAX_FAILURES_PER_IP: '5',
+        LOGIN_FAILURE_WINDOW_SECONDS: '600',
+      },
+    });
+  });
+  afterAll(() => auth.close());
+
+  const login = (email: string, password: string, ip = '198.51.100.1') =>
+    auth.request('POST', '/api/v1/auth/login', { email, password }, undefined, { 'x-forwarded-for': ip });
+
+  it('answers a wrong password and an unknown email identically', async () => {
+    await auth.signUp('known@example.com');
+    const wrongPassword = await login('known@example.com', 'wrong password', '203.0.113.10');
+    const unknownEmail = await login('nobody@example.com', 'wrong password', '203.0.113.11');
+    const comparable = (body: Record<string, unknown>) => ({ ...body, requestId: undefined });
+    expect(wrongPassword.statusCode).toBe(401);
+    expect(unknownEmail.statusCode).toBe(401);
+    expect(comparable(unknownEmail.json())).toEqual(comparable(wrongPassword.json()));
+    expect(wrongPassword.json()).toMatchObject({ code: 'invalid_credentials' });
+    expect(unknownEmail.headers['content-type']).toBe(wrongPassword.headers['content-type']);
+  });
+
+  it('throttles an account after repeated failures, from any IP, with Retry-After', async () => {
+    await auth.signUp('target@example.com');
+    for (const ip of ['192.0.2.1', '192.0.2.2', '192.0.2.3']) {
+      expect((await login('target@example.com', 'guess', ip)).statusCode).toBe(401);
+    }
+    const throttled = await login('target@example.com', TEST_PASSWORD, '192.0.2.4');
+    expect(throttled.statusCode).toBe(429);
+    expect(throttled.json().code).toBe('too_many_login_attempts');
+    const retryAfter = Number(throttled.headers['retry-after']);
+    expect(retryAfter).toBeGreaterThan(590);
+    expect(retryAfter).toBeLessThanOrEqual(600);
+    // other accounts are not affected
+    await auth.signUp('bystander@example.com');
+    expect((await login('bystander@example.com', TEST_PASSWORD, '192.0.2.4')).statusCode).toBe(200);
+  });
+
+  it('lets the account in again once its window has passed (checked explicitly, no TTL deletion needed)', async () => {
+    await auth.signUp('patient@example.com');
+    for (let i = 0; i < 3; i += 1) await login('patient@example.com', 'guess', `192.0.2.${20 + i}`);
+    expect((await login('patient@example.com', TEST_PASSWORD, '192.0.2.30')).statusCode).toBe(429);
+    await auth.models.loginFailures.updateOne(
+      { key: 'account:patient@example.com' },
+      { $set: { windowStartedAt: new Date(Date.now() - 601_000) } },
+    );
+    expect((await login('patient@example.com', TEST_PASSWORD, '192.0.2.30')).statusCode).toBe(200);
+  });
+
+  it('throttles an IP spraying many accounts, across two instances', async () => {
+    const second = await startAuth('auth-login', {
+      shareWith: auth,
+      env: {
+        LOGIN_MAX_FAILURES_PER_ACCOUNT: '3',
+        LOGIN_MAX_FAILURES_PER_IP: '5',
+        LOGIN_FAILURE_WINDOW_SECONDS: '600',
+      },
+    });
+    try {
+      await auth.signUp('sprayed@example.com');
+      const instances = [auth, second];
+      for (let i = 0; i < 5; i += 1) {
+        const response = await instances[i % 2]!.request(
+          'POST',
+          '/api/v1/auth/login',
+          { email: `victim${i}@example.com`, password: 'guess' },
+          undefined,
+          { 'x-forwarded-for': '203.0.113.99' },
+        );
+        expect(response.statusCode).toBe(401);
+      }
+      for (const instance of instances) {
+        const blocked = await instance.request(
+          'POST',
+          '/api/v1/auth/login',
+          { email: 'sprayed@example.com', password: TEST_PASSWORD },
+          undefined,
+          { 'x-forwarded-for': '203.0.113.99' },
+        );
+        expect(blocked.statusCode).toBe(429);
+        expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
+      }
+      // the same account from another address is fine
+      expect((await login('sprayed@example.com', TEST_PASSWORD, '203.0.113.100')).statusCode).toBe(200);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('resets the account counter after a successful login', async () => {
+    await auth.signUp('forgetful@example.com');
+    await login('forgetful@example.com', 'guess', '192.0.2.40');
+    await login('forgetful@example.com', 'guess', '192.0.2.41');
+    expect((await login('forgetful@example.com', TEST_PASSWORD, '192.0.2.42')).statusCode).toBe(200);
+    await login('forgetful@example.com', 'guess', '192.0.2.43');
+    await login('forgetful@example.com', 'guess', '192.0.2.44');
+    expect((await login('forgetful@example.com', TEST_PASSWORD, '192.0.2.45')).statusCode).toBe(200);
+  });
+});
+
+describe('login timing', () => {
+  let auth: AuthHarness;
+  // A realistic cost, so that skipping bcrypt would show: ~1 ms against tens of ms.
+  beforeAll(async () => {
+    auth = await startAuth('auth-login-timing', {
+      env: { BCRYPT_COST: '10', LOGIN_MAX_FAILURES_PER_IP: '100' },
+    });
+  });
+  afterAll(() => auth.close());
+
+  async function medianMs(email: string): Promise<number> {
+    const samples: number[] = [];
+    for (let i = 0; i < 5; i += 1) {
+      const started = process.hrtime.bigint();
+      await auth.request('POST', '/api/v1/auth/login', { email, password: `wrong ${i}` }, undefined, {
+        'x-forwarded-for': `198.51.100.${i}`,
+      });
+      samples.push(Number(process.hrtime.bigint() - started) / 1e6);
+    }
+    return samples.sort((a, b) => a - b)[2]!;
+  }
+
+  it('takes about as long for an unknown email as for a wrong password', async () => {
+    await auth.signUp('timing@example.com');
+    const wrongPassword = await medianMs('timing@example.com');
+    const unknownEmail = await medianMs('ghost@example.com');
+    expect(unknownEmail).toBeGreaterThan(wrongPassword * 0.5);
+  });
+});
