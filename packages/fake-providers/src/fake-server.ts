@@ -60,6 +60,8 @@ export abstract class FakeProviderServer {
   private readonly recipientFailures = new Map<string, { kind: FailureKind; remaining: number }>();
   private readonly heldResponses = new Set<ServerResponse>();
   private baseUrl?: string;
+  /** every answer waits this long, like a real provider's round trip; a client gone by then is not served */
+  latencyMs = 0;
 
   protected constructor() {
     this.server = createServer((request, response) => {
@@ -184,6 +186,15 @@ export abstract class FakeProviderServer {
       recorded.status = status;
       send(response, this.errorAnswer(status, failure, recorded));
       return;
+    }
+    if (this.latencyMs > 0) {
+      recorded.outcome = 'held';
+      await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
+      if (response.destroyed || request.socket.destroyed) {
+        recorded.outcome = 'aborted';
+        return;
+      }
+      recorded.outcome = 'accepted';
     }
     const answer = this.accept(recorded);
     recorded.status = answer.status;

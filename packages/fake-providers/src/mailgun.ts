@@ -124,7 +124,7 @@ export class FakeMailgun extends FakeProviderServer {
         body: { message: "Need at least one of 'text', 'html' or 'template' parameters specified" },
       } satisfies ApiAnswer;
     }
-    return { fields, recipient: fields.to![0] };
+    return { fields, recipient: bareAddress(fields.to![0]!) };
   }
 
   protected accept(recorded: RecordedRequest): ApiAnswer {
@@ -144,4 +144,9 @@ export class FakeMailgun extends FakeProviderServer {
         : undefined;
     return { status, body: { message: failure.message ?? `Injected failure ${status}` }, headers };
   }
+}
+
+/** `Ada <ada@example.com>` → `ada@example.com`: the recipient as Mailgun's events name it. */
+function bareAddress(to: string): string {
+  return /<([^>]+)>\s*$/.exec(to)?.[1] ?? to.trim();
 }

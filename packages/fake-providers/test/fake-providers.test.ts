@@ -12,7 +12,6 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { type AddressInfo } from 'node:net';
 
 // mailgun.js publishes its types as ESM only; at run time its CommonJS build loads fine.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const Mailgun = require('mailgun.js') as typeof MailgunClass;
 
 type TwilioRequest<T> = Parameters<twilio.RequestClient['request']>[0] & { data?: T };
