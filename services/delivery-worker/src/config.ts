@@ -1,10 +1,89 @@
 import { Type } from '@sinclair/typebox';
-import { CommonEnv, loadConfigOrExit } from '@herald/runtime';
+import { AmqpEnv, CommonEnv, MongoEnv, loadConfigOrExit } from '@herald/runtime';
+import { type RetryPolicy } from '@herald/amqp';
+
+const Optional = (description: string) => Type.Optional(Type.String({ minLength: 1, description }));
 
 export const DeliveryWorkerEnv = {
   ...CommonEnv,
+  ...MongoEnv,
+  ...AmqpEnv,
   PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 3003 }),
+  /** unacked email jobs in flight: how many sends run at once */
+  EMAIL_PREFETCH: Type.Integer({ minimum: 1, maximum: 1000, default: 50 }),
+  SMS_PREFETCH: Type.Integer({ minimum: 1, maximum: 1000, default: 20 }),
+  /** attempts per job including the first; after the last transient failure the job is dead */
+  RETRY_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 50, default: 8 }),
+  /** comma-separated waits before retry 1, 2, …; the last one repeats (defaults spread 8 attempts over ~28 min) */
+  RETRY_DELAYS_MS: Type.String({
+    pattern: '^\\d+(,\\d+)*$',
+    default: '2000,10000,30000,60000,180000,480000,900000',
+  }),
+  /** ± fraction of each wait, so a burst of failures does not come back as one burst */
+  RETRY_JITTER: Type.Number({ minimum: 0, maximum: 0.9, default: 0.2 }),
+  /** a provider call taking longer fails as a (transient) timeout */
+  PROVIDER_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 15_000 }),
+  /** how long one worker owns a send; must outlast PROVIDER_TIMEOUT_MS so a live send is never raced */
+  SEND_LEASE_MS: Type.Integer({ minimum: 200, default: 60_000 }),
+  /** on shutdown, how long in-flight sends may finish before their jobs go back to the queue */
+  DRAIN_TIMEOUT_MS: Type.Integer({ minimum: 0, default: 8_000 }),
+  /** per-instance send rates (tokens per second, 0 = unlimited) and bursts; see TokenBucket */
+  EMAIL_RATE_PER_SECOND: Type.Number({ minimum: 0, default: 50 }),
+  EMAIL_RATE_BURST: Type.Integer({ minimum: 1, default: 50 }),
+  SMS_RATE_PER_SECOND: Type.Number({ minimum: 0, default: 10 }),
+  SMS_RATE_BURST: Type.Integer({ minimum: 1, default: 10 }),
+  MAILGUN_API_KEY: Optional('Mailgun private API key; without it email goes to the log provider'),
+  MAILGUN_DOMAIN: Optional('the sending domain, e.g. mg.example.com'),
+  /** https://api.eu.mailgun.net for the EU region, or a local fake */
+  MAILGUN_URL: Type.String({ minLength: 1, default: 'https://api.mailgun.net' }),
+  MAILGUN_FROM: Optional(
+    'the From header, e.g. "Herald <noreply@mg.example.com>"; defaults to noreply@MAILGUN_DOMAIN',
+  ),
+  TWILIO_ACCOUNT_SID: Optional('without it SMS goes to the log provider'),
+  TWILIO_AUTH_TOKEN: Optional('Twilio auth token'),
+  TWILIO_FROM: Optional('the sending number (E.164); or set TWILIO_MESSAGING_SERVICE_SID'),
+  TWILIO_MESSAGING_SERVICE_SID: Optional('a Messaging Service; preferred over TWILIO_FROM when both are set'),
+  /** replaces https://api.twilio.com, e.g. a local fake */
+  TWILIO_API_URL: Optional('base URL of the Twilio REST API'),
+  /** the gateway's public URL: Twilio posts status callbacks to {PUBLIC_BASE_URL}/api/v1/webhooks/twilio */
+  PUBLIC_BASE_URL: Type.String({ minLength: 1, default: 'http://localhost:8080' }),
 };
 
 export const loadConfig = () => loadConfigOrExit('delivery-worker', DeliveryWorkerEnv);
 export type Config = ReturnType<typeof loadConfig>;
+
+/** The knobs of the worker's own behaviour, separate from where its dependencies live. */
+export interface WorkerSettings {
+  prefetch: { email: number; sms: number };
+  leaseMs: number;
+  drainTimeoutMs: number;
+  rates: { email: RateSettings; sms: RateSettings };
+}
+
+export interface RateSettings {
+  perSecond: number;
+  burst: number;
+}
+
+export function settingsFrom(config: Config): WorkerSettings {
+  if (config.SEND_LEASE_MS <= config.PROVIDER_TIMEOUT_MS) {
+    throw new Error('SEND_LEASE_MS must be longer than PROVIDER_TIMEOUT_MS, or a slow send could be raced');
+  }
+  return {
+    prefetch: { email: config.EMAIL_PREFETCH, sms: config.SMS_PREFETCH },
+    leaseMs: config.SEND_LEASE_MS,
+    drainTimeoutMs: config.DRAIN_TIMEOUT_MS,
+    rates: {
+      email: { perSecond: config.EMAIL_RATE_PER_SECOND, burst: config.EMAIL_RATE_BURST },
+      sms: { perSecond: config.SMS_RATE_PER_SECOND, burst: config.SMS_RATE_BURST },
+    },
+  };
+}
+
+export function retryPolicyFrom(config: Config): RetryPolicy {
+  return {
+    maxAttempts: config.RETRY_MAX_ATTEMPTS,
+    delaysMs: config.RETRY_DELAYS_MS.split(',').map(Number),
+    jitter: config.RETRY_JITTER,
+  };
+}

@@ -1,6 +1,9 @@
-import { closeOnSignals, createLogger } from '@herald/runtime';
+import { AmqpClient } from '@herald/amqp';
+import { closeOnSignals, connectMongo, createLogger } from '@herald/runtime';
+import { hostname } from 'node:os';
 import { buildApp } from './app';
-import { loadConfig } from './config';
+import { loadConfig, retryPolicyFrom, settingsFrom } from './config';
+import { createProviders } from './providers';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -9,9 +12,24 @@ async function main(): Promise<void> {
     level: config.LOG_LEVEL,
     format: config.LOG_FORMAT,
   });
-  const app = await buildApp({ logger });
+  const settings = settingsFrom(config);
+  const providers = createProviders(config, logger);
+  const mongo = await connectMongo({ url: config.MONGO_URL, logger });
+  const amqp = new AmqpClient({
+    url: config.AMQP_URL,
+    logger,
+    connectionName: `delivery-worker@${hostname()}:${process.pid}`,
+    namespace: config.AMQP_NAMESPACE,
+    retry: retryPolicyFrom(config),
+  });
+  const app = await buildApp({ logger, mongo, amqp, providers, settings, ownsConnections: true });
   closeOnSignals(app, logger, config.SHUTDOWN_TIMEOUT_MS);
   await app.listen({ host: config.HOST, port: config.PORT });
 }
 
-void main();
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `delivery-worker failed to start: ${error instanceof Error ? error.message : String(error)}\n`,
+  );
+  process.exit(1);
+});

@@ -1,0 +1,61 @@
+import { Schema, type Connection, type Model } from 'mongoose';
+import { type DeliveryChannel, type DeliveryError } from '@herald/contracts';
+
+export const DeliveryStates = ['sending', 'retrying', 'sent', 'failed', 'dead'] as const;
+export type DeliveryState = (typeof DeliveryStates)[number];
+
+export interface Delivery {
+  notificationId: string;
+  channel: DeliveryChannel;
+  jobId: string;
+  state: DeliveryState;
+  attempts: number;
+  leaseUntil: Date | null;
+  provider?: string;
+  providerMessageId?: string;
+  sentAt?: Date;
+  lastError?: DeliveryError;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/**
+ * One document per notification and channel: the worker's idempotency
+ * record. `sending` with `leaseUntil` in the future means some worker is
+ * calling the provider right now; `sent` means never again.
+ */
+const deliverySchema = new Schema<Delivery>(
+  {
+    notificationId: { type: String, required: true },
+    channel: { type: String, required: true, enum: ['email', 'sms'] },
+    /** the job that last claimed it (a replayed job keeps its id) */
+    jobId: { type: String, required: true },
+    state: { type: String, required: true, enum: DeliveryStates },
+    /** provider calls started, across retries, redeliveries and replays */
+    attempts: { type: Number, required: true, default: 0 },
+    leaseUntil: { type: Date, default: null },
+    provider: { type: String },
+    providerMessageId: { type: String },
+    sentAt: { type: Date },
+    lastError: {
+      type: new Schema(
+        { code: String, message: String, providerCode: String, permanent: Boolean },
+        { _id: false },
+      ),
+      default: undefined,
+    },
+  },
+  { collection: 'deliveries', timestamps: true, autoIndex: false, versionKey: false },
+);
+
+// Every query the worker runs is by (notificationId, channel); unique, so two workers can never both own one.
+deliverySchema.index({ notificationId: 1, channel: 1 }, { unique: true });
+
+export type DeliveryModel = Model<Delivery>;
+
+export function deliveryModel(connection: Connection): DeliveryModel {
+  return (
+    (connection.models.Delivery as DeliveryModel | undefined) ??
+    connection.model<Delivery>('Delivery', deliverySchema)
+  );
+}

@@ -1,0 +1,181 @@
+import { ProviderPermanentError, ProviderTransientError } from './delivery-errors';
+
+/**
+ * Error classification: which provider failures are worth retrying.
+ * Transient: network errors, timeouts, 408, 429 (honouring Retry-After),
+ * 5xx. Permanent: other 4xx (an invalid recipient, an unverified sender,
+ * an unsubscribed number, our own bad credentials). The tests hold this as
+ * a table (test/classify.test.ts).
+ */
+
+export type ClassifiedError = ProviderTransientError | ProviderPermanentError;
+
+/** Socket-level failures as Node and axios name them; both clients surface these codes. */
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ERR_NETWORK',
+  'ERR_SOCKET_CONNECTION_TIMEOUT',
+]);
+const TIMEOUT_CODES = new Set(['ECONNABORTED', 'ETIMEDOUT', 'ESOCKETTIMEDOUT', 'ERR_CANCELED']);
+
+/** The network-level cause named anywhere in an error's code, message or details, if any. */
+export function networkCause(...texts: unknown[]): 'network' | 'timeout' | undefined {
+  for (const text of texts) {
+    if (typeof text !== 'string') continue;
+    for (const token of text.match(/\b(E[A-Z_]{3,}|ERR_[A-Z_]+)\b/g) ?? []) {
+      if (TIMEOUT_CODES.has(token)) return 'timeout';
+      if (NETWORK_CODES.has(token)) return 'network';
+    }
+    if (/timeout of \d+ms exceeded|socket hang up/i.test(text)) return 'timeout';
+  }
+  return undefined;
+}
+
+/** Classification by HTTP status alone, for a provider answer that was really an HTTP answer. */
+export function classifyHttpStatus(
+  provider: string,
+  status: number,
+  detail: string,
+  options: { retryAfterMs?: number; cause?: unknown } = {},
+): ClassifiedError {
+  const providerCode = String(status);
+  if (status === 429) {
+    return new ProviderTransientError(
+      'provider_rate_limited',
+      `${provider} is throttling us`,
+      providerCode,
+      options,
+    );
+  }
+  if (status === 408 || status >= 500) {
+    return new ProviderTransientError(
+      'provider_unavailable',
+      `${provider} answered ${status}`,
+      providerCode,
+      options,
+    );
+  }
+  if (status === 401 || status === 403) {
+    // Our credentials, not the message: every message fails alike until someone fixes the configuration.
+    return new ProviderPermanentError(
+      'provider_auth_failed',
+      `${provider} refused our credentials`,
+      providerCode,
+      options,
+    );
+  }
+  return new ProviderPermanentError(
+    'rejected_by_provider',
+    `${provider} rejected the message: ${detail}`,
+    providerCode,
+    options,
+  );
+}
+
+export function networkError(
+  provider: string,
+  kind: 'network' | 'timeout',
+  cause: unknown,
+): ProviderTransientError {
+  return kind === 'timeout'
+    ? new ProviderTransientError('provider_timeout', `${provider} did not answer in time`, undefined, {
+        cause,
+      })
+    : new ProviderTransientError('provider_unreachable', `${provider} could not be reached`, undefined, {
+        cause,
+      });
+}
+
+interface MailgunApiErrorShape {
+  status?: unknown;
+  message?: unknown;
+  details?: unknown;
+  type?: unknown;
+}
+
+/**
+ * mailgun.js turns every failure into an APIError; one that never got an
+ * HTTP answer (refused, reset, timed out) comes out as status 400 with the
+ * socket error's code as message, so the cause is looked at before the
+ * status. mailgun.js does not expose response headers, so a Mailgun 429's
+ * Retry-After cannot be read: the backoff policy (and the token bucket)
+ * handle it.
+ */
+export function classifyMailgunError(error: unknown): ClassifiedError {
+  const shape = (error ?? {}) as MailgunApiErrorShape;
+  const cause = networkCause(shape.message, shape.details, (error as { code?: unknown })?.code);
+  if (cause) return networkError('Mailgun', cause, error);
+  if (typeof shape.status === 'number' && shape.type === 'MailgunAPIError') {
+    const detail =
+      typeof shape.details === 'string' && shape.details ? shape.details : String(shape.message ?? '');
+    return classifyHttpStatus('Mailgun', shape.status, detail.slice(0, 300), { cause: error });
+  }
+  return new ProviderTransientError('provider_error', 'Mailgun failed unexpectedly', undefined, {
+    cause: error,
+  });
+}
+
+/**
+ * Twilio error codes that will fail the same way every time, with Herald's
+ * name for each. Any other 4xx is permanent too; these get a precise code.
+ */
+export const PERMANENT_TWILIO_CODES: Record<number, string> = {
+  21211: 'invalid_number',
+  21214: 'invalid_number',
+  21408: 'region_not_enabled',
+  21606: 'invalid_sender',
+  21610: 'unsubscribed',
+  21612: 'unreachable_number',
+  21614: 'not_mobile',
+  21617: 'body_too_long',
+};
+
+/** Raised by our Twilio HTTP client for a 429, which the twilio package would otherwise strip of Retry-After. */
+export class TwilioRateLimited extends Error {
+  constructor(readonly retryAfterMs: number | undefined) {
+    super('Twilio answered 429');
+    this.name = 'TwilioRateLimited';
+  }
+}
+
+interface TwilioErrorShape {
+  status?: unknown;
+  code?: unknown;
+  message?: unknown;
+}
+
+export function classifyTwilioError(error: unknown): ClassifiedError {
+  if (error instanceof TwilioRateLimited) {
+    return new ProviderTransientError('provider_rate_limited', 'Twilio is throttling us', '20429', {
+      cause: error,
+      retryAfterMs: error.retryAfterMs,
+    });
+  }
+  const shape = (error ?? {}) as TwilioErrorShape;
+  const status = typeof shape.status === 'number' ? shape.status : undefined;
+  const code = typeof shape.code === 'number' ? shape.code : undefined;
+  if (status === undefined) {
+    const cause = networkCause(shape.code, shape.message);
+    if (cause) return networkError('Twilio', cause, error);
+    return new ProviderTransientError('provider_error', 'Twilio failed unexpectedly', undefined, {
+      cause: error,
+    });
+  }
+  const detail = typeof shape.message === 'string' ? shape.message.slice(0, 300) : `HTTP ${status}`;
+  const herald = code !== undefined ? PERMANENT_TWILIO_CODES[code] : undefined;
+  if (herald)
+    return new ProviderPermanentError(herald, `Twilio rejected the message: ${detail}`, String(code), {
+      cause: error,
+    });
+  const classified = classifyHttpStatus('Twilio', status, detail, { cause: error });
+  if (code === undefined) return classified;
+  return classified instanceof ProviderPermanentError
+    ? new ProviderPermanentError(classified.code, classified.detail, String(code), { cause: error })
+    : new ProviderTransientError(classified.code, classified.detail, String(code), { cause: error });
+}

@@ -1,0 +1,178 @@
+import { type DeliveryJobMessage, type DeliveryError, type DeliveryStatus } from '@herald/contracts';
+import { type DeadLettered, type MessageContext, type RetryScheduled } from '@herald/amqp';
+import { type Logger } from '@herald/runtime';
+import { TransientError } from '@herald/runtime';
+import { type DeliveryKey, type DeliveryRecords } from '../data/delivery-records';
+import { type Provider, type Providers } from '../providers/provider';
+import { deliveryErrorOf, ProviderTransientError } from './delivery-errors';
+import { type StatusPublisher } from './status-publisher';
+import { type TokenBucket } from './token-bucket';
+
+export interface DeliveryDeps {
+  records: DeliveryRecords;
+  providers: Providers;
+  limiters: { email: TokenBucket; sms: TokenBucket };
+  statuses: StatusPublisher;
+  leaseMs: number;
+}
+
+type Job = DeliveryJobMessage['payload'];
+
+/** How often a job waiting on another worker's lease looks again. */
+const LEASE_POLL_MS = 200;
+
+/**
+ * One delivery job, start to end: claim the idempotency record, send once,
+ * record the provider's id, report every step as `delivery.status`.
+ *
+ * The at-least-once window: the provider has accepted the message but
+ * `markSent` has not reached MongoDB (a crash, a kill, a lost connection in
+ * between). The record then stays `sending`; when its lease runs out the
+ * redelivered job sends again, and the recipient gets two copies. Neither
+ * Mailgun nor Twilio takes an idempotency key for a send, so the window is
+ * kept small instead: the lease is written before the call, nothing but
+ * the provider call sits between the lease and `markSent`, and the status
+ * publishes run beside or after it. A takeover is logged as such.
+ */
+export class DeliveryService {
+  /** what a failed attempt reported, for the retry / dead-letter hooks of the same delivery */
+  private readonly failures = new WeakMap<MessageContext, DeliveryError>();
+
+  constructor(private readonly deps: DeliveryDeps) {}
+
+  async handle(message: DeliveryJobMessage, context: MessageContext): Promise<void> {
+    const job = message.payload;
+    const key: DeliveryKey = { notificationId: job.notificationId, channel: job.channel };
+    const provider = this.providerFor(job);
+    const log = context.log.child({
+      notificationId: job.notificationId,
+      channel: job.channel,
+      jobId: job.jobId,
+    });
+
+    const claim = await this.claim(key, job.jobId, provider.name, log);
+    if (claim.kind === 'already_sent') {
+      // A redelivery after the send succeeded: report `sent` again (the crash may have come before
+      // that publish; the notification service ignores a repeat) and ack without sending.
+      log.info({ providerMessageId: claim.delivery.providerMessageId }, 'already sent; not sending again');
+      await this.publish(message, context, 'sent', {
+        provider: claim.delivery.provider,
+        providerMessageId: claim.delivery.providerMessageId,
+      });
+      return;
+    }
+    if (claim.takeover) {
+      log.warn('a previous send of this job stopped without a result; sending again (at-least-once)');
+    }
+
+    await this.deps.limiters[job.channel].take();
+    const [sending, sent] = await Promise.allSettled([
+      this.publish(message, context, 'sending', { provider: provider.name }),
+      provider.send(job as never),
+    ]);
+    if (sent.status === 'rejected') {
+      await this.recordFailure(key, job, context, sent.reason, log);
+      throw sent.reason;
+    }
+    // ↓ The at-least-once window: the provider has the message, our record does not yet say so.
+    await this.deps.records.markSent(key, sent.value.providerMessageId);
+    // ↑ Closed. A failure from here on only delays the `sent` status; a redelivery re-reports it.
+    if (sending.status === 'rejected') log.warn({ err: sending.reason }, 'could not report sending');
+    log.info({ providerMessageId: sent.value.providerMessageId, provider: provider.name }, 'sent');
+    await this.publish(message, context, 'sent', {
+      provider: provider.name,
+      providerMessageId: sent.value.providerMessageId,
+    });
+  }
+
+  /** The consumer will retry after `outcome.delayMs`: say so, with the attempt and when. */
+  async onRetryScheduled(
+    outcome: RetryScheduled,
+    message: DeliveryJobMessage,
+    context: MessageContext,
+  ): Promise<void> {
+    await this.publish(message, context, 'retrying', {
+      nextAttemptAt: outcome.nextAttemptAt.toISOString(),
+      error: this.failures.get(context) ?? { ...outcome.error, permanent: false },
+    });
+  }
+
+  /** A permanent failure (`failed`) or exhausted retries (`dead`); the job is now in the DLQ. */
+  async onDeadLettered(
+    outcome: DeadLettered,
+    message: DeliveryJobMessage | undefined,
+    context: MessageContext,
+  ): Promise<void> {
+    if (!message) {
+      context.log.error(
+        { error: outcome.error },
+        'an invalid delivery job went to the DLQ; no status can be reported',
+      );
+      return;
+    }
+    const job = message.payload;
+    const error = this.failures.get(context) ?? {
+      ...outcome.error,
+      permanent: outcome.reason !== 'retries_exhausted',
+    };
+    if (outcome.reason === 'retries_exhausted') {
+      await this.deps.records.markDead({ notificationId: job.notificationId, channel: job.channel });
+      await this.publish(message, context, 'dead', { error });
+      return;
+    }
+    await this.publish(message, context, 'failed', { error: { ...error, permanent: true } });
+  }
+
+  private providerFor(job: Job): Provider<unknown> {
+    return this.deps.providers[job.channel] as Provider<unknown>;
+  }
+
+  /** Claims the record, waiting out another worker's lease (bounded by one lease) instead of spending a retry. */
+  private async claim(key: DeliveryKey, jobId: string, providerName: string, log: Logger) {
+    const deadline = Date.now() + this.deps.leaseMs + LEASE_POLL_MS;
+    for (;;) {
+      const claim = await this.deps.records.claim(key, jobId, providerName, this.deps.leaseMs);
+      if (claim.kind !== 'leased') return claim;
+      if (Date.now() > deadline) {
+        throw new TransientError('delivery_in_progress', 'Another worker holds this delivery');
+      }
+      log.debug({ leaseUntil: claim.leaseUntil }, 'another worker is sending this job; waiting');
+      await new Promise((resolve) => setTimeout(resolve, LEASE_POLL_MS));
+    }
+  }
+
+  private async recordFailure(
+    key: DeliveryKey,
+    job: Job,
+    context: MessageContext,
+    failure: unknown,
+    log: Logger,
+  ): Promise<void> {
+    const error = deliveryErrorOf(failure);
+    this.failures.set(context, error);
+    if (failure instanceof ProviderTransientError && failure.retryAfterMs) {
+      this.deps.limiters[job.channel].pauseFor(failure.retryAfterMs);
+    }
+    log.warn({ error, attempt: context.attempt }, 'send failed');
+    await this.deps.records.markFailedAttempt(key, error);
+  }
+
+  private async publish(
+    message: DeliveryJobMessage,
+    context: MessageContext,
+    status: DeliveryStatus,
+    extra: { provider?: string; providerMessageId?: string; nextAttemptAt?: string; error?: DeliveryError },
+  ): Promise<void> {
+    const job = message.payload;
+    await this.deps.statuses.publish(
+      {
+        notificationId: job.notificationId,
+        channel: job.channel,
+        status,
+        attempt: context.attempt,
+        ...Object.fromEntries(Object.entries(extra).filter(([, value]) => value !== undefined)),
+      },
+      message.correlationId,
+    );
+  }
+}

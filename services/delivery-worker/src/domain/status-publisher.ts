@@ -1,0 +1,19 @@
+import { createMessage, EventRoutingKeys, MessageTypes, type DeliveryStatusPayload } from '@herald/contracts';
+import { type AmqpClient } from '@herald/amqp';
+
+/** Publishes `delivery.status` events for the notification service (and, through it, realtime). */
+export class StatusPublisher {
+  constructor(private readonly amqp: AmqpClient) {}
+
+  async publish(
+    payload: Omit<DeliveryStatusPayload, 'at'> & { at?: string },
+    correlationId: string,
+  ): Promise<void> {
+    const message = createMessage(
+      MessageTypes.deliveryStatus,
+      { ...payload, at: payload.at ?? new Date().toISOString() },
+      { correlationId },
+    );
+    await this.amqp.publish(this.amqp.names.exchanges.events, EventRoutingKeys.deliveryStatus, message);
+  }
+}

@@ -1,0 +1,77 @@
+import type MailgunClass from 'mailgun.js' with { 'resolution-mode': 'import' };
+import { classifyMailgunError } from '../domain/classify';
+import { type EmailJob, type Provider, type SendResult } from './provider';
+
+// mailgun.js publishes its types as ESM only; its CommonJS build is what Node loads here.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const Mailgun = require('mailgun.js') as typeof MailgunClass;
+
+export interface MailgunSettings {
+  apiKey: string;
+  domain: string;
+  /** https://api.mailgun.net, https://api.eu.mailgun.net, or a local fake */
+  url: string;
+  from: string;
+  timeoutMs: number;
+}
+
+/** Mailgun allows three tags per message. */
+const MAX_TAGS = 3;
+/** Variables the worker sets itself; metadata cannot overwrite them. */
+const RESERVED_VARIABLES = new Set(['notification-id', 'channel', 'job-id']);
+
+/**
+ * Email through Mailgun's messages API. The custom variables
+ * `v:notification-id` and `v:channel` come back in every webhook's
+ * `user-variables`, so a webhook can be matched even before the provider
+ * message id is stored.
+ */
+export class MailgunProvider implements Provider<EmailJob> {
+  readonly name = 'mailgun';
+  private readonly client;
+
+  constructor(private readonly settings: MailgunSettings) {
+    this.client = new Mailgun(FormData).client({
+      username: 'api',
+      key: settings.apiKey,
+      url: settings.url,
+      timeout: settings.timeoutMs,
+    });
+  }
+
+  async send(job: EmailJob): Promise<SendResult> {
+    const { content, recipient } = job;
+    const metadata = Object.entries(job.metadata).filter(([key]) => !RESERVED_VARIABLES.has(key));
+    const tags = [job.category, job.template?.key]
+      .filter((tag): tag is string => Boolean(tag))
+      .slice(0, MAX_TAGS);
+    try {
+      const answer = await this.client.messages.create(this.settings.domain, {
+        from: this.settings.from,
+        to: [recipient.name ? `${quoteName(recipient.name)} <${recipient.email}>` : recipient.email],
+        subject: content.subject ?? subjectFromText(content.text),
+        text: content.text,
+        ...(content.html ? { html: content.html } : {}),
+        ...(tags.length ? { 'o:tag': tags } : {}),
+        'v:notification-id': job.notificationId,
+        'v:channel': job.channel,
+        'v:job-id': job.jobId,
+        ...Object.fromEntries(metadata.map(([key, value]) => [`v:${key}`, value])),
+      });
+      if (!answer.id) throw new Error('Mailgun accepted the message without an id');
+      return { providerMessageId: answer.id };
+    } catch (error) {
+      throw classifyMailgunError(error);
+    }
+  }
+}
+
+function quoteName(name: string): string {
+  return /^[\w .'-]+$/.test(name) ? name : `"${name.replace(/["\\]/g, '\\$&')}"`;
+}
+
+/** A message without a subject gets its first line, as a mail client would show it. */
+function subjectFromText(text: string): string {
+  const firstLine = text.split('\n', 1)[0]!.trim();
+  return firstLine.length > 78 ? `${firstLine.slice(0, 77)}…` : firstLine || 'Notification';
+}

@@ -1,0 +1,196 @@
+import { randomUUID } from 'node:crypto';
+import amqplib from 'amqplib';
+import {
+  createDeliveryJobMessage,
+  EventRoutingKeys,
+  type DeliveryJobPayload,
+  type DeliveryStatusMessage,
+} from '@herald/contracts';
+import { type RetryPolicy } from '@herald/amqp';
+import { FakeMailgun, FakeTwilio } from '@herald/fake-providers';
+import { type HttpApp } from '@herald/runtime';
+import {
+  connectTestMongo,
+  createTestAmqp,
+  testAmqpUrl,
+  testLogger,
+  waitFor,
+  type TestMongo,
+} from '@herald/test-support';
+import { buildApp } from '../src/app';
+import { type WorkerSettings } from '../src/config';
+import { deliveryModel, type Delivery } from '../src/data/delivery-model';
+import { MailgunProvider, TwilioProvider, type Providers } from '../src/providers';
+
+export const MAILGUN_DOMAIN = 'mg.herald.test';
+export const MAILGUN_FROM = 'Herald <noreply@mg.herald.test>';
+export const TWILIO_FROM = '+15005550001';
+export const PUBLIC_BASE_URL = 'https://herald.example.com';
+
+/** Fast enough to watch, slow enough to see the order; 3 attempts like the test default. */
+export const WORKER_TEST_RETRY: RetryPolicy = { maxAttempts: 3, delaysMs: [200, 400], jitter: 0 };
+
+export const testSettings = (overrides: Partial<WorkerSettings> = {}): WorkerSettings => ({
+  prefetch: { email: 20, sms: 20 },
+  leaseMs: 3_000,
+  drainTimeoutMs: 3_000,
+  rates: { email: { perSecond: 0, burst: 1 }, sms: { perSecond: 0, burst: 1 } },
+  ...overrides,
+});
+
+export type StatusEvent = DeliveryStatusMessage['payload'] & { correlationId: string };
+
+/**
+ * The real outside world of one test suite: a fresh database, a namespace
+ * on the broker, fake Mailgun and Twilio servers, a queue that collects
+ * every `delivery.status` event, and a reader for the DLQ.
+ */
+export async function startWorld(name: string, retry: RetryPolicy = WORKER_TEST_RETRY) {
+  const mongo: TestMongo = await connectTestMongo(name);
+  const amqp = await createTestAmqp(name, retry);
+  const mailgun = await FakeMailgun.start();
+  const twilio = await FakeTwilio.start();
+
+  const inspector = await amqplib.connect(testAmqpUrl());
+  const channel = await inspector.createChannel();
+  const statusQueue = amqp.client.names.scoped('test.delivery-statuses');
+  await channel.assertQueue(statusQueue, { durable: false });
+  await channel.bindQueue(statusQueue, amqp.client.names.exchanges.events, EventRoutingKeys.deliveryStatus);
+  const statuses: StatusEvent[] = [];
+  await channel.consume(
+    statusQueue,
+    (message) => {
+      if (!message) return;
+      const parsed = JSON.parse(message.content.toString('utf8')) as DeliveryStatusMessage;
+      statuses.push({ ...parsed.payload, correlationId: parsed.correlationId });
+    },
+    { noAck: true },
+  );
+
+  const providers = (timeoutMs = 1_000): Providers => ({
+    email: new MailgunProvider({
+      apiKey: mailgun.apiKey,
+      domain: MAILGUN_DOMAIN,
+      url: mailgun.url,
+      from: MAILGUN_FROM,
+      timeoutMs,
+    }),
+    sms: new TwilioProvider({
+      accountSid: twilio.accountSid,
+      authToken: twilio.authToken,
+      from: TWILIO_FROM,
+      apiUrl: twilio.url,
+      statusCallbackUrl: `${PUBLIC_BASE_URL}/api/v1/webhooks/twilio`,
+      timeoutMs,
+    }),
+  });
+
+  const apps: HttpApp[] = [];
+  const deliveries = deliveryModel(mongo.connection);
+
+  return {
+    mongo,
+    amqp: amqp.client,
+    mailgun,
+    twilio,
+    statuses,
+    providers,
+
+    async startApp(settings: WorkerSettings = testSettings(), appProviders: Providers = providers()) {
+      const app = await buildApp({
+        logger: testLogger(),
+        mongo: mongo.connection,
+        amqp: amqp.client,
+        providers: appProviders,
+        settings,
+      });
+      await app.ready();
+      apps.push(app);
+      return app;
+    },
+
+    async publishJobs(jobs: DeliveryJobPayload[]) {
+      await Promise.all(
+        jobs.map((job) =>
+          amqp.client.publish(
+            amqp.client.names.exchanges.work,
+            job.channel,
+            createDeliveryJobMessage(job, { correlationId: `req-${job.notificationId}` }),
+          ),
+        ),
+      );
+    },
+
+    statusesOf(notificationId: string) {
+      return statuses.filter((status) => status.notificationId === notificationId);
+    },
+
+    async waitForStatus(notificationId: string, status: string, timeoutMs = 5_000) {
+      return waitFor(
+        () => statuses.find((event) => event.notificationId === notificationId && event.status === status),
+        { timeoutMs, description: `status ${status} of ${notificationId}` },
+      );
+    },
+
+    /** Takes the next dead letter off the DLQ (waiting for one). */
+    async nextDeadLetter(timeoutMs = 5_000) {
+      return waitFor(
+        async () => (await channel.get(amqp.client.names.queues.deadLetter, { noAck: true })) || undefined,
+        { timeoutMs, description: 'a message in the DLQ' },
+      );
+    },
+
+    async queueDepth(queue: string) {
+      return (await channel.checkQueue(queue)).messageCount;
+    },
+
+    async delivery(notificationId: string, channelName: 'email' | 'sms'): Promise<Delivery | null> {
+      return deliveries.findOne({ notificationId, channel: channelName }).lean<Delivery>();
+    },
+
+    async close() {
+      await Promise.all(apps.map((app) => app.close()));
+      await channel.deleteQueue(statusQueue).catch(() => undefined);
+      await inspector.close().catch(() => undefined);
+      await amqp.cleanup([statusQueue]);
+      await Promise.all([mailgun.close(), twilio.close()]);
+      await mongo.dropAndClose();
+    },
+  };
+}
+
+export type World = Awaited<ReturnType<typeof startWorld>>;
+
+let sequence = 0;
+
+export function emailJob(overrides: Partial<Extract<DeliveryJobPayload, { channel: 'email' }>> = {}) {
+  sequence += 1;
+  return {
+    notificationId: `n-${randomUUID()}`,
+    jobId: randomUUID(),
+    channel: 'email' as const,
+    recipient: { email: `user${sequence}@example.com`, name: 'Ada Lovelace' },
+    content: {
+      subject: 'Your report is ready',
+      text: 'Hello Ada, your report is ready.',
+      html: '<p>Hello Ada</p>',
+    },
+    metadata: {},
+    createdAt: new Date().toISOString(),
+    ...overrides,
+  };
+}
+
+export function smsJob(overrides: Partial<Extract<DeliveryJobPayload, { channel: 'sms' }>> = {}) {
+  sequence += 1;
+  return {
+    notificationId: `n-${randomUUID()}`,
+    jobId: randomUUID(),
+    channel: 'sms' as const,
+    recipient: { phone: `+1500555${String(sequence % 10_000).padStart(4, '0')}` },
+    content: { text: 'The long text version', sms: 'Your code is 123456' },
+    metadata: {},
+    createdAt: new Date().toISOString(),
+    ...overrides,
+  };
+}
