@@ -60,7 +60,7 @@ describe('the outbox', () => {
     const relay = new EventOutbox(auth.models.users, auth.amqp, silentLogger(), 100);
     relay.startRelay();
     const published = await waitFor(() => {
-      const found = auth.events.messages.filter((message) => message.payload.userId === userId);
+      const found = auth.events.about(userId);
       return found.length === 2 ? found : undefined;
     });
     expect(published.map((message) => message.type).sort()).toEqual([

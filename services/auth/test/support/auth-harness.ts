@@ -21,6 +21,8 @@ export class LogCapture extends Writable {
 
 export interface EventCapture {
   messages: AnyMessage[];
+  /** every user event about one user, in arrival order */
+  about(userId: string): AnyMessage[];
   ofType<T extends AnyMessage['type']>(type: T): Extract<AnyMessage, { type: T }>[];
   close(): Promise<void>;
 }
@@ -41,6 +43,8 @@ export async function captureUserEvents(amqp: AmqpClient): Promise<EventCapture>
   );
   return {
     messages,
+    about: (userId) =>
+      messages.filter((message) => (message.payload as { userId?: string }).userId === userId),
     ofType: (type) => messages.filter((message) => message.type === type) as never,
     close: async () => {
       await connection.close();
