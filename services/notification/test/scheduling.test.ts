@@ -1,0 +1,75 @@
+import { waitFor } from '@herald/test-support';
+import { startHarness, type Harness, type Json } from './harness';
+
+describe('scheduled notifications (sendAt)', () => {
+  let h: Harness;
+  let offsetMs = 0;
+  const now = () => new Date(Date.now() + offsetMs);
+  beforeAll(async () => {
+    h = await startHarness('notif-schedule', { now });
+  });
+  afterAll(() => h.close());
+
+  it('publishes the jobs and shows the in-app notification at its time, not before', async () => {
+    const user = await h.registerUser();
+    const created = await h.tapEvents('notification.created');
+    const sendAt = new Date(now().getTime() + 3_600_000);
+    const response = await h.request('POST', '/api/v1/notifications', {
+      token: h.token(user.userId),
+      body: {
+        title: 'Reminder',
+        body: 'Meeting in 5 minutes',
+        recipient: { userId: user.userId },
+        channels: ['in_app', 'email'],
+        sendAt: sendAt.toISOString(),
+      },
+    });
+    expect(response.statusCode).toBe(202);
+    expect(response.json()).toMatchObject({
+      statuses: { in_app: 'queued', email: 'queued' },
+      sendAt: sendAt.toISOString(),
+    });
+    const id = response.json().id as string;
+
+    // Relay passes before the time publish nothing, and the inbox does not show it yet.
+    await h.app.relay.runOnce();
+    await h.app.relay.runOnce();
+    expect(await h.messageCount(h.names.queues.work.email)).toBe(0);
+    expect(await h.drain(created)).toEqual([]);
+    const inboxBefore = await h.request('GET', '/api/v1/notifications', { token: h.token(user.userId) });
+    expect(inboxBefore.json().items).toEqual([]);
+    const countBefore = await h.request('GET', '/api/v1/notifications/unread-count', {
+      token: h.token(user.userId),
+    });
+    expect(countBefore.json().unreadCount).toBe(0);
+
+    offsetMs += 3_600_000 - 1_000;
+    await h.app.relay.runOnce();
+    expect(await h.messageCount(h.names.queues.work.email)).toBe(0);
+
+    offsetMs += 1_000;
+    const job = await waitFor(async () => (await h.drain(h.names.queues.work.email))[0], {
+      description: 'the job, once due',
+    });
+    expect(job.payload.notificationId).toBe(id);
+    const event = await waitFor(async () => (await h.drain(created))[0]);
+    expect(event.payload.notification.id).toBe(id);
+
+    const detail: Json = await waitFor(async () => {
+      const found = (
+        await h.request('GET', `/api/v1/notifications/${id}`, { token: h.token(user.userId) })
+      ).json();
+      return found.deliveries.in_app.status === 'delivered' ? found : undefined;
+    });
+    expect(detail.history.map((entry: Json) => [entry.channel, entry.status, entry.source])).toEqual([
+      ['in_app', 'queued', 'api'],
+      ['email', 'queued', 'api'],
+      ['in_app', 'delivered', 'outbox'],
+    ]);
+    const inboxAfter = await h.request('GET', '/api/v1/notifications', { token: h.token(user.userId) });
+    expect(inboxAfter.json().items.map((item: Json) => item.id)).toEqual([id]);
+
+    await h.app.relay.runOnce();
+    expect(await h.messageCount(h.names.queues.work.email)).toBe(0);
+  });
+});
