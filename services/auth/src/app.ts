@@ -61,8 +61,9 @@ export async function buildApp(deps: Deps): Promise<HttpApp> {
     description:
       'Accounts, asymmetric JWT access tokens with JWKS, rotating refresh tokens, roles, email verification',
     logger,
-    trustProxy: true,
-    readiness: { mongo: () => isMongoReady(deps.mongo), amqp: () => deps.amqp.isConnected() },
+    trustProxy: config.TRUSTED_PROXIES,
+    // Not the broker: with the outbox, auth serves logins through a broker outage and publishes afterwards.
+    readiness: { mongo: () => isMongoReady(deps.mongo) },
   });
 
   // Auth verifies its own tokens with its own public keys: no HTTP round trip to itself.

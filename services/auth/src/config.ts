@@ -16,6 +16,13 @@ export const AuthEnv = {
   JWT_AUDIENCE: JwtVerifyEnv.JWT_AUDIENCE,
   PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 3001 }),
   /**
+   * Proxies whose X-Forwarded-For entry is believed (addresses, CIDRs or
+   * proxy-addr's `loopback`/`linklocal`/`uniquelocal`). The client address is
+   * the first untrusted one from the right, so a client cannot dodge the
+   * per-IP login throttle by sending its own X-Forwarded-For.
+   */
+  TRUSTED_PROXIES: Type.String({ default: 'loopback,linklocal,uniquelocal' }),
+  /**
    * PEM private keys (EC P-256 → ES256, RSA → RS256), concatenated, oldest
    * first. The LAST one signs; all are published in the JWKS. To rotate,
    * append the new key, deploy, and remove the old one once the access-token

@@ -73,7 +73,8 @@ describe('login', () => {
           '/api/v1/auth/login',
           { email: `victim${i}@example.com`, password: 'guess' },
           undefined,
-          { 'x-forwarded-for': '203.0.113.99' },
+          // a client's own X-Forwarded-For entries do not hide its address
+          { 'x-forwarded-for': `10.${i}.0.1, 198.18.0.${i}, 203.0.113.99` },
         );
         expect(response.statusCode).toBe(401);
       }

@@ -1,5 +1,4 @@
-import { type HttpApp } from '@herald/runtime';
-import { ValidationError } from '@herald/runtime';
+import { bearerToken, ValidationError, type HttpApp } from '@herald/runtime';
 import { getUser, updateProfile } from '../../domain/accounts';
 import { sessionIdOf } from '../../domain/access-tokens';
 import { type AuthContext } from '../../domain/context';
@@ -41,7 +40,7 @@ export function accountRoutes(ctx: AuthContext) {
         }
         const password =
           currentPassword && newPassword ? { current: currentPassword, new: newPassword } : undefined;
-        const sessionId = sessionIdOf(request.headers.authorization!.replace(/^Bearer\s+/i, ''));
+        const sessionId = sessionIdOf(bearerToken(request.headers.authorization) ?? '');
         return updateProfile(ctx, request.user.id, sessionId, { ...profile, password }, String(request.id));
       },
     );
