@@ -34,6 +34,8 @@ export const NotificationCreatedPayload = Type.Object({
   /** The recipient: realtime emits to this user's room. */
   userId: EntityId,
   notification: NotificationSummary,
+  /** The recipient's unread count including this one, so realtime can push `unread-count` without a query. */
+  unreadCount: Type.Optional(Type.Integer({ minimum: 0 })),
 });
 export type NotificationCreatedPayload = Static<typeof NotificationCreatedPayload>;
 

@@ -6,5 +6,6 @@ export * from './lifecycle';
 export * from './mongo';
 export * from './http/app';
 export * from './http/problem';
+export * from './http/metrics';
 export * from './http/health';
 export * from './http/authenticate';

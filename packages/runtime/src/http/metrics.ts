@@ -33,3 +33,6 @@ export function registerMetrics(app: FastifyInstance, service: string): Registry
   });
   return registry;
 }
+
+/** Services define their own metrics on `app.metrics` with these; runtime owns the prom-client dependency. */
+export { Counter, Gauge, Histogram } from 'prom-client';

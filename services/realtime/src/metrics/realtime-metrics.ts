@@ -1,17 +1,16 @@
-import { type HttpApp } from '@herald/runtime';
-import { promClient, type Counter, type Histogram } from './prom-client';
+import { Counter, Gauge, Histogram, type HttpApp } from '@herald/runtime';
 
 export interface RealtimeMetrics {
-  eventsPushed: Counter;
-  pushLatency: Histogram;
-  handshakesRejected: Counter;
+  eventsPushed: Counter<'event'>;
+  pushLatency: Histogram<'event'>;
+  handshakesRejected: Counter<'code'>;
   slowClientsDisconnected: Counter;
 }
 
 /** The service's metrics on the app's registry; `connectedSockets` is read when scraped, never kept in step by hand. */
 export function registerRealtimeMetrics(app: HttpApp, connectedSockets: () => number): RealtimeMetrics {
   const registers = [app.metrics];
-  new promClient.Gauge({
+  new Gauge({
     name: 'realtime_connected_sockets',
     help: 'Sockets connected to this instance',
     registers,
@@ -20,26 +19,26 @@ export function registerRealtimeMetrics(app: HttpApp, connectedSockets: () => nu
     },
   });
   return {
-    eventsPushed: new promClient.Counter({
+    eventsPushed: new Counter({
       name: 'realtime_events_pushed_total',
       help: 'Events emitted to sockets, one per socket reached',
       labelNames: ['event'],
       registers,
     }),
-    pushLatency: new promClient.Histogram({
+    pushLatency: new Histogram({
       name: 'realtime_push_latency_seconds',
       help: "From the event's occurredAt to its emit on this instance",
       labelNames: ['event'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     }),
-    handshakesRejected: new promClient.Counter({
+    handshakesRejected: new Counter({
       name: 'realtime_handshakes_rejected_total',
       help: 'Handshakes refused, by reason',
       labelNames: ['code'],
       registers,
     }),
-    slowClientsDisconnected: new promClient.Counter({
+    slowClientsDisconnected: new Counter({
       name: 'realtime_slow_clients_disconnected_total',
       help: 'Sockets disconnected because too many packets waited for them',
       registers,
