@@ -16,6 +16,7 @@ import { type AuthContext } from './domain/context';
 import { EventOutbox } from './domain/outbox';
 import { createDummyHash } from './domain/passwords';
 import { type SigningKeyRing } from './keys/signing-keys';
+import { authMetrics } from './metrics';
 import { accountRoutes } from './routes/auth/account';
 import { publicAuthRoutes } from './routes/auth/public';
 import { jwksRoute } from './routes/jwks';
@@ -42,20 +43,6 @@ export async function buildApp(deps: Deps): Promise<HttpApp> {
     logger.child({ component: 'outbox' }),
     config.OUTBOX_RELAY_INTERVAL_MS,
   );
-  const ctx: AuthContext = {
-    config,
-    models,
-    outbox,
-    logger,
-    dummyHash: await createDummyHash(config.BCRYPT_COST),
-    tokens: {
-      keys,
-      issuer: config.JWT_ISSUER,
-      audience: config.JWT_AUDIENCE,
-      ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
-    },
-  };
-
   const app = await createHttpApp({
     service: 'auth',
     description:
@@ -65,6 +52,21 @@ export async function buildApp(deps: Deps): Promise<HttpApp> {
     // Not the broker: with the outbox, auth serves logins through a broker outage and publishes afterwards.
     readiness: { mongo: () => isMongoReady(deps.mongo) },
   });
+
+  const ctx: AuthContext = {
+    config,
+    models,
+    outbox,
+    logger,
+    metrics: authMetrics(app.metrics, models.users),
+    dummyHash: await createDummyHash(config.BCRYPT_COST),
+    tokens: {
+      keys,
+      issuer: config.JWT_ISSUER,
+      audience: config.JWT_AUDIENCE,
+      ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+    },
+  };
 
   // Auth verifies its own tokens with its own public keys: no HTTP round trip to itself.
   const verifier = createTokenVerifier({

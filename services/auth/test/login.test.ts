@@ -105,6 +105,19 @@ describe('login', () => {
     await login('forgetful@example.com', 'guess', '192.0.2.44');
     expect((await login('forgetful@example.com', TEST_PASSWORD, '192.0.2.45')).statusCode).toBe(200);
   });
+
+  it('counts login outcomes for /metrics', async () => {
+    const metrics = (await auth.request('GET', '/metrics')).body;
+    const count = (outcome: string) =>
+      Number(
+        new RegExp(`auth_logins_total\\{[^}]*outcome="${outcome}"[^}]*\\} (\\d+)`).exec(metrics)?.[1] ?? 0,
+      );
+    expect(count('success')).toBeGreaterThan(5);
+    expect(count('invalid_credentials')).toBeGreaterThan(10);
+    // the account and window tests, and the spray on this instance (the other has its own registry)
+    expect(count('throttled')).toBe(3);
+    expect(metrics).toMatch(/auth_outbox_pending_users\{[^}]*\} \d+/);
+  });
 });
 
 describe('login timing', () => {

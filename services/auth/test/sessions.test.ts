@@ -46,6 +46,9 @@ describe('sessions: refresh rotation, reuse detection, logout, roles and disabli
       await auth.request('POST', '/api/v1/auth/login', { email: user.email, password: user.password })
     ).json();
     expect((await refresh(elsewhere.refreshToken)).statusCode).toBe(200);
+    expect((await auth.request('GET', '/metrics')).body).toMatch(
+      /auth_refresh_token_reuse_total\{[^}]*\} 1\b/,
+    );
   });
 
   it('refuses unknown and expired refresh tokens', async () => {

@@ -1,6 +1,7 @@
 import { type Logger } from '@herald/runtime';
 import { type Config } from '../config';
 import { type AuthModels } from '../data/models';
+import { type AuthMetrics } from '../metrics';
 import { type AccessTokenSettings } from './access-tokens';
 import { type EventOutbox } from './outbox';
 
@@ -13,4 +14,5 @@ export interface AuthContext {
   /** see `createDummyHash` */
   dummyHash: string;
   logger: Logger;
+  metrics: AuthMetrics;
 }

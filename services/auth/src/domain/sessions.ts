@@ -39,7 +39,10 @@ export async function login(
   });
   const throttle = new LoginThrottle(ctx.models.loginFailures, ctx.config.LOGIN_FAILURE_WINDOW_SECONDS);
   // Checked before bcrypt: a throttled guess is never even evaluated.
-  await throttle.assertAllowed([keys.account, keys.ip]);
+  await throttle.assertAllowed([keys.account, keys.ip]).catch((err: unknown) => {
+    ctx.metrics.logins.inc({ outcome: 'throttled' });
+    throw err;
+  });
 
   const user = await ctx.models.users
     .findOne({ email }, { passwordHash: 1, role: 1, emailVerified: 1, disabled: 1 })
@@ -47,11 +50,16 @@ export async function login(
   const matches = await passwordMatches(input.password, user?.passwordHash ?? ctx.dummyHash);
   if (!user || !matches) {
     await throttle.recordFailure([keys.account, keys.ip]);
+    ctx.metrics.logins.inc({ outcome: 'invalid_credentials' });
     throw invalidCredentials();
   }
   // Only after the password proved who is asking, so the state of an account is not disclosed to strangers.
-  if (user.disabled) throw accountDisabled();
+  if (user.disabled) {
+    ctx.metrics.logins.inc({ outcome: 'disabled' });
+    throw accountDisabled();
+  }
   await throttle.reset(keys.account.key);
+  ctx.metrics.logins.inc({ outcome: 'success' });
   return startSession(ctx, user, randomUUID());
 }
 
@@ -77,6 +85,7 @@ export async function refresh(ctx: AuthContext, refreshToken: string): Promise<T
     if (!known) throw new UnauthorizedError('invalid_refresh_token', 'The refresh token is not valid');
     if (known.usedAt) {
       await revokeFamily(ctx, known.familyId, now);
+      ctx.metrics.refreshReuse.inc();
       ctx.logger.warn(
         { userId: known.userId.toHexString(), sessionId: known.familyId },
         'refresh token reused: session revoked',
