@@ -2,7 +2,7 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { Writable } from 'node:stream';
 import amqplib from 'amqplib';
 import { type AmqpClient } from '@herald/amqp';
-import { type AnyMessage } from '@herald/contracts';
+import { validateKnownMessage, type AnyMessage } from '@herald/contracts';
 import { createLogger, type HttpApp } from '@herald/runtime';
 import { connectTestMongo, createTestAmqp, testAmqpUrl, waitFor, type TestMongo } from '@herald/test-support';
 import { buildApp } from '../../src/app';
@@ -21,6 +21,8 @@ export class LogCapture extends Writable {
 
 export interface EventCapture {
   messages: AnyMessage[];
+  /** messages that broke their contracts schema, with the reasons: must stay empty */
+  invalid: { message: unknown; errors: unknown }[];
   /** every user event about one user, in arrival order */
   about(userId: string): AnyMessage[];
   ofType<T extends AnyMessage['type']>(type: T): Extract<AnyMessage, { type: T }>[];
@@ -34,15 +36,22 @@ export async function captureUserEvents(amqp: AmqpClient): Promise<EventCapture>
   const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
   await channel.bindQueue(queue, amqp.names.exchanges.events, 'user.#');
   const messages: AnyMessage[] = [];
+  const invalid: EventCapture['invalid'] = [];
   await channel.consume(
     queue,
     (message) => {
-      if (message) messages.push(JSON.parse(message.content.toString()) as AnyMessage);
+      if (!message) return;
+      const parsed: unknown = JSON.parse(message.content.toString());
+      // validated exactly as the notification service's consumer will
+      const result = validateKnownMessage(parsed);
+      if (result.ok) messages.push(result.value);
+      else invalid.push({ message: parsed, errors: result.errors });
     },
     { noAck: true },
   );
   return {
     messages,
+    invalid,
     about: (userId) =>
       messages.filter((message) => (message.payload as { userId?: string }).userId === userId),
     ofType: (type) => messages.filter((message) => message.type === type) as never,
@@ -171,6 +180,9 @@ export async function startAuth(
       await events.close();
       await testAmqp?.cleanup();
       await mongo.dropAndClose();
+      if (events.invalid.length) {
+        throw new Error(`events broke their contracts schema: ${JSON.stringify(events.invalid, null, 2)}`);
+      }
     },
   };
   return harness;
