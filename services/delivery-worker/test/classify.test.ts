@@ -1,0 +1,245 @@
+import { createServer } from 'node:net';
+import { FakeMailgun, FakeTwilio } from '@herald/fake-providers';
+import { testLogger } from '@herald/test-support';
+import {
+  classifyMailgunError,
+  classifyTwilioError,
+  networkCause,
+  TwilioRateLimited,
+} from '../src/domain/classify';
+import {
+  ProviderPermanentError,
+  ProviderTransientError,
+  parseRetryAfter,
+} from '../src/domain/delivery-errors';
+import { loadConfig } from '@herald/runtime';
+import { DeliveryWorkerEnv, settingsFrom } from '../src/config';
+import { createProviders, LogProvider, MailgunProvider, TwilioProvider } from '../src/providers';
+import { emailJob, smsJob } from './harness';
+
+const mailgunError = (status: number, message: string, details = '') =>
+  Object.assign(new Error(message), { status, details, type: 'MailgunAPIError' });
+const twilioError = (status: number, code?: number, message = 'twilio says no') =>
+  Object.assign(new Error(message), { status, code });
+
+function kindOf(error: ProviderTransientError | ProviderPermanentError) {
+  return {
+    kind: error instanceof ProviderPermanentError ? 'permanent' : 'transient',
+    code: error.code,
+    providerCode: error.providerCode,
+  };
+}
+
+describe('error classification', () => {
+  it.each([
+    [
+      'refused connection (mailgun.js: 400 + ECONNREFUSED)',
+      mailgunError(400, 'ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:1'),
+      'transient',
+      'provider_unreachable',
+      undefined,
+    ],
+    [
+      'reset connection',
+      mailgunError(400, 'ECONNRESET', 'socket hang up'),
+      'transient',
+      'provider_unreachable',
+      undefined,
+    ],
+    [
+      'timeout (mailgun.js: 400 + ECONNABORTED)',
+      mailgunError(400, 'ECONNABORTED', 'timeout of 1000ms exceeded'),
+      'transient',
+      'provider_timeout',
+      undefined,
+    ],
+    ['429', mailgunError(429, 'Too Many Requests'), 'transient', 'provider_rate_limited', '429'],
+    ['500', mailgunError(500, 'Internal Server Error'), 'transient', 'provider_unavailable', '500'],
+    ['503', mailgunError(503, 'Service Unavailable'), 'transient', 'provider_unavailable', '503'],
+    ['408', mailgunError(408, 'Request Timeout'), 'transient', 'provider_unavailable', '408'],
+    [
+      '400 invalid recipient',
+      mailgunError(400, 'Bad Request', "'to' parameter is not a valid address"),
+      'permanent',
+      'rejected_by_provider',
+      '400',
+    ],
+    [
+      '401 bad key',
+      mailgunError(401, 'Unauthorized', 'Forbidden'),
+      'permanent',
+      'provider_auth_failed',
+      '401',
+    ],
+    [
+      '403 unverified domain',
+      mailgunError(403, 'Forbidden', 'Domain not allowed'),
+      'permanent',
+      'provider_auth_failed',
+      '403',
+    ],
+    [
+      '404 unknown domain',
+      mailgunError(404, 'Not Found', 'Domain not found'),
+      'permanent',
+      'rejected_by_provider',
+      '404',
+    ],
+    ['something else thrown', new TypeError('x is undefined'), 'transient', 'provider_error', undefined],
+  ])('Mailgun: %s → %s %s', (_case, error, kind, code, providerCode) => {
+    expect(kindOf(classifyMailgunError(error))).toEqual({ kind, code, providerCode });
+  });
+
+  it.each([
+    ['21211 invalid number', twilioError(400, 21211), 'permanent', 'invalid_number', '21211'],
+    ['21610 unsubscribed', twilioError(400, 21610), 'permanent', 'unsubscribed', '21610'],
+    ['21614 not a mobile', twilioError(400, 21614), 'permanent', 'not_mobile', '21614'],
+    ['21606 unverified sender', twilioError(400, 21606), 'permanent', 'invalid_sender', '21606'],
+    ['another 400', twilioError(400, 21000), 'permanent', 'rejected_by_provider', '21000'],
+    ['401 / 20003 bad credentials', twilioError(401, 20003), 'permanent', 'provider_auth_failed', '20003'],
+    ['429 (our HTTP client)', new TwilioRateLimited(2_000), 'transient', 'provider_rate_limited', '20429'],
+    ['500', twilioError(500, 20500), 'transient', 'provider_unavailable', '20500'],
+    ['503 without a code', twilioError(503), 'transient', 'provider_unavailable', '503'],
+    [
+      'axios ECONNREFUSED',
+      Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }),
+      'transient',
+      'provider_unreachable',
+      undefined,
+    ],
+    [
+      'axios timeout',
+      Object.assign(new Error('timeout of 1000ms exceeded'), { code: 'ECONNABORTED' }),
+      'transient',
+      'provider_timeout',
+      undefined,
+    ],
+  ])('Twilio: %s → %s %s', (_case, error, kind, code, providerCode) => {
+    expect(kindOf(classifyTwilioError(error))).toEqual({ kind, code, providerCode });
+  });
+
+  it('carries a Twilio Retry-After into the retry', () => {
+    const error = classifyTwilioError(new TwilioRateLimited(2_000));
+    expect(error).toBeInstanceOf(ProviderTransientError);
+    expect((error as ProviderTransientError).retryAfterMs).toBe(2_000);
+  });
+
+  it('reads Retry-After as seconds or as an HTTP date', () => {
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    expect(parseRetryAfter('3', now)).toBe(3_000);
+    expect(parseRetryAfter('Thu, 01 Jan 2026 00:00:05 GMT', now)).toBe(5_000);
+    expect(parseRetryAfter('soon', now)).toBeUndefined();
+    expect(parseRetryAfter(undefined, now)).toBeUndefined();
+  });
+
+  it('finds socket error codes in free text but not in ordinary words', () => {
+    expect(networkCause('connect ECONNREFUSED 10.0.0.1:443')).toBe('network');
+    expect(networkCause('getaddrinfo ENOTFOUND api.mailgun.net')).toBe('network');
+    expect(networkCause("'to' parameter is not a valid address")).toBeUndefined();
+  });
+});
+
+describe('the real clients classify real network failures', () => {
+  async function closedPort(): Promise<number> {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    await new Promise((resolve) => server.close(resolve));
+    return port;
+  }
+
+  it('mailgun.js: a refused connection is transient, though mailgun.js calls it a 400', async () => {
+    const provider = new MailgunProvider({
+      apiKey: 'key',
+      domain: 'mg.example.com',
+      url: `http://127.0.0.1:${await closedPort()}`,
+      from: 'a@mg.example.com',
+      timeoutMs: 1_000,
+    });
+    const failure = await provider.send(emailJob()).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(ProviderTransientError);
+    expect(failure).toMatchObject({ code: 'provider_unreachable' });
+    expect((failure as Error).cause).toMatchObject({ status: 400 });
+  });
+
+  it('mailgun.js and twilio: an unanswered request is a transient timeout', async () => {
+    const mailgun = await FakeMailgun.start();
+    const twilio = await FakeTwilio.start();
+    try {
+      mailgun.failNext(1, 'timeout');
+      twilio.failNext(1, 'timeout');
+      const email = new MailgunProvider({
+        apiKey: mailgun.apiKey,
+        domain: 'mg.example.com',
+        url: mailgun.url,
+        from: 'a@mg.example.com',
+        timeoutMs: 200,
+      });
+      const sms = new TwilioProvider({
+        accountSid: twilio.accountSid,
+        authToken: twilio.authToken,
+        from: '+15005550001',
+        apiUrl: twilio.url,
+        statusCallbackUrl: 'https://herald.example.com/api/v1/webhooks/twilio',
+        timeoutMs: 200,
+      });
+      await expect(email.send(emailJob())).rejects.toMatchObject({ code: 'provider_timeout' });
+      await expect(sms.send(smsJob())).rejects.toMatchObject({ code: 'provider_timeout' });
+    } finally {
+      await Promise.all([mailgun.close(), twilio.close()]);
+    }
+  });
+});
+
+describe('provider selection', () => {
+  const config = (env: Record<string, string>) => loadConfig('delivery-worker', DeliveryWorkerEnv, env);
+
+  it('uses the log provider for a channel without credentials, loudly, outside production', () => {
+    const warnings: string[] = [];
+    const logger = testLogger();
+    logger.warn = ((message: string) => warnings.push(message)) as never;
+    const providers = createProviders(
+      config({
+        NODE_ENV: 'development',
+        TWILIO_ACCOUNT_SID: `AC${'1'.repeat(32)}`,
+        TWILIO_AUTH_TOKEN: 't',
+        TWILIO_FROM: '+15005550001',
+      }),
+      logger,
+    );
+    expect(providers.email).toBeInstanceOf(LogProvider);
+    expect(providers.sms).toBeInstanceOf(TwilioProvider);
+    expect(warnings).toEqual([expect.stringContaining('EMAIL IS NOT SENT')]);
+  });
+
+  it('records what the log provider would have sent', async () => {
+    const logger = testLogger();
+    const providers = createProviders(config({ NODE_ENV: 'development' }), logger);
+    const job = smsJob();
+    const result = await providers.sms.send(job);
+    expect(result.providerMessageId).toMatch(/^log-/);
+    expect((providers.sms as LogProvider<never>).sent).toEqual([
+      expect.objectContaining({
+        notificationId: job.notificationId,
+        to: job.recipient.phone,
+        channel: 'sms',
+      }),
+    ]);
+  });
+
+  it('refuses the log provider in production', () => {
+    expect(() =>
+      createProviders(
+        config({ NODE_ENV: 'production', MAILGUN_API_KEY: 'k', MAILGUN_DOMAIN: 'mg.example.com' }),
+        testLogger(),
+      ),
+    ).toThrow(/TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are not set.*refused in production/);
+  });
+
+  it('refuses a send lease shorter than the provider timeout', () => {
+    expect(() => settingsFrom(config({ PROVIDER_TIMEOUT_MS: '20000', SEND_LEASE_MS: '10000' }))).toThrow(
+      /SEND_LEASE_MS/,
+    );
+    expect(settingsFrom(config({})).leaseMs).toBe(60_000);
+  });
+});
