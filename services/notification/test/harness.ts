@@ -53,13 +53,14 @@ export async function startHarness(name: string, options: HarnessOptions = {}) {
     async () => {
       // A probe channel of its own: checking a queue that does not exist yet closes the channel.
       const probe = await connection.createChannel();
+      probe.on('error', () => undefined);
       try {
         return (await probe.checkQueue(broker.client.names.queues.notificationEvents)).consumerCount > 0;
       } finally {
         await probe.close().catch(() => undefined);
       }
     },
-    { description: 'the events consumer' },
+    { description: 'the events consumer', timeoutMs: 15_000, intervalMs: 100 },
   );
 
   const harness = {
