@@ -44,6 +44,9 @@ export const AuthEnv = {
   LOGIN_MAX_FAILURES_PER_ACCOUNT: Type.Integer({ minimum: 1, default: 5 }),
   LOGIN_MAX_FAILURES_PER_IP: Type.Integer({ minimum: 1, default: 20 }),
   LOGIN_FAILURE_WINDOW_SECONDS: Type.Integer({ minimum: 1, default: 900 }),
+  /** registrations per client IP per window: each one costs a bcrypt hash, so a flood is a CPU attack */
+  REGISTER_MAX_PER_IP: Type.Integer({ minimum: 1, default: 20 }),
+  REGISTER_WINDOW_SECONDS: Type.Integer({ minimum: 1, default: 3600 }),
   /** refuse addresses at throwaway-mail domains at registration */
   REJECT_DISPOSABLE_EMAILS: Type.Boolean({ default: true }),
   /** how often the outbox relay looks for events the request path could not publish */

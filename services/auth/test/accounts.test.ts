@@ -194,4 +194,26 @@ describe('accounts', () => {
     const response = await auth.request('GET', '/api/v1/auth/me');
     expect(response.json()).toMatchObject({ status: 401, code: 'missing_token' });
   });
+
+  it('limits registrations per client address', async () => {
+    const limited = await startAuth('auth-accounts', { shareWith: auth, env: { REGISTER_MAX_PER_IP: '2' } });
+    try {
+      const register = (n: number, ip: string) =>
+        limited.request(
+          'POST',
+          '/api/v1/auth/register',
+          { email: `flood${n}@example.com`, password: TEST_PASSWORD, name: 'Flood' },
+          undefined,
+          { 'x-forwarded-for': ip },
+        );
+      expect((await register(1, '198.51.100.7')).statusCode).toBe(201);
+      expect((await register(2, '198.51.100.7')).statusCode).toBe(201);
+      const third = await register(3, '198.51.100.7');
+      expect(third.json()).toMatchObject({ status: 429, code: 'too_many_registrations' });
+      expect(Number(third.headers['retry-after'])).toBeGreaterThan(3500);
+      expect((await register(4, '198.51.100.8')).statusCode).toBe(201);
+    } finally {
+      await limited.app.close();
+    }
+  });
 });

@@ -48,8 +48,8 @@ describe('login', () => {
     await auth.signUp('patient@example.com');
     for (let i = 0; i < 3; i += 1) await login('patient@example.com', 'guess', `192.0.2.${20 + i}`);
     expect((await login('patient@example.com', TEST_PASSWORD, '192.0.2.30')).statusCode).toBe(429);
-    await auth.models.loginFailures.updateOne(
-      { key: 'account:patient@example.com' },
+    await auth.models.throttleCounters.updateOne(
+      { key: 'login-account:patient@example.com' },
       { $set: { windowStartedAt: new Date(Date.now() - 601_000) } },
     );
     expect((await login('patient@example.com', TEST_PASSWORD, '192.0.2.30')).statusCode).toBe(200);

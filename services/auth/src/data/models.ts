@@ -1,13 +1,13 @@
 import { type Connection } from 'mongoose';
-import { loginFailureModel } from './login-failure-model';
 import { refreshTokenModel } from './refresh-token-model';
+import { throttleCounterModel } from './throttle-counter-model';
 import { userModel } from './user-model';
 
 export function authModels(connection: Connection) {
   return {
     users: userModel(connection),
     refreshTokens: refreshTokenModel(connection),
-    loginFailures: loginFailureModel(connection),
+    throttleCounters: throttleCounterModel(connection),
   };
 }
 export type AuthModels = ReturnType<typeof authModels>;

@@ -1,26 +1,27 @@
 import { Schema, type Connection, type InferSchemaType } from 'mongoose';
 
 /**
- * Failed-login counter for one key (`account:<email>` or `ip:<address>`), in
- * a fixed window. Kept in MongoDB so every instance sees the same count.
+ * Attempts counted for one key (`login-account:<email>`, `login-ip:<address>`,
+ * `register-ip:<address>`) in a fixed window. Kept in MongoDB so that every
+ * instance sees the same count.
  */
-const LoginFailureSchema = new Schema(
+const ThrottleCounterSchema = new Schema(
   {
     key: { type: String, required: true },
-    failures: { type: Number, required: true, default: 0 },
+    count: { type: Number, required: true, default: 0 },
     windowStartedAt: { type: Date, required: true },
     expiresAt: { type: Date, required: true },
   },
-  { collection: 'login_failures' },
+  { collection: 'throttle_counters' },
 );
 
-LoginFailureSchema.index({ key: 1 }, { unique: true });
+ThrottleCounterSchema.index({ key: 1 }, { unique: true });
 // Cleanup only: the window is always checked explicitly.
-LoginFailureSchema.index({ expiresAt: 1 }, { expireAfterSeconds: 0 });
+ThrottleCounterSchema.index({ expiresAt: 1 }, { expireAfterSeconds: 0 });
 
-export type LoginFailure = InferSchemaType<typeof LoginFailureSchema>;
+export type ThrottleCounter = InferSchemaType<typeof ThrottleCounterSchema>;
 
-export function loginFailureModel(connection: Connection) {
-  return connection.model('LoginFailure', LoginFailureSchema);
+export function throttleCounterModel(connection: Connection) {
+  return connection.model('ThrottleCounter', ThrottleCounterSchema);
 }
-export type LoginFailureModel = ReturnType<typeof loginFailureModel>;
+export type ThrottleCounterModel = ReturnType<typeof throttleCounterModel>;

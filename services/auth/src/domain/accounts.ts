@@ -7,6 +7,7 @@ import {
   ValidationError,
 } from '@herald/runtime';
 import { Types } from 'mongoose';
+import { AttemptThrottle } from './attempt-throttle';
 import { changeUser, type UserChange } from './change-user';
 import { type AuthContext } from './context';
 import { checkEmail } from './email-address';
@@ -33,10 +34,11 @@ export async function register(
   ctx: AuthContext,
   input: Registration,
   correlationId: string,
-  options: { role?: 'user' | 'admin'; emailVerified?: boolean } = {},
+  options: { role?: 'user' | 'admin'; emailVerified?: boolean; clientIp?: string } = {},
 ): Promise<PublicUser> {
   const email = assertAcceptableEmail(ctx, input.email);
   assertPasswordPolicy(input.password, email, '/body/password');
+  if (options.clientIp) await countRegistration(ctx, options.clientIp);
   const passwordHash = await hashPassword(input.password, ctx.config.BCRYPT_COST);
 
   const user = {
@@ -151,6 +153,17 @@ export async function ensureAdmin(ctx: AuthContext, email: string, password: str
     // another instance starting at the same time created it
     if (!(err instanceof ConflictError)) throw err;
   }
+}
+
+/** Before the bcrypt hash, which is what a flood of registrations would burn. */
+async function countRegistration(ctx: AuthContext, clientIp: string): Promise<void> {
+  const throttle = new AttemptThrottle(ctx.models.throttleCounters, ctx.config.REGISTER_WINDOW_SECONDS, {
+    code: 'too_many_registrations',
+    detail: 'Too many accounts registered from this address; try again later',
+  });
+  const key = { key: `register-ip:${clientIp}`, limit: ctx.config.REGISTER_MAX_PER_IP };
+  await throttle.assertAllowed([key]);
+  await throttle.record([key]);
 }
 
 function assertAcceptableEmail(ctx: AuthContext, email: string): string {

@@ -1,33 +1,35 @@
 import { TooManyRequestsError } from '@herald/runtime';
-import { type LoginFailureModel } from '../data/login-failure-model';
+import { type ThrottleCounterModel } from '../data/throttle-counter-model';
 
 export interface ThrottleKey {
   key: string;
-  maxFailures: number;
+  /** attempts allowed per window */
+  limit: number;
 }
 
 /**
- * Failed logins counted per key in fixed windows, in MongoDB so that every
+ * Attempts counted per key in fixed windows, in MongoDB so that every
  * instance shares the count. Expiry is decided here from `windowStartedAt`,
  * never by a TTL index (that only cleans up, whenever it gets round to it).
  */
-export class LoginThrottle {
+export class AttemptThrottle {
   constructor(
-    private readonly failures: LoginFailureModel,
+    private readonly counters: ThrottleCounterModel,
     private readonly windowSeconds: number,
+    private readonly refusal: { code: string; detail: string },
   ) {}
 
-  /** Throws 429 (with Retry-After) when any key has used up its failures in the current window. */
+  /** Throws 429 (with Retry-After) when any key has used up its attempts in the current window. */
   async assertAllowed(keys: ThrottleKey[]): Promise<void> {
     const now = Date.now();
     const windowStart = new Date(now - this.windowSeconds * 1000);
-    const records = await this.failures
+    const records = await this.counters
       .find({ key: { $in: keys.map((entry) => entry.key) }, windowStartedAt: { $gt: windowStart } })
       .lean();
     let retryAfterMs = 0;
     for (const record of records) {
-      const limit = keys.find((entry) => entry.key === record.key)?.maxFailures ?? Infinity;
-      if (record.failures < limit) continue;
+      const limit = keys.find((entry) => entry.key === record.key)?.limit ?? Infinity;
+      if (record.count < limit) continue;
       retryAfterMs = Math.max(
         retryAfterMs,
         record.windowStartedAt.getTime() + this.windowSeconds * 1000 - now,
@@ -36,18 +38,18 @@ export class LoginThrottle {
     if (retryAfterMs > 0) {
       throw new TooManyRequestsError(
         Math.max(1, Math.ceil(retryAfterMs / 1000)),
-        'too_many_login_attempts',
-        'Too many failed logins; try again later',
+        this.refusal.code,
+        this.refusal.detail,
       );
     }
   }
 
-  async recordFailure(keys: ThrottleKey[]): Promise<void> {
+  async record(keys: ThrottleKey[]): Promise<void> {
     await Promise.all(keys.map((entry) => this.increment(entry.key)));
   }
 
   async reset(key: string): Promise<void> {
-    await this.failures.deleteOne({ key });
+    await this.counters.deleteOne({ key });
   }
 
   private async increment(key: string, retried = false): Promise<void> {
@@ -55,32 +57,21 @@ export class LoginThrottle {
     const windowStart = new Date(now.getTime() - this.windowSeconds * 1000);
     const expiresAt = new Date(now.getTime() + this.windowSeconds * 1000);
     try {
-      // An expired window starts over at this failure; otherwise count it in the current one.
-      const restarted = await this.failures.updateOne(
+      // An expired window starts over with this attempt; otherwise count it in the current one.
+      const restarted = await this.counters.updateOne(
         { key, windowStartedAt: { $lte: windowStart } },
-        { $set: { failures: 1, windowStartedAt: now, expiresAt } },
+        { $set: { count: 1, windowStartedAt: now, expiresAt } },
       );
       if (restarted.matchedCount > 0) return;
-      await this.failures.updateOne(
+      await this.counters.updateOne(
         { key },
-        { $inc: { failures: 1 }, $setOnInsert: { windowStartedAt: now, expiresAt } },
+        { $inc: { count: 1 }, $setOnInsert: { windowStartedAt: now, expiresAt } },
         { upsert: true },
       );
     } catch (err) {
-      // Two instances inserting the first failure for a key at once: one wins the unique index, count again.
+      // Two instances inserting the first attempt for a key at once: one wins the unique index, count again.
       if (!retried && (err as { code?: number }).code === 11000) return this.increment(key, true);
       throw err;
     }
   }
-}
-
-export function throttleKeys(
-  email: string,
-  ip: string,
-  limits: { perAccount: number; perIp: number },
-): { account: ThrottleKey; ip: ThrottleKey } {
-  return {
-    account: { key: `account:${email}`, maxFailures: limits.perAccount },
-    ip: { key: `ip:${ip}`, maxFailures: limits.perIp },
-  };
 }

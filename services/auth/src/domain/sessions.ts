@@ -4,7 +4,7 @@ import { type Types } from 'mongoose';
 import { signAccessToken } from './access-tokens';
 import { type AuthContext } from './context';
 import { checkEmail } from './email-address';
-import { LoginThrottle, throttleKeys } from './login-throttle';
+import { AttemptThrottle } from './attempt-throttle';
 import { passwordMatches } from './passwords';
 import { hashToken, randomToken } from './secrets';
 
@@ -33,11 +33,15 @@ export async function login(
   clientIp: string,
 ): Promise<TokenPair> {
   const email = checkEmail(input.email).normalized;
-  const keys = throttleKeys(email, clientIp, {
-    perAccount: ctx.config.LOGIN_MAX_FAILURES_PER_ACCOUNT,
-    perIp: ctx.config.LOGIN_MAX_FAILURES_PER_IP,
+  const keys = {
+    account: { key: `login-account:${email}`, limit: ctx.config.LOGIN_MAX_FAILURES_PER_ACCOUNT },
+    ip: { key: `login-ip:${clientIp}`, limit: ctx.config.LOGIN_MAX_FAILURES_PER_IP },
+  };
+  // Only failures are counted; a success clears the account's count.
+  const throttle = new AttemptThrottle(ctx.models.throttleCounters, ctx.config.LOGIN_FAILURE_WINDOW_SECONDS, {
+    code: 'too_many_login_attempts',
+    detail: 'Too many failed logins; try again later',
   });
-  const throttle = new LoginThrottle(ctx.models.loginFailures, ctx.config.LOGIN_FAILURE_WINDOW_SECONDS);
   // Checked before bcrypt: a throttled guess is never even evaluated.
   await throttle.assertAllowed([keys.account, keys.ip]).catch((err: unknown) => {
     ctx.metrics.logins.inc({ outcome: 'throttled' });
@@ -49,7 +53,7 @@ export async function login(
     .lean();
   const matches = await passwordMatches(input.password, user?.passwordHash ?? ctx.dummyHash);
   if (!user || !matches) {
-    await throttle.recordFailure([keys.account, keys.ip]);
+    await throttle.record([keys.account, keys.ip]);
     ctx.metrics.logins.inc({ outcome: 'invalid_credentials' });
     throw invalidCredentials();
   }

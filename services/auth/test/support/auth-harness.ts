@@ -107,6 +107,8 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     LOG_LEVEL: 'debug',
     BCRYPT_COST: '4',
     OUTBOX_RELAY_INTERVAL_MS: '200',
+    // every test registration comes from the same address
+    REGISTER_MAX_PER_IP: '1000',
     ...overrides,
   });
 }

@@ -23,8 +23,9 @@ export function publicAuthRoutes(ctx: AuthContext) {
 
     app.post(
       '/register',
-      { schema: { tags, body: RegisterBody, response: { 201: UserView, ...problems(400, 409) } } },
-      async (request, reply) => reply.code(201).send(await register(ctx, request.body, String(request.id))),
+      { schema: { tags, body: RegisterBody, response: { 201: UserView, ...problems(400, 409, 429) } } },
+      async (request, reply) =>
+        reply.code(201).send(await register(ctx, request.body, String(request.id), { clientIp: request.ip })),
     );
 
     app.post(
