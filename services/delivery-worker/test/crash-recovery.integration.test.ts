@@ -1,0 +1,150 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+import { testAmqpUrl, waitFor } from '@herald/test-support';
+import { deliveryModel } from '../src/data/delivery-model';
+import { emailJob, MAILGUN_DOMAIN, MAILGUN_FROM, startWorld, type World } from './harness';
+
+const REPO_ROOT = resolve(__dirname, '../../..');
+const JOBS = 200;
+const PREFETCH = 10;
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const { port } = server.address() as { port: number };
+  await new Promise((done) => server.close(done));
+  return port;
+}
+
+/** The worker as production runs it: its own process, configured only through the environment. */
+class WorkerProcess {
+  readonly output: string[] = [];
+  private child?: ChildProcess;
+
+  constructor(private readonly env: Record<string, string>) {}
+
+  async start(): Promise<void> {
+    // tsx runs the TypeScript sources directly; the condition resolves workspace packages to theirs.
+    this.child = spawn(
+      process.execPath,
+      ['--conditions=@herald/source', '--import', 'tsx', 'services/delivery-worker/src/server.ts'],
+      {
+        cwd: REPO_ROOT,
+        env: { PATH: process.env.PATH ?? '', ...this.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    this.child.stdout!.on('data', (chunk: Buffer) => this.output.push(chunk.toString('utf8')));
+    this.child.stderr!.on('data', (chunk: Buffer) => this.output.push(chunk.toString('utf8')));
+    const url = `http://127.0.0.1:${this.env.PORT}/health/ready`;
+    await waitFor(async () => (await fetch(url)).status === 200, {
+      timeoutMs: 20_000,
+      intervalMs: 100,
+      description: `the worker to be ready; its output: ${this.output.join('').slice(-2000)}`,
+    });
+  }
+
+  /** Sends `signal` and resolves with the exit code (null when killed by the signal). */
+  async stop(signal: NodeJS.Signals): Promise<number | null> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null;
+    const exited = once(child, 'exit');
+    child.kill(signal);
+    const [code] = (await exited) as [number | null];
+    return code;
+  }
+}
+
+describe('the delivery worker killed in the middle of a batch', () => {
+  let world: World;
+  const workers: WorkerProcess[] = [];
+
+  beforeAll(async () => {
+    world = await startWorld('delivery-crash');
+  });
+  afterAll(async () => {
+    await Promise.all(workers.map((worker) => worker.stop('SIGKILL')));
+    await world.close();
+  });
+
+  async function startWorker(): Promise<WorkerProcess> {
+    const worker = new WorkerProcess({
+      NODE_ENV: 'test',
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+      LOG_FORMAT: 'json',
+      HOST: '127.0.0.1',
+      PORT: String(await freePort()),
+      MONGO_URL: world.mongo.url,
+      AMQP_URL: testAmqpUrl(),
+      AMQP_NAMESPACE: world.amqp.names.namespace,
+      EMAIL_PREFETCH: String(PREFETCH),
+      RETRY_MAX_ATTEMPTS: '5',
+      RETRY_DELAYS_MS: '200,400',
+      RETRY_JITTER: '0',
+      PROVIDER_TIMEOUT_MS: '4000',
+      SEND_LEASE_MS: '5000',
+      DRAIN_TIMEOUT_MS: '2000',
+      SHUTDOWN_TIMEOUT_MS: '5000',
+      EMAIL_RATE_PER_SECOND: '0',
+      MAILGUN_API_KEY: world.mailgun.apiKey,
+      MAILGUN_DOMAIN,
+      MAILGUN_FROM,
+      MAILGUN_URL: world.mailgun.url,
+    });
+    workers.push(worker);
+    await worker.start();
+    return worker;
+  }
+
+  it('after a restart, loses nothing and sends nothing twice', async () => {
+    const jobs = Array.from({ length: JOBS }, () => emailJob());
+    await world.publishJobs(jobs);
+    const deliveries = deliveryModel(world.mongo.connection);
+
+    const first = await startWorker();
+    await waitFor(() => world.mailgun.accepted.length >= JOBS / 4, {
+      timeoutMs: 20_000,
+      description: 'a quarter of the batch sent',
+    });
+    // From now on the provider holds every request unanswered, so at the moment of the kill the
+    // worker has a full prefetch of sends in flight, none of them accepted by the provider.
+    world.mailgun.failNext(Number.MAX_SAFE_INTEGER, 'timeout');
+    await waitFor(() => world.mailgun.held.length === PREFETCH, {
+      timeoutMs: 10_000,
+      description: `${PREFETCH} sends in flight`,
+    });
+    expect(await first.stop('SIGKILL')).toBeNull();
+
+    const sentBeforeKill = world.mailgun.accepted.length;
+    expect(sentBeforeKill).toBeGreaterThanOrEqual(JOBS / 4);
+    expect(sentBeforeKill).toBeLessThan(JOBS - PREFETCH);
+    // the killed worker's sockets close: the provider never took the held messages
+    await waitFor(() => world.mailgun.held.length === 0, { description: 'the held requests dropped' });
+    world.mailgun.clearFailures();
+    // the crash left leases on the in-flight sends and every accepted send recorded
+    expect(await deliveries.countDocuments({ state: 'sending' })).toBe(PREFETCH);
+    expect(await deliveries.countDocuments({ state: 'sent' })).toBe(sentBeforeKill);
+
+    const second = await startWorker();
+    await waitFor(async () => (await deliveries.countDocuments({ state: 'sent' })) === JOBS, {
+      timeoutMs: 30_000,
+      intervalMs: 200,
+      description: `all ${JOBS} deliveries sent`,
+    });
+
+    const accepted = world.mailgun.accepted.map((request) => request.fields['v:notification-id']![0]!);
+    expect(accepted).toHaveLength(JOBS);
+    expect(new Set(accepted)).toEqual(new Set(jobs.map((job) => job.notificationId)));
+    expect(await world.queueDepth(world.amqp.names.queues.deadLetter)).toBe(0);
+    // the held sends were taken over once their leases ran out, and said so
+    expect(
+      second.output.join('').match(/a previous send of this job stopped without a result/g),
+    ).toHaveLength(PREFETCH);
+
+    // and a polite stop drains and exits cleanly
+    expect(await second.stop('SIGTERM')).toBe(0);
+    expect(await world.queueDepth(world.amqp.names.queues.work.email)).toBe(0);
+  }, 90_000);
+});
