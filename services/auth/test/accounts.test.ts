@@ -153,7 +153,7 @@ describe('accounts', () => {
       { currentPassword: 'not it at all', newPassword: 'a brand new secret' },
       user.accessToken,
     );
-    expect(wrong.json()).toMatchObject({ status: 401, code: 'wrong_current_password' });
+    expect(wrong.json()).toMatchObject({ status: 403, code: 'wrong_current_password' });
     const missing = await auth.request(
       'PATCH',
       '/api/v1/auth/me',
@@ -215,5 +215,24 @@ describe('accounts', () => {
     } finally {
       await limited.app.close();
     }
+  });
+
+  it('throttles wrong current passwords like failed logins', async () => {
+    const user = await auth.signUp('oracle@example.com');
+    const attempt = (currentPassword: string) =>
+      auth.request(
+        'PATCH',
+        '/api/v1/auth/me',
+        { currentPassword, newPassword: 'a brand new secret' },
+        user.accessToken,
+      );
+    for (let i = 0; i < 5; i += 1) expect((await attempt(`guess number ${i}`)).statusCode).toBe(403);
+    const throttled = await attempt(user.password);
+    expect(throttled.json()).toMatchObject({ status: 429, code: 'too_many_login_attempts' });
+    const login = await auth.request('POST', '/api/v1/auth/login', {
+      email: user.email,
+      password: user.password,
+    });
+    expect(login.statusCode).toBe(429);
   });
 });

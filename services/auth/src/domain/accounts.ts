@@ -3,7 +3,6 @@ import {
   ForbiddenError,
   mapMongoError,
   NotFoundError,
-  UnauthorizedError,
   ValidationError,
 } from '@herald/runtime';
 import { Types } from 'mongoose';
@@ -13,7 +12,7 @@ import { type AuthContext } from './context';
 import { checkEmail } from './email-address';
 import { newVerification, verificationRequested } from './email-verification';
 import { assertPasswordPolicy, hashPassword, passwordMatches } from './passwords';
-import { revokeSessions } from './sessions';
+import { accountThrottleKey, passwordThrottle, revokeSessions } from './sessions';
 import { publicUser, userSnapshot, type PublicUserView } from './user-views';
 
 export interface Registration {
@@ -107,8 +106,14 @@ export async function updateProfile(
   if (change.password) {
     const stored = await ctx.models.users.findById(userId, { passwordHash: 1, email: 1 }).lean();
     if (!stored) throw new NotFoundError('user_not_found', 'No such user');
+    // The same count as login: a stolen access token must not become an unlimited password oracle.
+    const throttle = passwordThrottle(ctx);
+    const accountKey = accountThrottleKey(ctx, stored.email);
+    await throttle.assertAllowed([accountKey]);
     if (!(await passwordMatches(change.password.current, stored.passwordHash))) {
-      throw new UnauthorizedError('wrong_current_password', 'The current password is wrong');
+      await throttle.record([accountKey]);
+      // 403, not 401: the caller is authenticated, and a 401 would tell clients to log in again.
+      throw new ForbiddenError('wrong_current_password', 'The current password is wrong');
     }
     assertPasswordPolicy(change.password.new, stored.email, '/body/newPassword');
     passwordHash = await hashPassword(change.password.new, ctx.config.BCRYPT_COST);

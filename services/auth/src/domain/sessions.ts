@@ -27,6 +27,21 @@ const invalidCredentials = () =>
   new UnauthorizedError('invalid_credentials', 'The email or password is wrong');
 const accountDisabled = () => new ForbiddenError('account_disabled', 'This account is disabled');
 
+/**
+ * Failed password checks, per account and per client address. Only failures
+ * are counted; a successful login clears the account's count.
+ */
+export function passwordThrottle(ctx: AuthContext): AttemptThrottle {
+  return new AttemptThrottle(ctx.models.throttleCounters, ctx.config.LOGIN_FAILURE_WINDOW_SECONDS, {
+    code: 'too_many_login_attempts',
+    detail: 'Too many failed password attempts; try again later',
+  });
+}
+
+export function accountThrottleKey(ctx: AuthContext, email: string) {
+  return { key: `login-account:${email}`, limit: ctx.config.LOGIN_MAX_FAILURES_PER_ACCOUNT };
+}
+
 export async function login(
   ctx: AuthContext,
   input: { email: string; password: string },
@@ -34,14 +49,10 @@ export async function login(
 ): Promise<TokenPair> {
   const email = checkEmail(input.email).normalized;
   const keys = {
-    account: { key: `login-account:${email}`, limit: ctx.config.LOGIN_MAX_FAILURES_PER_ACCOUNT },
+    account: accountThrottleKey(ctx, email),
     ip: { key: `login-ip:${clientIp}`, limit: ctx.config.LOGIN_MAX_FAILURES_PER_IP },
   };
-  // Only failures are counted; a success clears the account's count.
-  const throttle = new AttemptThrottle(ctx.models.throttleCounters, ctx.config.LOGIN_FAILURE_WINDOW_SECONDS, {
-    code: 'too_many_login_attempts',
-    detail: 'Too many failed logins; try again later',
-  });
+  const throttle = passwordThrottle(ctx);
   // Checked before bcrypt: a throttled guess is never even evaluated.
   await throttle.assertAllowed([keys.account, keys.ip]).catch((err: unknown) => {
     ctx.metrics.logins.inc({ outcome: 'throttled' });

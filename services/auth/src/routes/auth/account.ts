@@ -25,7 +25,7 @@ export function accountRoutes(ctx: AuthContext) {
           tags,
           security,
           body: UpdateMeBody,
-          response: { 200: UserView, ...problems(400, 401, 403) },
+          response: { 200: UserView, ...problems(400, 401, 403, 429) },
         },
       },
       async (request) => {
