@@ -170,6 +170,12 @@ describe('POST /api/v1/notifications', () => {
     }
   });
 
+  it('reports itself ready when MongoDB and RabbitMQ answer', async () => {
+    const ready = await h.request('GET', '/health/ready');
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toEqual({ status: 'ok', checks: { mongo: 'up', amqp: 'up' } });
+  });
+
   it('documents every route in the OpenAPI document', async () => {
     const paths = Object.keys((await h.request('GET', '/docs/json')).json().paths);
     expect(paths).toEqual(

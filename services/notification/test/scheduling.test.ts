@@ -1,4 +1,5 @@
-import { waitFor } from '@herald/test-support';
+import { testLogger, waitFor } from '@herald/test-support';
+import { buildApp } from '../src/app';
 import { startHarness, type Harness, type Json } from './harness';
 
 describe('scheduled notifications (sendAt)', () => {
@@ -72,5 +73,53 @@ describe('scheduled notifications (sendAt)', () => {
 
     await h.app.relay.runOnce();
     expect(await h.messageCount(h.names.queues.work.email)).toBe(0);
+  });
+
+  it('publishes each due job exactly once with several instances relaying at the same time', async () => {
+    const other = await buildApp({
+      logger: testLogger(),
+      mongo: h.mongo.connection,
+      amqp: h.broker.client,
+      verifier: h.issuer.verifier(),
+      settings: { relayIntervalMs: 50, outboxBatchSize: 3 },
+      now,
+    });
+    await other.ready();
+    try {
+      const sendAt = new Date(clock + 60_000).toISOString();
+      const ids = await Promise.all(
+        Array.from({ length: 20 }, async (_, index) => {
+          const response = await h.request('POST', '/api/v1/notifications', {
+            token: h.token('root', 'admin'),
+            body: {
+              title: `Batch ${index}`,
+              body: 'Hi',
+              recipient: { email: `r${index}@example.com` },
+              channels: ['email'],
+              sendAt,
+            },
+          });
+          return response.json().id as string;
+        }),
+      );
+      clock += 60_000;
+      await Promise.all([
+        h.app.relay.runOnce(),
+        other.relay.runOnce(),
+        h.app.relay.runOnce(),
+        other.relay.runOnce(),
+      ]);
+      await waitFor(
+        async () => (await h.models.notifications.countDocuments({ outboxDueAt: { $ne: null } })) === 0,
+        {
+          description: 'every outbox published',
+        },
+      );
+      const jobs = await h.drain(h.names.queues.work.email);
+      expect(jobs).toHaveLength(20);
+      expect(new Set(jobs.map((job) => job.payload.notificationId))).toEqual(new Set(ids));
+    } finally {
+      await other.close();
+    }
   });
 });
