@@ -21,11 +21,15 @@ export const DeliveryWorkerEnv = {
   }),
   /** ± fraction of each wait, so a burst of failures does not come back as one burst */
   RETRY_JITTER: Type.Number({ minimum: 0, maximum: 0.9, default: 0.2 }),
-  /** a provider call taking longer fails as a (transient) timeout */
-  PROVIDER_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 15_000 }),
+  /** a provider call taking longer fails as a (transient) timeout; both APIs answer in well under a second */
+  PROVIDER_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 5_000 }),
   /** how long one worker owns a send; must outlast PROVIDER_TIMEOUT_MS so a live send is never raced */
-  SEND_LEASE_MS: Type.Integer({ minimum: 200, default: 60_000 }),
-  /** on shutdown, how long in-flight sends may finish before their jobs go back to the queue */
+  SEND_LEASE_MS: Type.Integer({ minimum: 200, default: 30_000 }),
+  /**
+   * On shutdown, how long in-flight sends may finish before their jobs go back to the queue.
+   * Longer than PROVIDER_TIMEOUT_MS, so every send in flight ends (accepted or timed out) before
+   * its job is requeued; shorter than SHUTDOWN_TIMEOUT_MS, so the process still closes cleanly.
+   */
   DRAIN_TIMEOUT_MS: Type.Integer({ minimum: 0, default: 8_000 }),
   /** per-instance send rates (tokens per second, 0 = unlimited) and bursts; see TokenBucket */
   EMAIL_RATE_PER_SECOND: Type.Number({ minimum: 0, default: 50 }),

@@ -118,6 +118,17 @@ describe('error classification', () => {
     expect(kindOf(classifyTwilioError(error))).toEqual({ kind, code, providerCode });
   });
 
+  it('never keeps a client error whole as the cause: axios errors carry the Authorization header', () => {
+    const axiosError = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:443'), {
+      code: 'ECONNREFUSED',
+      config: { headers: { Authorization: 'Basic QUM6c2VjcmV0' } },
+    });
+    const classified = classifyTwilioError(axiosError);
+    expect(classified.cause).toEqual(expect.objectContaining({ code: 'ECONNREFUSED' }));
+    expect(JSON.stringify(classified.cause)).not.toContain('Basic');
+    expect(Object.keys(classified.cause as object)).not.toContain('config');
+  });
+
   it('carries a Twilio Retry-After into the retry', () => {
     const error = classifyTwilioError(new TwilioRateLimited(2_000));
     expect(error).toBeInstanceOf(ProviderTransientError);
@@ -240,6 +251,6 @@ describe('provider selection', () => {
     expect(() => settingsFrom(config({ PROVIDER_TIMEOUT_MS: '20000', SEND_LEASE_MS: '10000' }))).toThrow(
       /SEND_LEASE_MS/,
     );
-    expect(settingsFrom(config({})).leaseMs).toBe(60_000);
+    expect(settingsFrom(config({})).leaseMs).toBe(30_000);
   });
 });

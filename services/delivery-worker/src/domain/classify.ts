@@ -10,6 +10,22 @@ import { ProviderPermanentError, ProviderTransientError } from './delivery-error
 
 export type ClassifiedError = ProviderTransientError | ProviderPermanentError;
 
+/**
+ * What of a client's error may travel as `cause` (into logs): its name,
+ * message, code and status. An axios error also carries the request config,
+ * Authorization header included, which must never reach a log line.
+ */
+export function safeCause(error: unknown): Error {
+  if (!(error instanceof Error)) return new Error(String(error));
+  const { code, status } = error as { code?: unknown; status?: unknown };
+  const safe = new Error(error.message);
+  safe.name = error.name;
+  return Object.assign(safe, {
+    ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}),
+    ...(typeof status === 'number' ? { status } : {}),
+  });
+}
+
 /** Socket-level failures as Node and axios name them; both clients surface these codes. */
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',
@@ -81,8 +97,9 @@ export function classifyHttpStatus(
 export function networkError(
   provider: string,
   kind: 'network' | 'timeout',
-  cause: unknown,
+  error: unknown,
 ): ProviderTransientError {
+  const cause = safeCause(error);
   return kind === 'timeout'
     ? new ProviderTransientError('provider_timeout', `${provider} did not answer in time`, undefined, {
         cause,
@@ -114,10 +131,10 @@ export function classifyMailgunError(error: unknown): ClassifiedError {
   if (typeof shape.status === 'number' && shape.type === 'MailgunAPIError') {
     const detail =
       typeof shape.details === 'string' && shape.details ? shape.details : String(shape.message ?? '');
-    return classifyHttpStatus('Mailgun', shape.status, detail.slice(0, 300), { cause: error });
+    return classifyHttpStatus('Mailgun', shape.status, detail.slice(0, 300), { cause: safeCause(error) });
   }
   return new ProviderTransientError('provider_error', 'Mailgun failed unexpectedly', undefined, {
-    cause: error,
+    cause: safeCause(error),
   });
 }
 
@@ -153,7 +170,7 @@ interface TwilioErrorShape {
 export function classifyTwilioError(error: unknown): ClassifiedError {
   if (error instanceof TwilioRateLimited) {
     return new ProviderTransientError('provider_rate_limited', 'Twilio is throttling us', '20429', {
-      cause: error,
+      cause: safeCause(error),
       retryAfterMs: error.retryAfterMs,
     });
   }
@@ -164,18 +181,22 @@ export function classifyTwilioError(error: unknown): ClassifiedError {
     const cause = networkCause(shape.code, shape.message);
     if (cause) return networkError('Twilio', cause, error);
     return new ProviderTransientError('provider_error', 'Twilio failed unexpectedly', undefined, {
-      cause: error,
+      cause: safeCause(error),
     });
   }
   const detail = typeof shape.message === 'string' ? shape.message.slice(0, 300) : `HTTP ${status}`;
   const herald = code !== undefined ? PERMANENT_TWILIO_CODES[code] : undefined;
   if (herald)
     return new ProviderPermanentError(herald, `Twilio rejected the message: ${detail}`, String(code), {
-      cause: error,
+      cause: safeCause(error),
     });
-  const classified = classifyHttpStatus('Twilio', status, detail, { cause: error });
+  const classified = classifyHttpStatus('Twilio', status, detail, { cause: safeCause(error) });
   if (code === undefined) return classified;
   return classified instanceof ProviderPermanentError
-    ? new ProviderPermanentError(classified.code, classified.detail, String(code), { cause: error })
-    : new ProviderTransientError(classified.code, classified.detail, String(code), { cause: error });
+    ? new ProviderPermanentError(classified.code, classified.detail, String(code), {
+        cause: safeCause(error),
+      })
+    : new ProviderTransientError(classified.code, classified.detail, String(code), {
+        cause: safeCause(error),
+      });
 }

@@ -50,6 +50,8 @@ export class DeliveryService {
       jobId: job.jobId,
     });
 
+    // The token first, the lease second: a long wait for the rate limit must not eat into the lease.
+    await this.deps.limiters[job.channel].take();
     const claim = await this.claim(key, job.jobId, provider.name, log);
     if (claim.kind === 'already_sent') {
       // A redelivery after the send succeeded: report `sent` again (the crash may have come before
@@ -65,7 +67,6 @@ export class DeliveryService {
       log.warn('a previous send of this job stopped without a result; sending again (at-least-once)');
     }
 
-    await this.deps.limiters[job.channel].take();
     const [sending, sent] = await Promise.allSettled([
       this.publish(message, context, 'sending', { provider: provider.name }),
       provider.send(job as never),
