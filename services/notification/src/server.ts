@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { AmqpClient } from '@herald/amqp';
 import {
   closeMongo,
@@ -18,7 +19,7 @@ async function main(): Promise<void> {
     url: config.AMQP_URL,
     namespace: config.AMQP_NAMESPACE,
     logger,
-    connectionName: `notification-${process.pid}`,
+    connectionName: `notification@${hostname()}:${process.pid}`,
     publishTimeoutMs: config.AMQP_PUBLISH_TIMEOUT_MS,
   });
   const verifier = createTokenVerifier({

@@ -1,11 +1,5 @@
 import { Schema, type Types, type Connection, type Model } from 'mongoose';
-import {
-  type Channel,
-  type DeliveryChannel,
-  type DeliveryStatus,
-  type Priority,
-  type TemplateRef,
-} from '@herald/contracts';
+import { type Channel, type DeliveryStatus, type Priority, type TemplateRef } from '@herald/contracts';
 
 export interface Recipient {
   userId?: string;
@@ -198,7 +192,3 @@ export function notificationModel(connection: Connection): NotificationModel {
     connection.model<NotificationRecord>('Notification', notificationSchema)
   );
 }
-
-export const isDeliveryChannelEntry = (
-  entry: OutboxEntry,
-): entry is OutboxEntry & { channel: DeliveryChannel } => entry.kind === 'job';
