@@ -1,4 +1,5 @@
 import { waitFor } from '@herald/test-support';
+import { buildNotification } from '../src/domain/create-notification';
 import { startHarness, type Harness } from './harness';
 
 describe('POST /api/v1/notifications', () => {
@@ -85,6 +86,35 @@ describe('POST /api/v1/notifications', () => {
     });
     // Nothing left over: exactly one job per channel.
     expect(await h.messageCount(h.names.queues.work.email)).toBe(0);
+  });
+
+  it('publishes, after the grace period, what an instance that died before publishing left behind', async () => {
+    const ctx = h.app.context;
+    // Stored with the lease of an instance that never got to publish.
+    const document = buildNotification(
+      ctx,
+      {
+        recipient: { email: 'orphan@example.org' },
+        senderId: 'admin-1',
+        channels: ['email'],
+        title: 'Orphan',
+        body: 'Saved before a crash',
+        correlationId: 'crashed-request',
+      },
+      'instance-that-died',
+    );
+    await h.models.notifications.insertMany([document]);
+    const graceEnds = document.outboxLeaseUntil!.getTime();
+
+    const job = await waitFor(async () => (await h.drain(h.names.queues.work.email))[0], {
+      description: 'the relay to publish the orphaned job',
+    });
+    expect(Date.now()).toBeGreaterThanOrEqual(graceEnds);
+    expect(job).toMatchObject({
+      messageId: document.deliveries.email!.jobId,
+      correlationId: 'crashed-request',
+      payload: { notificationId: document._id.toHexString(), recipient: { email: 'orphan@example.org' } },
+    });
   });
 
   it('lets a user notify themself in-app without any known profile', async () => {
