@@ -47,8 +47,15 @@ describe('accounts', () => {
     expect(me.json()).toEqual(user);
   });
 
-  it('publishes user.registered with the full snapshot', async () => {
-    const { id } = await auth.signUp('grace@example.com', TEST_PASSWORD, { locale: 'en' });
+  it('publishes user.registered with the full snapshot, correlated with the request', async () => {
+    const registered = await auth.request(
+      'POST',
+      '/api/v1/auth/register',
+      { email: 'grace@example.com', password: TEST_PASSWORD, name: 'Test User', locale: 'en' },
+      undefined,
+      { 'x-request-id': 'req-register-grace' },
+    );
+    const { id } = registered.json();
     const [event] = await waitFor(() => {
       const found = auth.events.ofType('user.registered').filter((message) => message.payload.userId === id);
       return found.length ? found : undefined;
@@ -63,7 +70,11 @@ describe('accounts', () => {
       disabled: false,
       revision: 0,
     });
-    expect(event!.correlationId).toEqual(expect.any(String));
+    expect(event!.correlationId).toBe('req-register-grace');
+    const verification = await waitFor(() =>
+      auth.events.ofType('user.verification_requested').find((message) => message.payload.userId === id),
+    );
+    expect(verification.correlationId).toBe('req-register-grace');
   });
 
   it('answers 409 to an email that is taken, in any case or spacing', async () => {
