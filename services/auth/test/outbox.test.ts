@@ -93,4 +93,24 @@ describe('the outbox', () => {
       ['Three', 3],
     ]);
   });
+
+  it('publishes snapshots of states that were really saved, under concurrent changes', async () => {
+    const user = await auth.signUp('concurrent@example.com');
+    await Promise.all([
+      auth.request('PATCH', '/api/v1/auth/me', { name: 'Concurrent Name' }, user.accessToken),
+      auth.request('PATCH', '/api/v1/auth/me', { locale: 'es' }, user.accessToken),
+      auth.request('PATCH', '/api/v1/auth/me', { phone: '+34600000000' }, user.accessToken),
+    ]);
+    await waitForOutboxDrained(auth);
+    const updates = await waitFor(() => {
+      const found = auth.events
+        .ofType('user.updated')
+        .filter((message) => message.payload.userId === user.id);
+      return found.length >= 3 ? found : undefined;
+    });
+    const revisions = updates.map((message) => (message.payload as { revision?: number }).revision);
+    expect([...revisions].sort()).toEqual([1, 2, 3]);
+    const latest = updates.find((message) => (message.payload as { revision?: number }).revision === 3)!;
+    expect(latest.payload).toMatchObject({ name: 'Concurrent Name', locale: 'es', phone: '+34600000000' });
+  });
 });
