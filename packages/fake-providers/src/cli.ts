@@ -1,5 +1,9 @@
+import { CONTROL_PREFIX } from './fake-server';
 import { FakeMailgun } from './mailgun';
 import { FakeTwilio } from './twilio';
+
+/** A long local run or a benchmark must not grow without end; `stats` counts everything anyway. */
+const KEEP_RECENT = 10_000;
 
 /**
  * Runs both fakes for local development and benchmarks (`node dist/cli.js`).
@@ -12,15 +16,18 @@ async function main(): Promise<void> {
   const mailgun = new FakeMailgun({
     apiKey: env.MAILGUN_API_KEY || undefined,
     webhookSigningKey: env.MAILGUN_WEBHOOK_SIGNING_KEY || undefined,
+    maxRecorded: KEEP_RECENT,
   });
   const twilio = new FakeTwilio({
     accountSid: env.TWILIO_ACCOUNT_SID || undefined,
     authToken: env.TWILIO_AUTH_TOKEN || undefined,
+    maxRecorded: KEEP_RECENT,
   });
   const mailgunUrl = await mailgun.listen(Number(env.FAKE_MAILGUN_PORT ?? 3091), host);
   const twilioUrl = await twilio.listen(Number(env.FAKE_TWILIO_PORT ?? 3092), host);
   process.stdout.write(
-    `fake Mailgun at ${mailgunUrl} (MAILGUN_URL), fake Twilio at ${twilioUrl} (TWILIO_API_URL)\n`,
+    `fake Mailgun at ${mailgunUrl} (MAILGUN_URL), fake Twilio at ${twilioUrl} (TWILIO_API_URL); ` +
+      `control API under ${CONTROL_PREFIX} on each (GET stats, GET requests, POST fail-next, fail-for, reset, webhook)\n`,
   );
   const stop = () => {
     void Promise.all([mailgun.close(), twilio.close()]).then(() => process.exit(0));

@@ -53,8 +53,27 @@ export function field(request: Pick<RecordedRequest, 'fields'>, name: string): s
  * or for one recipient. Subclasses parse their API's requests and shape its
  * answers.
  */
+export interface FakeServerOptions {
+  /** keep at most this many requests in `requests` (oldest dropped); counts in `stats()` stay exact */
+  maxRecorded?: number;
+}
+
+export type FakeStats = Record<RequestOutcome, number> & { total: number };
+
+/** Where the control API lives: a prefix no provider API uses. */
+export const CONTROL_PREFIX = '/__fake/';
+
 export abstract class FakeProviderServer {
   readonly requests: RecordedRequest[] = [];
+  private readonly counts: FakeStats = {
+    total: 0,
+    accepted: 0,
+    rejected: 0,
+    held: 0,
+    aborted: 0,
+    disconnected: 0,
+  };
+  private readonly maxRecorded: number;
   private readonly server: Server;
   private queuedFailures: { kind: FailureKind; remaining: number }[] = [];
   private readonly recipientFailures = new Map<string, { kind: FailureKind; remaining: number }>();
@@ -63,7 +82,8 @@ export abstract class FakeProviderServer {
   /** every answer waits this long, like a real provider's round trip; a client gone by then is not served */
   latencyMs = 0;
 
-  protected constructor() {
+  protected constructor(options: FakeServerOptions = {}) {
+    this.maxRecorded = options.maxRecorded ?? Number.POSITIVE_INFINITY;
     this.server = createServer((request, response) => {
       this.handle(request, response).catch((error: unknown) => {
         if (!response.headersSent) {
@@ -108,10 +128,21 @@ export abstract class FakeProviderServer {
     return this;
   }
 
-  /** Forgets recorded requests and failures; answers nothing still held. */
+  /** Forgets recorded requests, counts and failures; answers nothing still held. */
   reset(): this {
     this.requests.length = 0;
+    for (const key of Object.keys(this.counts) as (keyof FakeStats)[]) this.counts[key] = 0;
     return this.clearFailures();
+  }
+
+  /** How many requests ended each way since the start (or the last reset). */
+  stats(): FakeStats {
+    return { ...this.counts };
+  }
+
+  /** The recorded request that produced `messageId`. */
+  findMessage(messageId: string): RecordedRequest | undefined {
+    return this.requests.find((request) => request.messageId === messageId);
   }
 
   /** Requests the provider accepted, i.e. the messages it would deliver. */
@@ -149,6 +180,10 @@ export abstract class FakeProviderServer {
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const body = await readBody(request);
+    if (request.url?.startsWith(CONTROL_PREFIX)) {
+      send(response, await this.control(request, body));
+      return;
+    }
     const parsed = await this.parse(request, body);
     if ('status' in parsed) {
       send(response, parsed);
@@ -161,46 +196,101 @@ export abstract class FakeProviderServer {
       fields: parsed.fields,
       recipient: parsed.recipient,
       receivedAt: new Date(),
-      outcome: 'accepted',
+      outcome: 'held',
     };
+    this.counts.total += 1;
+    this.counts.held += 1;
     this.requests.push(recorded);
+    if (this.requests.length > this.maxRecorded) this.requests.shift();
 
     const failure = this.takeFailure(parsed.recipient);
     if (failure === 'timeout') {
-      recorded.outcome = 'held';
       this.heldResponses.add(response);
       response.on('close', () => {
         this.heldResponses.delete(response);
-        if (recorded.outcome === 'held') recorded.outcome = 'aborted';
+        if (recorded.outcome === 'held') this.settle(recorded, 'aborted');
       });
       return;
     }
     if (failure === 'disconnect') {
-      recorded.outcome = 'disconnected';
+      this.settle(recorded, 'disconnected');
       request.socket.destroy();
       return;
     }
     if (failure) {
       const status = failureStatus(failure);
-      recorded.outcome = 'rejected';
       recorded.status = status;
+      this.settle(recorded, 'rejected');
       send(response, this.errorAnswer(status, failure, recorded));
       return;
     }
     if (this.latencyMs > 0) {
-      recorded.outcome = 'held';
       await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
       if (response.destroyed || request.socket.destroyed) {
-        recorded.outcome = 'aborted';
+        this.settle(recorded, 'aborted');
         return;
       }
-      recorded.outcome = 'accepted';
     }
     const answer = this.accept(recorded);
+    this.settle(recorded, 'accepted');
     recorded.status = answer.status;
     recorded.messageId = answer.messageId;
     send(response, answer);
   }
+
+  private settle(recorded: RecordedRequest, outcome: RequestOutcome): void {
+    this.counts[recorded.outcome] -= 1;
+    this.counts[outcome] += 1;
+    recorded.outcome = outcome;
+  }
+
+  /**
+   * The control API, for a fake running in its own process (`pnpm start`,
+   * benchmarks): `GET stats`, `GET requests?limit=`, `POST fail-next`
+   * `{ count, kind }`, `POST fail-for` `{ recipient, kind, count? }`,
+   * `POST reset`, `POST webhook` (provider-specific body).
+   */
+  private async control(request: IncomingMessage, body: Buffer): Promise<ApiAnswer> {
+    const url = new URL(request.url ?? '/', 'http://fake');
+    const action = `${request.method ?? 'GET'} ${url.pathname.slice(CONTROL_PREFIX.length)}`;
+    let input: Record<string, unknown> = {};
+    try {
+      input = body.length ? (JSON.parse(body.toString('utf8')) as Record<string, unknown>) : {};
+    } catch {
+      return { status: 400, body: { message: 'the body must be JSON' } };
+    }
+    switch (action) {
+      case 'GET stats':
+        return { status: 200, body: this.stats() };
+      case 'GET requests': {
+        const limit = Number(url.searchParams.get('limit') ?? 100);
+        return { status: 200, body: this.requests.slice(-Math.max(0, limit)) };
+      }
+      case 'POST fail-next':
+        this.failNext(Number(input.count ?? 1), input.kind as FailureKind);
+        return { status: 204, body: '' };
+      case 'POST fail-for':
+        this.failFor(String(input.recipient), input.kind as FailureKind, Number(input.count ?? Infinity));
+        return { status: 204, body: '' };
+      case 'POST reset':
+        this.reset();
+        return { status: 204, body: '' };
+      case 'POST webhook': {
+        const message = this.findMessage(String(input.messageId));
+        if (!message) return { status: 404, body: { message: 'no accepted message with this messageId' } };
+        const delivered = await this.controlWebhook(message, input);
+        return { status: 200, body: { webhookStatus: delivered.status } };
+      }
+      default:
+        return { status: 404, body: { message: `unknown control action ${action}` } };
+    }
+  }
+
+  /** Sends a signed webhook for `message` as the control API's `POST webhook` asks. */
+  protected abstract controlWebhook(
+    message: RecordedRequest,
+    input: Record<string, unknown>,
+  ): Promise<Response>;
 
   private takeFailure(recipient: string | undefined): FailureKind | undefined {
     const forRecipient = recipient ? this.recipientFailures.get(recipient) : undefined;
@@ -224,6 +314,10 @@ function failureStatus(failure: Exclude<FailureKind, 'timeout' | 'disconnect'>):
 }
 
 function send(response: ServerResponse, answer: ApiAnswer): void {
+  if (answer.status === 204) {
+    response.writeHead(204, answer.headers).end();
+    return;
+  }
   const isText = typeof answer.body === 'string';
   response.writeHead(answer.status, {
     'content-type': isText ? 'text/plain; charset=utf-8' : 'application/json',

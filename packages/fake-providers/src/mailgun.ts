@@ -7,11 +7,12 @@ import {
   parseForm,
   type ApiAnswer,
   type FailureKind,
+  type FakeServerOptions,
   type RecordedRequest,
 } from './fake-server';
 import { signMailgunWebhook } from './signatures';
 
-export interface FakeMailgunOptions {
+export interface FakeMailgunOptions extends FakeServerOptions {
   /** the API key clients must present (Basic auth, user `api`) */
   apiKey?: string;
   /** the key webhooks are signed with */
@@ -45,7 +46,7 @@ export class FakeMailgun extends FakeProviderServer {
   readonly webhookSigningKey: string;
 
   constructor(options: FakeMailgunOptions = {}) {
-    super();
+    super(options);
     this.apiKey = options.apiKey ?? 'key-fake-mailgun';
     this.webhookSigningKey = options.webhookSigningKey ?? 'fake-mailgun-webhook-signing-key';
   }
@@ -102,6 +103,15 @@ export class FakeMailgun extends FakeProviderServer {
         },
       },
     };
+  }
+
+  protected controlWebhook(message: RecordedRequest, input: Record<string, unknown>): Promise<Response> {
+    return this.sendWebhook(String(input.url), {
+      message,
+      event: (input.event as MailgunEvent | undefined) ?? 'delivered',
+      severity: input.severity as MailgunWebhookInput['severity'],
+      reason: typeof input.reason === 'string' ? input.reason : undefined,
+    });
   }
 
   protected async parse(request: IncomingMessage, body: Buffer) {

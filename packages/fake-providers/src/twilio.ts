@@ -7,11 +7,12 @@ import {
   parseForm,
   type ApiAnswer,
   type FailureKind,
+  type FakeServerOptions,
   type RecordedRequest,
 } from './fake-server';
 import { twilioSignature } from './signatures';
 
-export interface FakeTwilioOptions {
+export interface FakeTwilioOptions extends FakeServerOptions {
   accountSid?: string;
   /** Basic auth password of API calls and the key of `X-Twilio-Signature` */
   authToken?: string;
@@ -51,7 +52,7 @@ export class FakeTwilio extends FakeProviderServer {
   readonly authToken: string;
 
   constructor(options: FakeTwilioOptions = {}) {
-    super();
+    super(options);
     this.accountSid = options.accountSid ?? `AC${'0'.repeat(32)}`;
     this.authToken = options.authToken ?? 'fake-twilio-auth-token';
   }
@@ -91,6 +92,15 @@ export class FakeTwilio extends FakeProviderServer {
         'x-twilio-signature': twilioSignature(this.authToken, url, params),
       },
       body: new URLSearchParams(params).toString(),
+    });
+  }
+
+  protected controlWebhook(message: RecordedRequest, input: Record<string, unknown>): Promise<Response> {
+    return this.sendWebhook({
+      message,
+      status: (input.status as TwilioMessageStatus | undefined) ?? 'delivered',
+      errorCode: typeof input.errorCode === 'number' ? input.errorCode : undefined,
+      url: typeof input.url === 'string' ? input.url : undefined,
     });
   }
 

@@ -259,3 +259,51 @@ describe('the fake Twilio, driven by the twilio client', () => {
     }
   });
 });
+
+describe('the control API, for a fake in its own process', () => {
+  it('reports stats, injects failures, sends webhooks and resets over HTTP', async () => {
+    const fake = await FakeMailgun.start({ maxRecorded: 2 });
+    const receiver = await startReceiver();
+    const control = (path: string, body?: object) =>
+      fetch(`${fake.url}/__fake/${path}`, {
+        method: body ? 'POST' : 'GET',
+        headers: { 'content-type': 'application/json' },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+    try {
+      const client = new Mailgun(FormData).client({ username: 'api', key: fake.apiKey, url: fake.url });
+      const send = (to: string) =>
+        client.messages.create('mg.example.com', { from: 'a@b.co', to: [to], text: 'x' });
+      for (const to of ['a@x.co', 'b@x.co', 'c@x.co']) await send(to);
+      expect((await control('fail-next', { count: 1, kind: 'server_error' })).status).toBe(204);
+      await expect(send('d@x.co')).rejects.toMatchObject({ status: 503 });
+
+      expect(await (await control('stats')).json()).toEqual({
+        total: 4,
+        accepted: 3,
+        rejected: 1,
+        held: 0,
+        aborted: 0,
+        disconnected: 0,
+      });
+      const recent = (await (await control('requests?limit=5')).json()) as { recipient: string }[];
+      expect(recent.map((request) => request.recipient)).toEqual(['c@x.co', 'd@x.co']);
+
+      const messageId = fake.requests[0]!.messageId!;
+      const webhook = await control('webhook', {
+        messageId,
+        event: 'delivered',
+        url: `${receiver.url}/hook`,
+      });
+      expect(await webhook.json()).toEqual({ webhookStatus: 200 });
+      const posted = JSON.parse(receiver.received[0]!.body) as { signature: MailgunSignatureBlock };
+      expect(isValidMailgunSignature(fake.webhookSigningKey, posted.signature)).toBe(true);
+
+      await control('reset', {});
+      expect(((await (await control('stats')).json()) as { total: number }).total).toBe(0);
+    } finally {
+      await receiver.close();
+      await fake.close();
+    }
+  });
+});
