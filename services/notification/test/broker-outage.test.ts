@@ -83,5 +83,11 @@ describe('a broker outage at POST time', () => {
     expect(emails.map((job) => job.messageId)).toEqual([record.deliveries.email!.jobId]);
     expect(sms.map((job) => job.messageId)).toEqual([record.deliveries.sms!.jobId]);
     expect(emails[0].payload).toMatchObject({ notificationId: id, channel: 'email' });
+
+    // The events consumer is back too (and closing now cannot interrupt its recovery).
+    await waitFor(async () => (await h.consumerCount(h.names.queues.notificationEvents)) > 0, {
+      description: 'the events consumer to resume',
+      timeoutMs: 10_000,
+    });
   });
 });

@@ -49,19 +49,22 @@ export async function startHarness(name: string, options: HarnessOptions = {}) {
   const channel: AmqpChannel = await connection.createChannel();
   const tapQueues: string[] = [];
   // The consumer declares its queue once connected; events published before that would be unroutable.
-  await waitFor(
-    async () => {
-      // A probe channel of its own: checking a queue that does not exist yet closes the channel.
-      const probe = await connection.createChannel();
-      probe.on('error', () => undefined);
-      try {
-        return (await probe.checkQueue(broker.client.names.queues.notificationEvents)).consumerCount > 0;
-      } finally {
-        await probe.close().catch(() => undefined);
-      }
-    },
-    { description: 'the events consumer', timeoutMs: 15_000, intervalMs: 100 },
-  );
+  async function consumerCount(queue: string): Promise<number> {
+    // A probe channel of its own: checking a queue that does not exist yet closes the channel.
+    const probe = await connection.createChannel();
+    probe.on('error', () => undefined);
+    try {
+      return (await probe.checkQueue(queue)).consumerCount;
+    } finally {
+      await probe.close().catch(() => undefined);
+    }
+  }
+  // The consumer declares its queue once connected; events published before that would be unroutable.
+  await waitFor(async () => (await consumerCount(broker.client.names.queues.notificationEvents)) > 0, {
+    description: 'the events consumer',
+    timeoutMs: 15_000,
+    intervalMs: 100,
+  });
 
   const harness = {
     app,
@@ -138,6 +141,8 @@ export async function startHarness(name: string, options: HarnessOptions = {}) {
         messages.push(JSON.parse(message.content.toString('utf8')) as Json);
       }
     },
+
+    consumerCount,
 
     async messageCount(queue: string): Promise<number> {
       return (await channel.checkQueue(queue)).messageCount;
