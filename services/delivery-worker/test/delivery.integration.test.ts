@@ -2,7 +2,7 @@ import { Headers } from '@herald/contracts';
 import { field } from '@herald/fake-providers';
 import { type HttpApp } from '@herald/runtime';
 import { waitFor } from '@herald/test-support';
-import { emailJob, MAILGUN_FROM, smsJob, startWorld, TWILIO_FROM, type World } from './harness';
+import { emailJob, MAILGUN_FROM, smsJob, startWorld, testSettings, TWILIO_FROM, type World } from './harness';
 
 describe('the delivery worker, with the real clients against the fake providers and the real broker', () => {
   let world: World;
@@ -256,5 +256,31 @@ describe('the delivery worker, with the real clients against the fake providers 
     expect(await world.delivery(job.notificationId, 'email')).toMatchObject({ state: 'sent' });
     expect(await world.queueDepth(world.amqp.names.queues.work.email)).toBe(0);
     expect(field(world.mailgun.accepted[0]!, 'v:notification-id')).toBe(job.notificationId);
+  });
+
+  it('requeues a send still in flight past the drain bound, and the requeued job does not send again', async () => {
+    const impatient = await world.startApp(testSettings({ drainTimeoutMs: 100 }));
+    const job = emailJob();
+    world.mailgun.latencyMs = 800;
+    try {
+      await app.close();
+      await world.publishJobs([job]);
+      await waitFor(() => world.mailgun.held.length === 1, { description: 'the send in flight' });
+      await impatient.close();
+      // the job is back on the queue while its send is still running: the next worker waits on the lease
+      app = await world.startApp();
+      await waitFor(
+        () => world.statusesOf(job.notificationId).filter((s) => s.status === 'sent').length === 2,
+        {
+          description: 'sent reported by the first send and again by the requeued job',
+        },
+      );
+    } finally {
+      world.mailgun.latencyMs = 0;
+    }
+    expect(world.mailgun.requests).toHaveLength(1);
+    expect(world.mailgun.accepted).toHaveLength(1);
+    expect(await world.delivery(job.notificationId, 'email')).toMatchObject({ state: 'sent', attempts: 1 });
+    await waitFor(async () => (await world.queueDepth(world.amqp.names.queues.work.email)) === 0);
   });
 });
