@@ -113,4 +113,43 @@ describe('the outbox', () => {
     const latest = updates.find((message) => (message.payload as { revision?: number }).revision === 3)!;
     expect(latest.payload).toMatchObject({ name: 'Concurrent Name', locale: 'es', phone: '+34600000000' });
   });
+
+  it('relays every waiting user, batch after batch', async () => {
+    const relay = new EventOutbox(auth.models.users, auth.amqp, silentLogger(), 1);
+    await auth.models.users.insertMany(
+      [1, 2, 3, 4, 5].map((n) => ({
+        email: `batch${n}@example.com`,
+        passwordHash: 'irrelevant',
+        name: `Batch ${n}`,
+        outbox: [
+          relay.entry(
+            'user.registered',
+            {
+              userId: `batch-${n}`,
+              email: `batch${n}@example.com`,
+              name: `Batch ${n}`,
+              role: 'user',
+              emailVerified: false,
+            },
+            'batch-test',
+          ),
+        ],
+      })),
+    );
+    // three batches of at most two, in one pass
+    expect(await relay.relayOnce(2)).toBe(5);
+    const published = await waitFor(() => {
+      const found = auth.events.messages.filter((message) => message.correlationId === 'batch-test');
+      return found.length === 5 ? found : undefined;
+    });
+    expect(published.map((message) => (message.payload as { userId: string }).userId).sort()).toEqual([
+      'batch-1',
+      'batch-2',
+      'batch-3',
+      'batch-4',
+      'batch-5',
+    ]);
+    await waitForOutboxDrained(auth);
+    await relay.close();
+  });
 });

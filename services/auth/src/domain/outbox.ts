@@ -30,6 +30,7 @@ export class EventOutbox {
   private readonly running = new Map<string, { again: boolean; done: Promise<void> }>();
   private timer: NodeJS.Timeout | undefined;
   private relaying = false;
+  private closed = false;
 
   constructor(
     private readonly users: UserModel,
@@ -110,24 +111,38 @@ export class EventOutbox {
     if (failed) throw failed.reason;
   }
 
-  /** One relay pass: users whose events have waited longer than an interval. Returns how many users it handled. */
+  /**
+   * One relay pass over every user whose events have waited longer than an
+   * interval, in `_id` order and in batches, so a few users whose events keep
+   * failing can never starve the rest. Returns how many users it handled.
+   */
   async relayOnce(batchSize = 100): Promise<number> {
     const olderThan = new Date(Date.now() - this.relayIntervalMs);
-    const users = await this.users
-      .find({ 'outbox.createdAt': { $lt: olderThan } }, { _id: 1 })
-      .limit(batchSize)
-      .lean();
-    await Promise.all(
-      users.map((user) =>
-        this.publishSerialized(user._id.toHexString()).catch((err: unknown) => {
-          this.log.warn(
-            { userId: String(user._id), err: errorMessage(err) },
-            'relay could not publish events',
-          );
-        }),
-      ),
-    );
-    return users.length;
+    let handled = 0;
+    let after: Types.ObjectId | undefined;
+    for (;;) {
+      const users = await this.users
+        .find(
+          { 'outbox.createdAt': { $lt: olderThan }, ...(after ? { _id: { $gt: after } } : {}) },
+          { _id: 1 },
+        )
+        .sort({ _id: 1 })
+        .limit(batchSize)
+        .lean();
+      await Promise.all(
+        users.map((user) =>
+          this.publishSerialized(user._id.toHexString()).catch((err: unknown) => {
+            this.log.warn(
+              { userId: String(user._id), err: errorMessage(err) },
+              'relay could not publish events',
+            );
+          }),
+        ),
+      );
+      handled += users.length;
+      if (users.length < batchSize || this.closed) return handled;
+      after = users[users.length - 1]!._id;
+    }
   }
 
   startRelay(): void {
@@ -149,6 +164,7 @@ export class EventOutbox {
 
   /** Stops the relay and waits for background publishes, before AMQP and Mongo close. */
   async close(): Promise<void> {
+    this.closed = true;
     clearInterval(this.timer);
     await Promise.allSettled([...this.inFlight]);
   }
