@@ -149,7 +149,8 @@ export async function startHarness(name: string, options: HarnessOptions = {}) {
     },
 
     async close() {
-      await app.close();
+      // A test may have closed the app already (shutdown tests).
+      await app.close().catch(() => undefined);
       if (appAmqp !== broker.client) await appAmqp.close(1000).catch(() => undefined);
       await channel.close().catch(() => undefined);
       await connection.close().catch(() => undefined);
