@@ -6,6 +6,7 @@ import { startDeliveryConsumers } from './consumers/delivery-consumers';
 import { DeliveryRecords } from './data/delivery-records';
 import { deliveryModel } from './data/delivery-model';
 import { DeliveryService } from './domain/deliver';
+import { createDeliveryMetrics } from './domain/metrics';
 import { StatusPublisher } from './domain/status-publisher';
 import { TokenBucket } from './domain/token-bucket';
 import { type Providers } from './providers/provider';
@@ -48,6 +49,7 @@ export async function buildApp(deps: Deps): Promise<HttpApp> {
       sms: new TokenBucket(settings.rates.sms.perSecond, settings.rates.sms.burst),
     },
     statuses: new StatusPublisher(deps.amqp),
+    metrics: createDeliveryMetrics(app.metrics),
     leaseMs: settings.leaseMs,
   });
 

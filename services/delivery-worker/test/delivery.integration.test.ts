@@ -24,6 +24,29 @@ describe('the delivery worker, with the real clients against the fake providers 
     expect(response.json()).toEqual({ status: 'ok', checks: { mongo: 'up', broker: 'up' } });
   });
 
+  it('counts outcomes and provider latency in /metrics', async () => {
+    const sentCount = async () => {
+      const text = (await app.inject({ url: '/metrics' })).body;
+      const line = text
+        .split('\n')
+        .find(
+          (l) =>
+            l.startsWith('herald_delivery_outcomes_total{') &&
+            l.includes('outcome="sent"') &&
+            l.includes('channel="email"'),
+        );
+      return line ? Number(line.split(' ').pop()) : 0;
+    };
+    const before = await sentCount();
+    const job = emailJob();
+    await world.publishJobs([job]);
+    await world.waitForStatus(job.notificationId, 'sent');
+    expect(await sentCount()).toBe(before + 1);
+    expect((await app.inject({ url: '/metrics' })).body).toMatch(
+      /herald_provider_send_duration_seconds_count\{[^}]*channel="email"[^}]*\} [1-9]/,
+    );
+  });
+
   it('sends an email through Mailgun with exactly the expected fields', async () => {
     const job = emailJob({ category: 'reports', metadata: { tenant: 'acme' } });
     await world.publishJobs([job]);

@@ -5,6 +5,7 @@ import { TransientError } from '@herald/runtime';
 import { type DeliveryKey, type DeliveryRecords } from '../data/delivery-records';
 import { type Provider, type Providers } from '../providers/provider';
 import { deliveryErrorOf, ProviderTransientError } from './delivery-errors';
+import { type DeliveryMetrics } from './metrics';
 import { type StatusPublisher } from './status-publisher';
 import { type TokenBucket } from './token-bucket';
 
@@ -13,6 +14,7 @@ export interface DeliveryDeps {
   providers: Providers;
   limiters: { email: TokenBucket; sms: TokenBucket };
   statuses: StatusPublisher;
+  metrics: DeliveryMetrics;
   leaseMs: number;
 }
 
@@ -57,6 +59,7 @@ export class DeliveryService {
       // A redelivery after the send succeeded: report `sent` again (the crash may have come before
       // that publish; the notification service ignores a repeat) and ack without sending.
       log.info({ providerMessageId: claim.delivery.providerMessageId }, 'already sent; not sending again');
+      this.deps.metrics.outcome(job.channel, provider.name, 'already_sent');
       await this.publish(message, context, 'sent', {
         provider: claim.delivery.provider,
         providerMessageId: claim.delivery.providerMessageId,
@@ -67,10 +70,18 @@ export class DeliveryService {
       log.warn('a previous send of this job stopped without a result; sending again (at-least-once)');
     }
 
+    const started = process.hrtime.bigint();
     const [sending, sent] = await Promise.allSettled([
       this.publish(message, context, 'sending', { provider: provider.name }),
       provider.send(job as never),
     ]);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    this.deps.metrics.sendDuration(
+      job.channel,
+      provider.name,
+      sent.status === 'fulfilled' ? 'accepted' : 'error',
+      seconds,
+    );
     if (sent.status === 'rejected') {
       await this.recordFailure(key, job, context, sent.reason, log);
       throw sent.reason;
@@ -80,6 +91,7 @@ export class DeliveryService {
     // ↑ Closed. A failure from here on only delays the `sent` status; a redelivery re-reports it.
     if (sending.status === 'rejected') log.warn({ err: sending.reason }, 'could not report sending');
     log.info({ providerMessageId: sent.value.providerMessageId, provider: provider.name }, 'sent');
+    this.deps.metrics.outcome(job.channel, provider.name, 'sent');
     await this.publish(message, context, 'sent', {
       provider: provider.name,
       providerMessageId: sent.value.providerMessageId,
@@ -92,6 +104,7 @@ export class DeliveryService {
     message: DeliveryJobMessage,
     context: MessageContext,
   ): Promise<void> {
+    this.deps.metrics.outcome(message.payload.channel, this.providerFor(message.payload).name, 'retry');
     await this.publish(message, context, 'retrying', {
       nextAttemptAt: outcome.nextAttemptAt.toISOString(),
       error: this.failures.get(context) ?? { ...outcome.error, permanent: false },
@@ -112,11 +125,13 @@ export class DeliveryService {
       return;
     }
     const job = message.payload;
+    const exhausted = outcome.reason === 'retries_exhausted';
+    this.deps.metrics.outcome(job.channel, this.providerFor(job).name, exhausted ? 'dead' : 'failed');
     const error = this.failures.get(context) ?? {
       ...outcome.error,
-      permanent: outcome.reason !== 'retries_exhausted',
+      permanent: !exhausted,
     };
-    if (outcome.reason === 'retries_exhausted') {
+    if (exhausted) {
       await this.deps.records.markDead({ notificationId: job.notificationId, channel: job.channel });
       await this.publish(message, context, 'dead', { error });
       return;
