@@ -27,7 +27,11 @@ export async function applyDeliveryStatus(
     throw new PermanentError('notification_not_found', 'The reported notification id is not one of ours');
   }
   const _id = new Types.ObjectId(report.notificationId);
-  const log = ctx.log.child({ notificationId: report.notificationId, channel: report.channel });
+  const log = ctx.log.child({
+    notificationId: report.notificationId,
+    channel: report.channel,
+    correlationId: message.correlationId,
+  });
 
   for (let conflict = 0; conflict < MAX_CONFLICTS; conflict += 1) {
     const record = await ctx.models.notifications

@@ -100,7 +100,12 @@ export async function publishDueEntries(
     if (result.status === 'fulfilled') published.add(entry.messageId);
     else
       ctx.log.warn(
-        { err: result.reason, notificationId: record._id, channel: entry.channel },
+        {
+          err: result.reason,
+          notificationId: record._id,
+          channel: entry.channel,
+          correlationId: record.correlationId,
+        },
         'publish failed; the relay retries it',
       );
   });

@@ -129,5 +129,8 @@ export async function sendVerificationEmail(
     priority: 'high',
     correlationId: message.correlationId,
   });
-  ctx.log.info({ notificationId: record._id, userId: request.userId }, 'verification email queued');
+  ctx.log.info(
+    { notificationId: record._id, userId: request.userId, correlationId: message.correlationId },
+    'verification email queued',
+  );
 }
