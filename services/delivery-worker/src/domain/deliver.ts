@@ -22,6 +22,26 @@ type Job = DeliveryJobMessage['payload'];
 
 /** How often a job waiting on another worker's lease looks again. */
 const LEASE_POLL_MS = 200;
+/** A MongoDB blip right after the provider accepted must not reopen the window: try a few times. */
+const RECORD_SENT_ATTEMPTS = 4;
+
+async function recordSent(
+  records: DeliveryRecords,
+  key: DeliveryKey,
+  providerMessageId: string,
+  log: Logger,
+) {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await records.markSent(key, providerMessageId);
+      return;
+    } catch (error) {
+      if (attempt >= RECORD_SENT_ATTEMPTS) throw error;
+      log.warn({ err: error, attempt }, 'could not record the send yet; trying again');
+      await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
+    }
+  }
+}
 
 /**
  * One delivery job, start to end: claim the idempotency record, send once,
@@ -87,7 +107,7 @@ export class DeliveryService {
       throw sent.reason;
     }
     // ↓ The at-least-once window: the provider has the message, our record does not yet say so.
-    await this.deps.records.markSent(key, sent.value.providerMessageId);
+    await recordSent(this.deps.records, key, sent.value.providerMessageId, log);
     // ↑ Closed. A failure from here on only delays the `sent` status; a redelivery re-reports it.
     if (sending.status === 'rejected') log.warn({ err: sending.reason }, 'could not report sending');
     log.info({ providerMessageId: sent.value.providerMessageId, provider: provider.name }, 'sent');
