@@ -118,6 +118,18 @@ describe('login', () => {
     expect(count('throttled')).toBe(3);
     expect(metrics).toMatch(/auth_outbox_pending_users\{[^}]*\} \d+/);
   });
+
+  it('holds against a burst of parallel guesses: every guess is counted before it is checked', async () => {
+    await auth.signUp('burst@example.com');
+    const responses = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        login('burst@example.com', `parallel guess ${i}`, `192.0.2.${100 + i}`),
+      ),
+    );
+    const statuses = responses.map((response) => response.statusCode);
+    expect(statuses.filter((status) => status === 401)).toHaveLength(3);
+    expect(statuses.filter((status) => status === 429)).toHaveLength(9);
+  });
 });
 
 describe('login timing', () => {

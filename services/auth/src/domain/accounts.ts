@@ -109,12 +109,12 @@ export async function updateProfile(
     // The same count as login: a stolen access token must not become an unlimited password oracle.
     const throttle = passwordThrottle(ctx);
     const accountKey = accountThrottleKey(ctx, stored.email);
-    await throttle.assertAllowed([accountKey]);
+    await throttle.take([accountKey]);
     if (!(await passwordMatches(change.password.current, stored.passwordHash))) {
-      await throttle.record([accountKey]);
       // 403, not 401: the caller is authenticated, and a 401 would tell clients to log in again.
       throw new ForbiddenError('wrong_current_password', 'The current password is wrong');
     }
+    await throttle.giveBack([accountKey]);
     assertPasswordPolicy(change.password.new, stored.email, '/body/newPassword');
     passwordHash = await hashPassword(change.password.new, ctx.config.BCRYPT_COST);
   }
@@ -167,8 +167,7 @@ async function countRegistration(ctx: AuthContext, clientIp: string): Promise<vo
     detail: 'Too many accounts registered from this address; try again later',
   });
   const key = { key: `register-ip:${clientIp}`, limit: ctx.config.REGISTER_MAX_PER_IP };
-  await throttle.assertAllowed([key]);
-  await throttle.record([key]);
+  await throttle.take([key]);
 }
 
 function assertAcceptableEmail(ctx: AuthContext, email: string): string {

@@ -11,6 +11,10 @@ export interface ThrottleKey {
  * Attempts counted per key in fixed windows, in MongoDB so that every
  * instance shares the count. Expiry is decided here from `windowStartedAt`,
  * never by a TTL index (that only cleans up, whenever it gets round to it).
+ *
+ * An attempt is counted BEFORE the work it guards (`take`), and handed back
+ * when it turns out not to count (`giveBack`, e.g. a correct password): a
+ * check-then-count would let a burst of parallel guesses all pass the check.
  */
 export class AttemptThrottle {
   constructor(
@@ -19,21 +23,16 @@ export class AttemptThrottle {
     private readonly refusal: { code: string; detail: string },
   ) {}
 
-  /** Throws 429 (with Retry-After) when any key has used up its attempts in the current window. */
-  async assertAllowed(keys: ThrottleKey[]): Promise<void> {
+  /** Counts one attempt on every key; throws 429 (with Retry-After) when any key is over its limit. */
+  async take(keys: ThrottleKey[]): Promise<void> {
+    const counted = await Promise.all(
+      keys.map(async (entry) => ({ entry, ...(await this.increment(entry.key)) })),
+    );
     const now = Date.now();
-    const windowStart = new Date(now - this.windowSeconds * 1000);
-    const records = await this.counters
-      .find({ key: { $in: keys.map((entry) => entry.key) }, windowStartedAt: { $gt: windowStart } })
-      .lean();
     let retryAfterMs = 0;
-    for (const record of records) {
-      const limit = keys.find((entry) => entry.key === record.key)?.limit ?? Infinity;
-      if (record.count < limit) continue;
-      retryAfterMs = Math.max(
-        retryAfterMs,
-        record.windowStartedAt.getTime() + this.windowSeconds * 1000 - now,
-      );
+    for (const { entry, count, windowStartedAt } of counted) {
+      if (count <= entry.limit) continue;
+      retryAfterMs = Math.max(retryAfterMs, windowStartedAt.getTime() + this.windowSeconds * 1000 - now);
     }
     if (retryAfterMs > 0) {
       throw new TooManyRequestsError(
@@ -44,34 +43,55 @@ export class AttemptThrottle {
     }
   }
 
-  async record(keys: ThrottleKey[]): Promise<void> {
-    await Promise.all(keys.map((entry) => this.increment(entry.key)));
+  /** Uncounts an attempt that turned out not to be one (it succeeded). */
+  async giveBack(keys: ThrottleKey[]): Promise<void> {
+    await this.counters.updateMany(
+      { key: { $in: keys.map((entry) => entry.key) }, count: { $gt: 0 } },
+      { $inc: { count: -1 } },
+    );
   }
 
-  async reset(key: string): Promise<void> {
-    await this.counters.deleteOne({ key });
+  async reset(key: ThrottleKey): Promise<void> {
+    await this.counters.deleteOne({ key: key.key });
   }
 
-  private async increment(key: string, retried = false): Promise<void> {
-    const now = new Date();
-    const windowStart = new Date(now.getTime() - this.windowSeconds * 1000);
-    const expiresAt = new Date(now.getTime() + this.windowSeconds * 1000);
-    try {
-      // An expired window starts over with this attempt; otherwise count it in the current one.
-      const restarted = await this.counters.updateOne(
-        { key, windowStartedAt: { $lte: windowStart } },
-        { $set: { count: 1, windowStartedAt: now, expiresAt } },
-      );
-      if (restarted.matchedCount > 0) return;
-      await this.counters.updateOne(
-        { key },
-        { $inc: { count: 1 }, $setOnInsert: { windowStartedAt: now, expiresAt } },
-        { upsert: true },
-      );
-    } catch (err) {
-      // Two instances inserting the first attempt for a key at once: one wins the unique index, count again.
-      if (!retried && (err as { code?: number }).code === 11000) return this.increment(key, true);
-      throw err;
+  /**
+   * Three atomic single-document steps, each of which only one of several
+   * racing instances can win, so no attempt is lost: count in the live
+   * window; else restart an expired window; else insert the first one (a lost
+   * insert race means a window now exists: count again).
+   */
+  private async increment(key: string): Promise<{ count: number; windowStartedAt: Date }> {
+    for (let attempt = 1; ; attempt += 1) {
+      const now = new Date();
+      const windowStart = new Date(now.getTime() - this.windowSeconds * 1000);
+      const fresh = {
+        count: 1,
+        windowStartedAt: now,
+        expiresAt: new Date(now.getTime() + this.windowSeconds * 1000),
+      };
+      const counted = await this.counters
+        .findOneAndUpdate(
+          { key, windowStartedAt: { $gt: windowStart } },
+          { $inc: { count: 1 } },
+          { returnDocument: 'after' },
+        )
+        .lean();
+      if (counted) return counted;
+      const restarted = await this.counters
+        .findOneAndUpdate(
+          { key, windowStartedAt: { $lte: windowStart } },
+          { $set: fresh },
+          { returnDocument: 'after' },
+        )
+        .lean();
+      if (restarted) return restarted;
+      try {
+        await this.counters.create({ key, ...fresh });
+        return fresh;
+      } catch (err) {
+        if ((err as { code?: number }).code !== 11000 || attempt >= 3) throw err;
+      }
     }
   }
 }

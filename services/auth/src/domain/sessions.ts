@@ -28,8 +28,9 @@ const invalidCredentials = () =>
 const accountDisabled = () => new ForbiddenError('account_disabled', 'This account is disabled');
 
 /**
- * Failed password checks, per account and per client address. Only failures
- * are counted; a successful login clears the account's count.
+ * Password checks, per account and per client address. Every check is
+ * counted; a correct password clears the account's count and hands the
+ * address its attempt back, so in effect only failures count.
  */
 export function passwordThrottle(ctx: AuthContext): AttemptThrottle {
   return new AttemptThrottle(ctx.models.throttleCounters, ctx.config.LOGIN_FAILURE_WINDOW_SECONDS, {
@@ -53,8 +54,8 @@ export async function login(
     ip: { key: `login-ip:${clientIp}`, limit: ctx.config.LOGIN_MAX_FAILURES_PER_IP },
   };
   const throttle = passwordThrottle(ctx);
-  // Checked before bcrypt: a throttled guess is never even evaluated.
-  await throttle.assertAllowed([keys.account, keys.ip]).catch((err: unknown) => {
+  // Counted before bcrypt: a throttled guess is never even evaluated.
+  await throttle.take([keys.account, keys.ip]).catch((err: unknown) => {
     ctx.metrics.logins.inc({ outcome: 'throttled' });
     throw err;
   });
@@ -64,16 +65,16 @@ export async function login(
     .lean();
   const matches = await passwordMatches(input.password, user?.passwordHash ?? ctx.dummyHash);
   if (!user || !matches) {
-    await throttle.record([keys.account, keys.ip]);
     ctx.metrics.logins.inc({ outcome: 'invalid_credentials' });
     throw invalidCredentials();
   }
+  // The right password was no guess: clear the account, and do not hold it against a shared address.
+  await Promise.all([throttle.reset(keys.account), throttle.giveBack([keys.ip])]);
   // Only after the password proved who is asking, so the state of an account is not disclosed to strangers.
   if (user.disabled) {
     ctx.metrics.logins.inc({ outcome: 'disabled' });
     throw accountDisabled();
   }
-  await throttle.reset(keys.account.key);
   ctx.metrics.logins.inc({ outcome: 'success' });
   return startSession(ctx, user, randomUUID());
 }
