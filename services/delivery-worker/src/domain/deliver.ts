@@ -1,9 +1,8 @@
 import { type DeliveryJobMessage, type DeliveryError, type DeliveryStatus } from '@herald/contracts';
 import { type DeadLettered, type MessageContext, type RetryScheduled } from '@herald/amqp';
-import { type Logger } from '@herald/runtime';
-import { TransientError } from '@herald/runtime';
+import { TransientError, type Logger } from '@herald/runtime';
 import { type DeliveryKey, type DeliveryRecords } from '../data/delivery-records';
-import { type Provider, type Providers } from '../providers/provider';
+import { type Providers, type SendResult } from '../providers/provider';
 import { deliveryErrorOf, ProviderTransientError } from './delivery-errors';
 import { type DeliveryMetrics } from './metrics';
 import { type StatusPublisher } from './status-publisher';
@@ -20,28 +19,11 @@ export interface DeliveryDeps {
 
 type Job = DeliveryJobMessage['payload'];
 
+const DELIVERY_IN_PROGRESS = 'delivery_in_progress';
 /** How often a job waiting on another worker's lease looks again. */
 const LEASE_POLL_MS = 200;
 /** A MongoDB blip right after the provider accepted must not reopen the window: try a few times. */
 const RECORD_SENT_ATTEMPTS = 4;
-
-async function recordSent(
-  records: DeliveryRecords,
-  key: DeliveryKey,
-  providerMessageId: string,
-  log: Logger,
-) {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      await records.markSent(key, providerMessageId);
-      return;
-    } catch (error) {
-      if (attempt >= RECORD_SENT_ATTEMPTS) throw error;
-      log.warn({ err: error, attempt }, 'could not record the send yet; trying again');
-      await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
-    }
-  }
-}
 
 /**
  * One delivery job, start to end: claim the idempotency record, send once,
@@ -90,18 +72,10 @@ export class DeliveryService {
       log.warn('a previous send of this job stopped without a result; sending again (at-least-once)');
     }
 
-    const started = process.hrtime.bigint();
     const [sending, sent] = await Promise.allSettled([
       this.publish(message, context, 'sending', { provider: provider.name }),
-      provider.send(job as never),
+      this.send(job),
     ]);
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    this.deps.metrics.sendDuration(
-      job.channel,
-      provider.name,
-      sent.status === 'fulfilled' ? 'accepted' : 'error',
-      seconds,
-    );
     if (sent.status === 'rejected') {
       await this.recordFailure(key, job, context, sent.reason, log);
       throw sent.reason;
@@ -127,7 +101,7 @@ export class DeliveryService {
     this.deps.metrics.outcome(message.payload.channel, this.providerFor(message.payload).name, 'retry');
     await this.publish(message, context, 'retrying', {
       nextAttemptAt: outcome.nextAttemptAt.toISOString(),
-      error: this.failures.get(context) ?? { ...outcome.error, permanent: false },
+      error: this.reportedError(context, outcome.error, false),
     });
   }
 
@@ -147,10 +121,7 @@ export class DeliveryService {
     const job = message.payload;
     const exhausted = outcome.reason === 'retries_exhausted';
     this.deps.metrics.outcome(job.channel, this.providerFor(job).name, exhausted ? 'dead' : 'failed');
-    const error = this.failures.get(context) ?? {
-      ...outcome.error,
-      permanent: !exhausted,
-    };
+    const error = this.reportedError(context, outcome.error, !exhausted);
     if (exhausted) {
       await this.deps.records.markDead({ notificationId: job.notificationId, channel: job.channel });
       await this.publish(message, context, 'dead', { error });
@@ -159,8 +130,41 @@ export class DeliveryService {
     await this.publish(message, context, 'failed', { error: { ...error, permanent: true } });
   }
 
-  private providerFor(job: Job): Provider<unknown> {
-    return this.deps.providers[job.channel] as Provider<unknown>;
+  /**
+   * The provider's failure as recorded by `handle`; a failure of ours (MongoDB, a bug) is reported
+   * generically, since its text is internal and the status travels to users.
+   */
+  private reportedError(
+    context: MessageContext,
+    error: { code: string; message: string },
+    permanent: boolean,
+  ): DeliveryError {
+    const recorded = this.failures.get(context);
+    if (recorded) return recorded;
+    if (error.code === DELIVERY_IN_PROGRESS) return { ...error, permanent };
+    return { code: 'internal_error', message: 'The worker failed before the provider answered', permanent };
+  }
+
+  private providerFor(job: Job): { name: string } {
+    return this.deps.providers[job.channel];
+  }
+
+  /** The provider call, timed for /metrics. */
+  private async send(job: Job): Promise<SendResult> {
+    const started = process.hrtime.bigint();
+    const provider = this.providerFor(job);
+    let result: 'accepted' | 'error' = 'error';
+    try {
+      const sent =
+        job.channel === 'email'
+          ? await this.deps.providers.email.send(job)
+          : await this.deps.providers.sms.send(job);
+      result = 'accepted';
+      return sent;
+    } finally {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      this.deps.metrics.sendDuration(job.channel, provider.name, result, seconds);
+    }
   }
 
   /** Claims the record, waiting out another worker's lease (bounded by one lease) instead of spending a retry. */
@@ -170,7 +174,7 @@ export class DeliveryService {
       const claim = await this.deps.records.claim(key, jobId, providerName, this.deps.leaseMs);
       if (claim.kind !== 'leased') return claim;
       if (Date.now() > deadline) {
-        throw new TransientError('delivery_in_progress', 'Another worker holds this delivery');
+        throw new TransientError(DELIVERY_IN_PROGRESS, 'Another worker holds this delivery');
       }
       log.debug({ leaseUntil: claim.leaseUntil }, 'another worker is sending this job; waiting');
       await new Promise((resolve) => setTimeout(resolve, LEASE_POLL_MS));
@@ -210,5 +214,23 @@ export class DeliveryService {
       },
       message.correlationId,
     );
+  }
+}
+
+async function recordSent(
+  records: DeliveryRecords,
+  key: DeliveryKey,
+  providerMessageId: string,
+  log: Logger,
+) {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await records.markSent(key, providerMessageId);
+      return;
+    } catch (error) {
+      if (attempt >= RECORD_SENT_ATTEMPTS) throw error;
+      log.warn({ err: error, attempt }, 'could not record the send yet; trying again');
+      await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
+    }
   }
 }
