@@ -98,6 +98,11 @@ export class AmqpClient {
         await this.declare(channel);
       },
     });
+    // A channel that fails while (re)declaring the topology is retried by the connection
+    // manager; without a listener its 'error' event would crash the process.
+    this.publisher.on('error', (err) =>
+      this.log.warn({ err: err.message }, 'publisher channel failed; retrying'),
+    );
   }
 
   /** Resolves once connected and the topology is declared (rejects after `timeoutMs`). */
@@ -198,7 +203,9 @@ export class AmqpClient {
 
   private onReturn(message: ConsumeMessage): void {
     const messageId = message.properties.messageId;
-    this.log.error(
+    // The publisher decides how bad this is (a job nobody takes, or an event with no live
+    // subscriber), and gets an UnroutableError to act on; here it is only worth a warning.
+    this.log.warn(
       { messageId, exchange: message.fields.exchange, routingKey: message.fields.routingKey },
       'message was unroutable',
     );

@@ -88,6 +88,9 @@ export class Consumer<S extends TSchema> {
       confirm: true,
       setup: (channel: ConfirmChannel) => this.setup(channel),
     });
+    this.channel.on('error', (err) =>
+      this.log.warn({ err: err.message }, 'consumer channel failed; retrying'),
+    );
   }
 
   /** Resolves once the consumer is registered with the broker. */

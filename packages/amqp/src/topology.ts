@@ -1,5 +1,12 @@
 import { type ConfirmChannel } from 'amqplib';
-import { Exchanges, Headers, Queues, WorkQueueByRoutingKey, type WorkRoutingKey } from '@herald/contracts';
+import {
+  EventRoutingKeys,
+  Exchanges,
+  Headers,
+  Queues,
+  WorkQueueByRoutingKey,
+  type WorkRoutingKey,
+} from '@herald/contracts';
 
 /** Every name Herald declares, with an optional namespace prefix for isolation. */
 export interface TopologyNames {
@@ -104,6 +111,9 @@ export interface TopologyOptions {
   deliveryLimit: number;
 }
 
+/** What the notification service consumes: the worker's delivery reports and auth's user events. */
+export const NOTIFICATION_EVENT_BINDINGS = [EventRoutingKeys.deliveryStatus, 'user.*'] as const;
+
 export const quorumQueueArguments = (names: TopologyNames, deliveryLimit: number) => ({
   'x-queue-type': 'quorum',
   'x-delivery-limit': deliveryLimit,
@@ -142,6 +152,16 @@ export async function declareTopology(
       arguments: quorumQueueArguments(names, options.deliveryLimit),
     });
     await channel.bindQueue(queue, exchanges.work, routingKey);
+  }
+
+  // The notification service's inbox of events is declared by every service, so what auth
+  // and the worker publish is kept even before the notification service first starts.
+  await channel.assertQueue(queues.notificationEvents, {
+    durable: true,
+    arguments: quorumQueueArguments(names, options.deliveryLimit),
+  });
+  for (const routingKey of NOTIFICATION_EVENT_BINDINGS) {
+    await channel.bindQueue(queues.notificationEvents, exchanges.events, routingKey);
   }
 
   for (const ttl of delayQueueTtls(options.retry)) {

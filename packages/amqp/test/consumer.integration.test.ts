@@ -236,3 +236,34 @@ describe('AMQP consumer against the real broker', () => {
     expect(received).toEqual([1, 2]);
   });
 });
+
+describe('the shared topology', () => {
+  it("keeps the notification service's events even before that service has started", async () => {
+    const namespace = uniqueNamespace('topology');
+    const client = new AmqpClient({
+      url: testAmqpUrl(),
+      logger,
+      connectionName: namespace,
+      namespace,
+      retry: policy,
+    });
+    await client.waitUntilReady();
+    try {
+      const event = { ...job(1), type: 'delivery.status' };
+      await client.publish(client.names.exchanges.events, 'delivery.status', event as never);
+      await client.publish(client.names.exchanges.events, 'user.registered', {
+        ...event,
+        messageId: randomUUID(),
+      } as never);
+      const inspector = await amqplib.connect(testAmqpUrl());
+      const { messageCount } = await (
+        await inspector.createChannel()
+      ).checkQueue(client.names.queues.notificationEvents);
+      await inspector.close();
+      expect(messageCount).toBe(2);
+    } finally {
+      await client.close();
+      await deleteAmqpNamespace(namespace, policy);
+    }
+  });
+});
