@@ -246,4 +246,13 @@ describe('accounts', () => {
     });
     expect(login.statusCode).toBe(429);
   });
+
+  it('accepts a password of exactly 72 bytes, and not one that merely starts with it', async () => {
+    const longest = 'x'.repeat(72);
+    const user = await auth.signUp('longest@example.com', longest);
+    const login = (password: string) =>
+      auth.request('POST', '/api/v1/auth/login', { email: user.email, password });
+    expect((await login(longest)).statusCode).toBe(200);
+    expect((await login(`${longest}y`)).statusCode).toBe(401);
+  });
 });

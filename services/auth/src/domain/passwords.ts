@@ -24,10 +24,15 @@ export function hashPassword(password: string, cost: number): Promise<string> {
   return bcrypt.hash(password, cost);
 }
 
-/** False, never a throw, for input bcrypt refuses. */
+/**
+ * False, never a throw, for input bcrypt refuses. bcrypt reads only 72
+ * bytes, so a longer candidate would "match" a password it merely starts
+ * with; it is compared anyway (same timing) and then refused.
+ */
 export async function passwordMatches(password: string, hash: string): Promise<boolean> {
   try {
-    return await bcrypt.compare(password, hash);
+    const matches = await bcrypt.compare(password, hash);
+    return matches && Buffer.byteLength(password, 'utf8') <= PASSWORD_MAX_BYTES;
   } catch {
     return false;
   }
