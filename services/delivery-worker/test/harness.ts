@@ -32,7 +32,7 @@ export const WORKER_TEST_RETRY: RetryPolicy = { maxAttempts: 3, delaysMs: [200, 
 
 export const testSettings = (overrides: Partial<WorkerSettings> = {}): WorkerSettings => ({
   prefetch: { email: 20, sms: 20 },
-  leaseMs: 3_000,
+  leaseMs: 6_000,
   drainTimeoutMs: 3_000,
   rates: { email: { perSecond: 0, burst: 1 }, sms: { perSecond: 0, burst: 1 } },
   ...overrides,
@@ -67,7 +67,7 @@ export async function startWorld(name: string, retry: RetryPolicy = WORKER_TEST_
     { noAck: true },
   );
 
-  const providers = (timeoutMs = 1_000): Providers => ({
+  const providers = (timeoutMs = 5_000): Providers => ({
     email: new MailgunProvider({
       apiKey: mailgun.apiKey,
       domain: MAILGUN_DOMAIN,
