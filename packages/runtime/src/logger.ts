@@ -40,6 +40,13 @@ export const REDACTED_PATHS = [
   '*.*.password',
   '*.*.token',
   '*.*.apiKey',
+  // HTTP client errors (axios under twilio, mailgun.js) carry the request's credentials.
+  'err.config.headers.Authorization',
+  'err.config.headers.authorization',
+  'err.config.auth',
+  'err.cause.config.headers.Authorization',
+  'err.cause.config.headers.authorization',
+  'err.cause.config.auth',
 ];
 
 export interface LoggerConfig {

@@ -37,4 +37,20 @@ describe('logger', () => {
       req: { headers: { 'user-agent': 'jest', authorization: '[redacted]' } },
     });
   });
+
+  it('redacts the credentials an HTTP client error carries', () => {
+    const { lines, stream } = capture();
+    const log = createLogger({ name: 'svc', level: 'info', format: 'json' }, stream);
+    const cause = {
+      message: 'boom',
+      config: { headers: { Authorization: 'Basic c2VjcmV0' }, auth: { password: 'pw-1' } },
+    };
+    log.error(
+      { err: { message: 'send failed', cause, config: { headers: { authorization: 'Bearer t-2' } } } },
+      'x',
+    );
+    const line = JSON.stringify(lines[0]);
+    for (const secret of ['c2VjcmV0', 'pw-1', 't-2']) expect(line).not.toContain(secret);
+    expect(line).toContain('send failed');
+  });
 });
