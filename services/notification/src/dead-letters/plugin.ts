@@ -1,0 +1,72 @@
+import { type Connection } from 'mongoose';
+import { type AmqpClient } from '@herald/amqp';
+import { type HttpApp, type Logger } from '@herald/runtime';
+import { type NotificationModel } from '../data/notification-model';
+import { DeadLetterDrain } from './drain-consumer';
+import { deadLetterModel } from './model';
+import { type ReplayDeps } from './replay';
+import { type ChannelRequeued } from './requeue-channel';
+import { registerDeadLetterRoutes } from './routes';
+
+export type { ChannelRequeued };
+
+export interface DeadLettersOptions {
+  mongo: Connection;
+  amqp: AmqpClient;
+  log: Logger;
+  notifications: NotificationModel;
+  /** how long shutdown waits for dead letters being stored */
+  drainTimeoutMs: number;
+  /** DLQ messages in flight at once (default 50) */
+  prefetch?: number;
+  /** a replay that crashed between its steps may be taken over after this long (default 60 s) */
+  replayLeaseMs?: number;
+  /** told once a replay moved a channel back to `queued`, e.g. to publish `notification.updated` */
+  onChannelRequeued?: (change: ChannelRequeued) => Promise<void>;
+  now?: () => Date;
+}
+
+/**
+ * Dead letters you can act on: drains Herald's DLQ into the `dead_letters`
+ * collection (from `onReady` until `onClose`, which lets in-flight inserts
+ * finish) and serves `/api/v1/admin/dead-letters` to admins. Needs
+ * `authenticationPlugin` registered on the parent.
+ */
+export async function deadLettersPlugin(app: HttpApp, options: DeadLettersOptions): Promise<void> {
+  const deadLetters = deadLetterModel(options.mongo);
+  await deadLetters.init();
+  const now = options.now ?? (() => new Date());
+  const log = options.log.child({ component: 'dead-letters' });
+  const deps: ReplayDeps = {
+    deadLetters,
+    notifications: options.notifications,
+    amqp: options.amqp,
+    log,
+    now,
+    replayLeaseMs: options.replayLeaseMs ?? 60_000,
+    ...(options.onChannelRequeued ? { onChannelRequeued: options.onChannelRequeued } : {}),
+  };
+
+  let drain: DeadLetterDrain | undefined;
+  app.addHook('onReady', async () => {
+    drain = new DeadLetterDrain({
+      amqp: options.amqp,
+      deadLetters,
+      log,
+      prefetch: options.prefetch ?? 50,
+      now,
+    });
+  });
+  app.addHook('onClose', async () => {
+    await drain?.stop(options.drainTimeoutMs);
+  });
+
+  await app.register(
+    async (admin) => {
+      admin.addHook('onRequest', admin.authenticate);
+      admin.addHook('onRequest', admin.requireRole('admin'));
+      registerDeadLetterRoutes(admin, deps);
+    },
+    { prefix: '/api/v1/admin/dead-letters' },
+  );
+}
