@@ -14,6 +14,8 @@ import { broadcastModel } from './data/broadcast-model';
 import { idempotencyModel } from './data/idempotency-model';
 import { notificationModel } from './data/notification-model';
 import { userModel } from './data/user-model';
+import { announceRequeuedChannel } from './dead-letters/announce';
+import { deadLettersPlugin } from './dead-letters/plugin';
 import { BackgroundTasks } from './domain/background-tasks';
 import { resumeBroadcasts } from './domain/broadcast';
 import { type Models, type ServiceContext } from './domain/context';
@@ -86,6 +88,15 @@ export async function buildApp(deps: Deps): Promise<NotificationApp> {
     },
     { prefix: '/api/v1/notifications' },
   );
+  await app.register(deadLettersPlugin, {
+    mongo: deps.mongo,
+    amqp: deps.amqp,
+    log,
+    notifications: models.notifications,
+    drainTimeoutMs: settings.drainTimeoutMs,
+    now: ctx.now,
+    onChannelRequeued: announceRequeuedChannel(ctx),
+  });
 
   let consumer: Awaited<ReturnType<typeof startNotificationEventsConsumer>> | undefined;
   app.addHook('onReady', async () => {
