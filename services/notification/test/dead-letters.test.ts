@@ -213,6 +213,42 @@ describe('dead letters you can act on', () => {
     expect((await request('GET', `${BASE}/${entry.id}`)).json<Json>().state).toBe('pending');
   });
 
+  it('replays any other message into the queue it failed in, and stores its next failure anew', async () => {
+    const report = createMessage(
+      MessageTypes.deliveryStatus,
+      {
+        notificationId: '0123456789abcdef01234567',
+        channel: 'sms',
+        status: 'sent',
+        attempt: 1,
+        at: new Date().toISOString(),
+      },
+      { correlationId: 'stray-report' },
+    );
+    await world.amqp.publish(world.amqp.names.exchanges.events, EventRoutingKeys.deliveryStatus, report);
+    const first = await deadLetterById((item) => item.messageId === report.messageId, 'the stray report');
+    expect(first).toMatchObject({
+      reason: 'permanent_error',
+      errorCode: 'notification_not_found',
+      originalQueue: world.amqp.names.queues.notificationEvents,
+      notificationId: '0123456789abcdef01234567',
+      channel: 'sms',
+    });
+
+    const replay = await request('POST', `${BASE}/${first.id}/replay`);
+    expect(replay.statusCode).toBe(200);
+    expect(replay.json<Json>().replay).toMatchObject({
+      exchange: '',
+      routingKey: world.amqp.names.queues.notificationEvents,
+    });
+    // Still about an unknown notification: the notification service dead-letters it again, a new entry.
+    const second = await deadLetterById(
+      (item) => item.messageId === report.messageId && item.id !== first.id,
+      'the replayed report, dead-lettered again',
+    );
+    expect(second).toMatchObject({ state: 'pending', attempts: 1, reason: 'permanent_error' });
+  });
+
   it('stores a message that is not even JSON, and keeps bytes that are not text', async () => {
     const marker = randomUUID();
     channel.publish(world.amqp.names.exchanges.work, 'email', Buffer.from(`not json ${marker}`), {
