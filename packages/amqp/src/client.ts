@@ -182,6 +182,27 @@ export class AmqpClient {
     return consumer;
   }
 
+  /**
+   * A raw channel on this client's self-recovering connection, for consumers
+   * that must see bytes and headers as they are — the DLQ drain, which cannot
+   * use `consume` (it would dead-letter a non-JSON dead letter back onto itself).
+   * `setup` runs on every (re)connect; declare and consume there.
+   */
+  createChannel(options: {
+    name: string;
+    setup: (channel: ConfirmChannel) => Promise<void>;
+  }): ChannelWrapper {
+    const wrapper = this.connection.createChannel({
+      name: options.name,
+      confirm: true,
+      setup: options.setup,
+    });
+    wrapper.on('error', (err) =>
+      this.log.warn({ err: err.message, channel: options.name }, 'channel failed; retrying'),
+    );
+    return wrapper;
+  }
+
   /** Runs Herald's topology declaration on a channel; every consumer channel calls it too. */
   async declare(channel: ConfirmChannel): Promise<void> {
     await declareTopology(channel, this.names, {

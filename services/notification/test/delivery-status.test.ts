@@ -169,13 +169,28 @@ describe('delivery.status events', () => {
   });
 
   it('dead-letters reports it cannot apply, and malformed messages', async () => {
-    const before = await h.messageCount(h.names.queues.deadLetter);
     const inAppOnly = await sendEmail(['in_app']);
-    await publish(report('0123456789abcdef01234567', { status: 'sent' }));
-    await publish(report(inAppOnly, { status: 'sent' }));
-    await publish({ messageId: randomUUID(), correlationId: 'x', type: 'delivery.status' });
-    await waitFor(async () => (await h.messageCount(h.names.queues.deadLetter)) === before + 3, {
+    const unknownNotification = report('0123456789abcdef01234567', { status: 'sent' });
+    const noSuchChannel = report(inAppOnly, { status: 'sent' });
+    const malformed = { messageId: randomUUID(), correlationId: 'x', type: 'delivery.status' };
+    await publish(unknownNotification);
+    await publish(noSuchChannel);
+    await publish(malformed);
+    // The dead-letters drain moves the DLQ into the `dead_letters` collection as it fills.
+    const stored = () =>
+      h.mongo.connection
+        .collection('dead_letters')
+        .find({
+          messageId: { $in: [unknownNotification.messageId, noSuchChannel.messageId, malformed.messageId] },
+        })
+        .toArray();
+    const deadLetters = await waitFor(async () => ((await stored()).length === 3 ? stored() : undefined), {
       description: 'three dead letters',
+    });
+    expect(Object.fromEntries(deadLetters.map((entry) => [entry.messageId, entry.reason]))).toEqual({
+      [unknownNotification.messageId]: 'permanent_error',
+      [noSuchChannel.messageId]: 'permanent_error',
+      [malformed.messageId]: 'invalid_message',
     });
   });
 });

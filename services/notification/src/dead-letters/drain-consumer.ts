@@ -5,34 +5,12 @@ import { captureDeadLetter } from './capture';
 import { type DeadLetterModel } from './model';
 
 /*
- * TODO(shared): move to packages/amqp as `AmqpClient.consumeRaw`. The shared
- * consumer parses every message as JSON and dead-letters what is not: on the
- * DLQ itself that would send a non-JSON poison message round the DLX and back
- * for ever, and its handler never sees the raw bytes or headers anyway. Until
- * the client offers raw consumption, the drain opens a channel on the
- * client's own self-recovering connection (one connection per instance).
+ * The shared consumer parses every message as JSON and dead-letters what is
+ * not: on the DLQ itself that would send a non-JSON poison message round the
+ * DLX and back for ever, and its handler never sees the raw bytes or headers.
+ * So the drain consumes on a raw channel of the client's own self-recovering
+ * connection.
  */
-interface ChannelWrapper {
-  waitForConnect(): Promise<void>;
-  close(): Promise<void>;
-  on(event: 'error', listener: (error: Error) => void): unknown;
-}
-interface ConnectionManager {
-  createChannel(options: {
-    name: string;
-    confirm?: boolean;
-    json?: boolean;
-    setup: (channel: ConfirmChannel) => Promise<void>;
-  }): ChannelWrapper;
-}
-
-function connectionOf(client: AmqpClient): ConnectionManager {
-  const connection = (client as unknown as { connection?: ConnectionManager }).connection;
-  if (!connection || typeof connection.createChannel !== 'function') {
-    throw new Error('AmqpClient no longer exposes its connection; the DLQ drain needs raw consumption');
-  }
-  return connection;
-}
 
 export interface DrainOptions {
   amqp: AmqpClient;
@@ -54,7 +32,7 @@ const INSERT_RETRY_MAX_MS = 5_000;
  * is dropped and nothing spins; on stop the unacked ones go back to the DLQ.
  */
 export class DeadLetterDrain {
-  private readonly channel: ChannelWrapper;
+  private readonly channel: ReturnType<AmqpClient['createChannel']>;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly log: Logger;
   private current?: { channel: ConfirmChannel; consumerTag: string };
@@ -65,14 +43,10 @@ export class DeadLetterDrain {
   constructor(private readonly options: DrainOptions) {
     const queue = options.amqp.names.queues.deadLetter;
     this.log = options.log.child({ queue, component: 'dead-letter-drain' });
-    this.channel = connectionOf(options.amqp).createChannel({
+    this.channel = options.amqp.createChannel({
       name: `dead-letter-drain:${queue}`,
-      confirm: true,
       setup: (channel) => this.setup(channel, queue),
     });
-    this.channel.on('error', (error) =>
-      this.log.warn({ err: error.message }, 'drain channel failed; retrying'),
-    );
   }
 
   async waitUntilConsuming(): Promise<void> {
