@@ -74,7 +74,12 @@ export async function connectMongo({
       const backoff = Math.min(retryDelayMs * 2 ** (attempt - 1), MAX_RETRY_DELAY_MS);
       // jitter, so instances restarted together do not retry in lockstep
       const retryInMs = Math.round(backoff * (0.8 + Math.random() * 0.4));
-      logger.warn({ attempt, maxAttempts, retryInMs, err }, `MongoDB at ${target} not reachable, retrying`);
+      // The message only: the driver's error carries its whole topology description (kilobytes a line).
+      const reason = err instanceof Error ? err.message : String(err);
+      logger.warn(
+        { attempt, maxAttempts, retryInMs, reason },
+        `MongoDB at ${target} not reachable, retrying`,
+      );
       await sleep(retryInMs);
     }
   }
