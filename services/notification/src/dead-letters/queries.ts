@@ -1,47 +1,18 @@
 import { TextDecoder } from 'node:util';
-import { Types, type QueryFilter } from 'mongoose';
-import { ConflictError, NotFoundError, ValidationError } from '@herald/runtime';
+import { type QueryFilter } from 'mongoose';
+import {
+  ConflictError,
+  NotFoundError,
+  decodeTimeIdCursor,
+  encodeTimeIdCursor,
+  olderThan,
+} from '@herald/runtime';
 import { PageLimits, type CursorPage } from '@herald/contracts';
 import { type DeadLetterModel, type DeadLetterRecord } from './model';
 import { type DeadLetterDetail, type DeadLetterListQuery, type DeadLetterSummary } from './schemas';
 
 /** The list never carries bodies or headers: a page of large messages would be megabytes. */
 const SUMMARY_PROJECTION = { content: 0, headers: 0, dedupeKey: 0 } as const;
-
-/*
- * Newest first over (deadLetteredAt, _id); the cursor is the last item's
- * position, so dead letters arriving while an admin pages never shift or
- * repeat what the next page returns. Opaque to clients: base64url JSON.
- */
-interface Position {
-  at: Date;
-  id: Types.ObjectId;
-}
-
-function encodeCursor(position: Position): string {
-  return Buffer.from(JSON.stringify([position.at.getTime(), position.id.toHexString()])).toString(
-    'base64url',
-  );
-}
-
-function decodeCursor(cursor: string): Position {
-  try {
-    const [time, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
-    if (
-      typeof time === 'number' &&
-      Number.isFinite(time) &&
-      typeof id === 'string' &&
-      Types.ObjectId.isValid(id)
-    ) {
-      return { at: new Date(time), id: new Types.ObjectId(id) };
-    }
-  } catch {
-    // fall through
-  }
-  throw new ValidationError('The request is invalid', [
-    { field: '/query/cursor', message: 'is not a valid cursor' },
-  ]);
-}
 
 export async function listDeadLetters(
   deadLetters: DeadLetterModel,
@@ -54,11 +25,7 @@ export async function listDeadLetters(
   if (query.notificationId) filter.notificationId = query.notificationId;
   if (query.state) filter.state = query.state;
   if (query.cursor) {
-    const after = decodeCursor(query.cursor);
-    filter.$or = [
-      { deadLetteredAt: { $lt: after.at } },
-      { deadLetteredAt: after.at, _id: { $lt: after.id } },
-    ];
+    Object.assign(filter, olderThan('deadLetteredAt', decodeTimeIdCursor(query.cursor)));
   }
   const records = await deadLetters
     .find(filter, SUMMARY_PROJECTION)
@@ -70,7 +37,7 @@ export async function listDeadLetters(
   return {
     items: page.map(deadLetterSummary),
     nextCursor:
-      records.length > limit && last ? encodeCursor({ at: last.deadLetteredAt, id: last._id }) : null,
+      records.length > limit && last ? encodeTimeIdCursor({ at: last.deadLetteredAt, id: last._id }) : null,
   };
 }
 

@@ -1,47 +1,17 @@
-import { Types, type QueryFilter } from 'mongoose';
-import { NotFoundError, ValidationError, type AuthenticatedUser } from '@herald/runtime';
+import { type QueryFilter } from 'mongoose';
+import {
+  NotFoundError,
+  decodeTimeIdCursor,
+  encodeTimeIdCursor,
+  olderThan,
+  type AuthenticatedUser,
+} from '@herald/runtime';
 import { DeliveryChannels, PageLimits, type CursorPage } from '@herald/contracts';
 import { type NotificationRecord } from '../data/notification-model';
 import { type InboxItem, type InboxQuery } from '../routes/notifications/schemas';
 import { type ServiceContext } from './context';
 import { inboxFilter } from './unread-count';
 import { inboxItem } from './views';
-
-/*
- * Cursor pagination over (createdAt, _id), newest first. The cursor is the
- * last item's position, so items inserted while a client pages (all newer
- * than the first page) never shift what the next page returns: every item
- * appears exactly once. Opaque to clients: base64url JSON.
- */
-interface Position {
-  createdAt: Date;
-  id: Types.ObjectId;
-}
-
-function encodeCursor(position: Position): string {
-  return Buffer.from(JSON.stringify([position.createdAt.getTime(), position.id.toHexString()])).toString(
-    'base64url',
-  );
-}
-
-function decodeCursor(cursor: string): Position {
-  try {
-    const [time, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
-    if (
-      typeof time === 'number' &&
-      Number.isFinite(time) &&
-      typeof id === 'string' &&
-      Types.ObjectId.isValid(id)
-    ) {
-      return { createdAt: new Date(time), id: new Types.ObjectId(id) };
-    }
-  } catch {
-    // fall through
-  }
-  throw new ValidationError('The request is invalid', [
-    { field: '/query/cursor', message: 'is not a valid cursor' },
-  ]);
-}
 
 export async function listInbox(
   ctx: ServiceContext,
@@ -64,10 +34,7 @@ export async function listInbox(
     });
   }
   if (query.cursor) {
-    const after = decodeCursor(query.cursor);
-    and.push({
-      $or: [{ createdAt: { $lt: after.createdAt } }, { createdAt: after.createdAt, _id: { $lt: after.id } }],
-    });
+    and.push(olderThan('createdAt', decodeTimeIdCursor(query.cursor)));
   }
   if (and.length) filter.$and = and;
 
@@ -81,7 +48,7 @@ export async function listInbox(
   return {
     items: page.map(inboxItem),
     nextCursor:
-      records.length > limit && last ? encodeCursor({ createdAt: last.createdAt, id: last._id }) : null,
+      records.length > limit && last ? encodeTimeIdCursor({ at: last.createdAt, id: last._id }) : null,
   };
 }
 
