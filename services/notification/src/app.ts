@@ -23,6 +23,8 @@ import { relayOutbox } from './domain/outbox';
 import { Relay } from './domain/relay';
 import { registerBroadcastRoutes } from './routes/broadcasts';
 import { registerNotificationRoutes } from './routes/notifications';
+import { registerMailgunWebhook } from './webhooks/mailgun-route';
+import { webhookModels } from './webhooks/models';
 
 export interface Deps {
   logger: Logger;
@@ -87,6 +89,20 @@ export async function buildApp(deps: Deps): Promise<NotificationApp> {
       registerBroadcastRoutes(scope, ctx);
     },
     { prefix: '/api/v1/notifications' },
+  );
+  const webhooks = await webhookModels(deps.mongo);
+  // Providers carry no token: this scope has no `authenticate` hook; signatures are checked per route.
+  await app.register(
+    async (scope) => {
+      registerMailgunWebhook(scope, {
+        ctx,
+        webhooks,
+        signingKey: settings.mailgunWebhookSigningKey,
+        maxAgeMs: settings.webhookMaxAgeMs,
+        bodyLimit: settings.webhookBodyLimitBytes,
+      });
+    },
+    { prefix: '/api/v1/webhooks' },
   );
   await app.register(deadLettersPlugin, {
     mongo: deps.mongo,

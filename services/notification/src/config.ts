@@ -27,6 +27,12 @@ export const NotificationEnv = {
   BROADCAST_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 5000, default: 500 }),
   /** how long an Idempotency-Key answers with the first response */
   IDEMPOTENCY_WINDOW_HOURS: Type.Integer({ minimum: 1, maximum: 720, default: 24 }),
+  /** Mailgun's webhook signing key; unset, the Mailgun webhook answers 503 and accepts nothing */
+  MAILGUN_WEBHOOK_SIGNING_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  /** a signed webhook older (or further in the future) than this is rejected */
+  WEBHOOK_MAX_AGE_SECONDS: Type.Integer({ minimum: 10, maximum: 86_400, default: 300 }),
+  /** the largest webhook body accepted */
+  WEBHOOK_BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 10_485_760, default: 65_536 }),
 };
 
 export const loadConfig = () => loadConfigOrExit('notification', NotificationEnv);
@@ -43,6 +49,9 @@ export interface ServiceSettings {
   idempotencyWindowMs: number;
   /** how long shutdown waits for in-flight messages and background work */
   drainTimeoutMs: number;
+  mailgunWebhookSigningKey?: string;
+  webhookMaxAgeMs: number;
+  webhookBodyLimitBytes: number;
 }
 
 export function settingsFrom(config: Config): ServiceSettings {
@@ -55,6 +64,11 @@ export function settingsFrom(config: Config): ServiceSettings {
     broadcastBatchSize: config.BROADCAST_BATCH_SIZE,
     idempotencyWindowMs: config.IDEMPOTENCY_WINDOW_HOURS * 3_600_000,
     drainTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    ...(config.MAILGUN_WEBHOOK_SIGNING_KEY
+      ? { mailgunWebhookSigningKey: config.MAILGUN_WEBHOOK_SIGNING_KEY }
+      : {}),
+    webhookMaxAgeMs: config.WEBHOOK_MAX_AGE_SECONDS * 1000,
+    webhookBodyLimitBytes: config.WEBHOOK_BODY_LIMIT_BYTES,
   };
 }
 
@@ -67,4 +81,6 @@ export const defaultSettings: ServiceSettings = {
   broadcastBatchSize: 500,
   idempotencyWindowMs: 24 * 3_600_000,
   drainTimeoutMs: 10_000,
+  webhookMaxAgeMs: 300_000,
+  webhookBodyLimitBytes: 65_536,
 };

@@ -45,7 +45,8 @@ export function startNotificationEventsConsumer(ctx: ServiceContext) {
     handler: async (message) => {
       switch (message.type) {
         case MessageTypes.deliveryStatus:
-          return applyDeliveryStatus(ctx, message);
+          await applyDeliveryStatus(ctx, message);
+          return;
         case MessageTypes.userRegistered:
         case MessageTypes.userUpdated:
           return applyUserSnapshot(ctx, message.payload, message.occurredAt);

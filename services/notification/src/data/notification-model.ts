@@ -22,6 +22,13 @@ export interface ChannelDelivery {
   updatedAt: Date;
 }
 
+export interface Engagement {
+  openedAt?: Date;
+  clickedAt?: Date;
+  complainedAt?: Date;
+  unsubscribedAt?: Date;
+}
+
 export interface HistoryEntry {
   channel: Channel;
   status: DeliveryStatus;
@@ -76,6 +83,10 @@ export interface NotificationRecord {
   /** removed from the inbox; the record stays for audit */
   deletedAt: Date | null;
   deliveries: Partial<Record<Channel, ChannelDelivery>>;
+  /** every provider message id of its sends, normalised (no angle brackets): how webhooks find it */
+  providerMessageIds?: string[];
+  /** first time the provider reported each engagement with the email */
+  engagement?: Engagement;
   history: HistoryEntry[];
   outbox: OutboxEntry[];
   /** earliest time an unpublished outbox entry is due; null when everything is published */
@@ -165,6 +176,13 @@ const notificationSchema = new Schema<NotificationRecord>(
       email: channelDelivery,
       sms: channelDelivery,
     },
+    providerMessageIds: { type: [String], default: undefined },
+    engagement: {
+      openedAt: Date,
+      clickedAt: Date,
+      complainedAt: Date,
+      unsubscribedAt: Date,
+    },
     history: { type: [historyEntry], default: [] },
     outbox: { type: [outboxEntry], default: [] },
     outboxDueAt: { type: Date, default: null },
@@ -183,6 +201,10 @@ notificationSchema.index({ dedupeKey: 1 }, { unique: true });
 // The relay's scan for due, unclaimed outbox entries.
 notificationSchema.index({ outboxDueAt: 1 });
 notificationSchema.index({ broadcastId: 1 });
+// Provider webhooks find the notification by the id the provider gave its send.
+notificationSchema.index({ providerMessageIds: 1 });
+// The admin stats: one range scan per period, narrowed by channel.
+notificationSchema.index({ createdAt: 1, channels: 1 });
 
 export type NotificationModel = Model<NotificationRecord>;
 

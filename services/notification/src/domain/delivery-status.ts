@@ -3,6 +3,7 @@ import { PermanentError } from '@herald/runtime';
 import { decideTransition, type DeliveryStatusMessage } from '@herald/contracts';
 import { type ChannelDelivery, type HistoryEntry, type NotificationRecord } from '../data/notification-model';
 import { type ServiceContext } from './context';
+import { normaliseProviderMessageId } from '../webhooks/signatures';
 import { publishNotificationUpdated } from './events';
 
 type Projected = Pick<NotificationRecord, '_id' | 'userId' | 'correlationId' | 'deliveries'>;
@@ -21,7 +22,9 @@ const MAX_CONFLICTS = 10;
 export async function applyDeliveryStatus(
   ctx: ServiceContext,
   message: DeliveryStatusMessage,
-): Promise<void> {
+  /** who reported it, for the history: the worker unless a webhook says otherwise */
+  source?: string,
+): Promise<boolean> {
   const report = message.payload;
   if (!Types.ObjectId.isValid(report.notificationId)) {
     throw new PermanentError('notification_not_found', 'The reported notification id is not one of ours');
@@ -59,7 +62,7 @@ export async function applyDeliveryStatus(
           { current: delivery.status, reported: report.status, reason: decision.reason },
           'status report ignored',
         );
-      return;
+      return false;
     }
 
     const at = new Date(report.at);
@@ -67,7 +70,7 @@ export async function applyDeliveryStatus(
       channel: report.channel,
       status: report.status,
       at,
-      source: report.provider ? `worker:${report.provider}` : 'worker',
+      source: source ?? (report.provider ? `worker:${report.provider}` : 'worker'),
       messageId: message.messageId,
       attempt: report.attempt,
       ...(report.nextAttemptAt ? { nextAttemptAt: new Date(report.nextAttemptAt) } : {}),
@@ -95,12 +98,18 @@ export async function applyDeliveryStatus(
         [`${path}.attempt`]: delivery.attempt ?? null,
         'history.messageId': { $ne: message.messageId },
       },
-      { $set: { [path]: next }, $push: { history: entry } },
+      {
+        $set: { [path]: next },
+        $push: { history: entry },
+        ...(report.providerMessageId
+          ? { $addToSet: { providerMessageIds: normaliseProviderMessageId(report.providerMessageId) } }
+          : {}),
+      },
     );
     if (result.matchedCount === 1) {
       log.info({ status: report.status, attempt: report.attempt }, 'delivery status applied');
       await publishStatusChange(ctx, record, message);
-      return;
+      return true;
     }
     // Someone changed the channel between our read and write: decide again on the fresh state.
   }

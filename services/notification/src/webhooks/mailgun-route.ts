@@ -1,0 +1,131 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { ProblemDetails } from '@herald/contracts';
+import { AppError, type HttpApp } from '@herald/runtime';
+import { type ServiceContext } from '../domain/context';
+import { type WebhookModels } from './models';
+import { applyProviderEvent, type ProviderEvent } from './provider-events';
+import { recordToken } from './replay-cache';
+import { isValidMailgunSignature } from './signatures';
+import { WebhookAccepted } from './schemas';
+
+const MailgunWebhook = Type.Object({
+  signature: Type.Object({
+    timestamp: Type.String({ minLength: 1, maxLength: 20 }),
+    token: Type.String({ minLength: 1, maxLength: 200 }),
+    signature: Type.String({ minLength: 1, maxLength: 200 }),
+  }),
+  'event-data': Type.Object({
+    id: Type.String({ minLength: 1, maxLength: 200 }),
+    event: Type.String({ minLength: 1, maxLength: 50 }),
+    timestamp: Type.Number(),
+    recipient: Type.Optional(Type.String({ maxLength: 320 })),
+    severity: Type.Optional(Type.String()),
+    reason: Type.Optional(Type.String()),
+    'delivery-status': Type.Optional(
+      Type.Object({
+        code: Type.Optional(Type.Number()),
+        message: Type.Optional(Type.String()),
+        description: Type.Optional(Type.String()),
+      }),
+    ),
+    'user-variables': Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    message: Type.Optional(
+      Type.Object({ headers: Type.Optional(Type.Object({ 'message-id': Type.Optional(Type.String()) })) }),
+    ),
+  }),
+});
+type MailgunWebhook = Static<typeof MailgunWebhook>;
+
+/** 406 is the answer after which Mailgun stops retrying: right for a webhook that is not genuine. */
+class NotAcceptableWebhook extends AppError {
+  constructor(detail: string) {
+    super(406, 'webhook_rejected', detail);
+  }
+}
+
+export interface WebhookRouteDeps {
+  ctx: ServiceContext;
+  webhooks: WebhookModels;
+  signingKey?: string;
+  maxAgeMs: number;
+  bodyLimit: number;
+}
+
+export function registerMailgunWebhook(app: HttpApp, deps: WebhookRouteDeps): void {
+  app.post(
+    '/mailgun',
+    {
+      bodyLimit: deps.bodyLimit,
+      schema: {
+        tags: ['webhooks'],
+        summary: "Mailgun's event webhook (signed with the webhook signing key)",
+        body: MailgunWebhook,
+        response: { 200: WebhookAccepted, 400: ProblemDetails, 406: ProblemDetails, 503: ProblemDetails },
+      },
+    },
+    async (request) => {
+      if (!deps.signingKey) {
+        throw new AppError(503, 'webhook_not_configured', 'Mailgun webhooks are not configured');
+      }
+      const { signature } = request.body;
+      if (!isValidMailgunSignature(deps.signingKey, signature)) {
+        throw new NotAcceptableWebhook('The signature does not match');
+      }
+      const now = deps.ctx.now();
+      const signedAt = Number(signature.timestamp) * 1000;
+      if (!Number.isFinite(signedAt) || Math.abs(now.getTime() - signedAt) > deps.maxAgeMs) {
+        throw new NotAcceptableWebhook('The signature is too old');
+      }
+      if (!(await recordToken(deps.webhooks.tokens, signature.token, now, deps.maxAgeMs * 2))) {
+        throw new NotAcceptableWebhook('The signature token was already used');
+      }
+      const event = toProviderEvent(request.body['event-data']);
+      if (!event) return { outcome: 'ignored' as const };
+      const outcome = await applyProviderEvent(deps.ctx, deps.webhooks, event);
+      request.log.info(
+        { event: event.eventId, kind: request.body['event-data'].event, outcome },
+        'mailgun event',
+      );
+      return { outcome };
+    },
+  );
+}
+
+function toProviderEvent(data: MailgunWebhook['event-data']): ProviderEvent | undefined {
+  const messageId = data.message?.headers?.['message-id'];
+  if (!messageId) return undefined;
+  const variables = data['user-variables'] ?? {};
+  const notificationId =
+    typeof variables['notification-id'] === 'string' ? variables['notification-id'] : undefined;
+  const deliveryStatus = data['delivery-status'];
+  const base: ProviderEvent = {
+    provider: 'mailgun',
+    eventId: data.id,
+    channel: 'email',
+    providerMessageId: messageId,
+    ...(notificationId ? { notificationId } : {}),
+    at: new Date(data.timestamp * 1000),
+    ...(data.recipient ? { recipient: data.recipient } : {}),
+    ...(deliveryStatus?.code !== undefined ? { errorCode: String(deliveryStatus.code) } : {}),
+  };
+  const reason = data.reason ?? deliveryStatus?.description ?? deliveryStatus?.message;
+  switch (data.event) {
+    case 'accepted':
+      return { ...base, status: 'sent' };
+    case 'delivered':
+      return { ...base, status: 'delivered' };
+    case 'failed':
+      // A temporary failure is Mailgun retrying: nothing has been decided yet.
+      if (data.severity !== 'permanent') return undefined;
+      return { ...base, status: 'bounced', suppress: 'bounced', ...(reason ? { reason } : {}) };
+    case 'opened':
+    case 'clicked':
+      return { ...base, engagement: data.event };
+    case 'complained':
+      return { ...base, engagement: 'complained', suppress: 'complained' };
+    case 'unsubscribed':
+      return { ...base, engagement: 'unsubscribed', suppress: 'unsubscribed' };
+    default:
+      return undefined;
+  }
+}

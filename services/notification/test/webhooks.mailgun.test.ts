@@ -1,0 +1,143 @@
+import { FakeMailgun } from '@herald/fake-providers';
+import { waitFor } from '@herald/test-support';
+import { startHarness, type Harness, type Json } from './harness';
+import {
+  emailStatus,
+  postMailgun,
+  reportSent,
+  sendThroughMailgun,
+  untilEmailStatus,
+} from './webhook-helpers';
+
+describe('Mailgun webhooks', () => {
+  let h: Harness;
+  let mailgun: FakeMailgun;
+  let userId: string;
+  let email: string;
+
+  beforeAll(async () => {
+    mailgun = await FakeMailgun.start({ webhookSigningKey: 'mg-signing-key-for-tests' });
+    h = await startHarness('notif-webhooks-mg', {
+      settings: { mailgunWebhookSigningKey: mailgun.webhookSigningKey, prefetch: 1 },
+    });
+    ({ userId, email } = (await h.registerUser()) as { userId: string; email: string });
+  });
+  afterAll(async () => {
+    await h.close();
+    await mailgun.close();
+  });
+
+  async function createEmail(to?: string): Promise<string> {
+    const response = await h.request('POST', '/api/v1/notifications', {
+      token: h.token(userId, 'admin'),
+      body: {
+        title: 'Receipt',
+        body: 'Thanks',
+        recipient: to ? { email: to } : { userId },
+        channels: ['email'],
+      },
+    });
+    expect(response.statusCode).toBe(202);
+    return response.json().id as string;
+  }
+
+  async function sentEmail(): Promise<{
+    id: string;
+    message: Awaited<ReturnType<typeof sendThroughMailgun>>;
+  }> {
+    const id = await createEmail();
+    const message = await sendThroughMailgun(h, mailgun, id, email);
+    await untilEmailStatus(h, id, 'sent');
+    return { id, message };
+  }
+
+  it('applies a delivered event found by the bracket-less message id and publishes notification.updated', async () => {
+    const updated = await h.tapEvents('notification.updated');
+    const { id, message } = await sentEmail();
+
+    const response = await postMailgun(h, mailgun.webhookBody({ event: 'delivered', message }));
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({ outcome: 'applied' });
+
+    const record: Json = await emailStatus(h, id);
+    expect(record.deliveries.email.status).toBe('delivered');
+    expect(record.providerMessageIds).toEqual([message.messageId!.replace(/^<|>$/g, '')]);
+    expect(record.history.at(-1)).toMatchObject({ status: 'delivered', source: 'webhook:mailgun' });
+    const events = await waitFor(
+      async () => {
+        const all: Json[] = await h.drain(updated);
+        const mine = all.filter((event) => event.payload.notificationId === id);
+        return mine.some((event) => event.payload.change.status === 'delivered') ? mine : undefined;
+      },
+      { description: 'notification.updated for delivered' },
+    );
+    expect(events.at(-1).payload).toMatchObject({
+      userId,
+      change: { kind: 'status', channel: 'email', status: 'delivered' },
+    });
+  });
+
+  it('rejects a bad signature, a stale timestamp and a replayed token with 406, changing nothing', async () => {
+    const { id, message } = await sentEmail();
+    const before: Json = await emailStatus(h, id);
+
+    const forged = mailgun.webhookBody({ event: 'delivered', message }) as Json;
+    forged.signature.signature = forged.signature.signature.replace(/^./, (c: string) =>
+      c === 'a' ? 'b' : 'a',
+    );
+    const stale = mailgun.webhookBody({
+      event: 'delivered',
+      message,
+      timestamp: new Date(Date.now() - 10 * 60_000),
+    });
+    const wrongKey = new FakeMailgun({ webhookSigningKey: 'someone-else' });
+    const otherKey = wrongKey.webhookBody({ event: 'delivered', message });
+
+    for (const body of [forged, stale, otherKey]) {
+      const response = await postMailgun(h, body);
+      expect(response.statusCode).toBe(406);
+      expect(response.headers['content-type']).toMatch(/problem\+json/);
+    }
+    expect(await emailStatus(h, id)).toEqual(before);
+
+    // The genuine event once, then the same signed body again: the token was seen.
+    const genuine = mailgun.webhookBody({ event: 'opened', message });
+    expect((await postMailgun(h, genuine)).statusCode).toBe(200);
+    const afterFirst: Json = await emailStatus(h, id);
+    expect(afterFirst.engagement.openedAt).toBeInstanceOf(Date);
+    const replay = await postMailgun(h, genuine);
+    expect(replay.statusCode).toBe(406);
+    expect(replay.json().detail).toMatch(/already used/);
+    expect(await emailStatus(h, id)).toEqual(afterFirst);
+  });
+
+  it('keeps delivered when the worker reports sent after it, and a late accepted does not undo it', async () => {
+    const id = await createEmail();
+    const message = await sendThroughMailgun(h, mailgun, id, email, { reportSent: false });
+
+    // The webhook beats the worker's report: matched by the signed `v:notification-id`.
+    const delivered = await postMailgun(h, mailgun.webhookBody({ event: 'delivered', message }));
+    expect(delivered.json()).toEqual({ outcome: 'applied' });
+    const accepted = await postMailgun(h, mailgun.webhookBody({ event: 'accepted', message }));
+    expect(accepted.json()).toEqual({ outcome: 'ignored' });
+
+    await reportSent(h, id, message.messageId!);
+    // A later email's `sent` marks that the consumer (prefetch 1) handled the stale report.
+    await sentEmail();
+    const record: Json = await emailStatus(h, id);
+    expect(record.deliveries.email.status).toBe('delivered');
+    expect(record.history.map((entry: Json) => entry.status)).toEqual(['queued', 'delivered']);
+  });
+
+  it('answers 503 and accepts nothing when no signing key is configured', async () => {
+    const bare = await startHarness('notif-webhooks-mg-off');
+    try {
+      const { id, message } = await sentEmail();
+      const response = await postMailgun(bare, mailgun.webhookBody({ event: 'delivered', message }));
+      expect(response.statusCode).toBe(503);
+      expect((await emailStatus(h, id)).deliveries.email.status).toBe('sent');
+    } finally {
+      await bare.close();
+    }
+  });
+});
