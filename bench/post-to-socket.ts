@@ -1,0 +1,344 @@
+/**
+ * End-to-end latency of an in-app notification: from just before
+ * `POST /api/v1/notifications` to the `notification:new` event on the
+ * recipient's socket, through the real notification and realtime services
+ * (each its own process), MongoDB and RabbitMQ.
+ *
+ *   pnpm bench:latency [rate=200] [seconds=10] [users=50]
+ *
+ * Target (the brief): p99 under 25 ms at moderate load. POSTs are sent
+ * open-loop at `rate` per second (a slow response does not delay the next
+ * one), for `seconds`, each by one of `users` users to themself, each user
+ * with one socket; a warm-up of one POST per user is not counted. Tokens
+ * come from a TestTokenIssuer whose JWKS both services trust.
+ *
+ * MongoDB: MONGO_URL, else the in-memory MongoDB-wire server the tests use
+ * (a Java stand-in, slower than a real mongod: the latency is a ceiling).
+ * RabbitMQ: AMQP_URL, else the local broker. Runs in its own namespace and
+ * database, on free loopback ports, and deletes what it made. Prints a table
+ * and a JSON line.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import { DEFAULT_RETRY_POLICY, topologyNames } from '@herald/amqp';
+import { Queues } from '@herald/contracts';
+import { TestTokenIssuer, connectTestMongo, deleteAmqpNamespace } from '@herald/test-support';
+import { startMongoJavaServer } from '../packages/test-support/src/infra/mongo-java-server';
+import type * as SocketIoClient from '../services/realtime/node_modules/socket.io-client/build/cjs/index';
+
+const rate = Number(process.argv[2] ?? 200);
+const seconds = Number(process.argv[3] ?? 10);
+const users = Number(process.argv[4] ?? 50);
+const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const root = resolve(__dirname, '..');
+const TARGET_P99_MS = 25;
+/** how long after the last POST an event may still arrive */
+const DRAIN_MS = 10_000;
+
+// socket.io-client is a dependency of the realtime service, not of the root.
+const { io } = require(
+  require.resolve('socket.io-client', { paths: [resolve(root, 'services/realtime')] }),
+) as typeof SocketIoClient;
+
+interface Sample {
+  userIndex: number;
+  /** performance.now() just before the POST */
+  sentAt: number;
+  /** Date.now() at the same moment, to compare with the event's occurredAt */
+  sentWall: number;
+  respondedAt?: number;
+  eventAt?: number;
+  eventWall?: number;
+  occurredAt?: string;
+}
+
+async function main(): Promise<void> {
+  if (![rate, seconds, users].every((n) => Number.isFinite(n) && n > 0)) {
+    throw new Error('usage: bench:latency [rate=200] [seconds=10] [users=50]');
+  }
+  process.env.AMQP_URL = amqpUrl;
+  const mongo = process.env.MONGO_URL ? undefined : await startMongoJavaServer();
+  process.env.MONGO_URL ??= mongo!.url;
+  const database = await connectTestMongo('bench latency');
+  const namespace = `bench-${randomUUID().slice(0, 6)}`;
+  const instanceId = `bench-latency-${randomUUID().slice(0, 8)}`;
+  const issuer = new TestTokenIssuer();
+  const jwksUrl = await issuer.serveJwks();
+  const notificationBase = `http://127.0.0.1:${await freePort()}`;
+  const realtimeBase = `http://127.0.0.1:${await freePort()}`;
+
+  const children: ChildProcess[] = [];
+  const clients: SocketIoClient.Socket[] = [];
+  try {
+    children.push(
+      spawnService('services/notification/src/server.ts', {
+        PORT: new URL(notificationBase).port,
+        MONGO_URL: database.url,
+        AMQP_NAMESPACE: namespace,
+        JWT_JWKS_URL: jwksUrl,
+      }),
+    );
+    await waitForReady(`${notificationBase}/health/ready`, children[0]!);
+    children.push(
+      spawnService('services/realtime/src/server.ts', {
+        PORT: new URL(realtimeBase).port,
+        AMQP_NAMESPACE: namespace,
+        INSTANCE_ID: instanceId,
+        JWT_JWKS_URL: jwksUrl,
+        NOTIFICATION_API_URL: notificationBase,
+      }),
+    );
+    await waitForReady(`${realtimeBase}/health/ready`, children[1]!);
+
+    const tokens = Array.from({ length: users }, (_, i) =>
+      issuer.sign({ sub: `bench-user-${i}`, expiresInSeconds: 3_600 }),
+    );
+    const samples = new Map<string, Sample>(); // by notification id
+    const early = new Map<
+      string,
+      { eventAt: number; eventWall: number; userIndex: number; occurredAt: string }
+    >();
+    let misrouted = 0;
+    let duplicates = 0;
+    for (let i = 0; i < users; i += 1) {
+      const socket = await connect(realtimeBase, tokens[i]!);
+      clients.push(socket);
+      socket.on('notification:new', (event: { notification: { id: string }; occurredAt: string }) => {
+        const eventAt = performance.now();
+        const eventWall = Date.now();
+        const id = event.notification.id;
+        const sample = samples.get(id);
+        if (!sample) {
+          // The event can beat the HTTP response: the service publishes in the background after the insert.
+          if (early.has(id)) duplicates += 1;
+          else early.set(id, { eventAt, eventWall, userIndex: i, occurredAt: event.occurredAt });
+          return;
+        }
+        if (sample.eventAt !== undefined) duplicates += 1;
+        else if (sample.userIndex !== i) misrouted += 1;
+        else Object.assign(sample, { eventAt, eventWall, occurredAt: event.occurredAt });
+      });
+    }
+
+    const rejected = new Map<string, number>();
+    const post = async (userIndex: number, record: boolean): Promise<void> => {
+      const sentWall = Date.now();
+      const sentAt = performance.now();
+      let status: string;
+      try {
+        const response = await fetch(`${notificationBase}/api/v1/notifications`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${tokens[userIndex]}`, 'content-type': 'application/json' },
+          body: JSON.stringify({
+            recipient: { userId: `bench-user-${userIndex}` },
+            channels: ['in_app'],
+            title: 'Benchmark',
+            body: `Notification for user ${userIndex}`,
+          }),
+        });
+        const respondedAt = performance.now();
+        status = String(response.status);
+        if (response.status === 202) {
+          const { id } = (await response.json()) as { id: string };
+          if (!record) return;
+          const sample: Sample = { userIndex, sentAt, sentWall, respondedAt };
+          const got = early.get(id);
+          if (got) {
+            early.delete(id);
+            if (got.userIndex === userIndex) Object.assign(sample, got);
+            else misrouted += 1;
+          }
+          samples.set(id, sample);
+          return;
+        }
+        await response.arrayBuffer();
+      } catch (error) {
+        // undici says "fetch failed"; the reason (ECONNRESET, a timeout…) is its cause
+        const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+        status = cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
+      }
+      rejected.set(status, (rejected.get(status) ?? 0) + 1);
+    };
+
+    // Warm-up: one POST per user, not counted.
+    await Promise.all(Array.from({ length: users }, (_, i) => post(i, false)));
+    await sleep(1_000);
+    early.clear();
+
+    const total = Math.round(rate * seconds);
+    const intervalMs = 1000 / rate;
+    const inFlight: Promise<void>[] = [];
+    let maxScheduleLagMs = 0;
+    const started = performance.now();
+    for (let i = 0; i < total; i += 1) {
+      const due = started + i * intervalMs;
+      const wait = due - performance.now();
+      if (wait > 1) await sleep(wait);
+      maxScheduleLagMs = Math.max(maxScheduleLagMs, performance.now() - due);
+      inFlight.push(post(i % users, true));
+    }
+    await Promise.all(inFlight);
+    const postsDone = performance.now();
+    const drainDeadline = postsDone + DRAIN_MS;
+    const pending = () => [...samples.values()].some((s) => s.eventAt === undefined);
+    while (pending() && performance.now() < drainDeadline) await sleep(10);
+
+    const all = [...samples.values()];
+    const delivered = all.filter((s) => s.eventAt !== undefined);
+    const e2e = sorted(delivered.map((s) => s.eventAt! - s.sentAt));
+    const http = sorted(all.map((s) => s.respondedAt! - s.sentAt));
+    // Wall clocks of one machine: POST → the service stamps the event, and the stamp → the socket.
+    const toStamp = sorted(delivered.map((s) => Date.parse(s.occurredAt!) - s.sentWall));
+    const stampToSocket = sorted(delivered.map((s) => s.eventWall! - Date.parse(s.occurredAt!)));
+    const sendSeconds = (postsDone - started) / 1000;
+    const stats = (values: number[]) => ({
+      p50: round(quantile(values, 0.5), 1),
+      p95: round(quantile(values, 0.95), 1),
+      p99: round(quantile(values, 0.99), 1),
+      max: round(values[values.length - 1] ?? NaN, 1),
+    });
+    const result = {
+      bench: 'post-to-socket',
+      rate,
+      seconds,
+      users,
+      sent: total,
+      accepted: all.length,
+      acceptedPerSecond: round(all.length / sendSeconds, 1),
+      rejected: Object.fromEntries(rejected),
+      delivered: delivered.length,
+      missing: all.length - delivered.length,
+      misrouted,
+      duplicates,
+      maxScheduleLagMs: round(maxScheduleLagMs, 1),
+      e2eMs: stats(e2e),
+      httpMs: stats(http),
+      postToOccurredAtMs: stats(toStamp),
+      occurredAtToSocketMs: stats(stampToSocket),
+      targetP99Ms: TARGET_P99_MS,
+      withinTarget: quantile(e2e, 0.99) < TARGET_P99_MS,
+      mongo: mongo ? 'mongo-java-server' : 'MONGO_URL',
+      loadAverage: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
+    };
+    console.table(
+      (
+        [
+          ['POST → notification:new', result.e2eMs],
+          ['POST → 202 response', result.httpMs],
+          ['POST → event occurredAt (wall)', result.postToOccurredAtMs],
+          ['occurredAt → socket (wall)', result.occurredAtToSocketMs],
+        ] as const
+      ).map(([metric, s]) => ({
+        metric,
+        'p50 ms': s.p50,
+        'p95 ms': s.p95,
+        'p99 ms': s.p99,
+        'max ms': s.max,
+      })),
+    );
+    console.table([
+      {
+        'rate/s': rate,
+        'accepted/s': result.acceptedPerSecond,
+        sent: total,
+        accepted: result.accepted,
+        delivered: result.delivered,
+        missing: result.missing,
+        misrouted,
+        duplicates,
+        target: `p99 < ${TARGET_P99_MS} ms`,
+        within: result.withinTarget,
+        mongo: result.mongo,
+      },
+    ]);
+    console.log(JSON.stringify(result));
+    if (result.missing > 0 || misrouted > 0 || rejected.size > 0) process.exitCode = 1;
+  } finally {
+    for (const socket of clients) socket.disconnect();
+    for (const child of children.reverse()) await stop(child);
+    await deleteAmqpNamespace(namespace, DEFAULT_RETRY_POLICY, [
+      topologyNames(namespace).scoped(`${Queues.realtimePrefix}${instanceId}`),
+    ]).catch((error: unknown) => console.error('could not delete the AMQP namespace', error));
+    await issuer.close();
+    await database.dropAndClose().catch(() => undefined);
+    await mongo?.stop();
+  }
+}
+
+function connect(base: string, token: string): Promise<SocketIoClient.Socket> {
+  return new Promise((resolveSocket, reject) => {
+    const socket = io(base, {
+      path: '/socket.io',
+      transports: ['websocket'],
+      forceNew: true,
+      reconnection: false,
+      auth: { token },
+    });
+    socket.once('connect', () => resolveSocket(socket));
+    socket.once('connect_error', (error) => {
+      socket.close();
+      reject(error);
+    });
+  });
+}
+
+function spawnService(entry: string, env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, ['--conditions=@herald/source', '--import', 'tsx', entry], {
+    cwd: root,
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'warn',
+      LOG_FORMAT: 'json',
+      HOST: '127.0.0.1',
+      AMQP_URL: amqpUrl,
+      ...env,
+    },
+  });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+async function waitForReady(url: string, child: ChildProcess): Promise<void> {
+  for (let i = 0; i < 300; i += 1) {
+    if (child.exitCode !== null)
+      throw new Error(`the service exited (${child.exitCode}) before ${url} was ready`);
+    const ok = await fetch(url)
+      .then((r) => r.ok)
+      .catch(() => false);
+    if (ok) return;
+    await sleep(200);
+  }
+  throw new Error(`${url} never became ready`);
+}
+
+const sorted = (values: number[]) => [...values].sort((a, b) => a - b);
+/** Nearest-rank quantile of sorted values. */
+const quantile = (values: number[], q: number) =>
+  values.length === 0 ? NaN : values[Math.min(values.length - 1, Math.ceil(q * values.length) - 1)]!;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const round = (value: number, digits: number) => Number(value.toFixed(digits));
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
