@@ -14,6 +14,7 @@ import { broadcastModel } from './data/broadcast-model';
 import { idempotencyModel } from './data/idempotency-model';
 import { notificationModel } from './data/notification-model';
 import { userModel } from './data/user-model';
+import { suppressionModel } from './data/webhook-models';
 import { announceRequeuedChannel } from './dead-letters/announce';
 import { deadLettersPlugin } from './dead-letters/plugin';
 import { BackgroundTasks } from './domain/background-tasks';
@@ -25,6 +26,7 @@ import { registerBroadcastRoutes } from './routes/broadcasts';
 import { registerNotificationRoutes } from './routes/notifications';
 import { registerMailgunWebhook } from './webhooks/mailgun-route';
 import { webhookModels } from './webhooks/models';
+import { registerSuppressionRoutes } from './webhooks/suppression-routes';
 
 export interface Deps {
   logger: Logger;
@@ -54,6 +56,7 @@ export async function buildApp(deps: Deps): Promise<NotificationApp> {
     users: userModel(deps.mongo),
     idempotencyKeys: idempotencyModel(deps.mongo),
     broadcasts: broadcastModel(deps.mongo),
+    suppressions: suppressionModel(deps.mongo),
   };
   await Promise.all(Object.values(models).map((model) => model.init()));
 
@@ -103,6 +106,14 @@ export async function buildApp(deps: Deps): Promise<NotificationApp> {
       });
     },
     { prefix: '/api/v1/webhooks' },
+  );
+  await app.register(
+    async (admin) => {
+      admin.addHook('onRequest', admin.authenticate);
+      admin.addHook('onRequest', admin.requireRole('admin'));
+      registerSuppressionRoutes(admin, models.suppressions);
+    },
+    { prefix: '/api/v1/admin/suppressions' },
   );
   await app.register(deadLettersPlugin, {
     mongo: deps.mongo,

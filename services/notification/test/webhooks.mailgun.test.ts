@@ -129,6 +129,60 @@ describe('Mailgun webhooks', () => {
     expect(record.history.map((entry: Json) => entry.status)).toEqual(['queued', 'delivered']);
   });
 
+  it('suppresses an address after a permanent failure: the next email ends suppressed with no job', async () => {
+    const address = 'Bouncy@Example.com';
+    const first = await createEmail(address);
+    const message = await sendThroughMailgun(h, mailgun, first, address);
+    await untilEmailStatus(h, first, 'sent');
+    const callsBefore = mailgun.requests.length;
+
+    const bounce = mailgun.webhookBody({
+      event: 'failed',
+      severity: 'permanent',
+      reason: 'bounce',
+      deliveryStatus: { code: 550, message: 'No such user' },
+      message,
+    });
+    expect((await postMailgun(h, bounce)).json()).toEqual({ outcome: 'applied' });
+    const bounced: Json = await emailStatus(h, first);
+    expect(bounced.deliveries.email).toMatchObject({
+      status: 'bounced',
+      errorCode: 'bounced',
+      reason: 'bounce',
+    });
+
+    const admin = h.token(userId, 'admin');
+    const list = await h.request('GET', '/api/v1/admin/suppressions', { token: admin });
+    expect(list.statusCode).toBe(200);
+    expect(list.json().items).toEqual([
+      expect.objectContaining({
+        address: 'bouncy@example.com',
+        channel: 'email',
+        reason: 'bounced',
+        provider: 'mailgun',
+      }),
+    ]);
+
+    const second = await createEmail('bouncy@example.com');
+    const suppressed: Json = await emailStatus(h, second);
+    expect(suppressed.deliveries.email.status).toBe('suppressed');
+    expect(suppressed.outbox).toEqual([]);
+    expect(suppressed.history.map((entry: Json) => entry.status)).toEqual(['queued', 'suppressed']);
+    expect(mailgun.requests.length).toBe(callsBefore);
+
+    // Lifted by an admin, the address gets a delivery job again.
+    expect(
+      (await h.request('DELETE', '/api/v1/admin/suppressions/bouncy%40example.com', { token: admin }))
+        .statusCode,
+    ).toBe(204);
+    const third: Json = await emailStatus(h, await createEmail(address));
+    expect(third.deliveries.email.status).toBe('queued');
+    expect(third.outbox.map((entry: Json) => entry.kind)).toEqual(['job']);
+    expect(
+      (await h.request('GET', '/api/v1/admin/suppressions', { token: h.token(userId) })).statusCode,
+    ).toBe(403);
+  });
+
   it('answers 503 and accepts nothing when no signing key is configured', async () => {
     const bare = await startHarness('notif-webhooks-mg-off');
     try {

@@ -8,6 +8,7 @@ import { type UserRecord } from '../data/user-model';
 import { type BroadcastBody, type BroadcastProgress } from '../routes/notifications/schemas';
 import { type ServiceContext } from './context';
 import { buildNotification } from './create-notification';
+import { suppressedChannels } from './suppression';
 import { publishDueEntries } from './outbox';
 
 /*
@@ -119,31 +120,36 @@ async function deliverBatch(
   users: UserRecord[],
 ) {
   const owner = randomUUID();
-  const documents = users.flatMap((user) => {
+  const drafts = users.flatMap((user) => {
     const channels = reachableChannels(broadcast.channels, user);
     if (channels.length === 0) return [];
-    const draft = {
-      dedupeKey: `broadcast:${broadcastId}:${user._id}`,
-      recipient: {
-        userId: user._id,
-        email: user.email,
-        name: user.name,
-        ...(user.phone ? { phone: user.phone } : {}),
-        ...(user.locale ? { locale: user.locale } : {}),
+    return [
+      {
+        dedupeKey: `broadcast:${broadcastId}:${user._id}`,
+        recipient: {
+          userId: user._id,
+          email: user.email,
+          name: user.name,
+          ...(user.phone ? { phone: user.phone } : {}),
+          ...(user.locale ? { locale: user.locale } : {}),
+        },
+        senderId: broadcast.senderId,
+        channels,
+        title: broadcast.title,
+        body: broadcast.body,
+        html: broadcast.html,
+        category: broadcast.category,
+        priority: broadcast.priority,
+        metadata: broadcast.metadata,
+        broadcastId,
+        correlationId: broadcast.correlationId,
       },
-      senderId: broadcast.senderId,
-      channels,
-      title: broadcast.title,
-      body: broadcast.body,
-      html: broadcast.html,
-      category: broadcast.category,
-      priority: broadcast.priority,
-      metadata: broadcast.metadata,
-      broadcastId,
-      correlationId: broadcast.correlationId,
-    };
-    return [buildNotification(ctx, draft, owner)];
+    ];
   });
+  const suppressed = await suppressedChannels(ctx, drafts);
+  const documents = drafts.map((draft, index) =>
+    buildNotification(ctx, { ...draft, suppressed: suppressed[index] }, owner),
+  );
   if (documents.length === 0) return;
   let inserted: NotificationRecord[];
   try {

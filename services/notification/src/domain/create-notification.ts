@@ -13,6 +13,7 @@ import { type CreateNotificationBody, type NotificationAccepted } from '../route
 import { type ServiceContext } from './context';
 import { publishDueEntries } from './outbox';
 import { resolveRecipient } from './recipients';
+import { suppressedChannels } from './suppression';
 import { channelStatuses } from './summaries';
 
 /** Everything needed to store one notification, whoever asked for it (API, broadcast, verification). */
@@ -35,6 +36,8 @@ export interface NotificationDraft {
   correlationId: string;
   /** false: a recipient user, but no inbox entry (account emails) */
   inbox?: boolean;
+  /** channels whose address is on the suppression list: they end `suppressed`, and no job is published */
+  suppressed?: Channel[];
 }
 
 /**
@@ -51,6 +54,16 @@ export function buildNotification(ctx: ServiceContext, draft: NotificationDraft,
   const history: HistoryEntry[] = [];
   const outbox: OutboxEntry[] = [];
   for (const channel of draft.channels) {
+    if (draft.suppressed?.includes(channel)) {
+      deliveries[channel] = {
+        status: 'suppressed',
+        reason: 'The address is on the suppression list',
+        updatedAt: now,
+      };
+      history.push({ channel, status: 'queued', at: now, source: 'api' });
+      history.push({ channel, status: 'suppressed', at: now, source: 'suppression' });
+      continue;
+    }
     const status = channel === 'in_app' && !draft.sendAt ? 'delivered' : 'queued';
     const jobId = isDeliveryChannel(channel) ? randomUUID() : undefined;
     deliveries[channel] = { status, ...(jobId ? { jobId } : {}), updatedAt: now };
@@ -103,7 +116,8 @@ export async function storeNotification(
   draft: NotificationDraft,
 ): Promise<NotificationRecord> {
   const leaseOwner = draft.sendAt ? null : randomUUID();
-  const document = buildNotification(ctx, draft, leaseOwner);
+  const [suppressed] = await suppressedChannels(ctx, [draft]);
+  const document = buildNotification(ctx, { ...draft, suppressed }, leaseOwner);
   try {
     const [created] = await ctx.models.notifications.insertMany([document]);
     const record = created!.toObject() as NotificationRecord;
