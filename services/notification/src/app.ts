@@ -14,7 +14,7 @@ import { broadcastModel } from './data/broadcast-model';
 import { idempotencyModel } from './data/idempotency-model';
 import { notificationModel } from './data/notification-model';
 import { userModel } from './data/user-model';
-import { suppressionModel } from './data/webhook-models';
+import { pendingEventModel, suppressionModel } from './data/webhook-models';
 import { announceRequeuedChannel } from './dead-letters/announce';
 import { deadLettersPlugin } from './dead-letters/plugin';
 import { BackgroundTasks } from './domain/background-tasks';
@@ -27,6 +27,7 @@ import { registerNotificationRoutes } from './routes/notifications';
 import { registerMailgunWebhook } from './webhooks/mailgun-route';
 import { webhookModels } from './webhooks/models';
 import { registerSuppressionRoutes } from './webhooks/suppression-routes';
+import { registerTwilioWebhook } from './webhooks/twilio-route';
 
 export interface Deps {
   logger: Logger;
@@ -57,6 +58,7 @@ export async function buildApp(deps: Deps): Promise<NotificationApp> {
     idempotencyKeys: idempotencyModel(deps.mongo),
     broadcasts: broadcastModel(deps.mongo),
     suppressions: suppressionModel(deps.mongo),
+    pendingEvents: pendingEventModel(deps.mongo),
   };
   await Promise.all(Object.values(models).map((model) => model.init()));
 
@@ -102,6 +104,12 @@ export async function buildApp(deps: Deps): Promise<NotificationApp> {
         webhooks,
         signingKey: settings.mailgunWebhookSigningKey,
         maxAgeMs: settings.webhookMaxAgeMs,
+        bodyLimit: settings.webhookBodyLimitBytes,
+      });
+      registerTwilioWebhook(scope, {
+        ctx,
+        authToken: settings.twilioAuthToken,
+        publicBaseUrl: settings.publicBaseUrl,
         bodyLimit: settings.webhookBodyLimitBytes,
       });
     },

@@ -29,6 +29,10 @@ export const NotificationEnv = {
   IDEMPOTENCY_WINDOW_HOURS: Type.Integer({ minimum: 1, maximum: 720, default: 24 }),
   /** Mailgun's webhook signing key; unset, the Mailgun webhook answers 503 and accepts nothing */
   MAILGUN_WEBHOOK_SIGNING_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  /** Twilio's auth token, the key of `X-Twilio-Signature`; unset, the Twilio webhook answers 503 */
+  TWILIO_AUTH_TOKEN: Type.Optional(Type.String({ minLength: 1 })),
+  /** the origin providers call us at (the gateway's): Twilio signs the full URL it called */
+  PUBLIC_BASE_URL: Type.String({ minLength: 1, default: 'http://localhost:8080' }),
   /** a signed webhook older (or further in the future) than this is rejected */
   WEBHOOK_MAX_AGE_SECONDS: Type.Integer({ minimum: 10, maximum: 86_400, default: 300 }),
   /** the largest webhook body accepted */
@@ -50,6 +54,8 @@ export interface ServiceSettings {
   /** how long shutdown waits for in-flight messages and background work */
   drainTimeoutMs: number;
   mailgunWebhookSigningKey?: string;
+  twilioAuthToken?: string;
+  publicBaseUrl: string;
   webhookMaxAgeMs: number;
   webhookBodyLimitBytes: number;
 }
@@ -67,6 +73,8 @@ export function settingsFrom(config: Config): ServiceSettings {
     ...(config.MAILGUN_WEBHOOK_SIGNING_KEY
       ? { mailgunWebhookSigningKey: config.MAILGUN_WEBHOOK_SIGNING_KEY }
       : {}),
+    ...(config.TWILIO_AUTH_TOKEN ? { twilioAuthToken: config.TWILIO_AUTH_TOKEN } : {}),
+    publicBaseUrl: config.PUBLIC_BASE_URL,
     webhookMaxAgeMs: config.WEBHOOK_MAX_AGE_SECONDS * 1000,
     webhookBodyLimitBytes: config.WEBHOOK_BODY_LIMIT_BYTES,
   };
@@ -81,6 +89,7 @@ export const defaultSettings: ServiceSettings = {
   broadcastBatchSize: 500,
   idempotencyWindowMs: 24 * 3_600_000,
   drainTimeoutMs: 10_000,
+  publicBaseUrl: 'http://localhost:8080',
   webhookMaxAgeMs: 300_000,
   webhookBodyLimitBytes: 65_536,
 };

@@ -10,6 +10,7 @@ import {
 } from '@herald/contracts';
 import { type ServiceContext } from '../domain/context';
 import { applyDeliveryStatus } from '../domain/delivery-status';
+import { applyPendingEvents } from '../webhooks/pending-events';
 import { applyUserSnapshot } from '../domain/users';
 import { sendVerificationEmail } from '../domain/verification-email';
 
@@ -46,6 +47,9 @@ export function startNotificationEventsConsumer(ctx: ServiceContext) {
       switch (message.type) {
         case MessageTypes.deliveryStatus:
           await applyDeliveryStatus(ctx, message);
+          // Provider events that beat this report were kept for it.
+          if (message.payload.providerMessageId && message.payload.status === 'sent')
+            await applyPendingEvents(ctx, message.payload.providerMessageId);
           return;
         case MessageTypes.userRegistered:
         case MessageTypes.userUpdated:

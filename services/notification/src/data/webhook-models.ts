@@ -57,3 +57,35 @@ export function suppressionModel(connection: Connection): SuppressionModel {
 export function suppressionKey(address: string): string {
   return address.trim().toLowerCase();
 }
+
+/** A verified provider event about a send we have not heard of yet; applied when its `sent` arrives. */
+export interface PendingEventRecord {
+  /** `provider:eventId`: a redelivered webhook is stored once */
+  _id: string;
+  providerMessageId: string;
+  event: Record<string, unknown>;
+  at: Date;
+  expiresAt: Date;
+}
+
+const pendingEventSchema = new Schema<PendingEventRecord>(
+  {
+    _id: { type: String, required: true },
+    providerMessageId: { type: String, required: true },
+    event: { type: Schema.Types.Mixed, required: true },
+    at: { type: Date, required: true },
+    expiresAt: { type: Date, required: true },
+  },
+  { collection: 'pending_provider_events', versionKey: false },
+);
+pendingEventSchema.index({ providerMessageId: 1, at: 1 });
+pendingEventSchema.index({ expiresAt: 1 }, { expireAfterSeconds: 0 });
+
+export type PendingEventModel = Model<PendingEventRecord>;
+
+export function pendingEventModel(connection: Connection): PendingEventModel {
+  return (
+    (connection.models.PendingProviderEvent as PendingEventModel | undefined) ??
+    connection.model<PendingEventRecord>('PendingProviderEvent', pendingEventSchema)
+  );
+}

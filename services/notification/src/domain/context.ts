@@ -5,7 +5,7 @@ import { type BroadcastModel } from '../data/broadcast-model';
 import { type IdempotencyModel } from '../data/idempotency-model';
 import { type NotificationModel } from '../data/notification-model';
 import { type UserModel } from '../data/user-model';
-import { type SuppressionModel } from '../data/webhook-models';
+import { type PendingEventModel, type SuppressionModel } from '../data/webhook-models';
 import { type BackgroundTasks } from './background-tasks';
 
 export interface Models {
@@ -14,6 +14,7 @@ export interface Models {
   idempotencyKeys: IdempotencyModel;
   broadcasts: BroadcastModel;
   suppressions: SuppressionModel;
+  pendingEvents: PendingEventModel;
 }
 
 /** What the domain functions need, built once by the app and passed in (no module globals). */

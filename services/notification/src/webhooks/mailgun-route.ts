@@ -4,6 +4,7 @@ import { AppError, type HttpApp } from '@herald/runtime';
 import { type ServiceContext } from '../domain/context';
 import { type WebhookModels } from './models';
 import { applyProviderEvent, type ProviderEvent } from './provider-events';
+import { keepPending } from './pending-events';
 import { recordToken } from './replay-cache';
 import { isValidMailgunSignature } from './signatures';
 import { WebhookAccepted } from './schemas';
@@ -81,7 +82,11 @@ export function registerMailgunWebhook(app: HttpApp, deps: WebhookRouteDeps): vo
       }
       const event = toProviderEvent(request.body['event-data']);
       if (!event) return { outcome: 'ignored' as const };
-      const outcome = await applyProviderEvent(deps.ctx, deps.webhooks, event);
+      let outcome = await applyProviderEvent(deps.ctx, event);
+      if (outcome === 'unknown_message') {
+        await keepPending(deps.ctx, event);
+        outcome = 'pending';
+      }
       request.log.info(
         { event: event.eventId, kind: request.body['event-data'].event, outcome },
         'mailgun event',

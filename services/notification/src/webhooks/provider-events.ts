@@ -6,7 +6,6 @@ import { suppressionKey, type SuppressionRecord } from '../data/webhook-models';
 import { type ServiceContext } from '../domain/context';
 import { applyDeliveryStatus } from '../domain/delivery-status';
 import { normaliseProviderMessageId } from './signatures';
-import { type WebhookModels } from './models';
 
 export type EngagementKind = 'opened' | 'clicked' | 'complained' | 'unsubscribed';
 
@@ -29,7 +28,7 @@ export interface ProviderEvent {
   reason?: string;
 }
 
-export type EventOutcome = 'applied' | 'ignored' | 'unknown_message';
+export type EventOutcome = 'applied' | 'ignored' | 'unknown_message' | 'pending';
 
 const engagementField: Record<EngagementKind, string> = {
   opened: 'engagement.openedAt',
@@ -60,12 +59,8 @@ async function findNotification(ctx: ServiceContext, event: ProviderEvent): Prom
  * path as the worker's reports, an engagement as a first-seen timestamp, and
  * a hard bounce, complaint or unsubscribe onto the suppression list.
  */
-export async function applyProviderEvent(
-  ctx: ServiceContext,
-  webhooks: WebhookModels,
-  event: ProviderEvent,
-): Promise<EventOutcome> {
-  if (event.suppress && event.recipient) await suppress(ctx, webhooks, event);
+export async function applyProviderEvent(ctx: ServiceContext, event: ProviderEvent): Promise<EventOutcome> {
+  if (event.suppress && event.recipient) await suppress(ctx, event);
   const record = await findNotification(ctx, event);
   if (!record?.deliveries[event.channel]) return 'unknown_message';
 
@@ -103,9 +98,9 @@ export async function applyProviderEvent(
   return applied ? 'applied' : 'ignored';
 }
 
-async function suppress(ctx: ServiceContext, webhooks: WebhookModels, event: ProviderEvent) {
+async function suppress(ctx: ServiceContext, event: ProviderEvent) {
   try {
-    await webhooks.suppressions.updateOne(
+    await ctx.models.suppressions.updateOne(
       { _id: suppressionKey(event.recipient!) },
       {
         $setOnInsert: {

@@ -1,0 +1,112 @@
+import { Type } from '@sinclair/typebox';
+import { ProblemDetails } from '@herald/contracts';
+import { AppError, ForbiddenError, type HttpApp } from '@herald/runtime';
+import { type ServiceContext } from '../domain/context';
+import { keepPending } from './pending-events';
+import { applyProviderEvent, type ProviderEvent } from './provider-events';
+import { WebhookAccepted } from './schemas';
+import { isValidTwilioSignature } from './signatures';
+
+const TwilioStatusCallback = Type.Object(
+  {
+    MessageSid: Type.String({ minLength: 1, maxLength: 64 }),
+    MessageStatus: Type.String({ minLength: 1, maxLength: 32 }),
+    ErrorCode: Type.Optional(Type.String({ maxLength: 16 })),
+    To: Type.Optional(Type.String({ maxLength: 32 })),
+  },
+  // Twilio adds fields over time; every one of them is part of the signature.
+  { additionalProperties: Type.String() },
+);
+
+/** Twilio error codes after which the number must not be texted again. */
+const SUPPRESSING_ERRORS = new Set(['21610']);
+
+export interface TwilioRouteDeps {
+  ctx: ServiceContext;
+  authToken?: string;
+  /** where Twilio reaches us, e.g. `https://herald.example.com`: the signed URL starts with it */
+  publicBaseUrl: string;
+  bodyLimit: number;
+}
+
+export function registerTwilioWebhook(app: HttpApp, deps: TwilioRouteDeps): void {
+  // Fastify parses no forms; Twilio posts nothing else. Scoped to this plugin only.
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string', bodyLimit: deps.bodyLimit },
+    (_request, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))),
+  );
+  app.post(
+    '/twilio',
+    {
+      bodyLimit: deps.bodyLimit,
+      schema: {
+        tags: ['webhooks'],
+        summary: "Twilio's message status callback (X-Twilio-Signature)",
+        consumes: ['application/x-www-form-urlencoded'],
+        headers: Type.Object({ 'x-twilio-signature': Type.Optional(Type.String({ maxLength: 200 })) }),
+        body: TwilioStatusCallback,
+        response: { 200: WebhookAccepted, 400: ProblemDetails, 403: ProblemDetails, 503: ProblemDetails },
+      },
+    },
+    async (request) => {
+      if (!deps.authToken) {
+        throw new AppError(503, 'webhook_not_configured', 'Twilio webhooks are not configured');
+      }
+      // The URL Twilio called is the gateway's, not ours: rebuilt from the configured public base.
+      const url = deps.publicBaseUrl.replace(/\/+$/, '') + request.url;
+      const params = request.body as Record<string, string>;
+      const signature = request.headers['x-twilio-signature'] ?? '';
+      if (!isValidTwilioSignature(deps.authToken, url, params, signature)) {
+        throw new ForbiddenError('webhook_rejected', 'The signature does not match');
+      }
+      const event = toProviderEvent(params, deps.ctx.now());
+      if (!event) return { outcome: 'ignored' as const };
+      let outcome = await applyProviderEvent(deps.ctx, event);
+      if (outcome === 'unknown_message') {
+        await keepPending(deps.ctx, event);
+        outcome = 'pending';
+      }
+      request.log.info(
+        { sid: event.providerMessageId, status: params.MessageStatus, outcome },
+        'twilio callback',
+      );
+      return { outcome };
+    },
+  );
+}
+
+function toProviderEvent(params: Record<string, string>, now: Date): ProviderEvent | undefined {
+  const sid = params.MessageSid!;
+  const status = params.MessageStatus!;
+  const base: ProviderEvent = {
+    provider: 'twilio',
+    // Twilio has no event id: one callback per (message, status).
+    eventId: `${sid}:${status}`,
+    channel: 'sms',
+    providerMessageId: sid,
+    at: now,
+    ...(params.To ? { recipient: params.To } : {}),
+    ...(params.ErrorCode ? { errorCode: params.ErrorCode } : {}),
+  };
+  switch (status) {
+    case 'sent':
+      return { ...base, status: 'sent' };
+    case 'delivered':
+    case 'read':
+      return { ...base, status: 'delivered' };
+    case 'undelivered':
+    case 'failed':
+      // Twilio had accepted the message: a failure now is a bounce (see decideTransition).
+      return {
+        ...base,
+        status: 'bounced',
+        reason: `Twilio reported ${status}`,
+        ...(params.ErrorCode && SUPPRESSING_ERRORS.has(params.ErrorCode)
+          ? { suppress: 'unsubscribed' as const }
+          : {}),
+      };
+    default:
+      return undefined;
+  }
+}
