@@ -5,7 +5,7 @@ const ESM_ONLY_DEPENDENCIES = ['content-disposition', 'cookie'];
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/packages', '<rootDir>/services'],
+  roots: ['<rootDir>/packages', '<rootDir>/services', '<rootDir>/e2e'],
   testMatch: ['**/test/**/*.test.ts'],
   transform: {
     '^.+\\.ts$': [
