@@ -26,6 +26,7 @@ import { registerBroadcastRoutes } from './routes/broadcasts';
 import { registerNotificationRoutes } from './routes/notifications';
 import { registerMailgunWebhook } from './webhooks/mailgun-route';
 import { webhookModels } from './webhooks/models';
+import { registerStatsRoute } from './webhooks/stats';
 import { registerSuppressionRoutes } from './webhooks/suppression-routes';
 import { registerTwilioWebhook } from './webhooks/twilio-route';
 
@@ -122,6 +123,14 @@ export async function buildApp(deps: Deps): Promise<NotificationApp> {
       registerSuppressionRoutes(admin, models.suppressions);
     },
     { prefix: '/api/v1/admin/suppressions' },
+  );
+  await app.register(
+    async (admin) => {
+      admin.addHook('onRequest', admin.authenticate);
+      admin.addHook('onRequest', admin.requireRole('admin'));
+      registerStatsRoute(admin, models.notifications);
+    },
+    { prefix: '/api/v1/admin/stats' },
   );
   await app.register(deadLettersPlugin, {
     mongo: deps.mongo,
