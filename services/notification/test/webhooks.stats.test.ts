@@ -74,4 +74,17 @@ describe('admin stats', () => {
       (await h.request('GET', `/api/v1/admin/stats?${query}`, { token: h.token(userId) })).statusCode,
     ).toBe(403);
   });
+
+  it('documents the webhook and admin routes in the OpenAPI document', async () => {
+    const paths = Object.keys((await h.request('GET', '/docs/json')).json().paths);
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        '/api/v1/webhooks/mailgun',
+        '/api/v1/webhooks/twilio',
+        '/api/v1/admin/suppressions/',
+        '/api/v1/admin/suppressions/{address}',
+        '/api/v1/admin/stats/',
+      ]),
+    );
+  });
 });
