@@ -1,0 +1,172 @@
+// Starts Herald on one machine: MongoDB (MONGO_URL or the embedded
+// mongo-java-server), RabbitMQ (AMQP_URL or localhost), the fake providers
+// when no provider credentials are set, the four services and nginx. Used by
+// `pnpm start`; the end-to-end suite reuses it.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { FakeMailgun, FakeTwilio } from '../packages/fake-providers/src';
+import { withDatabase } from '../packages/test-support/src/index';
+import { startMongoJavaServer } from '../packages/test-support/src/infra/mongo-java-server';
+import { REPO_ROOT, writeGatewayConfig } from './gateway-config';
+
+export const SERVICES = [
+  { name: 'auth', port: 3001 },
+  { name: 'notification', port: 3002 },
+  { name: 'delivery-worker', port: 3003 },
+  { name: 'realtime', port: 3004 },
+] as const;
+
+const NGINX_CANDIDATES = [
+  process.env.NGINX_BIN,
+  '/usr/sbin/nginx',
+  '/usr/local/sbin/nginx',
+  '/usr/bin/nginx',
+];
+const READY_TIMEOUT_MS = 60_000;
+
+export interface Stack {
+  gatewayUrl: string | undefined;
+  serviceUrls: Record<string, string>;
+  mailgun: FakeMailgun | undefined;
+  twilio: FakeTwilio | undefined;
+  stop(): Promise<void>;
+}
+
+export interface StackOptions {
+  env?: NodeJS.ProcessEnv;
+  gatewayPort?: number;
+  dataDir?: string;
+  log?: (line: string) => void;
+  /** child output goes here; defaults to inherited stdio */
+  stdio?: 'inherit' | 'ignore';
+}
+
+export function findNginx(): string | undefined {
+  return NGINX_CANDIDATES.find((candidate): candidate is string => !!candidate && existsSync(candidate));
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const env = { ...(options.env ?? process.env) };
+  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const dataDir = options.dataDir ?? join(REPO_ROOT, '.data');
+  mkdirSync(dataDir, { recursive: true });
+  const stops: Array<() => Promise<void>> = [];
+  const stop = async () => {
+    for (const step of stops.reverse()) await step().catch(() => undefined);
+  };
+
+  try {
+    if (!env.MONGO_URL) {
+      // TODO: the H2-backed persistent mode; this embedded server keeps data in memory only.
+      const mongo = await startMongoJavaServer();
+      stops.push(mongo.stop);
+      env.MONGO_URL = mongo.url;
+      log(`MongoDB: ${mongo.label} (in memory; set MONGO_URL to keep data)`);
+    }
+    env.AMQP_URL ??= 'amqp://guest:guest@127.0.0.1:5672';
+
+    let mailgun: FakeMailgun | undefined;
+    let twilio: FakeTwilio | undefined;
+    if (!env.MAILGUN_API_KEY && !env.TWILIO_ACCOUNT_SID) {
+      Object.assign(env, {
+        MAILGUN_API_KEY: 'local-mailgun-key',
+        MAILGUN_DOMAIN: 'mg.herald.local',
+        MAILGUN_WEBHOOK_SIGNING_KEY: 'local-mailgun-signing-key',
+        TWILIO_ACCOUNT_SID: 'AC00000000000000000000000000000000',
+        TWILIO_AUTH_TOKEN: 'local-twilio-token',
+        TWILIO_FROM: '+15005550006',
+      });
+      mailgun = new FakeMailgun({
+        apiKey: env.MAILGUN_API_KEY,
+        webhookSigningKey: env.MAILGUN_WEBHOOK_SIGNING_KEY,
+      });
+      twilio = new FakeTwilio({ accountSid: env.TWILIO_ACCOUNT_SID, authToken: env.TWILIO_AUTH_TOKEN });
+      env.MAILGUN_URL = await mailgun.listen(0, '127.0.0.1');
+      env.TWILIO_API_URL = await twilio.listen(0, '127.0.0.1');
+      stops.push(() => Promise.all([mailgun!.close(), twilio!.close()]).then(() => undefined));
+      log(`Fake providers: Mailgun ${env.MAILGUN_URL}, Twilio ${env.TWILIO_API_URL}`);
+    }
+
+    const serviceUrls: Record<string, string> = {};
+    const exits: Array<Promise<never>> = [];
+    for (const service of SERVICES) {
+      const child = spawn(
+        process.execPath,
+        [join(REPO_ROOT, 'services', service.name, 'dist', 'server.js')],
+        {
+          cwd: join(REPO_ROOT, 'services', service.name),
+          // Each service owns its collections; one database each keeps their index names apart.
+          env: {
+            ...env,
+            PORT: String(service.port),
+            MONGO_URL: withDatabase(env.MONGO_URL, `herald_${service.name.replace('-', '_')}`),
+          },
+          stdio: options.stdio ?? 'inherit',
+        },
+      );
+      stops.push(() => stopChild(child));
+      exits.push(exitedEarly(child, service.name));
+      serviceUrls[service.name] = `http://127.0.0.1:${service.port}`;
+    }
+    // A service that dies while starting (port taken, bad config) fails the start at once.
+    await Promise.race([
+      Promise.all(Object.values(serviceUrls).map((url) => waitReady(`${url}/health/ready`))),
+      ...exits,
+    ]);
+
+    let gatewayUrl: string | undefined;
+    const nginx = findNginx();
+    if (nginx) {
+      const port = options.gatewayPort ?? Number(env.GATEWAY_PORT ?? 8080);
+      const runDir = join(dataDir, 'nginx');
+      const config = writeGatewayConfig({ runDir, port });
+      const check = spawnSync(nginx, ['-t', '-q', '-p', runDir, '-c', config], { encoding: 'utf8' });
+      if (check.status !== 0) throw new Error(`nginx rejected ${config}: ${check.stderr}`);
+      const child = spawn(nginx, ['-p', runDir, '-c', config, '-g', 'daemon off;'], {
+        stdio: options.stdio ?? 'inherit',
+      });
+      stops.push(() => stopChild(child));
+      gatewayUrl = `http://127.0.0.1:${port}`;
+      await waitReady(`${gatewayUrl}/docs/auth/json`);
+    } else {
+      log('nginx not found: services are reachable on their own ports only');
+    }
+    return { gatewayUrl, serviceUrls, mailgun, twilio, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+async function waitReady(url: string): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const response = await fetch(url).catch(() => undefined);
+    if (response?.ok) return;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`${url} not ready after ${READY_TIMEOUT_MS / 1000} s`);
+}
+
+function exitedEarly(child: ChildProcess, name: string): Promise<never> {
+  const exited = new Promise<never>((_resolve, reject) => {
+    child.once('exit', (code, signal) =>
+      reject(new Error(`${name} exited while starting (${signal ?? `code ${code}`})`)),
+    );
+  });
+  exited.catch(() => undefined); // after a clean start its rejection concerns nobody
+  return exited;
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
