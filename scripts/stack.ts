@@ -40,6 +40,8 @@ export interface StackOptions {
   log?: (line: string) => void;
   /** child output goes here; defaults to inherited stdio */
   stdio?: 'inherit' | 'ignore';
+  /** 'dist' runs the built services (pnpm start); 'source' runs their TypeScript through tsx (tests, no build) */
+  runtime?: 'dist' | 'source';
 }
 
 export function findNginx(): string | undefined {
