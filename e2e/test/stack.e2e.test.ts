@@ -79,6 +79,13 @@ describeWithNginx('Herald through the gateway', () => {
     });
     expect(me.status).toBe(200);
     expect(await me.json()).toMatchObject({ email, emailVerified: true });
+
+    // refresh rotation: the new pair works, the spent refresh token no longer does
+    const rotated = await post('/api/v1/auth/refresh', { refreshToken: tokens.refreshToken });
+    expect(rotated.status).toBe(200);
+    const next = (await rotated.json()) as { refreshToken: string };
+    expect(next.refreshToken).not.toBe(tokens.refreshToken);
+    expect((await post('/api/v1/auth/refresh', { refreshToken: tokens.refreshToken })).status).toBe(401);
   });
 
   it('serves the Swagger UI and every OpenAPI document', async () => {
