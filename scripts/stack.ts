@@ -93,20 +93,27 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const serviceUrls: Record<string, string> = {};
     const exits: Array<Promise<never>> = [];
     for (const service of SERVICES) {
-      const child = spawn(
-        process.execPath,
-        [join(REPO_ROOT, 'services', service.name, 'dist', 'server.js')],
-        {
-          cwd: join(REPO_ROOT, 'services', service.name),
-          // Each service owns its collections; one database each keeps their index names apart.
-          env: {
-            ...env,
-            PORT: String(service.port),
-            MONGO_URL: withDatabase(env.MONGO_URL, `herald_${service.name.replace('-', '_')}`),
-          },
-          stdio: options.stdio ?? 'inherit',
+      // 'source' runs the TypeScript through tsx, resolving workspace packages to their sources,
+      // so tests need no build; 'dist' runs what `pnpm build` produced.
+      const entry =
+        options.runtime === 'source'
+          ? [
+              '--conditions=@herald/source',
+              '--import',
+              'tsx',
+              join(REPO_ROOT, 'services', service.name, 'src', 'server.ts'),
+            ]
+          : [join(REPO_ROOT, 'services', service.name, 'dist', 'server.js')];
+      const child = spawn(process.execPath, entry, {
+        cwd: join(REPO_ROOT, 'services', service.name),
+        // Each service owns its collections; one database each keeps their index names apart.
+        env: {
+          ...env,
+          PORT: String(service.port),
+          MONGO_URL: withDatabase(env.MONGO_URL, `herald_${service.name.replace('-', '_')}`),
         },
-      );
+        stdio: options.stdio ?? 'inherit',
+      });
       stops.push(() => stopChild(child));
       exits.push(exitedEarly(child, service.name));
       serviceUrls[service.name] = `http://127.0.0.1:${service.port}`;
