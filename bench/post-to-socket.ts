@@ -18,30 +18,30 @@
  * database, on free loopback ports, and deletes what it made. Prints a table
  * and a JSON line.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
 import { DEFAULT_RETRY_POLICY, topologyNames } from '@herald/amqp';
 import { Queues } from '@herald/contracts';
 import { TestTokenIssuer, connectTestMongo, deleteAmqpNamespace } from '@herald/test-support';
 import { startMongoJavaServer } from '../packages/test-support/src/infra/mongo-java-server';
-import type * as SocketIoClient from '../services/realtime/node_modules/socket.io-client/build/cjs/index';
+import {
+  amqpUrl,
+  connectSocket,
+  freePort,
+  sleep,
+  spawnService,
+  stopProcess,
+  waitForReady,
+  type Socket,
+} from './lib/processes';
 
 const rate = Number(process.argv[2] ?? 200);
 const seconds = Number(process.argv[3] ?? 10);
 const users = Number(process.argv[4] ?? 50);
-const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
-const root = resolve(__dirname, '..');
 const TARGET_P99_MS = 25;
 /** how long after the last POST an event may still arrive */
 const DRAIN_MS = 10_000;
-
-// socket.io-client is a dependency of the realtime service, not of the root.
-const { io } = require(
-  require.resolve('socket.io-client', { paths: [resolve(root, 'services/realtime')] }),
-) as typeof SocketIoClient;
 
 interface Sample {
   userIndex: number;
@@ -71,7 +71,7 @@ async function main(): Promise<void> {
   const realtimeBase = `http://127.0.0.1:${await freePort()}`;
 
   const children: ChildProcess[] = [];
-  const clients: SocketIoClient.Socket[] = [];
+  const clients: Socket[] = [];
   try {
     children.push(
       spawnService('services/notification/src/server.ts', {
@@ -104,7 +104,7 @@ async function main(): Promise<void> {
     let misrouted = 0;
     let duplicates = 0;
     for (let i = 0; i < users; i += 1) {
-      const socket = await connect(realtimeBase, tokens[i]!);
+      const socket = await connectSocket(realtimeBase, tokens[i]!);
       clients.push(socket);
       socket.on('notification:new', (event: { notification: { id: string }; occurredAt: string }) => {
         const eventAt = performance.now();
@@ -258,7 +258,7 @@ async function main(): Promise<void> {
     if (result.missing > 0 || misrouted > 0 || rejected.size > 0) process.exitCode = 1;
   } finally {
     for (const socket of clients) socket.disconnect();
-    for (const child of children.reverse()) await stop(child);
+    for (const child of children.reverse()) await stopProcess(child);
     await deleteAmqpNamespace(namespace, DEFAULT_RETRY_POLICY, [
       topologyNames(namespace).scoped(`${Queues.realtimePrefix}${instanceId}`),
     ]).catch((error: unknown) => console.error('could not delete the AMQP namespace', error));
@@ -268,74 +268,10 @@ async function main(): Promise<void> {
   }
 }
 
-function connect(base: string, token: string): Promise<SocketIoClient.Socket> {
-  return new Promise((resolveSocket, reject) => {
-    const socket = io(base, {
-      path: '/socket.io',
-      transports: ['websocket'],
-      forceNew: true,
-      reconnection: false,
-      auth: { token },
-    });
-    socket.once('connect', () => resolveSocket(socket));
-    socket.once('connect_error', (error) => {
-      socket.close();
-      reject(error);
-    });
-  });
-}
-
-function spawnService(entry: string, env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['--conditions=@herald/source', '--import', 'tsx', entry], {
-    cwd: root,
-    stdio: ['ignore', 'inherit', 'inherit'],
-    env: {
-      ...process.env,
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'warn',
-      LOG_FORMAT: 'json',
-      HOST: '127.0.0.1',
-      AMQP_URL: amqpUrl,
-      ...env,
-    },
-  });
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
-async function waitForReady(url: string, child: ChildProcess): Promise<void> {
-  for (let i = 0; i < 300; i += 1) {
-    if (child.exitCode !== null)
-      throw new Error(`the service exited (${child.exitCode}) before ${url} was ready`);
-    const ok = await fetch(url)
-      .then((r) => r.ok)
-      .catch(() => false);
-    if (ok) return;
-    await sleep(200);
-  }
-  throw new Error(`${url} never became ready`);
-}
-
 const sorted = (values: number[]) => [...values].sort((a, b) => a - b);
 /** Nearest-rank quantile of sorted values. */
 const quantile = (values: number[], q: number) =>
   values.length === 0 ? NaN : values[Math.min(values.length - 1, Math.ceil(q * values.length) - 1)]!;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const round = (value: number, digits: number) => Number(value.toFixed(digits));
 
 main().catch((error) => {

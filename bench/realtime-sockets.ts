@@ -15,27 +15,26 @@
  * inherit it). RabbitMQ: AMQP_URL, else the local broker; runs in its own
  * namespace and deletes it. Prints a table and a JSON line.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
 import pino from 'pino';
 import { AmqpClient, DEFAULT_RETRY_POLICY } from '@herald/amqp';
 import { EventRoutingKeys, MessageTypes, Queues, createMessage } from '@herald/contracts';
 import { TestTokenIssuer, deleteAmqpNamespace } from '@herald/test-support';
-import type * as SocketIoClient from '../services/realtime/node_modules/socket.io-client/build/cjs/index';
+import {
+  amqpUrl,
+  connectSocket,
+  freePort,
+  sleep,
+  spawnService,
+  stopProcess,
+  waitForReady,
+  type Socket,
+} from './lib/processes';
 
 const sockets = Number(process.argv[2] ?? 10_000);
 const batch = Number(process.argv[3] ?? 250);
-const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
-const root = resolve(__dirname, '..');
 const TARGET_KB_PER_SOCKET = 100;
-
-// socket.io-client is a dependency of the realtime service, not of the root.
-const { io } = require(
-  require.resolve('socket.io-client', { paths: [resolve(root, 'services/realtime')] }),
-) as typeof SocketIoClient;
 
 async function main(): Promise<void> {
   if (!Number.isInteger(sockets) || sockets < 1 || !Number.isInteger(batch) || batch < 1) {
@@ -70,7 +69,7 @@ async function main(): Promise<void> {
     connectionName: namespace,
     namespace,
   });
-  const clients: SocketIoClient.Socket[] = [];
+  const clients: Socket[] = [];
   const received = new Map<string, number[]>(); // notification id → indexes of the sockets that got it
   try {
     await publisher.waitUntilReady();
@@ -85,7 +84,7 @@ async function main(): Promise<void> {
       await Promise.all(
         Array.from({ length: last - first }, (_, k) => {
           const index = first + k;
-          return connect(base, issuer.sign({ sub: userId(index), expiresInSeconds: 3_600 }))
+          return connectSocket(base, issuer.sign({ sub: userId(index), expiresInSeconds: 3_600 }))
             .then((socket) => {
               clients[index] = socket;
               socket.on('notification:new', (event: { notification: { id: string } }) => {
@@ -183,7 +182,7 @@ async function main(): Promise<void> {
     if (sanity !== 'ok' || connected < sockets) process.exitCode = 1;
   } finally {
     for (const socket of clients) socket?.disconnect();
-    await stop(realtime);
+    await stopProcess(realtime);
     await publisher.close().catch(() => undefined);
     // The instance queue is exclusive and auto-delete, so it went with the process; deleting it again is a no-op.
     await deleteAmqpNamespace(namespace, DEFAULT_RETRY_POLICY, [
@@ -194,49 +193,6 @@ async function main(): Promise<void> {
 }
 
 const userId = (index: number) => `bench-user-${index}`;
-
-function connect(base: string, token: string): Promise<SocketIoClient.Socket> {
-  return new Promise((resolveSocket, reject) => {
-    const socket = io(base, {
-      path: '/socket.io',
-      transports: ['websocket'],
-      forceNew: true,
-      reconnection: false,
-      timeout: 30_000,
-      auth: { token },
-    });
-    socket.once('connect', () => resolveSocket(socket));
-    socket.once('connect_error', (error) => {
-      socket.close();
-      reject(error);
-    });
-  });
-}
-
-function spawnService(entry: string, env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['--conditions=@herald/source', '--import', 'tsx', entry], {
-    cwd: root,
-    stdio: ['ignore', 'inherit', 'inherit'],
-    env: {
-      ...process.env,
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'warn',
-      LOG_FORMAT: 'json',
-      HOST: '127.0.0.1',
-      AMQP_URL: amqpUrl,
-      ...env,
-    },
-  });
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  await exited;
-  clearTimeout(timer);
-}
 
 /** The soft RLIMIT_NOFILE of this process, which the spawned service inherits. */
 function openFilesLimit(): number {
@@ -262,28 +218,6 @@ async function scrape(base: string): Promise<Record<string, number>> {
   return samples;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
-async function waitForReady(url: string, child: ChildProcess): Promise<void> {
-  for (let i = 0; i < 300; i += 1) {
-    if (child.exitCode !== null)
-      throw new Error(`the service exited (${child.exitCode}) before ${url} was ready`);
-    const ok = await fetch(url)
-      .then((r) => r.ok)
-      .catch(() => false);
-    if (ok) return;
-    await sleep(200);
-  }
-  throw new Error(`${url} never became ready`);
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const round = (value: number, digits: number) => Number(value.toFixed(digits));
 
 main().catch((error) => {
