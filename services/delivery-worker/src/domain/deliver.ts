@@ -100,6 +100,8 @@ export class DeliveryService {
   ): Promise<void> {
     this.deps.metrics.outcome(message.payload.channel, this.providerFor(message.payload).name, 'retry');
     await this.publish(message, context, 'retrying', {
+      // stamped at the moment the retry was scheduled, so `nextAttemptAt - at` is exactly the wait
+      at: new Date(outcome.nextAttemptAt.getTime() - outcome.delayMs).toISOString(),
       nextAttemptAt: outcome.nextAttemptAt.toISOString(),
       error: this.reportedError(context, outcome.error, false),
     });
@@ -201,7 +203,13 @@ export class DeliveryService {
     message: DeliveryJobMessage,
     context: MessageContext,
     status: DeliveryStatus,
-    extra: { provider?: string; providerMessageId?: string; nextAttemptAt?: string; error?: DeliveryError },
+    extra: {
+      at?: string;
+      provider?: string;
+      providerMessageId?: string;
+      nextAttemptAt?: string;
+      error?: DeliveryError;
+    },
   ): Promise<void> {
     const job = message.payload;
     await this.deps.statuses.publish(
