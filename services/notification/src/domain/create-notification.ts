@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Types } from 'mongoose';
 import { ValidationError, mapMongoError, type AuthenticatedUser } from '@herald/runtime';
-import { isDeliveryChannel, type Channel, type Priority, type TemplateRef } from '@herald/contracts';
+import { isDeliveryChannel, type Channel } from '@herald/contracts';
 import {
   type ChannelDelivery,
   type HistoryEntry,
   type NotificationRecord,
   type OutboxEntry,
-  type Recipient,
 } from '../data/notification-model';
 import { type CreateNotificationBody, type NotificationAccepted } from '../routes/notifications/schemas';
 import { type ServiceContext } from './context';
@@ -17,22 +16,14 @@ import { suppressedChannels } from './suppression';
 import { channelStatuses } from './summaries';
 
 /** Everything needed to store one notification, whoever asked for it (API, broadcast, verification). */
-export interface NotificationDraft {
+export interface NotificationDraft
+  extends
+    Pick<
+      NotificationRecord,
+      'recipient' | 'senderId' | 'channels' | 'title' | 'body' | 'html' | 'template' | 'locale' | 'category'
+    >,
+    Partial<Pick<NotificationRecord, 'priority' | 'metadata' | 'sendAt' | 'broadcastId' | 'dedupeKey'>> {
   id?: Types.ObjectId;
-  dedupeKey?: string;
-  recipient: Recipient;
-  senderId: string;
-  channels: Channel[];
-  title: string;
-  body: string;
-  html?: string;
-  template?: TemplateRef;
-  locale?: string;
-  category?: string;
-  priority?: Priority;
-  metadata?: Record<string, string>;
-  sendAt?: Date;
-  broadcastId?: string;
   correlationId: string;
   /** false: a recipient user, but no inbox entry (account emails) */
   inbox?: boolean;
