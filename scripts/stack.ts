@@ -10,12 +10,9 @@ import { withDatabase } from '../packages/test-support/src/index';
 import { startMongoJavaServer } from '../packages/test-support/src/infra/mongo-java-server';
 import { REPO_ROOT, writeGatewayConfig } from './gateway-config';
 
-export const SERVICES = [
-  { name: 'auth', port: 3001 },
-  { name: 'notification', port: 3002 },
-  { name: 'delivery-worker', port: 3003 },
-  { name: 'realtime', port: 3004 },
-] as const;
+/** In port order: each service listens on the stack's base port plus its index. */
+export const SERVICES = ['auth', 'notification', 'delivery-worker', 'realtime'] as const;
+export const DEFAULT_BASE_PORT = 3001;
 
 const NGINX_CANDIDATES = [
   process.env.NGINX_BIN,
@@ -42,6 +39,8 @@ export interface StackOptions {
   stdio?: 'inherit' | 'ignore';
   /** 'dist' runs the built services (pnpm start); 'source' runs their TypeScript through tsx (tests, no build) */
   runtime?: 'dist' | 'source';
+  /** auth listens here, notification on the next port, and so on (default 3001) */
+  basePort?: number;
 }
 
 export function findNginx(): string | undefined {
@@ -91,9 +90,19 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       log(`Fake providers: Mailgun ${env.MAILGUN_URL}, Twilio ${env.TWILIO_API_URL}`);
     }
 
+    const basePort = options.basePort ?? DEFAULT_BASE_PORT;
+    const ports = Object.fromEntries(SERVICES.map((name, index) => [name, basePort + index])) as Record<
+      (typeof SERVICES)[number],
+      number
+    >;
+    // The services find each other on this stack's ports, not their defaults.
+    env.JWT_JWKS_URL = `http://127.0.0.1:${ports.auth}/.well-known/jwks.json`;
+    env.NOTIFICATION_API_URL = `http://127.0.0.1:${ports.notification}`;
+
     const serviceUrls: Record<string, string> = {};
     const exits: Array<Promise<never>> = [];
-    for (const service of SERVICES) {
+    for (const name of SERVICES) {
+      const service = { name, port: ports[name] };
       // 'source' runs the TypeScript through tsx, resolving workspace packages to their sources,
       // so tests need no build; 'dist' runs what `pnpm build` produced.
       const entry =
@@ -130,7 +139,16 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     if (nginx) {
       const port = options.gatewayPort ?? Number(env.GATEWAY_PORT ?? 8080);
       const runDir = join(dataDir, 'nginx');
-      const config = writeGatewayConfig({ runDir, port });
+      const config = writeGatewayConfig({
+        runDir,
+        port,
+        upstreams: {
+          auth: `127.0.0.1:${ports.auth}`,
+          notification: `127.0.0.1:${ports.notification}`,
+          deliveryWorker: `127.0.0.1:${ports['delivery-worker']}`,
+          realtime: `127.0.0.1:${ports.realtime}`,
+        },
+      });
       const check = spawnSync(nginx, ['-t', '-q', '-p', runDir, '-c', config], { encoding: 'utf8' });
       if (check.status !== 0) throw new Error(`nginx rejected ${config}: ${check.stderr}`);
       const child = spawn(nginx, ['-p', runDir, '-c', config, '-g', 'daemon off;'], {
