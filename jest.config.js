@@ -5,7 +5,13 @@ const ESM_ONLY_DEPENDENCIES = ['content-disposition', 'cookie'];
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/packages', '<rootDir>/services', '<rootDir>/e2e'],
+  roots: [
+    '<rootDir>/packages',
+    '<rootDir>/services',
+    '<rootDir>/e2e',
+    '<rootDir>/scripts',
+    '<rootDir>/gateway',
+  ],
   testMatch: ['**/test/**/*.test.ts'],
   transform: {
     '^.+\\.ts$': [
