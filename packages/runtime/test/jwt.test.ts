@@ -103,6 +103,83 @@ describe('access token verification through JWKS', () => {
     await expect(v.verify(sign(first.privateKey, undefined, {}))).resolves.toMatchObject({ id: 'user-1' });
   });
 
+  describe('remembering verified tokens', () => {
+    const countingKeys = () => {
+      const resolver = createStaticKeyResolver({ 'key-1': first.jwk });
+      const counted = {
+        lookups: 0,
+        getKey: (kid: string | undefined) => (counted.lookups++, resolver.getKey(kid)),
+      };
+      return counted;
+    };
+
+    it("checks a token's signature once, then answers from memory", async () => {
+      const keys = countingKeys();
+      const v = createTokenVerifier({ keys, issuer: ISSUER, audience: AUDIENCE });
+      const token = sign(first.privateKey, 'key-1', { role: 'admin' });
+      const a = await v.verify(token);
+      const b = await v.verify(token);
+      expect(b).toEqual(a);
+      expect(keys.lookups).toBe(1);
+      // a different token is verified on its own: the memory is per token, never per user
+      await expect(v.verify(sign(first.privateKey, 'key-1', { role: 'root' }))).rejects.toMatchObject({
+        code: 'invalid_token',
+      });
+    });
+
+    it("never answers from memory past the token's expiry or the memory's limit", async () => {
+      let clock = Date.now();
+      const keys = countingKeys();
+      const v = createTokenVerifier({
+        keys,
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        verifiedCacheMs: 60_000,
+        clockToleranceSeconds: 0,
+        now: () => clock,
+      });
+      const shortLived = sign(first.privateKey, 'key-1', {}, { expiresIn: 30 });
+      await v.verify(shortLived);
+      clock += 31_000;
+      await expect(v.verify(shortLived)).rejects.toMatchObject({ code: 'token_expired' });
+
+      const longLived = sign(first.privateKey, 'key-1', {}, { expiresIn: '1h' });
+      await v.verify(longLived);
+      const lookups = keys.lookups;
+      clock += 59_000;
+      await v.verify(longLived);
+      expect(keys.lookups).toBe(lookups);
+      clock += 2_000;
+      await v.verify(longLived);
+      expect(keys.lookups).toBe(lookups + 1);
+    });
+
+    it('forgets the oldest token when full, and remembers nothing when turned off', async () => {
+      const keys = countingKeys();
+      const v = createTokenVerifier({ keys, issuer: ISSUER, audience: AUDIENCE, verifiedCacheSize: 2 });
+      const [t1, t2, t3] = ['a', 'b', 'c'].map((sub) =>
+        sign(first.privateKey, 'key-1', {}, { subject: sub }),
+      );
+      for (const token of [t1!, t2!, t3!]) await v.verify(token);
+      expect(keys.lookups).toBe(3);
+      await v.verify(t3!);
+      expect(keys.lookups).toBe(3);
+      await v.verify(t1!);
+      expect(keys.lookups).toBe(4);
+
+      const off = countingKeys();
+      const uncached = createTokenVerifier({
+        keys: off,
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        verifiedCacheMs: 0,
+      });
+      await uncached.verify(t1!);
+      await uncached.verify(t1!);
+      expect(off.lookups).toBe(2);
+    });
+  });
+
   it('reads bearer tokens', () => {
     expect(bearerToken('Bearer abc')).toBe('abc');
     expect(bearerToken('bearer  abc ')).toBe('abc');
