@@ -1,121 +1,455 @@
 // The whole platform behind the real nginx, driven only through the gateway
-// port: what a client of Herald sees.
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
-import { testAmqpUrl, testMongoUrl, uniqueNamespace, waitFor } from '@herald/test-support';
-import { findNginx, startStack, type Stack } from '../../scripts/stack';
+// port (HTTP and socket.io-client): what a client of Herald sees. The flow is
+// one story told in ordered steps that share state; each step is its own test,
+// so a failure names the step that broke, and a later step that needs what a
+// failed one should have produced says so instead of failing obscurely.
+import { randomBytes } from 'node:crypto';
+import { field, type RecordedRequest } from '@herald/fake-providers';
+import { waitFor } from '@herald/test-support';
+import {
+  expectStatus,
+  fromEarlierStep,
+  gatewayClient,
+  type GatewayClient,
+  type GatewayResponse,
+} from './support/http';
+import { connectSocket, type RecordingSocket } from './support/socket';
+import { requireNginx, startE2eStack, type E2eStack } from './support/stack';
 
-jest.setTimeout(90_000);
+jest.setTimeout(60_000);
+requireNginx();
 
-function freePort(): Promise<number> {
-  const server = createServer();
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    }),
-  );
+// Generous: two cores shared with other test runs. Nothing here sleeps; these only bound the waits.
+const EVENTUALLY = { timeoutMs: 30_000, intervalMs: 100 };
+
+interface Tokens {
+  accessToken: string;
+  refreshToken: string;
+}
+interface Problem {
+  status: number;
+  code: string;
+  title: string;
+}
+interface ChannelState {
+  status: string;
+  providerMessageId?: string;
+}
+interface NotificationStatus {
+  id: string;
+  channels: Partial<Record<'in_app' | 'email' | 'sms', ChannelState>>;
+}
+interface NotificationNew {
+  notification: { id: string; title: string; channels: string[] };
+  correlationId: string;
+}
+interface NotificationUpdated {
+  notificationId: string;
+  change: { kind: string; channel?: string; status?: string; read?: boolean };
+  unreadCount: number;
+}
+interface DeadLetter {
+  id: string;
+  state: string;
+  reason: string;
+  channel: string | null;
+  notificationId: string | null;
 }
 
-// Never a silent skip: without nginx this suite fails and says how to get it.
-if (!findNginx()) {
-  throw new Error(
-    'The end-to-end suite needs the nginx binary: apt-get install nginx (bash .ci/run does), or set NGINX_BIN',
-  );
-}
+const run = randomBytes(4).toString('hex');
 
 describe('Herald through the gateway', () => {
-  let stack: Stack;
-  let gateway: string;
+  let stack: E2eStack;
+  let api: GatewayClient;
+  const sockets: RecordingSocket[] = [];
+
+  // what the steps hand each other
+  const ada = {
+    email: `ada.${run}@example.com`,
+    password: 'correct horse battery staple',
+    // E.164 in the 555 fictional range, unique per run so the fake Twilio's record is unambiguous
+    phone: `+1415555${String(Math.floor(Math.random() * 10_000)).padStart(4, '0')}`,
+  };
+  let adaVerificationToken: string | undefined;
+  let adaTokens: Tokens | undefined;
+  let adaSocket: RecordingSocket | undefined;
+  let notificationId: string | undefined;
 
   beforeAll(async () => {
-    stack = await startStack({
-      runtime: 'source',
-      stdio: 'ignore',
-      gatewayPort: await freePort(),
-      log: () => undefined,
-      env: {
-        ...process.env,
-        NODE_ENV: 'test',
-        LOG_LEVEL: 'warn',
-        MONGO_URL: testMongoUrl('e2e'),
-        AMQP_URL: testAmqpUrl(),
-        AMQP_NAMESPACE: uniqueNamespace('e2e'),
-        BCRYPT_COST: '4',
-        MAILGUN_API_KEY: '',
-        TWILIO_ACCOUNT_SID: '',
-      },
-    });
-    gateway = stack.gatewayUrl!;
-  }, 90_000);
+    stack = await startE2eStack();
+    api = gatewayClient(stack.gatewayUrl);
+  }, 120_000);
 
   afterAll(async () => {
+    for (const socket of sockets) socket.close();
     await stack?.stop();
+  }, 60_000);
+
+  const login = async (email: string, password: string): Promise<Tokens> =>
+    expectStatus(await api.post<Tokens>('/api/v1/auth/login', { email, password }), 200).body;
+
+  const status = async (id: string, token: string) =>
+    expectStatus(await api.get<NotificationStatus>(`/api/v1/notifications/${id}/status`, { token }), 200)
+      .body;
+
+  const waitForChannelStatus = (id: string, token: string, channel: 'email' | 'sms', expected: string) =>
+    waitFor(async () => (await status(id, token)).channels[channel]?.status === expected, {
+      ...EVENTUALLY,
+      description: `the status endpoint to say ${channel} ${expected} for notification ${id}`,
+    });
+
+  const mailgunMessageFor = (id: string) =>
+    waitFor(() => stack.mailgun.accepted.find((message) => field(message, 'v:notification-id') === id), {
+      ...EVENTUALLY,
+      description: `the fake Mailgun to accept the email of notification ${id}`,
+    });
+
+  const postMailgunWebhook = async (message: RecordedRequest) => {
+    const response = await stack.mailgun.sendWebhook(`${stack.gatewayUrl}/api/v1/webhooks/mailgun`, {
+      event: 'delivered',
+      message,
+    });
+    if (response.status !== 200) {
+      throw new Error(
+        `the Mailgun webhook through the gateway answered ${response.status}: ${await response.text()}`,
+      );
+    }
+  };
+
+  it('registers a user with a phone number; the verification link arrives at the fake Mailgun', async () => {
+    expectStatus(await api.post('/api/v1/auth/register', { ...ada, name: 'Ada' }), 201);
+
+    const mail = await waitFor(
+      () => stack.mailgun.accepted.find((message) => message.recipient === ada.email),
+      {
+        ...EVENTUALLY,
+        description: 'the verification email at the fake Mailgun',
+      },
+    );
+    const content = [...(mail.fields.text ?? []), ...(mail.fields.html ?? [])].join('\n');
+    const link = /token=([^\s"'<&]+)/.exec(content);
+    if (!link)
+      throw new Error(`the verification email carries no link with a token: ${content.slice(0, 500)}`);
+    adaVerificationToken = decodeURIComponent(link[1]!);
   });
 
-  const post = (path: string, body: unknown, token?: string) =>
-    fetch(`${gateway}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      body: JSON.stringify(body),
+  it('verifies the email with the token from the link and logs in', async () => {
+    const token = fromEarlierStep(adaVerificationToken, 'the verification token from the email');
+    expectStatus(await api.post('/api/v1/auth/verify-email', { token }), 204);
+
+    adaTokens = await login(ada.email, ada.password);
+    const me = expectStatus(await api.get('/api/v1/auth/me', { token: adaTokens.accessToken }), 200);
+    expect(me.body).toMatchObject({ email: ada.email, phone: ada.phone, emailVerified: true });
+  });
+
+  it('connects a socket through the gateway with the access token', async () => {
+    const tokens = fromEarlierStep(adaTokens, "Ada's access token");
+    adaSocket = await connectSocket(stack.gatewayUrl, tokens.accessToken);
+    sockets.push(adaSocket);
+    expect(adaSocket.socket.connected).toBe(true);
+  });
+
+  it('creates an in-app + email + SMS notification; the socket gets notification:new', async () => {
+    const tokens = fromEarlierStep(adaTokens, "Ada's access token");
+    const socket = fromEarlierStep(adaSocket, "Ada's socket");
+    const requestId = `e2e-create-${run}`;
+    const body = {
+      recipient: { userId: await myUserId(api, tokens.accessToken) },
+      channels: ['in_app', 'email', 'sms'],
+      title: 'Your order shipped',
+      body: 'Parcel 42 is on its way.',
+    };
+    // the notification service learns users from auth's events: until it has Ada, it answers 422 and stores nothing
+    const accepted = await waitFor(
+      async () => {
+        const response = await api.post<{ id: string; statuses: Record<string, string> } | Problem>(
+          '/api/v1/notifications',
+          body,
+          { token: tokens.accessToken, headers: { 'x-request-id': requestId } },
+        );
+        if (response.status === 422 && (response.body as Problem).code === 'unknown_recipient')
+          return undefined;
+        return expectStatus(response, 202);
+      },
+      { ...EVENTUALLY, description: 'the notification service to accept a notification for Ada' },
+    );
+    const created = accepted.body as { id: string; statuses: Record<string, string> };
+    expect(created.statuses).toMatchObject({ in_app: 'delivered', email: 'queued', sms: 'queued' });
+    notificationId = created.id;
+
+    const event = await socket.waitForEvent<NotificationNew>(
+      'notification:new',
+      (payload) => payload.notification.id === created.id,
+      { description: `notification:new for ${created.id}`, timeoutMs: EVENTUALLY.timeoutMs },
+    );
+    expect(event.notification).toMatchObject({ title: body.title, channels: body.channels });
+    // the gateway passed our request id upstream, and it followed the notification into its event
+    expect(event.correlationId).toBe(requestId);
+  });
+
+  it('sends the email through Mailgun and the SMS through Twilio', async () => {
+    const tokens = fromEarlierStep(adaTokens, "Ada's access token");
+    const id = fromEarlierStep(notificationId, 'the notification');
+    const email = await mailgunMessageFor(id);
+    expect(email.recipient).toBe(ada.email);
+    const sms = await waitFor(
+      () => stack.twilio.accepted.find((message) => message.recipient === ada.phone),
+      {
+        ...EVENTUALLY,
+        description: `the fake Twilio to accept the SMS to ${ada.phone}`,
+      },
+    );
+    expect(field(sms, 'Body')).toContain('Parcel 42');
+    await waitForChannelStatus(id, tokens.accessToken, 'email', 'sent');
+    await waitForChannelStatus(id, tokens.accessToken, 'sms', 'sent');
+  });
+
+  it('applies a signed Mailgun "delivered" webhook sent through the gateway; the socket gets notification:updated', async () => {
+    const tokens = fromEarlierStep(adaTokens, "Ada's access token");
+    const socket = fromEarlierStep(adaSocket, "Ada's socket");
+    const id = fromEarlierStep(notificationId, 'the notification');
+    await postMailgunWebhook(await mailgunMessageFor(id));
+
+    await socket.waitForEvent<NotificationUpdated>(
+      'notification:updated',
+      (payload) =>
+        payload.notificationId === id &&
+        payload.change.kind === 'status' &&
+        payload.change.channel === 'email' &&
+        payload.change.status === 'delivered',
+      { description: `notification:updated email delivered for ${id}`, timeoutMs: EVENTUALLY.timeoutMs },
+    );
+    expect((await status(id, tokens.accessToken)).channels.email?.status).toBe('delivered');
+  });
+
+  it('applies a signed Twilio status callback sent to the public (gateway) URL', async () => {
+    const tokens = fromEarlierStep(adaTokens, "Ada's access token");
+    const socket = fromEarlierStep(adaSocket, "Ada's socket");
+    const id = fromEarlierStep(notificationId, 'the notification');
+    const sms = stack.twilio.accepted.find((message) => message.recipient === ada.phone);
+    if (!sms) throw new Error('the fake Twilio has no SMS to Ada (see the sending step)');
+    // the worker asks Twilio to call the gateway, and Twilio signs that URL
+    expect(field(sms, 'StatusCallback')).toBe(`${stack.gatewayUrl}/api/v1/webhooks/twilio`);
+    const response = await stack.twilio.sendWebhook({ message: sms, status: 'delivered' });
+    expect({ status: response.status, body: await response.text() }).toMatchObject({ status: 200 });
+
+    await socket.waitForEvent<NotificationUpdated>(
+      'notification:updated',
+      (payload) =>
+        payload.notificationId === id &&
+        payload.change.channel === 'sms' &&
+        payload.change.status === 'delivered',
+      { description: `notification:updated sms delivered for ${id}`, timeoutMs: EVENTUALLY.timeoutMs },
+    );
+    expect((await status(id, tokens.accessToken)).channels).toMatchObject({
+      in_app: { status: 'delivered' },
+      email: { status: 'delivered' },
+      sms: { status: 'delivered' },
     });
+  });
 
-  it('registers, verifies through the emailed link and logs in', async () => {
-    const email = `ada.${Date.now()}@example.com`;
-    const password = 'correct horse battery staple';
-    const registered = await post('/api/v1/auth/register', { email, password, name: 'Ada' });
-    expect(registered.status).toBe(201);
+  it('marks it read: the socket hears it, and the unread count drops to 0', async () => {
+    const tokens = fromEarlierStep(adaTokens, "Ada's access token");
+    const socket = fromEarlierStep(adaSocket, "Ada's socket");
+    const id = fromEarlierStep(notificationId, 'the notification');
+    const unread = () =>
+      api.get<{ unreadCount: number }>('/api/v1/notifications/unread-count', { token: tokens.accessToken });
+    // the verification email is kept out of the inbox, so this notification is the only unread one
+    expect(expectStatus(await unread(), 200).body).toEqual({ unreadCount: 1 });
 
-    const mail = await waitFor(() => stack.mailgun!.accepted.find((message) => message.recipient === email), {
-      timeoutMs: 20_000,
-      description: 'the verification email at the fake Mailgun',
+    const read = expectStatus(
+      await api.patch<{ id: string; read: boolean }>(
+        `/api/v1/notifications/${id}`,
+        { read: true },
+        { token: tokens.accessToken },
+      ),
+      200,
+    );
+    expect(read.body).toMatchObject({ id, read: true });
+
+    const updated = await socket.waitForEvent<NotificationUpdated>(
+      'notification:updated',
+      (payload) => payload.notificationId === id && payload.change.kind === 'read',
+      { description: `notification:updated read for ${id}`, timeoutMs: EVENTUALLY.timeoutMs },
+    );
+    expect(updated).toMatchObject({ change: { read: true }, unreadCount: 0 });
+    await socket.waitForEvent<{ count: number }>('unread-count', (payload) => payload.count === 0, {
+      description: 'unread-count 0 on the socket',
+      timeoutMs: EVENTUALLY.timeoutMs,
     });
-    const content = [...(mail.fields.text ?? []), ...(mail.fields.html ?? [])].join('\n');
-    const token = decodeURIComponent(/token=([^\s"'<&]+)/.exec(content)![1]!);
+    expect(expectStatus(await unread(), 200).body).toEqual({ unreadCount: 0 });
+  });
 
-    const verified = await post('/api/v1/auth/verify-email', { token });
-    expect(verified.status).toBeLessThan(300);
+  it('hides it from a second user: 404 for the record, its status and its read state, and not in their inbox', async () => {
+    const id = fromEarlierStep(notificationId, 'the notification');
+    const grace = { email: `grace.${run}@example.com`, password: 'another long passphrase' };
+    expectStatus(await api.post('/api/v1/auth/register', { ...grace, name: 'Grace' }), 201);
+    const { accessToken: token } = await login(grace.email, grace.password);
 
-    const login = await post('/api/v1/auth/login', { email, password });
-    expect(login.status).toBe(200);
-    const tokens = (await login.json()) as { accessToken: string; refreshToken: string };
-    const me = await fetch(`${gateway}/api/v1/auth/me`, {
-      headers: { authorization: `Bearer ${tokens.accessToken}` },
+    for (const response of [
+      await api.get<Problem>(`/api/v1/notifications/${id}`, { token }),
+      await api.get<Problem>(`/api/v1/notifications/${id}/status`, { token }),
+      await api.patch<Problem>(`/api/v1/notifications/${id}`, { read: false }, { token }),
+    ]) {
+      expect({
+        request: `${response.method} ${response.path}`,
+        status: response.status,
+        code: response.body.code,
+      }).toEqual({
+        request: `${response.method} ${response.path}`,
+        status: 404,
+        code: 'notification_not_found',
+      });
+    }
+    const inbox = expectStatus(
+      await api.get<{ items: { id: string }[] }>('/api/v1/notifications', { token }),
+      200,
+    );
+    expect(inbox.body.items.map((item) => item.id)).not.toContain(id);
+  });
+
+  it('rotates the refresh token; the spent one is refused', async () => {
+    const tokens = fromEarlierStep(adaTokens, "Ada's tokens");
+    const rotated = expectStatus(
+      await api.post<Tokens>('/api/v1/auth/refresh', { refreshToken: tokens.refreshToken }),
+      200,
+    );
+    expect(rotated.body.refreshToken).not.toBe(tokens.refreshToken);
+    expect((await api.get('/api/v1/auth/me', { token: rotated.body.accessToken })).status).toBe(200);
+    const reused = await api.post<Problem>('/api/v1/auth/refresh', { refreshToken: tokens.refreshToken });
+    expect({ status: reused.status, code: reused.body.code }).toEqual({
+      status: 401,
+      code: 'refresh_token_reused',
     });
-    expect(me.status).toBe(200);
-    expect(await me.json()).toMatchObject({ email, emailVerified: true });
+  });
 
-    // refresh rotation: the new pair works, the spent refresh token no longer does
-    const rotated = await post('/api/v1/auth/refresh', { refreshToken: tokens.refreshToken });
-    expect(rotated.status).toBe(200);
-    const next = (await rotated.json()) as { refreshToken: string };
-    expect(next.refreshToken).not.toBe(tokens.refreshToken);
-    expect((await post('/api/v1/auth/refresh', { refreshToken: tokens.refreshToken })).status).toBe(401);
+  it('lets an admin replay a dead letter, and the replayed email is delivered', async () => {
+    const { accessToken: token } = await login(stack.admin.email, stack.admin.password);
+    const address = `bounce.${run}@example.com`;
+    // a permanent refusal (a 4xx that is not about our credentials): no retry, straight to the DLQ
+    stack.mailgun.failFor(address, { status: 400, message: `'to' parameter is not a valid address` });
+
+    const created = expectStatus(
+      await api.post<{ id: string }>(
+        '/api/v1/notifications',
+        {
+          recipient: { email: address },
+          channels: ['email'],
+          title: 'Receipt',
+          body: 'Thanks for your order.',
+        },
+        { token },
+      ),
+      202,
+    );
+    const id = created.body.id;
+    await waitForChannelStatus(id, token, 'email', 'failed');
+    const deadLetter = await waitFor(
+      async () => {
+        const page = expectStatus(
+          await api.get<{ items: DeadLetter[] }>(`/api/v1/admin/dead-letters?notificationId=${id}`, {
+            token,
+          }),
+          200,
+        );
+        return page.body.items.find((item) => item.state === 'pending');
+      },
+      { ...EVENTUALLY, description: `the dead letter of notification ${id} in the admin list` },
+    );
+    expect(deadLetter).toMatchObject({ reason: 'permanent_error', channel: 'email', notificationId: id });
+    expect(stack.mailgun.accepted.some((message) => message.recipient === address)).toBe(false);
+
+    stack.mailgun.clearFailures();
+    const replayed = expectStatus(
+      await api.post<DeadLetter>(`/api/v1/admin/dead-letters/${deadLetter.id}/replay`, undefined, { token }),
+      200,
+    );
+    expect(replayed.body.state).toBe('replayed');
+
+    const email = await mailgunMessageFor(id);
+    expect(email.recipient).toBe(address);
+    await waitForChannelStatus(id, token, 'email', 'sent');
+    await postMailgunWebhook(email);
+    await waitForChannelStatus(id, token, 'email', 'delivered');
   });
 
   it('serves the Swagger UI and every OpenAPI document', async () => {
-    const page = await fetch(`${gateway}/docs/`);
-    expect(page.status).toBe(200);
-    expect(await page.text()).toContain('SwaggerUIBundle');
+    const page = expectStatus(await api.get<string>('/docs/'), 200);
+    expect(page.body).toContain('SwaggerUIBundle');
     for (const name of ['auth', 'notification', 'realtime', 'delivery-worker']) {
-      const document = await fetch(`${gateway}/docs/${name}/json`);
-      expect({ name, status: document.status }).toEqual({ name, status: 200 });
-      expect(((await document.json()) as { openapi: string }).openapi).toMatch(/^3\./);
+      const document = expectStatus(await api.get<{ openapi: string }>(`/docs/${name}/json`), 200);
+      expect({ name, openapi: document.body.openapi }).toEqual({
+        name,
+        openapi: expect.stringMatching(/^3\./),
+      });
     }
   });
 
-  it('answers a login flood with the gateway 429', async () => {
-    const statuses = await Promise.all(
+  it('answers an unknown path with a JSON 404', async () => {
+    const response = await api.get<Problem>('/no/such/route');
+    expect(response.status).toBe(404);
+    expect(response.headers.get('content-type')).toContain('application/problem+json');
+    expect(response.body).toMatchObject({ status: 404, code: 'route_not_found' });
+  });
+
+  // Every X-Request-Id value the client gets back (see the known duplicate below).
+  const requestIds = (response: GatewayResponse) =>
+    (response.headers.get('x-request-id') ?? '').split(',').map((value) => value.trim());
+
+  it('passes the caller X-Request-Id upstream and echoes it', async () => {
+    const id = `e2e-echo-${run}`;
+    const kept = await api.get<Problem & { requestId: string }>('/api/v1/notifications/unread-count', {
+      headers: { 'x-request-id': id },
+    });
+    // the service saw the same id: it is the requestId of its problem (401, no token)
+    expect(kept.body).toMatchObject({ status: 401, requestId: id });
+    expect(new Set(requestIds(kept))).toEqual(new Set([id]));
+  });
+
+  it('generates an X-Request-Id when there is none, and passes it upstream', async () => {
+    const proxied = await api.get<Problem & { requestId: string }>('/api/v1/notifications/unread-count');
+    const [generated] = requestIds(proxied);
+    expect(generated).toMatch(/^[0-9a-f]{32}$/);
+    expect(proxied.body.requestId).toBe(generated);
+    expect(new Set(requestIds(proxied))).toEqual(new Set([generated]));
+
+    const first = requestIds(await api.get('/no/such/route'));
+    const second = requestIds(await api.get('/no/such/route'));
+    expect(first).toEqual([expect.stringMatching(/^[0-9a-f]{32}$/)]);
+    expect(second).toEqual([expect.stringMatching(/^[0-9a-f]{32}$/)]);
+    expect(second[0]).not.toBe(first[0]);
+  });
+
+  // KNOWN BUG, outside e2e/: nginx adds X-Request-Id to every answer and the service's own
+  // header is passed through too, so a proxied answer carries it twice ("id, id"). The fix is
+  // `proxy_hide_header X-Request-Id;` in nginx.conf's server block. Once it lands, this test
+  // reports "passed even though it was expected to fail": then turn `it.failing` into `it`.
+  it.failing('answers a proxied request with one X-Request-Id header, not two', async () => {
+    const id = `e2e-once-${run}`;
+    const kept = await api.get('/api/v1/notifications/unread-count', { headers: { 'x-request-id': id } });
+    expect(kept.headers.get('x-request-id')).toBe(id);
+  });
+
+  // Last: the flood spends this address's credentials budget at the gateway, which earlier steps need.
+  it('answers a login flood with the gateway 429 and a JSON body', async () => {
+    const responses = await Promise.all(
       Array.from({ length: 25 }, () =>
-        post('/api/v1/auth/login', { email: 'x@example.com', password: 'nope' }),
+        api.post<Problem>('/api/v1/auth/login', { email: `x.${run}@example.com`, password: 'nope' }),
       ),
     );
-    const bodies = await Promise.all(
-      statuses
-        .filter((response) => response.status === 429)
-        .map((response) => response.json() as Promise<{ code: string }>),
-    );
+    const limited = responses.filter((response: GatewayResponse<Problem>) => response.status === 429);
     // auth's own per-account limit may answer some; the gateway's zone must answer the rest
-    expect(bodies.filter((body) => body.code === 'rate_limited').length).toBeGreaterThan(0);
+    const fromGateway = limited.filter((response) => response.body.code === 'rate_limited');
+    expect(fromGateway.length).toBeGreaterThan(0);
+    expect(fromGateway[0]!.headers.get('content-type')).toContain('application/problem+json');
+    expect(fromGateway[0]!.body).toMatchObject({
+      type: 'urn:herald:problem:rate_limited',
+      status: 429,
+      title: 'Too Many Requests',
+    });
   });
 });
+
+async function myUserId(api: GatewayClient, token: string): Promise<string> {
+  return expectStatus(await api.get<{ id: string }>('/api/v1/auth/me', { token }), 200).body.id;
+}
