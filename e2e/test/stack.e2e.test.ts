@@ -420,11 +420,8 @@ describe('Herald through the gateway', () => {
     expect(second[0]).not.toBe(first[0]);
   });
 
-  // KNOWN BUG, outside e2e/: nginx adds X-Request-Id to every answer and the service's own
-  // header is passed through too, so a proxied answer carries it twice ("id, id"). The fix is
-  // `proxy_hide_header X-Request-Id;` in nginx.conf's server block. Once it lands, this test
-  // reports "passed even though it was expected to fail": then turn `it.failing` into `it`.
-  it.failing('answers a proxied request with one X-Request-Id header, not two', async () => {
+  // The service echoes the id too; the gateway must hide that copy, or the answer carries "id, id".
+  it('answers a proxied request with one X-Request-Id header, not two', async () => {
     const id = `e2e-once-${run}`;
     const kept = await api.get('/api/v1/notifications/unread-count', { headers: { 'x-request-id': id } });
     expect(kept.headers.get('x-request-id')).toBe(id);
