@@ -1,5 +1,7 @@
+import { mongo } from 'mongoose';
 import { type DeliveryChannel, type DeliveryError } from '@herald/contracts';
 import { type DeliveryModel, type Delivery } from './delivery-model';
+import { WriteBatcher, type ItemOutcome } from './write-batcher';
 
 export type Claim =
   /** this worker owns the send until the lease ends; `takeover`: a previous lease expired mid-send */
@@ -15,8 +17,40 @@ export interface DeliveryKey {
 
 const DUPLICATE_KEY = 11000;
 
-/** The queries the worker runs on `deliveries`, all by the unique (notificationId, channel) key. */
+interface NewClaim {
+  key: DeliveryKey;
+  jobId: string;
+  provider: string;
+  leaseMs: number;
+}
+
+interface SentMark {
+  key: DeliveryKey;
+  providerMessageId: string;
+}
+
+/** Enough to keep a write's size far below MongoDB's 48 MB message, and its latency short. */
+const MAX_BATCH = 500;
+/** Two writes on their way: one being applied while the next fills. */
+const MAX_IN_FLIGHT = 2;
+
+/**
+ * The queries the worker runs on `deliveries`, all by the unique (notificationId, channel) key.
+ *
+ * The two writes every send makes — the first claim of a new job and `markSent` — are batched
+ * (see WriteBatcher): many sends' records go in one `insertMany` / `bulkWrite`, and each caller
+ * resumes only once MongoDB has acknowledged the write holding its own record.
+ */
 export class DeliveryRecords {
+  private readonly newClaims = new WriteBatcher<NewClaim, 'inserted' | 'exists'>(
+    (claims) => this.insertClaims(claims),
+    { maxBatch: MAX_BATCH, maxInFlight: MAX_IN_FLIGHT },
+  );
+  private readonly sentMarks = new WriteBatcher<SentMark, void>((marks) => this.writeSentMarks(marks), {
+    maxBatch: MAX_BATCH,
+    maxInFlight: MAX_IN_FLIGHT,
+  });
+
   constructor(private readonly model: DeliveryModel) {}
 
   async ensureIndexes(): Promise<void> {
@@ -65,15 +99,25 @@ export class DeliveryRecords {
     return this.claim(key, jobId, provider, leaseMs);
   }
 
+  /**
+   * The claim of a job's first attempt, which almost always meets no record: inserting the record
+   * (leased, attempt 1) is the claim, and inserts batch well. A record that exists already — a
+   * redelivery, a replay, a twin delivered at the same moment — makes the insert a duplicate, and
+   * `claim` then decides on the record as it is, exactly as for any other attempt.
+   */
+  async claimNew(key: DeliveryKey, jobId: string, provider: string, leaseMs: number): Promise<Claim> {
+    const inserted = await this.newClaims.submit({ key, jobId, provider, leaseMs });
+    if (inserted === 'inserted') return { kind: 'claimed', attempts: 1, takeover: false };
+    return this.claim(key, jobId, provider, leaseMs);
+  }
+
   async find(key: DeliveryKey): Promise<Delivery | null> {
     return this.model.findOne(key).lean<Delivery>();
   }
 
+  /** Resolves once the record says `sent` durably (the write concern of the connection). */
   async markSent(key: DeliveryKey, providerMessageId: string): Promise<void> {
-    await this.model.updateOne(key, {
-      $set: { state: 'sent', providerMessageId, sentAt: new Date(), leaseUntil: null },
-      $unset: { lastError: 1 },
-    });
+    await this.sentMarks.submit({ key, providerMessageId });
   }
 
   /** Releases the lease after a failed attempt, so the retry need not wait for it. */
@@ -89,6 +133,81 @@ export class DeliveryRecords {
     await this.model.updateOne(
       { ...key, state: { $ne: 'sent' } },
       { $set: { state: 'dead', leaseUntil: null } },
+    );
+  }
+
+  /**
+   * The native driver, not mongoose: these documents are built here in full, already of the
+   * schema's types, and the casting and document wrapping would be most of the cost of a batch.
+   * The lease counts from the write, not from the wait before it.
+   */
+  private async insertClaims(claims: NewClaim[]): Promise<ItemOutcome<'inserted' | 'exists'>[]> {
+    const now = new Date();
+    const documents = claims.map(({ key, jobId, provider, leaseMs }) => ({
+      notificationId: key.notificationId,
+      channel: key.channel,
+      jobId,
+      state: 'sending' as const,
+      attempts: 1,
+      leaseUntil: new Date(now.getTime() + leaseMs),
+      provider,
+      createdAt: now,
+      updatedAt: now,
+    }));
+    const failures = await writeErrorsOf(this.model.collection.insertMany(documents, { ordered: false }));
+    return claims.map((_, index) => {
+      const failure = failures.get(index);
+      if (!failure) return { ok: true, value: 'inserted' };
+      if (failure.code === DUPLICATE_KEY) return { ok: true, value: 'exists' };
+      return { ok: false, error: failure };
+    });
+  }
+
+  private async writeSentMarks(marks: SentMark[]): Promise<ItemOutcome<void>[]> {
+    const now = new Date();
+    const failures = await writeErrorsOf(
+      this.model.collection.bulkWrite(
+        marks.map(({ key, providerMessageId }) => ({
+          updateOne: {
+            filter: { notificationId: key.notificationId, channel: key.channel },
+            update: {
+              $set: { state: 'sent', providerMessageId, sentAt: now, leaseUntil: null, updatedAt: now },
+              $unset: { lastError: 1 },
+            },
+          },
+        })),
+        { ordered: false },
+      ),
+    );
+    return marks.map((_, index) => {
+      const failure = failures.get(index);
+      return failure ? { ok: false, error: failure } : { ok: true, value: undefined };
+    });
+  }
+}
+
+/**
+ * The per-item failures of an unordered batch write, by index. A failure of the whole write (no
+ * connection, a write-concern error, anything but per-item errors) is thrown: then no item of
+ * the batch may count as written.
+ */
+async function writeErrorsOf(write: Promise<unknown>): Promise<Map<number, mongo.MongoServerError>> {
+  try {
+    await write;
+    return new Map();
+  } catch (error) {
+    if (!(error instanceof mongo.MongoBulkWriteError)) throw error;
+    const writeErrors = [error.writeErrors].flat();
+    if (writeErrors.length === 0 || error.result.getWriteConcernError()) throw error;
+    return new Map(
+      writeErrors.map((writeError) => [
+        writeError.index,
+        new mongo.MongoServerError({
+          ...writeError.errInfo,
+          errmsg: writeError.errmsg,
+          code: writeError.code,
+        }),
+      ]),
     );
   }
 }

@@ -35,8 +35,9 @@ const RECORD_SENT_ATTEMPTS = 4;
  * redelivered job sends again, and the recipient gets two copies. Neither
  * Mailgun nor Twilio takes an idempotency key for a send, so the window is
  * kept small instead: the lease is written before the call, nothing but
- * the provider call sits between the lease and `markSent`, and the status
- * publishes run beside or after it. A takeover is logged as such.
+ * the provider call and the wait for the next batched write (one MongoDB
+ * round trip, see WriteBatcher) sits between the lease and `markSent`, and
+ * the status publishes run beside or after it. A takeover is logged as such.
  */
 export class DeliveryService {
   /** what a failed attempt reported, for the retry / dead-letter hooks of the same delivery */
@@ -56,7 +57,7 @@ export class DeliveryService {
 
     // The token first, the lease second: a long wait for the rate limit must not eat into the lease.
     await this.deps.limiters[job.channel].take();
-    const claim = await this.claim(key, job.jobId, provider.name, log);
+    const claim = await this.claim(key, job.jobId, provider.name, log, context.attempt === 1);
     if (claim.kind === 'already_sent') {
       // A redelivery after the send succeeded: report `sent` again (the crash may have come before
       // that publish; the notification service ignores a repeat) and ack without sending.
@@ -169,11 +170,23 @@ export class DeliveryService {
     }
   }
 
-  /** Claims the record, waiting out another worker's lease (bounded by one lease) instead of spending a retry. */
-  private async claim(key: DeliveryKey, jobId: string, providerName: string, log: Logger) {
+  /**
+   * Claims the record, waiting out another worker's lease (bounded by one lease) instead of spending
+   * a retry. A first attempt most likely meets no record yet: it tries the cheap, batched insert first.
+   */
+  private async claim(
+    key: DeliveryKey,
+    jobId: string,
+    providerName: string,
+    log: Logger,
+    firstAttempt: boolean,
+  ) {
     const deadline = Date.now() + this.deps.leaseMs + LEASE_POLL_MS;
-    for (;;) {
-      const claim = await this.deps.records.claim(key, jobId, providerName, this.deps.leaseMs);
+    for (let look = 0; ; look += 1) {
+      const claim =
+        firstAttempt && look === 0
+          ? await this.deps.records.claimNew(key, jobId, providerName, this.deps.leaseMs)
+          : await this.deps.records.claim(key, jobId, providerName, this.deps.leaseMs);
       if (claim.kind !== 'leased') return claim;
       if (Date.now() > deadline) {
         throw new TransientError(DELIVERY_IN_PROGRESS, 'Another worker holds this delivery');

@@ -1,0 +1,87 @@
+/** What one item of a batch came to: its result, or the error that item alone met. */
+export type ItemOutcome<R> = { ok: true; value: R } | { ok: false; error: unknown };
+
+export interface WriteBatcherOptions {
+  /** items per write, at most */
+  maxBatch: number;
+  /** writes on their way at once; more items wait and go together in the next one */
+  maxInFlight: number;
+}
+
+interface Waiting<T, R> {
+  item: T;
+  resolve: (value: R) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Group commit for one kind of write. Under load, each send's records would
+ * be one MongoDB round trip apiece (and one command for the server to run);
+ * here whatever arrives while earlier writes are on their way leaves together
+ * in the next one. Nothing waits on a timer: an item that finds a write slot
+ * free leaves on the next turn of the event loop, so a lone send is not
+ * slowed, and batches grow only when writes are the bottleneck.
+ *
+ * Each caller's promise settles only when the write holding its item has
+ * been acknowledged (or has failed): batching changes how many round trips,
+ * never what a resolved promise means.
+ */
+export class WriteBatcher<T, R> {
+  private waiting: Waiting<T, R>[] = [];
+  private inFlight = 0;
+  private scheduled = false;
+
+  constructor(
+    /** writes the items in one go; a throw fails every item of the batch */
+    private readonly write: (items: T[]) => Promise<ItemOutcome<R>[]>,
+    private readonly options: WriteBatcherOptions,
+  ) {}
+
+  submit(item: T): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      this.waiting.push({ item, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** Items waiting or being written; 0 when every caller has its answer. */
+  get size(): number {
+    return this.waiting.length + this.inFlight;
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.inFlight >= this.options.maxInFlight) return;
+    this.scheduled = true;
+    // setImmediate, not a microtask: the items that the same burst of socket reads produces join in.
+    setImmediate(() => {
+      this.scheduled = false;
+      this.startWrites();
+    });
+  }
+
+  private startWrites(): void {
+    while (this.inFlight < this.options.maxInFlight && this.waiting.length > 0) {
+      const batch = this.waiting.splice(0, this.options.maxBatch);
+      this.inFlight += 1;
+      void this.run(batch);
+    }
+  }
+
+  private async run(batch: Waiting<T, R>[]): Promise<void> {
+    try {
+      const outcomes = await this.write(batch.map((entry) => entry.item));
+      batch.forEach((entry, index) => {
+        const outcome = outcomes[index];
+        if (!outcome) entry.reject(new Error('the batch write gave no outcome for this item'));
+        else if (outcome.ok) entry.resolve(outcome.value);
+        else entry.reject(outcome.error);
+      });
+    } catch (error) {
+      for (const entry of batch) entry.reject(error);
+    } finally {
+      this.inFlight -= 1;
+      // what arrived meanwhile has waited a whole write already: it leaves now
+      this.startWrites();
+    }
+  }
+}

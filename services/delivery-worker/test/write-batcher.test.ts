@@ -1,0 +1,106 @@
+import { WriteBatcher, type ItemOutcome } from '../src/data/write-batcher';
+
+/** A write we finish by hand, to see what goes in which batch and when each caller hears back. */
+function controlledWrite<T>() {
+  const writes: {
+    items: T[];
+    finish: (outcomes: ItemOutcome<string>[]) => void;
+    fail: (e: Error) => void;
+  }[] = [];
+  const write = (items: T[]) =>
+    new Promise<ItemOutcome<string>[]>((resolve, reject) => {
+      writes.push({ items, finish: resolve, fail: reject });
+    });
+  return { writes, write };
+}
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+const settled = async <R>(promise: Promise<R>) => {
+  let state: 'pending' | { value: R } | { error: unknown } = 'pending';
+  promise.then(
+    (value) => (state = { value }),
+    (error: unknown) => (state = { error }),
+  );
+  await tick();
+  return () => state;
+};
+
+describe('WriteBatcher (group commit of record writes)', () => {
+  it('writes a lone item at once, and what arrives meanwhile together in the next write', async () => {
+    const { writes, write } = controlledWrite<number>();
+    const batcher = new WriteBatcher(write, { maxBatch: 100, maxInFlight: 1 });
+
+    const first = batcher.submit(1);
+    await tick();
+    expect(writes.map((w) => w.items)).toEqual([[1]]);
+
+    const later = [2, 3, 4].map((item) => batcher.submit(item));
+    await tick();
+    expect(writes).toHaveLength(1); // the slot is taken: they wait
+
+    writes[0]!.finish([{ ok: true, value: 'one' }]);
+    await expect(first).resolves.toBe('one');
+    await tick();
+    expect(writes.map((w) => w.items)).toEqual([[1], [2, 3, 4]]);
+    writes[1]!.finish([2, 3, 4].map((n) => ({ ok: true, value: `v${n}` })));
+    await expect(Promise.all(later)).resolves.toEqual(['v2', 'v3', 'v4']);
+    expect(batcher.size).toBe(0);
+  });
+
+  it('settles no caller before the write holding its item has answered', async () => {
+    const { writes, write } = controlledWrite<number>();
+    const batcher = new WriteBatcher(write, { maxBatch: 100, maxInFlight: 1 });
+    const state = await settled(batcher.submit(1));
+    await tick();
+    expect(writes).toHaveLength(1);
+    expect(state()).toBe('pending');
+    writes[0]!.finish([{ ok: true, value: 'done' }]);
+    await tick();
+    expect(state()).toEqual({ value: 'done' });
+  });
+
+  it("gives each caller its own item's outcome, and fails every item of a write that fails as a whole", async () => {
+    const { writes, write } = controlledWrite<string>();
+    const batcher = new WriteBatcher(write, { maxBatch: 100, maxInFlight: 1 });
+    const a = batcher.submit('a');
+    const b = batcher.submit('b');
+    await tick();
+    const duplicate = new Error('E11000 duplicate key');
+    writes[0]!.finish([
+      { ok: true, value: 'A' },
+      { ok: false, error: duplicate },
+    ]);
+    await expect(a).resolves.toBe('A');
+    await expect(b).rejects.toBe(duplicate);
+
+    const c = batcher.submit('c');
+    const d = batcher.submit('d');
+    await tick();
+    writes[1]!.fail(new Error('connection reset'));
+    await expect(c).rejects.toThrow('connection reset');
+    await expect(d).rejects.toThrow('connection reset');
+
+    // and the batcher goes on after a failed write
+    const e = batcher.submit('e');
+    await tick();
+    writes[2]!.finish([{ ok: true, value: 'E' }]);
+    await expect(e).resolves.toBe('E');
+  });
+
+  it('splits a backlog into writes of at most maxBatch, up to maxInFlight at once', async () => {
+    const { writes, write } = controlledWrite<number>();
+    const batcher = new WriteBatcher(write, { maxBatch: 2, maxInFlight: 2 });
+    const all = [1, 2, 3, 4, 5].map((item) => batcher.submit(item));
+    await tick();
+    expect(writes.map((w) => w.items)).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
+    writes[0]!.finish([1, 2].map((n) => ({ ok: true, value: String(n) })));
+    await tick();
+    expect(writes.map((w) => w.items)).toEqual([[1, 2], [3, 4], [5]]);
+    writes[1]!.finish([3, 4].map((n) => ({ ok: true, value: String(n) })));
+    writes[2]!.finish([{ ok: true, value: '5' }]);
+    await expect(Promise.all(all)).resolves.toEqual(['1', '2', '3', '4', '5']);
+  });
+});
