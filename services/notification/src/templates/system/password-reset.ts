@@ -1,0 +1,87 @@
+import { type SystemTemplate } from './types';
+
+const expires = '{{formatDate expiresAt dateStyle="long" timeStyle="short" timeZone="UTC"}} UTC';
+
+interface Words {
+  subject: string;
+  greeting: string;
+  instruction: string;
+  button: string;
+  expiry: string;
+  ignore: string;
+}
+
+const words: Record<string, Words> = {
+  en: {
+    subject: 'Reset your password',
+    greeting: 'Hello {{name}},',
+    instruction: 'We received a request to reset your password. Choose a new one with this link:',
+    button: 'Choose a new password',
+    expiry: `The link expires on ${expires}.`,
+    ignore: 'If you did not ask for this, ignore this email: your password stays as it is.',
+  },
+  fr: {
+    subject: 'Réinitialisez votre mot de passe',
+    greeting: 'Bonjour {{name}},',
+    instruction:
+      'Nous avons reçu une demande de réinitialisation de votre mot de passe. Choisissez-en un nouveau avec ce lien :',
+    button: 'Choisir un nouveau mot de passe',
+    expiry: `Le lien expire le ${expires}.`,
+    ignore:
+      "Si vous n'êtes pas à l'origine de cette demande, ignorez cet e-mail : votre mot de passe reste inchangé.",
+  },
+  de: {
+    subject: 'Setzen Sie Ihr Passwort zurück',
+    greeting: 'Hallo {{name}},',
+    instruction:
+      'Wir haben eine Anfrage zum Zurücksetzen Ihres Passworts erhalten. Wählen Sie über diesen Link ein neues:',
+    button: 'Neues Passwort wählen',
+    expiry: `Der Link läuft am ${expires} ab.`,
+    ignore:
+      'Wenn Sie das nicht angefordert haben, ignorieren Sie diese E-Mail: Ihr Passwort bleibt unverändert.',
+  },
+  es: {
+    subject: 'Restablece tu contraseña',
+    greeting: 'Hola {{name}}:',
+    instruction:
+      'Hemos recibido una solicitud para restablecer tu contraseña. Elige una nueva con este enlace:',
+    button: 'Elegir una nueva contraseña',
+    expiry: `El enlace caduca el ${expires}.`,
+    ignore: 'Si no lo has solicitado, ignora este correo: tu contraseña no cambiará.',
+  },
+};
+
+/** For a password-reset flow (auth has none yet); admins can send it with `template: { key: 'password-reset' }`. */
+export const passwordReset: SystemTemplate = {
+  key: 'password-reset',
+  content: {
+    description: 'Password reset link',
+    channels: ['email'],
+    defaultLocale: 'en',
+    variables: {
+      type: 'object',
+      properties: {
+        name: { type: 'string', minLength: 1 },
+        link: { type: 'string', format: 'uri', pattern: '^https?://' },
+        expiresAt: { type: 'string', format: 'date-time' },
+      },
+      required: ['name', 'link', 'expiresAt'],
+    },
+    locales: Object.fromEntries(
+      Object.entries(words).map(([locale, w]) => [
+        locale,
+        {
+          subject: w.subject,
+          text: [w.greeting, '', w.instruction, '{{link}}', '', w.expiry, w.ignore].join('\n'),
+          html: [
+            `<p>${w.greeting}</p>`,
+            `<p>${w.instruction}</p>`,
+            `{{> button url=link label="${w.button}"}}`,
+            `<p>${w.expiry}</p>`,
+            `<p>${w.ignore}</p>`,
+          ].join('\n'),
+        },
+      ]),
+    ),
+  },
+};
