@@ -1,13 +1,14 @@
 import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { errorMessage, type Provided } from './started';
 
 /**
- * de.bwaldvogel:mongo-java-server 1.47 (in-memory backend), the MongoDB of
- * last resort for tests: Maven resolves it from Maven Central once, Java runs
- * it. See ../../mongo-server/pom.xml and the launcher next to it.
+ * de.bwaldvogel:mongo-java-server 1.47: in memory, the MongoDB of last resort
+ * for tests; on its H2 backend, the MongoDB of a local run that keeps its
+ * data in one file. Maven resolves it from Maven Central once, Java runs it.
+ * See ../../mongo-server/pom.xml and the launcher next to it.
  */
 export const MONGO_SERVER_DIR = resolve(__dirname, '../../mongo-server');
 export const MONGO_SERVER_TARGET = join(MONGO_SERVER_DIR, 'target');
@@ -21,6 +22,8 @@ const SERVER_LOG = join(MONGO_SERVER_TARGET, 'mongo-server.log');
 const MAVEN_TIMEOUT_MS = 5 * 60_000;
 const START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 5_000;
+/** closing an H2 store writes what is left of the last second; never cut that short for a big store */
+const H2_STOP_TIMEOUT_MS = 30_000;
 
 const HOW_TO_FIX =
   'Install a JDK >= 17 and Maven 3 (Debian: apt-get install openjdk-17-jdk-headless maven) with access to Maven Central, ' +
@@ -99,23 +102,36 @@ function waitUntilListening(child: JavaProcess): Promise<string> {
   });
 }
 
-function tailOfLog(): string {
+function tailOfLog(logFile: string): string {
   try {
-    return readFileSync(SERVER_LOG, 'utf8').trim().split('\n').slice(-10).join('\n');
+    return readFileSync(logFile, 'utf8').trim().split('\n').slice(-10).join('\n');
   } catch {
     return '';
   }
 }
 
+export interface MongoJavaServerOptions {
+  /**
+   * Keep the data in this H2 MVStore file (created with its directory when
+   * missing) instead of in memory. One server at a time per file: a second
+   * one fails to start because the file is locked.
+   */
+  h2File?: string;
+  /** the server's own log; default mongo-server.log next to the H2 file, else under mongo-server/target */
+  logFile?: string;
+}
+
 /**
  * Starts the server on a free port of 127.0.0.1. It runs until stop() or
  * until this process ends: the launcher exits when its stdin closes, so it
- * cannot outlive a killed test run.
+ * cannot outlive a killed test run (or a killed `pnpm start`).
  */
-export async function startMongoJavaServer(): Promise<Provided> {
+export async function startMongoJavaServer(options: MongoJavaServerOptions = {}): Promise<Provided> {
   const { classpath, cached } = resolveClasspath();
-  mkdirSync(MONGO_SERVER_TARGET, { recursive: true });
-  const logFd = openSync(SERVER_LOG, 'w');
+  const h2File = options.h2File ? resolve(options.h2File) : undefined;
+  const logFile = options.logFile ?? (h2File ? join(dirname(h2File), 'mongo-server.log') : SERVER_LOG);
+  mkdirSync(dirname(logFile), { recursive: true });
+  const logFd = openSync(logFile, 'w');
   let child: JavaProcess;
   try {
     child = spawn(
@@ -130,8 +146,15 @@ export async function startMongoJavaServer(): Promise<Provided> {
         classpath,
         'herald.testsupport.TestMongoServer',
         '0',
+        ...(h2File ? ['--h2', h2File] : []),
       ],
-      { cwd: MONGO_SERVER_DIR, stdio: ['pipe', 'pipe', logFd] },
+      {
+        cwd: MONGO_SERVER_DIR,
+        stdio: ['pipe', 'pipe', logFd],
+        // Its own process group: a Ctrl-C in the terminal must not stop the database before the
+        // services using it have stopped; the stdin pipe (stop() or our death) stops it instead.
+        detached: Boolean(h2File),
+      },
     ) as JavaProcess; // stdin and stdout are pipes, as asked for
   } finally {
     closeSync(logFd); // the child holds its own copy
@@ -142,8 +165,8 @@ export async function startMongoJavaServer(): Promise<Provided> {
     address = await waitUntilListening(child);
   } catch (error) {
     child.kill('SIGKILL');
-    const log = tailOfLog();
-    throw new Error(`${errorMessage(error)}${log ? `\n${log}` : ''}\n(log: ${SERVER_LOG}) ${HOW_TO_FIX}`);
+    const log = tailOfLog(logFile);
+    throw new Error(`${errorMessage(error)}${log ? `\n${log}` : ''}\n(log: ${logFile}) ${HOW_TO_FIX}`);
   }
   // From here on nobody waits for its output or errors; a write to a closed
   // stdin (EPIPE) must not crash Jest. And Jest may exit even if teardown never runs.
@@ -154,19 +177,20 @@ export async function startMongoJavaServer(): Promise<Provided> {
   (child.stdout as Readable & { unref?: () => void }).unref?.();
   (child.stdin as Writable & { unref?: () => void }).unref?.();
 
+  const backend = h2File ? `H2 file ${h2File}` : 'in memory';
   return {
     url: `mongodb://${address}`,
-    label: `mongo-java-server 1.47 (pid ${child.pid}, ${cached ? 'cached classpath' : 'resolved by Maven'})`,
-    stop: () => stopJava(child),
+    label: `mongo-java-server 1.47 ${backend} (pid ${child.pid}, ${cached ? 'cached classpath' : 'resolved by Maven'})`,
+    stop: () => stopJava(child, h2File ? H2_STOP_TIMEOUT_MS : STOP_TIMEOUT_MS),
   };
 }
 
 /** Closes the launcher's stdin (clean shutdown), then SIGKILLs it if it lingers. */
-function stopJava(child: JavaProcess): Promise<void> {
+function stopJava(child: JavaProcess, timeoutMs: number): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   child.ref(); // setup unref'd it; teardown must wait for the exit
   return new Promise((resolvePromise) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.once('exit', () => {
       clearTimeout(timer);
       resolvePromise();

@@ -2,28 +2,40 @@ package herald.testsupport;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 
 import de.bwaldvogel.mongo.MongoBackend;
 import de.bwaldvogel.mongo.MongoServer;
 import de.bwaldvogel.mongo.MongoVersion;
+import de.bwaldvogel.mongo.backend.h2.H2Backend;
 import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
 
 /**
- * Starts mongo-java-server's in-memory backend for a test run.
+ * Starts mongo-java-server: in memory for a test run, or on an H2 MVStore
+ * file for a local run that keeps its data ({@code pnpm start}).
  *
- * Why not de.bwaldvogel.mongo.InMemoryMongoServer's own main:
- * - in 1.47.0 it always binds localhost:27017 (no port argument), which
+ * Usage: {@code TestMongoServer [port] [--h2 <file>]}.
+ *
+ * Why not de.bwaldvogel.mongo.InMemoryMongoServer's (or H2MongoServer's) own main:
+ * - in 1.47.0 they always bind localhost:27017 (no port argument), which
  *   collides with a developer's mongod, a second test run or a leftover
  *   server. This binds 127.0.0.1 on the given port (0 = any free port) and
  *   prints the bound address as "LISTENING host:port" on stdout;
- * - it announces wire version 8 (its "5.0" is wire 8), and the MongoDB
+ * - they announce wire version 8 (their "5.0" is wire 8), and the MongoDB
  *   Node.js driver 7 used by mongoose 9 refuses servers below wire 9
  *   (MongoDB 4.4). This announces MongoDB 4.4 / wire 9, the least the driver
  *   accepts; the 4.4 additions it then may use (hint on delete, comment,
  *   allowDiskUse on find) are opt-in per call.
- * - it exits when stdin closes, so the server dies with the test process
- *   even if that is killed with SIGKILL and never runs its teardown.
+ * - it exits when stdin closes, so the server dies with the process that
+ *   started it even if that is killed with SIGKILL and never runs its teardown.
+ *
+ * With --h2 the MVStore commits in the background about once a second; a
+ * clean stop (stdin closed, SIGTERM, SIGINT) closes the server first, so no
+ * write is in flight, then closes the store, which writes what is left and
+ * releases the file lock. A SIGKILL loses at most the last second: the
+ * store reopens at its last complete commit.
  */
 public final class TestMongoServer {
 
@@ -39,23 +51,56 @@ public final class TestMongoServer {
         }
     };
 
+    private static MongoServer server;
+    private static boolean stopped;
+
     private TestMongoServer() {
     }
 
     public static void main(String[] args) throws IOException {
-        int port = args.length > 0 ? Integer.parseInt(args[0]) : 0;
-        MongoBackend backend = new MemoryBackend().version(MONGO_4_4);
-        MongoServer server = new MongoServer(backend);
+        int port = 0;
+        String h2File = null;
+        for (int i = 0; i < args.length; i++) {
+            if ("--h2".equals(args[i]) && i + 1 < args.length) {
+                h2File = args[++i];
+            } else {
+                port = Integer.parseInt(args[i]);
+            }
+        }
+
+        MongoBackend backend;
+        if (h2File == null) {
+            backend = new MemoryBackend().version(MONGO_4_4);
+        } else {
+            Path file = Path.of(h2File).toAbsolutePath();
+            Files.createDirectories(file.getParent());
+            // Throws (exit code 1, message on stderr) when another server holds the file's lock.
+            backend = new H2Backend(file.toString()).version(MONGO_4_4);
+        }
+        server = new MongoServer(backend);
+        // SIGTERM/SIGINT run shutdown hooks: the store must still be closed, not just abandoned.
+        Runtime.getRuntime().addShutdownHook(new Thread(TestMongoServer::stop, "mongo-server-shutdown"));
         server.bind("127.0.0.1", port);
         InetSocketAddress address = server.getLocalAddress();
         System.out.println("LISTENING " + address.getHostString() + ":" + address.getPort());
         System.out.flush();
 
-        // Blocks until the parent closes our stdin (teardown) or dies.
+        // Blocks until the parent closes our stdin (a clean stop) or dies.
         while (System.in.read() != -1) {
             // ignore anything written to us
         }
-        server.shutdownNow();
+        stop();
+        System.out.println("STOPPED");
+        System.out.flush();
         System.exit(0);
+    }
+
+    /** Closes clients, then the backend (for H2: the final commit and the file). Runs once. */
+    private static synchronized void stop() {
+        if (stopped) {
+            return;
+        }
+        stopped = true;
+        server.shutdownNow();
     }
 }
