@@ -97,6 +97,22 @@ function isWorthRetrying(err: unknown): boolean {
   return code !== 18; // AuthenticationFailed
 }
 
+/**
+ * `url` pointed at the database `dbName`: one server, a database per service
+ * (or per test suite). With credentials and no explicit authSource, the
+ * database in the path is also where the driver authenticates, so the
+ * original one (or `admin`) is kept as authSource.
+ */
+export function withDatabase(url: string, dbName: string): string {
+  const match = /^(mongodb(?:\+srv)?:\/\/([^/?]+))(?:\/([^?]*))?(?:\?(.*))?$/.exec(url);
+  if (!match) throw new Error(`not a MongoDB connection string: ${url.replace(/\/\/[^@/]*@/, '//***@')}`);
+  const [, authority = '', hosts = '', pathDb = '', query = ''] = match;
+  const params = new URLSearchParams(query);
+  if (hosts.includes('@') && !params.has('authSource')) params.set('authSource', pathDb || 'admin');
+  const search = params.toString();
+  return `${authority}/${dbName}${search ? `?${search}` : ''}`;
+}
+
 /** Closes the connection, letting in-flight operations finish; safe to call twice. */
 export async function closeMongo(connection: Connection): Promise<void> {
   await connection.close();

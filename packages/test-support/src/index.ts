@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import mongoose, { type Connection } from 'mongoose';
+import { withDatabase } from '@herald/runtime';
 
 /**
  * Per-suite helpers for integration tests. Jest's global setup
@@ -41,21 +42,6 @@ export function testAmqpUrl(): string {
 export function testDatabaseName(suiteName: string): string {
   // MongoDB database names: at most 63 bytes, none of /\. "$*<>:|?
   return `herald_test_${slug(suiteName, '_', 40)}_${randomSuffix()}`;
-}
-
-/**
- * MONGO_URL pointed at `dbName`. With credentials and no explicit authSource,
- * the database in the path is also where the driver authenticates, so the
- * original one (or `admin`) is kept as authSource.
- */
-export function withDatabase(baseUrl: string, dbName: string): string {
-  const match = /^(mongodb(?:\+srv)?:\/\/([^/?]+))(?:\/([^?]*))?(?:\?(.*))?$/.exec(baseUrl);
-  if (!match) throw new Error(`not a MongoDB connection string: ${baseUrl.replace(/\/\/[^@/]*@/, '//***@')}`);
-  const [, authority = '', hosts = '', pathDb = '', query = ''] = match;
-  const params = new URLSearchParams(query);
-  if (hosts.includes('@') && !params.has('authSource')) params.set('authSource', pathDb || 'admin');
-  const search = params.toString();
-  return `${authority}/${dbName}${search ? `?${search}` : ''}`;
 }
 
 /** A MongoDB URL with a database of its own for one suite (give it to the app under test). */
@@ -156,5 +142,9 @@ export async function waitFor<T>(
   );
 }
 
+// The same helper the services' stack uses; re-exported for suites that build URLs themselves.
+export { withDatabase };
+export { startMongoJavaServer, type MongoJavaServerOptions } from './infra/mongo-java-server';
+export type { Provided } from './infra/started';
 export * from './tokens';
 export * from './amqp';
