@@ -1,14 +1,17 @@
 // Starts Herald on one machine: MongoDB (MONGO_URL or the embedded
-// mongo-java-server), RabbitMQ (AMQP_URL or localhost), the fake providers
-// when no provider credentials are set, the four services and nginx. Used by
-// `pnpm start`; the end-to-end suite reuses it.
+// mongo-java-server keeping its data under the data directory), RabbitMQ
+// (AMQP_URL or localhost), the fake providers when no provider credentials
+// are set, the four services and nginx. Used by `pnpm start`; the end-to-end
+// suite reuses it.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { FakeMailgun, FakeTwilio } from '../packages/fake-providers/src';
-import { withDatabase } from '../packages/test-support/src/index';
-import { startMongoJavaServer } from '../packages/test-support/src/infra/mongo-java-server';
+import { FakeMailgun, FakeTwilio } from '@herald/fake-providers';
+import { startMongoJavaServer } from '@herald/test-support';
+// runtime's module itself: the root package does not depend on @herald/runtime
+import { withDatabase } from '../packages/runtime/src/mongo';
 import { REPO_ROOT, writeGatewayConfig } from './gateway-config';
+import { localCredentials, localSigningKey, removeRunningStack, writeRunningStack } from './local-state';
 
 /** In port order: each service listens on the stack's base port plus its index. */
 export const SERVICES = ['auth', 'notification', 'delivery-worker', 'realtime'] as const;
@@ -23,6 +26,8 @@ const NGINX_CANDIDATES = [
 const READY_TIMEOUT_MS = 60_000;
 
 export interface Stack {
+  /** where the stack keeps its files (MongoDB's, nginx's, the local credentials) */
+  dataDir: string;
   gatewayUrl: string | undefined;
   serviceUrls: Record<string, string>;
   mailgun: FakeMailgun | undefined;
@@ -33,6 +38,12 @@ export interface Stack {
 export interface StackOptions {
   env?: NodeJS.ProcessEnv;
   gatewayPort?: number;
+  /**
+   * The stack's files (default .data/ in the repository): the embedded
+   * MongoDB's data, nginx's config and temp files, the generated local
+   * credentials and signing key, and stack.json, which tells `pnpm seed`
+   * where the running stack listens. Two stacks never share one.
+   */
   dataDir?: string;
   log?: (line: string) => void;
   /** child output goes here; defaults to inherited stdio */
@@ -41,6 +52,14 @@ export interface StackOptions {
   runtime?: 'dist' | 'source';
   /** auth listens here, notification on the next port, and so on (default 3001) */
   basePort?: number;
+  /**
+   * Run the services and nginx in process groups of their own, so a Ctrl-C
+   * in the terminal reaches only us and stop() signals each of them once
+   * (services read a second signal as "exit now, skip the drain").
+   * For `pnpm start`, which stops them on SIGINT/SIGTERM/SIGHUP; a test run
+   * keeps them in its group, so a Ctrl-C on Jest cannot leave them behind.
+   */
+  detachChildren?: boolean;
 }
 
 export function findNginx(): string | undefined {
@@ -55,17 +74,35 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const stops: Array<() => Promise<void>> = [];
   const stop = async () => {
     for (const step of stops.reverse()) await step().catch(() => undefined);
+    stops.length = 0; // a second stop() has nothing left to do
   };
 
   try {
     if (!env.MONGO_URL) {
-      // TODO: the H2-backed persistent mode; this embedded server keeps data in memory only.
-      const mongo = await startMongoJavaServer();
+      const mongoDir = join(dataDir, 'mongo');
+      const mongo = await startMongoJavaServer({ h2File: join(mongoDir, 'herald.mv') }).catch(
+        (error: unknown) => {
+          const message = error instanceof Error ? error.message : String(error);
+          throw new Error(
+            /locked/i.test(message)
+              ? `the MongoDB data in ${mongoDir} is in use: is another \`pnpm start\` running? (${message})`
+              : message,
+          );
+        },
+      );
       stops.push(mongo.stop);
       env.MONGO_URL = mongo.url;
-      log(`MongoDB: ${mongo.label} (in memory; set MONGO_URL to keep data)`);
+      log(`MongoDB: ${mongo.label}; data kept in ${mongoDir} (set MONGO_URL to use your own MongoDB)`);
     }
     env.AMQP_URL ??= 'amqp://guest:guest@127.0.0.1:5672';
+    // Local defaults kept in dataDir rather than written in the repository: the first admin
+    // (what `pnpm seed` logs in as) and a signing key that survives restarts like the data does.
+    if (!env.ADMIN_EMAIL && !env.ADMIN_PASSWORD) {
+      const { admin } = localCredentials(dataDir);
+      env.ADMIN_EMAIL = admin.email;
+      env.ADMIN_PASSWORD = admin.password;
+    }
+    env.JWT_PRIVATE_KEYS ||= localSigningKey(dataDir);
 
     let mailgun: FakeMailgun | undefined;
     let twilio: FakeTwilio | undefined;
@@ -101,6 +138,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
     const serviceUrls: Record<string, string> = {};
     const exits: Array<Promise<never>> = [];
+    const children: ChildProcess[] = [];
+    // all at once: each drains its own work, and none needs another to do so
+    stops.push(() => Promise.all(children.map(stopChild)).then(() => undefined));
     for (const name of SERVICES) {
       const service = { name, port: ports[name] };
       // 'source' runs the TypeScript through tsx, resolving workspace packages to their sources,
@@ -123,8 +163,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
           MONGO_URL: withDatabase(env.MONGO_URL, `herald_${service.name.replace('-', '_')}`),
         },
         stdio: options.stdio ?? 'inherit',
+        detached: options.detachChildren ?? false,
       });
-      stops.push(() => stopChild(child));
+      children.push(child);
       exits.push(exitedEarly(child, service.name));
       serviceUrls[service.name] = `http://127.0.0.1:${service.port}`;
     }
@@ -153,6 +194,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       if (check.status !== 0) throw new Error(`nginx rejected ${config}: ${check.stderr}`);
       const child = spawn(nginx, ['-p', runDir, '-c', config, '-g', 'daemon off;'], {
         stdio: options.stdio ?? 'inherit',
+        detached: options.detachChildren ?? false,
       });
       stops.push(() => stopChild(child));
       gatewayUrl = `http://127.0.0.1:${port}`;
@@ -160,7 +202,17 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     } else {
       log('nginx not found: services are reachable on their own ports only');
     }
-    return { gatewayUrl, serviceUrls, mailgun, twilio, stop };
+    writeRunningStack(dataDir, {
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+      gatewayUrl,
+      serviceUrls,
+      mailgunUrl: mailgun?.url,
+      adminEmail: env.ADMIN_EMAIL ?? '',
+    });
+    // stopped first: while the record exists, what it names can be used
+    stops.push(async () => removeRunningStack(dataDir));
+    return { dataDir, gatewayUrl, serviceUrls, mailgun, twilio, stop };
   } catch (error) {
     await stop();
     throw error;
