@@ -8,8 +8,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { FakeMailgun, FakeTwilio } from '@herald/fake-providers';
 import { startMongoJavaServer } from '@herald/test-support';
-// runtime's module itself: the root package does not depend on @herald/runtime
-import { withDatabase } from '../packages/runtime/src/mongo';
+import { withDatabase } from '@herald/runtime';
 import { REPO_ROOT, writeGatewayConfig } from './gateway-config';
 import { localCredentials, localSigningKey, removeRunningStack, writeRunningStack } from './local-state';
 
