@@ -29,6 +29,11 @@ import { webhookModels } from './webhooks/models';
 import { registerStatsRoute } from './webhooks/stats';
 import { registerSuppressionRoutes } from './webhooks/suppression-routes';
 import { registerTwilioWebhook } from './webhooks/twilio-route';
+import { templateModels } from './templates/models';
+import { registerTemplateRoutes } from './templates/routes';
+import { seedSystemTemplates } from './templates/seed';
+import { createTemplates } from './templates/store';
+import { SYSTEM_TEMPLATES } from './templates/system';
 
 export interface Deps {
   logger: Logger;
@@ -65,11 +70,17 @@ export async function buildApp(deps: Deps): Promise<NotificationApp> {
 
   const settings = { ...defaultSettings, ...deps.settings };
   const log = deps.logger;
+  const stores = templateModels(deps.mongo);
+  await Promise.all([stores.templates.init(), stores.versions.init()]);
+  const templates = createTemplates(stores, log, { cacheTtlMs: settings.templateCacheTtlMs });
+  // Before the first request or event: the verification flow needs verify-email.
+  await seedSystemTemplates(templates, SYSTEM_TEMPLATES);
   const ctx: ServiceContext = {
     models,
     amqp: deps.amqp,
     log,
     settings,
+    templates,
     background: new BackgroundTasks(log),
     now: deps.now ?? (() => new Date()),
   };
@@ -131,6 +142,14 @@ export async function buildApp(deps: Deps): Promise<NotificationApp> {
       registerStatsRoute(admin, models.notifications);
     },
     { prefix: '/api/v1/admin/stats' },
+  );
+  await app.register(
+    async (admin) => {
+      admin.addHook('onRequest', admin.authenticate);
+      admin.addHook('onRequest', admin.requireRole('admin'));
+      registerTemplateRoutes(admin, templates, ctx.now);
+    },
+    { prefix: '/api/v1/templates' },
   );
   await app.register(deadLettersPlugin, {
     mongo: deps.mongo,

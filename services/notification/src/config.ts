@@ -37,6 +37,12 @@ export const NotificationEnv = {
   WEBHOOK_MAX_AGE_SECONDS: Type.Integer({ minimum: 10, maximum: 86_400, default: 300 }),
   /** the largest webhook body accepted */
   WEBHOOK_BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 10_485_760, default: 65_536 }),
+  /**
+   * How long an instance trusts its cached "current version" of a template.
+   * An edit on another instance reaches sends here at the latest after it;
+   * 0 reads the head on every send (compiled versions stay cached).
+   */
+  TEMPLATE_CACHE_TTL_MS: Type.Integer({ minimum: 0, maximum: 300_000, default: 5_000 }),
 };
 
 export const loadConfig = () => loadConfigOrExit('notification', NotificationEnv);
@@ -58,6 +64,7 @@ export interface ServiceSettings {
   publicBaseUrl: string;
   webhookMaxAgeMs: number;
   webhookBodyLimitBytes: number;
+  templateCacheTtlMs: number;
 }
 
 export function settingsFrom(config: Config): ServiceSettings {
@@ -77,6 +84,7 @@ export function settingsFrom(config: Config): ServiceSettings {
     publicBaseUrl: config.PUBLIC_BASE_URL,
     webhookMaxAgeMs: config.WEBHOOK_MAX_AGE_SECONDS * 1000,
     webhookBodyLimitBytes: config.WEBHOOK_BODY_LIMIT_BYTES,
+    templateCacheTtlMs: config.TEMPLATE_CACHE_TTL_MS,
   };
 }
 
@@ -92,4 +100,5 @@ export const defaultSettings: ServiceSettings = {
   publicBaseUrl: 'http://localhost:8080',
   webhookMaxAgeMs: 300_000,
   webhookBodyLimitBytes: 65_536,
+  templateCacheTtlMs: 5_000,
 };

@@ -79,7 +79,7 @@ export async function startHarness(name: string, options: HarnessOptions = {}) {
     },
 
     async request(
-      method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+      method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
       url: string,
       options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
     ): Promise<Reply> {

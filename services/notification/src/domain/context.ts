@@ -6,6 +6,7 @@ import { type IdempotencyModel } from '../data/idempotency-model';
 import { type NotificationModel } from '../data/notification-model';
 import { type UserModel } from '../data/user-model';
 import { type PendingEventModel, type SuppressionModel } from '../data/webhook-models';
+import { type Templates } from '../templates/store';
 import { type BackgroundTasks } from './background-tasks';
 
 export interface Models {
@@ -23,6 +24,8 @@ export interface ServiceContext {
   amqp: AmqpClient;
   log: Logger;
   settings: ServiceSettings;
+  /** template store, cache and renderer */
+  templates: Templates;
   /** work started by a request that finishes after the response (publishing, fan-out) */
   background: BackgroundTasks;
   now: () => Date;
