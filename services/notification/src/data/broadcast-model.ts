@@ -1,5 +1,6 @@
 import { Schema, type Types, type Connection, type Model } from 'mongoose';
-import { type Channel, type Priority, type UserRole } from '@herald/contracts';
+import { type Channel, type Priority, type TemplateRef, type UserRole } from '@herald/contracts';
+import { type RenderedChannels } from '../templates/schemas';
 
 export type BroadcastState = 'running' | 'completed';
 
@@ -12,6 +13,13 @@ export interface BroadcastRecord {
   title: string;
   body: string;
   html?: string;
+  /** a templated broadcast: the version every recipient gets, pinned when it started */
+  template?: TemplateRef;
+  /** the request's locale, which comes before each recipient's own */
+  locale?: string;
+  /** rendered once per locale of the template when the broadcast started; each recipient gets one */
+  renderedByLocale?: Record<string, RenderedChannels>;
+  defaultLocale?: string;
   category?: string;
   priority: Priority;
   metadata: Record<string, string>;
@@ -35,6 +43,10 @@ const broadcastSchema = new Schema<BroadcastRecord>(
     title: { type: String, required: true },
     body: { type: String, required: true },
     html: String,
+    template: Schema.Types.Mixed,
+    locale: String,
+    renderedByLocale: Schema.Types.Mixed,
+    defaultLocale: String,
     category: String,
     priority: { type: String, required: true },
     metadata: { type: Schema.Types.Mixed, default: {} },

@@ -1,5 +1,6 @@
 import { Schema, type Types, type Connection, type Model } from 'mongoose';
 import { type Channel, type DeliveryStatus, type Priority, type TemplateRef } from '@herald/contracts';
+import { type RenderedChannels } from '../templates/schemas';
 
 export interface Recipient {
   userId?: string;
@@ -66,7 +67,11 @@ export interface NotificationRecord {
   title: string;
   body: string;
   html?: string;
+  /** the template, version and locale it was rendered from (with the data), for audit */
   template?: TemplateRef;
+  /** per channel, exactly what a templated notification sent; the jobs carry this content */
+  rendered?: RenderedChannels;
+  /** for a templated notification, the locale of the variant used */
   locale?: string;
   category?: string;
   priority: Priority;
@@ -158,6 +163,7 @@ const notificationSchema = new Schema<NotificationRecord>(
     body: { type: String, required: true },
     html: String,
     template: Schema.Types.Mixed,
+    rendered: Schema.Types.Mixed,
     locale: String,
     category: String,
     priority: { type: String, required: true },

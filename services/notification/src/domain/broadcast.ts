@@ -10,6 +10,9 @@ import { type ServiceContext } from './context';
 import { buildNotification } from './create-notification';
 import { suppressedChannels } from './suppression';
 import { publishDueEntries } from './outbox';
+import { assertOneContentSource, contentFor, summaryOf } from './templated-content';
+import { renderEveryLocale } from '../templates/render';
+import { resolveLocale } from '../templates/locale';
 
 /*
  * A broadcast fans out in batches walked in _id order over the user read
@@ -43,7 +46,9 @@ export async function startBroadcast(
   input: BroadcastBody,
   correlationId: string,
 ): Promise<BroadcastProgress> {
+  assertOneContentSource(input);
   const role = 'role' in input.audience ? input.audience.role : undefined;
+  const content = await broadcastContent(ctx, input);
   const recipientCount = await ctx.models.users.countDocuments(audienceFilter({ role }));
   const owner = randomUUID();
   const [created] = await ctx.models.broadcasts.insertMany([
@@ -51,9 +56,7 @@ export async function startBroadcast(
       senderId: sender.id,
       role,
       channels: input.channels,
-      title: input.title,
-      body: input.body,
-      html: input.html,
+      ...content,
       category: input.category,
       priority: input.priority ?? 'normal',
       metadata: input.metadata ?? {},
@@ -69,6 +72,57 @@ export async function startBroadcast(
   const record = created!.toObject() as BroadcastRecord;
   ctx.background.run('broadcast fan-out', () => fanOut(ctx, record, owner));
   return broadcastProgress(record);
+}
+
+/**
+ * A templated broadcast is rendered here, once per locale of the template
+ * (not once per recipient), before it is accepted: bad data is a 422 on
+ * the request, and the fan-out, on whichever instance resumes it, only
+ * picks each recipient's variant from what is stored.
+ */
+async function broadcastContent(
+  ctx: ServiceContext,
+  input: BroadcastBody,
+): Promise<
+  Pick<
+    BroadcastRecord,
+    'title' | 'body' | 'html' | 'template' | 'locale' | 'renderedByLocale' | 'defaultLocale'
+  >
+> {
+  if (!input.template) return { title: input.title!, body: input.body!, html: input.html };
+  const rendered = await renderEveryLocale(ctx.templates, {
+    key: input.template.key,
+    data: input.template.data,
+    channels: input.channels,
+    pointers: { data: '/body/template/data', key: '/body/template/key', channels: '/body/channels' },
+  });
+  return {
+    ...summaryOf(rendered.byLocale[rendered.defaultLocale]!),
+    template: rendered.template,
+    ...(input.locale ? { locale: input.locale } : {}),
+    renderedByLocale: rendered.byLocale,
+    defaultLocale: rendered.defaultLocale,
+  };
+}
+
+/** The title, body and rendered content one recipient of a broadcast gets. */
+function recipientContent(broadcast: BroadcastRecord, user: UserRecord, channels: Channel[]) {
+  const { renderedByLocale, template } = broadcast;
+  if (!renderedByLocale || !template) {
+    return { title: broadcast.title, body: broadcast.body, html: broadcast.html };
+  }
+  const locale = resolveLocale(
+    Object.keys(renderedByLocale),
+    [broadcast.locale, user.locale],
+    broadcast.defaultLocale ?? Object.keys(renderedByLocale)[0]!,
+  );
+  const rendered = contentFor(renderedByLocale[locale]!, channels);
+  return {
+    ...summaryOf(renderedByLocale[locale]!),
+    template: { ...template, locale },
+    rendered,
+    locale,
+  };
 }
 
 export async function getBroadcast(ctx: ServiceContext, id: string): Promise<BroadcastProgress> {
@@ -135,9 +189,7 @@ async function deliverBatch(
         },
         senderId: broadcast.senderId,
         channels,
-        title: broadcast.title,
-        body: broadcast.body,
-        html: broadcast.html,
+        ...recipientContent(broadcast, user, channels),
         category: broadcast.category,
         priority: broadcast.priority,
         metadata: broadcast.metadata,

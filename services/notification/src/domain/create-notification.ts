@@ -7,20 +7,32 @@ import {
   type HistoryEntry,
   type NotificationRecord,
   type OutboxEntry,
+  type Recipient,
 } from '../data/notification-model';
+import { renderForSend } from '../templates/render';
 import { type CreateNotificationBody, type NotificationAccepted } from '../routes/notifications/schemas';
 import { type ServiceContext } from './context';
 import { publishDueEntries } from './outbox';
 import { resolveRecipient } from './recipients';
 import { suppressedChannels } from './suppression';
 import { channelStatuses } from './summaries';
+import { assertOneContentSource, summaryOf } from './templated-content';
 
 /** Everything needed to store one notification, whoever asked for it (API, broadcast, verification). */
 export interface NotificationDraft
   extends
     Pick<
       NotificationRecord,
-      'recipient' | 'senderId' | 'channels' | 'title' | 'body' | 'html' | 'template' | 'locale' | 'category'
+      | 'recipient'
+      | 'senderId'
+      | 'channels'
+      | 'title'
+      | 'body'
+      | 'html'
+      | 'template'
+      | 'rendered'
+      | 'locale'
+      | 'category'
     >,
     Partial<Pick<NotificationRecord, 'priority' | 'metadata' | 'sendAt' | 'broadcastId' | 'dedupeKey'>> {
   id?: Types.ObjectId;
@@ -77,6 +89,7 @@ export function buildNotification(ctx: ServiceContext, draft: NotificationDraft,
     body: draft.body,
     html: draft.html,
     template: draft.template,
+    rendered: draft.rendered,
     locale: draft.locale ?? draft.recipient.locale,
     category: draft.category,
     priority: draft.priority ?? 'normal',
@@ -146,6 +159,35 @@ function parseSendAt(ctx: ServiceContext, sendAt: string | undefined): Date | un
   return at;
 }
 
+/**
+ * What the notification says: the literal title/body/html, or every
+ * requested channel rendered from the template, in the locale the chain
+ * picks (request → recipient → template default). The rendered content is
+ * stored with the template's key, version and locale: the audit of what
+ * was sent, and what the delivery jobs carry.
+ */
+async function contentOf(
+  ctx: ServiceContext,
+  input: CreateNotificationBody,
+  recipient: Recipient,
+): Promise<Pick<NotificationDraft, 'title' | 'body' | 'html' | 'template' | 'rendered' | 'locale'>> {
+  if (!input.template)
+    return { title: input.title!, body: input.body!, html: input.html, locale: input.locale };
+  const rendered = await renderForSend(ctx.templates, {
+    key: input.template.key,
+    data: input.template.data,
+    preferences: [input.locale, recipient.locale],
+    channels: input.channels,
+    pointers: { data: '/body/template/data', key: '/body/template/key', channels: '/body/channels' },
+  });
+  return {
+    ...summaryOf(rendered.content),
+    template: rendered.template,
+    rendered: rendered.content,
+    locale: rendered.template.locale,
+  };
+}
+
 /** POST /notifications without the idempotency wrapper. */
 export async function createNotification(
   ctx: ServiceContext,
@@ -153,6 +195,7 @@ export async function createNotification(
   input: CreateNotificationBody,
   options: { correlationId: string; id?: Types.ObjectId },
 ): Promise<NotificationAccepted> {
+  assertOneContentSource(input);
   const sendAt = parseSendAt(ctx, input.sendAt);
   const recipient = await resolveRecipient(ctx, sender, input.recipient, input.channels);
   const record = await storeNotification(ctx, {
@@ -160,11 +203,7 @@ export async function createNotification(
     recipient,
     senderId: sender.id,
     channels: input.channels,
-    title: input.title,
-    body: input.body,
-    html: input.html,
-    template: input.template ? { key: input.template.key, data: input.template.data } : undefined,
-    locale: input.locale,
+    ...(await contentOf(ctx, input, recipient)),
     category: input.category,
     priority: input.priority,
     metadata: input.metadata,

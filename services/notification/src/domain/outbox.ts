@@ -4,7 +4,9 @@ import {
   MessageTypes,
   createDeliveryJobMessage,
   createMessage,
+  type Channel,
   type DeliveryJobPayload,
+  type RenderedContent,
 } from '@herald/contracts';
 import { type NotificationRecord, type OutboxEntry } from '../data/notification-model';
 import { publishEvent } from './publish-event';
@@ -22,6 +24,22 @@ import { notificationSummary } from './summaries';
  * which the worker drops as a duplicate.
  */
 
+/**
+ * What the worker sends, as it is. A templated notification carries the
+ * content rendered for each channel (the worker reads `subject`, `text`,
+ * `html` for email and `sms`, else `text`, for SMS); a literal one its
+ * title, body and html, as before templates.
+ */
+function jobContent(record: NotificationRecord, channel: Channel): RenderedContent {
+  const { rendered } = record;
+  if (channel === 'sms' && rendered?.sms !== undefined) return { text: rendered.sms, sms: rendered.sms };
+  if (channel === 'email' && rendered?.email) {
+    const { subject, text, html } = rendered.email;
+    return { subject, text, ...(html ? { html } : {}) };
+  }
+  return { subject: record.title, text: record.body, ...(record.html ? { html: record.html } : {}) };
+}
+
 export function deliveryJobPayload(record: NotificationRecord, entry: OutboxEntry): DeliveryJobPayload {
   const { recipient } = record;
   const identity = {
@@ -32,11 +50,7 @@ export function deliveryJobPayload(record: NotificationRecord, entry: OutboxEntr
   const common = {
     notificationId: record._id.toHexString(),
     jobId: entry.messageId,
-    content: {
-      subject: record.title,
-      text: record.body,
-      ...(record.html ? { html: record.html } : {}),
-    },
+    content: jobContent(record, entry.channel),
     ...(record.template ? { template: record.template } : {}),
     metadata: record.metadata,
     ...(record.category ? { category: record.category } : {}),

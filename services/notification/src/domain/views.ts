@@ -76,7 +76,16 @@ export function notificationDetail(record: NotificationRecord): NotificationDeta
     ...(record.html ? { html: record.html } : {}),
     ...(record.locale ? { locale: record.locale } : {}),
     metadata: record.metadata,
-    ...(record.template ? { template: { key: record.template.key } } : {}),
+    ...(record.template
+      ? {
+          template: {
+            key: record.template.key,
+            ...(record.template.version !== undefined ? { version: record.template.version } : {}),
+            ...(record.template.locale ? { locale: record.template.locale } : {}),
+          },
+        }
+      : {}),
+    ...(record.rendered ? { rendered: record.rendered } : {}),
     ...(record.broadcastId ? { broadcastId: record.broadcastId } : {}),
     deleted: record.deletedAt !== null,
     deliveries: deliveriesView(record),

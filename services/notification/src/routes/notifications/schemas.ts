@@ -8,6 +8,7 @@ import {
   Priority,
   UserRole,
 } from '@herald/contracts';
+import { RenderedChannels } from '../../templates/schemas';
 
 /*
  * HTTP schemas use plain JSON-schema formats (Fastify's ajv checks them),
@@ -37,33 +38,51 @@ const Metadata = Type.Record(Type.String({ maxLength: 64 }), Type.String({ maxLe
 
 const content = {
   channels: Type.Array(Channel, { minItems: 1, maxItems: 3, uniqueItems: true }),
-  title: Type.String({ minLength: 1, maxLength: 200 }),
-  body: Type.String({ minLength: 1, maxLength: 10_000 }),
+  title: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 200, description: 'required unless a template is given' }),
+  ),
+  body: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 10_000, description: 'required unless a template is given' }),
+  ),
   html: Type.Optional(Type.String({ minLength: 1, maxLength: 100_000 })),
   category: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.:-]+$' })),
   priority: Type.Optional(Priority),
   metadata: Type.Optional(Metadata),
+  template: Type.Optional(
+    Type.Object(
+      {
+        key: Type.String({ minLength: 1, maxLength: 128 }),
+        data: Type.Record(Type.String(), Type.Unknown(), { default: {} }),
+      },
+      {
+        ...strict,
+        description: 'render every requested channel from this template instead of title/body/html',
+      },
+    ),
+  ),
+  locale: Type.Optional(
+    Type.String({
+      pattern: Locale.pattern,
+      description:
+        "for a template: the locale to render, before the recipient's own and the template's default",
+    }),
+  ),
+};
+
+/** Either literal content or a template; combining them is refused by the domain (400 naming the fields). */
+const contentOrTemplate = {
+  anyOf: [{ required: ['title', 'body'] }, { required: ['template'] }],
 };
 
 export const CreateNotificationBody = Type.Object(
   {
     recipient: Recipient,
     ...content,
-    template: Type.Optional(
-      Type.Object(
-        {
-          key: Type.String({ minLength: 1, maxLength: 128 }),
-          data: Type.Record(Type.String(), Type.Unknown(), { default: {} }),
-        },
-        strict,
-      ),
-    ),
-    locale: Type.Optional(Locale),
     sendAt: Type.Optional(
       Type.String({ format: 'date-time', description: 'in the future: schedules delivery' }),
     ),
   },
-  { ...strict, title: 'CreateNotification' },
+  { ...strict, ...contentOrTemplate, title: 'CreateNotification' },
 );
 export type CreateNotificationBody = Static<typeof CreateNotificationBody>;
 
@@ -139,7 +158,14 @@ export const NotificationDetail = Type.Object(
     html: Type.Optional(Type.String()),
     locale: Type.Optional(Type.String()),
     metadata: Type.Record(Type.String(), Type.String()),
-    template: Type.Optional(Type.Object({ key: Type.String() })),
+    template: Type.Optional(
+      Type.Object({
+        key: Type.String(),
+        version: Type.Optional(Type.Integer()),
+        locale: Type.Optional(Type.String()),
+      }),
+    ),
+    rendered: Type.Optional(RenderedChannels),
     broadcastId: Type.Optional(Type.String()),
     deleted: Type.Boolean(),
     deliveries: Type.Object({
@@ -206,7 +232,7 @@ export const BroadcastBody = Type.Object(
     ]),
     ...content,
   },
-  { ...strict, title: 'Broadcast' },
+  { ...strict, ...contentOrTemplate, title: 'Broadcast' },
 );
 export type BroadcastBody = Static<typeof BroadcastBody>;
 
