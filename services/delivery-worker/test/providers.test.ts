@@ -1,3 +1,4 @@
+import type MailgunClass from 'mailgun.js' with { 'resolution-mode': 'import' };
 import { FakeMailgun, FakeTwilio } from '@herald/fake-providers';
 import { MailgunProvider, TwilioProvider } from '../src/providers';
 import { emailJob, smsJob } from './harness';
@@ -53,5 +54,47 @@ describe('the providers, against the fakes', () => {
       'v:campaign': ['q3'],
     });
     expect(request.fields.html).toBeUndefined();
+  });
+
+  it('encodes a message exactly as mailgun.js does with the platform FormData', async () => {
+    const provider = new MailgunProvider({
+      apiKey: mailgun.apiKey,
+      domain: 'mg.example.com',
+      url: mailgun.url,
+      from: 'Herald <noreply@mg.example.com>',
+      timeoutMs: 1_000,
+    });
+    const job = emailJob({
+      recipient: { email: 'zoë@example.com', name: 'Zoë "Z" Ünal' },
+      content: {
+        subject: 'Ünïcödé ✓ and "quotes"',
+        text: 'line one\nline two\r\nline three\rend',
+        html: '<p>ça va?</p>\n<p>--not-a-boundary--</p>',
+      },
+      category: 'alerts',
+      template: { key: 'weekly', data: {} },
+      metadata: { 'quote"d': 'v"1', 'new\nline': 'x' },
+    });
+    const { providerMessageId } = await provider.send(job);
+    const ours = mailgun.findMessage(providerMessageId)!;
+
+    const Mailgun = require('mailgun.js') as typeof MailgunClass;
+    const reference = new Mailgun(FormData).client({
+      username: 'api',
+      key: mailgun.apiKey,
+      url: mailgun.url,
+    });
+    const fields = Object.fromEntries(
+      Object.entries(ours.fields)
+        .filter(([name]) => name !== 'domain')
+        .map(([name, values]) => [name, values.length === 1 ? values[0]! : values]),
+    );
+    const answer = await reference.messages.create('mg.example.com', fields as never);
+    const theirs = mailgun.findMessage(answer.id!)!;
+
+    expect(ours.fields).toEqual(theirs.fields);
+    expect(ours.fields['o:tag']).toEqual(['alerts', 'weekly']);
+    expect(ours.fields.text).toEqual(['line one\r\nline two\r\nline three\r\nend']);
+    expect(ours.headers['content-length']).toBe(String(Number(ours.headers['content-length'])));
   });
 });

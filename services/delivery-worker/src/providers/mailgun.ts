@@ -1,5 +1,6 @@
 import type MailgunClass from 'mailgun.js' with { 'resolution-mode': 'import' };
 import { classifyMailgunError } from '../domain/classify';
+import { MultipartBody } from './multipart-body';
 import { type EmailJob, type Provider, type SendResult } from './provider';
 
 // mailgun.js publishes its types as ESM only; its CommonJS build is what Node loads here.
@@ -31,7 +32,8 @@ export class MailgunProvider implements Provider<EmailJob> {
   private readonly client;
 
   constructor(private readonly settings: MailgunSettings) {
-    this.client = new Mailgun(FormData).client({
+    // One Buffer per request instead of axios streaming the platform FormData (see MultipartBody).
+    this.client = new Mailgun(MultipartBody as unknown as typeof FormData).client({
       username: 'api',
       key: settings.apiKey,
       url: settings.url,
