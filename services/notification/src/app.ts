@@ -32,7 +32,7 @@ import { registerTwilioWebhook } from './webhooks/twilio-route';
 import { templateModels } from './templates/models';
 import { registerTemplateRoutes } from './templates/routes';
 import { seedSystemTemplates } from './templates/seed';
-import { createTemplates } from './templates/store';
+import { createTemplates } from './templates/service';
 import { SYSTEM_TEMPLATES } from './templates/system';
 
 export interface Deps {

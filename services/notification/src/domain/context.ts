@@ -6,7 +6,7 @@ import { type IdempotencyModel } from '../data/idempotency-model';
 import { type NotificationModel } from '../data/notification-model';
 import { type UserModel } from '../data/user-model';
 import { type PendingEventModel, type SuppressionModel } from '../data/webhook-models';
-import { type Templates } from '../templates/store';
+import { type Templates } from '../templates/service';
 import { type BackgroundTasks } from './background-tasks';
 
 export interface Models {

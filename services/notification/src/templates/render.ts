@@ -4,7 +4,7 @@ import { checkTemplate } from './compile';
 import { CompiledTemplate } from './compiled-template';
 import { UnprocessableFieldsError } from './errors';
 import { type PreviewBody, type PreviewResult, type RenderedChannels } from './schemas';
-import { type Templates } from './store';
+import { type Templates } from './service';
 import { type SystemTemplate } from './system';
 
 /*

@@ -16,18 +16,9 @@ import {
   TemplateView,
   VersionParams,
 } from './schemas';
-import {
-  createTemplate,
-  deleteTemplate,
-  getTemplate,
-  getVersion,
-  listTemplates,
-  listVersions,
-  patchTemplate,
-  replaceTemplate,
-  templateView,
-  type Templates,
-} from './store';
+import { getTemplate, getVersion, listTemplates, listVersions, templateView } from './queries';
+import { type Templates } from './service';
+import { createTemplate, deleteTemplate, patchTemplate, replaceTemplate } from './store';
 
 const tags = ['templates'];
 const security = [{ bearerAuth: [] }];

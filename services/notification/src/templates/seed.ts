@@ -1,7 +1,8 @@
 import { mapMongoError } from '@herald/runtime';
 import { type TemplateRecord } from './models';
 import { checkTemplate } from './compile';
-import { contentHash, contentOf, recordVersion, type Templates } from './store';
+import { contentHash, contentOf, type Templates } from './service';
+import { recordVersion } from './store';
 import { type SystemTemplate } from './system';
 
 export const SEEDER = 'system';

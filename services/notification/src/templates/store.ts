@@ -1,77 +1,17 @@
-import { ConflictError, NotFoundError, ValidationError, mapMongoError, type Logger } from '@herald/runtime';
-import { PageLimits, type CursorPage } from '@herald/contracts';
-import { requestHash } from '../domain/idempotency';
-import { TemplateCache } from './cache';
+import { ConflictError, NotFoundError, mapMongoError } from '@herald/runtime';
 import { checkTemplate } from './compile';
-import { CompiledTemplate } from './compiled-template';
 import { EMPTY_VARIABLES, type TemplateContent } from './content';
-import { createTemplateEngine, type TemplateEngine } from './engine';
 import { invalidTemplate } from './errors';
-import { type TemplateModels, type TemplateRecord, type TemplateVersionRecord } from './models';
-import {
-  type CreateTemplateBody,
-  type PatchTemplateBody,
-  type ReplaceTemplateBody,
-  type TemplateListQuery,
-  type TemplateSummary,
-  type TemplateVersionSummary,
-  type TemplateVersionView,
-  type TemplateView,
-} from './schemas';
-import { createVariablesCompiler, type VariablesCompiler } from './variables';
+import { type TemplateRecord } from './models';
+import { type CreateTemplateBody, type PatchTemplateBody, type ReplaceTemplateBody } from './schemas';
+import { contentHash, contentOf, type Templates } from './service';
 
-/** What the template functions need; built once by the app. */
-export interface Templates {
-  models: TemplateModels;
-  engine: TemplateEngine;
-  variables: VariablesCompiler;
-  cache: TemplateCache;
-  /** system templates as shipped, compiled on first need: the fallback of `renderSystemTemplate` */
-  shipped: Map<string, CompiledTemplate>;
-  log: Logger;
-}
+/*
+ * The write side of templates. Every write to a head is followed by
+ * `recordVersion`; every edit is a compare-and-set on the version it read.
+ */
 
-export function createTemplates(
-  models: TemplateModels,
-  log: Logger,
-  options: { cacheTtlMs: number; maxCachedVersions?: number },
-): Templates {
-  const engine = createTemplateEngine();
-  const variables = createVariablesCompiler();
-  const cache = new TemplateCache({
-    ttlMs: options.cacheTtlMs,
-    maxVersions: options.maxCachedVersions ?? 500,
-    build: (key, version, content) => new CompiledTemplate(engine, variables, key, version, content),
-    loader: {
-      head: async (key) => {
-        const head = await models.templates.findOne({ key, deletedAt: null }).lean<TemplateRecord>();
-        return head ? { version: head.version, content: contentOf(head) } : null;
-      },
-      version: async (key, version) => {
-        const stored = await models.versions.findOne({ key, version }).lean<TemplateVersionRecord>();
-        if (stored) return contentOf(stored);
-        // The history write after an edit may not have happened yet (or a crash skipped it): the head has it.
-        const head = await models.templates.findOne({ key, version }).lean<TemplateRecord>();
-        return head ? contentOf(head) : null;
-      },
-    },
-  });
-  return { models, engine, variables, cache, shipped: new Map(), log: log.child({ component: 'templates' }) };
-}
-
-export function contentOf(record: TemplateContent): TemplateContent {
-  return {
-    ...(record.description !== undefined && record.description !== null
-      ? { description: record.description }
-      : {}),
-    channels: record.channels,
-    defaultLocale: record.defaultLocale,
-    locales: record.locales,
-    variables: record.variables ?? EMPTY_VARIABLES,
-  };
-}
-
-export const contentHash = (content: TemplateContent) => requestHash(contentOf(content));
+export const notFound = (key: string) => new NotFoundError('template_not_found', `No template "${key}"`);
 
 /** Validates content for saving; a broken part is 422 naming it. */
 export function checkedContent(t: Templates, input: TemplateContent, pointer = '/body'): TemplateContent {
@@ -85,8 +25,6 @@ const versionConflict = (key: string, current: number) =>
     'template_version_conflict',
     `Template "${key}" was changed meanwhile (now version ${current}): read it again and retry`,
   );
-
-const notFound = (key: string) => new NotFoundError('template_not_found', `No template "${key}"`);
 
 /**
  * Makes sure the head's version is in the history. Idempotent (insert if
@@ -263,124 +201,4 @@ export async function deleteTemplate(t: Templates, key: string, now: Date): Prom
   await t.models.templates.updateOne({ key, deletedAt: null, system: false }, { $set: { deletedAt: now } });
   t.cache.invalidate(key);
   t.log.info({ key }, 'template deleted');
-}
-
-export async function getTemplate(t: Templates, key: string): Promise<TemplateRecord> {
-  const head = await t.models.templates.findOne({ key, deletedAt: null }).lean<TemplateRecord>();
-  if (!head) throw notFound(key);
-  return head;
-}
-
-function encodeCursor(value: string | number): string {
-  return Buffer.from(JSON.stringify([value])).toString('base64url');
-}
-
-function decodeCursor<T extends 'string' | 'number'>(
-  cursor: string,
-  type: T,
-): T extends 'string' ? string : number {
-  try {
-    const [value] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
-    if (typeof value === type) return value as T extends 'string' ? string : number;
-  } catch {
-    // not base64url JSON: the same answer as a well-formed but wrong cursor
-  }
-  throw new ValidationError('The request is invalid', [
-    { field: '/query/cursor', message: 'is not a valid cursor' },
-  ]);
-}
-
-export async function listTemplates(
-  t: Templates,
-  query: TemplateListQuery,
-): Promise<CursorPage<TemplateSummary>> {
-  const limit = query.limit ?? PageLimits.default;
-  const records = await t.models.templates
-    .find({
-      deletedAt: null,
-      ...(query.cursor ? { key: { $gt: decodeCursor(query.cursor, 'string') } } : {}),
-    })
-    .sort({ key: 1 })
-    .limit(limit + 1)
-    .lean<TemplateRecord[]>();
-  const page = records.slice(0, limit);
-  return {
-    items: page.map(templateSummary),
-    nextCursor: records.length > limit ? encodeCursor(page[page.length - 1]!.key) : null,
-  };
-}
-
-export async function listVersions(
-  t: Templates,
-  key: string,
-  query: TemplateListQuery,
-): Promise<CursorPage<TemplateVersionSummary>> {
-  const head = await t.models.templates.findOne({ key }).lean<TemplateRecord>();
-  if (!head) throw notFound(key);
-  await recordVersion(t, head);
-  const limit = query.limit ?? PageLimits.default;
-  const records = await t.models.versions
-    .find(
-      { key, ...(query.cursor ? { version: { $lt: decodeCursor(query.cursor, 'number') } } : {}) },
-      { locales: 1, channels: 1, version: 1, createdBy: 1, createdAt: 1 },
-    )
-    .sort({ key: 1, version: -1 })
-    .limit(limit + 1)
-    .lean<TemplateVersionRecord[]>();
-  const page = records.slice(0, limit);
-  return {
-    items: page.map((record) => ({
-      version: record.version,
-      locales: Object.keys(record.locales),
-      channels: record.channels,
-      createdBy: record.createdBy,
-      createdAt: record.createdAt.toISOString(),
-    })),
-    nextCursor: records.length > limit ? encodeCursor(page[page.length - 1]!.version) : null,
-  };
-}
-
-export async function getVersion(t: Templates, key: string, version: number): Promise<TemplateVersionView> {
-  const stored = await t.models.versions.findOne({ key, version }).lean<TemplateVersionRecord>();
-  if (stored) return versionView(stored);
-  const head = await t.models.templates.findOne({ key, version }).lean<TemplateRecord>();
-  if (!head)
-    throw new NotFoundError('template_version_not_found', `Template "${key}" has no version ${version}`);
-  await recordVersion(t, head);
-  return versionView({ ...head, createdBy: head.updatedBy, createdAt: head.updatedAt });
-}
-
-export function templateView(record: TemplateRecord): TemplateView {
-  return {
-    key: record.key,
-    ...contentOf(record),
-    version: record.version,
-    system: record.system,
-    updatedBy: record.updatedBy,
-    createdAt: record.createdAt.toISOString(),
-    updatedAt: record.updatedAt.toISOString(),
-  };
-}
-
-function templateSummary(record: TemplateRecord): TemplateSummary {
-  return {
-    key: record.key,
-    ...(record.description ? { description: record.description } : {}),
-    channels: record.channels,
-    defaultLocale: record.defaultLocale,
-    locales: Object.keys(record.locales),
-    version: record.version,
-    system: record.system,
-    updatedAt: record.updatedAt.toISOString(),
-  };
-}
-
-function versionView(record: TemplateVersionRecord): TemplateVersionView {
-  return {
-    key: record.key,
-    version: record.version,
-    ...contentOf(record),
-    createdBy: record.createdBy,
-    createdAt: record.createdAt.toISOString(),
-  };
 }
