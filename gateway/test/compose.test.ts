@@ -7,6 +7,8 @@ import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } fr
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import Ajv from 'ajv';
+import { parse as parseYamlDocument } from 'yaml';
 import { AuthEnv } from '../../services/auth/src/config';
 import { DeliveryWorkerEnv } from '../../services/delivery-worker/src/config';
 import { NotificationEnv } from '../../services/notification/src/config';
@@ -25,19 +27,14 @@ interface ComposeService {
   depends_on?: Record<string, { condition?: string }> | string[];
 }
 
-/** `yaml` is no root dependency: it comes with @fastify/swagger, which @herald/runtime uses. */
 function parseYaml(text: string): unknown {
-  const fromRuntime = createRequire(join(REPO_ROOT, 'packages/runtime/package.json'));
-  const fromSwagger = createRequire(fromRuntime.resolve('@fastify/swagger'));
-  const yaml = fromSwagger('yaml') as { parse(text: string, options: { merge: boolean }): unknown };
   // merge: compose files share blocks through `<<:` merge keys, a YAML 1.1 feature
-  return yaml.parse(text, { merge: true });
+  return parseYamlDocument(text, { merge: true });
 }
 
 /**
  * The Compose Specification's JSON schema, as the `docker-compose` package
- * (testcontainers uses it) ships it, and the ajv the notification service uses:
- * neither is a root dependency.
+ * (testcontainers uses it) ships it.
  */
 function composeSchemaValidator(): (document: unknown) => string[] {
   const fromTestSupport = createRequire(join(REPO_ROOT, 'packages/test-support/package.json'));
@@ -48,13 +45,6 @@ function composeSchemaValidator(): (document: unknown) => string[] {
       'utf8',
     ),
   ) as object;
-  const Ajv = createRequire(join(REPO_ROOT, 'services/notification/package.json'))('ajv') as new (
-    options: object,
-  ) => {
-    compile(
-      schema: object,
-    ): ((data: unknown) => boolean) & { errors?: { instancePath: string; message?: string }[] | null };
-  };
   // validateSchema off: ajv does not bundle the draft-07 meta-schema the file names
   const validate = new Ajv({ allErrors: true, strict: false, validateSchema: false }).compile(schema);
   return (document) =>
