@@ -1,0 +1,94 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { connect, createServer, type Socket } from 'node:net';
+import { resolve } from 'node:path';
+import { waitFor } from '@herald/test-support';
+
+const REPO_ROOT = resolve(__dirname, '../../..');
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const { port } = server.address() as { port: number };
+  await new Promise((done) => server.close(done));
+  return port;
+}
+
+/** The worker as production runs it: its own process, configured only through the environment. */
+export class WorkerProcess {
+  readonly output: string[] = [];
+  private child?: ChildProcess;
+
+  constructor(private readonly env: Record<string, string>) {}
+
+  async start(): Promise<void> {
+    // tsx runs the TypeScript sources directly; the condition resolves workspace packages to theirs.
+    this.child = spawn(
+      process.execPath,
+      ['--conditions=@herald/source', '--import', 'tsx', 'services/delivery-worker/src/server.ts'],
+      {
+        cwd: REPO_ROOT,
+        env: { PATH: process.env.PATH ?? '', ...this.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    this.child.stdout!.on('data', (chunk: Buffer) => this.output.push(chunk.toString('utf8')));
+    this.child.stderr!.on('data', (chunk: Buffer) => this.output.push(chunk.toString('utf8')));
+    const url = `http://127.0.0.1:${this.env.PORT}/health/ready`;
+    await waitFor(async () => (await fetch(url)).status === 200, {
+      timeoutMs: 20_000,
+      intervalMs: 100,
+      description: `the worker to be ready; its output: ${this.output.join('').slice(-2000)}`,
+    });
+  }
+
+  /** Sends `signal` and resolves with the exit code (null when killed by the signal). */
+  async stop(signal: NodeJS.Signals): Promise<number | null> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null;
+    const exited = once(child, 'exit');
+    child.kill(signal);
+    const [code] = (await exited) as [number | null];
+    return code;
+  }
+}
+
+/**
+ * A TCP proxy in front of MongoDB that can freeze: from `freeze()` on, nothing
+ * the worker writes reaches the server (answers to what already did still
+ * come back), as when MongoDB stalls or the network drops. `close()` destroys
+ * every connection without passing on what was held back.
+ */
+export async function startFreezableProxy(target: { host: string; port: number }) {
+  const clients = new Set<Socket>();
+  let frozen = false;
+  const server = createServer((client) => {
+    clients.add(client);
+    const upstream = connect(target.port, target.host);
+    client.on('data', (chunk: Buffer) => {
+      if (!frozen) upstream.write(chunk);
+    });
+    upstream.on('data', (chunk: Buffer) => client.write(chunk));
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+      clients.delete(client);
+    };
+    client.on('close', drop);
+    upstream.on('close', drop);
+    client.on('error', drop);
+    upstream.on('error', drop);
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const { port } = server.address() as { port: number };
+  return {
+    port,
+    freeze() {
+      frozen = true;
+    },
+    async close() {
+      for (const client of clients) client.destroy();
+      await new Promise((done) => server.close(done));
+    },
+  };
+}
