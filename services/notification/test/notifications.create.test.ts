@@ -66,6 +66,11 @@ describe('POST /api/v1/notifications', () => {
       payload: { channel: 'sms', recipient: { phone: '+14155550100' } },
     });
     expect(record.outbox.every((entry) => entry.publishedAt instanceof Date)).toBe(true);
+    // stored through the driver: timestamps set, and nothing absent written as null
+    expect(record.createdAt).toBeInstanceOf(Date);
+    expect(record.updatedAt).toBeInstanceOf(Date);
+    for (const field of ['html', 'sendAt', 'broadcastId', 'template', 'rendered'])
+      expect({ field, stored: field in record }).toEqual({ field, stored: false });
 
     const events = await waitFor(async () => {
       const drained = await h.drain(created);

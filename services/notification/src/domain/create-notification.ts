@@ -123,8 +123,7 @@ export async function storeNotification(
   const [suppressed] = await suppressedChannels(ctx, [draft]);
   const document = buildNotification(ctx, { ...draft, suppressed }, leaseOwner);
   try {
-    const [created] = await ctx.models.notifications.insertMany([document]);
-    const record = created!.toObject() as NotificationRecord;
+    const record = await insertNotification(ctx, document);
     if (leaseOwner && record.outbox.length > 0) {
       ctx.background.run('publish new notification', () => publishDueEntries(ctx, record, leaseOwner));
     }
@@ -138,6 +137,36 @@ export async function storeNotification(
     if (!existing) throw error;
     return existing;
   }
+}
+
+/** Drops undefined fields, as mongoose would: the driver would store them as null. */
+function withoutUndefined<T extends object>(value: T): T {
+  for (const key of Object.keys(value) as (keyof T)[]) {
+    const field = value[key];
+    if (field === undefined) delete value[key];
+    else if (Array.isArray(field)) field.forEach((item) => isPlainObject(item) && withoutUndefined(item));
+    else if (isPlainObject(field)) withoutUndefined(field);
+  }
+  return value;
+}
+
+const isPlainObject = (value: unknown): value is object =>
+  value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype;
+
+/**
+ * Stores one built notification through the driver, not through a mongoose
+ * document: `buildNotification` already gives every field its final shape,
+ * and hydrating, casting and validating that document was a third of the
+ * CPU of accepting a notification. The record returned is what was stored.
+ */
+async function insertNotification(
+  ctx: ServiceContext,
+  document: ReturnType<typeof buildNotification>,
+): Promise<NotificationRecord> {
+  const now = ctx.now();
+  const record = withoutUndefined({ ...document, createdAt: now, updatedAt: now }) as NotificationRecord;
+  await ctx.models.notifications.collection.insertOne(record);
+  return record;
 }
 
 export function acceptedResponse(record: NotificationRecord): NotificationAccepted {
