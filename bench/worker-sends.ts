@@ -2,7 +2,10 @@
  * Delivery-worker throughput: jobs published to the email work queue, sent
  * by one real worker process through mailgun.js to the local fake Mailgun.
  *
- *   pnpm bench:worker [jobs=5000] [prefetch=200]
+ *   pnpm bench:worker [jobs=5000] [prefetch=200] [workers=1]
+ *
+ * With workers > 1, that many worker processes compete for the queue, as
+ * scaled-out instances do (each with the given prefetch).
  *
  * MongoDB: MONGO_URL, else the in-memory MongoDB-wire server the tests use
  * (a Java stand-in, slower than a real mongod: the number is a floor).
@@ -35,6 +38,7 @@ import { startMongoJavaServer } from '../packages/test-support/src/infra/mongo-j
 
 const jobs = Number(process.argv[2] ?? 5000);
 const prefetch = Number(process.argv[3] ?? 200);
+const workerCount = Number(process.argv[4] ?? 1);
 const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const root = resolve(__dirname, '..');
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
@@ -59,39 +63,42 @@ async function main(): Promise<void> {
   const fake = process.env.BENCH_FAKE_PROCESS === '1' ? await fakeChild() : await fakeHere();
   process.env.AMQP_URL = amqpUrl;
 
-  const worker = spawn(
-    process.execPath,
-    [
-      ...(process.env.BENCH_WORKER_NODE_OPTIONS?.split(' ').filter(Boolean) ?? []),
-      '--conditions=@herald/source',
-      '--import',
-      'tsx',
-      'services/delivery-worker/src/server.ts',
-    ],
-    {
-      cwd: root,
-      stdio: ['ignore', 'inherit', 'inherit'],
-      env: {
-        ...process.env,
-        NODE_ENV: 'production',
-        LOG_LEVEL: 'warn',
-        LOG_FORMAT: 'json',
-        PORT: '3993',
-        MONGO_URL: mongoUrl,
-        AMQP_URL: amqpUrl,
-        AMQP_NAMESPACE: namespace,
-        EMAIL_PREFETCH: String(prefetch),
-        EMAIL_RATE_PER_SECOND: '0',
-        MAILGUN_API_KEY: fake.apiKey,
-        MAILGUN_DOMAIN: 'mg.bench.test',
-        MAILGUN_URL: fake.url,
-        TWILIO_ACCOUNT_SID: 'AC' + '0'.repeat(32),
-        TWILIO_AUTH_TOKEN: 'bench',
-        TWILIO_FROM: '+15005550001',
-        TWILIO_API_URL: 'http://127.0.0.1:9',
+  const workers = Array.from({ length: workerCount }, (_, i) =>
+    spawn(
+      process.execPath,
+      [
+        ...(process.env.BENCH_WORKER_NODE_OPTIONS?.split(' ').filter(Boolean) ?? []),
+        '--conditions=@herald/source',
+        '--import',
+        'tsx',
+        'services/delivery-worker/src/server.ts',
+      ],
+      {
+        cwd: root,
+        stdio: ['ignore', 'inherit', 'inherit'],
+        env: {
+          ...process.env,
+          NODE_ENV: 'production',
+          LOG_LEVEL: 'warn',
+          LOG_FORMAT: 'json',
+          PORT: String(3993 - i),
+          MONGO_URL: mongoUrl,
+          AMQP_URL: amqpUrl,
+          AMQP_NAMESPACE: namespace,
+          EMAIL_PREFETCH: String(prefetch),
+          EMAIL_RATE_PER_SECOND: '0',
+          MAILGUN_API_KEY: fake.apiKey,
+          MAILGUN_DOMAIN: 'mg.bench.test',
+          MAILGUN_URL: fake.url,
+          TWILIO_ACCOUNT_SID: 'AC' + '0'.repeat(32),
+          TWILIO_AUTH_TOKEN: 'bench',
+          TWILIO_FROM: '+15005550001',
+          TWILIO_API_URL: 'http://127.0.0.1:9',
+        },
       },
-    },
+    ),
   );
+
   const client = new AmqpClient({
     url: amqpUrl,
     logger: pino({ level: 'warn' }),
@@ -100,7 +107,7 @@ async function main(): Promise<void> {
   });
   try {
     await client.waitUntilReady();
-    await waitForReady('http://127.0.0.1:3993/health/ready');
+    for (let i = 0; i < workerCount; i += 1) await waitForReady(`http://127.0.0.1:${3993 - i}/health/ready`);
 
     const messages = Array.from({ length: jobs }, (_, i) =>
       createDeliveryJobMessage(
@@ -117,7 +124,7 @@ async function main(): Promise<void> {
       ),
     );
     const processes = {
-      worker: worker.pid!,
+      ...Object.fromEntries(workers.map((w, i) => [workerCount > 1 ? `worker${i + 1}` : 'worker', w.pid!])),
       bench: process.pid,
       ...(fake.pid !== process.pid ? { fake: fake.pid } : {}),
       ...(mongoPid ? { mongo: mongoPid } : {}),
@@ -160,6 +167,7 @@ async function main(): Promise<void> {
         value: `${perSecond} sends/s`,
         jobs,
         prefetch,
+        workers: workerCount,
         seconds: seconds.toFixed(2),
         publishSeconds: ((published - started) / 1000).toFixed(2),
         duplicates,
@@ -174,6 +182,7 @@ async function main(): Promise<void> {
         perSecond,
         jobs,
         prefetch,
+        workers: workerCount,
         seconds,
         duplicates,
         statuses,
@@ -182,8 +191,13 @@ async function main(): Promise<void> {
       }),
     );
   } finally {
-    worker.kill('SIGTERM');
-    await new Promise((r) => worker.once('exit', r));
+    await Promise.all(
+      workers.map((worker) => {
+        const exited = new Promise((r) => worker.once('exit', r));
+        worker.kill('SIGTERM');
+        return exited;
+      }),
+    );
     await client.close();
     await deleteAmqpNamespace(namespace, DEFAULT_RETRY_POLICY);
     await fake.close();
