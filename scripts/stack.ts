@@ -51,6 +51,8 @@ export interface StackOptions {
   runtime?: 'dist' | 'source';
   /** auth listens here, notification on the next port, and so on (default 3001) */
   basePort?: number;
+  /** each service's database is `<prefix>_<service>` on MONGO_URL (default `herald`): tests use their own */
+  databasePrefix?: string;
   /**
    * Run the services and nginx in process groups of their own, so a Ctrl-C
    * in the terminal reaches only us and stop() signals each of them once
@@ -159,7 +161,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         env: {
           ...env,
           PORT: String(service.port),
-          MONGO_URL: withDatabase(env.MONGO_URL, `herald_${service.name.replace('-', '_')}`),
+          MONGO_URL: withDatabase(
+            env.MONGO_URL,
+            `${options.databasePrefix ?? 'herald'}_${service.name.replace('-', '_')}`,
+          ),
         },
         stdio: options.stdio ?? 'inherit',
         detached: options.detachChildren ?? false,

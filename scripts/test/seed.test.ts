@@ -41,6 +41,7 @@ describe('pnpm seed', () => {
       basePort,
       gatewayPort: basePort + SERVICES.length,
       dataDir,
+      databasePrefix: uniqueNamespace('seed'),
       log: () => undefined,
       env: {
         ...process.env,

@@ -56,6 +56,8 @@ export async function startE2eStack(): Promise<E2eStack> {
       basePort,
       gatewayPort,
       dataDir,
+      // never the platform's own databases, should MONGO_URL be a MongoDB that `pnpm start` uses too
+      databasePrefix: `e2e_${suffix}`,
       log: () => undefined,
       env: {
         ...process.env,
