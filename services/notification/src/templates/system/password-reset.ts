@@ -1,17 +1,6 @@
-import { type SystemTemplate } from './types';
+import { expires, linkEmailTemplate, type LinkEmailWords } from './link-email';
 
-const expires = '{{formatDate expiresAt dateStyle="long" timeStyle="short" timeZone="UTC"}} UTC';
-
-interface Words {
-  subject: string;
-  greeting: string;
-  instruction: string;
-  button: string;
-  expiry: string;
-  ignore: string;
-}
-
-const words: Record<string, Words> = {
+const words: Record<string, LinkEmailWords> = {
   en: {
     subject: 'Reset your password',
     greeting: 'Hello {{name}},',
@@ -52,36 +41,4 @@ const words: Record<string, Words> = {
 };
 
 /** For a password-reset flow (auth has none yet); admins can send it with `template: { key: 'password-reset' }`. */
-export const passwordReset: SystemTemplate = {
-  key: 'password-reset',
-  content: {
-    description: 'Password reset link',
-    channels: ['email'],
-    defaultLocale: 'en',
-    variables: {
-      type: 'object',
-      properties: {
-        name: { type: 'string', minLength: 1 },
-        link: { type: 'string', format: 'uri', pattern: '^https?://' },
-        expiresAt: { type: 'string', format: 'date-time' },
-      },
-      required: ['name', 'link', 'expiresAt'],
-    },
-    locales: Object.fromEntries(
-      Object.entries(words).map(([locale, w]) => [
-        locale,
-        {
-          subject: w.subject,
-          text: [w.greeting, '', w.instruction, '{{link}}', '', w.expiry, w.ignore].join('\n'),
-          html: [
-            `<p>${w.greeting}</p>`,
-            `<p>${w.instruction}</p>`,
-            `{{> button url=link label="${w.button}"}}`,
-            `<p>${w.expiry}</p>`,
-            `<p>${w.ignore}</p>`,
-          ].join('\n'),
-        },
-      ]),
-    ),
-  },
-};
+export const passwordReset = linkEmailTemplate('password-reset', 'Password reset link', words);

@@ -1,18 +1,7 @@
-import { type SystemTemplate } from './types';
-
-const expires = '{{formatDate expiresAt dateStyle="long" timeStyle="short" timeZone="UTC"}} UTC';
-
-interface Words {
-  subject: string;
-  greeting: string;
-  instruction: string;
-  button: string;
-  expiry: string;
-  ignore: string;
-}
+import { expires, linkEmailTemplate, type LinkEmailWords } from './link-email';
 
 /** The words per language; `{{name}}`, `{{link}}` and the expiry are Handlebars, escaped in html. */
-const words: Record<string, Words> = {
+const words: Record<string, LinkEmailWords> = {
   en: {
     subject: 'Confirm your email address',
     greeting: 'Hello {{name}},',
@@ -48,36 +37,8 @@ const words: Record<string, Words> = {
 };
 
 /** Sent by the notification service for auth's `user.verification_requested`. */
-export const verifyEmail: SystemTemplate = {
-  key: 'verify-email',
-  content: {
-    description: 'Email address confirmation, sent when an account is registered or asks again',
-    channels: ['email'],
-    defaultLocale: 'en',
-    variables: {
-      type: 'object',
-      properties: {
-        name: { type: 'string', minLength: 1 },
-        link: { type: 'string', format: 'uri', pattern: '^https?://' },
-        expiresAt: { type: 'string', format: 'date-time' },
-      },
-      required: ['name', 'link', 'expiresAt'],
-    },
-    locales: Object.fromEntries(
-      Object.entries(words).map(([locale, w]) => [
-        locale,
-        {
-          subject: w.subject,
-          text: [w.greeting, '', w.instruction, '{{link}}', '', w.expiry, w.ignore].join('\n'),
-          html: [
-            `<p>${w.greeting}</p>`,
-            `<p>${w.instruction}</p>`,
-            `{{> button url=link label="${w.button}"}}`,
-            `<p>${w.expiry}</p>`,
-            `<p>${w.ignore}</p>`,
-          ].join('\n'),
-        },
-      ]),
-    ),
-  },
-};
+export const verifyEmail = linkEmailTemplate(
+  'verify-email',
+  'Email address confirmation, sent when an account is registered or asks again',
+  words,
+);
