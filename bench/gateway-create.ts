@@ -17,6 +17,10 @@
 import { Agent, request } from 'node:http';
 import { randomUUID } from 'node:crypto';
 
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startMongoJavaServer } from '@herald/test-support';
 import { findNginx, startStack, type Stack } from '../scripts/stack';
 import { amqpUrl, freePort } from './lib/processes';
 
@@ -85,9 +89,15 @@ async function main(): Promise<void> {
   if (!findNginx())
     throw new Error('this benchmark measures the gateway: install nginx (apt-get install nginx)');
   const basePort = 20_000 + Math.floor(Math.random() * 20_000);
+  // Never the local platform's .data/ (its database file and nginx directory): a private one, and an
+  // in-memory database unless MONGO_URL names one.
+  const dataDir = mkdtempSync(join(tmpdir(), 'herald-bench-'));
+  const mongo = process.env.MONGO_URL ? undefined : await startMongoJavaServer();
   let stack: Stack | undefined;
   try {
     stack = await startStack({
+      dataDir,
+      databasePrefix: `bench_${randomUUID().slice(0, 6)}`,
       runtime: 'source',
       basePort,
       gatewayPort: await freePort(),
@@ -97,6 +107,7 @@ async function main(): Promise<void> {
         ...process.env,
         // production would demand a configured signing key; the logs are quiet at warn either way
         NODE_ENV: 'development',
+        MONGO_URL: process.env.MONGO_URL ?? mongo!.url,
         LOG_LEVEL: 'warn',
         AMQP_URL: amqpUrl,
         AMQP_NAMESPACE: `bench-${randomUUID().slice(0, 6)}`,
@@ -197,6 +208,8 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(result));
   } finally {
     await stack?.stop();
+    await mongo?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
