@@ -81,7 +81,10 @@ export function delayQueueTtls(policy: RetryPolicy): number[] {
  * The delay before the next attempt, after `failedAttempts` failures.
  * Jitter picks one of the step's delay queues at random so that a burst of
  * failures does not come back as one burst. A provider's Retry-After raises
- * the delay to the first step that honours it.
+ * the delay to the shortest delay queue that honours it — max(step,
+ * Retry-After) rounded up to a queue's TTL — and is capped at the longest
+ * delay queue (queue TTLs are fixed, and a wait past the policy's longest is
+ * not worth holding a job for; the next attempt may be throttled again).
  */
 export function retryDelayMs(
   policy: RetryPolicy,

@@ -5,9 +5,10 @@ import {
   classifyMailgunError,
   classifyTwilioError,
   networkCause,
-  TwilioRateLimited,
+  TwilioRetryLater,
 } from '../src/domain/classify';
 import {
+  MAX_RETRY_AFTER_MS,
   ProviderPermanentError,
   ProviderTransientError,
   parseRetryAfter,
@@ -17,8 +18,13 @@ import { DeliveryWorkerEnv, settingsFrom } from '../src/config';
 import { createProviders, LogProvider, MailgunProvider, TwilioProvider } from '../src/providers';
 import { emailJob, smsJob } from './harness';
 
-const mailgunError = (status: number, message: string, details = '') =>
-  Object.assign(new Error(message), { status, details, type: 'MailgunAPIError' });
+const mailgunError = (status: number, message: string, details = '', retryAfter?: string) =>
+  Object.assign(new Error(message), {
+    status,
+    details,
+    type: 'MailgunAPIError',
+    ...(retryAfter !== undefined ? { retryAfter } : {}),
+  });
 const twilioError = (status: number, code?: number, message = 'twilio says no') =>
   Object.assign(new Error(message), { status, code });
 
@@ -97,7 +103,14 @@ describe('error classification', () => {
     ['21606 unverified sender', twilioError(400, 21606), 'permanent', 'invalid_sender', '21606'],
     ['another 400', twilioError(400, 21000), 'permanent', 'rejected_by_provider', '21000'],
     ['401 / 20003 bad credentials', twilioError(401, 20003), 'permanent', 'provider_auth_failed', '20003'],
-    ['429 (our HTTP client)', new TwilioRateLimited(2_000), 'transient', 'provider_rate_limited', '20429'],
+    ['429 (our HTTP client)', new TwilioRetryLater(429, '2'), 'transient', 'provider_rate_limited', '20429'],
+    [
+      '503 with Retry-After (our HTTP client)',
+      new TwilioRetryLater(503, '2'),
+      'transient',
+      'provider_unavailable',
+      '503',
+    ],
     ['500', twilioError(500, 20500), 'transient', 'provider_unavailable', '20500'],
     ['503 without a code', twilioError(503), 'transient', 'provider_unavailable', '503'],
     [
@@ -129,10 +142,38 @@ describe('error classification', () => {
     expect(Object.keys(classified.cause as object)).not.toContain('config');
   });
 
-  it('carries a Twilio Retry-After into the retry', () => {
-    const error = classifyTwilioError(new TwilioRateLimited(2_000));
-    expect(error).toBeInstanceOf(ProviderTransientError);
-    expect((error as ProviderTransientError).retryAfterMs).toBe(2_000);
+  it('carries a Twilio Retry-After into the retry, for a 429 and a 503', () => {
+    const throttled = classifyTwilioError(new TwilioRetryLater(429, '2'));
+    expect(throttled).toBeInstanceOf(ProviderTransientError);
+    expect((throttled as ProviderTransientError).retryAfterMs).toBe(2_000);
+    const unavailable = classifyTwilioError(new TwilioRetryLater(503, '7'));
+    expect((unavailable as ProviderTransientError).retryAfterMs).toBe(7_000);
+  });
+
+  it('carries a Mailgun Retry-After into the retry, as seconds or as an HTTP date, for a 429 and a 503', () => {
+    const seconds = classifyMailgunError(mailgunError(429, 'Too Many Requests', '', '3'));
+    expect(seconds).toBeInstanceOf(ProviderTransientError);
+    expect((seconds as ProviderTransientError).retryAfterMs).toBe(3_000);
+
+    // An HTTP date a minute ahead: whatever the clock did since, the wait is most of that minute.
+    const date = new Date(Date.now() + 60_000).toUTCString();
+    const dated = classifyMailgunError(mailgunError(503, 'Service Unavailable', '', date));
+    expect(dated).toMatchObject({ code: 'provider_unavailable' });
+    expect((dated as ProviderTransientError).retryAfterMs).toBeGreaterThan(30_000);
+    expect((dated as ProviderTransientError).retryAfterMs).toBeLessThanOrEqual(60_000);
+
+    expect((classifyMailgunError(mailgunError(429, 'x')) as ProviderTransientError).retryAfterMs).toBe(
+      undefined,
+    );
+    // Only a 429 or 503 asks us to wait.
+    expect(
+      (classifyMailgunError(mailgunError(500, 'x', '', '3')) as ProviderTransientError).retryAfterMs,
+    ).toBeUndefined();
+  });
+
+  it('bounds a Retry-After at MAX_RETRY_AFTER_MS, so one answer cannot stop a channel for a day', () => {
+    expect(parseRetryAfter('86400')).toBe(MAX_RETRY_AFTER_MS);
+    expect(parseRetryAfter(new Date(Date.now() + 86_400_000).toUTCString())).toBe(MAX_RETRY_AFTER_MS);
   });
 
   it('reads Retry-After as seconds or as an HTTP date', () => {
@@ -198,6 +239,59 @@ describe('the real clients classify real network failures', () => {
       await expect(sms.send(smsJob())).rejects.toMatchObject({ code: 'provider_timeout' });
     } finally {
       await Promise.all([mailgun.close(), twilio.close()]);
+    }
+  });
+});
+
+describe('the real clients read Retry-After from the provider', () => {
+  it('mailgun.js: a 429 with Retry-After: 7 → a transient error asking for 7 s', async () => {
+    const mailgun = await FakeMailgun.start();
+    try {
+      mailgun.failNext(1, { status: 429, message: 'slow down', retryAfterSeconds: 7 });
+      mailgun.failNext(1, { status: 503, retryAfterSeconds: 4 });
+      const email = new MailgunProvider({
+        apiKey: mailgun.apiKey,
+        domain: 'mg.example.com',
+        url: mailgun.url,
+        from: 'a@mg.example.com',
+        timeoutMs: 2_000,
+      });
+      await expect(email.send(emailJob())).rejects.toMatchObject({
+        code: 'provider_rate_limited',
+        providerCode: '429',
+        retryAfterMs: 7_000,
+      });
+      await expect(email.send(emailJob())).rejects.toMatchObject({
+        code: 'provider_unavailable',
+        retryAfterMs: 4_000,
+      });
+      // The answer's JSON body is still read: an accepted send still has its id.
+      await expect(email.send(emailJob())).resolves.toEqual({
+        providerMessageId: expect.stringMatching(/^<.+@mg\.example\.com>$/),
+      });
+    } finally {
+      await mailgun.close();
+    }
+  });
+
+  it('twilio: a 503 with Retry-After: 4 → a transient error asking for 4 s', async () => {
+    const twilio = await FakeTwilio.start();
+    try {
+      twilio.failNext(1, { status: 503, code: 20503, retryAfterSeconds: 4 });
+      const sms = new TwilioProvider({
+        accountSid: twilio.accountSid,
+        authToken: twilio.authToken,
+        from: '+15005550001',
+        apiUrl: twilio.url,
+        statusCallbackUrl: 'https://herald.example.com/api/v1/webhooks/twilio',
+        timeoutMs: 2_000,
+      });
+      await expect(sms.send(smsJob())).rejects.toMatchObject({
+        code: 'provider_unavailable',
+        retryAfterMs: 4_000,
+      });
+    } finally {
+      await twilio.close();
     }
   });
 });

@@ -1,9 +1,9 @@
-import { ProviderPermanentError, ProviderTransientError } from './delivery-errors';
+import { parseRetryAfter, ProviderPermanentError, ProviderTransientError } from './delivery-errors';
 
 /**
  * Error classification: which provider failures are worth retrying.
- * Transient: network errors, timeouts, 408, 429 (honouring Retry-After),
- * 5xx. Permanent: other 4xx (an invalid recipient, an unverified sender,
+ * Transient: network errors, timeouts, 408, 429 and 503 (both honouring
+ * Retry-After), 5xx. Permanent: other 4xx (an invalid recipient, an unverified sender,
  * an unsubscribed number, our own bad credentials). The tests hold this as
  * a table (test/classify.test.ts).
  */
@@ -114,15 +114,22 @@ interface MailgunApiErrorShape {
   message?: unknown;
   details?: unknown;
   type?: unknown;
+  /** the raw Retry-After header, put back by the MailgunProvider */
+  retryAfter?: unknown;
+}
+
+/** Only a 429 or 503 asks us to wait; any other status's Retry-After is not about our retry. */
+function retryAfterOf(status: number, header: unknown): number | undefined {
+  return status === 429 || status === 503 ? parseRetryAfter(header) : undefined;
 }
 
 /**
  * mailgun.js turns every failure into an APIError; one that never got an
  * HTTP answer (refused, reset, timed out) comes out as status 400 with the
  * socket error's code as message, so the cause is looked at before the
- * status. mailgun.js does not expose response headers, so a Mailgun 429's
- * Retry-After cannot be read: the backoff policy (and the token bucket)
- * handle it.
+ * status. mailgun.js drops the response headers; the MailgunProvider puts
+ * Retry-After back on the error as `retryAfter` (see `keepRetryAfter`), and a
+ * 429 or 503 carries it into the retry.
  */
 export function classifyMailgunError(error: unknown): ClassifiedError {
   const shape = (error ?? {}) as MailgunApiErrorShape;
@@ -131,7 +138,10 @@ export function classifyMailgunError(error: unknown): ClassifiedError {
   if (typeof shape.status === 'number' && shape.type === 'MailgunAPIError') {
     const detail =
       typeof shape.details === 'string' && shape.details ? shape.details : String(shape.message ?? '');
-    return classifyHttpStatus('Mailgun', shape.status, detail.slice(0, 300), { cause: safeCause(error) });
+    return classifyHttpStatus('Mailgun', shape.status, detail.slice(0, 300), {
+      cause: safeCause(error),
+      retryAfterMs: retryAfterOf(shape.status, shape.retryAfter),
+    });
   }
   return new ProviderTransientError('provider_error', 'Mailgun failed unexpectedly', undefined, {
     cause: safeCause(error),
@@ -153,11 +163,17 @@ export const PERMANENT_TWILIO_CODES: Record<number, string> = {
   21617: 'body_too_long',
 };
 
-/** Raised by our Twilio HTTP client for a 429, which the twilio package would otherwise strip of Retry-After. */
-export class TwilioRateLimited extends Error {
-  constructor(readonly retryAfterMs: number | undefined) {
-    super('Twilio answered 429');
-    this.name = 'TwilioRateLimited';
+/**
+ * Raised by our Twilio HTTP client for a 429, and for a 503 that names a Retry-After: the
+ * twilio package's RestException would strip the header. `retryAfter` is the raw header.
+ */
+export class TwilioRetryLater extends Error {
+  constructor(
+    readonly status: 429 | 503,
+    readonly retryAfter: string | undefined,
+  ) {
+    super(`Twilio answered ${status}`);
+    this.name = 'TwilioRetryLater';
   }
 }
 
@@ -168,11 +184,11 @@ interface TwilioErrorShape {
 }
 
 export function classifyTwilioError(error: unknown): ClassifiedError {
-  if (error instanceof TwilioRateLimited) {
-    return new ProviderTransientError('provider_rate_limited', 'Twilio is throttling us', '20429', {
-      cause: safeCause(error),
-      retryAfterMs: error.retryAfterMs,
-    });
+  if (error instanceof TwilioRetryLater) {
+    const options = { cause: safeCause(error), retryAfterMs: parseRetryAfter(error.retryAfter) };
+    return error.status === 429
+      ? new ProviderTransientError('provider_rate_limited', 'Twilio is throttling us', '20429', options)
+      : new ProviderTransientError('provider_unavailable', 'Twilio answered 503', '503', options);
   }
   const shape = (error ?? {}) as TwilioErrorShape;
   const status = typeof shape.status === 'number' ? shape.status : undefined;

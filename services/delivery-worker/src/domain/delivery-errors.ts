@@ -50,11 +50,20 @@ export function deliveryErrorOf(error: unknown): DeliveryError {
   };
 }
 
-/** Retry-After as seconds or an HTTP date, in ms; undefined when absent or unreadable. */
+/**
+ * The longest wait a provider's Retry-After can impose: the default retry policy's longest step
+ * (15 min). It bounds the pause of the channel's token bucket, which holds every send of this
+ * worker, not just the throttled one; the retry itself is bounded again by the longest delay
+ * queue (`retryDelayMs` in @herald/amqp).
+ */
+export const MAX_RETRY_AFTER_MS = 15 * 60_000;
+
+/** Retry-After as seconds or an HTTP date, in ms (at most MAX_RETRY_AFTER_MS); undefined when absent or unreadable. */
 export function parseRetryAfter(value: unknown, now: number = Date.now()): number | undefined {
+  if (Array.isArray(value)) return parseRetryAfter(value[0], now);
   if (typeof value !== 'string' || value.trim() === '') return undefined;
   const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, Math.round(seconds * 1000));
+  if (Number.isFinite(seconds)) return Math.min(MAX_RETRY_AFTER_MS, Math.max(0, Math.round(seconds * 1000)));
   const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+  return Number.isNaN(at) ? undefined : Math.min(MAX_RETRY_AFTER_MS, Math.max(0, at - now));
 }

@@ -39,6 +39,7 @@ export class MailgunProvider implements Provider<EmailJob> {
       url: settings.url,
       timeout: settings.timeoutMs,
     });
+    keepRetryAfter(this.client.request.requestProvider);
   }
 
   async send(job: EmailJob): Promise<SendResult> {
@@ -65,6 +66,56 @@ export class MailgunProvider implements Provider<EmailJob> {
     } catch (error) {
       throw classifyMailgunError(error);
     }
+  }
+}
+
+/**
+ * mailgun.js turns an HTTP failure into an APIError that keeps the status and
+ * body but drops the response headers, Retry-After among them. Its request
+ * provider spreads each request's data into the config of its bundled axios,
+ * so a per-request `transformResponse` (axios hands it the headers and the
+ * status) sees the header; the APIError that follows gets it back as
+ * `retryAfter` for `classifyMailgunError`. The replacement transform parses
+ * JSON exactly as axios's default does (a body that is not JSON stays text).
+ * test/retry-after.integration.test.ts holds this against the fake Mailgun.
+ */
+function keepRetryAfter<D, C, R>(provider: {
+  makeRequest(url: string, method: string, data: D, config?: C): Promise<R>;
+}): void {
+  const makeRequest = provider.makeRequest.bind(provider);
+  provider.makeRequest = async (url, method, data, config) => {
+    let retryAfter: unknown;
+    const transformResponse = (body: unknown, headers: unknown, status?: number) => {
+      if (status === 429 || status === 503) retryAfter = headerOf(headers, 'retry-after');
+      return parseJsonBody(body);
+    };
+    try {
+      // Typed as the request body, but what Request passes here is `{ params?, data? }`: axios config.
+      const options = { ...(data as object), transformResponse: [transformResponse] } as D;
+      return await makeRequest(url, method, options, config);
+    } catch (error) {
+      if (retryAfter !== undefined && error && typeof error === 'object') {
+        Object.assign(error, { retryAfter });
+      }
+      throw error;
+    }
+  };
+}
+
+function headerOf(headers: unknown, name: string): unknown {
+  if (!headers || typeof headers !== 'object') return undefined;
+  const get = (headers as { get?: unknown }).get;
+  return typeof get === 'function'
+    ? (get as (name: string) => unknown).call(headers, name)
+    : (headers as Record<string, unknown>)[name];
+}
+
+function parseJsonBody(body: unknown): unknown {
+  if (typeof body !== 'string' || body === '') return body;
+  try {
+    return JSON.parse(body) as unknown;
+  } catch {
+    return body;
   }
 }
 

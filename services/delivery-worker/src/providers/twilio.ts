@@ -1,6 +1,5 @@
 import twilio from 'twilio';
-import { classifyTwilioError, TwilioRateLimited } from '../domain/classify';
-import { parseRetryAfter } from '../domain/delivery-errors';
+import { classifyTwilioError, TwilioRetryLater } from '../domain/classify';
 import { type Provider, type SendResult, type SmsJob } from './provider';
 
 export interface TwilioSettings {
@@ -21,8 +20,9 @@ type RequestOptions<T> = Parameters<twilio.RequestClient['request']>[0] & { data
  * The twilio package's HTTP client, with two changes. It can send every
  * request to another base URL (twilio 6 builds absolute api.twilio.com URLs
  * per domain, and a custom `httpClient` is the one documented hook that sees
- * them all). And it raises a 429 as `TwilioRateLimited` with the
- * Retry-After header, which the package's RestException would drop.
+ * them all). And it raises a 429 (or a 503 with Retry-After) as
+ * `TwilioRetryLater` with the Retry-After header, which the package's
+ * RestException would drop.
  */
 export class TwilioHttpClient extends twilio.RequestClient {
   constructor(
@@ -35,10 +35,11 @@ export class TwilioHttpClient extends twilio.RequestClient {
   override async request<T>(opts: RequestOptions<T>) {
     const uri = this.apiUrl ? rebase(opts.uri, this.apiUrl) : opts.uri;
     const response = await super.request<T>({ ...opts, uri });
-    if (response.statusCode === 429) {
-      const headers = (response.headers ?? {}) as Record<string, unknown>;
-      throw new TwilioRateLimited(parseRetryAfter(headers['retry-after']));
-    }
+    const headers = (response.headers ?? {}) as Record<string, unknown>;
+    const retryAfter = typeof headers['retry-after'] === 'string' ? headers['retry-after'] : undefined;
+    if (response.statusCode === 429) throw new TwilioRetryLater(429, retryAfter);
+    // A 503 without the header keeps the package's RestException and its Twilio error code.
+    if (response.statusCode === 503 && retryAfter !== undefined) throw new TwilioRetryLater(503, retryAfter);
     return response;
   }
 }
