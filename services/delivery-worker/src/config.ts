@@ -49,6 +49,12 @@ export const DeliveryWorkerEnv = {
   TWILIO_MESSAGING_SERVICE_SID: Optional('a Messaging Service; preferred over TWILIO_FROM when both are set'),
   /** replaces https://api.twilio.com, e.g. a local fake */
   TWILIO_API_URL: Optional('base URL of the Twilio REST API'),
+  /**
+   * Development only: the log provider also logs each message's text, HTML and SMS body. Off by
+   * default because they hold single-use links (email verification, password reset) that must not
+   * reach log files; refused in production.
+   */
+  LOG_PROVIDER_CONTENT: Type.Boolean({ default: false }),
   /** the gateway's public URL: Twilio posts status callbacks to {PUBLIC_BASE_URL}/api/v1/webhooks/twilio */
   PUBLIC_BASE_URL: Type.String({ minLength: 1, default: 'http://localhost:8080' }),
 };

@@ -16,8 +16,15 @@ export const TWILIO_WEBHOOK_PATH = '/api/v1/webhooks/twilio';
  * The real provider for each channel that has credentials; the log provider
  * for one that has none, announced loudly, and refused in production, where
  * a missing credential must stop the worker rather than swallow messages.
+ * The log provider logs message content only with LOG_PROVIDER_CONTENT=true,
+ * itself refused in production.
  */
 export function createProviders(config: Config, logger: Logger): Providers {
+  if (config.NODE_ENV === 'production' && config.LOG_PROVIDER_CONTENT) {
+    throw new Error(
+      'LOG_PROVIDER_CONTENT is for development only: message bodies must not reach production logs',
+    );
+  }
   const email =
     config.MAILGUN_API_KEY && config.MAILGUN_DOMAIN
       ? new MailgunProvider({
@@ -71,5 +78,7 @@ function logProvider<J extends EmailJob | SmsJob>(
     `!!! ${channel.toUpperCase()} IS NOT SENT: ${variables} are not set, so ${channel} goes to the LOG PROVIDER. ` +
       'Every message is only logged. Set the credentials to send for real. !!!',
   );
-  return new LogProvider<J>(logger.child({ provider: 'log', channel }), addressOf);
+  return new LogProvider<J>(logger.child({ provider: 'log', channel }), addressOf, {
+    logContent: config.LOG_PROVIDER_CONTENT,
+  });
 }
