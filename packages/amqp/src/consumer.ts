@@ -73,7 +73,11 @@ export class Consumer<S extends TSchema> {
   private readonly log: Logger;
   private readonly retry: RetryPolicy | false;
   private current?: { channel: ConfirmChannel; consumerTag: string };
+  /** the setup running on a (re)connected channel, if any: stop() lets it finish first */
+  private settingUp?: Promise<void>;
   private stopping = false;
+  /** the channel wrapper is closed: a channel it opens from now on is closed by our setup */
+  private closed = false;
 
   constructor(
     private readonly client: AmqpClient,
@@ -98,22 +102,26 @@ export class Consumer<S extends TSchema> {
     await this.channel.waitForConnect();
   }
 
-  /** Stops taking messages, waits (bounded) for in-flight ones, then closes the channel. */
+  /**
+   * Stops taking messages, waits (bounded) for in-flight ones, then closes the
+   * channel. Safe at any moment, even while the channel is still being set
+   * up: a setup in progress is let finish (it registers no consumer once
+   * stopping, or its consumer is cancelled here), so the channel is never
+   * closed under a half-done setup and no delivery escapes the drain.
+   * `timeoutMs` bounds the wait for the setup and the drain together.
+   */
   async stop(timeoutMs = 10_000): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    const deadline = Date.now() + timeoutMs;
+    if (this.settingUp) {
+      await settleWithin(this.settingUp, timeoutMs);
+    }
     const current = this.current;
     if (current) {
       await current.channel.cancel(current.consumerTag).catch(() => undefined);
     }
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.allSettled([...this.inFlight]),
-      new Promise((resolve) => {
-        timer = setTimeout(resolve, timeoutMs);
-      }),
-    ]);
-    clearTimeout(timer);
+    await settleWithin(Promise.allSettled([...this.inFlight]), Math.max(0, deadline - Date.now()));
     if (this.inFlight.size > 0) {
       this.log.warn(
         { inFlight: this.inFlight.size },
@@ -121,11 +129,24 @@ export class Consumer<S extends TSchema> {
       );
     }
     // Closing the channel hands every unacked message back to the broker.
-    await this.channel.close();
+    this.closed = true;
+    await this.channel.close().catch((error: unknown) => {
+      // The broker or the connection went away first: its unacked messages are requeued all the same.
+      this.log.warn({ err: error }, 'could not close the consumer channel cleanly');
+    });
   }
 
-  private async setup(channel: ConfirmChannel): Promise<void> {
-    if (this.stopping) return;
+  private setup(channel: ConfirmChannel): Promise<void> {
+    const work = this.register(channel);
+    this.settingUp = work;
+    return work.finally(() => {
+      if (this.settingUp === work) this.settingUp = undefined;
+    });
+  }
+
+  /** Declares, then starts consuming — unless a stop began meanwhile (checked after every await). */
+  private async register(channel: ConfirmChannel): Promise<void> {
+    if (await this.stopInstead(channel)) return;
     await this.client.declare(channel);
     const { declare, queue } = this.options;
     if (declare) {
@@ -135,6 +156,7 @@ export class Consumer<S extends TSchema> {
       }
     }
     await channel.prefetch(this.options.prefetch);
+    if (await this.stopInstead(channel)) return;
     const { consumerTag } = await channel.consume(queue, (message) => {
       if (!message) {
         this.log.warn('the broker cancelled this consumer (queue deleted?)');
@@ -144,6 +166,18 @@ export class Consumer<S extends TSchema> {
     });
     this.current = { channel, consumerTag };
     this.log.info({ prefetch: this.options.prefetch }, 'consuming');
+  }
+
+  /**
+   * True once stopping: the setup must not start consuming. A channel that
+   * opened after stop() closed the wrapper (the connection manager was still
+   * creating it) belongs to nobody, so it is closed here instead of staying
+   * open until the connection closes.
+   */
+  private async stopInstead(channel: ConfirmChannel): Promise<boolean> {
+    if (!this.stopping) return false;
+    if (this.closed) await channel.close().catch(() => undefined);
+    return true;
   }
 
   private track(work: Promise<void>): void {
@@ -269,6 +303,18 @@ export class Consumer<S extends TSchema> {
       },
     );
   }
+}
+
+/** Waits for `work` at most `ms`, whatever its outcome. */
+async function settleWithin(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    work.catch(() => undefined),
+    new Promise((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
+  clearTimeout(timer);
 }
 
 function ack(channel: ConfirmChannel, message: ConsumeMessage, log: Logger): void {

@@ -42,3 +42,26 @@ export async function brokerClosesConnectionsNamed(connectionName: string): Prom
   }
   return pids.length;
 }
+
+/** How many channels the broker counts open on the connection(s) with this client-given name. */
+export async function brokerChannelsOfConnectionNamed(connectionName: string): Promise<number> {
+  const json = await run('rabbitmqctl', [
+    'list_connections',
+    'channels',
+    'client_properties',
+    '--formatter',
+    'json',
+    '-q',
+  ]);
+  const connections = JSON.parse(json.stdout) as {
+    channels: number;
+    client_properties: [string, string, unknown][];
+  }[];
+  return connections
+    .filter((connection) =>
+      connection.client_properties.some(
+        ([key, , value]) => key === 'connection_name' && value === connectionName,
+      ),
+    )
+    .reduce((sum, connection) => sum + connection.channels, 0);
+}

@@ -68,14 +68,8 @@ export async function buildApp(deps: Deps): Promise<HttpApp> {
 
   app.addHook('onClose', async () => {
     // Stop taking jobs, let in-flight sends finish within the bound; the rest go back to the queue.
-    await Promise.all(
-      consumers.map(async (consumer) => {
-        // TODO(shared): Consumer.stop() should wait for a setup in progress itself; closing the channel
-        // mid-setup makes its ChannelWrapper emit an 'error' nobody listens to.
-        await settleWithin(consumer.waitUntilConsuming(), settings.drainTimeoutMs);
-        await consumer.stop(settings.drainTimeoutMs);
-      }),
-    );
+    // A consumer still setting up its channel is stopped safely too (Consumer.stop waits for it).
+    await Promise.all(consumers.map((consumer) => consumer.stop(settings.drainTimeoutMs)));
     if (deps.ownsConnections) {
       await deps.amqp.close(settings.drainTimeoutMs);
       await closeMongo(deps.mongo);
@@ -83,16 +77,4 @@ export async function buildApp(deps: Deps): Promise<HttpApp> {
   });
 
   return app;
-}
-
-/** Waits for `work` at most `ms`, whatever its outcome. */
-async function settleWithin(work: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    work.catch(() => undefined),
-    new Promise((resolve) => {
-      timer = setTimeout(resolve, ms);
-    }),
-  ]);
-  clearTimeout(timer);
 }
