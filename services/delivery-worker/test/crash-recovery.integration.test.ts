@@ -1,5 +1,5 @@
 import { testAmqpUrl, waitFor } from '@herald/test-support';
-import { freePort, WorkerProcess } from './worker-process';
+import { freePort, READY_TIMEOUT_MS, WorkerProcess } from './worker-process';
 import { deliveryModel } from '../src/data/delivery-model';
 import { emailJob, MAILGUN_DOMAIN, MAILGUN_FROM, startWorld, type World } from './harness';
 
@@ -47,53 +47,57 @@ describe('the delivery worker killed in the middle of a batch', () => {
     return worker;
   }
 
-  it('after a restart, loses nothing and sends nothing twice', async () => {
-    const jobs = Array.from({ length: JOBS }, () => emailJob());
-    await world.publishJobs(jobs);
-    const deliveries = deliveryModel(world.mongo.connection);
+  it(
+    'after a restart, loses nothing and sends nothing twice',
+    async () => {
+      const jobs = Array.from({ length: JOBS }, () => emailJob());
+      await world.publishJobs(jobs);
+      const deliveries = deliveryModel(world.mongo.connection);
 
-    const first = await startWorker();
-    await waitFor(() => world.mailgun.accepted.length >= JOBS / 4, {
-      timeoutMs: 20_000,
-      description: 'a quarter of the batch sent',
-    });
-    // From now on the provider holds every request unanswered, so at the moment of the kill the
-    // worker has a full prefetch of sends in flight, none of them accepted by the provider.
-    world.mailgun.failNext(Number.MAX_SAFE_INTEGER, 'timeout');
-    await waitFor(() => world.mailgun.held.length === PREFETCH, {
-      timeoutMs: 10_000,
-      description: `${PREFETCH} sends in flight`,
-    });
-    expect(await first.stop('SIGKILL')).toBeNull();
+      const first = await startWorker();
+      await waitFor(() => world.mailgun.accepted.length >= JOBS / 4, {
+        timeoutMs: 20_000,
+        description: 'a quarter of the batch sent',
+      });
+      // From now on the provider holds every request unanswered, so at the moment of the kill the
+      // worker has a full prefetch of sends in flight, none of them accepted by the provider.
+      world.mailgun.failNext(Number.MAX_SAFE_INTEGER, 'timeout');
+      await waitFor(() => world.mailgun.held.length === PREFETCH, {
+        timeoutMs: 10_000,
+        description: `${PREFETCH} sends in flight`,
+      });
+      expect(await first.stop('SIGKILL')).toBeNull();
 
-    const sentBeforeKill = world.mailgun.accepted.length;
-    expect(sentBeforeKill).toBeGreaterThanOrEqual(JOBS / 4);
-    expect(sentBeforeKill).toBeLessThan(JOBS - PREFETCH);
-    // the killed worker's sockets close: the provider never took the held messages
-    await waitFor(() => world.mailgun.held.length === 0, { description: 'the held requests dropped' });
-    world.mailgun.clearFailures();
-    // the crash left leases on the in-flight sends and every accepted send recorded
-    expect(await deliveries.countDocuments({ state: 'sending' })).toBe(PREFETCH);
-    expect(await deliveries.countDocuments({ state: 'sent' })).toBe(sentBeforeKill);
+      const sentBeforeKill = world.mailgun.accepted.length;
+      expect(sentBeforeKill).toBeGreaterThanOrEqual(JOBS / 4);
+      expect(sentBeforeKill).toBeLessThan(JOBS - PREFETCH);
+      // the killed worker's sockets close: the provider never took the held messages
+      await waitFor(() => world.mailgun.held.length === 0, { description: 'the held requests dropped' });
+      world.mailgun.clearFailures();
+      // the crash left leases on the in-flight sends and every accepted send recorded
+      expect(await deliveries.countDocuments({ state: 'sending' })).toBe(PREFETCH);
+      expect(await deliveries.countDocuments({ state: 'sent' })).toBe(sentBeforeKill);
 
-    const second = await startWorker();
-    await waitFor(async () => (await deliveries.countDocuments({ state: 'sent' })) === JOBS, {
-      timeoutMs: 30_000,
-      intervalMs: 200,
-      description: `all ${JOBS} deliveries sent`,
-    });
+      const second = await startWorker();
+      await waitFor(async () => (await deliveries.countDocuments({ state: 'sent' })) === JOBS, {
+        timeoutMs: 30_000,
+        intervalMs: 200,
+        description: `all ${JOBS} deliveries sent`,
+      });
 
-    const accepted = world.mailgun.accepted.map((request) => request.fields['v:notification-id']![0]!);
-    expect(accepted).toHaveLength(JOBS);
-    expect(new Set(accepted)).toEqual(new Set(jobs.map((job) => job.notificationId)));
-    expect(await world.queueDepth(world.amqp.names.queues.deadLetter)).toBe(0);
-    // the held sends were taken over once their leases ran out, and said so
-    expect(
-      second.output.join('').match(/a previous send of this job stopped without a result/g),
-    ).toHaveLength(PREFETCH);
+      const accepted = world.mailgun.accepted.map((request) => request.fields['v:notification-id']![0]!);
+      expect(accepted).toHaveLength(JOBS);
+      expect(new Set(accepted)).toEqual(new Set(jobs.map((job) => job.notificationId)));
+      expect(await world.queueDepth(world.amqp.names.queues.deadLetter)).toBe(0);
+      // the held sends were taken over once their leases ran out, and said so
+      expect(
+        second.output.join('').match(/a previous send of this job stopped without a result/g),
+      ).toHaveLength(PREFETCH);
 
-    // and a polite stop drains and exits cleanly
-    expect(await second.stop('SIGTERM')).toBe(0);
-    expect(await world.queueDepth(world.amqp.names.queues.work.email)).toBe(0);
-  }, 90_000);
+      // and a polite stop drains and exits cleanly
+      expect(await second.stop('SIGTERM')).toBe(0);
+      expect(await world.queueDepth(world.amqp.names.queues.work.email)).toBe(0);
+    },
+    60_000 + 2 * READY_TIMEOUT_MS,
+  ); // two worker starts, each allowed READY_TIMEOUT_MS
 });

@@ -14,6 +14,9 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** How long a started worker process may take to answer /health/ready. */
+export const READY_TIMEOUT_MS = 60_000;
+
 /** The worker as production runs it: its own process, configured only through the environment. */
 export class WorkerProcess {
   readonly output: string[] = [];
@@ -35,10 +38,15 @@ export class WorkerProcess {
     this.child.stdout!.on('data', (chunk: Buffer) => this.output.push(chunk.toString('utf8')));
     this.child.stderr!.on('data', (chunk: Buffer) => this.output.push(chunk.toString('utf8')));
     const url = `http://127.0.0.1:${this.env.PORT}/health/ready`;
+    // A generous wait, not a timing assertion: on a loaded 2-core machine, compiling the sources
+    // with tsx and connecting once took a restarted worker past 20 s.
     await waitFor(async () => (await fetch(url)).status === 200, {
-      timeoutMs: 20_000,
+      timeoutMs: READY_TIMEOUT_MS,
       intervalMs: 100,
-      description: `the worker to be ready; its output: ${this.output.join('').slice(-2000)}`,
+      description: 'the worker to be ready',
+    }).catch((error: unknown) => {
+      // The output at the time of failure, not at the start of the wait, tells why.
+      throw new Error(`${(error as Error).message}; its output: ${this.output.join('').slice(-2000)}`);
     });
   }
 
