@@ -31,6 +31,13 @@ describe('the inbox', () => {
     return response.json();
   }
 
+  /** createdAt has millisecond resolution: what must come strictly after an instant waits for the clock to pass it. */
+  const pastMillisecond = (instant: string) =>
+    waitFor(() => Date.now() > Date.parse(instant), {
+      description: `the clock past ${instant}`,
+      intervalMs: 1,
+    });
+
   const unread = async (userId: string) =>
     (await h.request('GET', '/api/v1/notifications/unread-count', { token: h.token(userId) })).json()
       .unreadCount;
@@ -86,6 +93,7 @@ describe('the inbox', () => {
     const billing = await send({ channels: ['in_app'], category: 'billing' });
     const emailed = await send({ channels: ['email'] });
     const since = new Date().toISOString();
+    await pastMillisecond(since);
     const later = await send({ channels: ['in_app'], category: 'billing' });
     await h.request('PATCH', `/api/v1/notifications/${later}`, {
       token: h.token(user.userId),
@@ -99,6 +107,23 @@ describe('the inbox', () => {
     expect(await ids('?read=true')).toEqual([later]);
     expect(await ids('?status=queued')).toEqual([emailed]);
     expect(await ids(`?since=${encodeURIComponent(since)}`)).toEqual([later]);
+  });
+
+  it('treats since as exclusive: polling with the newest createdAt returns only what came after it', async () => {
+    const ids = async (since: string) =>
+      (await inbox('poller', `?since=${encodeURIComponent(since)}`)).items.map((item: Json) => item.id);
+    await notify('poller');
+    const newestId = await notify('poller');
+    const newest = (await inbox('poller')).items[0];
+    expect(newest.id).toBe(newestId);
+
+    expect(await ids(newest.createdAt)).toEqual([]);
+
+    await pastMillisecond(newest.createdAt);
+    const later = await notify('poller');
+    expect(await ids(newest.createdAt)).toEqual([later]);
+    const latest = (await inbox('poller')).items[0].createdAt;
+    expect(await ids(latest)).toEqual([]);
   });
 
   it('rejects bad query parameters', async () => {

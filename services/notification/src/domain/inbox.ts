@@ -24,7 +24,8 @@ export async function listInbox(
   if (query.archived !== undefined) filter.archived = query.archived;
   if (query.channel) filter.channels = query.channel;
   if (query.category) filter.category = query.category;
-  if (query.since) filter.createdAt = { $gte: new Date(query.since) };
+  // Exclusive: a client polls with the newest createdAt it has and must not get that one again.
+  if (query.since) filter.createdAt = { $gt: new Date(query.since) };
   const and: QueryFilter<NotificationRecord>[] = [];
   if (query.status) {
     and.push({

@@ -202,7 +202,13 @@ export const InboxQuery = Type.Object(
     channel: Type.Optional(Channel),
     category: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     status: Type.Optional(DeliveryStatus),
-    since: Type.Optional(Instant),
+    since: Type.Optional(
+      Type.String({
+        format: 'date-time',
+        description:
+          'only notifications created strictly after this instant (exclusive): poll with the newest createdAt you have',
+      }),
+    ),
   },
   strict,
 );
