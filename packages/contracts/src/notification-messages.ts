@@ -1,9 +1,10 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Channel } from './channels';
+import { Channel, DeliveryChannel } from './channels';
+import { LiteralUnion } from './literal-union';
 import { Envelope } from './envelope';
 import { MessageTypes, MessageVersions } from './message-types';
 import { DateTime, EntityId } from './primitives';
-import { DeliveryStatus } from './status';
+import { DeliveryStatus, type EngagementKind } from './status';
 
 /** The current delivery status of each channel the notification uses. */
 export const ChannelStatuses = Type.Object(
@@ -34,7 +35,11 @@ export const NotificationCreatedPayload = Type.Object({
   /** The recipient: realtime emits to this user's room. */
   userId: EntityId,
   notification: NotificationSummary,
-  /** The recipient's unread count including this one, so realtime can push `unread-count` without a query. */
+  /**
+   * The recipient's unread count including this one, when the producer knows it without a query;
+   * realtime then pushes `unread-count`. The notification service leaves it out: it would be one
+   * more query per create at thousands of creates a second.
+   */
   unreadCount: Type.Optional(Type.Integer({ minimum: 0 })),
 });
 export type NotificationCreatedPayload = Static<typeof NotificationCreatedPayload>;
@@ -78,7 +83,38 @@ export const DeletedChange = Type.Object({
   at: DateTime,
 });
 
-export const NotificationChange = Type.Union([StatusChange, ReadChange, ArchiveChange, DeletedChange]);
+/**
+ * The engagement kinds a provider reports about an email or SMS (the
+ * provider-side part of `EngagementKinds`; in-app read and archive have
+ * changes of their own).
+ */
+export const ProviderEngagementKinds = [
+  'opened',
+  'clicked',
+  'complained',
+  'unsubscribed',
+] as const satisfies readonly EngagementKind[];
+export const ProviderEngagementKind = LiteralUnion(ProviderEngagementKinds);
+export type ProviderEngagementKind = Static<typeof ProviderEngagementKind>;
+
+/**
+ * The first report of one engagement kind; a repeated open or click is not
+ * a change, so it is published once per notification and kind.
+ */
+export const EngagementChange = Type.Object({
+  kind: Type.Literal('engagement'),
+  channel: DeliveryChannel,
+  engagement: ProviderEngagementKind,
+  at: DateTime,
+});
+
+export const NotificationChange = Type.Union([
+  StatusChange,
+  ReadChange,
+  ArchiveChange,
+  DeletedChange,
+  EngagementChange,
+]);
 export type NotificationChange = Static<typeof NotificationChange>;
 
 export const NotificationUpdatedPayload = Type.Object({

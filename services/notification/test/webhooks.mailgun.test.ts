@@ -77,6 +77,47 @@ describe('Mailgun webhooks', () => {
     });
   });
 
+  it('publishes notification.updated for the first open only, keeping the earliest open time', async () => {
+    const updated = await h.tapEvents('notification.updated');
+    const { id, message } = await sentEmail();
+    const openedAt = new Date(Math.floor(Date.now() / 1000) * 1000);
+
+    const first = await postMailgun(
+      h,
+      mailgun.webhookBody({ event: 'opened', message, timestamp: openedAt }),
+    );
+    expect(first.json()).toEqual({ outcome: 'applied' });
+    // A second open, reported out of order with an earlier time: recorded, but not news.
+    const earlier = new Date(openedAt.getTime() - 60_000);
+    const again = await postMailgun(h, mailgun.webhookBody({ event: 'opened', message, timestamp: earlier }));
+    expect(again.json()).toEqual({ outcome: 'applied' });
+    // The click is the barrier: one publisher, one queue, so whatever the second open published is before it.
+    await postMailgun(h, mailgun.webhookBody({ event: 'clicked', message }));
+
+    const engagements = await waitFor(
+      async () => {
+        const all: Json[] = await h.drain(updated);
+        const mine = all.filter(
+          (event) => event.payload.notificationId === id && event.payload.change.kind === 'engagement',
+        );
+        return mine.some((event) => event.payload.change.engagement === 'clicked') ? mine : undefined;
+      },
+      { description: 'notification.updated for the click' },
+    );
+    expect(engagements.map((event) => event.payload)).toEqual([
+      {
+        userId,
+        notificationId: id,
+        change: { kind: 'engagement', channel: 'email', engagement: 'opened', at: openedAt.toISOString() },
+        unreadCount: expect.any(Number),
+      },
+      expect.objectContaining({ change: expect.objectContaining({ engagement: 'clicked' }) }),
+    ]);
+    const record: Json = await emailStatus(h, id);
+    expect(record.engagement.openedAt).toEqual(earlier);
+    expect(record.engagement.clickedAt).toBeInstanceOf(Date);
+  });
+
   it('rejects a bad signature, a stale timestamp and a replayed token with 406, changing nothing', async () => {
     const { id, message } = await sentEmail();
     const before: Json = await emailStatus(h, id);

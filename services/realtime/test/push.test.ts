@@ -79,7 +79,7 @@ describe('pushing events from the broker to sockets', () => {
     const counts = record<{ count: number }>(erin, 'unread-count');
     const [n1, n2, n3] = [aNotification(), aNotification(), aNotification()];
 
-    // Creation carries the count once the notification service adds it to the payload.
+    // A producer that knows the count may send it with the creation (the notification service does not).
     await harness.publishCreated('erin', n1, { unreadCount: 3 });
     await harness.publishUpdated('erin', n1.id, { kind: 'read', read: true, at: at() }, 2);
     // Read-all: one update per notification, the last one leaving nothing unread.
@@ -114,6 +114,48 @@ describe('pushing events from the broker to sockets', () => {
       expect.objectContaining({ kind: 'archived', archived: true }),
       expect.objectContaining({ kind: 'deleted' }),
     ]);
+  });
+
+  it('pushes a provider engagement (first open) as notification:updated', async () => {
+    const iris = await harness.connectAs(first.url, 'iris');
+    const updates = record<NotificationUpdatedEvent>(iris, 'notification:updated');
+    const counts = record<{ count: number }>(iris, 'unread-count');
+    const n = aNotification({ channels: ['in_app', 'email'] });
+    const openedAt = at();
+    const sent = await harness.publishUpdated(
+      'iris',
+      n.id,
+      { kind: 'engagement', channel: 'email', engagement: 'opened', at: openedAt },
+      4,
+    );
+
+    await waitFor(() => updates.length === 1 && counts.length === 1, {
+      description: 'the engagement pushed',
+    });
+    expect(updates).toEqual([
+      {
+        notificationId: n.id,
+        change: { kind: 'engagement', channel: 'email', engagement: 'opened', at: openedAt },
+        unreadCount: 4,
+        occurredAt: sent.occurredAt,
+        correlationId: sent.correlationId,
+      },
+    ]);
+    expect(counts).toEqual([{ count: 4 }]);
+  });
+
+  it('pushes no unread-count for a creation that carries none', async () => {
+    const jack = await harness.connectAs(second.url, 'jack');
+    const created = record<NotificationNewEvent>(jack, 'notification:new');
+    const counts = record<{ count: number }>(jack, 'unread-count');
+    const n = aNotification();
+    await harness.publishCreated('jack', n);
+    // The update is the barrier: one queue, one order, so the creation was handled before it.
+    await harness.publishUpdated('jack', n.id, { kind: 'read', read: true, at: at() }, 0);
+
+    await waitFor(() => counts.length === 1, { description: 'the update’s unread count' });
+    expect(created.map((event) => event.notification.id)).toEqual([n.id]);
+    expect(counts).toEqual([{ count: 0 }]);
   });
 
   it('counts pushes and their latency in /metrics', async () => {

@@ -1,13 +1,17 @@
 import { createHash } from 'node:crypto';
 import { Types } from 'mongoose';
-import { MessageTypes, createMessage, type DeliveryStatus } from '@herald/contracts';
-import { type ChannelDelivery } from '../data/notification-model';
+import {
+  MessageTypes,
+  createMessage,
+  type DeliveryStatus,
+  type ProviderEngagementKind,
+} from '@herald/contracts';
+import { type ChannelDelivery, type NotificationRecord } from '../data/notification-model';
 import { suppressionKey, type SuppressionRecord } from '../data/webhook-models';
 import { type ServiceContext } from '../domain/context';
 import { applyDeliveryStatus } from '../domain/delivery-status';
+import { publishNotificationUpdated } from '../domain/events';
 import { normaliseProviderMessageId } from './signatures';
-
-export type EngagementKind = 'opened' | 'clicked' | 'complained' | 'unsubscribed';
 
 /** One provider event, whichever provider sent it, in our terms. */
 export interface ProviderEvent {
@@ -20,7 +24,7 @@ export interface ProviderEvent {
   notificationId?: string;
   at: Date;
   status?: DeliveryStatus;
-  engagement?: EngagementKind;
+  engagement?: ProviderEngagementKind;
   /** set when the event means "never send here again" */
   suppress?: SuppressionRecord['reason'];
   recipient?: string;
@@ -30,7 +34,7 @@ export interface ProviderEvent {
 
 export type EventOutcome = 'applied' | 'ignored' | 'unknown_message' | 'pending';
 
-const engagementField: Record<EngagementKind, string> = {
+const engagementField: Record<ProviderEngagementKind, string> = {
   opened: 'engagement.openedAt',
   clicked: 'engagement.clickedAt',
   complained: 'engagement.complainedAt',
@@ -64,10 +68,7 @@ export async function applyProviderEvent(ctx: ServiceContext, event: ProviderEve
   const record = await findNotification(ctx, event);
   if (!record?.deliveries[event.channel]) return 'unknown_message';
 
-  if (event.engagement) {
-    const field = engagementField[event.engagement];
-    await ctx.models.notifications.updateOne({ _id: record._id }, { $min: { [field]: event.at } });
-  }
+  if (event.engagement) await recordEngagement(ctx, record._id, event);
   if (!event.status) return event.engagement ? 'applied' : 'ignored';
 
   const delivery = record.deliveries[event.channel]!;
@@ -96,6 +97,45 @@ export async function applyProviderEvent(ctx: ServiceContext, event: ProviderEve
   );
   const applied = await applyDeliveryStatus(ctx, message, `webhook:${event.provider}`);
   return applied ? 'applied' : 'ignored';
+}
+
+type EngagementBefore = Pick<NotificationRecord, 'userId' | 'correlationId' | 'engagement'>;
+
+/**
+ * Keeps the earliest time of each engagement kind (reports arrive out of
+ * order) and tells the recipient's live views the first time a kind is
+ * seen. One atomic write that returns the document as it was: of two
+ * concurrent first opens only one finds the field absent, and a repeated
+ * open or click publishes nothing.
+ */
+async function recordEngagement(ctx: ServiceContext, _id: Types.ObjectId, event: ProviderEvent) {
+  const engagement = event.engagement!;
+  const field = engagementField[engagement];
+  const before = await ctx.models.notifications
+    .findOneAndUpdate(
+      { _id },
+      { $min: { [field]: event.at } },
+      { returnDocument: 'before', projection: { userId: 1, correlationId: 1, [field]: 1 } },
+    )
+    .lean<EngagementBefore>();
+  // Only an inbox owner has a live view to update; an address-only notification has none.
+  if (!before?.userId || before.engagement?.[`${engagement}At` as const] != null) return;
+  const update = {
+    userId: before.userId,
+    notificationId: _id.toHexString(),
+    correlationId: before.correlationId,
+    change: { kind: 'engagement', channel: event.channel, engagement, at: event.at.toISOString() },
+  } as const;
+  try {
+    await publishNotificationUpdated(ctx, update);
+  } catch (error) {
+    // Failing the webhook would not bring the event back: the provider's retry finds the
+    // engagement recorded and publishes nothing. The API shows it; only the live update is lost.
+    ctx.log.warn(
+      { err: error, notificationId: update.notificationId, engagement },
+      'engagement recorded; notification.updated not published',
+    );
+  }
 }
 
 async function suppress(ctx: ServiceContext, event: ProviderEvent) {

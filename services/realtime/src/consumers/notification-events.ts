@@ -6,7 +6,6 @@ import {
   NotificationCreatedMessage,
   NotificationUpdatedMessage,
   Queues,
-  type NotificationCreatedPayload,
 } from '@herald/contracts';
 import { ServerEvents } from '../socket/protocol';
 import { type Pusher } from '../socket/pusher';
@@ -68,14 +67,15 @@ export function consumeNotificationEvents(
     retry: false,
     handler: async (message) => {
       if (message.type === MessageTypes.notificationCreated) {
-        const { userId, notification } = message.payload;
+        const { userId, notification, unreadCount } = message.payload;
         pusher.toUser(
           userId,
           ServerEvents.notificationNew,
           { notification, occurredAt: message.occurredAt, correlationId: message.correlationId },
           message.occurredAt,
         );
-        const unreadCount = unreadCountOf(message.payload);
+        // The notification service leaves the count out (a count per create costs too much at
+        // its rate): with nothing true to push, clients count `notification:new` themselves.
         if (unreadCount !== undefined) {
           pusher.toUser(userId, ServerEvents.unreadCount, { count: unreadCount }, message.occurredAt);
         }
@@ -97,14 +97,4 @@ export function consumeNotificationEvents(
       pusher.toUser(userId, ServerEvents.unreadCount, { count: unreadCount }, message.occurredAt);
     },
   });
-}
-
-/**
- * `notification.created` does not carry the unread count yet; payloads are
- * open to extra fields, so when the producer adds it, it is pushed here.
- * TODO(shared): add `unreadCount: Type.Optional(Type.Integer({ minimum: 0 }))` to NotificationCreatedPayload.
- */
-function unreadCountOf(payload: NotificationCreatedPayload): number | undefined {
-  const value = (payload as { unreadCount?: unknown }).unreadCount;
-  return Number.isInteger(value) && (value as number) >= 0 ? (value as number) : undefined;
 }
