@@ -3,6 +3,8 @@ import { type ConfirmChannel, type ConsumeMessage } from 'amqplib';
 import { type Logger } from 'pino';
 import { type TSchema } from '@sinclair/typebox';
 import { Consumer, type ConsumeOptions } from './consumer';
+import { type QueueConsumer } from './queue-consumer';
+import { RawConsumer, type RawConsumeOptions } from './raw-consumer';
 import {
   DEFAULT_RETRY_POLICY,
   declareTopology,
@@ -63,7 +65,7 @@ export class AmqpClient {
   readonly retryPolicy: RetryPolicy;
   private readonly connection: AmqpConnectionManager;
   private readonly publisher: ChannelWrapper;
-  private readonly consumers = new Set<Consumer<TSchema>>();
+  private readonly consumers = new Set<QueueConsumer>();
   /** message ids the broker returned as unroutable; their confirm follows the return */
   private readonly returned = new Set<string>();
   private readonly log: Logger;
@@ -178,7 +180,18 @@ export class AmqpClient {
   /** Starts a consumer; it resumes by itself after reconnects and stops on `close()`. */
   consume<S extends TSchema>(options: ConsumeOptions<S>): Consumer<S> {
     const consumer = new Consumer<S>(this, this.connection, options, this.log);
-    this.consumers.add(consumer as unknown as Consumer<TSchema>);
+    this.consumers.add(consumer);
+    return consumer;
+  }
+
+  /**
+   * Starts a consumer of raw messages (bytes and headers as delivered, acked by
+   * its handler), with the same recovery and stop as `consume`; it stops on
+   * `close()` too. For consumers the shared parsing must not touch: the DLQ drain.
+   */
+  consumeRaw(options: RawConsumeOptions): RawConsumer {
+    const consumer = new RawConsumer(this, this.connection, options, this.log);
+    this.consumers.add(consumer);
     return consumer;
   }
 

@@ -1,10 +1,11 @@
-import { type AmqpConnectionManager, type ChannelWrapper } from 'amqp-connection-manager';
-import { type ConfirmChannel, type ConsumeMessage, type Options } from 'amqplib';
+import { type AmqpConnectionManager } from 'amqp-connection-manager';
+import { type ConfirmChannel, type ConsumeMessage } from 'amqplib';
 import { type Logger } from 'pino';
 import { type Static, type TSchema } from '@sinclair/typebox';
 import { Headers, validateMessage } from '@herald/contracts';
 import { type AmqpClient } from './client';
 import { classifyFailure, describeError, readRetryAttempts } from './failure';
+import { ackSafely, QueueConsumer, type QueueDeclaration } from './queue-consumer';
 import { retryDelayMs, type RetryPolicy } from './topology';
 
 export interface MessageContext {
@@ -31,11 +32,6 @@ export interface DeadLettered {
   reason: DeadLetterReason;
   attempt: number;
   error: { code: string; message: string };
-}
-
-export interface QueueDeclaration {
-  options: Options.AssertQueue;
-  bindings?: { exchange: string; routingKey: string }[];
 }
 
 export interface ConsumeOptions<S extends TSchema> {
@@ -67,125 +63,20 @@ export interface ConsumeOptions<S extends TSchema> {
  * A crash at any point leaves the message unacked, and the broker redelivers
  * it: at-least-once, so handlers must be idempotent.
  */
-export class Consumer<S extends TSchema> {
-  private readonly channel: ChannelWrapper;
-  private readonly inFlight = new Set<Promise<void>>();
-  private readonly log: Logger;
+export class Consumer<S extends TSchema> extends QueueConsumer {
   private readonly retry: RetryPolicy | false;
-  private current?: { channel: ConfirmChannel; consumerTag: string };
-  /** the setup running on a (re)connected channel, if any: stop() lets it finish first */
-  private settingUp?: Promise<void>;
-  private stopping = false;
-  /** the channel wrapper is closed: a channel it opens from now on is closed by our setup */
-  private closed = false;
 
   constructor(
-    private readonly client: AmqpClient,
+    client: AmqpClient,
     connection: AmqpConnectionManager,
     private readonly options: ConsumeOptions<S>,
     logger: Logger,
   ) {
-    this.log = logger.child({ queue: options.queue });
+    super(client, connection, options, logger);
     this.retry = options.retry === undefined ? client.retryPolicy : options.retry;
-    this.channel = connection.createChannel({
-      name: `consumer:${options.queue}`,
-      confirm: true,
-      setup: (channel: ConfirmChannel) => this.setup(channel),
-    });
-    this.channel.on('error', (err) =>
-      this.log.warn({ err: err.message }, 'consumer channel failed; retrying'),
-    );
   }
 
-  /** Resolves once the consumer is registered with the broker. */
-  async waitUntilConsuming(): Promise<void> {
-    await this.channel.waitForConnect();
-  }
-
-  /**
-   * Stops taking messages, waits (bounded) for in-flight ones, then closes the
-   * channel. Safe at any moment, even while the channel is still being set
-   * up: a setup in progress is let finish (it registers no consumer once
-   * stopping, or its consumer is cancelled here), so the channel is never
-   * closed under a half-done setup and no delivery escapes the drain.
-   * `timeoutMs` bounds the wait for the setup and the drain together.
-   */
-  async stop(timeoutMs = 10_000): Promise<void> {
-    if (this.stopping) return;
-    this.stopping = true;
-    const deadline = Date.now() + timeoutMs;
-    if (this.settingUp) {
-      await settleWithin(this.settingUp, timeoutMs);
-    }
-    const current = this.current;
-    if (current) {
-      await current.channel.cancel(current.consumerTag).catch(() => undefined);
-    }
-    await settleWithin(Promise.allSettled([...this.inFlight]), Math.max(0, deadline - Date.now()));
-    if (this.inFlight.size > 0) {
-      this.log.warn(
-        { inFlight: this.inFlight.size },
-        'drain timed out; unacked messages return to the queue',
-      );
-    }
-    // Closing the channel hands every unacked message back to the broker.
-    this.closed = true;
-    await this.channel.close().catch((error: unknown) => {
-      // The broker or the connection went away first: its unacked messages are requeued all the same.
-      this.log.warn({ err: error }, 'could not close the consumer channel cleanly');
-    });
-  }
-
-  private setup(channel: ConfirmChannel): Promise<void> {
-    const work = this.register(channel);
-    this.settingUp = work;
-    return work.finally(() => {
-      if (this.settingUp === work) this.settingUp = undefined;
-    });
-  }
-
-  /** Declares, then starts consuming — unless a stop began meanwhile (checked after every await). */
-  private async register(channel: ConfirmChannel): Promise<void> {
-    if (await this.stopInstead(channel)) return;
-    await this.client.declare(channel);
-    const { declare, queue } = this.options;
-    if (declare) {
-      await channel.assertQueue(queue, declare.options);
-      for (const binding of declare.bindings ?? []) {
-        await channel.bindQueue(queue, binding.exchange, binding.routingKey);
-      }
-    }
-    await channel.prefetch(this.options.prefetch);
-    if (await this.stopInstead(channel)) return;
-    const { consumerTag } = await channel.consume(queue, (message) => {
-      if (!message) {
-        this.log.warn('the broker cancelled this consumer (queue deleted?)');
-        return;
-      }
-      this.track(this.handle(channel, message));
-    });
-    this.current = { channel, consumerTag };
-    this.log.info({ prefetch: this.options.prefetch }, 'consuming');
-  }
-
-  /**
-   * True once stopping: the setup must not start consuming. A channel that
-   * opened after stop() closed the wrapper (the connection manager was still
-   * creating it) belongs to nobody, so it is closed here instead of staying
-   * open until the connection closes.
-   */
-  private async stopInstead(channel: ConfirmChannel): Promise<boolean> {
-    if (!this.stopping) return false;
-    if (this.closed) await channel.close().catch(() => undefined);
-    return true;
-  }
-
-  private track(work: Promise<void>): void {
-    this.inFlight.add(work);
-    void work.finally(() => this.inFlight.delete(work));
-  }
-
-  private async handle(channel: ConfirmChannel, message: ConsumeMessage): Promise<void> {
+  protected async handle(channel: ConfirmChannel, message: ConsumeMessage): Promise<void> {
     const headers = { ...(message.properties.headers ?? {}) } as Record<string, unknown>;
     const retriesSoFar = readRetryAttempts(headers[Headers.retryAttempts]);
     const attempt = retriesSoFar + 1;
@@ -252,7 +143,7 @@ export class Consumer<S extends TSchema> {
       );
       return;
     }
-    ack(channel, message, context.log);
+    ackSafely(channel, message, context.log);
   }
 
   /** Republishes elsewhere, then acks; if republishing fails, requeues so nothing is lost. */
@@ -273,7 +164,7 @@ export class Consumer<S extends TSchema> {
       }
       return;
     }
-    ack(channel, message, context.log);
+    ackSafely(channel, message, context.log);
   }
 
   private async deadLetter(
@@ -302,27 +193,6 @@ export class Consumer<S extends TSchema> {
         [Headers.deadLetteredAt]: new Date().toISOString(),
       },
     );
-  }
-}
-
-/** Waits for `work` at most `ms`, whatever its outcome. */
-async function settleWithin(work: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    work.catch(() => undefined),
-    new Promise((resolve) => {
-      timer = setTimeout(resolve, ms);
-    }),
-  ]);
-  clearTimeout(timer);
-}
-
-function ack(channel: ConfirmChannel, message: ConsumeMessage, log: Logger): void {
-  try {
-    channel.ack(message);
-  } catch (error) {
-    // The channel closed under us: the broker will redeliver, and idempotent handlers absorb it.
-    log.warn({ err: error }, 'could not ack; the message will be redelivered');
   }
 }
 
