@@ -17,6 +17,8 @@ export interface RawMessageContext {
 export interface RawConsumeOptions extends QueueConsumerOptions {
   /** names the channel and the log lines, e.g. `dead-letter-drain` */
   name: string;
+  /** the consuming service's logger for this consumer's lines (default: the client's) */
+  logger?: Logger;
   /**
    * Sees the message as delivered: bytes, properties and headers, nothing
    * parsed or validated. It acks through the context when it is done; a
@@ -45,7 +47,7 @@ export class RawConsumer extends QueueConsumer {
       client,
       connection,
       options,
-      logger.child({ component: options.name }),
+      (options.logger ?? logger).child({ consumer: options.name }),
       `${options.name}:${options.queue}`,
     );
   }

@@ -88,6 +88,34 @@ describe('the raw consumer against the real broker', () => {
     await waitFor(async () => (await depth()) === 1, { description: 'the message back in the queue' });
   });
 
+  it("logs through the consuming service's logger when given one", async () => {
+    const lines: Record<string, unknown>[] = [];
+    const serviceLogger = pino(
+      { level: 'info' },
+      { write: (line: string) => void lines.push(JSON.parse(line)) },
+    );
+    const consumer = client.consumeRaw({
+      name: 'test-raw',
+      logger: serviceLogger.child({ component: 'dead-letters' }),
+      queue,
+      declare: { options: { durable: false } },
+      prefetch: 1,
+      handler: async (_message, context) => {
+        context.log.info('handled');
+        context.ack();
+      },
+    });
+    await consumer.waitUntilConsuming();
+    inspect.sendToQueue(queue, Buffer.from('x'));
+    await waitFor(() => lines.some((line) => line.msg === 'handled'));
+    await consumer.stop(5_000);
+    expect(lines.find((line) => line.msg === 'handled')).toMatchObject({
+      component: 'dead-letters',
+      consumer: 'test-raw',
+      queue,
+    });
+  });
+
   it('logs a handler that throws and leaves its message unacked, without crashing', async () => {
     const consumer = await consumeRaw(async () => {
       throw new Error('a bug in the handler');
