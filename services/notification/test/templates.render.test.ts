@@ -175,6 +175,29 @@ describe('rendering', () => {
     expect(html).toContain('<div class="footer"');
   });
 
+  it('keeps a safeUrl link intact in plain parts and attribute-escaped only in html', () => {
+    const template = compiled({
+      channels: ['email', 'sms', 'in_app'],
+      locales: {
+        en: {
+          subject: 'Your link',
+          text: 'Open {{safeUrl link}}',
+          html: '<a href="{{safeUrl link}}">Open</a>',
+          sms: 'Open {{safeUrl link}}',
+          inApp: { title: 'Your link', body: 'Open {{safeUrl link}}' },
+        },
+      },
+    });
+    const link = "https://herald.example/a?b=1&c='2'";
+    const { email, sms, inApp } = render(template, { link });
+    expect(email!.text).toBe(`Open ${link}`);
+    expect(sms).toBe(`Open ${link}`);
+    expect(inApp!.body).toBe(`Open ${link}`);
+    expect(email!.html).toContain('href="https://herald.example/a?b=1&amp;c=&#39;2&#39;"');
+    // The scheme check holds in every part.
+    expect(render(template, { link: 'javascript:alert(1)' }).sms).toBe('Open #');
+  });
+
   it('generates the plain-text part from the html when a locale has no text', () => {
     const template = compiled({
       locales: {

@@ -97,11 +97,12 @@ export class CompiledTemplate {
     pointer: DataPointer,
   ): RenderedChannels {
     const parts = this.partsFor(locale);
-    const runtime: RenderData = { locale, strings: layoutStrings(locale) };
+    const runtime: RenderData = { locale, strings: layoutStrings(locale), html: false };
+    const htmlRuntime: RenderData = { ...runtime, html: true };
     const run = (name: PartName) => {
       const part = parts.get(name);
       if (!part) throw new Error(`template ${this.key} v${this.version} ${locale} has no ${name}`);
-      return this.run(part, name, locale, data, runtime, pointer);
+      return this.run(part, name, locale, data, name === 'html' ? htmlRuntime : runtime, pointer);
     };
     const nonEmpty = (name: string, value: string) => {
       if (value.trim() === '') {
@@ -125,7 +126,9 @@ export class CompiledTemplate {
         rendered.sms = nonEmpty('SMS', plainSms(run('sms')));
       } else {
         const subject = nonEmpty('subject', oneLine(run('subject')));
-        const html = parts.has('html') ? this.engine.emailDocument(run('html'), subject, runtime) : undefined;
+        const html = parts.has('html')
+          ? this.engine.emailDocument(run('html'), subject, htmlRuntime)
+          : undefined;
         const text = parts.has('text') ? run('text').trim() : textFromHtml(html!);
         rendered.email = { subject, text: nonEmpty('text', text), ...(html ? { html } : {}) };
       }

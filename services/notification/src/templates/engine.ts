@@ -17,11 +17,13 @@ export type CompiledPart = HandlebarsTemplateDelegate;
 export interface RenderData {
   locale: string;
   strings: LayoutStrings;
+  /** the part being rendered is HTML; plain parts (subject, text, SMS, in-app) are not escaped */
+  html?: boolean;
 }
 
 interface HelperOptions {
   hash: Record<string, unknown>;
-  data?: { locale?: string; root?: unknown };
+  data?: { locale?: string; html?: boolean; root?: unknown };
 }
 
 export const HELPERS = ['formatDate', 'formatNumber', 'formatCurrency', 'safeUrl'] as const;
@@ -139,10 +141,13 @@ function registerHelpers(env: HandlebarsEnvironment): void {
    * `javascript:` URL is harmful once clicked: links from data must be
    * http(s) or mailto.
    */
-  env.registerHelper('safeUrl', (value: unknown) => {
-    const url = String(value ?? '').trim();
-    // Escaped for a quoted attribute only, so `?a=1` stays readable (Handlebars would write `&#x3D;`).
-    return new env.SafeString(/^(https?:\/\/|mailto:)/i.test(url) ? escapeAttribute(url) : '#');
+  env.registerHelper('safeUrl', (value: unknown, options: HelperOptions) => {
+    const trimmed = String(value ?? '').trim();
+    const url = /^(https?:\/\/|mailto:)/i.test(trimmed) ? trimmed : '#';
+    // In html, escaped for a quoted attribute only, so `?a=1` stays readable (Handlebars would
+    // write `&#x3D;`). A plain part takes the URL as it is: `&amp;` there would break the link.
+    // Anywhere else a plain string is still safe: Handlebars escapes it wherever it escapes.
+    return options.data?.html ? new env.SafeString(escapeAttribute(url)) : url;
   });
 }
 
