@@ -299,7 +299,10 @@ describe('validation issues', () => {
     expect(validateMessage(MessageSchemas['notification.updated'], message)).toEqual({
       ok: false,
       errors: [
-        { path: '/payload/change/kind', message: "Expected one of 'status', 'read', 'archived', 'deleted'" },
+        {
+          path: '/payload/change/kind',
+          message: "Expected one of 'status', 'read', 'archived', 'deleted', 'engagement'",
+        },
       ],
     });
   });
