@@ -389,3 +389,22 @@ describe('the gateway image', () => {
     });
   });
 });
+
+describe('.env.example', () => {
+  // the README promises every variable is documented there; a new config key
+  // without a line in .env.example is a variable nobody can find
+  const documented = new Set(
+    read('.env.example')
+      .split('\n')
+      .map((line) => /^#?\s*([A-Z][A-Z0-9_]*)=/.exec(line)?.[1])
+      .filter((key): key is string => key !== undefined),
+  );
+
+  it.each(NODE_SERVICES)('documents every variable %s reads', (name) => {
+    expect(Object.keys(SCHEMAS[name] ?? {}).filter((key) => !documented.has(key))).toEqual([]);
+  });
+
+  it('documents every variable the fake providers read', () => {
+    expect(FAKE_PROVIDERS_VARIABLES.filter((key) => !documented.has(key))).toEqual([]);
+  });
+});
