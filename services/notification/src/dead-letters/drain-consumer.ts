@@ -1,5 +1,5 @@
-import { type ConfirmChannel, type ConsumeMessage } from 'amqplib';
-import { type AmqpClient } from '@herald/amqp';
+import { type ConsumeMessage } from 'amqplib';
+import { type AmqpClient, type RawConsumer, type RawMessageContext } from '@herald/amqp';
 import { type Logger } from '@herald/runtime';
 import { captureDeadLetter } from './capture';
 import { type DeadLetterModel } from './model';
@@ -8,8 +8,7 @@ import { type DeadLetterModel } from './model';
  * The shared consumer parses every message as JSON and dead-letters what is
  * not: on the DLQ itself that would send a non-JSON poison message round the
  * DLX and back for ever, and its handler never sees the raw bytes or headers.
- * So the drain consumes on a raw channel of the client's own self-recovering
- * connection.
+ * So the drain is a raw consumer: same channel life and stop, no parsing.
  */
 
 export interface DrainOptions {
@@ -32,71 +31,30 @@ const INSERT_RETRY_MAX_MS = 5_000;
  * is dropped and nothing spins; on stop the unacked ones go back to the DLQ.
  */
 export class DeadLetterDrain {
-  private readonly channel: ReturnType<AmqpClient['createChannel']>;
-  private readonly inFlight = new Set<Promise<void>>();
-  private readonly log: Logger;
-  private current?: { channel: ConfirmChannel; consumerTag: string };
-  private stopping = false;
-  /** pending backoff waits, cut short when the drain stops */
-  private readonly sleepers = new Set<() => void>();
+  private readonly consumer: RawConsumer;
 
   constructor(private readonly options: DrainOptions) {
-    const queue = options.amqp.names.queues.deadLetter;
-    this.log = options.log.child({ queue, component: 'dead-letter-drain' });
-    this.channel = options.amqp.createChannel({
-      name: `dead-letter-drain:${queue}`,
-      setup: (channel) => this.setup(channel, queue),
+    this.consumer = options.amqp.consumeRaw({
+      name: 'dead-letter-drain',
+      queue: options.amqp.names.queues.deadLetter,
+      prefetch: options.prefetch,
+      logger: options.log,
+      handler: (message, context) => this.store(message, context),
     });
   }
 
   async waitUntilConsuming(): Promise<void> {
-    await this.channel.waitForConnect();
+    await this.consumer.waitUntilConsuming();
   }
 
   /** Stops taking messages, lets in-flight inserts finish (bounded), then closes the channel. */
   async stop(timeoutMs: number): Promise<void> {
-    if (this.stopping) return;
-    this.stopping = true;
-    for (const wake of this.sleepers) wake();
-    const current = this.current;
-    if (current) await current.channel.cancel(current.consumerTag).catch(() => undefined);
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.allSettled([...this.inFlight]),
-      new Promise((resolve) => {
-        timer = setTimeout(resolve, timeoutMs);
-      }),
-    ]);
-    clearTimeout(timer);
-    if (this.inFlight.size > 0) {
-      this.log.warn(
-        { inFlight: this.inFlight.size },
-        'drain timed out; unacked dead letters stay in the DLQ',
-      );
-    }
-    await this.channel.close();
+    await this.consumer.stop(timeoutMs);
   }
 
-  private async setup(channel: ConfirmChannel, queue: string): Promise<void> {
-    if (this.stopping) return;
-    await this.options.amqp.declare(channel);
-    await channel.prefetch(this.options.prefetch);
-    const { consumerTag } = await channel.consume(queue, (message) => {
-      if (!message) {
-        this.log.warn('the broker cancelled the DLQ drain (queue deleted?)');
-        return;
-      }
-      const work = this.store(channel, message);
-      this.inFlight.add(work);
-      void work.finally(() => this.inFlight.delete(work));
-    });
-    this.current = { channel, consumerTag };
-    this.log.info({ prefetch: this.options.prefetch }, 'draining the DLQ');
-  }
-
-  private async store(channel: ConfirmChannel, message: ConsumeMessage): Promise<void> {
+  private async store(message: ConsumeMessage, context: RawMessageContext): Promise<void> {
     const record = captureDeadLetter(message, this.options.now());
-    const log = this.log.child({ messageId: record.messageId, correlationId: record.correlationId });
+    const log = context.log.child({ messageId: record.messageId, correlationId: record.correlationId });
     for (let failures = 0; ; failures += 1) {
       try {
         await this.options.deadLetters.create(record);
@@ -116,31 +74,15 @@ export class DeadLetterDrain {
           log.info('dead letter already stored (redelivered)');
           break;
         }
-        if (this.stopping) return; // unacked: closing the channel hands it back to the DLQ
+        if (context.isStopping()) return; // unacked: closing the channel hands it back to the DLQ
         const delayMs = Math.min(INSERT_RETRY_BASE_MS * 2 ** failures, INSERT_RETRY_MAX_MS);
         log.error({ err: error, delayMs }, 'could not store a dead letter; trying again');
-        await this.pause(delayMs);
-        if (this.stopping) return;
+        await context.pause(delayMs);
+        if (context.isStopping()) return;
       }
     }
-    try {
-      channel.ack(message);
-    } catch (error) {
-      // The channel closed under us: the broker redelivers and the unique key absorbs it.
-      log.warn({ err: error }, 'could not ack a stored dead letter; it will be redelivered');
-    }
-  }
-
-  private pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const wake = () => {
-        clearTimeout(timer);
-        this.sleepers.delete(wake);
-        resolve();
-      };
-      const timer = setTimeout(wake, ms);
-      this.sleepers.add(wake);
-    });
+    // a failed ack (channel closed under us) means a redelivery, which the unique key absorbs
+    context.ack();
   }
 }
 
