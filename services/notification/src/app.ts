@@ -12,7 +12,7 @@ import { defaultSettings, type ServiceSettings } from './config';
 import { startNotificationEventsConsumer } from './consumers/notification-events';
 import { broadcastModel } from './data/broadcast-model';
 import { idempotencyModel } from './data/idempotency-model';
-import { notificationModel } from './data/notification-model';
+import { notificationModel, unsetReleasedLeaseOwners } from './data/notification-model';
 import { userModel } from './data/user-model';
 import { pendingEventModel, suppressionModel } from './data/webhook-models';
 import { announceRequeuedChannel } from './dead-letters/announce';
@@ -66,6 +66,8 @@ export async function buildApp(deps: Deps): Promise<NotificationApp> {
     suppressions: suppressionModel(deps.mongo),
     pendingEvents: pendingEventModel(deps.mongo),
   };
+  await unsetReleasedLeaseOwners(models.notifications);
+  await models.notifications.createIndexes();
   await Promise.all(Object.values(models).map((model) => model.init()));
 
   const settings = { ...defaultSettings, ...deps.settings };

@@ -195,7 +195,8 @@ const notificationSchema = new Schema<NotificationRecord>(
     outboxLeaseUntil: { type: Date, default: null },
     outboxLeaseOwner: String,
   },
-  { collection: 'notifications', timestamps: true, minimize: false, versionKey: false },
+  // autoIndex off: buildApp builds the indexes itself, after unsetReleasedLeaseOwners
+  { collection: 'notifications', timestamps: true, minimize: false, versionKey: false, autoIndex: false },
 );
 
 // The inbox, newest first, and the cursor's tie-break on _id.
@@ -206,6 +207,13 @@ notificationSchema.index({ userId: 1, category: 1, createdAt: -1 });
 notificationSchema.index({ dedupeKey: 1 }, { unique: true });
 // The relay's scan for due, unclaimed outbox entries.
 notificationSchema.index({ outboxDueAt: 1 });
+// The lease holder's write finds its document by the lease alone: each claim
+// draws a fresh UUID, so the owner names one document. Sparse, because only
+// leased documents carry an owner (a release unsets it), so the index holds
+// just the few in flight; unique, so two claims can never share one. It also
+// keeps that write an index lookup on stand-ins that only look up through
+// unique indexes whose keys are exactly the query's (mongo-java-server).
+notificationSchema.index({ outboxLeaseOwner: 1 }, { unique: true, sparse: true });
 notificationSchema.index({ broadcastId: 1 });
 // Provider webhooks find the notification by the id the provider gave its send.
 notificationSchema.index({ providerMessageIds: 1 });
@@ -219,4 +227,23 @@ export function notificationModel(connection: Connection): NotificationModel {
     (connection.models.Notification as NotificationModel | undefined) ??
     connection.model<NotificationRecord>('Notification', notificationSchema)
   );
+}
+
+const LEASE_OWNER_INDEX = 'outboxLeaseOwner_1';
+
+/**
+ * Releases used to set the lease owner to null, and the owner's sparse unique
+ * index counts a null as a value: a database written before the index would
+ * fail to build it. Unsets those nulls once, before the index exists (later
+ * starts see the index and skip the scan).
+ */
+export async function unsetReleasedLeaseOwners(model: NotificationModel): Promise<number> {
+  // listIndexes fails on a collection that does not exist yet: nothing to migrate then
+  const indexed = await model.collection.indexExists(LEASE_OWNER_INDEX).catch(() => false);
+  if (indexed) return 0;
+  const result = await model.collection.updateMany(
+    { outboxLeaseOwner: { $type: 'null' } },
+    { $unset: { outboxLeaseOwner: '' } },
+  );
+  return result.modifiedCount;
 }

@@ -173,7 +173,6 @@ async function deliverBatch(
   broadcastId: string,
   users: UserRecord[],
 ) {
-  const owner = randomUUID();
   const drafts = users.flatMap((user) => {
     const channels = reachableChannels(broadcast.channels, user);
     if (channels.length === 0) return [];
@@ -200,7 +199,8 @@ async function deliverBatch(
   });
   const suppressed = await suppressedChannels(ctx, drafts);
   const documents = drafts.map((draft, index) =>
-    buildNotification(ctx, { ...draft, suppressed: suppressed[index] }, owner),
+    // a lease of its own each: an owner names exactly one notification (a unique index)
+    buildNotification(ctx, { ...draft, suppressed: suppressed[index] }, randomUUID()),
   );
   if (documents.length === 0) return;
   let inserted: NotificationRecord[];
@@ -213,7 +213,7 @@ async function deliverBatch(
     if (!(error as { writeErrors?: unknown[] }).writeErrors) throw error;
     inserted = partial.map((doc) => doc.toObject() as NotificationRecord);
   }
-  await Promise.all(inserted.map((record) => publishDueEntries(ctx, record, owner)));
+  await Promise.all(inserted.map((record) => publishDueEntries(ctx, record, record.outboxLeaseOwner!)));
 }
 
 /** Relay pass: resumes broadcasts whose instance stopped before finishing. */

@@ -141,13 +141,9 @@ async function markPublished(
   const dueAt = pending.length
     ? new Date(Math.min(...pending.map((entry) => entry.publishAfter.getTime())))
     : null;
-  const set: Record<string, unknown> = {
-    outbox,
-    outboxDueAt: dueAt,
-    outboxLeaseUntil: null,
-    outboxLeaseOwner: null,
-  };
-  const update: Record<string, unknown> = { $set: set };
+  const set: Record<string, unknown> = { outbox, outboxDueAt: dueAt, outboxLeaseUntil: null };
+  // unset, not null: the owner's sparse unique index must not hold the released documents
+  const update: Record<string, unknown> = { $set: set, $unset: { outboxLeaseOwner: '' } };
 
   // A scheduled in-app notification is delivered when it reaches the inbox, i.e. now.
   const createdPublished = record.outbox.some(
@@ -159,7 +155,8 @@ async function markPublished(
     update.$push = { history: { channel: 'in_app', status: 'delivered', at: now, source: 'outbox' } };
   }
   // Only the lease holder writes the outbox: if our lease was taken over, the new holder's view wins.
-  await ctx.models.notifications.updateOne({ _id: record._id, outboxLeaseOwner: owner }, update);
+  // The owner alone names the document (a fresh UUID per claim, a unique index).
+  await ctx.models.notifications.updateOne({ outboxLeaseOwner: owner }, update);
 }
 
 /**
