@@ -1,7 +1,6 @@
-import { mongo } from 'mongoose';
 import { type DeliveryChannel, type DeliveryError } from '@herald/contracts';
+import { WriteBatcher, writeErrorsOf, type ItemOutcome } from '@herald/runtime';
 import { type DeliveryModel, type Delivery } from './delivery-model';
-import { WriteBatcher, type ItemOutcome } from './write-batcher';
 
 export type Claim =
   /** this worker owns the send until the lease ends; `takeover`: a previous lease expired mid-send */
@@ -183,31 +182,5 @@ export class DeliveryRecords {
       const failure = failures.get(index);
       return failure ? { ok: false, error: failure } : { ok: true, value: undefined };
     });
-  }
-}
-
-/**
- * The per-item failures of an unordered batch write, by index. A failure of the whole write (no
- * connection, a write-concern error, anything but per-item errors) is thrown: then no item of
- * the batch may count as written.
- */
-async function writeErrorsOf(write: Promise<unknown>): Promise<Map<number, mongo.MongoServerError>> {
-  try {
-    await write;
-    return new Map();
-  } catch (error) {
-    if (!(error instanceof mongo.MongoBulkWriteError)) throw error;
-    const writeErrors = [error.writeErrors].flat();
-    if (writeErrors.length === 0 || error.result.getWriteConcernError()) throw error;
-    return new Map(
-      writeErrors.map((writeError) => [
-        writeError.index,
-        new mongo.MongoServerError({
-          ...writeError.errInfo,
-          errmsg: writeError.errmsg,
-          code: writeError.code,
-        }),
-      ]),
-    );
   }
 }

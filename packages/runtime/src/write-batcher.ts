@@ -1,3 +1,5 @@
+import { mongo } from 'mongoose';
+
 /** What one item of a batch came to: its result, or the error that item alone met. */
 export type ItemOutcome<R> = { ok: true; value: R } | { ok: false; error: unknown };
 
@@ -15,10 +17,10 @@ interface Waiting<T, R> {
 }
 
 /**
- * Group commit for one kind of write. Under load, each send's records would
- * be one MongoDB round trip apiece (and one command for the server to run);
- * here whatever arrives while earlier writes are on their way leaves together
- * in the next one. Nothing waits on a timer: an item that finds a write slot
+ * Group commit for one kind of write. Under load, each request's or send's
+ * write would be one MongoDB round trip apiece (and one command for the
+ * server to run); here whatever arrives while earlier writes are on their way
+ * leaves together in the next one. Nothing waits on a timer: an item that finds a write slot
  * free leaves on the next turn of the event loop, so a lone send is not
  * slowed, and batches grow only when writes are the bottleneck.
  *
@@ -83,5 +85,31 @@ export class WriteBatcher<T, R> {
       // what arrived meanwhile has waited a whole write already: it leaves now
       this.startWrites();
     }
+  }
+}
+
+/**
+ * The per-item failures of an unordered batch write, by index. A failure of the whole write (no
+ * connection, a write-concern error, anything but per-item errors) is thrown: then no item of
+ * the batch may count as written.
+ */
+export async function writeErrorsOf(write: Promise<unknown>): Promise<Map<number, mongo.MongoServerError>> {
+  try {
+    await write;
+    return new Map();
+  } catch (error) {
+    if (!(error instanceof mongo.MongoBulkWriteError)) throw error;
+    const writeErrors = [error.writeErrors].flat();
+    if (writeErrors.length === 0 || error.result.getWriteConcernError()) throw error;
+    return new Map(
+      writeErrors.map((writeError) => [
+        writeError.index,
+        new mongo.MongoServerError({
+          ...writeError.errInfo,
+          errmsg: writeError.errmsg,
+          code: writeError.code,
+        }),
+      ]),
+    );
   }
 }

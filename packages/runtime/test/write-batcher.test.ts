@@ -1,4 +1,4 @@
-import { WriteBatcher, type ItemOutcome } from '../src/data/write-batcher';
+import { WriteBatcher, type ItemOutcome } from '../src/write-batcher';
 
 /** A write we finish by hand, to see what goes in which batch and when each caller hears back. */
 function controlledWrite<T>() {
