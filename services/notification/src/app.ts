@@ -13,6 +13,7 @@ import { startNotificationEventsConsumer } from './consumers/notification-events
 import { broadcastModel } from './data/broadcast-model';
 import { idempotencyModel } from './data/idempotency-model';
 import { notificationModel, unsetReleasedLeaseOwners } from './data/notification-model';
+import { NotificationWrites } from './data/notification-writes';
 import { userModel } from './data/user-model';
 import { pendingEventModel, suppressionModel } from './data/webhook-models';
 import { announceRequeuedChannel } from './dead-letters/announce';
@@ -83,6 +84,7 @@ export async function buildApp(deps: Deps): Promise<NotificationApp> {
     log,
     settings,
     templates,
+    writes: new NotificationWrites(models.notifications),
     background: new BackgroundTasks(log),
     now: deps.now ?? (() => new Date()),
   };

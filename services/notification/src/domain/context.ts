@@ -4,6 +4,7 @@ import { type ServiceSettings } from '../config';
 import { type BroadcastModel } from '../data/broadcast-model';
 import { type IdempotencyModel } from '../data/idempotency-model';
 import { type NotificationModel } from '../data/notification-model';
+import { type NotificationWrites } from '../data/notification-writes';
 import { type UserModel } from '../data/user-model';
 import { type PendingEventModel, type SuppressionModel } from '../data/webhook-models';
 import { type Templates } from '../templates/service';
@@ -26,6 +27,8 @@ export interface ServiceContext {
   settings: ServiceSettings;
   /** template store, cache and renderer */
   templates: Templates;
+  /** the batched writes of the accept path: a notification's insert and its lease release */
+  writes: NotificationWrites;
   /** work started by a request that finishes after the response (publishing, fan-out) */
   background: BackgroundTasks;
   now: () => Date;

@@ -165,7 +165,7 @@ async function insertNotification(
 ): Promise<NotificationRecord> {
   const now = ctx.now();
   const record = withoutUndefined({ ...document, createdAt: now, updatedAt: now }) as NotificationRecord;
-  await ctx.models.notifications.collection.insertOne(record);
+  await ctx.writes.insert(record);
   return record;
 }
 

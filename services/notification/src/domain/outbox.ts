@@ -141,7 +141,8 @@ async function markPublished(
   const dueAt = pending.length
     ? new Date(Math.min(...pending.map((entry) => entry.publishAfter.getTime())))
     : null;
-  const set: Record<string, unknown> = { outbox, outboxDueAt: dueAt, outboxLeaseUntil: null };
+  // updatedAt by hand: the batched write goes through the driver, without mongoose's timestamps
+  const set: Record<string, unknown> = { outbox, outboxDueAt: dueAt, outboxLeaseUntil: null, updatedAt: now };
   // unset, not null: the owner's sparse unique index must not hold the released documents
   const update: Record<string, unknown> = { $set: set, $unset: { outboxLeaseOwner: '' } };
 
@@ -155,8 +156,7 @@ async function markPublished(
     update.$push = { history: { channel: 'in_app', status: 'delivered', at: now, source: 'outbox' } };
   }
   // Only the lease holder writes the outbox: if our lease was taken over, the new holder's view wins.
-  // The owner alone names the document (a fresh UUID per claim, a unique index).
-  await ctx.models.notifications.updateOne({ outboxLeaseOwner: owner }, update);
+  await ctx.writes.releaseLease({ owner, update });
 }
 
 /**
