@@ -4,7 +4,7 @@ export * from './logger';
 export * from './jwt';
 export * from './lifecycle';
 export * from './mongo';
-export * from './write-batcher';
+export * from './batcher';
 export * from './cursor';
 export * from './http/app';
 export * from './http/problem';

@@ -1,5 +1,5 @@
 import { type DeliveryChannel, type DeliveryError } from '@herald/contracts';
-import { WriteBatcher, writeErrorsOf, type ItemOutcome } from '@herald/runtime';
+import { Batcher, writeErrorsOf, type ItemOutcome } from '@herald/runtime';
 import { type DeliveryModel, type Delivery } from './delivery-model';
 
 export type Claim =
@@ -37,15 +37,15 @@ const MAX_IN_FLIGHT = 2;
  * The queries the worker runs on `deliveries`, all by the unique (notificationId, channel) key.
  *
  * The two writes every send makes — the first claim of a new job and `markSent` — are batched
- * (see WriteBatcher): many sends' records go in one `insertMany` / `bulkWrite`, and each caller
+ * (see Batcher): many sends' records go in one `insertMany` / `bulkWrite`, and each caller
  * resumes only once MongoDB has acknowledged the write holding its own record.
  */
 export class DeliveryRecords {
-  private readonly newClaims = new WriteBatcher<NewClaim, 'inserted' | 'exists'>(
+  private readonly newClaims = new Batcher<NewClaim, 'inserted' | 'exists'>(
     (claims) => this.insertClaims(claims),
     { maxBatch: MAX_BATCH, maxInFlight: MAX_IN_FLIGHT },
   );
-  private readonly sentMarks = new WriteBatcher<SentMark, void>((marks) => this.writeSentMarks(marks), {
+  private readonly sentMarks = new Batcher<SentMark, void>((marks) => this.writeSentMarks(marks), {
     maxBatch: MAX_BATCH,
     maxInFlight: MAX_IN_FLIGHT,
   });

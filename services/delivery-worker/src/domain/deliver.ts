@@ -36,7 +36,7 @@ const RECORD_SENT_ATTEMPTS = 4;
  * Mailgun nor Twilio takes an idempotency key for a send, so the window is
  * kept small instead: the lease is written before the call, nothing but
  * the provider call and the wait for the next batched write (one MongoDB
- * round trip, see WriteBatcher) sits between the lease and `markSent`, and
+ * round trip, see Batcher) sits between the lease and `markSent`, and
  * the status publishes run beside or after it. A takeover is logged as such.
  */
 export class DeliveryService {

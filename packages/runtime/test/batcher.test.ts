@@ -1,4 +1,4 @@
-import { WriteBatcher, type ItemOutcome } from '../src/write-batcher';
+import { Batcher, type ItemOutcome } from '../src/batcher';
 
 /** A write we finish by hand, to see what goes in which batch and when each caller hears back. */
 function controlledWrite<T>() {
@@ -25,10 +25,10 @@ const settled = async <R>(promise: Promise<R>) => {
   return () => state;
 };
 
-describe('WriteBatcher (group commit of record writes)', () => {
+describe('Batcher (group commit of record writes)', () => {
   it('writes a lone item at once, and what arrives meanwhile together in the next write', async () => {
     const { writes, write } = controlledWrite<number>();
-    const batcher = new WriteBatcher(write, { maxBatch: 100, maxInFlight: 1 });
+    const batcher = new Batcher(write, { maxBatch: 100, maxInFlight: 1 });
 
     const first = batcher.submit(1);
     await tick();
@@ -49,7 +49,7 @@ describe('WriteBatcher (group commit of record writes)', () => {
 
   it('settles no caller before the write holding its item has answered', async () => {
     const { writes, write } = controlledWrite<number>();
-    const batcher = new WriteBatcher(write, { maxBatch: 100, maxInFlight: 1 });
+    const batcher = new Batcher(write, { maxBatch: 100, maxInFlight: 1 });
     const state = await settled(batcher.submit(1));
     await tick();
     expect(writes).toHaveLength(1);
@@ -61,7 +61,7 @@ describe('WriteBatcher (group commit of record writes)', () => {
 
   it("gives each caller its own item's outcome, and fails every item of a write that fails as a whole", async () => {
     const { writes, write } = controlledWrite<string>();
-    const batcher = new WriteBatcher(write, { maxBatch: 100, maxInFlight: 1 });
+    const batcher = new Batcher(write, { maxBatch: 100, maxInFlight: 1 });
     const a = batcher.submit('a');
     const b = batcher.submit('b');
     await tick();
@@ -89,7 +89,7 @@ describe('WriteBatcher (group commit of record writes)', () => {
 
   it('splits a backlog into writes of at most maxBatch, up to maxInFlight at once', async () => {
     const { writes, write } = controlledWrite<number>();
-    const batcher = new WriteBatcher(write, { maxBatch: 2, maxInFlight: 2 });
+    const batcher = new Batcher(write, { maxBatch: 2, maxInFlight: 2 });
     const all = [1, 2, 3, 4, 5].map((item) => batcher.submit(item));
     await tick();
     expect(writes.map((w) => w.items)).toEqual([

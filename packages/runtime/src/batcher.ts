@@ -3,10 +3,10 @@ import { mongo } from 'mongoose';
 /** What one item of a batch came to: its result, or the error that item alone met. */
 export type ItemOutcome<R> = { ok: true; value: R } | { ok: false; error: unknown };
 
-export interface WriteBatcherOptions {
-  /** items per write, at most */
+export interface BatcherOptions {
+  /** items per operation, at most */
   maxBatch: number;
-  /** writes on their way at once; more items wait and go together in the next one */
+  /** operations on their way at once; more items wait and go together in the next one */
   maxInFlight: number;
 }
 
@@ -17,18 +17,19 @@ interface Waiting<T, R> {
 }
 
 /**
- * Group commit for one kind of write. Under load, each request's or send's
- * write would be one MongoDB round trip apiece (and one command for the
- * server to run); here whatever arrives while earlier writes are on their way
- * leaves together in the next one. Nothing waits on a timer: an item that finds a write slot
- * free leaves on the next turn of the event loop, so a lone send is not
- * slowed, and batches grow only when writes are the bottleneck.
+ * Group commit for one kind of write, or one query for many lookups. Under
+ * load, each request's or send's write (or read by key) would be one MongoDB
+ * round trip apiece, and one command for the server to run; here whatever
+ * arrives while earlier ones are on their way leaves together in the next.
+ * Nothing waits on a timer: an item that finds a slot free leaves on the next
+ * turn of the event loop, so a lone caller is not slowed, and batches grow
+ * only when the database is the bottleneck.
  *
- * Each caller's promise settles only when the write holding its item has
+ * Each caller's promise settles only when the operation holding its item has
  * been acknowledged (or has failed): batching changes how many round trips,
  * never what a resolved promise means.
  */
-export class WriteBatcher<T, R> {
+export class Batcher<T, R> {
   private waiting: Waiting<T, R>[] = [];
   private inFlight = 0;
   private scheduled = false;
@@ -36,7 +37,7 @@ export class WriteBatcher<T, R> {
   constructor(
     /** writes the items in one go; a throw fails every item of the batch */
     private readonly write: (items: T[]) => Promise<ItemOutcome<R>[]>,
-    private readonly options: WriteBatcherOptions,
+    private readonly options: BatcherOptions,
   ) {}
 
   submit(item: T): Promise<R> {
