@@ -14,6 +14,7 @@ import { broadcastModel } from './data/broadcast-model';
 import { idempotencyModel } from './data/idempotency-model';
 import { notificationModel, unsetReleasedLeaseOwners } from './data/notification-model';
 import { NotificationWrites } from './data/notification-writes';
+import { UserDirectory } from './data/user-directory';
 import { userModel } from './data/user-model';
 import { pendingEventModel, suppressionModel } from './data/webhook-models';
 import { announceRequeuedChannel } from './dead-letters/announce';
@@ -85,6 +86,7 @@ export async function buildApp(deps: Deps): Promise<NotificationApp> {
     settings,
     templates,
     writes: new NotificationWrites(models.notifications),
+    userDirectory: new UserDirectory(models.users),
     background: new BackgroundTasks(log),
     now: deps.now ?? (() => new Date()),
   };

@@ -1,5 +1,5 @@
 import { type mongo } from 'mongoose';
-import { WriteBatcher, writeErrorsOf, type ItemOutcome } from '@herald/runtime';
+import { Batcher, writeErrorsOf, type ItemOutcome } from '@herald/runtime';
 import { type NotificationModel, type NotificationRecord } from './notification-model';
 
 /** notifications per insert or bulk write, at most */
@@ -17,18 +17,18 @@ export interface LeaseRelease {
 /**
  * The two writes every accepted notification makes — storing it, and
  * releasing its outbox lease once its messages are published — batched
- * (see WriteBatcher): under load, many requests' writes go in one
+ * (see Batcher): under load, many requests' writes go in one
  * `insertMany` / `bulkWrite`, and each caller resumes only once MongoDB has
  * acknowledged the write holding its own. Through the driver, not mongoose:
  * these documents and updates are built in full by the domain, already of
  * the schema's types.
  */
 export class NotificationWrites {
-  private readonly inserts = new WriteBatcher<NotificationRecord, void>(
-    (records) => this.insertAll(records),
-    { maxBatch: MAX_BATCH, maxInFlight: MAX_IN_FLIGHT },
-  );
-  private readonly releases = new WriteBatcher<LeaseRelease, void>((releases) => this.releaseAll(releases), {
+  private readonly inserts = new Batcher<NotificationRecord, void>((records) => this.insertAll(records), {
+    maxBatch: MAX_BATCH,
+    maxInFlight: MAX_IN_FLIGHT,
+  });
+  private readonly releases = new Batcher<LeaseRelease, void>((releases) => this.releaseAll(releases), {
     maxBatch: MAX_BATCH,
     maxInFlight: MAX_IN_FLIGHT,
   });

@@ -5,6 +5,7 @@ import { type BroadcastModel } from '../data/broadcast-model';
 import { type IdempotencyModel } from '../data/idempotency-model';
 import { type NotificationModel } from '../data/notification-model';
 import { type NotificationWrites } from '../data/notification-writes';
+import { type UserDirectory } from '../data/user-directory';
 import { type UserModel } from '../data/user-model';
 import { type PendingEventModel, type SuppressionModel } from '../data/webhook-models';
 import { type Templates } from '../templates/service';
@@ -29,6 +30,8 @@ export interface ServiceContext {
   templates: Templates;
   /** the batched writes of the accept path: a notification's insert and its lease release */
   writes: NotificationWrites;
+  /** users by id for the accept path, looked up in batches */
+  userDirectory: UserDirectory;
   /** work started by a request that finishes after the response (publishing, fan-out) */
   background: BackgroundTasks;
   now: () => Date;

@@ -26,7 +26,7 @@ export async function resolveRecipient(
     if (!isAdmin && input.userId !== sender.id) {
       throw new ForbiddenError('forbidden_recipient', 'You may only notify yourself');
     }
-    const user = await ctx.models.users.findById(input.userId).lean<UserRecord>();
+    const user = await ctx.userDirectory.byId(input.userId);
     return recipientForUser(input.userId, user, channels);
   }
 
