@@ -75,6 +75,47 @@ describe('scheduled notifications (sendAt)', () => {
     expect(await h.messageCount(h.names.queues.work.email)).toBe(0);
   });
 
+  it('gives a catch-up since the newest createdAt the scheduled notification that came due after it', async () => {
+    const user = await h.registerUser();
+    const token = h.token(user.userId);
+    const post = async (title: string, sendAt?: Date) => {
+      const response = await h.request('POST', '/api/v1/notifications', {
+        token,
+        body: {
+          title,
+          body: 'Hi',
+          recipient: { userId: user.userId },
+          channels: ['in_app'],
+          ...(sendAt ? { sendAt: sendAt.toISOString() } : {}),
+        },
+      });
+      expect(response.statusCode).toBe(202);
+      return response.json().id as string;
+    };
+    const sinceIds = async (since: string) =>
+      (await h.request('GET', `/api/v1/notifications?since=${encodeURIComponent(since)}`, { token }))
+        .json()
+        .items.map((item: Json) => item.id);
+
+    const scheduled = await post('Tomorrow', new Date(clock + 60_000));
+    clock += 1_000;
+    const seen = await post('Now');
+    const newestSeen = (await h.request('GET', `/api/v1/notifications/${seen}`, { token })).json()
+      .createdAt as string;
+    // not due yet: nothing after what the client has
+    expect(await sinceIds(newestSeen)).toEqual([]);
+
+    clock += 60_000;
+    await h.app.relay.runOnce();
+    // created before `since`, but in the inbox only since it came due
+    expect(await sinceIds(newestSeen)).toEqual([scheduled]);
+    expect(new Date(newestSeen).getTime()).toBeGreaterThan(
+      new Date(
+        (await h.request('GET', `/api/v1/notifications/${scheduled}`, { token })).json().createdAt,
+      ).getTime(),
+    );
+  });
+
   it('publishes each due job exactly once with several instances relaying at the same time', async () => {
     const other = await buildApp({
       logger: testLogger(),

@@ -204,6 +204,8 @@ notificationSchema.index({ userId: 1, deletedAt: 1, createdAt: -1, _id: -1 });
 // Unread count and read-all.
 notificationSchema.index({ userId: 1, read: 1, archived: 1, deletedAt: 1 });
 notificationSchema.index({ userId: 1, category: 1, createdAt: -1 });
+// The inbox's `since` (realtime's catch-up): what reached the inbox after an instant.
+notificationSchema.index({ userId: 1, deletedAt: 1, deliverAt: -1 });
 notificationSchema.index({ dedupeKey: 1 }, { unique: true });
 // The relay's scan for due, unclaimed outbox entries.
 notificationSchema.index({ outboxDueAt: 1 });

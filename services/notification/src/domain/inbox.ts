@@ -24,8 +24,13 @@ export async function listInbox(
   if (query.archived !== undefined) filter.archived = query.archived;
   if (query.channel) filter.channels = query.channel;
   if (query.category) filter.category = query.category;
-  // Exclusive: a client polls with the newest createdAt it has and must not get that one again.
-  if (query.since) filter.createdAt = { $gt: new Date(query.since) };
+  if (query.since) {
+    // Exclusive: a client polls with the newest createdAt it has and must not get that one again.
+    // On deliverAt, which is createdAt unless scheduled: a scheduled notification enters the
+    // inbox when it comes due, so one created before `since` but due after it is new to the
+    // client too (its catch-up would miss it on createdAt).
+    filter.deliverAt = { $lte: ctx.now(), $gt: new Date(query.since) };
+  }
   const and: QueryFilter<NotificationRecord>[] = [];
   if (query.status) {
     and.push({

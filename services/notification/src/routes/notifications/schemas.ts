@@ -206,7 +206,7 @@ export const InboxQuery = Type.Object(
       Type.String({
         format: 'date-time',
         description:
-          'only notifications created strictly after this instant (exclusive): poll with the newest createdAt you have',
+          'only notifications that reached the inbox strictly after this instant (exclusive): created after it, or scheduled and due after it; poll with the newest createdAt you have',
       }),
     ),
   },
