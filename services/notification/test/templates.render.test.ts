@@ -132,6 +132,24 @@ describe('rendering', () => {
     expect(top.errors[0]!.field).toBe('/body/template/data/firstName');
   });
 
+  it('names the missing parent of a nested path in a helper argument, without JS internals', () => {
+    const template = compiled({
+      locales: {
+        en: { subject: 'Order', text: 'Thanks{{#if order.coupon}} — {{order.coupon}} applied{{/if}}' },
+      },
+    });
+    // Strict mode does not check parents in helper arguments: `order` missing is a TypeError inside.
+    const error = renderError(() => render(template, {}));
+    expect(error.status).toBe(422);
+    expect(error.code).toBe('template_variable_missing');
+    expect(error.errors).toEqual([
+      { field: '/body/template/data/order', message: expect.stringContaining('(en text)') },
+    ]);
+    expect(error.message).not.toMatch(/Cannot read properties/);
+    // With the parent present, an absent child is falsy for #if, as a user expects.
+    expect(render(template, { order: {} }).email!.text).toBe('Thanks');
+  });
+
   it('checks data against the variables schema, naming each missing or invalid variable', () => {
     const template = compiled({
       variables: {

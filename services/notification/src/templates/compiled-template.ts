@@ -164,17 +164,22 @@ export class CompiledTemplate {
     try {
       return part.render(data, { data: runtime });
     } catch (error) {
-      throw this.renderError(error, part, name, locale, pointer);
+      throw this.renderError(error, part, name, locale, pointer, data);
     }
   }
 
-  private renderError(error: unknown, part: Part, name: PartName, locale: string, pointer: DataPointer) {
+  private renderError(
+    error: unknown,
+    part: Part,
+    name: PartName,
+    locale: string,
+    pointer: DataPointer,
+    data: Record<string, unknown>,
+  ) {
     const where = `${locale} ${name}`;
     const message = (error as Error)?.message ?? String(error);
-    const missing = /^"([^"]+)" not defined in/.exec(message);
-    if (missing) {
-      const path = missingPath(part.ast, error as { lineNumber?: number; column?: number }, missing[1]!);
-      return new UnprocessableFieldsError(
+    const variableMissing = (path: string[]) =>
+      new UnprocessableFieldsError(
         'template_variable_missing',
         `Template "${this.key}" uses "${path.join('.')}" (${where}), which the data does not have`,
         [
@@ -184,6 +189,23 @@ export class CompiledTemplate {
           },
         ],
       );
+    const missing = /^"([^"]+)" not defined in/.exec(message);
+    if (missing) {
+      return variableMissing(
+        missingPath(part.ast, error as { lineNumber?: number; column?: number }, missing[1]!),
+      );
+    }
+    // In a helper's argument (`{{#if order.coupon}}`) strict mode does not check the parents
+    // of a nested path: a missing `order` is a TypeError from the compiled template itself.
+    const through = /^Cannot read properties of (?:undefined|null) \(reading '([^']+)'\)/.exec(message);
+    if (error instanceof TypeError && through) {
+      const path = missingParent(part.ast, data, through[1]!);
+      if (path) return variableMissing(path);
+      return new UnprocessableFieldsError(
+        'template_variable_missing',
+        `Template "${this.key}" reads "${through[1]}" of a value the data does not have (${where})`,
+        [{ field: pointer, message: `has no value where the template reads "${through[1]}" (${where})` }],
+      );
     }
     const detail = error instanceof HelperError ? message : message.split('\n', 1)[0]!;
     return new UnprocessableFieldsError(
@@ -192,6 +214,53 @@ export class CompiledTemplate {
       [{ field: pointer, message: `${detail} (${where})` }],
     );
   }
+}
+
+/**
+ * The variable whose absence stopped a nested path in a helper's argument:
+ * among the template's paths that read `segment` below something, the first
+ * whose parent is missing from the data, cut there (`order` for
+ * `order.coupon` without an order). Paths are resolved from the root, so one
+ * inside `{{#each}}` or `{{#with}}` may not be found: undefined then.
+ */
+function missingParent(
+  ast: hbs.AST.Program,
+  data: Record<string, unknown>,
+  segment: string,
+): string[] | undefined {
+  let found: string[] | undefined;
+  const walk = (node: unknown): void => {
+    if (found || !node || typeof node !== 'object') return;
+    const candidate = node as Partial<hbs.AST.PathExpression>;
+    if (candidate.type === 'PathExpression' && candidate.parts && candidate.depth === 0) {
+      const parts =
+        candidate.data && candidate.parts[0] === 'root'
+          ? candidate.parts.slice(1)
+          : candidate.data
+            ? []
+            : candidate.parts;
+      const at = parts.indexOf(segment, 1);
+      if (at > 0) {
+        let value: unknown = data;
+        for (let index = 0; index < at; index += 1) {
+          value =
+            value === null || typeof value !== 'object'
+              ? undefined
+              : (value as Record<string, unknown>)[parts[index]!];
+          if (value === undefined || value === null) {
+            found = parts.slice(0, index + 1);
+            return;
+          }
+        }
+      }
+    }
+    for (const value of Object.values(node)) {
+      if (Array.isArray(value)) value.forEach(walk);
+      else if (value && typeof value === 'object' && value !== candidate.loc) walk(value);
+    }
+  };
+  walk(ast);
+  return found;
 }
 
 /**
