@@ -19,7 +19,7 @@ export function encodeTimeIdCursor(position: TimeIdPosition): string {
 }
 
 /** Reads a cursor from `encodeTimeIdCursor`; anything else is a 400 naming the field. */
-export function decodeTimeIdCursor(cursor: string, field = '/query/cursor'): TimeIdPosition {
+export function decodeTimeIdCursor(cursor: string, field = '/querystring/cursor'): TimeIdPosition {
   try {
     const [time, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
     if (

@@ -5,6 +5,7 @@ export * from './jwt';
 export * from './lifecycle';
 export * from './mongo';
 export * from './batcher';
+export * from './timeout';
 export * from './cursor';
 export * from './http/app';
 export * from './http/problem';

@@ -22,3 +22,19 @@ export function closeOnSignals(app: Closable, logger: Logger, timeoutMs: number)
     logger.info('shut down cleanly');
   });
 }
+
+/**
+ * The one way a service's `server.ts` runs its `main()`: a start-up failure
+ * (bad config, a database that never answered, a port in use) is written to
+ * stderr as one line naming the service, and the process exits 1 for the
+ * supervisor; nothing is left half-started and silent.
+ *
+ *   runService('auth', main);
+ */
+export function runService(name: string, main: () => Promise<unknown>): void {
+  main().catch((error: unknown) => {
+    const reason = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`${name} failed to start: ${reason}\n`);
+    process.exit(1);
+  });
+}

@@ -142,14 +142,19 @@ export async function isMongoReady(connection: Connection, timeoutMs = 2_000): P
 
 const DUPLICATE_KEY_CODES = new Set([11000, 11001]);
 
-interface DriverError {
+export interface DriverError {
   code?: unknown;
   message?: unknown;
   keyPattern?: unknown;
   keyValue?: unknown;
 }
 
-function isDuplicateKeyError(error: unknown): error is DriverError {
+/**
+ * The one test for "a unique index refused this write": the driver's codes
+ * 11000/11001, or the E11000 text that bulk-write errors and
+ * mongo-java-server carry without a code.
+ */
+export function isDuplicateKeyError(error: unknown): error is DriverError {
   if (typeof error !== 'object' || error === null) return false;
   const { code, message } = error as DriverError;
   if (typeof code === 'number' && DUPLICATE_KEY_CODES.has(code)) return true;
@@ -213,4 +218,51 @@ export function mapMongoError<E>(error: E): E | ConflictError {
     .toLowerCase()}`;
   const detail = `A record with the same ${fields.join(' and ')} already exists`;
   return new ConflictError(code === 'duplicate_' ? 'duplicate_key' : code, detail);
+}
+
+/** The model surface `prepareModels` needs (a mongoose Model has it). */
+export interface InitialisableModel {
+  init(): Promise<unknown>;
+  createCollection(): Promise<unknown>;
+  createIndexes(): Promise<unknown>;
+  schema: { options: { autoIndex?: boolean | null } };
+}
+
+/**
+ * mongod answers a racing createCollection with NamespaceExists (48);
+ * mongo-java-server with "Document with key '<db>.<coll>' already existed in
+ * … system.namespaces". Either means another caller created it first.
+ */
+export function isNamespaceExistsError(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, message } = error as DriverError;
+  if (code === 48) return true;
+  return typeof message === 'string' && /already exist(s|ed)/i.test(message);
+}
+
+/**
+ * Step one of every service's start-up: each model's collection exists and
+ * its indexes are built, awaited, before any migration, request or message
+ * touches them. `Model.init()` is what mongoose otherwise starts in the
+ * background when a model is compiled; a migration's `updateMany` racing it
+ * on a fresh database made mongo-java-server refuse the second creator. The
+ * loser of such a race (another instance starting at the same moment) goes
+ * on: the collection exists, so it only builds the indexes (createIndexes is
+ * idempotent). Models with `autoIndex: false` build theirs after their
+ * migrations, as their service says.
+ */
+export async function prepareModels(models: Iterable<InitialisableModel>): Promise<void> {
+  await Promise.all(
+    [...models].map(async (model) => {
+      try {
+        await model.init();
+      } catch (error) {
+        if (!isNamespaceExistsError(error)) throw error;
+        await model.createCollection().catch((again: unknown) => {
+          if (!isNamespaceExistsError(again)) throw again;
+        });
+        if (model.schema.options.autoIndex !== false) await model.createIndexes();
+      }
+    }),
+  );
 }
