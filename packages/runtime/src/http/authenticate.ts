@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin';
-import { type FastifyReply, type FastifyRequest } from 'fastify';
+import { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { ForbiddenError, UnauthorizedError } from '../errors';
 import { bearerToken, type AuthenticatedUser, type Role, type TokenVerifier } from '../jwt';
 
@@ -37,3 +37,29 @@ export const authenticationPlugin = fp<{ verifier: TokenVerifier }>(
   },
   { name: 'herald-authentication' },
 );
+
+/** What goes inside a scope: register its routes on the encapsulated instance. */
+export type ScopeRoutes = (scope: FastifyInstance) => Promise<void> | void;
+
+/**
+ * The one way a service opens an authenticated context: every route
+ * registered inside `routes` runs `authenticate` first. Needs
+ * `authenticationPlugin` registered on the app.
+ *
+ *   await app.register(authenticated(notificationRoutes(ctx)), { prefix: '/api/v1/notifications' });
+ */
+export function authenticated(routes: ScopeRoutes) {
+  return async (scope: FastifyInstance): Promise<void> => {
+    scope.addHook('onRequest', scope.authenticate);
+    await routes(scope);
+  };
+}
+
+/** As `authenticated`, and the caller must be an admin. */
+export function adminScope(routes: ScopeRoutes) {
+  return async (scope: FastifyInstance): Promise<void> => {
+    scope.addHook('onRequest', scope.authenticate);
+    scope.addHook('onRequest', scope.requireRole('admin'));
+    await routes(scope);
+  };
+}
