@@ -13,3 +13,5 @@ export * from './user-messages';
 export * from './messages';
 export * from './validate';
 export * from './http';
+export * from './http-paths';
+export * from './socket-events';
