@@ -1,10 +1,10 @@
 import { waitFor } from '@herald/test-support';
-import { startAuth, type AuthHarness } from './support/auth-harness';
+import { startHarness, type AuthHarness } from './harness';
 
 describe('email verification', () => {
   let auth: AuthHarness;
   beforeAll(async () => {
-    auth = await startAuth('auth-verify', {
+    auth = await startHarness('auth-verify', {
       env: {
         VERIFY_EMAIL_URL_BASE: 'https://herald.test/verify-email?token=',
         VERIFY_EMAIL_RESEND_INTERVAL_SECONDS: '60',

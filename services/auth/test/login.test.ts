@@ -1,9 +1,9 @@
-import { startAuth, TEST_PASSWORD, type AuthHarness } from './support/auth-harness';
+import { startHarness, TEST_PASSWORD, type AuthHarness } from './harness';
 
 describe('login', () => {
   let auth: AuthHarness;
   beforeAll(async () => {
-    auth = await startAuth('auth-login', {
+    auth = await startHarness('auth-login', {
       env: {
         LOGIN_MAX_FAILURES_PER_ACCOUNT: '3',
         LOGIN_MAX_FAILURES_PER_IP: '5',
@@ -56,7 +56,7 @@ describe('login', () => {
   });
 
   it('throttles an IP spraying many accounts, across two instances', async () => {
-    const second = await startAuth('auth-login', {
+    const second = await startHarness('auth-login', {
       shareWith: auth,
       env: {
         LOGIN_MAX_FAILURES_PER_ACCOUNT: '3',
@@ -136,7 +136,7 @@ describe('login timing', () => {
   let auth: AuthHarness;
   // A realistic cost, so that skipping bcrypt would show: ~1 ms against tens of ms.
   beforeAll(async () => {
-    auth = await startAuth('auth-login-timing', {
+    auth = await startHarness('auth-login-timing', {
       env: { BCRYPT_COST: '10', LOGIN_MAX_FAILURES_PER_IP: '100' },
     });
   });

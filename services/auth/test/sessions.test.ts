@@ -1,12 +1,12 @@
 import jwt from 'jsonwebtoken';
-import { startAuth, type AuthHarness } from './support/auth-harness';
+import { startHarness, type AuthHarness } from './harness';
 
 describe('sessions: refresh rotation, reuse detection, logout, roles and disabling', () => {
   let auth: AuthHarness;
   let admin: { accessToken: string; id: string };
 
   beforeAll(async () => {
-    auth = await startAuth('auth-sessions', {
+    auth = await startHarness('auth-sessions', {
       env: { ADMIN_EMAIL: 'root@example.com', ADMIN_PASSWORD: 'admin password 1' },
     });
     const login = await auth.request('POST', '/api/v1/auth/login', {
