@@ -104,4 +104,18 @@ describe('access tokens and the JWKS', () => {
     });
     await expect(otherService.verify(forged)).rejects.toMatchObject({ code: 'invalid_token' });
   });
+
+  it("stops accepting an access token once its TTL has passed on the service's clock", async () => {
+    const user = await auth.signUp('short-lived@example.com');
+    const me = () => auth.request('GET', '/api/v1/auth/me', undefined, user.accessToken);
+    try {
+      // ACCESS_TOKEN_TTL_SECONDS is 900
+      auth.clock.advance(14 * 60_000);
+      expect((await me()).statusCode).toBe(200);
+      auth.clock.advance(2 * 60_000);
+      expect((await me()).json()).toMatchObject({ status: 401, code: 'token_expired' });
+    } finally {
+      auth.clock.advance(-16 * 60_000);
+    }
+  });
 });
