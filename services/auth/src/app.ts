@@ -1,26 +1,25 @@
 import { type AmqpClient } from '@herald/amqp';
 import {
-  authenticationPlugin,
+  adminScope,
   createHttpApp,
-  createStaticKeyResolver,
-  createTokenVerifier,
   isMongoReady,
+  prepareModels,
   type HttpApp,
   type Logger,
 } from '@herald/runtime';
 import { type Connection } from 'mongoose';
+import { bootstrapAdmin } from './accounts/domain/bootstrap-admin';
+import { bcryptPasswords, type Passwords } from './accounts/domain/passwords';
+import { accountRoutes } from './accounts/routes';
 import { type Config } from './config';
-import { authModels, ensureIndexes } from './data/models';
-import { ensureAdmin } from './domain/accounts';
-import { type AuthContext } from './domain/context';
-import { EventOutbox } from './domain/outbox';
-import { createDummyHash } from './domain/passwords';
-import { type SigningKeyRing } from './keys/signing-keys';
-import { authMetrics } from './metrics';
-import { accountRoutes } from './routes/auth/account';
-import { publicAuthRoutes } from './routes/auth/public';
-import { jwksRoute } from './routes/jwks';
-import { userAdminRoutes } from './routes/users';
+import { createAuthContext } from './context';
+import { type SigningKeyRing } from './keys/domain/signing-keys';
+import { jwksRoute } from './keys/routes';
+import { authModels } from './models';
+import { registerAuthentication } from './plugins/authentication';
+import { sessionRoutes } from './sessions/routes';
+import { userAdminRoutes } from './users/routes';
+import { verificationRoutes } from './verification/routes';
 
 export interface Deps {
   config: Config;
@@ -28,6 +27,10 @@ export interface Deps {
   mongo: Connection;
   amqp: AmqpClient;
   keys: SigningKeyRing;
+  /** the clock every expiry and window is measured on; tests move it instead of sleeping */
+  now?: () => Date;
+  /** bcrypt at BCRYPT_COST unless a test counts the calls */
+  passwords?: Passwords;
   /** runs last on close, after in-flight event publishes finished: server.ts closes AMQP and Mongo here */
   closeConnections?: () => Promise<void>;
 }
@@ -35,14 +38,11 @@ export interface Deps {
 /** Builds the auth service without listening, so tests drive it with `inject`. */
 export async function buildApp(deps: Deps): Promise<HttpApp> {
   const { config, logger, keys } = deps;
+  const now = deps.now ?? (() => new Date());
   const models = authModels(deps.mongo);
-  await ensureIndexes(models);
-  const outbox = new EventOutbox(
-    models.users,
-    deps.amqp,
-    logger.child({ component: 'outbox' }),
-    config.OUTBOX_RELAY_INTERVAL_MS,
-  );
+  // Collections and indexes (the unique email is a correctness rule) before anything touches them.
+  await prepareModels(Object.values(models));
+
   const app = await createHttpApp({
     service: 'auth',
     description:
@@ -52,57 +52,28 @@ export async function buildApp(deps: Deps): Promise<HttpApp> {
     // Not the broker: with the outbox, auth serves logins through a broker outage and publishes afterwards.
     readiness: { mongo: () => isMongoReady(deps.mongo) },
   });
-
-  const ctx: AuthContext = {
+  const ctx = await createAuthContext({
     config,
-    models,
-    outbox,
     logger,
-    metrics: authMetrics(app.metrics, models.users),
-    dummyHash: await createDummyHash(config.BCRYPT_COST),
-    tokens: {
-      keys,
-      issuer: config.JWT_ISSUER,
-      audience: config.JWT_AUDIENCE,
-      ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
-    },
-  };
-
-  // Auth verifies its own tokens with its own public keys: no HTTP round trip to itself.
-  const verifier = createTokenVerifier({
-    keys: createStaticKeyResolver(Object.fromEntries(keys.all.map((key) => [key.kid, key.publicJwk]))),
-    issuer: config.JWT_ISSUER,
-    audience: config.JWT_AUDIENCE,
+    models,
+    amqp: deps.amqp,
+    keys,
+    passwords: deps.passwords ?? bcryptPasswords(config.BCRYPT_COST),
+    now,
+    metricsRegistry: app.metrics,
   });
-  await app.register(authenticationPlugin, { verifier });
+  await bootstrapAdmin(ctx);
 
+  await registerAuthentication(app, { config, keys, now });
   await app.register(jwksRoute(keys));
-  await app.register(publicAuthRoutes(ctx), { prefix: '/api/v1/auth' });
-  await app.register(
-    async (authenticated: HttpApp) => {
-      authenticated.addHook('onRequest', authenticated.authenticate);
-      await authenticated.register(accountRoutes(ctx));
-    },
-    { prefix: '/api/v1/auth' },
-  );
-  await app.register(
-    async (admin: HttpApp) => {
-      admin.addHook('onRequest', admin.authenticate);
-      admin.addHook('onRequest', admin.requireRole('admin'));
-      await admin.register(userAdminRoutes(ctx));
-    },
-    { prefix: '/api/v1/users' },
-  );
+  await app.register(accountRoutes(ctx), { prefix: '/api/v1/auth' });
+  await app.register(sessionRoutes(ctx), { prefix: '/api/v1/auth' });
+  await app.register(verificationRoutes(ctx), { prefix: '/api/v1/auth' });
+  await app.register(adminScope(userAdminRoutes(ctx)), { prefix: '/api/v1/users' });
 
-  if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD) {
-    await ensureAdmin(ctx, config.ADMIN_EMAIL, config.ADMIN_PASSWORD);
-  } else if (config.ADMIN_EMAIL || config.ADMIN_PASSWORD) {
-    throw new Error('ADMIN_EMAIL and ADMIN_PASSWORD must be set together');
-  }
-
-  outbox.startRelay();
+  app.addHook('onReady', async () => ctx.outbox.startRelay());
   app.addHook('onClose', async () => {
-    await outbox.close();
+    await ctx.outbox.close();
     await deps.closeConnections?.();
   });
   return app;

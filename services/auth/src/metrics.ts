@@ -1,10 +1,10 @@
 import { Counter, Gauge, type HttpApp } from '@herald/runtime';
-import { type UserModel } from './data/user-model';
+import { type UserModel } from './accounts/data/user-model';
 
 export type LoginOutcome = 'success' | 'invalid_credentials' | 'throttled' | 'disabled';
 
 /** What an operator watches on auth: credential stuffing, stolen refresh tokens, a stuck outbox. */
-export function authMetrics(registry: HttpApp['metrics'], users: UserModel) {
+export function authMetrics(registry: HttpApp['metrics'], users: UserModel, now: () => Date) {
   return {
     logins: new Counter({
       name: 'auth_logins_total',
@@ -22,7 +22,7 @@ export function authMetrics(registry: HttpApp['metrics'], users: UserModel) {
       help: 'Users holding events not yet confirmed by the broker',
       registers: [registry],
       async collect() {
-        this.set(await users.countDocuments({ 'outbox.createdAt': { $lte: new Date() } }));
+        this.set(await users.countDocuments({ 'outbox.createdAt': { $lte: now() } }));
       },
     }),
   };

@@ -1,9 +1,9 @@
 import { AmqpClient } from '@herald/amqp';
-import { closeMongo, closeOnSignals, connectMongo, createLogger } from '@herald/runtime';
+import { closeMongo, closeOnSignals, connectMongo, createLogger, runService } from '@herald/runtime';
 import { hostname } from 'node:os';
 import { buildApp } from './app';
 import { loadConfigFromProcess } from './config';
-import { loadSigningKeys } from './keys/signing-keys';
+import { loadSigningKeys } from './keys/domain/signing-keys';
 
 async function main(): Promise<void> {
   const config = loadConfigFromProcess();
@@ -13,13 +13,13 @@ async function main(): Promise<void> {
     logger,
   });
   const mongo = await connectMongo({ url: config.MONGO_URL, logger });
+  // Not awaited: auth serves logins while the broker is away; the outbox keeps the events.
   const amqp = new AmqpClient({
     url: config.AMQP_URL,
     namespace: config.AMQP_NAMESPACE,
     logger,
     connectionName: `auth@${hostname()}`,
   });
-  // Not awaited: auth serves logins while the broker is away; the outbox keeps the events.
   const app = await buildApp({
     config,
     logger,
@@ -35,7 +35,4 @@ async function main(): Promise<void> {
   await app.listen({ host: config.HOST, port: config.PORT });
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`auth failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+runService('auth', main);

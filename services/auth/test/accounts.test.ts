@@ -1,10 +1,10 @@
 import { waitFor } from '@herald/test-support';
-import { startAuth, TEST_PASSWORD, type AuthHarness } from './support/auth-harness';
+import { startHarness, TEST_PASSWORD, type AuthHarness } from './harness';
 
 describe('accounts', () => {
   let auth: AuthHarness;
   beforeAll(async () => {
-    auth = await startAuth('auth-accounts');
+    auth = await startHarness('auth-accounts');
   });
   afterAll(() => auth.close());
 
@@ -207,7 +207,10 @@ describe('accounts', () => {
   });
 
   it('limits registrations per client address', async () => {
-    const limited = await startAuth('auth-accounts', { shareWith: auth, env: { REGISTER_MAX_PER_IP: '2' } });
+    const limited = await startHarness('auth-accounts', {
+      shareWith: auth,
+      env: { REGISTER_MAX_PER_IP: '2' },
+    });
     try {
       const register = (n: number, ip: string) =>
         limited.request(

@@ -1,9 +1,9 @@
-import { startAuth, type AuthHarness } from './support/auth-harness';
+import { startHarness, type AuthHarness } from './harness';
 
 describe('the auth service', () => {
   let auth: AuthHarness;
   beforeAll(async () => {
-    auth = await startAuth('auth-app');
+    auth = await startHarness('auth-app');
   });
   afterAll(() => auth.close());
 

@@ -1,10 +1,10 @@
 import { waitFor } from '@herald/test-support';
-import { startAuth, type AuthHarness } from './support/auth-harness';
+import { startHarness, type AuthHarness } from './harness';
 
 describe('email verification', () => {
   let auth: AuthHarness;
   beforeAll(async () => {
-    auth = await startAuth('auth-verify', {
+    auth = await startHarness('auth-verify', {
       env: {
         VERIFY_EMAIL_URL_BASE: 'https://herald.test/verify-email?token=',
         VERIFY_EMAIL_RESEND_INTERVAL_SECONDS: '60',
@@ -38,7 +38,7 @@ describe('email verification', () => {
       verificationUrl: expect.stringMatching(/^https:\/\/herald\.test\/verify-email\?token=[\w-]{43}$/),
       expiresAt: expect.any(String),
     });
-    const expiresInMs = Date.parse(event!.payload.expiresAt) - Date.now();
+    const expiresInMs = Date.parse(event!.payload.expiresAt) - auth.clock.now().getTime();
     expect(expiresInMs).toBeGreaterThan(59 * 60_000);
     expect(expiresInMs).toBeLessThanOrEqual(60 * 60_000);
 
@@ -65,10 +65,8 @@ describe('email verification', () => {
   it('refuses an expired token and an unknown one, with distinct codes', async () => {
     const user = await auth.signUp('late@example.com');
     const [event] = await verificationEvents(user.id);
-    await auth.models.users.updateOne(
-      { _id: user.id },
-      { $set: { 'emailVerification.expiresAt': new Date(Date.now() - 1000) } },
-    );
+    // VERIFY_EMAIL_TOKEN_TTL_SECONDS is an hour
+    auth.clock.advance(60 * 60_000 + 1000);
     const expired = await verify(tokenOf(event!.payload.verificationUrl));
     expect(expired.json()).toMatchObject({ status: 400, code: 'verification_token_expired' });
     expect((await verify('made-up-token')).json()).toMatchObject({
@@ -91,11 +89,8 @@ describe('email verification', () => {
     expect(tooSoon.json().code).toBe('verification_resend_too_soon');
     expect(Number(tooSoon.headers['retry-after'])).toBeGreaterThan(50);
 
-    // as if the first email went out a minute ago
-    await auth.models.users.updateOne(
-      { _id: user.id },
-      { $set: { 'emailVerification.sentAt': new Date(Date.now() - 61_000) } },
-    );
+    // a minute later
+    auth.clock.advance(61_000);
     const resent = await auth.request(
       'POST',
       '/api/v1/auth/verify-email/resend',

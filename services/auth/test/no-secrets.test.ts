@@ -1,5 +1,5 @@
 import { waitFor } from '@herald/test-support';
-import { startAuth, waitForOutboxDrained, type AuthHarness } from './support/auth-harness';
+import { startHarness, waitForOutboxDrained, type AuthHarness } from './harness';
 
 /**
  * Drives every route, the happy paths and the failures, then searches every
@@ -8,7 +8,7 @@ import { startAuth, waitForOutboxDrained, type AuthHarness } from './support/aut
 describe('secrets never leave the service', () => {
   let auth: AuthHarness;
   beforeAll(async () => {
-    auth = await startAuth('auth-no-secrets', {
+    auth = await startHarness('auth-no-secrets', {
       env: { ADMIN_EMAIL: 'admin@example.com', ADMIN_PASSWORD: 'Admin-Secret-Pass-1', LOG_LEVEL: 'trace' },
     });
   });

@@ -1,14 +1,8 @@
 import { AmqpClient } from '@herald/amqp';
 import { createLogger } from '@herald/runtime';
 import { waitFor } from '@herald/test-support';
-import { EventOutbox } from '../src/domain/outbox';
-import {
-  LogCapture,
-  startAuth,
-  TEST_PASSWORD,
-  waitForOutboxDrained,
-  type AuthHarness,
-} from './support/auth-harness';
+import { EventOutbox } from '../src/outbox/domain/outbox';
+import { LogCapture, startHarness, TEST_PASSWORD, waitForOutboxDrained, type AuthHarness } from './harness';
 
 const silentLogger = () => createLogger({ name: 'relay', level: 'silent', format: 'json' }, new LogCapture());
 
@@ -16,7 +10,7 @@ describe('the outbox', () => {
   let auth: AuthHarness;
   beforeAll(async () => {
     // no background relay in this suite's main instance: the tests run relay passes themselves
-    auth = await startAuth('auth-outbox', { env: { OUTBOX_RELAY_INTERVAL_MS: '600000' } });
+    auth = await startHarness('auth-outbox', { env: { OUTBOX_RELAY_INTERVAL_MS: '600000' } });
   });
   afterAll(() => auth.close());
 
@@ -30,7 +24,7 @@ describe('the outbox', () => {
       publishTimeoutMs: 300,
       reconnectSeconds: 60,
     });
-    const brokerDown = await startAuth('auth-outbox', {
+    const brokerDown = await startHarness('auth-outbox', {
       shareWith: auth,
       amqp: unreachable,
       env: { OUTBOX_RELAY_INTERVAL_MS: '60000' },

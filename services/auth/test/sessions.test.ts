@@ -1,12 +1,12 @@
 import jwt from 'jsonwebtoken';
-import { startAuth, type AuthHarness } from './support/auth-harness';
+import { startHarness, type AuthHarness } from './harness';
 
 describe('sessions: refresh rotation, reuse detection, logout, roles and disabling', () => {
   let auth: AuthHarness;
   let admin: { accessToken: string; id: string };
 
   beforeAll(async () => {
-    auth = await startAuth('auth-sessions', {
+    auth = await startHarness('auth-sessions', {
       env: { ADMIN_EMAIL: 'root@example.com', ADMIN_PASSWORD: 'admin password 1' },
     });
     const login = await auth.request('POST', '/api/v1/auth/login', {
@@ -57,14 +57,22 @@ describe('sessions: refresh rotation, reuse detection, logout, roles and disabli
       code: 'invalid_refresh_token',
     });
     const user = await auth.signUp('old-session@example.com');
-    await auth.models.refreshTokens.updateMany(
-      { userId: user.id },
-      { $set: { expiresAt: new Date(Date.now() - 1000) } },
-    );
-    expect((await refresh(user.refreshToken)).json()).toMatchObject({
-      status: 401,
-      code: 'refresh_token_expired',
-    });
+    const fresh = await auth.signUp('new-session@example.com');
+    // REFRESH_TOKEN_TTL_SECONDS is 30 days; the other user logs in again a day before the end
+    auth.clock.advance(29 * 86_400_000);
+    const relogin = (
+      await auth.request('POST', '/api/v1/auth/login', { email: fresh.email, password: fresh.password })
+    ).json();
+    auth.clock.advance(86_400_000 + 1000);
+    try {
+      expect((await refresh(user.refreshToken)).json()).toMatchObject({
+        status: 401,
+        code: 'refresh_token_expired',
+      });
+      expect((await refresh(relogin.refreshToken)).statusCode).toBe(200);
+    } finally {
+      auth.clock.advance(-(30 * 86_400_000 + 1000));
+    }
   });
 
   it('logout ends one session, logout-all every session', async () => {

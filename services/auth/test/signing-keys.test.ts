@@ -1,8 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { createLogger } from '@herald/runtime';
 import { loadConfig } from '../src/config';
-import { loadSigningKeys } from '../src/keys/signing-keys';
-import { LogCapture } from './support/auth-harness';
+import { loadSigningKeys } from '../src/keys/domain/signing-keys';
+import { LogCapture } from './harness';
 
 const pem = (type: 'ec' | 'rsa') =>
   (type === 'ec'

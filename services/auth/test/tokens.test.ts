@@ -1,9 +1,9 @@
 import { type AddressInfo } from 'node:net';
 import jwt from 'jsonwebtoken';
 import { createJwksKeyResolver, createTokenVerifier, type TokenVerifier } from '@herald/runtime';
-import { signAccessToken } from '../src/domain/access-tokens';
-import { keyRing } from '../src/keys/signing-keys';
-import { newEcKey, startAuth, type AuthHarness } from './support/auth-harness';
+import { signAccessToken } from '../src/keys/domain/access-tokens';
+import { keyRing } from '../src/keys/domain/signing-keys';
+import { newEcKey, startHarness, type AuthHarness } from './harness';
 
 describe('access tokens and the JWKS', () => {
   const oldKey = newEcKey();
@@ -12,7 +12,7 @@ describe('access tokens and the JWKS', () => {
   let otherService: TokenVerifier;
 
   beforeAll(async () => {
-    auth = await startAuth('auth-tokens', { keys: keyRing([oldKey, currentKey]) });
+    auth = await startHarness('auth-tokens', { keys: keyRing([oldKey, currentKey]) });
     await auth.app.listen({ host: '127.0.0.1', port: 0 });
     const { port } = auth.app.server.address() as AddressInfo;
     // exactly what another Herald service builds from JwtVerifyEnv
@@ -103,5 +103,19 @@ describe('access tokens and the JWKS', () => {
       expiresIn: 60,
     });
     await expect(otherService.verify(forged)).rejects.toMatchObject({ code: 'invalid_token' });
+  });
+
+  it("stops accepting an access token once its TTL has passed on the service's clock", async () => {
+    const user = await auth.signUp('short-lived@example.com');
+    const me = () => auth.request('GET', '/api/v1/auth/me', undefined, user.accessToken);
+    try {
+      // ACCESS_TOKEN_TTL_SECONDS is 900
+      auth.clock.advance(14 * 60_000);
+      expect((await me()).statusCode).toBe(200);
+      auth.clock.advance(2 * 60_000);
+      expect((await me()).json()).toMatchObject({ status: 401, code: 'token_expired' });
+    } finally {
+      auth.clock.advance(-16 * 60_000);
+    }
   });
 });

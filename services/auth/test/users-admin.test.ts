@@ -1,5 +1,5 @@
 import { waitFor } from '@herald/test-support';
-import { startAuth, type AuthHarness } from './support/auth-harness';
+import { startHarness, type AuthHarness } from './harness';
 
 const ADMIN = { ADMIN_EMAIL: 'Boss@Example.com', ADMIN_PASSWORD: 'admin password 1' };
 
@@ -8,7 +8,7 @@ describe('user administration', () => {
   let adminToken: string;
 
   beforeAll(async () => {
-    auth = await startAuth('auth-admin', { env: ADMIN });
+    auth = await startHarness('auth-admin', { env: ADMIN });
     const login = await auth.request('POST', '/api/v1/auth/login', {
       email: 'boss@example.com',
       password: ADMIN.ADMIN_PASSWORD,
@@ -24,7 +24,7 @@ describe('user administration', () => {
     auth.request('GET', `/api/v1/users${query}`, undefined, token);
 
   it('creates the first admin at start, once, however often the service starts', async () => {
-    const again = await startAuth('auth-admin', { shareWith: auth, env: ADMIN });
+    const again = await startHarness('auth-admin', { shareWith: auth, env: ADMIN });
     await again.app.close();
     const admins = await auth.models.users.find({ email: 'boss@example.com' }).lean();
     expect(admins).toHaveLength(1);

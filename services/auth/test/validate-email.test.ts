@@ -1,5 +1,5 @@
-import { checkEmail } from '../src/domain/email-address';
-import { startAuth, type AuthHarness } from './support/auth-harness';
+import { checkEmail } from '../src/accounts/domain/email-address';
+import { startHarness, type AuthHarness } from './harness';
 
 describe('email validation', () => {
   it.each([
@@ -29,7 +29,7 @@ describe('email validation', () => {
   describe('POST /api/v1/auth/validate-email', () => {
     let auth: AuthHarness;
     beforeAll(async () => {
-      auth = await startAuth('auth-validate-email');
+      auth = await startHarness('auth-validate-email');
     });
     afterAll(() => auth.close());
 

@@ -1,0 +1,69 @@
+import { Schema, type Connection, type InferSchemaType, type HydratedDocument } from 'mongoose';
+
+/**
+ * An event waiting to be published, stored in the user document it is
+ * about. The write that changes the user and the push of its event are one
+ * single-document update — atomic without transactions — so a change can
+ * never be saved without its event. See `outbox/domain/outbox.ts` for the relay.
+ */
+const OutboxEntrySchema = new Schema(
+  {
+    messageId: { type: String, required: true },
+    routingKey: { type: String, required: true },
+    /** the full envelope, published as is (a verification link inside: removed once published) */
+    message: { type: Schema.Types.Mixed, required: true },
+    createdAt: { type: Date, required: true },
+  },
+  { _id: false },
+);
+
+/** The current email-verification token; a resend replaces it, which invalidates the old one. */
+const EmailVerificationSchema = new Schema(
+  {
+    tokenHash: { type: String, required: true },
+    expiresAt: { type: Date, required: true },
+    sentAt: { type: Date, required: true },
+    usedAt: { type: Date },
+  },
+  { _id: false },
+);
+
+const UserSchema = new Schema(
+  {
+    email: { type: String, required: true },
+    passwordHash: { type: String, required: true },
+    name: { type: String, required: true },
+    locale: { type: String },
+    phone: { type: String },
+    role: { type: String, enum: ['user', 'admin'], required: true, default: 'user' },
+    emailVerified: { type: Boolean, required: true, default: false },
+    disabled: { type: Boolean, required: true, default: false },
+    emailVerification: { type: EmailVerificationSchema },
+    outbox: { type: [OutboxEntrySchema], default: [] },
+    /**
+     * Bumped by every change: writes are conditional on it (optimistic
+     * concurrency, so an event's snapshot is exactly the state it saved), and
+     * events carry it so a read model can ignore an older snapshot.
+     */
+    revision: { type: Number, required: true, default: 0 },
+  },
+  { collection: 'users', timestamps: true, minimize: true },
+);
+
+// Login and register look up by email; the unique index is what makes a duplicate a 409.
+UserSchema.index({ email: 1 }, { unique: true });
+// verify-email looks the token up by its hash
+UserSchema.index({ 'emailVerification.tokenHash': 1 }, { sparse: true });
+// the admin list: optional role filter, then _id order for the cursor
+UserSchema.index({ role: 1, _id: 1 });
+// the outbox relay looks for users holding events older than a grace period
+UserSchema.index({ 'outbox.createdAt': 1 }, { sparse: true });
+
+export type User = InferSchemaType<typeof UserSchema>;
+export type UserDocument = HydratedDocument<User>;
+export type OutboxEntry = InferSchemaType<typeof OutboxEntrySchema>;
+
+export function userModel(connection: Connection) {
+  return connection.model('User', UserSchema);
+}
+export type UserModel = ReturnType<typeof userModel>;

@@ -1,0 +1,14 @@
+import { type Connection } from 'mongoose';
+import { userModel } from './accounts/data/user-model';
+import { refreshTokenModel } from './sessions/data/refresh-token-model';
+import { throttleCounterModel } from './throttle/data/throttle-counter-model';
+
+/** Every collection of the service, compiled on its connection; `buildApp` prepares them all before use. */
+export function authModels(connection: Connection) {
+  return {
+    users: userModel(connection),
+    refreshTokens: refreshTokenModel(connection),
+    throttleCounters: throttleCounterModel(connection),
+  };
+}
+export type AuthModels = ReturnType<typeof authModels>;

@@ -1,0 +1,28 @@
+import {
+  authenticationPlugin,
+  createStaticKeyResolver,
+  createTokenVerifier,
+  type HttpApp,
+} from '@herald/runtime';
+import { type Config } from '../config';
+import { type SigningKeyRing } from '../keys/domain/signing-keys';
+
+/**
+ * `authenticate` and `requireRole` for `authenticated(...)` and `adminScope(...)`.
+ * Auth verifies its own tokens with its own public keys: no HTTP round trip
+ * to itself; expiry is judged on the service's clock, like everything else.
+ */
+export async function registerAuthentication(
+  app: HttpApp,
+  options: { config: Config; keys: SigningKeyRing; now: () => Date },
+): Promise<void> {
+  const verifier = createTokenVerifier({
+    keys: createStaticKeyResolver(
+      Object.fromEntries(options.keys.all.map((key) => [key.kid, key.publicJwk])),
+    ),
+    issuer: options.config.JWT_ISSUER,
+    audience: options.config.JWT_AUDIENCE,
+    now: () => options.now().getTime(),
+  });
+  await app.register(authenticationPlugin, { verifier });
+}
