@@ -1,12 +1,20 @@
-import { type NotificationNewEvent, type RefreshAck } from '../src/socket/protocol';
-import { RealtimeHarness, aNotification, connected, record, waitFor, type Instance } from './support/harness';
+import { type NotificationNewEvent, type RefreshAck } from '../src/sockets/protocol';
+import {
+  aNotification,
+  connected,
+  record,
+  startHarness,
+  waitFor,
+  type Instance,
+  type RealtimeHarness,
+} from './harness';
 
 describe('a token that expires while connected', () => {
   let harness: RealtimeHarness;
   let instance: Instance;
 
   beforeAll(async () => {
-    harness = await RealtimeHarness.start('realtime-expiry');
+    harness = await startHarness('realtime-expiry');
     instance = await harness.startInstance({ reauthLeadMs: 1500 });
   });
   afterAll(() => harness.cleanup());
