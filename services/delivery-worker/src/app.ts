@@ -2,14 +2,14 @@ import { type Connection } from 'mongoose';
 import { type AmqpClient } from '@herald/amqp';
 import { closeMongo, createHttpApp, isMongoReady, type HttpApp, type Logger } from '@herald/runtime';
 import { type WorkerSettings } from './config';
-import { startDeliveryConsumers } from './consumers/delivery-consumers';
-import { DeliveryRecords } from './data/delivery-records';
-import { deliveryModel } from './data/delivery-model';
-import { DeliveryService } from './domain/deliver';
-import { createDeliveryMetrics } from './domain/metrics';
-import { StatusPublisher } from './domain/status-publisher';
-import { TokenBucket } from './domain/token-bucket';
+import { registerDeliveryConsumers } from './deliveries/consumers';
+import { deliveryModel, prepareDeliveries } from './deliveries/data/delivery-model';
+import { DeliveryRecords } from './deliveries/data/delivery-records';
+import { DeliveryService } from './deliveries/domain/deliver';
+import { createDeliveryMetrics } from './deliveries/domain/delivery-metrics';
+import { StatusPublisher } from './deliveries/domain/status-publisher';
 import { type Providers } from './providers/provider';
+import { systemClock, TokenBucket, type Clock } from './rate-limit/token-bucket';
 
 export interface Deps {
   logger: Logger;
@@ -17,6 +17,8 @@ export interface Deps {
   amqp: AmqpClient;
   providers: Providers;
   settings: WorkerSettings;
+  /** what the rate limiters wait on; tests pass a manual clock */
+  clock?: Clock;
   /** server.ts: the app closes AMQP and MongoDB after draining; tests close their own */
   ownsConnections?: boolean;
 }
@@ -27,53 +29,55 @@ export interface Deps {
  * ready and drain when it closes.
  */
 export async function buildApp(deps: Deps): Promise<HttpApp> {
+  const { settings, logger } = deps;
+  const deliveries = deliveryModel(deps.mongo);
+  // The collection and its unique index exist before the first job is claimed.
+  await prepareDeliveries(deliveries);
+
   const app = await createHttpApp({
     service: 'delivery-worker',
     description:
       'Consumes delivery jobs and sends email (Mailgun) and SMS (Twilio) with retries and dead letters',
-    logger: deps.logger,
+    logger,
     trustProxy: true,
     readiness: {
       mongo: () => isMongoReady(deps.mongo),
       broker: () => deps.amqp.isConnected(),
     },
   });
+  if (deps.ownsConnections) {
+    // onClose hooks run in reverse order of registration: added first, this runs after the
+    // consumers below have drained.
+    app.addHook('onClose', async () => {
+      await deps.amqp.close(settings.drainTimeoutMs);
+      await closeMongo(deps.mongo);
+    });
+  }
 
-  const { settings } = deps;
-  const records = new DeliveryRecords(deliveryModel(deps.mongo));
+  const clock = deps.clock ?? systemClock;
   const service = new DeliveryService({
-    records,
+    records: new DeliveryRecords(deliveries),
     providers: deps.providers,
     limiters: {
-      email: new TokenBucket(settings.rates.email.perSecond, settings.rates.email.burst),
-      sms: new TokenBucket(settings.rates.sms.perSecond, settings.rates.sms.burst),
+      email: new TokenBucket(settings.rates.email.perSecond, settings.rates.email.burst, clock),
+      sms: new TokenBucket(settings.rates.sms.perSecond, settings.rates.sms.burst, clock),
     },
     statuses: new StatusPublisher(deps.amqp),
     metrics: createDeliveryMetrics(app.metrics),
     leaseMs: settings.leaseMs,
   });
-
-  let consumers: ReturnType<typeof startDeliveryConsumers> = [];
+  registerDeliveryConsumers(app, deps.amqp, service, {
+    prefetch: settings.prefetch,
+    drainTimeoutMs: settings.drainTimeoutMs,
+  });
   app.addHook('onReady', async () => {
-    await records.ensureIndexes();
-    consumers = startDeliveryConsumers(deps.amqp, service, settings.prefetch);
-    deps.logger.info(
+    logger.info(
       {
         providers: { email: deps.providers.email.name, sms: deps.providers.sms.name },
         prefetch: settings.prefetch,
       },
       'delivery consumers started',
     );
-  });
-
-  app.addHook('onClose', async () => {
-    // Stop taking jobs, let in-flight sends finish within the bound; the rest go back to the queue.
-    // A consumer still setting up its channel is stopped safely too (Consumer.stop waits for it).
-    await Promise.all(consumers.map((consumer) => consumer.stop(settings.drainTimeoutMs)));
-    if (deps.ownsConnections) {
-      await deps.amqp.close(settings.drainTimeoutMs);
-      await closeMongo(deps.mongo);
-    }
   });
 
   return app;

@@ -1,9 +1,9 @@
 import { AmqpClient } from '@herald/amqp';
-import { closeOnSignals, connectMongo, createLogger } from '@herald/runtime';
+import { closeOnSignals, connectMongo, createLogger, runService } from '@herald/runtime';
 import { hostname } from 'node:os';
 import { buildApp } from './app';
 import { loadConfig, retryPolicyFrom, settingsFrom } from './config';
-import { createProviders } from './providers';
+import { createProviders } from './providers/create-providers';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -27,9 +27,4 @@ async function main(): Promise<void> {
   await app.listen({ host: config.HOST, port: config.PORT });
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(
-    `delivery-worker failed to start: ${error instanceof Error ? error.message : String(error)}\n`,
-  );
-  process.exit(1);
-});
+runService('delivery-worker', main);

@@ -6,16 +6,19 @@ import {
   classifyTwilioError,
   networkCause,
   TwilioRetryLater,
-} from '../src/domain/classify';
+} from '../src/deliveries/domain/classify';
 import {
   MAX_RETRY_AFTER_MS,
   ProviderPermanentError,
   ProviderTransientError,
   parseRetryAfter,
-} from '../src/domain/delivery-errors';
+} from '../src/deliveries/domain/delivery-errors';
 import { loadConfig } from '@herald/runtime';
 import { DeliveryWorkerEnv, settingsFrom } from '../src/config';
-import { createProviders, LogProvider, MailgunProvider, TwilioProvider } from '../src/providers';
+import { createProviders } from '../src/providers/create-providers';
+import { LogProvider } from '../src/providers/log-provider';
+import { MailgunProvider } from '../src/providers/mailgun';
+import { TwilioProvider } from '../src/providers/twilio';
 import { emailJob, smsJob } from './harness';
 
 const mailgunError = (status: number, message: string, details = '', retryAfter?: string) =>

@@ -1,6 +1,6 @@
 import { testAmqpUrl, waitFor, withDatabase } from '@herald/test-support';
-import { deliveryModel } from '../src/data/delivery-model';
-import { emailJob, MAILGUN_DOMAIN, MAILGUN_FROM, startWorld, type World } from './harness';
+import { deliveryModel } from '../src/deliveries/data/delivery-model';
+import { emailJob, MAILGUN_DOMAIN, MAILGUN_FROM, startHarness, type WorkerHarness } from './harness';
 import { freePort, READY_TIMEOUT_MS, startFreezableProxy, WorkerProcess } from './worker-process';
 
 const JOBS = 60;
@@ -14,11 +14,11 @@ const PREFETCH = 10;
  * the provider took them but the record never said so — go out again.
  */
 describe('the delivery worker killed while its record writes are held', () => {
-  let world: World;
+  let world: WorkerHarness;
   const workers: WorkerProcess[] = [];
 
   beforeAll(async () => {
-    world = await startWorld('delivery-crash-batch');
+    world = await startHarness('delivery-crash-batch');
   });
   afterAll(async () => {
     await Promise.all(workers.map((worker) => worker.stop('SIGKILL')));

@@ -1,17 +1,17 @@
 import { testAmqpUrl, waitFor } from '@herald/test-support';
 import { freePort, READY_TIMEOUT_MS, WorkerProcess } from './worker-process';
-import { deliveryModel } from '../src/data/delivery-model';
-import { emailJob, MAILGUN_DOMAIN, MAILGUN_FROM, startWorld, type World } from './harness';
+import { deliveryModel } from '../src/deliveries/data/delivery-model';
+import { emailJob, MAILGUN_DOMAIN, MAILGUN_FROM, startHarness, type WorkerHarness } from './harness';
 
 const JOBS = 200;
 const PREFETCH = 10;
 
 describe('the delivery worker killed in the middle of a batch', () => {
-  let world: World;
+  let world: WorkerHarness;
   const workers: WorkerProcess[] = [];
 
   beforeAll(async () => {
-    world = await startWorld('delivery-crash');
+    world = await startHarness('delivery-crash');
   });
   afterAll(async () => {
     await Promise.all(workers.map((worker) => worker.stop('SIGKILL')));

@@ -2,8 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import mongoose from 'mongoose';
 import { connectTestMongo, type TestMongo } from '@herald/test-support';
-import { deliveryModel, type Delivery, type DeliveryModel } from '../src/data/delivery-model';
-import { DeliveryRecords, type DeliveryKey } from '../src/data/delivery-records';
+import {
+  deliveryModel,
+  prepareDeliveries,
+  type Delivery,
+  type DeliveryModel,
+} from '../src/deliveries/data/delivery-model';
+import { DeliveryRecords, type DeliveryKey } from '../src/deliveries/data/delivery-records';
 
 const LEASE_MS = 30_000;
 
@@ -18,7 +23,7 @@ describe('the deliveries records, with the writes of many sends batched', () => 
     mongo = await connectTestMongo('delivery-records');
     model = deliveryModel(mongo.connection);
     records = new DeliveryRecords(model);
-    await records.ensureIndexes();
+    await prepareDeliveries(model);
   });
   afterAll(() => mongo.dropAndClose());
 

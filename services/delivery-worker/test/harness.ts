@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import amqplib from 'amqplib';
+import { type Connection } from 'mongoose';
 import {
   createDeliveryJobMessage,
   EventRoutingKeys,
+  WebhookPaths,
   type DeliveryJobPayload,
   type DeliveryStatusMessage,
 } from '@herald/contracts';
@@ -19,8 +21,11 @@ import {
 } from '@herald/test-support';
 import { buildApp } from '../src/app';
 import { type WorkerSettings } from '../src/config';
-import { deliveryModel, type Delivery } from '../src/data/delivery-model';
-import { MailgunProvider, TwilioProvider, type Providers } from '../src/providers';
+import { deliveryModel, type Delivery } from '../src/deliveries/data/delivery-model';
+import { MailgunProvider } from '../src/providers/mailgun';
+import { type Providers } from '../src/providers/provider';
+import { TwilioProvider } from '../src/providers/twilio';
+import { type Clock } from '../src/rate-limit/token-bucket';
 
 export const MAILGUN_DOMAIN = 'mg.herald.test';
 export const MAILGUN_FROM = 'Herald <noreply@mg.herald.test>';
@@ -38,14 +43,22 @@ export const testSettings = (overrides: Partial<WorkerSettings> = {}): WorkerSet
   ...overrides,
 });
 
+export interface StartAppOptions {
+  settings?: WorkerSettings;
+  providers?: Providers;
+  clock?: Clock;
+  database?: Connection;
+}
+
 export type StatusEvent = DeliveryStatusMessage['payload'] & { correlationId: string };
 
 /**
- * The real outside world of one test suite: a fresh database, a namespace
- * on the broker, fake Mailgun and Twilio servers, a queue that collects
- * every `delivery.status` event, and a reader for the DLQ.
+ * The one way the worker's tests start it: the real outside world of one
+ * suite (a fresh database, a namespace on the broker, fake Mailgun and
+ * Twilio servers, a queue that collects every `delivery.status` event, a
+ * reader for the DLQ) and any number of worker apps in it (`startApp`).
  */
-export async function startWorld(name: string, retry: RetryPolicy = WORKER_TEST_RETRY) {
+export async function startHarness(name: string, retry: RetryPolicy = WORKER_TEST_RETRY) {
   const mongo: TestMongo = await connectTestMongo(name);
   const amqp = await createTestAmqp(name, retry);
   const mailgun = await FakeMailgun.start();
@@ -80,7 +93,7 @@ export async function startWorld(name: string, retry: RetryPolicy = WORKER_TEST_
       authToken: twilio.authToken,
       from: TWILIO_FROM,
       apiUrl: twilio.url,
-      statusCallbackUrl: `${PUBLIC_BASE_URL}/api/v1/webhooks/twilio`,
+      statusCallbackUrl: `${PUBLIC_BASE_URL}${WebhookPaths.twilio}`,
       timeoutMs,
     }),
   });
@@ -96,13 +109,18 @@ export async function startWorld(name: string, retry: RetryPolicy = WORKER_TEST_
     statuses,
     providers,
 
-    async startApp(settings: WorkerSettings = testSettings(), appProviders: Providers = providers()) {
+    /**
+     * A worker app in this world, ready (consuming). `clock`: what its rate limiters wait on;
+     * `database`: another database than the suite's (its connection stays the caller's).
+     */
+    async startApp(options: StartAppOptions = {}) {
       const app = await buildApp({
         logger: testLogger(),
-        mongo: mongo.connection,
+        mongo: options.database ?? mongo.connection,
         amqp: amqp.client,
-        providers: appProviders,
-        settings,
+        providers: options.providers ?? providers(),
+        settings: options.settings ?? testSettings(),
+        clock: options.clock,
       });
       await app.ready();
       apps.push(app);
@@ -159,7 +177,15 @@ export async function startWorld(name: string, retry: RetryPolicy = WORKER_TEST_
   };
 }
 
-export type World = Awaited<ReturnType<typeof startWorld>>;
+export type WorkerHarness = Awaited<ReturnType<typeof startHarness>>;
+
+/**
+ * @deprecated the old names, kept only for services/notification/test/dead-letters.test.ts,
+ * which starts the worker from here; use startHarness / WorkerHarness.
+ */
+export const startWorld = startHarness;
+/** @deprecated use WorkerHarness */
+export type World = WorkerHarness;
 
 let sequence = 0;
 

@@ -1,7 +1,7 @@
 import { type FailureKind } from '@herald/fake-providers';
 import { waitFor } from '@herald/test-support';
-import { deliveryModel } from '../src/data/delivery-model';
-import { emailJob, startWorld, testSettings, type World } from './harness';
+import { deliveryModel } from '../src/deliveries/data/delivery-model';
+import { emailJob, startHarness, testSettings, type WorkerHarness } from './harness';
 
 const JOBS = 1_000;
 const FAILING = JOBS / 10;
@@ -9,10 +9,10 @@ const FAILING = JOBS / 10;
 const FAILURE_KINDS: FailureKind[] = ['server_error', 'rate_limited', 'disconnect', { status: 502 }];
 
 describe('the delivery worker under load', () => {
-  let world: World;
+  let world: WorkerHarness;
 
   beforeAll(async () => {
-    world = await startWorld('delivery-load', { maxAttempts: 5, delaysMs: [100, 200], jitter: 0 });
+    world = await startHarness('delivery-load', { maxAttempts: 5, delaysMs: [100, 200], jitter: 0 });
   });
   afterAll(() => world.close());
 
@@ -25,10 +25,10 @@ describe('the delivery worker under load', () => {
     // request can wait seconds before the fake reads it. A send that times out after the provider
     // took it is the documented at-least-once window, which the SIGKILL suite is about; this test
     // gives the provider time enough never to hit it.
-    await world.startApp(
-      testSettings({ prefetch: { email: 50, sms: 10 }, leaseMs: 60_000 }),
-      world.providers(45_000),
-    );
+    await world.startApp({
+      settings: testSettings({ prefetch: { email: 50, sms: 10 }, leaseMs: 60_000 }),
+      providers: world.providers(45_000),
+    });
     await world.publishJobs(jobs);
 
     await waitFor(() => world.statuses.filter((status) => status.status === 'sent').length >= JOBS, {

@@ -1,6 +1,6 @@
 import { createLogger, loadConfig } from '@herald/runtime';
 import { DeliveryWorkerEnv } from '../src/config';
-import { createProviders } from '../src/providers';
+import { createProviders } from '../src/providers/create-providers';
 import { emailJob, smsJob } from './harness';
 
 const config = (env: Record<string, string>) => loadConfig('delivery-worker', DeliveryWorkerEnv, env);

@@ -1,6 +1,7 @@
 import type MailgunClass from 'mailgun.js' with { 'resolution-mode': 'import' };
 import { FakeMailgun, FakeTwilio } from '@herald/fake-providers';
-import { MailgunProvider, TwilioProvider } from '../src/providers';
+import { MailgunProvider } from '../src/providers/mailgun';
+import { TwilioProvider } from '../src/providers/twilio';
 import { emailJob, smsJob } from './harness';
 
 describe('the providers, against the fakes', () => {

@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { AmqpClient } from '@herald/amqp';
-import { closeOnSignals, createJwksKeyResolver, createLogger, createTokenVerifier } from '@herald/runtime';
+import {
+  closeOnSignals,
+  createJwksKeyResolver,
+  createLogger,
+  createTokenVerifier,
+  runService,
+} from '@herald/runtime';
 import { buildApp, type RealtimeSettings } from './app';
 import { httpNotificationFeed } from './catch-up/notification-feed';
 import { loadConfig, type Config } from './config';
@@ -52,4 +58,4 @@ async function main(): Promise<void> {
   logger.info({ instanceId: settings.instanceId }, 'realtime is listening');
 }
 
-void main();
+runService('realtime', main);

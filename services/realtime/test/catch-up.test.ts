@@ -1,20 +1,21 @@
-import { type CatchUpEvent, type NotificationNewEvent } from '../src/socket/protocol';
+import { type CatchUpEvent, type NotificationNewEvent } from '../src/sockets/protocol';
 import {
-  RealtimeHarness,
+  startHarness,
+  type RealtimeHarness,
   aNotification,
   connected,
   record,
   stored,
   waitFor,
   type Instance,
-} from './support/harness';
+} from './harness';
 
 describe('catch-up on reconnect', () => {
   let harness: RealtimeHarness;
   let instance: Instance;
 
   beforeAll(async () => {
-    harness = await RealtimeHarness.start('realtime-catch-up');
+    harness = await startHarness('realtime-catch-up');
     instance = await harness.startInstance();
   });
   afterAll(() => harness.cleanup());

@@ -1,12 +1,20 @@
 import { TestTokenIssuer } from '@herald/test-support';
-import { RealtimeHarness, connected, metricValue, refused, waitFor, type Instance } from './support/harness';
+import {
+  startHarness,
+  type RealtimeHarness,
+  connected,
+  metricValue,
+  refused,
+  waitFor,
+  type Instance,
+} from './harness';
 
 describe('the Socket.IO handshake', () => {
   let harness: RealtimeHarness;
   let instance: Instance;
 
   beforeAll(async () => {
-    harness = await RealtimeHarness.start('realtime-handshake');
+    harness = await startHarness('realtime-handshake');
     instance = await harness.startInstance({ maxConnectionsPerUser: 2 });
   });
   afterAll(() => harness.cleanup());

@@ -1,16 +1,17 @@
 import amqplib from 'amqplib';
 import { Headers } from '@herald/contracts';
 import { testAmqpUrl } from '@herald/test-support';
-import { instanceQueueName } from '../src/consumers/notification-events';
-import { type NotificationNewEvent, type NotificationUpdatedEvent } from '../src/socket/protocol';
+import { instanceQueueName } from '../src/events/consumers';
+import { type NotificationNewEvent, type NotificationUpdatedEvent } from '../src/sockets/protocol';
 import {
-  RealtimeHarness,
+  startHarness,
+  type RealtimeHarness,
   aNotification,
   metricValue,
   record,
   waitFor,
   type Instance,
-} from './support/harness';
+} from './harness';
 
 const at = () => new Date().toISOString();
 
@@ -20,7 +21,7 @@ describe('pushing events from the broker to sockets', () => {
   let second: Instance;
 
   beforeAll(async () => {
-    harness = await RealtimeHarness.start('realtime-push');
+    harness = await startHarness('realtime-push');
     [first, second] = await Promise.all([harness.startInstance(), harness.startInstance()]);
   });
   afterAll(() => harness.cleanup());

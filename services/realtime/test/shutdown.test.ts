@@ -1,5 +1,13 @@
-import { type CatchUpEvent, type NotificationNewEvent } from '../src/socket/protocol';
-import { RealtimeHarness, aNotification, connected, record, stored, waitFor } from './support/harness';
+import { type CatchUpEvent, type NotificationNewEvent } from '../src/sockets/protocol';
+import {
+  startHarness,
+  type RealtimeHarness,
+  aNotification,
+  connected,
+  record,
+  stored,
+  waitFor,
+} from './harness';
 import { startSwitchableProxy } from './support/switchable-proxy';
 
 describe('graceful shutdown', () => {
@@ -7,7 +15,7 @@ describe('graceful shutdown', () => {
   let proxy: Awaited<ReturnType<typeof startSwitchableProxy>>;
 
   beforeAll(async () => {
-    harness = await RealtimeHarness.start('realtime-shutdown');
+    harness = await startHarness('realtime-shutdown');
     proxy = await startSwitchableProxy();
   });
   afterAll(async () => {

@@ -1,13 +1,14 @@
 import { type Socket as ClientSocket } from 'socket.io-client';
 import { type Socket as NetSocket } from 'node:net';
 import {
-  RealtimeHarness,
+  startHarness,
+  type RealtimeHarness,
   aNotification,
   metricValue,
   record,
   waitFor,
   type Instance,
-} from './support/harness';
+} from './harness';
 
 /** The TCP socket under a connected client's WebSocket, to stop reading from it as a stalled tab would. */
 function tcpSocketOf(client: ClientSocket): NetSocket {
@@ -22,7 +23,7 @@ describe('a client that stops reading', () => {
   let instance: Instance;
 
   beforeAll(async () => {
-    harness = await RealtimeHarness.start('realtime-slow-client');
+    harness = await startHarness('realtime-slow-client');
     instance = await harness.startInstance({ maxBufferedPackets: 20, prefetch: 50 });
   });
   afterAll(() => harness.cleanup());

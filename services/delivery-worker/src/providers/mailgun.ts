@@ -1,5 +1,5 @@
 import type MailgunClass from 'mailgun.js' with { 'resolution-mode': 'import' };
-import { classifyMailgunError } from '../domain/classify';
+import { classifyMailgunError } from '../deliveries/domain/classify';
 import { MultipartBody } from './multipart-body';
 import { type EmailJob, type Provider, type SendResult } from './provider';
 

@@ -1,5 +1,5 @@
 import twilio from 'twilio';
-import { classifyTwilioError, TwilioRetryLater } from '../domain/classify';
+import { classifyTwilioError, TwilioRetryLater } from '../deliveries/domain/classify';
 import { type Provider, type SendResult, type SmsJob } from './provider';
 
 export interface TwilioSettings {

@@ -1,6 +1,19 @@
-import { validateMessage } from '@herald/contracts';
+import { Type, type Static } from '@sinclair/typebox';
+import { API_PREFIX, DateTime, validateMessage } from '@herald/contracts';
 import { TransientError } from '@herald/runtime';
-import { CatchUpPage } from '../socket/protocol';
+
+/** One item of the notification API's inbox page; only what catch-up needs is required, the rest is passed on. */
+export const CatchUpItem = Type.Object({
+  id: Type.String({ minLength: 1 }),
+  createdAt: DateTime,
+});
+export type CatchUpItem = Static<typeof CatchUpItem> & Record<string, unknown>;
+
+export const CatchUpPage = Type.Object({
+  items: Type.Array(CatchUpItem),
+  nextCursor: Type.Union([Type.String(), Type.Null()]),
+});
+export type CatchUpPage = { items: CatchUpItem[]; nextCursor: string | null };
 
 /** Reads a user's notifications newer than a time, newest first, one page at a time, as that user. */
 export interface NotificationFeed {
@@ -26,7 +39,7 @@ export function httpNotificationFeed(options: HttpNotificationFeedOptions): Noti
     async pageSince(token, since, cursor) {
       const query = new URLSearchParams({ since, limit: String(pageSize) });
       if (cursor) query.set('cursor', cursor);
-      const response = await fetch(`${base}/api/v1/notifications?${query}`, {
+      const response = await fetch(`${base}${API_PREFIX}/notifications?${query}`, {
         headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
         signal: AbortSignal.timeout(options.timeoutMs),
       });

@@ -1,7 +1,8 @@
+import { ServerEvents } from '@herald/contracts';
 import { type Logger } from '@herald/runtime';
-import { ServerEvents, type CatchUpItem, type CatchUpEvent } from '../socket/protocol';
-import { type RealtimeSocket } from '../socket/types';
-import { type NotificationFeed } from './notification-feed';
+import { type CatchUpEvent } from '../sockets/protocol';
+import { type RealtimeSocket } from '../sockets/socket-types';
+import { type CatchUpItem, type NotificationFeed } from './notification-feed';
 
 export interface ReplayOptions {
   feed: NotificationFeed;

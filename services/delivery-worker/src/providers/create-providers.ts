@@ -1,16 +1,10 @@
+import { WebhookPaths } from '@herald/contracts';
 import { type Logger } from '@herald/runtime';
 import { type Config } from '../config';
-import { LogProvider } from './log';
+import { LogProvider } from './log-provider';
 import { MailgunProvider } from './mailgun';
 import { type EmailJob, type Providers, type SmsJob } from './provider';
 import { TwilioProvider } from './twilio';
-
-export * from './provider';
-export { LogProvider } from './log';
-export { MailgunProvider } from './mailgun';
-export { TwilioProvider, TwilioHttpClient } from './twilio';
-
-export const TWILIO_WEBHOOK_PATH = '/api/v1/webhooks/twilio';
 
 /**
  * The real provider for each channel that has credentials; the log provider
@@ -49,7 +43,7 @@ export function createProviders(config: Config, logger: Logger): Providers {
           from: config.TWILIO_FROM,
           messagingServiceSid: config.TWILIO_MESSAGING_SERVICE_SID,
           apiUrl: config.TWILIO_API_URL,
-          statusCallbackUrl: `${config.PUBLIC_BASE_URL.replace(/\/+$/, '')}${TWILIO_WEBHOOK_PATH}`,
+          statusCallbackUrl: `${config.PUBLIC_BASE_URL.replace(/\/+$/, '')}${WebhookPaths.twilio}`,
           timeoutMs: config.PROVIDER_TIMEOUT_MS,
         })
       : logProvider<SmsJob>(

@@ -1,7 +1,7 @@
 import { type Logger } from '@herald/runtime';
 import { type RealtimeMetrics } from '../metrics/realtime-metrics';
 import { userRoom, type ServerToClientEvents } from './protocol';
-import { type RealtimeServer, type RealtimeSocket } from './types';
+import { type RealtimeServer, type RealtimeSocket } from './socket-types';
 
 type EventName = keyof ServerToClientEvents;
 type EventPayload<E extends EventName> = Parameters<ServerToClientEvents[E]>[0];

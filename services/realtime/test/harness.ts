@@ -10,18 +10,20 @@ import { AmqpClient } from '@herald/amqp';
 import {
   createMessage,
   MessageTypes,
+  SOCKET_IO_PATH,
   type NotificationChange,
   type NotificationSummary,
 } from '@herald/contracts';
 import { type HttpApp } from '@herald/runtime';
 import { TestTokenIssuer, createTestAmqp, testAmqpUrl, testLogger, waitFor } from '@herald/test-support';
-import { buildApp, type RealtimeSettings } from '../../src/app';
-import { httpNotificationFeed } from '../../src/catch-up/notification-feed';
+import { buildApp, type RealtimeSettings } from '../src/app';
+import { httpNotificationFeed } from '../src/catch-up/notification-feed';
+import { type Timers } from '../src/sockets/token-expiry';
 import {
   startFakeNotificationApi,
   type FakeNotificationApi,
   type StoredNotification,
-} from './fake-notification-api';
+} from './support/fake-notification-api';
 
 export interface Instance {
   app: HttpApp;
@@ -44,6 +46,17 @@ const baseSettings = (): RealtimeSettings => ({
   prefetch: 50,
   queueMaxLength: 10_000,
 });
+
+/**
+ * The one way realtime's tests start it:
+ *
+ *   const harness = await startHarness('realtime-push');
+ *   const instance = await harness.startInstance();
+ *   afterAll(() => harness.cleanup());
+ */
+export function startHarness(suite: string): Promise<RealtimeHarness> {
+  return RealtimeHarness.start(suite);
+}
 
 /**
  * One suite's world: a broker namespace with a publisher in it, a token
@@ -74,7 +87,11 @@ export class RealtimeHarness {
     return new RealtimeHarness(amqp.client, amqp.namespace, api, owners, () => amqp.cleanup());
   }
 
-  async startInstance(overrides: Partial<RealtimeSettings> = {}): Promise<Instance> {
+  /** `timers`: what the instance's token expiry runs on (manual timers to move the time). */
+  async startInstance(
+    overrides: Partial<RealtimeSettings> = {},
+    options: { timers?: Timers } = {},
+  ): Promise<Instance> {
     const settings = { ...baseSettings(), ...overrides };
     const logger = testLogger();
     const amqp = new AmqpClient({
@@ -91,6 +108,7 @@ export class RealtimeHarness {
       amqp,
       notificationFeed: httpNotificationFeed({ baseUrl: this.api.url, timeoutMs: 2000, pageSize: 100 }),
       settings,
+      timers: options.timers,
     });
     await app.listen({ host: '127.0.0.1', port: 0 });
     const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
@@ -121,7 +139,7 @@ export class RealtimeHarness {
   /** A socket.io client that does not connect until asked, and does not reconnect unless asked. */
   client(url: string, options: Partial<ManagerOptions & SocketOptions> = {}): ClientSocket {
     const socket = connectSocket(url, {
-      path: '/socket.io',
+      path: SOCKET_IO_PATH,
       transports: ['websocket'],
       forceNew: true,
       reconnection: false,

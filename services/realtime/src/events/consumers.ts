@@ -6,9 +6,9 @@ import {
   NotificationCreatedMessage,
   NotificationUpdatedMessage,
   Queues,
+  ServerEvents,
 } from '@herald/contracts';
-import { ServerEvents } from '../socket/protocol';
-import { type Pusher } from '../socket/pusher';
+import { type Pusher } from '../sockets/pusher';
 
 export const RealtimeEventMessage = Type.Union([NotificationCreatedMessage, NotificationUpdatedMessage]);
 

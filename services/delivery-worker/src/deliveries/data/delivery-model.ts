@@ -1,5 +1,6 @@
 import { Schema, type Connection, type Model } from 'mongoose';
 import { type DeliveryChannel, type DeliveryError } from '@herald/contracts';
+import { prepareModels } from '@herald/runtime';
 
 export const DeliveryStates = ['sending', 'retrying', 'sent', 'failed', 'dead'] as const;
 export type DeliveryState = (typeof DeliveryStates)[number];
@@ -58,4 +59,14 @@ export function deliveryModel(connection: Connection): DeliveryModel {
     (connection.models.Delivery as DeliveryModel | undefined) ??
     connection.model<Delivery>('Delivery', deliverySchema)
   );
+}
+
+/**
+ * The collection, then its unique index, both awaited: the first claim must meet the index, or
+ * two workers could both insert a record for one delivery. `autoIndex: false` keeps mongoose
+ * from building it in the background, where nothing waits for it.
+ */
+export async function prepareDeliveries(model: DeliveryModel): Promise<void> {
+  await prepareModels([model]);
+  await model.createIndexes();
 }

@@ -1,28 +1,19 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { DateTime, type NotificationChange, type NotificationSummary } from '@herald/contracts';
+import {
+  type ClientEvents,
+  DateTime,
+  type ServerEvents,
+  type NotificationChange,
+  type NotificationSummary,
+} from '@herald/contracts';
 import { type AuthenticatedUser } from '@herald/runtime';
+import { type CatchUpItem } from '../catch-up/notification-feed';
 
 /**
- * The Socket.IO protocol between realtime and browsers. Event names are part
- * of the public contract: add new ones, never rename.
+ * The payloads of the Socket.IO protocol between realtime and browsers, typed
+ * per event. The event names themselves are public contract and live in
+ * @herald/contracts (ServerEvents, ClientEvents), shared with every client.
  */
-export const ServerEvents = {
-  notificationNew: 'notification:new',
-  notificationUpdated: 'notification:updated',
-  unreadCount: 'unread-count',
-  /** the token expires soon: send a fresh one with `auth:refresh` or be disconnected at expiry */
-  authExpiring: 'auth:expiring',
-  /** sent just before the server disconnects a socket whose token expired */
-  authExpired: 'auth:expired',
-  /** the end of the replay of what a reconnecting client missed */
-  catchUp: 'catch-up',
-  /** this instance is stopping; the client reconnects by itself (to another instance) */
-  serverShutdown: 'server:shutdown',
-} as const;
-
-export const ClientEvents = {
-  authRefresh: 'auth:refresh',
-} as const;
 
 /** Live events carry the envelope's ids and time so a client can trace and order them. */
 export interface NotificationNewEvent {
@@ -84,19 +75,6 @@ export const HandshakeAuth = Type.Object({
   since: Type.Optional(DateTime),
 });
 export type HandshakeAuth = Static<typeof HandshakeAuth>;
-
-/** One item of the notification API's inbox page; only what catch-up needs is required, the rest is passed on. */
-export const CatchUpItem = Type.Object({
-  id: Type.String({ minLength: 1 }),
-  createdAt: DateTime,
-});
-export type CatchUpItem = Static<typeof CatchUpItem> & Record<string, unknown>;
-
-export const CatchUpPage = Type.Object({
-  items: Type.Array(CatchUpItem),
-  nextCursor: Type.Union([Type.String(), Type.Null()]),
-});
-export type CatchUpPage = { items: CatchUpItem[]; nextCursor: string | null };
 
 export const userRoom = (userId: string) => `user:${userId}`;
 export const adminRoom = 'role:admin';

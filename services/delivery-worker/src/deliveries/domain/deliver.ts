@@ -2,11 +2,11 @@ import { type DeliveryJobMessage, type DeliveryError, type DeliveryStatus } from
 import { type DeadLettered, type MessageContext, type RetryScheduled } from '@herald/amqp';
 import { TransientError, type Logger } from '@herald/runtime';
 import { type DeliveryKey, type DeliveryRecords } from '../data/delivery-records';
-import { type Providers, type SendResult } from '../providers/provider';
+import { type Providers, type SendResult } from '../../providers/provider';
 import { deliveryErrorOf, ProviderTransientError } from './delivery-errors';
-import { type DeliveryMetrics } from './metrics';
+import { type DeliveryMetrics } from './delivery-metrics';
 import { type StatusPublisher } from './status-publisher';
-import { type TokenBucket } from './token-bucket';
+import { type TokenBucket } from '../../rate-limit/token-bucket';
 
 export interface DeliveryDeps {
   records: DeliveryRecords;

@@ -1,14 +1,32 @@
+import { ClientEvents, ServerEvents } from '@herald/contracts';
 import { AppError, type Logger, type TokenVerifier } from '@herald/runtime';
-import { ClientEvents, ServerEvents, adminRoom, type RefreshAck } from './protocol';
-import { type RealtimeSocket } from './types';
+import { adminRoom, type RefreshAck } from './protocol';
+import { type RealtimeSocket } from './socket-types';
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * The clock and timers token expiry runs on: the system's in production; tests pass manual
+ * timers and move the time to the warning and the expiry instead of waiting for them.
+ */
+export interface Timers {
+  now(): number;
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const systemTimers: Timers = {
+  now: () => Date.now(),
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout | undefined),
+};
 
 export interface TokenExpiryOptions {
   verifier: TokenVerifier;
   /** how long before expiry the client is asked for a fresh token */
   reauthLeadMs: number;
   log: Logger;
+  timers: Timers;
 }
 
 /**
@@ -19,29 +37,29 @@ export interface TokenExpiryOptions {
  * reconnect with the dead token).
  */
 export function superviseTokenExpiry(socket: RealtimeSocket, options: TokenExpiryOptions): void {
-  const { verifier, reauthLeadMs, log } = options;
-  let warnTimer: NodeJS.Timeout | undefined;
-  let expiryTimer: NodeJS.Timeout | undefined;
+  const { verifier, reauthLeadMs, log, timers } = options;
+  let warnTimer: unknown;
+  let expiryTimer: unknown;
 
   const clearTimers = () => {
-    clearTimeout(warnTimer);
-    clearTimeout(expiryTimer);
+    timers.clearTimeout(warnTimer);
+    timers.clearTimeout(expiryTimer);
   };
 
   const schedule = () => {
     clearTimers();
     const expiresAt = socket.data.user.tokenExpiresAt;
-    const untilExpiry = expiresAt.getTime() - Date.now();
+    const untilExpiry = expiresAt.getTime() - timers.now();
     // setTimeout fires at once for delays past 2^31-1 ms; a far expiry is rescheduled when that nears.
     if (untilExpiry > MAX_TIMER_MS) {
-      expiryTimer = setTimeout(schedule, MAX_TIMER_MS);
+      expiryTimer = timers.setTimeout(schedule, MAX_TIMER_MS);
       return;
     }
-    warnTimer = setTimeout(
+    warnTimer = timers.setTimeout(
       () => socket.emit(ServerEvents.authExpiring, { expiresAt: expiresAt.toISOString() }),
       Math.max(0, untilExpiry - reauthLeadMs),
     );
-    expiryTimer = setTimeout(
+    expiryTimer = timers.setTimeout(
       () => {
         log.info(
           { userId: socket.data.user.id, socketId: socket.id },

@@ -3,7 +3,7 @@ import { AppError, ValidationError, bearerToken, type Logger, type TokenVerifier
 import { type RealtimeMetrics } from '../metrics/realtime-metrics';
 import { type ConnectionsPerUser } from './connection-limit';
 import { HandshakeAuth } from './protocol';
-import { type RealtimeSocket } from './types';
+import { type RealtimeSocket } from './socket-types';
 
 /** What a client sees in `connect_error`: `err.message` for people, `err.data.code` for code. */
 export interface HandshakeErrorData {

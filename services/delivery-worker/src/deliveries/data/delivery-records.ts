@@ -1,5 +1,5 @@
 import { type DeliveryChannel, type DeliveryError } from '@herald/contracts';
-import { Batcher, writeErrorsOf, type ItemOutcome } from '@herald/runtime';
+import { Batcher, isDuplicateKeyError, writeErrorsOf, type ItemOutcome } from '@herald/runtime';
 import { type DeliveryModel, type Delivery } from './delivery-model';
 
 export type Claim =
@@ -13,8 +13,6 @@ export interface DeliveryKey {
   notificationId: string;
   channel: DeliveryChannel;
 }
-
-const DUPLICATE_KEY = 11000;
 
 interface NewClaim {
   key: DeliveryKey;
@@ -52,10 +50,6 @@ export class DeliveryRecords {
 
   constructor(private readonly model: DeliveryModel) {}
 
-  async ensureIndexes(): Promise<void> {
-    await this.model.createIndexes();
-  }
-
   /**
    * Takes the send lease in one atomic upsert: matches only a record that is
    * not sent and not leased, so of two workers holding the same job exactly
@@ -86,7 +80,7 @@ export class DeliveryRecords {
         takeover: previous?.state === 'sending',
       };
     } catch (error) {
-      if ((error as { code?: unknown }).code !== DUPLICATE_KEY) throw error;
+      if (!isDuplicateKeyError(error)) throw error;
     }
     const existing = await this.find(key);
     if (!existing) return this.claim(key, jobId, provider, leaseMs);
@@ -157,7 +151,7 @@ export class DeliveryRecords {
     return claims.map((_, index) => {
       const failure = failures.get(index);
       if (!failure) return { ok: true, value: 'inserted' };
-      if (failure.code === DUPLICATE_KEY) return { ok: true, value: 'exists' };
+      if (isDuplicateKeyError(failure)) return { ok: true, value: 'exists' };
       return { ok: false, error: failure };
     });
   }

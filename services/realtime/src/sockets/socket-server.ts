@@ -1,0 +1,79 @@
+import { Server } from 'socket.io';
+import { ServerEvents, SOCKET_IO_PATH } from '@herald/contracts';
+import { type HttpApp, type Logger, type TokenVerifier } from '@herald/runtime';
+import { type NotificationFeed } from '../catch-up/notification-feed';
+import { replayMissed } from '../catch-up/replay-missed';
+import { registerRealtimeMetrics } from '../metrics/realtime-metrics';
+import { ConnectionsPerUser } from './connection-limit';
+import { authenticateHandshake } from './handshake';
+import { adminRoom, userRoom } from './protocol';
+import { Pusher } from './pusher';
+import { type RealtimeServer } from './socket-types';
+import { superviseTokenExpiry, type Timers } from './token-expiry';
+
+export interface SocketServerOptions {
+  verifier: TokenVerifier;
+  notificationFeed: NotificationFeed;
+  log: Logger;
+  timers: Timers;
+  maxConnectionsPerUser: number;
+  maxHttpBufferBytes: number;
+  pingIntervalMs: number;
+  pingTimeoutMs: number;
+  maxBufferedPackets: number;
+  reauthLeadMs: number;
+  catchUpMaxItems: number;
+}
+
+export interface SocketServer {
+  io: RealtimeServer;
+  pusher: Pusher;
+  /** Tells every client this instance is stopping, then closes the transports so they reconnect elsewhere. */
+  closeAll(): void;
+}
+
+/**
+ * Socket.IO on the app's own HTTP server (so /health, /metrics and /docs come
+ * with it). A socket is authenticated at the handshake, joins its user's room
+ * (and the admins' room), lives no longer than its token, and is replayed what
+ * it missed while away.
+ */
+export function attachSocketServer(app: HttpApp, options: SocketServerOptions): SocketServer {
+  const { log } = options;
+  const io: RealtimeServer = new Server(app.server, {
+    path: SOCKET_IO_PATH,
+    serveClient: false,
+    maxHttpBufferSize: options.maxHttpBufferBytes,
+    pingInterval: options.pingIntervalMs,
+    pingTimeout: options.pingTimeoutMs,
+    // A draining instance refuses at the transport level, which clients retry (elsewhere) by themselves.
+    allowRequest: (_request, callback) => callback(null, !app.isShuttingDown()),
+  });
+  const metrics = registerRealtimeMetrics(app, () => io.of('/').sockets.size);
+  const connections = new ConnectionsPerUser(options.maxConnectionsPerUser);
+  const pusher = new Pusher(io, { metrics, maxBufferedPackets: options.maxBufferedPackets, log });
+
+  io.use(authenticateHandshake({ verifier: options.verifier, connections, metrics, log }));
+  io.on('connection', (socket) => {
+    const { user } = socket.data;
+    void socket.join(user.role === 'admin' ? [userRoom(user.id), adminRoom] : userRoom(user.id));
+    superviseTokenExpiry(socket, {
+      verifier: options.verifier,
+      reauthLeadMs: options.reauthLeadMs,
+      log,
+      timers: options.timers,
+    });
+    void replayMissed(socket, { feed: options.notificationFeed, maxItems: options.catchUpMaxItems, log });
+  });
+
+  return {
+    io,
+    pusher,
+    closeAll() {
+      io.of('/').emit(ServerEvents.serverShutdown, { reconnect: true });
+      // Closing transports (not a server-side disconnect) makes clients reconnect by themselves,
+      // with their own randomised backoff; engine.io flushes the shutdown notice before closing.
+      io.engine.close();
+    },
+  };
+}
