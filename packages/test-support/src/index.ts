@@ -144,7 +144,6 @@ export async function waitFor<T>(
 
 // The same helper the services' stack uses; re-exported for suites that build URLs themselves.
 export { withDatabase };
-export { startMongoJavaServer, type MongoJavaServerOptions } from './infra/mongo-java-server';
 export type { Provided } from './infra/started';
 export * from './tokens';
 export * from './amqp';
