@@ -25,11 +25,13 @@ COPY tsconfig.base.json ./
 COPY packages packages
 COPY services services
 RUN pnpm install --frozen-lockfile --offline
-# The four services and every package they run on (the fake providers among
-# them: the worker depends on them), in dependency order. --filter-prod because
-# a plain --filter follows devDependencies too, and runtime → test-support
-# (dev) → runtime is a cycle that breaks the build order on a fresh checkout.
-RUN pnpm --filter-prod "{services/*}..." run build
+# The four services, the fake providers (an image of their own; no service
+# runs on them) and every package they run on, in dependency order.
+# --filter-prod because a plain --filter follows devDependencies too, and
+# runtime → test-support (dev) → runtime is a cycle that breaks the build
+# order on a fresh checkout. packages/local-infra and test-support are copied
+# (the workspace install needs every package.json) but never built here.
+RUN pnpm --filter-prod "{services/*}..." --filter-prod "@herald/fake-providers..." run build
 
 ARG SERVICE
 RUN test -n "${SERVICE}" || { echo 'build with --build-arg SERVICE=<auth|notification|delivery-worker|realtime|fake-providers>' >&2; exit 1; }

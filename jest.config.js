@@ -23,7 +23,7 @@ module.exports = {
   },
   transformIgnorePatterns: [`node_modules/(?!(\\.pnpm/)?(${ESM_ONLY_DEPENDENCIES.join('|')})[@/])`],
   moduleNameMapper: {
-    '^@herald/(contracts|runtime|amqp|test-support|fake-providers)$': '<rootDir>/packages/$1/src',
+    '^@herald/(contracts|runtime|amqp|local-infra|test-support|fake-providers)$': '<rootDir>/packages/$1/src',
   },
   globalSetup: '<rootDir>/packages/test-support/src/global-setup.ts',
   globalTeardown: '<rootDir>/packages/test-support/src/global-teardown.ts',

@@ -20,9 +20,9 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startMongoJavaServer } from '@herald/test-support';
+import { freePort, startMongoJavaServer } from '@herald/local-infra';
 import { findNginx, startStack, type Stack } from '../scripts/stack';
-import { amqpUrl, freePort } from './lib/processes';
+import { amqpUrl } from './lib/processes';
 
 const seconds = Number(process.argv[2] ?? 15);
 const connections = Number(process.argv[3] ?? 64);

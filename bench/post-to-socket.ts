@@ -12,7 +12,7 @@
  * with one socket; a warm-up of one POST per user is not counted. Tokens
  * come from a TestTokenIssuer whose JWKS both services trust.
  *
- * MongoDB: MONGO_URL, else the in-memory MongoDB-wire server the tests use
+ * MongoDB: MONGO_URL, else the embedded in-memory mongo-java-server (@herald/local-infra)
  * (a Java stand-in, slower than a real mongod: the latency is a ceiling).
  * RabbitMQ: AMQP_URL, else the local broker. Runs in its own namespace and
  * database, on free loopback ports, and deletes what it made. Prints a table
@@ -22,19 +22,12 @@ import { type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { DEFAULT_RETRY_POLICY, topologyNames } from '@herald/amqp';
-import { Queues } from '@herald/contracts';
+import { Queues, ServerEvents } from '@herald/contracts';
+import { freePort, startMongoJavaServer, stopProcess, waitUntilReady } from '@herald/local-infra';
+// Test helpers with no better home: a token issuer standing in for auth, a scratch database, and
+// the AMQP namespace clean-up (which belongs with @herald/amqp's topology).
 import { TestTokenIssuer, connectTestMongo, deleteAmqpNamespace } from '@herald/test-support';
-import { startMongoJavaServer } from '../packages/test-support/src/infra/mongo-java-server';
-import {
-  amqpUrl,
-  connectSocket,
-  freePort,
-  sleep,
-  spawnService,
-  stopProcess,
-  waitForReady,
-  type Socket,
-} from './lib/processes';
+import { amqpUrl, connectSocket, sleep, spawnService, type Socket } from './lib/processes';
 
 const rate = Number(process.argv[2] ?? 200);
 const seconds = Number(process.argv[3] ?? 10);
@@ -81,7 +74,7 @@ async function main(): Promise<void> {
         JWT_JWKS_URL: jwksUrl,
       }),
     );
-    await waitForReady(`${notificationBase}/health/ready`, children[0]!);
+    await waitUntilReady(`${notificationBase}/health/ready`, { child: children[0]! });
     children.push(
       spawnService('services/realtime/src/server.ts', {
         PORT: new URL(realtimeBase).port,
@@ -91,7 +84,7 @@ async function main(): Promise<void> {
         NOTIFICATION_API_URL: notificationBase,
       }),
     );
-    await waitForReady(`${realtimeBase}/health/ready`, children[1]!);
+    await waitUntilReady(`${realtimeBase}/health/ready`, { child: children[1]! });
 
     const tokens = Array.from({ length: users }, (_, i) =>
       issuer.sign({ sub: `bench-user-${i}`, expiresInSeconds: 3_600 }),
@@ -106,21 +99,24 @@ async function main(): Promise<void> {
     for (let i = 0; i < users; i += 1) {
       const socket = await connectSocket(realtimeBase, tokens[i]!);
       clients.push(socket);
-      socket.on('notification:new', (event: { notification: { id: string }; occurredAt: string }) => {
-        const eventAt = performance.now();
-        const eventWall = Date.now();
-        const id = event.notification.id;
-        const sample = samples.get(id);
-        if (!sample) {
-          // The event can beat the HTTP response: the service publishes in the background after the insert.
-          if (early.has(id)) duplicates += 1;
-          else early.set(id, { eventAt, eventWall, userIndex: i, occurredAt: event.occurredAt });
-          return;
-        }
-        if (sample.eventAt !== undefined) duplicates += 1;
-        else if (sample.userIndex !== i) misrouted += 1;
-        else Object.assign(sample, { eventAt, eventWall, occurredAt: event.occurredAt });
-      });
+      socket.on(
+        ServerEvents.notificationNew,
+        (event: { notification: { id: string }; occurredAt: string }) => {
+          const eventAt = performance.now();
+          const eventWall = Date.now();
+          const id = event.notification.id;
+          const sample = samples.get(id);
+          if (!sample) {
+            // The event can beat the HTTP response: the service publishes in the background after the insert.
+            if (early.has(id)) duplicates += 1;
+            else early.set(id, { eventAt, eventWall, userIndex: i, occurredAt: event.occurredAt });
+            return;
+          }
+          if (sample.eventAt !== undefined) duplicates += 1;
+          else if (sample.userIndex !== i) misrouted += 1;
+          else Object.assign(sample, { eventAt, eventWall, occurredAt: event.occurredAt });
+        },
+      );
     }
 
     const rejected = new Map<string, number>();
@@ -226,7 +222,7 @@ async function main(): Promise<void> {
     console.table(
       (
         [
-          ['POST → notification:new', result.e2eMs],
+          [`POST → ${ServerEvents.notificationNew}`, result.e2eMs],
           ['POST → 202 response', result.httpMs],
           ['POST → event occurredAt (wall)', result.postToOccurredAtMs],
           ['occurredAt → socket (wall)', result.occurredAtToSocketMs],

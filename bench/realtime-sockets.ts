@@ -19,18 +19,10 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import pino from 'pino';
 import { AmqpClient, DEFAULT_RETRY_POLICY } from '@herald/amqp';
-import { EventRoutingKeys, MessageTypes, Queues, createMessage } from '@herald/contracts';
+import { EventRoutingKeys, MessageTypes, Queues, ServerEvents, createMessage } from '@herald/contracts';
+import { freePort, stopProcess, waitUntilReady } from '@herald/local-infra';
 import { TestTokenIssuer, deleteAmqpNamespace } from '@herald/test-support';
-import {
-  amqpUrl,
-  connectSocket,
-  freePort,
-  sleep,
-  spawnService,
-  stopProcess,
-  waitForReady,
-  type Socket,
-} from './lib/processes';
+import { amqpUrl, connectSocket, sleep, spawnService, type Socket } from './lib/processes';
 
 const sockets = Number(process.argv[2] ?? 10_000);
 const batch = Number(process.argv[3] ?? 250);
@@ -73,7 +65,7 @@ async function main(): Promise<void> {
   const received = new Map<string, number[]>(); // notification id → indexes of the sockets that got it
   try {
     await publisher.waitUntilReady();
-    await waitForReady(`${base}/health/ready`, realtime);
+    await waitUntilReady(`${base}/health/ready`, { child: realtime });
     await sleep(2_000);
     const before = { rssKb: rssKb(realtime.pid!), metrics: await scrape(base) };
 
@@ -87,7 +79,7 @@ async function main(): Promise<void> {
           return connectSocket(base, issuer.sign({ sub: userId(index), expiresInSeconds: 3_600 }))
             .then((socket) => {
               clients[index] = socket;
-              socket.on('notification:new', (event: { notification: { id: string } }) => {
+              socket.on(ServerEvents.notificationNew, (event: { notification: { id: string } }) => {
                 const got = received.get(event.notification.id) ?? [];
                 got.push(index);
                 received.set(event.notification.id, got);

@@ -7,7 +7,7 @@
  * With workers > 1, that many worker processes compete for the queue, as
  * scaled-out instances do (each with the given prefetch).
  *
- * MongoDB: MONGO_URL, else the in-memory MongoDB-wire server the tests use
+ * MongoDB: MONGO_URL, else the embedded in-memory mongo-java-server (@herald/local-infra)
  * (a Java stand-in, slower than a real mongod: the number is a floor).
  * RabbitMQ: AMQP_URL, else the local broker. Runs in its own namespace and
  * cleans up. Prints a table and a JSON line.
@@ -33,8 +33,9 @@ import pino from 'pino';
 import { AmqpClient, DEFAULT_RETRY_POLICY } from '@herald/amqp';
 import { createDeliveryJobMessage } from '@herald/contracts';
 import { FakeMailgun } from '@herald/fake-providers';
+import { freePort, startMongoJavaServer, stopProcess, waitUntilReady } from '@herald/local-infra';
+// the AMQP namespace clean-up has no better home yet (it belongs with @herald/amqp's topology)
 import { deleteAmqpNamespace } from '@herald/test-support';
-import { startMongoJavaServer } from '../packages/test-support/src/infra/mongo-java-server';
 
 const jobs = Number(process.argv[2] ?? 5000);
 const prefetch = Number(process.argv[3] ?? 200);
@@ -55,15 +56,15 @@ interface Fake {
 
 async function main(): Promise<void> {
   const mongo = process.env.MONGO_URL ? undefined : await startMongoJavaServer();
-  const mongoPid = mongo ? Number(/pid (\d+)/.exec(mongo.label)?.[1]) : undefined;
   const mongoBase = new URL(process.env.MONGO_URL ?? mongo!.url);
   mongoBase.pathname = '/herald_bench_worker';
   const mongoUrl = mongoBase.toString();
   const namespace = `bench-${randomUUID().slice(0, 6)}`;
   const fake = process.env.BENCH_FAKE_PROCESS === '1' ? await fakeChild() : await fakeHere();
   process.env.AMQP_URL = amqpUrl;
+  const ports = await Promise.all(Array.from({ length: workerCount }, () => freePort()));
 
-  const workers = Array.from({ length: workerCount }, (_, i) =>
+  const workers = ports.map((port) =>
     spawn(
       process.execPath,
       [
@@ -81,7 +82,7 @@ async function main(): Promise<void> {
           NODE_ENV: 'production',
           LOG_LEVEL: 'warn',
           LOG_FORMAT: 'json',
-          PORT: String(3993 - i),
+          PORT: String(port),
           MONGO_URL: mongoUrl,
           AMQP_URL: amqpUrl,
           AMQP_NAMESPACE: namespace,
@@ -107,7 +108,9 @@ async function main(): Promise<void> {
   });
   try {
     await client.waitUntilReady();
-    for (let i = 0; i < workerCount; i += 1) await waitForReady(`http://127.0.0.1:${3993 - i}/health/ready`);
+    for (const [i, port] of ports.entries()) {
+      await waitUntilReady(`http://127.0.0.1:${port}/health/ready`, { child: workers[i]! });
+    }
 
     const messages = Array.from({ length: jobs }, (_, i) =>
       createDeliveryJobMessage(
@@ -127,7 +130,7 @@ async function main(): Promise<void> {
       ...Object.fromEntries(workers.map((w, i) => [workerCount > 1 ? `worker${i + 1}` : 'worker', w.pid!])),
       bench: process.pid,
       ...(fake.pid !== process.pid ? { fake: fake.pid } : {}),
-      ...(mongoPid ? { mongo: mongoPid } : {}),
+      ...(mongo ? { mongo: mongo.pid } : {}),
       ...(brokerPid() ? { broker: brokerPid()! } : {}),
     };
     const cpuBefore = cpuTicks(processes);
@@ -191,13 +194,7 @@ async function main(): Promise<void> {
       }),
     );
   } finally {
-    await Promise.all(
-      workers.map((worker) => {
-        const exited = new Promise((r) => worker.once('exit', r));
-        worker.kill('SIGTERM');
-        return exited;
-      }),
-    );
+    await Promise.all(workers.map((worker) => stopProcess(worker)));
     await client.close();
     await deleteAmqpNamespace(namespace, DEFAULT_RETRY_POLICY);
     await fake.close();
@@ -219,7 +216,7 @@ async function fakeHere(): Promise<Fake> {
 
 /** The fake in its own process (the `@herald/fake-providers` CLI), read through its control API. */
 async function fakeChild(): Promise<Fake> {
-  const port = 3994;
+  const port = await freePort();
   const child: ChildProcess = spawn(
     process.execPath,
     ['--conditions=@herald/source', '--import', 'tsx', 'packages/fake-providers/src/cli.ts'],
@@ -230,7 +227,7 @@ async function fakeChild(): Promise<Fake> {
     },
   );
   const url = `http://127.0.0.1:${port}`;
-  await waitForReady(`${url}/__fake/stats`);
+  await waitUntilReady(`${url}/__fake/stats`, { child });
   return {
     url,
     apiKey: 'key-fake-mailgun',
@@ -243,11 +240,7 @@ async function fakeChild(): Promise<Fake> {
       }[];
       return requests.filter((r) => r.outcome === 'accepted').map((r) => JSON.stringify(r.fields['to']));
     },
-    close: async () => {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    },
+    close: () => stopProcess(child),
   };
 }
 
@@ -298,17 +291,6 @@ function brokerPid(): number | undefined {
     }
   }
   return broker ?? undefined;
-}
-
-async function waitForReady(url: string): Promise<void> {
-  for (let i = 0; i < 300; i += 1) {
-    const ok = await fetch(url)
-      .then((r) => r.ok)
-      .catch(() => false);
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${url} never became ready`);
 }
 
 main().catch((error) => {

@@ -7,7 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { FakeMailgun, FakeTwilio } from '@herald/fake-providers';
-import { startMongoJavaServer } from '@herald/test-support';
+import { exitedEarly, startMongoJavaServer, stopProcess, waitUntilReady } from '@herald/local-infra';
 import { withDatabase } from '@herald/runtime';
 import { REPO_ROOT, writeGatewayConfig } from './gateway-config';
 import { localCredentials, localSigningKey, removeRunningStack, writeRunningStack } from './local-state';
@@ -22,7 +22,6 @@ const NGINX_CANDIDATES = [
   '/usr/local/sbin/nginx',
   '/usr/bin/nginx',
 ];
-const READY_TIMEOUT_MS = 60_000;
 
 export interface Stack {
   /** where the stack keeps its files (MongoDB's, nginx's, the local credentials) */
@@ -140,8 +139,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const serviceUrls: Record<string, string> = {};
     const exits: Array<Promise<never>> = [];
     const children: ChildProcess[] = [];
-    // all at once: each drains its own work, and none needs another to do so
-    stops.push(() => Promise.all(children.map(stopChild)).then(() => undefined));
+    // all at once: each drains its own work (SIGTERM, SIGKILL after 15 s), and none needs another to
+    stops.push(() => Promise.all(children.map((child) => stopProcess(child))).then(() => undefined));
     for (const name of SERVICES) {
       const service = { name, port: ports[name] };
       // 'source' runs the TypeScript through tsx, resolving workspace packages to their sources,
@@ -175,7 +174,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     }
     // A service that dies while starting (port taken, bad config) fails the start at once.
     await Promise.race([
-      Promise.all(Object.values(serviceUrls).map((url) => waitReady(`${url}/health/ready`))),
+      Promise.all(Object.values(serviceUrls).map((url) => waitUntilReady(`${url}/health/ready`))),
       ...exits,
     ]);
 
@@ -200,9 +199,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         stdio: options.stdio ?? 'inherit',
         detached: options.detachChildren ?? false,
       });
-      stops.push(() => stopChild(child));
+      stops.push(() => stopProcess(child));
       gatewayUrl = `http://127.0.0.1:${port}`;
-      await waitReady(`${gatewayUrl}/docs/auth/json`);
+      await waitUntilReady(`${gatewayUrl}/docs/auth/json`);
     } else {
       log('nginx not found: services are reachable on their own ports only');
     }
@@ -221,36 +220,4 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await stop();
     throw error;
   }
-}
-
-async function waitReady(url: string): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    const response = await fetch(url).catch(() => undefined);
-    if (response?.ok) return;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`${url} not ready after ${READY_TIMEOUT_MS / 1000} s`);
-}
-
-function exitedEarly(child: ChildProcess, name: string): Promise<never> {
-  const exited = new Promise<never>((_resolve, reject) => {
-    child.once('exit', (code, signal) =>
-      reject(new Error(`${name} exited while starting (${signal ?? `code ${code}`})`)),
-    );
-  });
-  exited.catch(() => undefined); // after a clean start its rejection concerns nobody
-  return exited;
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
 }

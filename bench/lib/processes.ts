@@ -1,10 +1,12 @@
 /**
- * What the benchmarks share: spawning Herald services from source, waiting
- * for them, stopping them, and connecting real socket.io clients.
+ * What the benchmarks share: spawning Herald services from source and
+ * connecting real socket.io clients. Waiting for a service, stopping it and
+ * free ports come from @herald/local-infra (waitUntilReady, stopProcess,
+ * freePort), as they do for `pnpm start`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
+import { SOCKET_IO_PATH } from '@herald/contracts';
 import type * as SocketIoClient from '../../services/realtime/node_modules/socket.io-client/build/cjs/index';
 
 export type Socket = SocketIoClient.Socket;
@@ -23,7 +25,7 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export function connectSocket(base: string, token: string, timeoutMs?: number): Promise<Socket> {
   return new Promise((resolveSocket, reject) => {
     const socket = io(base, {
-      path: '/socket.io',
+      path: SOCKET_IO_PATH,
       transports: ['websocket'],
       forceNew: true,
       reconnection: false,
@@ -53,35 +55,4 @@ export function spawnService(entry: string, env: Record<string, string>): ChildP
       ...env,
     },
   });
-}
-
-/** SIGTERM (graceful shutdown), then SIGKILL if it has not exited in 20 s. */
-export async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
-export async function waitForReady(url: string, child: ChildProcess): Promise<void> {
-  for (let i = 0; i < 300; i += 1) {
-    if (child.exitCode !== null)
-      throw new Error(`the service exited (${child.exitCode}) before ${url} was ready`);
-    const ok = await fetch(url)
-      .then((r) => r.ok)
-      .catch(() => false);
-    if (ok) return;
-    await sleep(200);
-  }
-  throw new Error(`${url} never became ready`);
 }

@@ -7,6 +7,8 @@ import { type AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SOCKET_IO_PATH, WebhookPaths } from '@herald/contracts';
+import { freePort } from '@herald/local-infra';
 import { waitFor } from '@herald/test-support';
 import { writeGatewayConfig } from '../../scripts/gateway-config';
 
@@ -42,9 +44,7 @@ describe('gateway nginx.conf', () => {
   beforeAll(async () => {
     for (const name of ['auth', 'notification', 'realtime', 'deliveryWorker'])
       servers[name] = await startUpstream(name);
-    const probe = await startUpstream('probe');
-    const port = (probe.address() as AddressInfo).port;
-    await new Promise((resolve) => probe.close(resolve));
+    const port = await freePort();
     const config = writeGatewayConfig({
       runDir,
       port,
@@ -86,9 +86,9 @@ describe('gateway nginx.conf', () => {
       ['/.well-known/jwks.json', 'auth'],
       ['/api/v1/notifications?limit=1', 'notification'],
       ['/api/v1/templates', 'notification'],
-      ['/api/v1/webhooks/mailgun', 'notification'],
+      [WebhookPaths.mailgun, 'notification'],
       ['/api/v1/admin/dead-letters', 'notification'],
-      ['/socket.io/?EIO=4&transport=polling', 'realtime'],
+      [`${SOCKET_IO_PATH}?EIO=4&transport=polling`, 'realtime'],
       ['/docs/static/swagger-ui.css', 'auth'],
     ];
     for (const [path, upstream] of routes) {

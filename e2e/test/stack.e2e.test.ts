@@ -4,6 +4,7 @@
 // so a failure names the step that broke, and a later step that needs what a
 // failed one should have produced says so instead of failing obscurely.
 import { randomBytes } from 'node:crypto';
+import { ServerEvents, WebhookPaths } from '@herald/contracts';
 import { field, type RecordedRequest } from '@herald/fake-providers';
 import { waitFor } from '@herald/test-support';
 import {
@@ -105,7 +106,7 @@ describe('Herald through the gateway', () => {
     });
 
   const postMailgunWebhook = async (message: RecordedRequest) => {
-    const response = await stack.mailgun.sendWebhook(`${stack.gatewayUrl}/api/v1/webhooks/mailgun`, {
+    const response = await stack.mailgun.sendWebhook(`${stack.gatewayUrl}${WebhookPaths.mailgun}`, {
       event: 'delivered',
       message,
     });
@@ -178,9 +179,9 @@ describe('Herald through the gateway', () => {
     notificationId = created.id;
 
     const event = await socket.waitForEvent<NotificationNew>(
-      'notification:new',
+      ServerEvents.notificationNew,
       (payload) => payload.notification.id === created.id,
-      { description: `notification:new for ${created.id}`, timeoutMs: EVENTUALLY.timeoutMs },
+      { description: `${ServerEvents.notificationNew} for ${created.id}`, timeoutMs: EVENTUALLY.timeoutMs },
     );
     expect(event.notification).toMatchObject({ title: body.title, channels: body.channels });
     // the gateway passed our request id upstream, and it followed the notification into its event
@@ -211,13 +212,16 @@ describe('Herald through the gateway', () => {
     await postMailgunWebhook(await mailgunMessageFor(id));
 
     await socket.waitForEvent<NotificationUpdated>(
-      'notification:updated',
+      ServerEvents.notificationUpdated,
       (payload) =>
         payload.notificationId === id &&
         payload.change.kind === 'status' &&
         payload.change.channel === 'email' &&
         payload.change.status === 'delivered',
-      { description: `notification:updated email delivered for ${id}`, timeoutMs: EVENTUALLY.timeoutMs },
+      {
+        description: `${ServerEvents.notificationUpdated} email delivered for ${id}`,
+        timeoutMs: EVENTUALLY.timeoutMs,
+      },
     );
     expect((await status(id, tokens.accessToken)).channels.email?.status).toBe('delivered');
   });
@@ -229,17 +233,20 @@ describe('Herald through the gateway', () => {
     const sms = stack.twilio.accepted.find((message) => message.recipient === ada.phone);
     if (!sms) throw new Error('the fake Twilio has no SMS to Ada (see the sending step)');
     // the worker asks Twilio to call the gateway, and Twilio signs that URL
-    expect(field(sms, 'StatusCallback')).toBe(`${stack.gatewayUrl}/api/v1/webhooks/twilio`);
+    expect(field(sms, 'StatusCallback')).toBe(`${stack.gatewayUrl}${WebhookPaths.twilio}`);
     const response = await stack.twilio.sendWebhook({ message: sms, status: 'delivered' });
     expect({ status: response.status, body: await response.text() }).toMatchObject({ status: 200 });
 
     await socket.waitForEvent<NotificationUpdated>(
-      'notification:updated',
+      ServerEvents.notificationUpdated,
       (payload) =>
         payload.notificationId === id &&
         payload.change.channel === 'sms' &&
         payload.change.status === 'delivered',
-      { description: `notification:updated sms delivered for ${id}`, timeoutMs: EVENTUALLY.timeoutMs },
+      {
+        description: `${ServerEvents.notificationUpdated} sms delivered for ${id}`,
+        timeoutMs: EVENTUALLY.timeoutMs,
+      },
     );
     expect((await status(id, tokens.accessToken)).channels).toMatchObject({
       in_app: { status: 'delivered' },
@@ -268,13 +275,13 @@ describe('Herald through the gateway', () => {
     expect(read.body).toMatchObject({ id, read: true });
 
     const updated = await socket.waitForEvent<NotificationUpdated>(
-      'notification:updated',
+      ServerEvents.notificationUpdated,
       (payload) => payload.notificationId === id && payload.change.kind === 'read',
-      { description: `notification:updated read for ${id}`, timeoutMs: EVENTUALLY.timeoutMs },
+      { description: `${ServerEvents.notificationUpdated} read for ${id}`, timeoutMs: EVENTUALLY.timeoutMs },
     );
     expect(updated).toMatchObject({ change: { read: true }, unreadCount: 0 });
-    await socket.waitForEvent<{ count: number }>('unread-count', (payload) => payload.count === 0, {
-      description: 'unread-count 0 on the socket',
+    await socket.waitForEvent<{ count: number }>(ServerEvents.unreadCount, (payload) => payload.count === 0, {
+      description: `${ServerEvents.unreadCount} 0 on the socket`,
       timeoutMs: EVENTUALLY.timeoutMs,
     });
     expect(expectStatus(await unread(), 200).body).toEqual({ unreadCount: 0 });

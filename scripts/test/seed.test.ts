@@ -1,40 +1,22 @@
 // `pnpm seed` against a whole running stack (services from source, the fake
 // providers, nginx when installed), as a user runs it after `pnpm start`.
-import { randomInt } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePortRange } from '@herald/local-infra';
 import { testAmqpUrl, testMongoUrl, uniqueNamespace } from '@herald/test-support';
 import { seedPlatform } from '../seed-platform';
 import { SERVICES, startStack, type Stack } from '../stack';
 
 jest.setTimeout(120_000);
 
-function isPortFree(port: number): Promise<boolean> {
-  const server = createServer();
-  return new Promise((resolve) => {
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
-/** `count` consecutive free ports in 40000–60000, so the suite never meets `pnpm start` or another run. */
-async function freePortRange(count: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt += 1) {
-    const first = randomInt(40_000, 60_000 - count);
-    const ports = Array.from({ length: count }, (_, index) => first + index);
-    if ((await Promise.all(ports.map(isPortFree))).every(Boolean)) return first;
-  }
-  throw new Error('no free port range in 40000–60000');
-}
-
 describe('pnpm seed', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'herald-seed-'));
   let stack: Stack;
 
   beforeAll(async () => {
-    const basePort = await freePortRange(SERVICES.length + 1);
+    // 40000–60000: apart from `pnpm start` and from the e2e suite's stacks (20000–40000)
+    const basePort = await freePortRange(SERVICES.length + 1, { min: 40_000, max: 60_000 });
     stack = await startStack({
       runtime: 'source',
       stdio: 'ignore',

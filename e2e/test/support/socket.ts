@@ -1,6 +1,7 @@
 // A socket.io client connected through the gateway, recording every event it
 // receives, so a step can wait for an event that may already have arrived.
 import { io, type Socket } from 'socket.io-client';
+import { SOCKET_IO_PATH } from '@herald/contracts';
 import { waitFor } from '@herald/test-support';
 
 export interface ReceivedEvent {
@@ -34,7 +35,7 @@ export function connectSocket(
   timeoutMs = 20_000,
 ): Promise<RecordingSocket> {
   const socket = io(gatewayUrl, {
-    path: '/socket.io/',
+    path: SOCKET_IO_PATH,
     auth: { token },
     transports: ['websocket'],
     reconnection: false,

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { testAmqpUrl, testMongoUrl, uniqueNamespace } from '@herald/test-support';
 import { type FakeMailgun, type FakeTwilio } from '@herald/fake-providers';
 import { SERVICES, findNginx, startStack, type Stack } from '../../../scripts/stack';
-import { findFreePortRange } from './ports';
+import { freePortRange } from '@herald/local-infra';
 
 export interface Credentials {
   email: string;
@@ -36,7 +36,7 @@ export function requireNginx(): void {
 export async function startE2eStack(): Promise<E2eStack> {
   requireNginx();
   // the services on basePort..basePort+3, the gateway right after them
-  const basePort = await findFreePortRange(SERVICES.length + 1);
+  const basePort = await freePortRange(SERVICES.length + 1);
   const gatewayPort = basePort + SERVICES.length;
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
   // nginx's config, pid and temp files stay out of .data/, which a running `pnpm start` uses

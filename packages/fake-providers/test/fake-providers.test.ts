@@ -1,5 +1,6 @@
 import type MailgunClass from 'mailgun.js' with { 'resolution-mode': 'import' };
 import twilio from 'twilio';
+import { WebhookPaths } from '@herald/contracts';
 import {
   FakeMailgun,
   FakeTwilio,
@@ -178,7 +179,7 @@ describe('the fake Twilio, driven by the twilio client', () => {
       to: '+15005550006',
       from: '+15005550001',
       body: 'Your code is 123456',
-      statusCallback: 'https://herald.example.com/api/v1/webhooks/twilio',
+      statusCallback: `https://herald.example.com${WebhookPaths.twilio}`,
     });
     expect(message.sid).toMatch(/^SM[0-9a-f]{32}$/);
     expect(message.status).toBe('queued');
@@ -188,7 +189,7 @@ describe('the fake Twilio, driven by the twilio client', () => {
       To: ['+15005550006'],
       From: ['+15005550001'],
       Body: ['Your code is 123456'],
-      StatusCallback: ['https://herald.example.com/api/v1/webhooks/twilio'],
+      StatusCallback: [`https://herald.example.com${WebhookPaths.twilio}`],
     });
   });
 
@@ -228,7 +229,7 @@ describe('the fake Twilio, driven by the twilio client', () => {
   it('signs status callbacks so that twilio.validateRequest accepts them', async () => {
     const receiver = await startReceiver();
     try {
-      const callbackUrl = `${receiver.url}/api/v1/webhooks/twilio?source=test`;
+      const callbackUrl = `${receiver.url}${WebhookPaths.twilio}?source=test`;
       await twilioClientFor(fake).messages.create({
         to: '+15005550006',
         from: '+15005550001',

@@ -144,7 +144,8 @@ export async function waitFor<T>(
 
 // The same helper the services' stack uses; re-exported for suites that build URLs themselves.
 export { withDatabase };
-export { startMongoJavaServer, type MongoJavaServerOptions } from './infra/mongo-java-server';
+// A port for a process a suite starts itself (a service in its own process, a proxy).
+export { freePort } from '@herald/local-infra';
 export type { Provided } from './infra/started';
 export * from './tokens';
 export * from './amqp';

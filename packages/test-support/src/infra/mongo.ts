@@ -1,14 +1,31 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import mongoose from 'mongoose';
+import type * as LocalInfra from '@herald/local-infra';
 import { loadTestcontainers } from './docker';
-import { MONGO_SERVER_TARGET, startMongoJavaServer } from './mongo-java-server';
 import { errorMessage, noop, oneLine, redactUrl, withTimeout, type Provided } from './started';
 
 const MEMORY_SERVER_TIMEOUT_MS = 15_000;
 /** How long a failed mongod download is remembered (see memoryServerMarker). */
 const MEMORY_SERVER_MARKER_TTL_MS = 24 * 60 * 60_000;
-const MEMORY_SERVER_MARKER = join(MONGO_SERVER_TARGET, 'mongodb-memory-server-unavailable.json');
+/** gitignored (packages/test-support/.gitignore) */
+const MEMORY_SERVER_MARKER = resolve(__dirname, '../../.cache/mongodb-memory-server-unavailable.json');
+
+/**
+ * mongo-java-server's launcher from @herald/local-infra. Jest runs global
+ * setup under Node's own module resolution, without the moduleNameMapper that
+ * maps workspace packages to their sources, and a fresh clone has no dist/:
+ * from source (under Jest's transform) load local-infra's source module,
+ * which imports only Node's own modules; from a build, the package itself.
+ */
+function startMongoJavaServer(): Promise<Provided> {
+  const entry = __filename.endsWith('.ts')
+    ? join(dirname(require.resolve('@herald/local-infra/package.json')), 'src/mongo-java-server.ts')
+    : '@herald/local-infra';
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a path chosen at run time (above)
+  const localInfra = require(entry) as typeof LocalInfra;
+  return localInfra.startMongoJavaServer();
+}
 
 /** Connects, pings and reports the server version; throws if nothing speaking MongoDB answers. */
 export async function pingMongo(url: string, timeoutMs = 10_000): Promise<string> {
@@ -73,7 +90,7 @@ function memoryServerMarker(): string | undefined {
 }
 
 function rememberMemoryServerFailure(reason: string): void {
-  mkdirSync(MONGO_SERVER_TARGET, { recursive: true });
+  mkdirSync(dirname(MEMORY_SERVER_MARKER), { recursive: true });
   const marker = { failedAt: new Date().toISOString(), config: memoryServerConfig(), reason };
   writeFileSync(MEMORY_SERVER_MARKER, `${JSON.stringify(marker, null, 2)}\n`);
 }

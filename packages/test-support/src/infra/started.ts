@@ -10,7 +10,11 @@ export interface Provided {
 
 export const noop = async (): Promise<void> => {};
 
-/** Rejects with `message` after `ms`; the timer does not keep the process alive. */
+/**
+ * Rejects with `message` after `ms`; the timer does not keep the process alive.
+ * Not @herald/runtime's: global setup runs without Jest's module mapping, where a
+ * workspace package resolves to its dist/, which a fresh clone does not have.
+ */
 export function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {

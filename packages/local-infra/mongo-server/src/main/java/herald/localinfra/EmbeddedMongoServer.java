@@ -1,4 +1,4 @@
-package herald.testsupport;
+package herald.localinfra;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -13,10 +13,10 @@ import de.bwaldvogel.mongo.backend.h2.H2Backend;
 import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
 
 /**
- * Starts mongo-java-server: in memory for a test run, or on an H2 MVStore
- * file for a local run that keeps its data ({@code pnpm start}).
+ * Starts mongo-java-server: on an H2 MVStore file for a local run that keeps
+ * its data ({@code pnpm start}), or in memory for a benchmark or a test run.
  *
- * Usage: {@code TestMongoServer [port] [--h2 <file>]}.
+ * Usage: {@code EmbeddedMongoServer [port] [--h2 <file>]}.
  *
  * Why not de.bwaldvogel.mongo.InMemoryMongoServer's (or H2MongoServer's) own main:
  * - in 1.47.0 they always bind localhost:27017 (no port argument), which
@@ -37,7 +37,7 @@ import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
  * releases the file lock. A SIGKILL loses at most the last second: the
  * store reopens at its last complete commit.
  */
-public final class TestMongoServer {
+public final class EmbeddedMongoServer {
 
     private static final MongoVersion MONGO_4_4 = new MongoVersion() {
         @Override
@@ -54,7 +54,7 @@ public final class TestMongoServer {
     private static MongoServer server;
     private static boolean stopped;
 
-    private TestMongoServer() {
+    private EmbeddedMongoServer() {
     }
 
     public static void main(String[] args) throws IOException {
@@ -79,7 +79,7 @@ public final class TestMongoServer {
         }
         server = new MongoServer(backend);
         // SIGTERM/SIGINT run shutdown hooks: the store must still be closed, not just abandoned.
-        Runtime.getRuntime().addShutdownHook(new Thread(TestMongoServer::stop, "mongo-server-shutdown"));
+        Runtime.getRuntime().addShutdownHook(new Thread(EmbeddedMongoServer::stop, "mongo-server-shutdown"));
         server.bind("127.0.0.1", port);
         InetSocketAddress address = server.getLocalAddress();
         System.out.println("LISTENING " + address.getHostString() + ":" + address.getPort());

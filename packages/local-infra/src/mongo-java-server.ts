@@ -2,21 +2,24 @@ import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { errorMessage, type Provided } from './started';
 
 /**
- * de.bwaldvogel:mongo-java-server 1.47: in memory, the MongoDB of last resort
- * for tests; on its H2 backend, the MongoDB of a local run that keeps its
- * data in one file. Maven resolves it from Maven Central once, Java runs it.
- * See ../../mongo-server/pom.xml and the launcher next to it.
+ * de.bwaldvogel:mongo-java-server 1.47: on its H2 backend, the MongoDB of a
+ * local run (`pnpm start`) that keeps its data in one file; in memory, the
+ * benchmarks' MongoDB and the tests' MongoDB of last resort. Maven resolves
+ * it from Maven Central once, Java runs it. See ../mongo-server/pom.xml and
+ * the launcher next to it.
+ *
+ * This module imports nothing but Node's own: Jest's global setup loads it
+ * from source, outside Jest's module mapping (see @herald/test-support).
  */
-export const MONGO_SERVER_DIR = resolve(__dirname, '../../mongo-server');
+export const MONGO_SERVER_DIR = resolve(__dirname, '../mongo-server');
 export const MONGO_SERVER_TARGET = join(MONGO_SERVER_DIR, 'target');
 
 const CLASSPATH_FILE = join(MONGO_SERVER_TARGET, 'classpath.txt');
 const CLASSES_DIR = join(MONGO_SERVER_TARGET, 'classes');
-const LAUNCHER_SOURCE = join(MONGO_SERVER_DIR, 'src/main/java/herald/testsupport/TestMongoServer.java');
-const LAUNCHER_CLASS = join(CLASSES_DIR, 'herald/testsupport/TestMongoServer.class');
+const LAUNCHER_SOURCE = join(MONGO_SERVER_DIR, 'src/main/java/herald/localinfra/EmbeddedMongoServer.java');
+const LAUNCHER_CLASS = join(CLASSES_DIR, 'herald/localinfra/EmbeddedMongoServer.class');
 const SERVER_LOG = join(MONGO_SERVER_TARGET, 'mongo-server.log');
 
 const MAVEN_TIMEOUT_MS = 5 * 60_000;
@@ -28,6 +31,10 @@ const H2_STOP_TIMEOUT_MS = 30_000;
 const HOW_TO_FIX =
   'Install a JDK >= 17 and Maven 3 (Debian: apt-get install openjdk-17-jdk-headless maven) with access to Maven Central, ' +
   'or start a MongoDB yourself and set MONGO_URL (e.g. MONGO_URL=mongodb://127.0.0.1:27017).';
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
 
 function mtime(path: string): number {
   return statSync(path).mtimeMs;
@@ -126,7 +133,18 @@ export interface MongoJavaServerOptions {
  * until this process ends: the launcher exits when its stdin closes, so it
  * cannot outlive a killed test run (or a killed `pnpm start`).
  */
-export async function startMongoJavaServer(options: MongoJavaServerOptions = {}): Promise<Provided> {
+export interface EmbeddedMongo {
+  /** mongodb://127.0.0.1:<port>, no database */
+  url: string;
+  /** one short phrase for logs, e.g. "mongo-java-server 1.47 in memory (pid 123, cached classpath)" */
+  label: string;
+  /** the Java process, e.g. to read its CPU time */
+  pid: number;
+  /** closes the server (for H2: after its last commit); safe to call twice */
+  stop: () => Promise<void>;
+}
+
+export async function startMongoJavaServer(options: MongoJavaServerOptions = {}): Promise<EmbeddedMongo> {
   const { classpath, cached } = resolveClasspath();
   const h2File = options.h2File ? resolve(options.h2File) : undefined;
   const logFile = options.logFile ?? (h2File ? join(dirname(h2File), 'mongo-server.log') : SERVER_LOG);
@@ -137,14 +155,14 @@ export async function startMongoJavaServer(options: MongoJavaServerOptions = {})
     child = spawn(
       'java',
       [
-        // a short-lived test server: start fast, stay small, leave the CPUs to Jest
+        // a local server next to the services and their tests: start fast, stay small, leave them the CPUs
         '-XX:+UseSerialGC',
         '-XX:TieredStopAtLevel=1',
         '-Xmx512m',
         '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
         '-cp',
         classpath,
-        'herald.testsupport.TestMongoServer',
+        'herald.localinfra.EmbeddedMongoServer',
         '0',
         ...(h2File ? ['--h2', h2File] : []),
       ],
@@ -168,8 +186,8 @@ export async function startMongoJavaServer(options: MongoJavaServerOptions = {})
     const log = tailOfLog(logFile);
     throw new Error(`${errorMessage(error)}${log ? `\n${log}` : ''}\n(log: ${logFile}) ${HOW_TO_FIX}`);
   }
-  // From here on nobody waits for its output or errors; a write to a closed
-  // stdin (EPIPE) must not crash Jest. And Jest may exit even if teardown never runs.
+  // From here on nobody waits for its output or errors; a write to a closed stdin (EPIPE)
+  // must not crash the parent (Jest, `pnpm start`), and the parent may exit without stop().
   child.on('error', () => undefined);
   child.stdin.on('error', () => undefined);
   child.stdout.resume();
@@ -181,6 +199,7 @@ export async function startMongoJavaServer(options: MongoJavaServerOptions = {})
   return {
     url: `mongodb://${address}`,
     label: `mongo-java-server 1.47 ${backend} (pid ${child.pid}, ${cached ? 'cached classpath' : 'resolved by Maven'})`,
+    pid: child.pid!,
     stop: () => stopJava(child, h2File ? H2_STOP_TIMEOUT_MS : STOP_TIMEOUT_MS),
   };
 }
@@ -188,7 +207,7 @@ export async function startMongoJavaServer(options: MongoJavaServerOptions = {})
 /** Closes the launcher's stdin (clean shutdown), then SIGKILLs it if it lingers. */
 function stopJava(child: JavaProcess, timeoutMs: number): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  child.ref(); // setup unref'd it; teardown must wait for the exit
+  child.ref(); // start-up unref'd it; a stop must wait for the exit
   return new Promise((resolvePromise) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.once('exit', () => {

@@ -4,17 +4,21 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import mongoose, { Schema, type Connection } from 'mongoose';
+import { connectMongo, type MongoLogger } from '@herald/runtime';
 import { startMongoJavaServer } from '../src';
 
 jest.setTimeout(60_000);
 
-const UserSchema = new Schema({ email: { type: String, required: true, unique: true }, name: String });
+const silent: MongoLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
-async function connect(url: string): Promise<Connection> {
-  return mongoose
-    .createConnection(url, { dbName: 'herald_auth', serverSelectionTimeoutMS: 10_000 })
-    .asPromise();
+/** a connection as a service opens it (mongoose, through @herald/runtime), with a users model */
+async function connect(url: string) {
+  const connection = await connectMongo({ url, dbName: 'herald_auth', logger: silent, maxAttempts: 1 });
+  const UserSchema = new connection.base.Schema({
+    email: { type: String, required: true, unique: true },
+    name: String,
+  });
+  return { connection, Users: connection.model('User', UserSchema) };
 }
 
 describe('mongo-java-server on an H2 file', () => {
@@ -26,8 +30,7 @@ describe('mongo-java-server on an H2 file', () => {
     const first = await startMongoJavaServer({ h2File: file });
     try {
       expect(first.label).toContain(file);
-      const connection = await connect(first.url);
-      const Users = connection.model('User', UserSchema);
+      const { connection, Users } = await connect(first.url);
       await Users.init(); // builds the unique index, as a service does at start
       await Users.create({ email: 'ada@example.com', name: 'Ada' });
       await connection.collection('notifications').insertMany([{ title: 'one' }, { title: 'two' }]);
@@ -38,8 +41,7 @@ describe('mongo-java-server on an H2 file', () => {
 
     const second = await startMongoJavaServer({ h2File: file });
     try {
-      const connection = await connect(second.url);
-      const Users = connection.model('User', UserSchema);
+      const { connection, Users } = await connect(second.url);
       expect(await Users.findOne({ email: 'ada@example.com' }).lean()).toMatchObject({ name: 'Ada' });
       expect(await connection.collection('notifications').countDocuments()).toBe(2);
       const indexes = await connection.collection('users').indexes();
