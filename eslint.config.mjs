@@ -10,7 +10,7 @@ export default tseslint.config(
       '**/node_modules/**',
       '**/coverage/**',
       '.data/**',
-      'packages/test-support/mongo-server/target/**',
+      'packages/local-infra/mongo-server/target/**',
     ],
   },
   js.configs.recommended,

@@ -6,13 +6,7 @@ import { waitFor } from '@herald/test-support';
 
 const REPO_ROOT = resolve(__dirname, '../../..');
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const { port } = server.address() as { port: number };
-  await new Promise((done) => server.close(done));
-  return port;
-}
+export { freePort } from '@herald/test-support';
 
 /** How long a started worker process may take to answer /health/ready. */
 export const READY_TIMEOUT_MS = 60_000;
