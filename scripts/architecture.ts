@@ -144,6 +144,13 @@ export function dependencyViolations(
             detail: edge.specifier,
           });
         }
+        if (root.isService && edge.specifier.startsWith('@herald/local-infra')) {
+          violations.push({
+            rule: 'imports-local-infra',
+            file: `${root.name}/${rel}`,
+            detail: edge.specifier,
+          });
+        }
         if (root.isService && edge.specifier.startsWith('@herald/fake-providers')) {
           violations.push({
             rule: 'imports-fake-providers',

@@ -86,12 +86,13 @@ describe('the checker', () => {
   it('reports production code importing test infrastructure, fakes or another package', () => {
     const src = make({
       'server.ts':
-        "import { x } from '@herald/test-support';\nimport { y } from '@herald/fake-providers';\nimport z from '../../other/src/z';\n",
+        "import { x } from '@herald/test-support';\nimport { y } from '@herald/fake-providers';\nimport z from '../../other/src/z';\nimport { w } from '@herald/local-infra';\n",
     });
     expect(dependencyViolations([{ name: 'svc', src, isService: true }]).map((v) => v.rule)).toEqual([
       'imports-test-support',
       'imports-fake-providers',
       'imports-outside-its-package',
+      'imports-local-infra',
     ]);
   });
 });
