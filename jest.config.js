@@ -1,6 +1,6 @@
 // One Jest run for the whole monorepo. Workspace packages are mapped to their
 // TypeScript sources so tests never depend on a prior build.
-const ESM_ONLY_DEPENDENCIES = ['content-disposition', 'cookie'];
+const ESM_ONLY_DEPENDENCIES = ['content-disposition', 'cookie', 'jose'];
 
 /** @type {import('jest').Config} */
 module.exports = {
