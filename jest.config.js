@@ -24,6 +24,7 @@ module.exports = {
   transformIgnorePatterns: [`node_modules/(?!(\\.pnpm/)?(${ESM_ONLY_DEPENDENCIES.join('|')})[@/])`],
   moduleNameMapper: {
     '^@herald/(contracts|runtime|amqp|test-support|fake-providers)$': '<rootDir>/packages/$1/src',
+    '^@herald/runtime/(http|mongo)$': '<rootDir>/packages/runtime/src/$1',
   },
   globalSetup: '<rootDir>/packages/test-support/src/global-setup.ts',
   globalTeardown: '<rootDir>/packages/test-support/src/global-teardown.ts',
