@@ -127,6 +127,21 @@ describe('access token verification through JWKS', () => {
     }
   });
 
+  it("checks expiry against the verifier's clock, not the machine's", async () => {
+    const issuedAt = Math.floor(Date.now() / 1000) - 3_600; // an hour ago, valid for a minute
+    const token = sign(first.privateKey, 'key-1', { iat: issuedAt }, { expiresIn: 60 });
+    const at = (seconds: number) =>
+      createTokenVerifier({
+        keys: createStaticKeyResolver({ 'key-1': first.jwk }),
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        clockToleranceSeconds: 0,
+        now: () => new Date(seconds * 1000),
+      });
+    await expect(at(issuedAt + 30).verify(token)).resolves.toMatchObject({ id: 'user-1' });
+    await expect(at(issuedAt + 61).verify(token)).rejects.toMatchObject({ code: 'token_expired' });
+  });
+
   it('verifies with static keys when no JWKS is used', async () => {
     const v = createTokenVerifier({
       keys: createStaticKeyResolver({ 'key-1': first.jwk }),
