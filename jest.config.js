@@ -1,6 +1,6 @@
 // One Jest run for the whole monorepo. Workspace packages are mapped to their
 // TypeScript sources so tests never depend on a prior build.
-const ESM_ONLY_DEPENDENCIES = ['content-disposition', 'cookie'];
+const ESM_ONLY_DEPENDENCIES = ['content-disposition', 'cookie', 'jose'];
 
 /** @type {import('jest').Config} */
 module.exports = {
@@ -24,6 +24,7 @@ module.exports = {
   transformIgnorePatterns: [`node_modules/(?!(\\.pnpm/)?(${ESM_ONLY_DEPENDENCIES.join('|')})[@/])`],
   moduleNameMapper: {
     '^@herald/(contracts|runtime|amqp|local-infra|test-support|fake-providers)$': '<rootDir>/packages/$1/src',
+    '^@herald/runtime/(http|mongo)$': '<rootDir>/packages/runtime/src/$1',
   },
   globalSetup: '<rootDir>/packages/test-support/src/global-setup.ts',
   globalTeardown: '<rootDir>/packages/test-support/src/global-teardown.ts',

@@ -2,6 +2,7 @@ import amqp, { type AmqpConnectionManager, type ChannelWrapper } from 'amqp-conn
 import { type ConfirmChannel, type ConsumeMessage } from 'amqplib';
 import { type Logger } from 'pino';
 import { type TSchema } from '@sinclair/typebox';
+import { withTimeout } from '@herald/runtime';
 import { Consumer, type ConsumeOptions } from './consumer';
 import { type QueueConsumer } from './queue-consumer';
 import { RawConsumer, type RawConsumeOptions } from './raw-consumer';
@@ -109,18 +110,11 @@ export class AmqpClient {
 
   /** Resolves once connected and the topology is declared (rejects after `timeoutMs`). */
   async waitUntilReady(timeoutMs = 30_000): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`The broker did not answer within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-    });
-    try {
-      await Promise.race([this.publisher.waitForConnect(), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    await withTimeout(
+      this.publisher.waitForConnect(),
+      timeoutMs,
+      `The broker did not answer within ${timeoutMs} ms`,
+    );
   }
 
   isConnected(): boolean {

@@ -1,6 +1,7 @@
 import { type AmqpConnectionManager, type ChannelWrapper } from 'amqp-connection-manager';
 import { type ConfirmChannel, type ConsumeMessage, type Options } from 'amqplib';
 import { type Logger } from 'pino';
+import { settleWithin } from '@herald/runtime';
 import { type AmqpClient } from './client';
 
 export interface QueueDeclaration {
@@ -71,13 +72,18 @@ export abstract class QueueConsumer {
     for (const wake of [...this.sleepers]) wake();
     const deadline = Date.now() + timeoutMs;
     if (this.settingUp) {
-      await settleWithin(this.settingUp, timeoutMs);
+      // its failure is the setup's to report; stop only waits for it to end
+      await settleWithin(
+        this.settingUp.catch(() => undefined),
+        timeoutMs,
+        undefined,
+      );
     }
     const current = this.current;
     if (current) {
       await current.channel.cancel(current.consumerTag).catch(() => undefined);
     }
-    await settleWithin(Promise.allSettled([...this.inFlight]), Math.max(0, deadline - Date.now()));
+    await settleWithin(Promise.allSettled([...this.inFlight]), Math.max(0, deadline - Date.now()), undefined);
     if (this.inFlight.size > 0) {
       this.log.warn(
         { inFlight: this.inFlight.size },
@@ -166,18 +172,6 @@ export abstract class QueueConsumer {
     this.inFlight.add(tracked);
     void tracked.finally(() => this.inFlight.delete(tracked));
   }
-}
-
-/** Waits for `work` at most `ms`, whatever its outcome. */
-async function settleWithin(work: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    work.catch(() => undefined),
-    new Promise((resolve) => {
-      timer = setTimeout(resolve, ms);
-    }),
-  ]);
-  clearTimeout(timer);
 }
 
 /** Acks, unless the channel already closed: then the broker redelivers, and idempotent handlers absorb it. */

@@ -1,22 +1,28 @@
 import { type ConfirmChannel } from 'amqplib';
 import {
-  EventRoutingKeys,
+  DurableQueues,
+  ExchangeTypes,
   Exchanges,
   Headers,
   Queues,
   WorkQueueByRoutingKey,
+  type DurableQueueDeclaration,
+  type DurableQueueKey,
+  type ExchangeKey,
   type WorkRoutingKey,
 } from '@herald/contracts';
 
 /** Every name Herald declares, with an optional namespace prefix for isolation. */
 export interface TopologyNames {
   namespace: string;
-  exchanges: { work: string; delay: string; deadLetter: string; events: string };
+  exchanges: Record<ExchangeKey, string>;
   queues: {
     work: Record<WorkRoutingKey, string>;
     deadLetter: string;
     notificationEvents: string;
   };
+  /** every durable queue of `DurableQueues` (contracts), by its key */
+  durableQueues: Record<DurableQueueKey, string>;
   delayQueue(ttlMs: number): string;
   /** a name inside this namespace, for queues a service owns (e.g. realtime's per-instance queue) */
   scoped(name: string): string;
@@ -40,6 +46,9 @@ export function topologyNames(namespace = ''): TopologyNames {
       deadLetter: scoped(Queues.deadLetter),
       notificationEvents: scoped(Queues.notificationEvents),
     },
+    durableQueues: Object.fromEntries(
+      Object.entries(DurableQueues).map(([key, queue]) => [key, scoped(queue.name)]),
+    ) as Record<DurableQueueKey, string>,
     delayQueue: (ttlMs) => scoped(`${Queues.delayPrefix}${ttlMs}`),
     scoped,
   };
@@ -114,9 +123,28 @@ export interface TopologyOptions {
   deliveryLimit: number;
 }
 
-/** What the notification service consumes: the worker's delivery reports and auth's user events. */
-export const NOTIFICATION_EVENT_BINDINGS = [EventRoutingKeys.deliveryStatus, 'user.*'] as const;
+/**
+ * The arguments of a durable queue as contracts declares it. A quorum queue
+ * that dead-letters gets the delivery limit too: without somewhere to go, a
+ * message past the limit would be dropped.
+ */
+export function durableQueueArguments(
+  names: TopologyNames,
+  queue: DurableQueueDeclaration,
+  deliveryLimit: number,
+): Record<string, unknown> {
+  const args: Record<string, unknown> = { 'x-queue-type': queue.type };
+  if (queue.deadLetterExchange) {
+    args['x-dead-letter-exchange'] = names.exchanges[queue.deadLetterExchange];
+    if (queue.type === 'quorum') args['x-delivery-limit'] = deliveryLimit;
+  }
+  return args;
+}
 
+/**
+ * TRANSITION: the notification service still declares its events queue with
+ * these; once it only consumes it (the topology declares it), this goes.
+ */
 export const quorumQueueArguments = (names: TopologyNames, deliveryLimit: number) => ({
   'x-queue-type': 'quorum',
   'x-delivery-limit': deliveryLimit,
@@ -124,8 +152,10 @@ export const quorumQueueArguments = (names: TopologyNames, deliveryLimit: number
 });
 
 /**
- * Declares Herald's shared topology. Idempotent: every channel runs it when
- * it (re)connects, so a broker that lost its definitions gets them back.
+ * Declares Herald's shared topology: the exchanges and durable queues of
+ * `ExchangeTypes` and `DurableQueues` (contracts), and the delay queues of
+ * the retry policy. Idempotent: every channel runs it when it (re)connects,
+ * so a broker that lost its definitions gets them back.
  *
  * Retries: a failed message is published to the `delay` headers exchange with
  * header `herald-delay-ms` and, as routing key, the name of the queue it came
@@ -140,31 +170,20 @@ export async function declareTopology(
   names: TopologyNames,
   options: TopologyOptions,
 ): Promise<void> {
-  const { exchanges, queues } = names;
-  await channel.assertExchange(exchanges.work, 'direct', { durable: true });
-  await channel.assertExchange(exchanges.events, 'topic', { durable: true });
-  await channel.assertExchange(exchanges.delay, 'headers', { durable: true });
-  await channel.assertExchange(exchanges.deadLetter, 'fanout', { durable: true });
-
-  await channel.assertQueue(queues.deadLetter, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
-  await channel.bindQueue(queues.deadLetter, exchanges.deadLetter, '');
-
-  for (const [routingKey, queue] of Object.entries(queues.work)) {
-    await channel.assertQueue(queue, {
-      durable: true,
-      arguments: quorumQueueArguments(names, options.deliveryLimit),
-    });
-    await channel.bindQueue(queue, exchanges.work, routingKey);
+  const { exchanges } = names;
+  for (const [key, type] of Object.entries(ExchangeTypes) as [ExchangeKey, string][]) {
+    await channel.assertExchange(exchanges[key], type, { durable: true });
   }
 
-  // The notification service's inbox of events is declared by every service, so what auth
-  // and the worker publish is kept even before the notification service first starts.
-  await channel.assertQueue(queues.notificationEvents, {
-    durable: true,
-    arguments: quorumQueueArguments(names, options.deliveryLimit),
-  });
-  for (const routingKey of NOTIFICATION_EVENT_BINDINGS) {
-    await channel.bindQueue(queues.notificationEvents, exchanges.events, routingKey);
+  for (const [key, queue] of Object.entries(DurableQueues) as [DurableQueueKey, DurableQueueDeclaration][]) {
+    const name = names.durableQueues[key];
+    await channel.assertQueue(name, {
+      durable: true,
+      arguments: durableQueueArguments(names, queue, options.deliveryLimit),
+    });
+    for (const binding of queue.bindings) {
+      await channel.bindQueue(name, exchanges[binding.exchange], binding.routingKey);
+    }
   }
 
   for (const ttl of delayQueueTtls(options.retry)) {

@@ -15,3 +15,4 @@ export * from './validate';
 export * from './http';
 export * from './http-paths';
 export * from './socket-events';
+export * from './topology';

@@ -1,5 +1,3 @@
-import { mongo } from 'mongoose';
-
 /** What one item of a batch came to: its result, or the error that item alone met. */
 export type ItemOutcome<R> = { ok: true; value: R } | { ok: false; error: unknown };
 
@@ -86,31 +84,5 @@ export class Batcher<T, R> {
       // what arrived meanwhile has waited a whole write already: it leaves now
       this.startWrites();
     }
-  }
-}
-
-/**
- * The per-item failures of an unordered batch write, by index. A failure of the whole write (no
- * connection, a write-concern error, anything but per-item errors) is thrown: then no item of
- * the batch may count as written.
- */
-export async function writeErrorsOf(write: Promise<unknown>): Promise<Map<number, mongo.MongoServerError>> {
-  try {
-    await write;
-    return new Map();
-  } catch (error) {
-    if (!(error instanceof mongo.MongoBulkWriteError)) throw error;
-    const writeErrors = [error.writeErrors].flat();
-    if (writeErrors.length === 0 || error.result.getWriteConcernError()) throw error;
-    return new Map(
-      writeErrors.map((writeError) => [
-        writeError.index,
-        new mongo.MongoServerError({
-          ...writeError.errInfo,
-          errmsg: writeError.errmsg,
-          code: writeError.code,
-        }),
-      ]),
-    );
   }
 }

@@ -1,14 +1,5 @@
-export * from './errors';
-export * from './config';
-export * from './logger';
-export * from './jwt';
-export * from './lifecycle';
+export * from './core';
+// TRANSITION: removed once services import the subpaths
+export * from './http';
+// TRANSITION: removed once services import the subpaths
 export * from './mongo';
-export * from './batcher';
-export * from './timeout';
-export * from './cursor';
-export * from './http/app';
-export * from './http/problem';
-export * from './http/metrics';
-export * from './http/health';
-export * from './http/authenticate';

@@ -1,6 +1,21 @@
-import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
-import jwt from 'jsonwebtoken';
-import { ServiceUnavailableError, UnauthorizedError } from './errors';
+import { createPublicKey, type JsonWebKey } from 'node:crypto';
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  errors,
+  jwtVerify,
+  type CryptoKey,
+  type JSONWebKeySet,
+  type JWK,
+  type JWTPayload,
+} from 'jose';
+import { AppError, ServiceUnavailableError, UnauthorizedError } from './errors';
+
+/*
+ * Verifying auth's access tokens, on jose (JWKS fetching, key selection,
+ * signature and claim checks). Auth signs them with jsonwebtoken; the two
+ * meet only in the token format.
+ */
 
 export type Role = 'user' | 'admin';
 
@@ -13,16 +28,29 @@ export interface AuthenticatedUser {
   tokenExpiresAt: Date;
 }
 
-/** Finds the public key for a token's `kid`. */
+/** The protected-header fields a verification key is chosen by. */
+export interface TokenKeyHeader {
+  alg?: string;
+  kid?: string;
+}
+
+/** Finds the public key for a token's header (`kid`, and `alg` for the key type). */
 export interface KeyResolver {
-  getKey(kid: string | undefined): Promise<KeyObject>;
+  /**
+   * Throws `UnauthorizedError('invalid_token')` when no key fits, and
+   * `ServiceUnavailableError('jwks_unavailable')` when the keys cannot be had.
+   */
+  getKey(header: TokenKeyHeader): Promise<CryptoKey>;
 }
 
 export interface JwksResolverOptions {
   jwksUrl: string;
-  /** how long fetched keys are trusted before they are fetched again */
+  /** how long fetched keys are trusted before they are fetched again (jose's cacheMaxAge) */
   cacheMs?: number;
-  /** an unknown kid triggers a fetch at most this often, so junk tokens cannot hammer auth */
+  /**
+   * an unknown kid triggers a fetch at most this often, so junk tokens cannot
+   * hammer auth (jose's cooldownDuration)
+   */
   minRefetchIntervalMs?: number;
   fetchTimeoutMs?: number;
 }
@@ -30,83 +58,62 @@ export interface JwksResolverOptions {
 /**
  * Resolves keys from auth's JWKS endpoint. An unknown `kid` (auth rotated its
  * key) refetches the set, rate-limited; concurrent callers share one fetch.
+ * When a refetch fails, the keys fetched before keep serving; only with no
+ * keys at all is the answer 503.
  */
 export function createJwksKeyResolver(options: JwksResolverOptions): KeyResolver {
-  const cacheMs = options.cacheMs ?? 10 * 60_000;
-  const minRefetchIntervalMs = options.minRefetchIntervalMs ?? 10_000;
-  let keys = new Map<string, KeyObject>();
-  let fetchedAt = 0;
-  let inFlight: Promise<void> | undefined;
-
-  async function refresh(): Promise<void> {
-    inFlight ??= (async () => {
-      try {
-        const response = await fetch(options.jwksUrl, {
-          signal: AbortSignal.timeout(options.fetchTimeoutMs ?? 5000),
-        });
-        if (!response.ok) throw new Error(`JWKS answered ${response.status}`);
-        const body = (await response.json()) as { keys?: (JsonWebKey & { kid?: string })[] };
-        keys = keysFromJwks(body.keys ?? []);
-        fetchedAt = Date.now();
-      } finally {
-        inFlight = undefined;
-      }
-    })();
-    return inFlight;
-  }
-
+  const remote = createRemoteJWKSet(new URL(options.jwksUrl), {
+    cacheMaxAge: options.cacheMs ?? 10 * 60_000,
+    cooldownDuration: options.minRefetchIntervalMs ?? 10_000,
+    timeoutDuration: options.fetchTimeoutMs ?? 5_000,
+  });
   return {
-    async getKey(kid) {
-      const stale = Date.now() - fetchedAt > cacheMs;
-      const unknown = kid === undefined || !keys.has(kid);
-      if (stale || (unknown && Date.now() - fetchedAt > minRefetchIntervalMs)) {
-        try {
-          await refresh();
-        } catch {
-          // Keep serving with the keys we have; only fail when we have none at all.
-          // 503, not 401: the token may be fine, and the client should retry rather than log in again.
-          if (keys.size === 0) {
-            throw new ServiceUnavailableError('jwks_unavailable', 'Cannot verify tokens right now');
-          }
-        }
+    async getKey(header) {
+      try {
+        return await remote({ alg: header.alg, kid: header.kid });
+      } catch (error) {
+        if (isKeySelectionError(error)) throw unknownKey();
+        const lastKnown = remote.jwks();
+        if (lastKnown) return fromKeySet(createLocalJWKSet(lastKnown), header);
+        // 503, not 401: the token may be fine, and the client should retry rather than log in again.
+        throw new ServiceUnavailableError('jwks_unavailable', 'Cannot verify tokens right now');
       }
-      return pickKey(keys, kid);
     },
   };
 }
 
-/** Keys given directly (PEM or JWK), for tests and for services configured without JWKS. */
+/** Keys given directly (PEM or JWK) by kid, for auth itself and for tests. */
 export function createStaticKeyResolver(publicKeys: Record<string, string | JsonWebKey>): KeyResolver {
-  const keys = new Map<string, KeyObject>();
-  for (const [kid, key] of Object.entries(publicKeys)) {
-    keys.set(kid, typeof key === 'string' ? createPublicKey(key) : createPublicKey({ key, format: 'jwk' }));
-  }
-  return { getKey: async (kid) => pickKey(keys, kid) };
+  const keys = Object.entries(publicKeys).map(([kid, key]): JWK => {
+    const jwk = typeof key === 'string' ? createPublicKey(key).export({ format: 'jwk' }) : key;
+    return { ...(jwk as JWK), kid };
+  });
+  const keySet = createLocalJWKSet({ keys } satisfies JSONWebKeySet);
+  return { getKey: (header) => fromKeySet(keySet, header) };
 }
 
-function keysFromJwks(jwks: (JsonWebKey & { kid?: string; use?: string })[]): Map<string, KeyObject> {
-  const keys = new Map<string, KeyObject>();
-  for (const jwk of jwks) {
-    if (!jwk.kid || (jwk.use && jwk.use !== 'sig')) continue;
-    try {
-      keys.set(jwk.kid, createPublicKey({ key: jwk, format: 'jwk' }));
-    } catch {
-      // A key we cannot parse cannot have signed a token we accept; skip it.
-    }
+async function fromKeySet(keySet: ReturnType<typeof createLocalJWKSet>, header: TokenKeyHeader) {
+  try {
+    return await keySet({ alg: header.alg, kid: header.kid });
+  } catch (error) {
+    if (isKeySelectionError(error)) throw unknownKey();
+    throw error;
   }
-  return keys;
 }
 
-function pickKey(keys: Map<string, KeyObject>, kid: string | undefined): KeyObject {
-  if (kid !== undefined) {
-    const key = keys.get(kid);
-    if (key) return key;
-    throw new UnauthorizedError('invalid_token', 'The token was signed with an unknown key');
-  }
-  // Tokens without kid are accepted only while there is exactly one key to try.
-  if (keys.size === 1) return [...keys.values()][0]!;
-  throw new UnauthorizedError('invalid_token', 'The token names no key');
+/**
+ * No key of the set fits the token: an unknown kid, no kid while several keys
+ * fit, or an algorithm the set has no key for.
+ */
+function isKeySelectionError(error: unknown): boolean {
+  return (
+    error instanceof errors.JWKSNoMatchingKey ||
+    error instanceof errors.JWKSMultipleMatchingKeys ||
+    error instanceof errors.JOSENotSupported
+  );
 }
+
+const unknownKey = () => new UnauthorizedError('invalid_token', 'The token was signed with an unknown key');
 
 export interface TokenVerifierOptions {
   keys: KeyResolver;
@@ -124,67 +131,71 @@ export interface TokenVerifierOptions {
   verifiedCacheMs?: number;
   /** the most tokens remembered; the oldest are forgotten first */
   verifiedCacheSize?: number;
-  now?: () => number;
+  /** the clock expiry is checked against; tests move it instead of sleeping */
+  now?: () => Date;
 }
 
 export interface TokenVerifier {
   verify(token: string): Promise<AuthenticatedUser>;
 }
 
-const ALGORITHMS: jwt.Algorithm[] = ['ES256', 'RS256'];
+const ALGORITHMS = ['ES256', 'RS256'];
 
 /** Verifies auth's access tokens. Used by the Fastify plugin and by realtime's handshake. */
 export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
   const cacheMs = options.verifiedCacheMs ?? 60_000;
   const cacheSize = options.verifiedCacheSize ?? 10_000;
-  const now = options.now ?? Date.now;
+  const now = options.now ?? (() => new Date());
   const verified = new Map<string, { user: AuthenticatedUser; until: number }>();
 
-  const remember = (token: string, user: AuthenticatedUser) => {
+  const remember = (token: string, user: AuthenticatedUser, at: Date) => {
     if (cacheMs <= 0) return;
     if (verified.size >= cacheSize) verified.delete(verified.keys().next().value!);
-    verified.set(token, { user, until: Math.min(now() + cacheMs, user.tokenExpiresAt.getTime()) });
+    verified.set(token, { user, until: Math.min(at.getTime() + cacheMs, user.tokenExpiresAt.getTime()) });
   };
 
   return {
     async verify(token) {
+      const at = now();
       const known = verified.get(token);
       if (known) {
-        if (known.until > now()) return known.user;
+        if (known.until > at.getTime()) return known.user;
         verified.delete(token);
       }
-      const user = await verifySignature(options, token);
-      remember(token, user);
+      const user = await verifySignature(options, token, at);
+      remember(token, user, at);
       return user;
     },
   };
 }
 
-async function verifySignature(options: TokenVerifierOptions, token: string): Promise<AuthenticatedUser> {
-  const decoded = jwt.decode(token, { complete: true });
-  if (!decoded || typeof decoded.payload === 'string') {
-    throw new UnauthorizedError('invalid_token', 'The token is malformed');
-  }
-  const key = await options.keys.getKey(decoded.header.kid);
-  let claims: jwt.JwtPayload;
+async function verifySignature(
+  options: TokenVerifierOptions,
+  token: string,
+  currentDate: Date,
+): Promise<AuthenticatedUser> {
+  let claims: JWTPayload;
   try {
-    claims = jwt.verify(token, key, {
+    ({ payload: claims } = await jwtVerify(token, (header) => options.keys.getKey(header), {
       algorithms: ALGORITHMS,
       issuer: options.issuer,
       audience: options.audience,
+      requiredClaims: ['exp', 'sub'],
       clockTolerance: options.clockToleranceSeconds ?? 5,
-      ...(options.now ? { clockTimestamp: Math.floor(options.now() / 1000) } : {}),
-    }) as jwt.JwtPayload;
+      currentDate,
+    }));
   } catch (error) {
-    if (error instanceof jwt.TokenExpiredError) {
+    if (error instanceof errors.JWTExpired) {
       throw new UnauthorizedError('token_expired', 'The access token has expired');
     }
+    // The key resolver's own answers (unknown key 401, JWKS unreachable 503) pass through.
+    if (error instanceof AppError) throw error;
     throw new UnauthorizedError('invalid_token', 'The access token is invalid');
   }
   return userFromClaims(claims);
 }
 
-function userFromClaims(claims: jwt.JwtPayload): AuthenticatedUser {
+function userFromClaims(claims: JWTPayload): AuthenticatedUser {
   const role = claims.role;
   if (
     typeof claims.sub !== 'string' ||

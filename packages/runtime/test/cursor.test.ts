@@ -1,5 +1,5 @@
 import { Types } from 'mongoose';
-import { decodeTimeIdCursor, encodeTimeIdCursor, olderThan } from '../src/cursor';
+import { decodeTimeIdCursor, encodeTimeIdCursor, olderThan } from '../src/mongo/cursor';
 import { ValidationError } from '../src/errors';
 
 describe('time + id cursors', () => {

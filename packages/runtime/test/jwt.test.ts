@@ -3,7 +3,13 @@ import { type AddressInfo } from 'node:net';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import pino from 'pino';
-import { createJwksKeyResolver, createStaticKeyResolver, createTokenVerifier, bearerToken } from '../src/jwt';
+import {
+  createJwksKeyResolver,
+  createStaticKeyResolver,
+  createTokenVerifier,
+  bearerToken,
+  type TokenKeyHeader,
+} from '../src/jwt';
 import { createHttpApp } from '../src/http/app';
 import { authenticationPlugin } from '../src/http/authenticate';
 
@@ -31,6 +37,7 @@ describe('access token verification through JWKS', () => {
   const first = keyPair('key-1');
   const second = keyPair('key-2');
   let published = [first.jwk];
+  let authDown = false;
   let fetches = 0;
   let server: Server;
   let jwksUrl: string;
@@ -38,6 +45,11 @@ describe('access token verification through JWKS', () => {
   beforeAll(async () => {
     server = createServer((_request, response) => {
       fetches += 1;
+      if (authDown) {
+        response.statusCode = 503;
+        response.end();
+        return;
+      }
       response.setHeader('content-type', 'application/json');
       response.end(JSON.stringify({ keys: published }));
     });
@@ -94,6 +106,42 @@ describe('access token verification through JWKS', () => {
     await expect(eager.verify(sign(second.privateKey, 'key-2', {}))).resolves.toMatchObject({ id: 'user-1' });
   });
 
+  it('keeps verifying with the keys it has while auth cannot answer a refetch', async () => {
+    // cacheMs 0: every verification refetches, so the second one meets auth down
+    const v = createTokenVerifier({
+      keys: createJwksKeyResolver({ jwksUrl, cacheMs: 0 }),
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      verifiedCacheMs: 0,
+    });
+    await v.verify(sign(first.privateKey, 'key-1', {}));
+    authDown = true;
+    try {
+      const before = fetches;
+      await expect(v.verify(sign(first.privateKey, 'key-1', { role: 'admin' }))).resolves.toMatchObject({
+        role: 'admin',
+      });
+      expect(fetches).toBe(before + 1);
+    } finally {
+      authDown = false;
+    }
+  });
+
+  it("checks expiry against the verifier's clock, not the machine's", async () => {
+    const issuedAt = Math.floor(Date.now() / 1000) - 3_600; // an hour ago, valid for a minute
+    const token = sign(first.privateKey, 'key-1', { iat: issuedAt }, { expiresIn: 60 });
+    const at = (seconds: number) =>
+      createTokenVerifier({
+        keys: createStaticKeyResolver({ 'key-1': first.jwk }),
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        clockToleranceSeconds: 0,
+        now: () => new Date(seconds * 1000),
+      });
+    await expect(at(issuedAt + 30).verify(token)).resolves.toMatchObject({ id: 'user-1' });
+    await expect(at(issuedAt + 61).verify(token)).rejects.toMatchObject({ code: 'token_expired' });
+  });
+
   it('verifies with static keys when no JWKS is used', async () => {
     const v = createTokenVerifier({
       keys: createStaticKeyResolver({ 'key-1': first.jwk }),
@@ -108,7 +156,7 @@ describe('access token verification through JWKS', () => {
       const resolver = createStaticKeyResolver({ 'key-1': first.jwk });
       const counted = {
         lookups: 0,
-        getKey: (kid: string | undefined) => (counted.lookups++, resolver.getKey(kid)),
+        getKey: (header: TokenKeyHeader) => (counted.lookups++, resolver.getKey(header)),
       };
       return counted;
     };
@@ -136,7 +184,7 @@ describe('access token verification through JWKS', () => {
         audience: AUDIENCE,
         verifiedCacheMs: 60_000,
         clockToleranceSeconds: 0,
-        now: () => clock,
+        now: () => new Date(clock),
       });
       const shortLived = sign(first.privateKey, 'key-1', {}, { expiresIn: 30 });
       await v.verify(shortLived);

@@ -2,7 +2,14 @@ import { createServer } from 'node:net';
 import { Schema, type Connection } from 'mongoose';
 import { connectTestMongo, type TestMongo } from '@herald/test-support';
 import { ConflictError } from '../src/errors';
-import { closeMongo, connectMongo, isMongoReady, mapMongoError, type MongoLogger } from '../src/mongo';
+import {
+  closeMongo,
+  connectMongo,
+  isDuplicateKeyError,
+  isMongoReady,
+  mapMongoError,
+  type MongoLogger,
+} from '../src/mongo';
 
 interface Subscriber {
   email: string;
@@ -118,6 +125,20 @@ describe('mongo', () => {
     expect(mapMongoError(fromMongod)).toMatchObject({ code: 'duplicate_contact_email' });
   });
 
+  it('recognises the error of a real duplicate insert as a duplicate key', async () => {
+    await Subscribers.create({ email: 'cy@example.com', tenant: 't3', handle: 'cy', rank: 1 });
+    const error = await Subscribers.create({
+      email: 'cy@example.com',
+      tenant: 't3',
+      handle: 'cy2',
+      rank: 2,
+    }).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(isDuplicateKeyError(error)).toBe(true);
+  });
+
   it('returns any other error unchanged', () => {
     const other = new Error('boom');
     expect(mapMongoError(other)).toBe(other);
@@ -157,5 +178,29 @@ describe('mongo', () => {
     expect(warnings[0]?.fields.reason).toEqual(expect.stringContaining('ECONNREFUSED'));
     expect(warnings[0]?.fields).not.toHaveProperty('err');
     expect(calls.filter((call) => call.level === 'error')).toHaveLength(1);
+  });
+});
+
+describe('isDuplicateKeyError', () => {
+  it.each([
+    ["the driver's code 11000", { code: 11000, message: 'write failed' }],
+    ['the legacy code 11001', { code: 11001 }],
+    [
+      'only the E11000 text (bulk writes, mongo-java-server)',
+      new Error('E11000 duplicate key error collection: db.users index: email_1 dup key: { email: "a@b.c" }'),
+    ],
+  ])('recognises %s', (_form, error) => {
+    expect(isDuplicateKeyError(error)).toBe(true);
+  });
+
+  it.each([
+    ['another code', { code: 121, message: 'Document failed validation' }],
+    ['another message', new Error('connection refused')],
+    ['the code as a string', { code: '11000' }],
+    ['a bare string', 'E11000 duplicate key'],
+    ['null', null],
+    ['undefined', undefined],
+  ])('does not mistake %s for one', (_form, error) => {
+    expect(isDuplicateKeyError(error)).toBe(false);
   });
 });

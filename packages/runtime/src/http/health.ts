@@ -1,5 +1,6 @@
 import { type FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
+import { settleWithin } from '../timeout';
 
 /** A dependency check for `/health/ready`: resolves true when the dependency can serve. */
 export type ReadinessCheck = () => Promise<boolean> | boolean;
@@ -41,15 +42,9 @@ export function registerHealth(
 }
 
 async function runCheck(check: ReadinessCheck): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
   try {
-    const timeout = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), CHECK_TIMEOUT_MS);
-    });
-    return await Promise.race([Promise.resolve().then(check), timeout]);
+    return await settleWithin(Promise.resolve().then(check), CHECK_TIMEOUT_MS, false);
   } catch {
     return false;
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -1,5 +1,5 @@
 import { Types } from 'mongoose';
-import { ValidationError } from './errors';
+import { ValidationError } from '../errors';
 
 /*
  * Cursor pagination, newest first, over (a time field, _id). The cursor is

@@ -1,0 +1,82 @@
+import { randomUUID } from 'node:crypto';
+import amqplib from 'amqplib';
+import { DurableQueues, type DurableQueueKey } from '@herald/contracts';
+import { createTestAmqp, testAmqpUrl, waitFor } from '@herald/test-support';
+import { UnroutableError, durableQueueArguments } from '../src';
+
+const message = (type: string) => ({ messageId: randomUUID(), correlationId: randomUUID(), type });
+
+describe('the topology declared from contracts', () => {
+  let amqp: Awaited<ReturnType<typeof createTestAmqp>>;
+  let inspector: amqplib.ChannelModel;
+
+  beforeAll(async () => {
+    amqp = await createTestAmqp('topology');
+    inspector = await amqplib.connect(testAmqpUrl());
+  });
+  afterAll(async () => {
+    await inspector.close();
+    await amqp.cleanup();
+  });
+
+  async function typesOfMessagesIn(queue: string, count: number): Promise<string[]> {
+    const channel = await inspector.createChannel();
+    try {
+      const types: string[] = [];
+      await waitFor(
+        async () => {
+          const got = await channel.get(queue, { noAck: true });
+          if (got) types.push(got.properties.type as string);
+          return types.length >= count;
+        },
+        { description: `${count} messages in ${queue}` },
+      );
+      return types.sort();
+    } finally {
+      await channel.close();
+    }
+  }
+
+  it("routes delivery status and every user event into the notification service's queue, and nothing else", async () => {
+    const { client } = amqp;
+    const events = client.names.exchanges.events;
+    await client.publish(events, 'delivery.status', message('delivery.status'));
+    await client.publish(events, 'user.registered', message('user.registered'));
+    await client.publish(events, 'user.verification_requested', message('user.verification_requested'));
+    // bound to no durable queue, and no realtime instance listens here: the broker returns it
+    await expect(
+      client.publish(events, 'notification.created', message('notification.created')),
+    ).rejects.toBeInstanceOf(UnroutableError);
+
+    expect(await typesOfMessagesIn(client.names.durableQueues.notificationEvents, 3)).toEqual([
+      'delivery.status',
+      'user.registered',
+      'user.verification_requested',
+    ]);
+  });
+
+  it('routes delivery jobs by channel to their work queue', async () => {
+    const { client } = amqp;
+    await client.publish(client.names.exchanges.work, 'sms', message('delivery.job'));
+    expect(await typesOfMessagesIn(client.names.queues.work.sms, 1)).toEqual(['delivery.job']);
+  });
+
+  it.each(Object.keys(DurableQueues) as DurableQueueKey[])(
+    'declares %s as the queue type contracts gives it',
+    async (key) => {
+      const name = amqp.client.names.durableQueues[key];
+      const declared = DurableQueues[key];
+      const other = declared.type === 'quorum' ? 'classic' : 'quorum';
+      // the arguments the topology gave it (the client's default delivery limit), but the other type
+      const args = { ...durableQueueArguments(amqp.client.names, declared, 20), 'x-queue-type': other };
+      const channel = await inspector.createChannel();
+      const closed = new Promise((resolve) => channel.once('close', resolve));
+      channel.on('error', () => undefined);
+      // the broker refuses a redeclaration whose arguments differ: 406 PRECONDITION_FAILED
+      await expect(channel.assertQueue(name, { durable: true, arguments: args })).rejects.toThrow(
+        /PRECONDITION_FAILED.*x-queue-type/,
+      );
+      await closed;
+    },
+  );
+});

@@ -1,0 +1,86 @@
+import { EventRoutingKeys, Queues, WorkRoutingKeys, type Exchanges } from './names';
+
+/*
+ * What Herald declares on RabbitMQ, as data: the one place that says which
+ * exchange is of which kind and which durable queue binds what. `@herald/amqp`'s
+ * `declareTopology` declares exactly this (with a namespace prefix in tests);
+ * no service declares a durable queue of its own, so a queue's arguments can
+ * never disagree between two declarers (the broker refuses the second).
+ *
+ * Delay queues (one per retry TTL, derived from the retry policy) and
+ * realtime's per-instance fan-out queues (exclusive, auto-delete) are not
+ * here: they are not fixed, durable declarations.
+ */
+
+export type ExchangeKey = keyof typeof Exchanges;
+export type ExchangeType = 'direct' | 'topic' | 'headers' | 'fanout';
+
+/** The kind of each exchange in `Exchanges` (names.ts says what each carries). */
+export const ExchangeTypes = {
+  work: 'direct',
+  delay: 'headers',
+  deadLetter: 'fanout',
+  events: 'topic',
+} as const satisfies Record<ExchangeKey, ExchangeType>;
+
+export interface QueueBinding {
+  readonly exchange: ExchangeKey;
+  /** a routing key, or for the topic exchange a pattern (`user.*`) */
+  readonly routingKey: string;
+}
+
+export interface DurableQueueDeclaration {
+  readonly name: string;
+  /**
+   * quorum: replicated across a cluster, with a delivery limit as a second
+   * guard against poison loops; classic: a single node's queue.
+   */
+  readonly type: 'quorum' | 'classic';
+  /**
+   * Where the broker sends what it gives up on (past the delivery limit).
+   * Absent only for the dead-letter queue itself.
+   */
+  readonly deadLetterExchange?: ExchangeKey;
+  readonly bindings: readonly QueueBinding[];
+}
+
+/** Every durable queue Herald declares, in declaration order. */
+export const DurableQueues = {
+  /** everything that cannot be processed, for an operator to inspect and replay */
+  deadLetter: {
+    name: Queues.deadLetter,
+    type: 'quorum',
+    bindings: [{ exchange: 'deadLetter', routingKey: '' }],
+  },
+  /** the worker's email jobs */
+  workEmail: {
+    name: Queues.workEmail,
+    type: 'quorum',
+    deadLetterExchange: 'deadLetter',
+    bindings: [{ exchange: 'work', routingKey: WorkRoutingKeys.email }],
+  },
+  /** the worker's SMS jobs */
+  workSms: {
+    name: Queues.workSms,
+    type: 'quorum',
+    deadLetterExchange: 'deadLetter',
+    bindings: [{ exchange: 'work', routingKey: WorkRoutingKeys.sms }],
+  },
+  /**
+   * The notification service's inbox: the worker's delivery reports and all
+   * of auth's user events. Declared with the rest by every service, so what
+   * auth and the worker publish is kept even before the notification service
+   * first starts.
+   */
+  notificationEvents: {
+    name: Queues.notificationEvents,
+    type: 'quorum',
+    deadLetterExchange: 'deadLetter',
+    bindings: [
+      { exchange: 'events', routingKey: EventRoutingKeys.deliveryStatus },
+      { exchange: 'events', routingKey: 'user.*' },
+    ],
+  },
+} as const satisfies Record<string, DurableQueueDeclaration>;
+
+export type DurableQueueKey = keyof typeof DurableQueues;
