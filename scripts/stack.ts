@@ -8,7 +8,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { FakeMailgun, FakeTwilio } from '@herald/fake-providers';
 import { exitedEarly, startMongoJavaServer, stopProcess, waitUntilReady } from '@herald/local-infra';
-import { withDatabase } from '@herald/runtime';
+import { withDatabase } from '@herald/runtime/mongo';
 import { REPO_ROOT, writeGatewayConfig } from './gateway-config';
 import { localCredentials, localSigningKey, removeRunningStack, writeRunningStack } from './local-state';
 

@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connectMongo, type MongoLogger } from '@herald/runtime';
+import { connectMongo, type MongoLogger } from '@herald/runtime/mongo';
 import { startMongoJavaServer } from '../src';
 
 jest.setTimeout(60_000);

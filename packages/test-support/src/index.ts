@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import mongoose, { type Connection } from 'mongoose';
-import { withDatabase } from '@herald/runtime';
+import { withDatabase } from '@herald/runtime/mongo';
 
 /**
  * Per-suite helpers for integration tests. Jest's global setup

@@ -2,7 +2,12 @@ import { generateKeyPairSync, randomUUID, type JsonWebKey, type KeyObject } from
 import { createServer, type Server } from 'node:http';
 import { type AddressInfo } from 'node:net';
 import jwt from 'jsonwebtoken';
-import { createStaticKeyResolver, createTokenVerifier, type Role, type TokenVerifier } from '@herald/runtime';
+import {
+  createStaticKeyResolver,
+  createTokenVerifier,
+  type Role,
+  type TokenVerifier,
+} from '@herald/runtime/http';
 
 export const TEST_ISSUER = 'herald-auth';
 export const TEST_AUDIENCE = 'herald';

@@ -1,12 +1,7 @@
 import { type AmqpClient } from '@herald/amqp';
-import {
-  adminScope,
-  createHttpApp,
-  isMongoReady,
-  prepareModels,
-  type HttpApp,
-  type Logger,
-} from '@herald/runtime';
+import { type Logger } from '@herald/runtime';
+import { adminScope, createHttpApp, type HttpApp } from '@herald/runtime/http';
+import { isMongoReady, prepareModels } from '@herald/runtime/mongo';
 import { type Connection } from 'mongoose';
 import { bootstrapAdmin } from './accounts/domain/bootstrap-admin';
 import { bcryptPasswords, type Passwords } from './accounts/domain/passwords';

@@ -1,5 +1,6 @@
 import { type AmqpClient } from '@herald/amqp';
-import { type HttpApp, type Logger } from '@herald/runtime';
+import { type Logger } from '@herald/runtime';
+import { type HttpApp } from '@herald/runtime/http';
 import { type Config } from './config';
 import { createDummyHash, type Passwords } from './accounts/domain/passwords';
 import { type AccessTokenSettings } from './keys/domain/access-tokens';

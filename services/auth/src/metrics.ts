@@ -1,4 +1,4 @@
-import { Counter, Gauge, type HttpApp } from '@herald/runtime';
+import { Counter, Gauge, type HttpApp } from '@herald/runtime/http';
 import { type UserModel } from './accounts/data/user-model';
 
 export type LoginOutcome = 'success' | 'invalid_credentials' | 'throttled' | 'disabled';

@@ -1,6 +1,6 @@
 import { type AddressInfo } from 'node:net';
 import jwt from 'jsonwebtoken';
-import { createJwksKeyResolver, createTokenVerifier, type TokenVerifier } from '@herald/runtime';
+import { createJwksKeyResolver, createTokenVerifier, type TokenVerifier } from '@herald/runtime/http';
 import { signAccessToken } from '../src/keys/domain/access-tokens';
 import { keyRing } from '../src/keys/domain/signing-keys';
 import { newEcKey, startHarness, type AuthHarness } from './harness';

@@ -1,6 +1,8 @@
 import { type Connection } from 'mongoose';
 import { type AmqpClient } from '@herald/amqp';
-import { closeMongo, createHttpApp, isMongoReady, type HttpApp, type Logger } from '@herald/runtime';
+import { type Logger } from '@herald/runtime';
+import { createHttpApp, type HttpApp } from '@herald/runtime/http';
+import { closeMongo, isMongoReady } from '@herald/runtime/mongo';
 import { type WorkerSettings } from './config';
 import { registerDeliveryConsumers } from './deliveries/consumers';
 import { deliveryModel, prepareDeliveries } from './deliveries/data/delivery-model';

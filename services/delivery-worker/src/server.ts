@@ -1,5 +1,6 @@
 import { AmqpClient } from '@herald/amqp';
-import { closeOnSignals, connectMongo, createLogger, runService } from '@herald/runtime';
+import { closeOnSignals, createLogger, runService } from '@herald/runtime';
+import { connectMongo } from '@herald/runtime/mongo';
 import { hostname } from 'node:os';
 import { buildApp } from './app';
 import { loadConfig, retryPolicyFrom, settingsFrom } from './config';

@@ -1,6 +1,6 @@
 import { Headers } from '@herald/contracts';
 import { field } from '@herald/fake-providers';
-import { type HttpApp } from '@herald/runtime';
+import { type HttpApp } from '@herald/runtime/http';
 import { waitFor } from '@herald/test-support';
 import {
   emailJob,

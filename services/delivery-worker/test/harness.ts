@@ -10,7 +10,7 @@ import {
 } from '@herald/contracts';
 import { type RetryPolicy } from '@herald/amqp';
 import { FakeMailgun, FakeTwilio } from '@herald/fake-providers';
-import { type HttpApp } from '@herald/runtime';
+import { type HttpApp } from '@herald/runtime/http';
 import {
   connectTestMongo,
   createTestAmqp,

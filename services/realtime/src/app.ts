@@ -1,5 +1,6 @@
 import { type AmqpClient } from '@herald/amqp';
-import { createHttpApp, type HttpApp, type Logger, type TokenVerifier } from '@herald/runtime';
+import { type Logger } from '@herald/runtime';
+import { createHttpApp, type HttpApp, type TokenVerifier } from '@herald/runtime/http';
 import { type NotificationFeed } from './catch-up/notification-feed';
 import { consumeNotificationEvents } from './events/consumers';
 import { attachSocketServer } from './sockets/socket-server';

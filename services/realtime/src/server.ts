@@ -1,13 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { AmqpClient } from '@herald/amqp';
-import {
-  closeOnSignals,
-  createJwksKeyResolver,
-  createLogger,
-  createTokenVerifier,
-  runService,
-} from '@herald/runtime';
+import { closeOnSignals, createLogger, runService } from '@herald/runtime';
+import { createJwksKeyResolver, createTokenVerifier } from '@herald/runtime/http';
 import { buildApp, type RealtimeSettings } from './app';
 import { httpNotificationFeed } from './catch-up/notification-feed';
 import { loadConfig, type Config } from './config';

@@ -14,7 +14,7 @@ import {
   type NotificationChange,
   type NotificationSummary,
 } from '@herald/contracts';
-import { type HttpApp } from '@herald/runtime';
+import { type HttpApp } from '@herald/runtime/http';
 import { TestTokenIssuer, createTestAmqp, testAmqpUrl, testLogger, waitFor } from '@herald/test-support';
 import { buildApp, type RealtimeSettings } from '../src/app';
 import { httpNotificationFeed } from '../src/catch-up/notification-feed';

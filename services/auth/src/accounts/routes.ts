@@ -1,4 +1,5 @@
-import { authenticated, bearerToken, ValidationError, type HttpApp } from '@herald/runtime';
+import { ValidationError } from '@herald/runtime';
+import { authenticated, bearerToken, type HttpApp } from '@herald/runtime/http';
 import { type AuthContext } from '../context';
 import { sessionIdOf } from '../keys/domain/access-tokens';
 import { problems } from '../problems';

@@ -1,4 +1,4 @@
-import { type HttpApp } from '@herald/runtime';
+import { type HttpApp } from '@herald/runtime/http';
 import { publicJwks } from './domain/access-tokens';
 import { type SigningKeyRing } from './domain/signing-keys';
 import { Jwks } from './schemas';

@@ -3,7 +3,7 @@ import {
   createStaticKeyResolver,
   createTokenVerifier,
   type HttpApp,
-} from '@herald/runtime';
+} from '@herald/runtime/http';
 import { type Config } from '../config';
 import { type SigningKeyRing } from '../keys/domain/signing-keys';
 
@@ -22,7 +22,7 @@ export async function registerAuthentication(
     ),
     issuer: options.config.JWT_ISSUER,
     audience: options.config.JWT_AUDIENCE,
-    now: () => options.now().getTime(),
+    now: options.now,
   });
   await app.register(authenticationPlugin, { verifier });
 }

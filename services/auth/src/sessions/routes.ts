@@ -1,4 +1,4 @@
-import { authenticated, type HttpApp } from '@herald/runtime';
+import { authenticated, type HttpApp } from '@herald/runtime/http';
 import { type AuthContext } from '../context';
 import { problems } from '../problems';
 import { logout, refresh, revokeSessions } from './domain/sessions';

@@ -1,4 +1,4 @@
-import { type HttpApp } from '@herald/runtime';
+import { type HttpApp } from '@herald/runtime/http';
 import { UserView } from '../accounts/schemas';
 import { type AuthContext } from '../context';
 import { problems } from '../problems';

@@ -1,6 +1,6 @@
 import { DeliveryChannels, DeliveryJobMessage } from '@herald/contracts';
 import { type AmqpClient, type Consumer } from '@herald/amqp';
-import { type HttpApp } from '@herald/runtime';
+import { type HttpApp } from '@herald/runtime/http';
 import { type DeliveryService } from './domain/deliver';
 
 export interface DeliveryConsumerOptions {

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, type HttpApp } from '@herald/runtime';
+import { Counter, Gauge, Histogram, type HttpApp } from '@herald/runtime/http';
 
 export interface RealtimeMetrics {
   eventsPushed: Counter<'event'>;

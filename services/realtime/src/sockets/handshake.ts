@@ -1,5 +1,6 @@
 import { validateMessage } from '@herald/contracts';
-import { AppError, ValidationError, bearerToken, type Logger, type TokenVerifier } from '@herald/runtime';
+import { AppError, ValidationError, type Logger } from '@herald/runtime';
+import { bearerToken, type TokenVerifier } from '@herald/runtime/http';
 import { type RealtimeMetrics } from '../metrics/realtime-metrics';
 import { type ConnectionsPerUser } from './connection-limit';
 import { HandshakeAuth } from './protocol';

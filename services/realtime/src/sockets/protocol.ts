@@ -6,7 +6,7 @@ import {
   type NotificationChange,
   type NotificationSummary,
 } from '@herald/contracts';
-import { type AuthenticatedUser } from '@herald/runtime';
+import { type AuthenticatedUser } from '@herald/runtime/http';
 import { type CatchUpItem } from '../catch-up/notification-feed';
 
 /**

@@ -1,6 +1,7 @@
 import { Server } from 'socket.io';
 import { ServerEvents, SOCKET_IO_PATH } from '@herald/contracts';
-import { type HttpApp, type Logger, type TokenVerifier } from '@herald/runtime';
+import { type Logger } from '@herald/runtime';
+import { type HttpApp, type TokenVerifier } from '@herald/runtime/http';
 import { type NotificationFeed } from '../catch-up/notification-feed';
 import { replayMissed } from '../catch-up/replay-missed';
 import { registerRealtimeMetrics } from '../metrics/realtime-metrics';

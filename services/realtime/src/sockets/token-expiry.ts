@@ -1,5 +1,6 @@
 import { ClientEvents, ServerEvents } from '@herald/contracts';
-import { AppError, type Logger, type TokenVerifier } from '@herald/runtime';
+import { AppError, type Logger } from '@herald/runtime';
+import { type TokenVerifier } from '@herald/runtime/http';
 import { adminRoom, type RefreshAck } from './protocol';
 import { type RealtimeSocket } from './socket-types';
 

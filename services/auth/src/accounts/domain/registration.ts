@@ -1,4 +1,5 @@
-import { ConflictError, mapMongoError, ValidationError } from '@herald/runtime';
+import { ConflictError, ValidationError } from '@herald/runtime';
+import { mapMongoError } from '@herald/runtime/mongo';
 import { Types } from 'mongoose';
 import { type AuthContext } from '../../context';
 import { AttemptThrottle } from '../../throttle/domain/attempt-throttle';

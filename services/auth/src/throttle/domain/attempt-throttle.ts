@@ -1,4 +1,5 @@
-import { isDuplicateKeyError, TooManyRequestsError } from '@herald/runtime';
+import { TooManyRequestsError } from '@herald/runtime';
+import { isDuplicateKeyError } from '@herald/runtime/mongo';
 import { type ThrottleCounterModel } from '../data/throttle-counter-model';
 
 export interface ThrottleKey {

@@ -1,6 +1,6 @@
 import { Schema, type Connection, type Model } from 'mongoose';
 import { type DeliveryChannel, type DeliveryError } from '@herald/contracts';
-import { prepareModels } from '@herald/runtime';
+import { prepareModels } from '@herald/runtime/mongo';
 
 export const DeliveryStates = ['sending', 'retrying', 'sent', 'failed', 'dead'] as const;
 export type DeliveryState = (typeof DeliveryStates)[number];

@@ -1,5 +1,6 @@
 import { type DeliveryChannel, type DeliveryError } from '@herald/contracts';
-import { Batcher, isDuplicateKeyError, writeErrorsOf, type ItemOutcome } from '@herald/runtime';
+import { Batcher, type ItemOutcome } from '@herald/runtime';
+import { isDuplicateKeyError, writeErrorsOf } from '@herald/runtime/mongo';
 import { type DeliveryModel, type Delivery } from './delivery-model';
 
 export type Claim =

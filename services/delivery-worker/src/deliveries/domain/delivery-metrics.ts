@@ -1,4 +1,4 @@
-import { Counter, Histogram, type HttpApp } from '@herald/runtime';
+import { Counter, Histogram, type HttpApp } from '@herald/runtime/http';
 
 export type DeliveryOutcome = 'sent' | 'already_sent' | 'retry' | 'failed' | 'dead';
 
