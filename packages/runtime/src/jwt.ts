@@ -188,6 +188,10 @@ async function verifySignature(
     if (error instanceof errors.JWTExpired) {
       throw new UnauthorizedError('token_expired', 'The access token has expired');
     }
+    // Not three base64url parts with a JSON header: not a token at all.
+    if (error instanceof errors.JWSInvalid) {
+      throw new UnauthorizedError('invalid_token', 'The token is malformed');
+    }
     // The key resolver's own answers (unknown key 401, JWKS unreachable 503) pass through.
     if (error instanceof AppError) throw error;
     throw new UnauthorizedError('invalid_token', 'The access token is invalid');
