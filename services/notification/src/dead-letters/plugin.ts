@@ -1,11 +1,11 @@
 import { type Connection } from 'mongoose';
 import { type AmqpClient } from '@herald/amqp';
 import { type HttpApp, type Logger } from '@herald/runtime';
-import { type NotificationModel } from '../data/notification-model';
-import { DeadLetterDrain } from './drain-consumer';
-import { deadLetterModel } from './model';
-import { type ReplayDeps } from './replay';
-import { type ChannelRequeued } from './requeue-channel';
+import { type NotificationModel } from '../notifications/data/notification-model';
+import { DeadLetterDrain } from './consumers';
+import { deadLetterModel } from './data/model';
+import { type ReplayDeps } from './domain/replay';
+import { type ChannelRequeued } from './domain/requeue-channel';
 import { registerDeadLetterRoutes } from './routes';
 
 export type { ChannelRequeued };

@@ -1,12 +1,12 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { ProblemDetails } from '@herald/contracts';
 import { AppError, type HttpApp } from '@herald/runtime';
-import { type ServiceContext } from '../domain/context';
-import { type WebhookModels } from './models';
-import { applyProviderEvent, type ProviderEvent } from './provider-events';
-import { keepPending } from './pending-events';
-import { recordToken } from './replay-cache';
-import { isValidMailgunSignature } from './signatures';
+import { type ServiceContext } from '../kernel/context';
+import { type WebhookModels } from './data/models';
+import { applyProviderEvent, type ProviderEvent } from './domain/provider-events';
+import { keepPending } from './domain/pending-events';
+import { recordToken } from './domain/replay-cache';
+import { isValidMailgunSignature } from './domain/signatures';
 import { WebhookAccepted } from './schemas';
 
 const MailgunWebhook = Type.Object({
