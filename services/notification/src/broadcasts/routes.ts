@@ -2,7 +2,7 @@ import { ProblemDetails } from '@herald/contracts';
 import { type HttpApp } from '@herald/runtime';
 import { getBroadcast, startBroadcast } from './domain/broadcast';
 import { type ServiceContext } from '../kernel/context';
-import { BroadcastBody, BroadcastProgress } from '../notifications/schemas';
+import { BroadcastBody, BroadcastProgress } from './schemas';
 import { Type } from '@sinclair/typebox';
 
 const tags = ['broadcasts'];

@@ -6,21 +6,20 @@ import {
   CursorQuery,
   DeliveryStatus,
   Priority,
-  UserRole,
 } from '@herald/contracts';
-import { RenderedChannels } from '../templates/schemas';
+import { RenderedChannels } from '../templates/data/content-types';
 
 /*
  * HTTP schemas use plain JSON-schema formats (Fastify's ajv checks them),
  * and are strict: an unknown field is a 400 naming it, not silently dropped.
  */
-const strict = { additionalProperties: false } as const;
+export const strict = { additionalProperties: false } as const;
 
 const Email = Type.String({ format: 'email', maxLength: 254 });
 const Phone = Type.String({ pattern: '^\\+[1-9]\\d{1,14}$', description: 'E.164, e.g. +14155550100' });
 const Locale = Type.String({ pattern: '^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$' });
 const Id = Type.String({ pattern: '^[0-9a-f]{24}$', description: 'a notification id' });
-const Instant = Type.String({ format: 'date-time' });
+export const Instant = Type.String({ format: 'date-time' });
 
 export const Recipient = Type.Union(
   [
@@ -36,7 +35,8 @@ const Metadata = Type.Record(Type.String({ maxLength: 64 }), Type.String({ maxLe
   description: 'strings only, passed to providers as tags',
 });
 
-const content = {
+/** What to send: shared by a single notification and a broadcast. */
+export const content = {
   channels: Type.Array(Channel, { minItems: 1, maxItems: 3, uniqueItems: true }),
   title: Type.Optional(
     Type.String({ minLength: 1, maxLength: 200, description: 'required unless a template is given' }),
@@ -70,7 +70,7 @@ const content = {
 };
 
 /** Either literal content or a template; combining them is refused by the domain (400 naming the fields). */
-const contentOrTemplate = {
+export const contentOrTemplate = {
   anyOf: [{ required: ['title', 'body'] }, { required: ['template'] }],
 };
 
@@ -229,28 +229,3 @@ export const ReadAllResult = Type.Object({
   updated: Type.Integer({ minimum: 0 }),
   unreadCount: Type.Integer(),
 });
-
-export const BroadcastBody = Type.Object(
-  {
-    audience: Type.Union([
-      Type.Object({ all: Type.Literal(true) }, strict),
-      Type.Object({ role: UserRole }, strict),
-    ]),
-    ...content,
-  },
-  { ...strict, ...contentOrTemplate, title: 'Broadcast' },
-);
-export type BroadcastBody = Static<typeof BroadcastBody>;
-
-export const BroadcastProgress = Type.Object(
-  {
-    id: Type.String(),
-    state: Type.Union([Type.Literal('running'), Type.Literal('completed')]),
-    recipientCount: Type.Integer({ minimum: 0 }),
-    processedCount: Type.Integer({ minimum: 0 }),
-    createdAt: Instant,
-    completedAt: Type.Optional(Instant),
-  },
-  { title: 'BroadcastProgress' },
-);
-export type BroadcastProgress = Static<typeof BroadcastProgress>;

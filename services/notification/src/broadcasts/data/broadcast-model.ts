@@ -1,6 +1,6 @@
 import { Schema, type Types, type Connection, type Model } from 'mongoose';
 import { type Channel, type Priority, type TemplateRef, type UserRole } from '@herald/contracts';
-import { type RenderedChannels } from '../../templates/schemas';
+import { type RenderedChannels } from '../../templates/data/content-types';
 
 export type BroadcastState = 'running' | 'completed';
 

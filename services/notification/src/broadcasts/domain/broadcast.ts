@@ -5,7 +5,7 @@ import { type Channel } from '@herald/contracts';
 import { type BroadcastRecord } from '../data/broadcast-model';
 import { type NotificationRecord } from '../../notifications/data/notification-model';
 import { type UserRecord } from '../../users/data/user-model';
-import { type BroadcastBody, type BroadcastProgress } from '../../notifications/schemas';
+import { type BroadcastInput, type BroadcastProgress } from './types';
 import { type ServiceContext } from '../../kernel/context';
 import { buildNotification } from '../../notifications/domain/create-notification';
 import { suppressedChannels } from '../../notifications/domain/suppression';
@@ -43,7 +43,7 @@ export function broadcastProgress(record: BroadcastRecord): BroadcastProgress {
 export async function startBroadcast(
   ctx: ServiceContext,
   sender: AuthenticatedUser,
-  input: BroadcastBody,
+  input: BroadcastInput,
   correlationId: string,
 ): Promise<BroadcastProgress> {
   assertOneContentSource(input);
@@ -82,7 +82,7 @@ export async function startBroadcast(
  */
 async function broadcastContent(
   ctx: ServiceContext,
-  input: BroadcastBody,
+  input: BroadcastInput,
 ): Promise<
   Pick<
     BroadcastRecord,

@@ -9,7 +9,7 @@ import {
 } from '@herald/runtime';
 import { PageLimits, type CursorPage } from '@herald/contracts';
 import { type DeadLetterModel, type DeadLetterRecord } from '../data/model';
-import { type DeadLetterDetail, type DeadLetterListQuery, type DeadLetterSummary } from '../schemas';
+import { type DeadLetterDetail, type DeadLetterListQuery, type DeadLetterSummary } from './types';
 
 /** The list never carries bodies or headers: a page of large messages would be megabytes. */
 const SUMMARY_PROJECTION = { content: 0, headers: 0, dedupeKey: 0 } as const;

@@ -1,7 +1,11 @@
 import { Types } from 'mongoose';
 import { decideTransition, type Channel } from '@herald/contracts';
 import { ConflictError, type Logger } from '@herald/runtime';
-import { type ChannelDelivery, type HistoryEntry, type NotificationModel } from '../../notifications/data/notification-model';
+import {
+  type ChannelDelivery,
+  type HistoryEntry,
+  type NotificationModel,
+} from '../../notifications/data/notification-model';
 import { type DeadLetterRecord } from '../data/model';
 
 export interface ChannelRequeued {

@@ -1,9 +1,13 @@
 import { Types } from 'mongoose';
 import { PermanentError } from '@herald/runtime';
 import { decideTransition, type DeliveryStatusMessage } from '@herald/contracts';
-import { type ChannelDelivery, type HistoryEntry, type NotificationRecord } from '../../notifications/data/notification-model';
+import {
+  type ChannelDelivery,
+  type HistoryEntry,
+  type NotificationRecord,
+} from '../../notifications/data/notification-model';
 import { type ServiceContext } from '../../kernel/context';
-import { normaliseProviderMessageId } from '../../webhooks/domain/signatures';
+import { normaliseProviderMessageId } from '../../notifications/data/provider-message-id';
 import { publishNotificationUpdated } from '../../notifications/domain/events';
 
 type Projected = Pick<NotificationRecord, '_id' | 'userId' | 'correlationId' | 'deliveries'>;

@@ -10,7 +10,7 @@ import {
   type Recipient,
 } from '../data/notification-model';
 import { renderForSend } from '../../templates/domain/render';
-import { type CreateNotificationBody, type NotificationAccepted } from '../schemas';
+import { type CreateNotificationInput, type NotificationAccepted } from './types';
 import { type ServiceContext } from '../../kernel/context';
 import { publishDueEntries } from '../../outbox/domain/outbox';
 import { resolveRecipient } from './recipients';
@@ -197,7 +197,7 @@ function parseSendAt(ctx: ServiceContext, sendAt: string | undefined): Date | un
  */
 async function contentOf(
   ctx: ServiceContext,
-  input: CreateNotificationBody,
+  input: CreateNotificationInput,
   recipient: Recipient,
 ): Promise<Pick<NotificationDraft, 'title' | 'body' | 'html' | 'template' | 'rendered' | 'locale'>> {
   if (!input.template)
@@ -221,7 +221,7 @@ async function contentOf(
 export async function createNotification(
   ctx: ServiceContext,
   sender: AuthenticatedUser,
-  input: CreateNotificationBody,
+  input: CreateNotificationInput,
   options: { correlationId: string; id?: Types.ObjectId },
 ): Promise<NotificationAccepted> {
   assertOneContentSource(input);

@@ -1,24 +1,8 @@
-import { createHash } from 'node:crypto';
 import { Types } from 'mongoose';
 import { UnprocessableError, mapMongoError } from '@herald/runtime';
 import { type IdempotencyRecord } from '../data/idempotency-model';
+import { requestHash } from '../../kernel/canonical-hash';
 import { type ServiceContext } from '../../kernel/context';
-
-/** A stable hash of a JSON body: object keys sorted, so key order never changes the hash. */
-export function requestHash(body: unknown): string {
-  return createHash('sha256').update(canonicalJson(body)).digest('hex');
-}
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, item]) => item !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
 
 /**
  * Runs `create` at most once per (user, key) within the window and answers

@@ -8,7 +8,7 @@ import {
 } from '@herald/runtime';
 import { DeliveryChannels, PageLimits, type CursorPage } from '@herald/contracts';
 import { type NotificationRecord } from '../data/notification-model';
-import { type InboxItem, type InboxQuery } from '../schemas';
+import { type InboxItem, type InboxQuery } from './types';
 import { type ServiceContext } from '../../kernel/context';
 import { inboxFilter } from './unread-count';
 import { inboxItem } from './views';

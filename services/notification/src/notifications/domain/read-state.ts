@@ -1,7 +1,7 @@
 import { type Types } from 'mongoose';
 import { NotFoundError, type AuthenticatedUser } from '@herald/runtime';
 import { type NotificationRecord } from '../data/notification-model';
-import { type InboxItem, type UpdateNotificationBody } from '../schemas';
+import { type InboxItem, type ReadStateChange } from './types';
 import { type ServiceContext } from '../../kernel/context';
 import { publishUpdatedLater, type NotificationUpdate } from './events';
 import { inboxFilter, unreadCount } from './unread-count';
@@ -18,7 +18,7 @@ export async function updateNotification(
   ctx: ServiceContext,
   user: AuthenticatedUser,
   id: string,
-  input: UpdateNotificationBody,
+  input: ReadStateChange,
   correlationId: string,
 ): Promise<InboxItem> {
   const now = ctx.now();

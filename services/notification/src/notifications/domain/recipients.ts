@@ -2,10 +2,8 @@ import { ForbiddenError, UnprocessableError, type AuthenticatedUser } from '@her
 import { type Channel } from '@herald/contracts';
 import { type Recipient } from '../data/notification-model';
 import { type UserRecord } from '../../users/data/user-model';
-import { type CreateNotificationBody } from '../schemas';
+import { type RecipientInput } from './types';
 import { type ServiceContext } from '../../kernel/context';
-
-type RecipientInput = CreateNotificationBody['recipient'];
 
 /** The channels an address-only recipient can be reached on. */
 const channelsForAddress = { email: ['email'], phone: ['sms'] } as const;

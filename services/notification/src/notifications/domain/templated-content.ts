@@ -1,6 +1,6 @@
 import { ValidationError, type FieldError } from '@herald/runtime';
 import { type Channel } from '@herald/contracts';
-import { type RenderedChannels } from '../../templates/schemas';
+import { type RenderedChannels } from '../../templates/data/content-types';
 
 /** The fields of a create or broadcast body that say what to send. */
 export interface ContentInput {

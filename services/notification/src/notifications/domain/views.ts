@@ -1,9 +1,5 @@
 import { type ChannelDelivery, type HistoryEntry, type NotificationRecord } from '../data/notification-model';
-import {
-  type InboxItem,
-  type NotificationDetail,
-  type NotificationStatus,
-} from '../schemas';
+import { type InboxItem, type NotificationDetail, type NotificationStatus } from './types';
 import { channelStatuses } from './summaries';
 
 export function inboxItem(record: NotificationRecord): InboxItem {

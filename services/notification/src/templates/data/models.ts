@@ -1,5 +1,5 @@
 import { Schema, type Connection, type Model } from 'mongoose';
-import { type TemplateContent } from '../domain/content';
+import { type TemplateContent } from './content-types';
 
 /**
  * The head of a template: its current version's content and bookkeeping.

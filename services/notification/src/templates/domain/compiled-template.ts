@@ -15,7 +15,7 @@ import {
 } from './engine';
 import { UnprocessableFieldsError } from './errors';
 import { resolveLocale } from './locale';
-import { type RenderedChannels } from '../schemas';
+import { type RenderedChannels } from '../data/content-types';
 import { checkData, type VariablesCompiler } from './variables';
 
 interface Part {

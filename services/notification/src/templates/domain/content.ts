@@ -1,16 +1,8 @@
 import { type FieldError } from '@herald/runtime';
 import { type Channel } from '@herald/contracts';
-import { type LocaleVariant, type VariablesSchema } from '../schemas';
+import { type LocaleVariant, type TemplateContent, type VariablesSchema } from '../data/content-types';
 
-/** What one version of a template is: everything needed to render it, and nothing else. */
-export interface TemplateContent {
-  description?: string;
-  channels: Channel[];
-  defaultLocale: string;
-  /** by canonical locale tag (`pt-BR`, not `pt-br`) */
-  locales: Record<string, LocaleVariant>;
-  variables: VariablesSchema;
-}
+export type { TemplateContent };
 
 /** The parts of a variant, each with the field name used in errors (`/locales/fr/inApp/title`). */
 export type PartName = 'subject' | 'text' | 'html' | 'sms' | 'inApp/title' | 'inApp/body';

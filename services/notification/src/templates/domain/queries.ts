@@ -2,12 +2,12 @@ import { NotFoundError, ValidationError } from '@herald/runtime';
 import { PageLimits, type CursorPage } from '@herald/contracts';
 import { type TemplateRecord, type TemplateVersionRecord } from '../data/models';
 import {
-  type TemplateListQuery,
+  type PageRequest,
   type TemplateSummary,
   type TemplateVersionSummary,
   type TemplateVersionView,
   type TemplateView,
-} from '../schemas';
+} from './types';
 import { contentOf, type Templates } from './service';
 import { notFound, recordVersion } from './store';
 
@@ -38,10 +38,7 @@ function decodeCursor<T extends 'string' | 'number'>(
   ]);
 }
 
-export async function listTemplates(
-  t: Templates,
-  query: TemplateListQuery,
-): Promise<CursorPage<TemplateSummary>> {
+export async function listTemplates(t: Templates, query: PageRequest): Promise<CursorPage<TemplateSummary>> {
   const limit = query.limit ?? PageLimits.default;
   const records = await t.models.templates
     .find({
@@ -61,7 +58,7 @@ export async function listTemplates(
 export async function listVersions(
   t: Templates,
   key: string,
-  query: TemplateListQuery,
+  query: PageRequest,
 ): Promise<CursorPage<TemplateVersionSummary>> {
   const head = await t.models.templates.findOne({ key }).lean<TemplateRecord>();
   if (!head) throw notFound(key);

@@ -3,7 +3,8 @@ import { type Channel, type TemplateRef } from '@herald/contracts';
 import { checkTemplate } from './compile';
 import { CompiledTemplate } from './compiled-template';
 import { UnprocessableFieldsError } from './errors';
-import { type PreviewBody, type PreviewResult, type RenderedChannels } from '../schemas';
+import { type RenderedChannels } from '../data/content-types';
+import { type Preview, type PreviewRequest } from './types';
 import { type Templates } from './service';
 import { type SystemTemplate } from './system';
 
@@ -103,7 +104,7 @@ export async function renderEveryLocale(
 }
 
 /** The same rendering as a send, of every channel the template has; nothing stored or sent. */
-export async function previewTemplate(t: Templates, key: string, body: PreviewBody): Promise<PreviewResult> {
+export async function previewTemplate(t: Templates, key: string, body: PreviewRequest): Promise<Preview> {
   const compiled = body.version ? await t.cache.atVersion(key, body.version) : await t.cache.current(key);
   if (!compiled) {
     throw body.version

@@ -1,5 +1,5 @@
 import { type Logger } from '@herald/runtime';
-import { requestHash } from '../../notifications/domain/idempotency';
+import { requestHash } from '../../kernel/canonical-hash';
 import { TemplateCache } from './cache';
 import { CompiledTemplate } from './compiled-template';
 import { EMPTY_VARIABLES, type TemplateContent } from './content';

@@ -3,7 +3,7 @@ import { checkTemplate } from './compile';
 import { EMPTY_VARIABLES, type TemplateContent } from './content';
 import { invalidTemplate } from './errors';
 import { type TemplateRecord } from '../data/models';
-import { type CreateTemplateBody, type PatchTemplateBody, type ReplaceTemplateBody } from '../schemas';
+import { type NewTemplate, type TemplatePatch, type TemplateReplacement } from './types';
 import { contentHash, contentOf, type Templates } from './service';
 
 /*
@@ -62,7 +62,7 @@ function contentUpdate(content: TemplateContent, extra: Record<string, unknown>)
 
 export async function createTemplate(
   t: Templates,
-  input: CreateTemplateBody,
+  input: NewTemplate,
   actor: string,
 ): Promise<TemplateRecord> {
   const { key, ...fields } = input;
@@ -150,7 +150,7 @@ async function editTemplate(
   return updated;
 }
 
-export function replaceTemplate(t: Templates, key: string, input: ReplaceTemplateBody, actor: string) {
+export function replaceTemplate(t: Templates, key: string, input: TemplateReplacement, actor: string) {
   const { baseVersion, ...content } = input;
   return editTemplate(
     t,
@@ -161,7 +161,7 @@ export function replaceTemplate(t: Templates, key: string, input: ReplaceTemplat
   );
 }
 
-export function patchTemplate(t: Templates, key: string, input: PatchTemplateBody, actor: string) {
+export function patchTemplate(t: Templates, key: string, input: TemplatePatch, actor: string) {
   const { baseVersion, locales, ...fields } = input;
   return editTemplate(
     t,

@@ -1,7 +1,7 @@
 import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { fieldErrorsFromValidation, type FieldError } from '@herald/runtime';
-import { type VariablesSchema } from '../schemas';
+import { type VariablesSchema } from '../data/content-types';
 
 /*
  * A template's `variables` is a JSON Schema for the `data` of a send.

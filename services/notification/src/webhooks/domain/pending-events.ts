@@ -1,7 +1,7 @@
 import { type PendingEventRecord } from '../data/webhook-models';
 import { type ServiceContext } from '../../kernel/context';
 import { applyProviderEvent, type ProviderEvent } from './provider-events';
-import { normaliseProviderMessageId } from './signatures';
+import { normaliseProviderMessageId } from '../../notifications/data/provider-message-id';
 
 /** How long an event for an unknown send waits for its `sent` report. */
 const PENDING_FOR_MS = 24 * 3_600_000;

@@ -11,7 +11,7 @@ import { suppressionKey, type SuppressionRecord } from '../data/webhook-models';
 import { type ServiceContext } from '../../kernel/context';
 import { applyDeliveryStatus } from '../../delivery-status/domain/apply-status';
 import { publishNotificationUpdated } from '../../notifications/domain/events';
-import { normaliseProviderMessageId } from './signatures';
+import { normaliseProviderMessageId } from '../../notifications/data/provider-message-id';
 
 /** One provider event, whichever provider sent it, in our terms. */
 export interface ProviderEvent {

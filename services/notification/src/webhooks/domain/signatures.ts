@@ -36,8 +36,3 @@ export function isValidTwilioSignature(
   const expected = createHmac('sha1', authToken).update(Buffer.from(data, 'utf8')).digest('base64');
   return sameText(expected, signature);
 }
-
-/** Mailgun's send response says `<id@domain>`, its events say `id@domain`: both become the latter. */
-export function normaliseProviderMessageId(id: string): string {
-  return id.trim().replace(/^<|>$/g, '');
-}
