@@ -1,6 +1,6 @@
 import { type ConsumeMessage } from 'amqplib';
 import { type AmqpClient, type RawConsumer, type RawMessageContext } from '@herald/amqp';
-import { type Logger } from '@herald/runtime';
+import { isDuplicateKeyError, type Logger } from '@herald/runtime';
 import { captureDeadLetter } from './domain/capture';
 import { type DeadLetterModel } from './data/model';
 
@@ -70,7 +70,7 @@ export class DeadLetterDrain {
         );
         break;
       } catch (error) {
-        if (isDuplicateKey(error)) {
+        if (isDuplicateKeyError(error)) {
           log.info('dead letter already stored (redelivered)');
           break;
         }
@@ -84,8 +84,4 @@ export class DeadLetterDrain {
     // a failed ack (channel closed under us) means a redelivery, which the unique key absorbs
     context.ack();
   }
-}
-
-function isDuplicateKey(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 11000;
 }

@@ -1,4 +1,4 @@
-import { type Logger } from '@herald/runtime';
+import { settleWithin, type Logger } from '@herald/runtime';
 
 /**
  * Work a request starts and does not wait for (publishing after the
@@ -19,14 +19,8 @@ export class BackgroundTasks {
     void work.finally(() => this.running.delete(work));
   }
 
+  /** Waits for the running tasks, at most `timeoutMs`; what is left over the relay picks up later. */
   async drain(timeoutMs: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.allSettled([...this.running]),
-      new Promise((resolve) => {
-        timer = setTimeout(resolve, timeoutMs);
-      }),
-    ]);
-    clearTimeout(timer);
+    await settleWithin(Promise.allSettled([...this.running]), timeoutMs, undefined);
   }
 }

@@ -19,6 +19,9 @@ export async function getTemplate(t: Templates, key: string): Promise<TemplateRe
   return head;
 }
 
+// Templates page by key and versions by number (keyset on a unique field), not by time and id:
+// the runtime's decodeTimeIdCursor does not fit, so this codec stays; its error names the
+// field as Fastify does.
 function encodeCursor(value: string | number): string {
   return Buffer.from(JSON.stringify([value])).toString('base64url');
 }
@@ -34,7 +37,7 @@ function decodeCursor<T extends 'string' | 'number'>(
     // not base64url JSON: the same answer as a well-formed but wrong cursor
   }
   throw new ValidationError('The request is invalid', [
-    { field: '/query/cursor', message: 'is not a valid cursor' },
+    { field: '/querystring/cursor', message: 'is not a valid cursor' },
   ]);
 }
 

@@ -1,3 +1,4 @@
+import { isDuplicateKeyError } from '@herald/runtime';
 import { type WebhookTokenModel } from '../data/webhook-models';
 
 /**
@@ -16,7 +17,7 @@ export async function recordToken(
     await tokens.create({ _id: token, expiresAt });
     return true;
   } catch (error) {
-    if ((error as { code?: number }).code !== 11000) throw error;
+    if (!isDuplicateKeyError(error)) throw error;
   }
   // Seen before: only an expired entry the TTL index has not removed yet may be reused.
   const reused = await tokens.updateOne({ _id: token, expiresAt: { $lte: now } }, { $set: { expiresAt } });
