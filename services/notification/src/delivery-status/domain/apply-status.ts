@@ -15,29 +15,53 @@ type Projected = Pick<NotificationRecord, '_id' | 'userId' | 'correlationId' | '
 /** Concurrent reports on one notification retry the compare-and-set this many times before the message is retried. */
 const MAX_CONFLICTS = 10;
 
+/** A status change of one channel, whoever reports it: the worker's `delivery.status` payload. */
+export type StatusReport = DeliveryStatusMessage['payload'];
+
+/** Where a report came from. */
+export interface ReportOrigin {
+  /** the report's own id, kept in the history: a redelivered report finds its entry and changes nothing */
+  messageId: string;
+  /** who reported it, for the history (`worker:mailgun`, `webhook:twilio`) */
+  source: string;
+  /** published with `notification.updated`; by default the notification's own */
+  correlationId?: string;
+}
+
 /**
- * Applies a worker's report to a channel: only forwards (the contracts'
- * `decideTransition`), appended to the history with the reporting message's
- * id. The write is a compare-and-set on the status it was decided from, so
- * two reports racing on one notification cannot both apply against a stale
- * view. A redelivered report finds its own history entry and changes
- * nothing; it only republishes the event, in case the first publish was lost.
+ * Applies a worker's report to a channel: the worker's message carries the
+ * notification's correlation id; see `applyStatusChange`.
  */
-export async function applyDeliveryStatus(
-  ctx: ServiceContext,
-  message: DeliveryStatusMessage,
-  /** who reported it, for the history: the worker unless a webhook says otherwise */
-  source?: string,
-): Promise<boolean> {
+export function applyDeliveryStatus(ctx: ServiceContext, message: DeliveryStatusMessage): Promise<boolean> {
   const report = message.payload;
+  return applyStatusChange(ctx, report, {
+    messageId: message.messageId,
+    source: report.provider ? `worker:${report.provider}` : 'worker',
+    correlationId: message.correlationId,
+  });
+}
+
+/**
+ * Applies a reported status to a channel: only forwards (the contracts'
+ * `decideTransition`), appended to the history with the report's id. The
+ * write is a compare-and-set on the status it was decided from, so two
+ * reports racing on one notification cannot both apply against a stale
+ * view. A repeated report finds its own history entry and changes nothing;
+ * it only republishes the event, in case the first publish was lost.
+ */
+export async function applyStatusChange(
+  ctx: ServiceContext,
+  report: StatusReport,
+  origin: ReportOrigin,
+): Promise<boolean> {
   if (!Types.ObjectId.isValid(report.notificationId)) {
     throw new PermanentError('notification_not_found', 'The reported notification id is not one of ours');
   }
   const _id = new Types.ObjectId(report.notificationId);
-  const log = ctx.log.child({
+  let log = ctx.log.child({
     notificationId: report.notificationId,
     channel: report.channel,
-    correlationId: message.correlationId,
+    ...(origin.correlationId ? { correlationId: origin.correlationId } : {}),
   });
 
   for (let conflict = 0; conflict < MAX_CONFLICTS; conflict += 1) {
@@ -45,6 +69,7 @@ export async function applyDeliveryStatus(
       .findById(_id, { userId: 1, correlationId: 1, deliveries: 1 })
       .lean<Projected>();
     if (!record) throw new PermanentError('notification_not_found', 'No such notification');
+    if (!origin.correlationId) log = log.child({ correlationId: record.correlationId });
     const delivery = record.deliveries[report.channel];
     if (!delivery) throw new PermanentError('channel_not_requested', 'The notification has no such channel');
 
@@ -58,9 +83,9 @@ export async function applyDeliveryStatus(
     if (!decision.apply && !laterAttempt) {
       const alreadyApplied = await ctx.models.notifications.exists({
         _id,
-        'history.messageId': message.messageId,
+        'history.messageId': origin.messageId,
       });
-      if (alreadyApplied) await publishStatusChange(ctx, record, message);
+      if (alreadyApplied) await publishStatusChange(ctx, record, report, origin);
       else
         log.info(
           { current: delivery.status, reported: report.status, reason: decision.reason },
@@ -74,8 +99,8 @@ export async function applyDeliveryStatus(
       channel: report.channel,
       status: report.status,
       at,
-      source: source ?? (report.provider ? `worker:${report.provider}` : 'worker'),
-      messageId: message.messageId,
+      source: origin.source,
+      messageId: origin.messageId,
       attempt: report.attempt,
       ...(report.nextAttemptAt ? { nextAttemptAt: new Date(report.nextAttemptAt) } : {}),
       ...(report.provider ? { provider: report.provider } : {}),
@@ -100,7 +125,7 @@ export async function applyDeliveryStatus(
         _id,
         [`${path}.status`]: delivery.status,
         [`${path}.attempt`]: delivery.attempt ?? null,
-        'history.messageId': { $ne: message.messageId },
+        'history.messageId': { $ne: origin.messageId },
       },
       {
         $set: { [path]: next },
@@ -112,7 +137,7 @@ export async function applyDeliveryStatus(
     );
     if (result.matchedCount === 1) {
       log.info({ status: report.status, attempt: report.attempt }, 'delivery status applied');
-      await publishStatusChange(ctx, record, message);
+      await publishStatusChange(ctx, record, report, origin);
       return true;
     }
     // Someone changed the channel between our read and write: decide again on the fresh state.
@@ -120,14 +145,18 @@ export async function applyDeliveryStatus(
   throw new Error('delivery status kept conflicting; retrying the message later');
 }
 
-async function publishStatusChange(ctx: ServiceContext, record: Projected, message: DeliveryStatusMessage) {
+async function publishStatusChange(
+  ctx: ServiceContext,
+  record: Projected,
+  report: StatusReport,
+  origin: ReportOrigin,
+) {
   // Only an inbox owner has a live view to update; an address-only notification has none.
   if (!record.userId) return;
-  const report = message.payload;
   await publishNotificationUpdated(ctx, {
     userId: record.userId,
     notificationId: report.notificationId,
-    correlationId: message.correlationId,
+    correlationId: origin.correlationId ?? record.correlationId,
     change: {
       kind: 'status',
       channel: report.channel,

@@ -1,15 +1,11 @@
+import { isDuplicateKeyError } from '@herald/runtime';
 import { createHash } from 'node:crypto';
 import { Types } from 'mongoose';
-import {
-  MessageTypes,
-  createMessage,
-  type DeliveryStatus,
-  type ProviderEngagementKind,
-} from '@herald/contracts';
+import { type DeliveryStatus, type ProviderEngagementKind } from '@herald/contracts';
 import { type ChannelDelivery, type NotificationRecord } from '../../notifications/data/notification-model';
 import { suppressionKey, type SuppressionRecord } from '../data/webhook-models';
 import { type ServiceContext } from '../../kernel/context';
-import { applyDeliveryStatus } from '../../delivery-status/domain/apply-status';
+import { applyStatusChange } from '../../delivery-status/domain/apply-status';
 import { publishNotificationUpdated } from '../../notifications/domain/events';
 import { normaliseProviderMessageId } from '../../notifications/data/provider-message-id';
 
@@ -41,7 +37,7 @@ const engagementField: Record<ProviderEngagementKind, string> = {
   unsubscribed: 'engagement.unsubscribedAt',
 };
 
-/** A stable envelope id per provider event, so a redelivered webhook finds its own history entry. */
+/** A stable report id per provider event, so a redelivered webhook finds its own history entry. */
 function eventMessageId(event: ProviderEvent): string {
   const hex = createHash('sha256').update(`${event.provider}:${event.eventId}`).digest('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
@@ -72,8 +68,10 @@ export async function applyProviderEvent(ctx: ServiceContext, event: ProviderEve
   if (!event.status) return event.engagement ? 'applied' : 'ignored';
 
   const delivery = record.deliveries[event.channel]!;
-  const message = createMessage(
-    MessageTypes.deliveryStatus,
+  // Applied directly, not as a made-up `delivery.status` message: the history names the
+  // provider, and `notification.updated` carries the notification's own correlation id.
+  const applied = await applyStatusChange(
+    ctx,
     {
       notificationId: record._id.toHexString(),
       channel: event.channel,
@@ -93,9 +91,8 @@ export async function applyProviderEvent(ctx: ServiceContext, event: ProviderEve
           }
         : {}),
     },
-    { correlationId: `webhook:${event.provider}`, messageId: eventMessageId(event) },
+    { messageId: eventMessageId(event), source: `webhook:${event.provider}` },
   );
-  const applied = await applyDeliveryStatus(ctx, message, `webhook:${event.provider}`);
   return applied ? 'applied' : 'ignored';
 }
 
@@ -155,6 +152,6 @@ async function suppress(ctx: ServiceContext, event: ProviderEvent) {
     );
   } catch (error) {
     // Two events suppressing one address at once: the other upsert inserted it.
-    if ((error as { code?: number }).code !== 11000) throw error;
+    if (!isDuplicateKeyError(error)) throw error;
   }
 }
