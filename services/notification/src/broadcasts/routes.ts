@@ -1,5 +1,5 @@
 import { ProblemDetails } from '@herald/contracts';
-import { type HttpApp } from '@herald/runtime';
+import { type HttpApp, type ScopeRoutes } from '@herald/runtime';
 import { getBroadcast, startBroadcast } from './domain/broadcast';
 import { type ServiceContext } from '../kernel/context';
 import { BroadcastBody, BroadcastProgress } from './schemas';
@@ -42,3 +42,9 @@ export function registerBroadcastRoutes(app: HttpApp, ctx: ServiceContext): void
     async (request) => getBroadcast(ctx, request.params.id),
   );
 }
+
+/** Mount inside `authenticated`, below the notifications prefix; each route requires an admin. */
+export const broadcastRoutes =
+  (ctx: ServiceContext): ScopeRoutes =>
+  (app) =>
+    registerBroadcastRoutes(app, ctx);

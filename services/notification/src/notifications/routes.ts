@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { ProblemDetails } from '@herald/contracts';
-import { type HttpApp } from '@herald/runtime';
+import { type HttpApp, type ScopeRoutes } from '@herald/runtime';
 import { type ServiceContext } from '../kernel/context';
 import { createNotification } from './domain/create-notification';
 import { withIdempotency } from './domain/idempotency';
@@ -153,3 +153,9 @@ export function registerNotificationRoutes(app: HttpApp, ctx: ServiceContext): v
     },
   );
 }
+
+/** The notifications API; mount inside `authenticated`. */
+export const notificationRoutes =
+  (ctx: ServiceContext): ScopeRoutes =>
+  (app) =>
+    registerNotificationRoutes(app, ctx);

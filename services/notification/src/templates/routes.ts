@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { ProblemDetails } from '@herald/contracts';
-import { type HttpApp } from '@herald/runtime';
+import { type HttpApp, type ScopeRoutes } from '@herald/runtime';
 import { previewTemplate } from './domain/render';
 import {
   CreateTemplateBody,
@@ -178,3 +178,9 @@ export function registerTemplateRoutes(app: HttpApp, t: Templates, now: () => Da
     async (request) => previewTemplate(t, request.params.key, request.body),
   );
 }
+
+/** The admin's templates API; mount inside `adminScope`. */
+export const templateRoutes =
+  (t: Templates, now: () => Date): ScopeRoutes =>
+  (app) =>
+    registerTemplateRoutes(app, t, now);

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { ProblemDetails } from '@herald/contracts';
+import { ProblemDetails, WebhookPaths, webhookRoute } from '@herald/contracts';
 import { AppError, ForbiddenError, type HttpApp } from '@herald/runtime';
 import { type ServiceContext } from '../kernel/context';
 import { keepPending } from './domain/pending-events';
@@ -37,7 +37,7 @@ export function registerTwilioWebhook(app: HttpApp, deps: TwilioRouteDeps): void
     (_request, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))),
   );
   app.post(
-    '/twilio',
+    webhookRoute(WebhookPaths.twilio),
     {
       bodyLimit: deps.bodyLimit,
       schema: {
