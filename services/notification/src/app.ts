@@ -1,41 +1,32 @@
 import { type Connection } from 'mongoose';
 import { type AmqpClient } from '@herald/amqp';
+import { API_PREFIX, WebhookPaths } from '@herald/contracts';
 import {
+  adminScope,
+  authenticated,
   authenticationPlugin,
   createHttpApp,
   isMongoReady,
+  prepareModels,
   type HttpApp,
   type Logger,
   type TokenVerifier,
 } from '@herald/runtime';
+import { broadcastRoutes } from './broadcasts/routes';
+import { resumeBroadcasts } from './broadcasts/domain/broadcast';
 import { defaultSettings, type ServiceSettings } from './config';
-import { startNotificationEventsConsumer } from './consumers/notification-events';
-import { broadcastModel } from './data/broadcast-model';
-import { idempotencyModel } from './data/idempotency-model';
-import { notificationModel, unsetReleasedLeaseOwners } from './data/notification-model';
-import { NotificationWrites } from './data/notification-writes';
-import { UserDirectory } from './data/user-directory';
-import { userModel } from './data/user-model';
-import { pendingEventModel, suppressionModel } from './data/webhook-models';
-import { announceRequeuedChannel } from './dead-letters/announce';
+import { announceRequeuedChannel } from './dead-letters/domain/announce';
 import { deadLettersPlugin } from './dead-letters/plugin';
-import { BackgroundTasks } from './domain/background-tasks';
-import { resumeBroadcasts } from './domain/broadcast';
-import { type Models, type ServiceContext } from './domain/context';
-import { relayOutbox } from './domain/outbox';
-import { Relay } from './domain/relay';
-import { registerBroadcastRoutes } from './routes/broadcasts';
-import { registerNotificationRoutes } from './routes/notifications';
-import { registerMailgunWebhook } from './webhooks/mailgun-route';
-import { webhookModels } from './webhooks/models';
-import { registerStatsRoute } from './webhooks/stats';
-import { registerSuppressionRoutes } from './webhooks/suppression-routes';
-import { registerTwilioWebhook } from './webhooks/twilio-route';
-import { templateModels } from './templates/models';
-import { registerTemplateRoutes } from './templates/routes';
-import { seedSystemTemplates } from './templates/seed';
-import { createTemplates } from './templates/service';
-import { SYSTEM_TEMPLATES } from './templates/system';
+import { createServiceContext, type ServiceContext } from './kernel/context';
+import { unsetReleasedLeaseOwners } from './notifications/data/notification-model';
+import { notificationRoutes } from './notifications/routes';
+import { relayOutbox } from './outbox/domain/outbox';
+import { Relay } from './outbox/domain/relay';
+import { runWorkers } from './plugins/workers';
+import { seedSystemTemplates } from './templates/domain/seed';
+import { SYSTEM_TEMPLATES } from './templates/domain/system';
+import { templateRoutes } from './templates/routes';
+import { providerWebhookRoutes, statsRoutes, suppressionRoutes } from './webhooks/routes';
 
 export interface Deps {
   logger: Logger;
@@ -55,41 +46,20 @@ export interface NotificationApp extends HttpApp {
 
 /**
  * Builds the notification service without listening, so tests drive it with
- * `inject`. The relay and the event consumer start when the app is ready and
- * stop (draining) when it closes; the connections themselves belong to the
- * caller, which closes them after the app.
+ * `inject`. The database is ready before any route exists; the consumer and
+ * relay start when the app is ready. The connections belong to the caller.
  */
 export async function buildApp(deps: Deps): Promise<NotificationApp> {
-  const models: Models = {
-    notifications: notificationModel(deps.mongo),
-    users: userModel(deps.mongo),
-    idempotencyKeys: idempotencyModel(deps.mongo),
-    broadcasts: broadcastModel(deps.mongo),
-    suppressions: suppressionModel(deps.mongo),
-    pendingEvents: pendingEventModel(deps.mongo),
-  };
-  await unsetReleasedLeaseOwners(models.notifications);
-  await models.notifications.createIndexes();
-  await Promise.all(Object.values(models).map((model) => model.init()));
-
   const settings = { ...defaultSettings, ...deps.settings };
-  const log = deps.logger;
-  const stores = templateModels(deps.mongo);
-  await Promise.all([stores.templates.init(), stores.versions.init()]);
-  const templates = createTemplates(stores, log, { cacheTtlMs: settings.templateCacheTtlMs });
+  const now = deps.now ?? (() => new Date());
+  const { ctx, allModels } = createServiceContext({ ...deps, log: deps.logger, settings, now });
+  // Collections and indexes first (a migration racing their creation failed on a fresh database),
+  // then the migration, then the notification indexes that must follow it (autoIndex is off).
+  await prepareModels(allModels);
+  await unsetReleasedLeaseOwners(ctx.models.notifications);
+  await ctx.models.notifications.createIndexes();
   // Before the first request or event: the verification flow needs verify-email.
-  await seedSystemTemplates(templates, SYSTEM_TEMPLATES);
-  const ctx: ServiceContext = {
-    models,
-    amqp: deps.amqp,
-    log,
-    settings,
-    templates,
-    writes: new NotificationWrites(models.notifications),
-    userDirectory: new UserDirectory(models.users),
-    background: new BackgroundTasks(log),
-    now: deps.now ?? (() => new Date()),
-  };
+  await seedSystemTemplates(ctx.templates, SYSTEM_TEMPLATES);
   const relay = new Relay(ctx, [relayOutbox, resumeBroadcasts]);
 
   const app = await createHttpApp({
@@ -98,85 +68,26 @@ export async function buildApp(deps: Deps): Promise<NotificationApp> {
       'Notifications API: create, inbox, read state, delivery status, templates, provider webhooks',
     logger: deps.logger,
     trustProxy: true,
-    readiness: {
-      mongo: () => isMongoReady(deps.mongo),
-      amqp: () => deps.amqp.isConnected(),
-    },
+    readiness: { mongo: () => isMongoReady(deps.mongo), amqp: () => deps.amqp.isConnected() },
   });
   await app.register(authenticationPlugin, { verifier: deps.verifier });
-
-  await app.register(
-    async (scope) => {
-      scope.addHook('onRequest', scope.authenticate);
-      registerNotificationRoutes(scope, ctx);
-      registerBroadcastRoutes(scope, ctx);
-    },
-    { prefix: '/api/v1/notifications' },
-  );
-  const webhooks = await webhookModels(deps.mongo);
-  // Providers carry no token: this scope has no `authenticate` hook; signatures are checked per route.
-  await app.register(
-    async (scope) => {
-      registerMailgunWebhook(scope, {
-        ctx,
-        webhooks,
-        signingKey: settings.mailgunWebhookSigningKey,
-        maxAgeMs: settings.webhookMaxAgeMs,
-        bodyLimit: settings.webhookBodyLimitBytes,
-      });
-      registerTwilioWebhook(scope, {
-        ctx,
-        authToken: settings.twilioAuthToken,
-        publicBaseUrl: settings.publicBaseUrl,
-        bodyLimit: settings.webhookBodyLimitBytes,
-      });
-    },
-    { prefix: '/api/v1/webhooks' },
-  );
-  await app.register(
-    async (admin) => {
-      admin.addHook('onRequest', admin.authenticate);
-      admin.addHook('onRequest', admin.requireRole('admin'));
-      registerSuppressionRoutes(admin, models.suppressions);
-    },
-    { prefix: '/api/v1/admin/suppressions' },
-  );
-  await app.register(
-    async (admin) => {
-      admin.addHook('onRequest', admin.authenticate);
-      admin.addHook('onRequest', admin.requireRole('admin'));
-      registerStatsRoute(admin, models.notifications);
-    },
-    { prefix: '/api/v1/admin/stats' },
-  );
-  await app.register(
-    async (admin) => {
-      admin.addHook('onRequest', admin.authenticate);
-      admin.addHook('onRequest', admin.requireRole('admin'));
-      registerTemplateRoutes(admin, templates, ctx.now);
-    },
-    { prefix: '/api/v1/templates' },
-  );
+  const notifications = `${API_PREFIX}/notifications`;
+  await app.register(authenticated(notificationRoutes(ctx)), { prefix: notifications });
+  await app.register(authenticated(broadcastRoutes(ctx)), { prefix: notifications });
+  await app.register(providerWebhookRoutes(ctx), { prefix: WebhookPaths.prefix });
+  await app.register(adminScope(suppressionRoutes(ctx)), { prefix: `${API_PREFIX}/admin/suppressions` });
+  await app.register(adminScope(statsRoutes(ctx)), { prefix: `${API_PREFIX}/admin/stats` });
+  await app.register(adminScope(templateRoutes(ctx.templates, now)), { prefix: `${API_PREFIX}/templates` });
   await app.register(deadLettersPlugin, {
-    mongo: deps.mongo,
+    deadLetters: ctx.models.deadLetters,
     amqp: deps.amqp,
-    log,
-    notifications: models.notifications,
+    log: deps.logger,
+    notifications: ctx.models.notifications,
     drainTimeoutMs: settings.drainTimeoutMs,
-    now: ctx.now,
+    now,
     onChannelRequeued: announceRequeuedChannel(ctx),
   });
-
-  let consumer: Awaited<ReturnType<typeof startNotificationEventsConsumer>> | undefined;
-  app.addHook('onReady', async () => {
-    consumer = startNotificationEventsConsumer(ctx);
-    relay.start();
-  });
-  app.addHook('onClose', async () => {
-    await consumer?.stop(settings.drainTimeoutMs);
-    await relay.stop();
-    await ctx.background.drain(settings.drainTimeoutMs);
-  });
+  runWorkers(app, ctx, relay);
 
   return Object.assign(app, { context: ctx, relay }) as NotificationApp;
 }

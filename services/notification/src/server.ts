@@ -7,6 +7,7 @@ import {
   createJwksKeyResolver,
   createLogger,
   createTokenVerifier,
+  runService,
 } from '@herald/runtime';
 import { buildApp } from './app';
 import { loadConfig, settingsFrom } from './config';
@@ -37,4 +38,4 @@ async function main(): Promise<void> {
   await app.listen({ host: config.HOST, port: config.PORT });
 }
 
-void main();
+runService('notification', main);

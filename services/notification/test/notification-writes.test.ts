@@ -4,8 +4,8 @@ import {
   notificationModel,
   type NotificationModel,
   type NotificationRecord,
-} from '../src/data/notification-model';
-import { NotificationWrites } from '../src/data/notification-writes';
+} from '../src/notifications/data/notification-model';
+import { NotificationWrites } from '../src/notifications/data/notification-writes';
 
 describe('NotificationWrites (the accept path’s batched writes)', () => {
   let mongo: TestMongo;

@@ -1,5 +1,5 @@
 import { waitFor } from '@herald/test-support';
-import { buildNotification } from '../src/domain/create-notification';
+import { buildNotification } from '../src/notifications/domain/create-notification';
 import { startHarness, type Harness } from './harness';
 
 describe('POST /api/v1/notifications', () => {

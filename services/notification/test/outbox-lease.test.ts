@@ -1,8 +1,8 @@
 import { connectTestMongo, waitFor, type TestMongo } from '@herald/test-support';
 import { Types } from 'mongoose';
-import { buildNotification } from '../src/domain/create-notification';
-import { publishDueEntries } from '../src/domain/outbox';
-import { notificationModel, unsetReleasedLeaseOwners } from '../src/data/notification-model';
+import { buildNotification } from '../src/notifications/domain/create-notification';
+import { publishDueEntries } from '../src/outbox/domain/outbox';
+import { notificationModel, unsetReleasedLeaseOwners } from '../src/notifications/data/notification-model';
 import { startHarness, type Harness } from './harness';
 
 describe('the outbox lease', () => {

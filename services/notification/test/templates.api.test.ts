@@ -1,5 +1,5 @@
-import { seedSystemTemplates } from '../src/templates/seed';
-import { SYSTEM_TEMPLATES, type SystemTemplate } from '../src/templates/system';
+import { seedSystemTemplates } from '../src/templates/domain/seed';
+import { SYSTEM_TEMPLATES, type SystemTemplate } from '../src/templates/domain/system';
 import { startHarness, type Harness, type Json } from './harness';
 
 describe('templates API', () => {

@@ -1,12 +1,12 @@
-import { TemplateCache } from '../src/templates/cache';
-import { checkTemplate } from '../src/templates/compile';
-import { CompiledTemplate } from '../src/templates/compiled-template';
-import { type TemplateContent } from '../src/templates/content';
-import { createTemplateEngine, plainSms } from '../src/templates/engine';
-import { UnprocessableFieldsError } from '../src/templates/errors';
-import { resolveLocale } from '../src/templates/locale';
-import { SYSTEM_TEMPLATES } from '../src/templates/system';
-import { createVariablesCompiler } from '../src/templates/variables';
+import { TemplateCache } from '../src/templates/domain/cache';
+import { checkTemplate } from '../src/templates/domain/compile';
+import { CompiledTemplate } from '../src/templates/domain/compiled-template';
+import { type TemplateContent } from '../src/templates/domain/content';
+import { createTemplateEngine, plainSms } from '../src/templates/domain/engine';
+import { UnprocessableFieldsError } from '../src/templates/domain/errors';
+import { resolveLocale } from '../src/templates/domain/locale';
+import { SYSTEM_TEMPLATES } from '../src/templates/domain/system';
+import { createVariablesCompiler } from '../src/templates/domain/variables';
 
 /* The pure rendering code, without HTTP or a database. */
 

@@ -1,5 +1,5 @@
 import { waitFor } from '@herald/test-support';
-import { CompiledTemplate } from '../src/templates/compiled-template';
+import { CompiledTemplate } from '../src/templates/domain/compiled-template';
 import { startHarness, type Harness, type Json } from './harness';
 
 describe('sending with a template', () => {

@@ -1,6 +1,6 @@
 import { connectTestMongo, type TestMongo } from '@herald/test-support';
-import { UserDirectory } from '../src/data/user-directory';
-import { userModel, type UserModel } from '../src/data/user-model';
+import { UserDirectory } from '../src/users/data/user-directory';
+import { userModel, type UserModel } from '../src/users/data/user-model';
 
 describe('UserDirectory (the accept path’s batched user lookups)', () => {
   let mongo: TestMongo;

@@ -77,6 +77,28 @@ describe('Mailgun webhooks', () => {
     });
   });
 
+  it("publishes a webhook's status change with the notification's own correlation id", async () => {
+    const updated = await h.tapEvents('notification.updated');
+    const { id, message } = await sentEmail();
+    const stored = await h.models.notifications.findById(id, { correlationId: 1 }).lean();
+    expect(stored?.correlationId).toEqual(expect.any(String));
+
+    const response = await postMailgun(h, mailgun.webhookBody({ event: 'delivered', message }));
+    expect(response.json()).toEqual({ outcome: 'applied' });
+
+    const delivered = await waitFor(
+      async () => {
+        const all: Json[] = await h.drain(updated);
+        return all.find(
+          (event) => event.payload.notificationId === id && event.payload.change.status === 'delivered',
+        );
+      },
+      { description: 'notification.updated for delivered' },
+    );
+    expect(delivered.correlationId).toBe(stored!.correlationId);
+    expect(delivered.correlationId).not.toMatch(/^webhook:/);
+  });
+
   it('publishes notification.updated for the first open only, keeping the earliest open time', async () => {
     const updated = await h.tapEvents('notification.updated');
     const { id, message } = await sentEmail();

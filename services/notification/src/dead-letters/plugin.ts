@@ -1,17 +1,17 @@
-import { type Connection } from 'mongoose';
 import { type AmqpClient } from '@herald/amqp';
-import { type HttpApp, type Logger } from '@herald/runtime';
-import { type NotificationModel } from '../data/notification-model';
-import { DeadLetterDrain } from './drain-consumer';
-import { deadLetterModel } from './model';
-import { type ReplayDeps } from './replay';
-import { type ChannelRequeued } from './requeue-channel';
+import { adminScope, type HttpApp, type Logger } from '@herald/runtime';
+import { type NotificationModel } from '../notifications/data/notification-model';
+import { DeadLetterDrain } from './consumers';
+import { type DeadLetterModel } from './data/model';
+import { type ReplayDeps } from './domain/replay';
+import { type ChannelRequeued } from './domain/requeue-channel';
 import { registerDeadLetterRoutes } from './routes';
 
 export type { ChannelRequeued };
 
 export interface DeadLettersOptions {
-  mongo: Connection;
+  /** prepared by the app with every other model */
+  deadLetters: DeadLetterModel;
   amqp: AmqpClient;
   log: Logger;
   notifications: NotificationModel;
@@ -33,8 +33,7 @@ export interface DeadLettersOptions {
  * `authenticationPlugin` registered on the parent.
  */
 export async function deadLettersPlugin(app: HttpApp, options: DeadLettersOptions): Promise<void> {
-  const deadLetters = deadLetterModel(options.mongo);
-  await deadLetters.init();
+  const { deadLetters } = options;
   const now = options.now ?? (() => new Date());
   const log = options.log.child({ component: 'dead-letters' });
   const deps: ReplayDeps = {
@@ -62,11 +61,7 @@ export async function deadLettersPlugin(app: HttpApp, options: DeadLettersOption
   });
 
   await app.register(
-    async (admin) => {
-      admin.addHook('onRequest', admin.authenticate);
-      admin.addHook('onRequest', admin.requireRole('admin'));
-      registerDeadLetterRoutes(admin, deps);
-    },
+    adminScope((admin) => registerDeadLetterRoutes(admin, deps)),
     { prefix: '/api/v1/admin/dead-letters' },
   );
 }

@@ -6,8 +6,8 @@ import {
   discardDeadLetter,
   findDeadLetter,
   listDeadLetters,
-} from './queries';
-import { replayDeadLetter, type ReplayDeps } from './replay';
+} from './domain/queries';
+import { replayDeadLetter, type ReplayDeps } from './domain/replay';
 import {
   DeadLetterDetail,
   DeadLetterIdParams,

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Channel, CursorPage, CursorQuery } from '@herald/contracts';
-import { DeadLetterStates } from './model';
+import { DeadLetterStates } from './data/model';
 
 const NullableString = Type.Union([Type.String(), Type.Null()]);
 const NullableDateTime = Type.Union([Type.String({ format: 'date-time' }), Type.Null()]);

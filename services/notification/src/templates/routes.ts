@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { ProblemDetails } from '@herald/contracts';
-import { type HttpApp } from '@herald/runtime';
-import { previewTemplate } from './render';
+import { type HttpApp, type ScopeRoutes } from '@herald/runtime';
+import { previewTemplate } from './domain/render';
 import {
   CreateTemplateBody,
   KeyParams,
@@ -16,9 +16,9 @@ import {
   TemplateView,
   VersionParams,
 } from './schemas';
-import { getTemplate, getVersion, listTemplates, listVersions, templateView } from './queries';
-import { type Templates } from './service';
-import { createTemplate, deleteTemplate, patchTemplate, replaceTemplate } from './store';
+import { getTemplate, getVersion, listTemplates, listVersions, templateView } from './domain/queries';
+import { type Templates } from './domain/service';
+import { createTemplate, deleteTemplate, patchTemplate, replaceTemplate } from './domain/store';
 
 const tags = ['templates'];
 const security = [{ bearerAuth: [] }];
@@ -178,3 +178,9 @@ export function registerTemplateRoutes(app: HttpApp, t: Templates, now: () => Da
     async (request) => previewTemplate(t, request.params.key, request.body),
   );
 }
+
+/** The admin's templates API; mount inside `adminScope`. */
+export const templateRoutes =
+  (t: Templates, now: () => Date): ScopeRoutes =>
+  (app) =>
+    registerTemplateRoutes(app, t, now);

@@ -1,5 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Channel, CursorPage, CursorQuery } from '@herald/contracts';
+import { InAppContent, LocaleVariant, RenderedChannels, VariablesSchema } from './data/content-types';
+
+export { InAppContent, LocaleVariant, RenderedChannels, VariablesSchema };
 
 /*
  * HTTP schemas of the templates API, strict like the rest of the service:
@@ -19,60 +22,11 @@ export const TemplateLocale = Type.String({
   description: 'a BCP 47 tag such as `en`, `pt-BR`; stored in canonical case',
 });
 
-export const LocaleVariant = Type.Object(
-  {
-    subject: Type.Optional(Type.String({ minLength: 1, maxLength: 998, description: 'email subject' })),
-    text: Type.Optional(
-      Type.String({
-        minLength: 1,
-        maxLength: 100_000,
-        description: 'email plain-text part; generated from `html` when absent',
-      }),
-    ),
-    html: Type.Optional(
-      Type.String({
-        minLength: 1,
-        maxLength: 200_000,
-        description: 'email HTML body, wrapped in the shared layout; values are HTML-escaped',
-      }),
-    ),
-    sms: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 1_600, description: 'SMS text; plain, markup is refused' }),
-    ),
-    inApp: Type.Optional(
-      Type.Object(
-        {
-          title: Type.String({ minLength: 1, maxLength: 1_000 }),
-          body: Type.String({ minLength: 1, maxLength: 20_000 }),
-        },
-        strict,
-      ),
-    ),
-  },
-  { ...strict, minProperties: 1, title: 'TemplateLocaleVariant' },
-);
-export type LocaleVariant = Static<typeof LocaleVariant>;
-
 const Locales = Type.Record(TemplateLocale, LocaleVariant, {
   minProperties: 1,
   maxProperties: 50,
   description: 'the content per locale: `{ "en": {...}, "pt-BR": {...} }`',
 });
-
-export const VariablesSchema = Type.Object(
-  {
-    type: Type.Literal('object'),
-    properties: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-    required: Type.Optional(Type.Array(Type.String())),
-  },
-  {
-    additionalProperties: true,
-    title: 'TemplateVariables',
-    description:
-      'a JSON Schema (draft 2020-12 subset that ajv 8 knows) for `data`: a send whose data fails it is 422',
-  },
-);
-export type VariablesSchema = Static<typeof VariablesSchema>;
 
 const Channels = Type.Array(Channel, { minItems: 1, maxItems: 3, uniqueItems: true });
 const Description = Type.String({ maxLength: 1_000 });
@@ -205,8 +159,6 @@ export const PreviewBody = Type.Object(
 );
 export type PreviewBody = Static<typeof PreviewBody>;
 
-export const InAppContent = Type.Object({ title: Type.String(), body: Type.String() });
-
 export const PreviewResult = Type.Object(
   {
     key: Type.String(),
@@ -221,20 +173,3 @@ export const PreviewResult = Type.Object(
   { title: 'TemplatePreview' },
 );
 export type PreviewResult = Static<typeof PreviewResult>;
-
-/** What a send renders, per channel; stored on the notification as the record of what was sent. */
-export const RenderedChannels = Type.Object(
-  {
-    inApp: Type.Optional(InAppContent),
-    email: Type.Optional(
-      Type.Object({
-        subject: Type.String(),
-        text: Type.String(),
-        html: Type.Optional(Type.String()),
-      }),
-    ),
-    sms: Type.Optional(Type.String()),
-  },
-  { title: 'RenderedContent' },
-);
-export type RenderedChannels = Static<typeof RenderedChannels>;

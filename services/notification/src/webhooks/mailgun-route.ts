@@ -1,12 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { ProblemDetails } from '@herald/contracts';
+import { ProblemDetails, WebhookPaths, webhookRoute } from '@herald/contracts';
 import { AppError, type HttpApp } from '@herald/runtime';
-import { type ServiceContext } from '../domain/context';
-import { type WebhookModels } from './models';
-import { applyProviderEvent, type ProviderEvent } from './provider-events';
-import { keepPending } from './pending-events';
-import { recordToken } from './replay-cache';
-import { isValidMailgunSignature } from './signatures';
+import { type ServiceContext } from '../kernel/context';
+import { applyProviderEvent, type ProviderEvent } from './domain/provider-events';
+import { keepPending } from './domain/pending-events';
+import { recordToken } from './domain/replay-cache';
+import { isValidMailgunSignature } from './domain/signatures';
 import { WebhookAccepted } from './schemas';
 
 const MailgunWebhook = Type.Object({
@@ -46,7 +45,6 @@ class NotAcceptableWebhook extends AppError {
 
 export interface WebhookRouteDeps {
   ctx: ServiceContext;
-  webhooks: WebhookModels;
   signingKey?: string;
   maxAgeMs: number;
   bodyLimit: number;
@@ -54,7 +52,7 @@ export interface WebhookRouteDeps {
 
 export function registerMailgunWebhook(app: HttpApp, deps: WebhookRouteDeps): void {
   app.post(
-    '/mailgun',
+    webhookRoute(WebhookPaths.mailgun),
     {
       bodyLimit: deps.bodyLimit,
       schema: {
@@ -77,7 +75,7 @@ export function registerMailgunWebhook(app: HttpApp, deps: WebhookRouteDeps): vo
       if (!Number.isFinite(signedAt) || Math.abs(now.getTime() - signedAt) > deps.maxAgeMs) {
         throw new NotAcceptableWebhook('The signature is too old');
       }
-      if (!(await recordToken(deps.webhooks.tokens, signature.token, now, deps.maxAgeMs * 2))) {
+      if (!(await recordToken(deps.ctx.models.webhookTokens, signature.token, now, deps.maxAgeMs * 2))) {
         throw new NotAcceptableWebhook('The signature token was already used');
       }
       const event = toProviderEvent(request.body['event-data']);

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { CursorPage, CursorQuery, PageLimits, ProblemDetails } from '@herald/contracts';
 import { NotFoundError, ValidationError, type HttpApp } from '@herald/runtime';
-import { suppressionKey, type SuppressionModel, type SuppressionRecord } from '../data/webhook-models';
+import { suppressionKey, type SuppressionModel, type SuppressionRecord } from './data/webhook-models';
 
 const Suppression = Type.Object({
   address: Type.String(),

@@ -1,11 +1,11 @@
 import { Type } from '@sinclair/typebox';
-import { ProblemDetails } from '@herald/contracts';
+import { ProblemDetails, WebhookPaths, webhookRoute } from '@herald/contracts';
 import { AppError, ForbiddenError, type HttpApp } from '@herald/runtime';
-import { type ServiceContext } from '../domain/context';
-import { keepPending } from './pending-events';
-import { applyProviderEvent, type ProviderEvent } from './provider-events';
+import { type ServiceContext } from '../kernel/context';
+import { keepPending } from './domain/pending-events';
+import { applyProviderEvent, type ProviderEvent } from './domain/provider-events';
 import { WebhookAccepted } from './schemas';
-import { isValidTwilioSignature } from './signatures';
+import { isValidTwilioSignature } from './domain/signatures';
 
 const TwilioStatusCallback = Type.Object(
   {
@@ -37,7 +37,7 @@ export function registerTwilioWebhook(app: HttpApp, deps: TwilioRouteDeps): void
     (_request, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))),
   );
   app.post(
-    '/twilio',
+    webhookRoute(WebhookPaths.twilio),
     {
       bodyLimit: deps.bodyLimit,
       schema: {

@@ -1,0 +1,235 @@
+import { randomUUID } from 'node:crypto';
+import { Types } from 'mongoose';
+import { NotFoundError, type AuthenticatedUser } from '@herald/runtime';
+import { type Channel } from '@herald/contracts';
+import { type BroadcastRecord } from '../data/broadcast-model';
+import { type NotificationRecord } from '../../notifications/data/notification-model';
+import { type UserRecord } from '../../users/data/user-model';
+import { type BroadcastInput, type BroadcastProgress } from './types';
+import { type ServiceContext } from '../../kernel/context';
+import { buildNotification } from '../../notifications/domain/create-notification';
+import { suppressedChannels } from '../../notifications/domain/suppression';
+import { publishDueEntries } from '../../outbox/domain/outbox';
+import { assertOneContentSource, contentFor, summaryOf } from '../../notifications/domain/templated-content';
+import { renderEveryLocale } from '../../templates/domain/render';
+import { resolveLocale } from '../../templates/domain/locale';
+
+/*
+ * A broadcast fans out in batches walked in _id order over the user read
+ * model, never holding more than one batch in memory. After each batch the
+ * broadcast document records its checkpoint (`lastUserId`) under a lease;
+ * if the instance dies, the relay on any instance claims the lapsed lease
+ * and resumes from the checkpoint. A recipient's notification has the
+ * dedupe key `broadcast:<id>:<user>`, so a batch redone after a crash
+ * creates nobody's notification twice.
+ */
+
+const audienceFilter = (broadcast: Pick<BroadcastRecord, 'role'>) => ({
+  disabled: false,
+  ...(broadcast.role ? { role: broadcast.role } : {}),
+});
+
+export function broadcastProgress(record: BroadcastRecord): BroadcastProgress {
+  return {
+    id: record._id.toHexString(),
+    state: record.state,
+    recipientCount: record.recipientCount,
+    processedCount: record.processedCount,
+    createdAt: record.createdAt.toISOString(),
+    ...(record.completedAt ? { completedAt: record.completedAt.toISOString() } : {}),
+  };
+}
+
+export async function startBroadcast(
+  ctx: ServiceContext,
+  sender: AuthenticatedUser,
+  input: BroadcastInput,
+  correlationId: string,
+): Promise<BroadcastProgress> {
+  assertOneContentSource(input);
+  const role = 'role' in input.audience ? input.audience.role : undefined;
+  const content = await broadcastContent(ctx, input);
+  const recipientCount = await ctx.models.users.countDocuments(audienceFilter({ role }));
+  const owner = randomUUID();
+  const [created] = await ctx.models.broadcasts.insertMany([
+    {
+      senderId: sender.id,
+      role,
+      channels: input.channels,
+      ...content,
+      category: input.category,
+      priority: input.priority ?? 'normal',
+      metadata: input.metadata ?? {},
+      correlationId,
+      state: 'running',
+      recipientCount,
+      processedCount: 0,
+      lastUserId: null,
+      leaseUntil: new Date(ctx.now().getTime() + ctx.settings.outboxLeaseMs),
+      leaseOwner: owner,
+    },
+  ]);
+  const record = created!.toObject() as BroadcastRecord;
+  ctx.background.run('broadcast fan-out', () => fanOut(ctx, record, owner));
+  return broadcastProgress(record);
+}
+
+/**
+ * A templated broadcast is rendered here, once per locale of the template
+ * (not once per recipient), before it is accepted: bad data is a 422 on
+ * the request, and the fan-out, on whichever instance resumes it, only
+ * picks each recipient's variant from what is stored.
+ */
+async function broadcastContent(
+  ctx: ServiceContext,
+  input: BroadcastInput,
+): Promise<
+  Pick<
+    BroadcastRecord,
+    'title' | 'body' | 'html' | 'template' | 'locale' | 'renderedByLocale' | 'defaultLocale'
+  >
+> {
+  if (!input.template) return { title: input.title!, body: input.body!, html: input.html };
+  const rendered = await renderEveryLocale(ctx.templates, {
+    key: input.template.key,
+    data: input.template.data,
+    channels: input.channels,
+    pointers: { data: '/body/template/data', key: '/body/template/key', channels: '/body/channels' },
+  });
+  return {
+    ...summaryOf(rendered.byLocale[rendered.defaultLocale]!),
+    template: rendered.template,
+    ...(input.locale ? { locale: input.locale } : {}),
+    renderedByLocale: rendered.byLocale,
+    defaultLocale: rendered.defaultLocale,
+  };
+}
+
+/** The title, body and rendered content one recipient of a broadcast gets. */
+function recipientContent(broadcast: BroadcastRecord, user: UserRecord, channels: Channel[]) {
+  const { renderedByLocale, template } = broadcast;
+  if (!renderedByLocale || !template) {
+    return { title: broadcast.title, body: broadcast.body, html: broadcast.html };
+  }
+  const locale = resolveLocale(
+    Object.keys(renderedByLocale),
+    [broadcast.locale, user.locale],
+    broadcast.defaultLocale ?? Object.keys(renderedByLocale)[0]!,
+  );
+  const rendered = contentFor(renderedByLocale[locale]!, channels);
+  return {
+    ...summaryOf(renderedByLocale[locale]!),
+    template: { ...template, locale },
+    rendered,
+    locale,
+  };
+}
+
+export async function getBroadcast(ctx: ServiceContext, id: string): Promise<BroadcastProgress> {
+  const record = Types.ObjectId.isValid(id)
+    ? await ctx.models.broadcasts.findById(id).lean<BroadcastRecord>()
+    : null;
+  if (!record) throw new NotFoundError('broadcast_not_found', 'No such broadcast');
+  return broadcastProgress(record);
+}
+
+/** The channels this user can be reached on; SMS only with a phone number. */
+function reachableChannels(channels: Channel[], user: UserRecord): Channel[] {
+  return channels.filter((channel) => channel !== 'sms' || Boolean(user.phone));
+}
+
+async function fanOut(ctx: ServiceContext, broadcast: BroadcastRecord, owner: string): Promise<void> {
+  const broadcastId = broadcast._id.toHexString();
+  let lastUserId = broadcast.lastUserId;
+  for (;;) {
+    const users = await ctx.models.users
+      .find({ ...audienceFilter(broadcast), ...(lastUserId ? { _id: { $gt: lastUserId } } : {}) })
+      .sort({ _id: 1 })
+      .limit(ctx.settings.broadcastBatchSize)
+      .lean<UserRecord[]>();
+    if (users.length === 0) break;
+    await deliverBatch(ctx, broadcast, broadcastId, users);
+    lastUserId = users[users.length - 1]!._id;
+    const kept = await ctx.models.broadcasts.updateOne(
+      { _id: broadcast._id, leaseOwner: owner },
+      {
+        $set: { lastUserId, leaseUntil: new Date(ctx.now().getTime() + ctx.settings.outboxLeaseMs) },
+        $inc: { processedCount: users.length },
+      },
+    );
+    // Our lease lapsed and another instance resumed the broadcast: it carries on from the checkpoint.
+    if (kept.matchedCount === 0) return;
+  }
+  await ctx.models.broadcasts.updateOne(
+    { _id: broadcast._id, leaseOwner: owner },
+    { $set: { state: 'completed', completedAt: ctx.now(), leaseUntil: null } },
+  );
+  ctx.log.info({ broadcastId }, 'broadcast fanned out');
+}
+
+async function deliverBatch(
+  ctx: ServiceContext,
+  broadcast: BroadcastRecord,
+  broadcastId: string,
+  users: UserRecord[],
+) {
+  const drafts = users.flatMap((user) => {
+    const channels = reachableChannels(broadcast.channels, user);
+    if (channels.length === 0) return [];
+    return [
+      {
+        dedupeKey: `broadcast:${broadcastId}:${user._id}`,
+        recipient: {
+          userId: user._id,
+          email: user.email,
+          name: user.name,
+          ...(user.phone ? { phone: user.phone } : {}),
+          ...(user.locale ? { locale: user.locale } : {}),
+        },
+        senderId: broadcast.senderId,
+        channels,
+        ...recipientContent(broadcast, user, channels),
+        category: broadcast.category,
+        priority: broadcast.priority,
+        metadata: broadcast.metadata,
+        broadcastId,
+        correlationId: broadcast.correlationId,
+      },
+    ];
+  });
+  const suppressed = await suppressedChannels(ctx, drafts);
+  const documents = drafts.map((draft, index) =>
+    // a lease of its own each: an owner names exactly one notification (a unique index)
+    buildNotification(ctx, { ...draft, suppressed: suppressed[index] }, randomUUID()),
+  );
+  if (documents.length === 0) return;
+  let inserted: NotificationRecord[];
+  try {
+    const created = await ctx.models.notifications.insertMany(documents, { ordered: false });
+    inserted = created.map((doc) => doc.toObject() as NotificationRecord);
+  } catch (error) {
+    // Redoing a batch after a crash: the ones stored before are duplicates, the relay publishes their outbox.
+    const partial = (error as { insertedDocs?: { toObject(): unknown }[] }).insertedDocs ?? [];
+    if (!(error as { writeErrors?: unknown[] }).writeErrors) throw error;
+    inserted = partial.map((doc) => doc.toObject() as NotificationRecord);
+  }
+  await Promise.all(inserted.map((record) => publishDueEntries(ctx, record, record.outboxLeaseOwner!)));
+}
+
+/** Relay pass: resumes broadcasts whose instance stopped before finishing. */
+export async function resumeBroadcasts(ctx: ServiceContext): Promise<void> {
+  for (;;) {
+    const now = ctx.now();
+    const owner = randomUUID();
+    const claimed = await ctx.models.broadcasts
+      .findOneAndUpdate(
+        { state: 'running', leaseUntil: { $lte: now } },
+        { $set: { leaseUntil: new Date(now.getTime() + ctx.settings.outboxLeaseMs), leaseOwner: owner } },
+        { returnDocument: 'after' },
+      )
+      .lean<BroadcastRecord>();
+    if (!claimed) return;
+    ctx.log.warn({ broadcastId: claimed._id }, 'resuming an unfinished broadcast');
+    await fanOut(ctx, claimed, owner);
+  }
+}

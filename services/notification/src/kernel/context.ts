@@ -1,0 +1,93 @@
+import { type Connection } from 'mongoose';
+import { type AmqpClient } from '@herald/amqp';
+import { type InitialisableModel, type Logger } from '@herald/runtime';
+import { type ServiceSettings } from '../config';
+import { broadcastModel, type BroadcastModel } from '../broadcasts/data/broadcast-model';
+import { deadLetterModel, type DeadLetterModel } from '../dead-letters/data/model';
+import { idempotencyModel, type IdempotencyModel } from '../notifications/data/idempotency-model';
+import { notificationModel, type NotificationModel } from '../notifications/data/notification-model';
+import { NotificationWrites } from '../notifications/data/notification-writes';
+import { BackgroundTasks } from '../outbox/domain/background-tasks';
+import { templateModels } from '../templates/data/models';
+import { createTemplates, type Templates } from '../templates/domain/service';
+import { UserDirectory } from '../users/data/user-directory';
+import { userModel, type UserModel } from '../users/data/user-model';
+import {
+  pendingEventModel,
+  suppressionModel,
+  webhookTokenModel,
+  type PendingEventModel,
+  type SuppressionModel,
+  type WebhookTokenModel,
+} from '../webhooks/data/webhook-models';
+
+export interface Models {
+  notifications: NotificationModel;
+  users: UserModel;
+  idempotencyKeys: IdempotencyModel;
+  broadcasts: BroadcastModel;
+  suppressions: SuppressionModel;
+  pendingEvents: PendingEventModel;
+  webhookTokens: WebhookTokenModel;
+  deadLetters: DeadLetterModel;
+}
+
+export function createModels(connection: Connection): Models {
+  return {
+    notifications: notificationModel(connection),
+    users: userModel(connection),
+    idempotencyKeys: idempotencyModel(connection),
+    broadcasts: broadcastModel(connection),
+    suppressions: suppressionModel(connection),
+    pendingEvents: pendingEventModel(connection),
+    webhookTokens: webhookTokenModel(connection),
+    deadLetters: deadLetterModel(connection),
+  };
+}
+
+/** What the domain functions need, built once by the app and passed in (no module globals). */
+export interface ServiceContext {
+  models: Models;
+  amqp: AmqpClient;
+  log: Logger;
+  settings: ServiceSettings;
+  /** template store, cache and renderer */
+  templates: Templates;
+  /** the batched writes of the accept path: a notification's insert and its lease release */
+  writes: NotificationWrites;
+  /** users by id for the accept path, looked up in batches */
+  userDirectory: UserDirectory;
+  /** work started by a request that finishes after the response (publishing, fan-out) */
+  background: BackgroundTasks;
+  now: () => Date;
+}
+
+export interface ContextDeps {
+  mongo: Connection;
+  amqp: AmqpClient;
+  log: Logger;
+  settings: ServiceSettings;
+  now: () => Date;
+}
+
+/** Every model of the service and the context the features share; touches no collection yet. */
+export function createServiceContext(deps: ContextDeps): {
+  ctx: ServiceContext;
+  /** every model, for `prepareModels` */
+  allModels: InitialisableModel[];
+} {
+  const models = createModels(deps.mongo);
+  const templateStores = templateModels(deps.mongo);
+  const ctx: ServiceContext = {
+    models,
+    amqp: deps.amqp,
+    log: deps.log,
+    settings: deps.settings,
+    templates: createTemplates(templateStores, deps.log, { cacheTtlMs: deps.settings.templateCacheTtlMs }),
+    writes: new NotificationWrites(models.notifications),
+    userDirectory: new UserDirectory(models.users),
+    background: new BackgroundTasks(deps.log),
+    now: deps.now,
+  };
+  return { ctx, allModels: [...Object.values(models), templateStores.templates, templateStores.versions] };
+}

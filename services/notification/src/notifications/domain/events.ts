@@ -1,0 +1,50 @@
+import { EventRoutingKeys, MessageTypes, createMessage, type NotificationChange } from '@herald/contracts';
+import { type ServiceContext } from '../../kernel/context';
+import { publishEvent } from '../../outbox/domain/publish-event';
+import { unreadCount } from './unread-count';
+
+export interface NotificationUpdate {
+  userId: string;
+  notificationId: string;
+  change: NotificationChange;
+  correlationId: string;
+}
+
+/**
+ * Publishes `notification.updated` with the recipient's unread count after
+ * the change (counted now unless given), so realtime never has to ask.
+ */
+export async function publishNotificationUpdated(
+  ctx: ServiceContext,
+  update: NotificationUpdate,
+  knownUnreadCount?: number,
+): Promise<void> {
+  const count = knownUnreadCount ?? (await unreadCount(ctx, update.userId));
+  const message = createMessage(
+    MessageTypes.notificationUpdated,
+    {
+      userId: update.userId,
+      notificationId: update.notificationId,
+      change: update.change,
+      unreadCount: count,
+    },
+    { correlationId: update.correlationId },
+  );
+  await publishEvent(ctx, EventRoutingKeys.notificationUpdated, message);
+}
+
+/**
+ * For request handlers: publishes after the response, never delaying or
+ * failing it. The change is already stored; if the event is lost to a
+ * broker outage, the next update carries a fresh unread count.
+ */
+export function publishUpdatedLater(
+  ctx: ServiceContext,
+  updates: NotificationUpdate[],
+  knownUnreadCount?: number,
+): void {
+  if (updates.length === 0) return;
+  ctx.background.run('publish notification.updated', () =>
+    Promise.all(updates.map((update) => publishNotificationUpdated(ctx, update, knownUnreadCount))),
+  );
+}

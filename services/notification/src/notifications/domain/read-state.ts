@@ -1,0 +1,140 @@
+import { type Types } from 'mongoose';
+import { NotFoundError, type AuthenticatedUser } from '@herald/runtime';
+import { type NotificationRecord } from '../data/notification-model';
+import { type InboxItem, type ReadStateChange } from './types';
+import { type ServiceContext } from '../../kernel/context';
+import { publishUpdatedLater, type NotificationUpdate } from './events';
+import { inboxFilter, unreadCount } from './unread-count';
+import { inboxItem } from './views';
+
+/** Read state belongs to the recipient: only they change it, so anyone else gets 404. */
+const ownFilter = (user: AuthenticatedUser, id: string) => ({ _id: id, userId: user.id, deletedAt: null });
+
+function notFound(): NotFoundError {
+  return new NotFoundError('notification_not_found', 'No such notification');
+}
+
+export async function updateNotification(
+  ctx: ServiceContext,
+  user: AuthenticatedUser,
+  id: string,
+  input: ReadStateChange,
+  correlationId: string,
+): Promise<InboxItem> {
+  const now = ctx.now();
+  const set: Record<string, unknown> = {};
+  const unset: Record<string, ''> = {};
+  if (input.read !== undefined) {
+    set.read = input.read;
+    if (input.read) set.readAt = now;
+    else unset.readAt = '';
+  }
+  if (input.archived !== undefined) {
+    set.archived = input.archived;
+    if (input.archived) set.archivedAt = now;
+    else unset.archivedAt = '';
+  }
+  const before = await ctx.models.notifications
+    .findOneAndUpdate(
+      ownFilter(user, id),
+      { $set: set, ...(Object.keys(unset).length ? { $unset: unset } : {}) },
+      {
+        returnDocument: 'before',
+        projection: { history: 0, outbox: 0 },
+      },
+    )
+    .lean<NotificationRecord>();
+  if (!before) throw notFound();
+
+  const after: NotificationRecord = { ...before, ...set } as NotificationRecord;
+  if (input.read === false) delete after.readAt;
+  const at = now.toISOString();
+  const notificationId = before._id.toHexString();
+  const updates: NotificationUpdate[] = [];
+  // Only real changes are events: marking a read notification read again tells nobody anything.
+  if (input.read !== undefined && input.read !== before.read) {
+    updates.push({
+      userId: user.id,
+      notificationId,
+      change: { kind: 'read', read: input.read, at },
+      correlationId,
+    });
+  }
+  if (input.archived !== undefined && input.archived !== before.archived) {
+    updates.push({
+      userId: user.id,
+      notificationId,
+      change: { kind: 'archived', archived: input.archived, at },
+      correlationId,
+    });
+  }
+  publishUpdatedLater(ctx, updates);
+  return inboxItem(after);
+}
+
+export async function deleteNotification(
+  ctx: ServiceContext,
+  user: AuthenticatedUser,
+  id: string,
+  correlationId: string,
+): Promise<void> {
+  const now = ctx.now();
+  const record = await ctx.models.notifications
+    .findOneAndUpdate(ownFilter(user, id), { $set: { deletedAt: now } }, { projection: { _id: 1 } })
+    .lean<{ _id: Types.ObjectId }>();
+  if (!record) throw notFound();
+  publishUpdatedLater(ctx, [
+    {
+      userId: user.id,
+      notificationId: id,
+      change: { kind: 'deleted', at: now.toISOString() },
+      correlationId,
+    },
+  ]);
+}
+
+const READ_ALL_BATCH = 500;
+
+/**
+ * Marks every unread inbox notification read, in batches streamed from a
+ * cursor (an inbox can be large). One `notification.updated` per changed
+ * notification, each with the final unread count.
+ */
+export async function markAllRead(
+  ctx: ServiceContext,
+  user: AuthenticatedUser,
+  correlationId: string,
+): Promise<{ updated: number; unreadCount: number }> {
+  const now = ctx.now();
+  const unread = { ...inboxFilter(user.id, now), read: false };
+  const changed: string[] = [];
+  let batch: Types.ObjectId[] = [];
+  const flush = async () => {
+    if (batch.length === 0) return;
+    await ctx.models.notifications.updateMany(
+      { _id: { $in: batch }, read: false },
+      { $set: { read: true, readAt: now } },
+    );
+    changed.push(...batch.map((id) => id.toHexString()));
+    batch = [];
+  };
+  const cursor = ctx.models.notifications.find(unread, { _id: 1 }).lean<{ _id: Types.ObjectId }[]>().cursor();
+  for await (const doc of cursor) {
+    batch.push((doc as unknown as { _id: Types.ObjectId })._id);
+    if (batch.length >= READ_ALL_BATCH) await flush();
+  }
+  await flush();
+  const count = await unreadCount(ctx, user.id);
+  const at = now.toISOString();
+  publishUpdatedLater(
+    ctx,
+    changed.map((notificationId) => ({
+      userId: user.id,
+      notificationId,
+      change: { kind: 'read' as const, read: true, at },
+      correlationId,
+    })),
+    count,
+  );
+  return { updated: changed.length, unreadCount: count };
+}

@@ -1,0 +1,63 @@
+import { ValidationError, type FieldError } from '@herald/runtime';
+import { type Channel } from '@herald/contracts';
+import { type RenderedChannels } from '../../templates/data/content-types';
+
+/** The fields of a create or broadcast body that say what to send. */
+export interface ContentInput {
+  title?: string;
+  body?: string;
+  html?: string;
+  template?: { key: string; data: Record<string, unknown> };
+  locale?: string;
+}
+
+/**
+ * The body's schema already requires title+body or a template; this
+ * refuses both at once, which would leave it unclear what is sent.
+ */
+export function assertOneContentSource(input: ContentInput): void {
+  if (!input.template) {
+    if (input.title === undefined || input.body === undefined) {
+      throw new ValidationError('The request is invalid', [
+        ...(input.title === undefined
+          ? [{ field: '/body/title', message: 'is required without a template' }]
+          : []),
+        ...(input.body === undefined
+          ? [{ field: '/body/body', message: 'is required without a template' }]
+          : []),
+      ]);
+    }
+    return;
+  }
+  const clashes: FieldError[] = (['title', 'body', 'html'] as const)
+    .filter((field) => input[field] !== undefined)
+    .map((field) => ({ field: `/body/${field}`, message: 'cannot be combined with a template' }));
+  if (clashes.length) throw new ValidationError('The request is invalid', clashes);
+}
+
+const TITLE_MAX = 200;
+
+/**
+ * The title and body the notification record (and its inbox entry) shows:
+ * the in-app content when there is one, else the email's subject and text,
+ * else the SMS.
+ */
+export function summaryOf(content: RenderedChannels): { title: string; body: string } {
+  if (content.inApp) return content.inApp;
+  if (content.email) return { title: content.email.subject, body: content.email.text };
+  const sms = content.sms ?? '';
+  const firstLine = sms.split('\n', 1)[0]!.trim();
+  return {
+    title: firstLine.length > TITLE_MAX ? `${firstLine.slice(0, TITLE_MAX - 1)}…` : firstLine,
+    body: sms,
+  };
+}
+
+/** Only what these channels send (a broadcast recipient without a phone gets no SMS content). */
+export function contentFor(content: RenderedChannels, channels: readonly Channel[]): RenderedChannels {
+  return {
+    ...(channels.includes('in_app') && content.inApp ? { inApp: content.inApp } : {}),
+    ...(channels.includes('email') && content.email ? { email: content.email } : {}),
+    ...(channels.includes('sms') && content.sms !== undefined ? { sms: content.sms } : {}),
+  };
+}

@@ -1,0 +1,94 @@
+import { type ChannelDelivery, type HistoryEntry, type NotificationRecord } from '../data/notification-model';
+import { type InboxItem, type NotificationDetail, type NotificationStatus } from './types';
+import { channelStatuses } from './summaries';
+
+export function inboxItem(record: NotificationRecord): InboxItem {
+  return {
+    id: record._id.toHexString(),
+    title: record.title,
+    body: record.body,
+    ...(record.category ? { category: record.category } : {}),
+    priority: record.priority,
+    channels: record.channels,
+    statuses: channelStatuses(record),
+    read: record.read,
+    ...(record.readAt ? { readAt: record.readAt.toISOString() } : {}),
+    archived: record.archived,
+    createdAt: record.createdAt.toISOString(),
+    ...(record.sendAt ? { sendAt: record.sendAt.toISOString() } : {}),
+  };
+}
+
+function deliveryView(delivery: ChannelDelivery) {
+  return {
+    status: delivery.status,
+    ...(delivery.attempt !== undefined ? { attempt: delivery.attempt } : {}),
+    ...(delivery.nextAttemptAt ? { nextAttemptAt: delivery.nextAttemptAt!.toISOString() } : {}),
+    ...(delivery.provider ? { provider: delivery.provider } : {}),
+    ...(delivery.providerMessageId ? { providerMessageId: delivery.providerMessageId } : {}),
+    ...(delivery.errorCode ? { errorCode: delivery.errorCode } : {}),
+    ...(delivery.reason ? { reason: delivery.reason } : {}),
+    updatedAt: delivery.updatedAt.toISOString(),
+  };
+}
+
+function deliveriesView(record: NotificationRecord): NotificationStatus['channels'] {
+  const view: NotificationStatus['channels'] = {};
+  for (const channel of record.channels) {
+    const delivery = record.deliveries[channel];
+    if (delivery) view[channel] = deliveryView(delivery);
+  }
+  return view;
+}
+
+function historyView(entry: HistoryEntry): NotificationDetail['history'][number] {
+  return {
+    channel: entry.channel,
+    status: entry.status,
+    at: entry.at.toISOString(),
+    source: entry.source,
+    detail: {
+      ...(entry.attempt !== undefined ? { attempt: entry.attempt } : {}),
+      ...(entry.nextAttemptAt ? { nextAttemptAt: entry.nextAttemptAt.toISOString() } : {}),
+      ...(entry.provider ? { provider: entry.provider } : {}),
+      ...(entry.providerMessageId ? { providerMessageId: entry.providerMessageId } : {}),
+      ...(entry.errorCode ? { errorCode: entry.errorCode } : {}),
+      ...(entry.reason ? { reason: entry.reason } : {}),
+    },
+  };
+}
+
+export function notificationDetail(record: NotificationRecord): NotificationDetail {
+  const { recipient } = record;
+  return {
+    ...inboxItem(record),
+    userId: record.userId,
+    recipient: {
+      ...(recipient.userId ? { userId: recipient.userId } : {}),
+      ...(recipient.email ? { email: recipient.email } : {}),
+      ...(recipient.phone ? { phone: recipient.phone } : {}),
+    },
+    senderId: record.senderId,
+    ...(record.html ? { html: record.html } : {}),
+    ...(record.locale ? { locale: record.locale } : {}),
+    metadata: record.metadata,
+    ...(record.template
+      ? {
+          template: {
+            key: record.template.key,
+            ...(record.template.version !== undefined ? { version: record.template.version } : {}),
+            ...(record.template.locale ? { locale: record.template.locale } : {}),
+          },
+        }
+      : {}),
+    ...(record.rendered ? { rendered: record.rendered } : {}),
+    ...(record.broadcastId ? { broadcastId: record.broadcastId } : {}),
+    deleted: record.deletedAt !== null,
+    deliveries: deliveriesView(record),
+    history: record.history.map(historyView),
+  };
+}
+
+export function notificationStatus(record: NotificationRecord): NotificationStatus {
+  return { id: record._id.toHexString(), channels: deliveriesView(record) };
+}

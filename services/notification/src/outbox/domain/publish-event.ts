@@ -1,0 +1,19 @@
+import { UnroutableError, type PublishableMessage } from '@herald/amqp';
+import { type ServiceContext } from '../../kernel/context';
+
+/**
+ * Publishes a domain event on the events exchange. Realtime's fan-out
+ * queues exist only while an instance runs: with none running, an event has
+ * nobody to reach and the broker returns it as unroutable. That is "nobody
+ * listening", not a failure to retry (the outbox would loop on it forever).
+ * Delivery jobs never go through here: their queues always exist, so for
+ * them unroutable stays an error.
+ */
+export async function publishEvent(ctx: ServiceContext, routingKey: string, message: PublishableMessage) {
+  try {
+    await ctx.amqp.publish(ctx.amqp.names.exchanges.events, routingKey, message);
+  } catch (error) {
+    if (!(error instanceof UnroutableError)) throw error;
+    ctx.log.debug({ routingKey, messageId: message.messageId }, 'event has no subscriber');
+  }
+}

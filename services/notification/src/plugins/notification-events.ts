@@ -1,0 +1,45 @@
+import { Type } from '@sinclair/typebox';
+import {
+  DeliveryStatusMessage,
+  MessageTypes,
+  UserRegisteredMessage,
+  UserUpdatedMessage,
+  VerificationRequestedMessage,
+} from '@herald/contracts';
+import { onDeliveryStatus } from '../delivery-status/consumers';
+import { type ServiceContext } from '../kernel/context';
+import { onUserSnapshot, onVerificationRequested } from '../users/consumers';
+
+/** Every message type this queue carries; anything else is dead-lettered unseen by the consumer. */
+export const NotificationEventsMessage = Type.Union([
+  DeliveryStatusMessage,
+  UserRegisteredMessage,
+  UserUpdatedMessage,
+  VerificationRequestedMessage,
+]);
+
+/**
+ * The service's one inbound queue: delivery status from the worker and user
+ * events from auth, handed to the feature each belongs to. A quorum queue
+ * shared by all instances (competing consumers). Not declared here: the
+ * shared topology (`@herald/amqp`) declares it, with its bindings and the
+ * delivery limit, from every service, so the arguments can never disagree.
+ */
+export function startNotificationEventsConsumer(ctx: ServiceContext) {
+  return ctx.amqp.consume({
+    queue: ctx.amqp.names.queues.notificationEvents,
+    schema: NotificationEventsMessage,
+    prefetch: ctx.settings.prefetch,
+    handler: async (message) => {
+      switch (message.type) {
+        case MessageTypes.deliveryStatus:
+          return onDeliveryStatus(ctx, message);
+        case MessageTypes.userRegistered:
+        case MessageTypes.userUpdated:
+          return onUserSnapshot(ctx, message);
+        case MessageTypes.userVerificationRequested:
+          return onVerificationRequested(ctx, message);
+      }
+    },
+  });
+}

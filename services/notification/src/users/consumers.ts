@@ -1,0 +1,18 @@
+import {
+  type UserRegisteredMessage,
+  type UserUpdatedMessage,
+  type VerificationRequestedMessage,
+} from '@herald/contracts';
+import { type ServiceContext } from '../kernel/context';
+import { applyUserSnapshot } from './domain/users';
+import { sendVerificationEmail } from './domain/verification-email';
+
+/** Auth's `user.registered` / `user.updated`: the read model takes the snapshot. */
+export function onUserSnapshot(ctx: ServiceContext, message: UserRegisteredMessage | UserUpdatedMessage) {
+  return applyUserSnapshot(ctx, message.payload, message.occurredAt);
+}
+
+/** Auth's `user.verification_requested`: the verification email. */
+export function onVerificationRequested(ctx: ServiceContext, message: VerificationRequestedMessage) {
+  return sendVerificationEmail(ctx, message);
+}

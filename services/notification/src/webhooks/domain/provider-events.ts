@@ -1,0 +1,157 @@
+import { isDuplicateKeyError } from '@herald/runtime';
+import { createHash } from 'node:crypto';
+import { Types } from 'mongoose';
+import { type DeliveryStatus, type ProviderEngagementKind } from '@herald/contracts';
+import { type ChannelDelivery, type NotificationRecord } from '../../notifications/data/notification-model';
+import { suppressionKey, type SuppressionRecord } from '../data/webhook-models';
+import { type ServiceContext } from '../../kernel/context';
+import { applyStatusChange } from '../../delivery-status/domain/apply-status';
+import { publishNotificationUpdated } from '../../notifications/domain/events';
+import { normaliseProviderMessageId } from '../../notifications/data/provider-message-id';
+
+/** One provider event, whichever provider sent it, in our terms. */
+export interface ProviderEvent {
+  provider: 'mailgun' | 'twilio';
+  /** unique per event at the provider: dedupes redelivered webhooks */
+  eventId: string;
+  channel: 'email' | 'sms';
+  providerMessageId: string;
+  /** our notification id when the provider echoes it back (Mailgun's user variables) */
+  notificationId?: string;
+  at: Date;
+  status?: DeliveryStatus;
+  engagement?: ProviderEngagementKind;
+  /** set when the event means "never send here again" */
+  suppress?: SuppressionRecord['reason'];
+  recipient?: string;
+  errorCode?: string;
+  reason?: string;
+}
+
+export type EventOutcome = 'applied' | 'ignored' | 'unknown_message' | 'pending';
+
+const engagementField: Record<ProviderEngagementKind, string> = {
+  opened: 'engagement.openedAt',
+  clicked: 'engagement.clickedAt',
+  complained: 'engagement.complainedAt',
+  unsubscribed: 'engagement.unsubscribedAt',
+};
+
+/** A stable report id per provider event, so a redelivered webhook finds its own history entry. */
+function eventMessageId(event: ProviderEvent): string {
+  const hex = createHash('sha256').update(`${event.provider}:${event.eventId}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+type Found = { _id: Types.ObjectId; deliveries: Partial<Record<'email' | 'sms', ChannelDelivery>> };
+
+async function findNotification(ctx: ServiceContext, event: ProviderEvent): Promise<Found | null> {
+  const byProviderId = await ctx.models.notifications
+    .findOne({ providerMessageIds: normaliseProviderMessageId(event.providerMessageId) }, { deliveries: 1 })
+    .lean<Found>();
+  if (byProviderId) return byProviderId;
+  if (!event.notificationId || !Types.ObjectId.isValid(event.notificationId)) return null;
+  return ctx.models.notifications.findById(event.notificationId, { deliveries: 1 }).lean<Found>();
+}
+
+/**
+ * Applies a verified provider event: a status through the same forward-only
+ * path as the worker's reports, an engagement as a first-seen timestamp, and
+ * a hard bounce, complaint or unsubscribe onto the suppression list.
+ */
+export async function applyProviderEvent(ctx: ServiceContext, event: ProviderEvent): Promise<EventOutcome> {
+  if (event.suppress && event.recipient) await suppress(ctx, event);
+  const record = await findNotification(ctx, event);
+  if (!record?.deliveries[event.channel]) return 'unknown_message';
+
+  if (event.engagement) await recordEngagement(ctx, record._id, event);
+  if (!event.status) return event.engagement ? 'applied' : 'ignored';
+
+  const delivery = record.deliveries[event.channel]!;
+  // Applied directly, not as a made-up `delivery.status` message: the history names the
+  // provider, and `notification.updated` carries the notification's own correlation id.
+  const applied = await applyStatusChange(
+    ctx,
+    {
+      notificationId: record._id.toHexString(),
+      channel: event.channel,
+      status: event.status,
+      attempt: Math.max(delivery.attempt ?? 1, 1),
+      at: event.at.toISOString(),
+      provider: event.provider,
+      providerMessageId: event.providerMessageId,
+      ...(event.errorCode || event.reason
+        ? {
+            error: {
+              code: event.status === 'bounced' ? 'bounced' : 'provider_reported',
+              message: event.reason ?? 'reported by the provider',
+              permanent: event.status === 'bounced',
+              ...(event.errorCode ? { providerCode: event.errorCode } : {}),
+            },
+          }
+        : {}),
+    },
+    { messageId: eventMessageId(event), source: `webhook:${event.provider}` },
+  );
+  return applied ? 'applied' : 'ignored';
+}
+
+type EngagementBefore = Pick<NotificationRecord, 'userId' | 'correlationId' | 'engagement'>;
+
+/**
+ * Keeps the earliest time of each engagement kind (reports arrive out of
+ * order) and tells the recipient's live views the first time a kind is
+ * seen. One atomic write that returns the document as it was: of two
+ * concurrent first opens only one finds the field absent, and a repeated
+ * open or click publishes nothing.
+ */
+async function recordEngagement(ctx: ServiceContext, _id: Types.ObjectId, event: ProviderEvent) {
+  const engagement = event.engagement!;
+  const field = engagementField[engagement];
+  const before = await ctx.models.notifications
+    .findOneAndUpdate(
+      { _id },
+      { $min: { [field]: event.at } },
+      { returnDocument: 'before', projection: { userId: 1, correlationId: 1, [field]: 1 } },
+    )
+    .lean<EngagementBefore>();
+  // Only an inbox owner has a live view to update; an address-only notification has none.
+  if (!before?.userId || before.engagement?.[`${engagement}At` as const] != null) return;
+  const update = {
+    userId: before.userId,
+    notificationId: _id.toHexString(),
+    correlationId: before.correlationId,
+    change: { kind: 'engagement', channel: event.channel, engagement, at: event.at.toISOString() },
+  } as const;
+  try {
+    await publishNotificationUpdated(ctx, update);
+  } catch (error) {
+    // Failing the webhook would not bring the event back: the provider's retry finds the
+    // engagement recorded and publishes nothing. The API shows it; only the live update is lost.
+    ctx.log.warn(
+      { err: error, notificationId: update.notificationId, engagement },
+      'engagement recorded; notification.updated not published',
+    );
+  }
+}
+
+async function suppress(ctx: ServiceContext, event: ProviderEvent) {
+  try {
+    await ctx.models.suppressions.updateOne(
+      { _id: suppressionKey(event.recipient!) },
+      {
+        $setOnInsert: {
+          channel: event.channel,
+          reason: event.suppress!,
+          provider: event.provider,
+          ...(event.notificationId ? { notificationId: event.notificationId } : {}),
+          createdAt: ctx.now(),
+        },
+      },
+      { upsert: true },
+    );
+  } catch (error) {
+    // Two events suppressing one address at once: the other upsert inserted it.
+    if (!isDuplicateKeyError(error)) throw error;
+  }
+}

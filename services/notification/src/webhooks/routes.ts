@@ -1,0 +1,41 @@
+import { type ScopeRoutes } from '@herald/runtime';
+import { type ServiceContext } from '../kernel/context';
+import { registerMailgunWebhook } from './mailgun-route';
+import { registerStatsRoute } from './stats-routes';
+import { registerSuppressionRoutes } from './suppression-routes';
+import { registerTwilioWebhook } from './twilio-route';
+
+/**
+ * The providers' webhooks, mounted at `WebhookPaths.prefix`. Providers carry
+ * no token: this scope has no `authenticate` hook; each route checks its
+ * provider's signature instead.
+ */
+export function providerWebhookRoutes(ctx: ServiceContext): ScopeRoutes {
+  const { settings } = ctx;
+  return (app) => {
+    registerMailgunWebhook(app, {
+      ctx,
+      signingKey: settings.mailgunWebhookSigningKey,
+      maxAgeMs: settings.webhookMaxAgeMs,
+      bodyLimit: settings.webhookBodyLimitBytes,
+    });
+    registerTwilioWebhook(app, {
+      ctx,
+      authToken: settings.twilioAuthToken,
+      publicBaseUrl: settings.publicBaseUrl,
+      bodyLimit: settings.webhookBodyLimitBytes,
+    });
+  };
+}
+
+/** The admin's suppression list; mount inside `adminScope`. */
+export const suppressionRoutes =
+  (ctx: ServiceContext): ScopeRoutes =>
+  (app) =>
+    registerSuppressionRoutes(app, ctx.models.suppressions);
+
+/** The admin's delivery and engagement stats; mount inside `adminScope`. */
+export const statsRoutes =
+  (ctx: ServiceContext): ScopeRoutes =>
+  (app) =>
+    registerStatsRoute(app, ctx.models.notifications);
