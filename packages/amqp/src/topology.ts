@@ -142,16 +142,6 @@ export function durableQueueArguments(
 }
 
 /**
- * TRANSITION: the notification service still declares its events queue with
- * these; once it only consumes it (the topology declares it), this goes.
- */
-export const quorumQueueArguments = (names: TopologyNames, deliveryLimit: number) => ({
-  'x-queue-type': 'quorum',
-  'x-delivery-limit': deliveryLimit,
-  'x-dead-letter-exchange': names.exchanges.deadLetter,
-});
-
-/**
  * Declares Herald's shared topology: the exchanges and durable queues of
  * `ExchangeTypes` and `DurableQueues` (contracts), and the delay queues of
  * the retry policy. Idempotent: every channel runs it when it (re)connects,

@@ -1,5 +1,4 @@
+// @herald/runtime: what every process needs (core.ts); HTTP and MongoDB are
+// the entry points @herald/runtime/http and @herald/runtime/mongo, so a
+// service without a database never loads mongoose, nor a script fastify.
 export * from './core';
-// TRANSITION: removed once services import the subpaths
-export * from './http';
-// TRANSITION: removed once services import the subpaths
-export * from './mongo';

@@ -179,14 +179,6 @@ export async function startHarness(name: string, retry: RetryPolicy = WORKER_TES
 
 export type WorkerHarness = Awaited<ReturnType<typeof startHarness>>;
 
-/**
- * @deprecated the old names, kept only for services/notification/test/dead-letters.test.ts,
- * which starts the worker from here; use startHarness / WorkerHarness.
- */
-export const startWorld = startHarness;
-/** @deprecated use WorkerHarness */
-export type World = WorkerHarness;
-
 let sequence = 0;
 
 export function emailJob(overrides: Partial<Extract<DeliveryJobPayload, { channel: 'email' }>> = {}) {

@@ -1,17 +1,16 @@
 import { type Connection } from 'mongoose';
 import { type AmqpClient } from '@herald/amqp';
 import { API_PREFIX, WebhookPaths } from '@herald/contracts';
+import { type Logger } from '@herald/runtime';
 import {
   adminScope,
   authenticated,
   authenticationPlugin,
   createHttpApp,
-  isMongoReady,
-  prepareModels,
   type HttpApp,
-  type Logger,
   type TokenVerifier,
-} from '@herald/runtime';
+} from '@herald/runtime/http';
+import { isMongoReady, prepareModels } from '@herald/runtime/mongo';
 import { broadcastRoutes } from './broadcasts/routes';
 import { resumeBroadcasts } from './broadcasts/domain/broadcast';
 import { defaultSettings, type ServiceSettings } from './config';

@@ -1,14 +1,8 @@
 import { hostname } from 'node:os';
 import { AmqpClient } from '@herald/amqp';
-import {
-  closeMongo,
-  closeOnSignals,
-  connectMongo,
-  createJwksKeyResolver,
-  createLogger,
-  createTokenVerifier,
-  runService,
-} from '@herald/runtime';
+import { closeOnSignals, createLogger, runService } from '@herald/runtime';
+import { createJwksKeyResolver, createTokenVerifier } from '@herald/runtime/http';
+import { closeMongo, connectMongo } from '@herald/runtime/mongo';
 import { buildApp } from './app';
 import { loadConfig, settingsFrom } from './config';
 

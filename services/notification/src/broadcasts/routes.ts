@@ -1,5 +1,5 @@
 import { ProblemDetails } from '@herald/contracts';
-import { type HttpApp, type ScopeRoutes } from '@herald/runtime';
+import { type HttpApp, type ScopeRoutes } from '@herald/runtime/http';
 import { getBroadcast, startBroadcast } from './domain/broadcast';
 import { type ServiceContext } from '../kernel/context';
 import { BroadcastBody, BroadcastProgress } from './schemas';

@@ -1,6 +1,7 @@
 import { type ConsumeMessage } from 'amqplib';
 import { type AmqpClient, type RawConsumer, type RawMessageContext } from '@herald/amqp';
-import { isDuplicateKeyError, type Logger } from '@herald/runtime';
+import { type Logger } from '@herald/runtime';
+import { isDuplicateKeyError } from '@herald/runtime/mongo';
 import { captureDeadLetter } from './domain/capture';
 import { type DeadLetterModel } from './data/model';
 

@@ -1,5 +1,6 @@
 import { type AmqpClient } from '@herald/amqp';
-import { adminScope, type HttpApp, type Logger } from '@herald/runtime';
+import { type Logger } from '@herald/runtime';
+import { adminScope, type HttpApp } from '@herald/runtime/http';
 import { type NotificationModel } from '../notifications/data/notification-model';
 import { DeadLetterDrain } from './consumers';
 import { type DeadLetterModel } from './data/model';

@@ -1,5 +1,5 @@
 import { ProblemDetails } from '@herald/contracts';
-import { type HttpApp } from '@herald/runtime';
+import { type HttpApp } from '@herald/runtime/http';
 import {
   deadLetterDetail,
   deadLetterSummary,

@@ -1,6 +1,7 @@
 import { type Connection } from 'mongoose';
 import { type AmqpClient } from '@herald/amqp';
-import { type InitialisableModel, type Logger } from '@herald/runtime';
+import { type Logger } from '@herald/runtime';
+import { type InitialisableModel } from '@herald/runtime/mongo';
 import { type ServiceSettings } from '../config';
 import { broadcastModel, type BroadcastModel } from '../broadcasts/data/broadcast-model';
 import { deadLetterModel, type DeadLetterModel } from '../dead-letters/data/model';

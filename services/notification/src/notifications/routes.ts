@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { ProblemDetails } from '@herald/contracts';
-import { type HttpApp, type ScopeRoutes } from '@herald/runtime';
+import { type HttpApp, type ScopeRoutes } from '@herald/runtime/http';
 import { type ServiceContext } from '../kernel/context';
 import { createNotification } from './domain/create-notification';
 import { withIdempotency } from './domain/idempotency';

@@ -1,4 +1,4 @@
-import { type HttpApp } from '@herald/runtime';
+import { type HttpApp } from '@herald/runtime/http';
 import { type ServiceContext } from '../kernel/context';
 import { type Relay } from '../outbox/domain/relay';
 import { startNotificationEventsConsumer } from './notification-events';

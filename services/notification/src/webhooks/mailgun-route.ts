@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { ProblemDetails, WebhookPaths, webhookRoute } from '@herald/contracts';
-import { AppError, type HttpApp } from '@herald/runtime';
+import { AppError } from '@herald/runtime';
+import { type HttpApp } from '@herald/runtime/http';
 import { type ServiceContext } from '../kernel/context';
 import { applyProviderEvent, type ProviderEvent } from './domain/provider-events';
 import { keepPending } from './domain/pending-events';

@@ -1,4 +1,4 @@
-import { type ScopeRoutes } from '@herald/runtime';
+import { type ScopeRoutes } from '@herald/runtime/http';
 import { type ServiceContext } from '../kernel/context';
 import { registerMailgunWebhook } from './mailgun-route';
 import { registerStatsRoute } from './stats-routes';

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { ProblemDetails } from '@herald/contracts';
-import { ValidationError, type HttpApp } from '@herald/runtime';
+import { ValidationError } from '@herald/runtime';
+import { type HttpApp } from '@herald/runtime/http';
 import { type NotificationModel } from '../notifications/data/notification-model';
 
 const StatsQuery = Type.Object({

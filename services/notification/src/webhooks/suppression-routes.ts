@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { CursorPage, CursorQuery, PageLimits, ProblemDetails } from '@herald/contracts';
-import { NotFoundError, ValidationError, type HttpApp } from '@herald/runtime';
+import { NotFoundError, ValidationError } from '@herald/runtime';
+import { type HttpApp } from '@herald/runtime/http';
 import { suppressionKey, type SuppressionModel, type SuppressionRecord } from './data/webhook-models';
 
 const Suppression = Type.Object({

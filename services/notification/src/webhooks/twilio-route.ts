@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { ProblemDetails, WebhookPaths, webhookRoute } from '@herald/contracts';
-import { AppError, ForbiddenError, type HttpApp } from '@herald/runtime';
+import { AppError, ForbiddenError } from '@herald/runtime';
+import { type HttpApp } from '@herald/runtime/http';
 import { type ServiceContext } from '../kernel/context';
 import { keepPending } from './domain/pending-events';
 import { applyProviderEvent, type ProviderEvent } from './domain/provider-events';

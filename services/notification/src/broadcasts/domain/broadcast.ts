@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Types } from 'mongoose';
-import { NotFoundError, type AuthenticatedUser } from '@herald/runtime';
+import { NotFoundError } from '@herald/runtime';
+import { type AuthenticatedUser } from '@herald/runtime/http';
 import { type Channel } from '@herald/contracts';
 import { type BroadcastRecord } from '../data/broadcast-model';
 import { type NotificationRecord } from '../../notifications/data/notification-model';

@@ -1,12 +1,7 @@
 import { TextDecoder } from 'node:util';
 import { type QueryFilter } from 'mongoose';
-import {
-  ConflictError,
-  NotFoundError,
-  decodeTimeIdCursor,
-  encodeTimeIdCursor,
-  olderThan,
-} from '@herald/runtime';
+import { ConflictError, NotFoundError } from '@herald/runtime';
+import { decodeTimeIdCursor, encodeTimeIdCursor, olderThan } from '@herald/runtime/mongo';
 import { PageLimits, type CursorPage } from '@herald/contracts';
 import { type DeadLetterModel, type DeadLetterRecord } from '../data/model';
 import { type DeadLetterDetail, type DeadLetterListQuery, type DeadLetterSummary } from './types';

@@ -1,5 +1,6 @@
 import { type mongo } from 'mongoose';
-import { Batcher, writeErrorsOf, type ItemOutcome } from '@herald/runtime';
+import { Batcher, type ItemOutcome } from '@herald/runtime';
+import { writeErrorsOf } from '@herald/runtime/mongo';
 import { type NotificationModel, type NotificationRecord } from './notification-model';
 
 /** notifications per insert or bulk write, at most */

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Types } from 'mongoose';
-import { ValidationError, mapMongoError, type AuthenticatedUser } from '@herald/runtime';
+import { ValidationError } from '@herald/runtime';
+import { type AuthenticatedUser } from '@herald/runtime/http';
+import { mapMongoError } from '@herald/runtime/mongo';
 import { isDeliveryChannel, type Channel } from '@herald/contracts';
 import {
   type ChannelDelivery,

@@ -1,5 +1,6 @@
 import { Types } from 'mongoose';
-import { UnprocessableError, mapMongoError } from '@herald/runtime';
+import { UnprocessableError } from '@herald/runtime';
+import { mapMongoError } from '@herald/runtime/mongo';
 import { type IdempotencyRecord } from '../data/idempotency-model';
 import { requestHash } from '../../kernel/canonical-hash';
 import { type ServiceContext } from '../../kernel/context';

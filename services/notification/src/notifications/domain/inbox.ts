@@ -1,11 +1,7 @@
 import { type QueryFilter } from 'mongoose';
-import {
-  NotFoundError,
-  decodeTimeIdCursor,
-  encodeTimeIdCursor,
-  olderThan,
-  type AuthenticatedUser,
-} from '@herald/runtime';
+import { NotFoundError } from '@herald/runtime';
+import { type AuthenticatedUser } from '@herald/runtime/http';
+import { decodeTimeIdCursor, encodeTimeIdCursor, olderThan } from '@herald/runtime/mongo';
 import { DeliveryChannels, PageLimits, type CursorPage } from '@herald/contracts';
 import { type NotificationRecord } from '../data/notification-model';
 import { type InboxItem, type InboxQuery } from './types';

@@ -1,5 +1,6 @@
 import { type Types } from 'mongoose';
-import { NotFoundError, type AuthenticatedUser } from '@herald/runtime';
+import { NotFoundError } from '@herald/runtime';
+import { type AuthenticatedUser } from '@herald/runtime/http';
 import { type NotificationRecord } from '../data/notification-model';
 import { type InboxItem, type ReadStateChange } from './types';
 import { type ServiceContext } from '../../kernel/context';

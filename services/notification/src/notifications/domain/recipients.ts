@@ -1,4 +1,5 @@
-import { ForbiddenError, UnprocessableError, type AuthenticatedUser } from '@herald/runtime';
+import { ForbiddenError, UnprocessableError } from '@herald/runtime';
+import { type AuthenticatedUser } from '@herald/runtime/http';
 import { type Channel } from '@herald/contracts';
 import { type Recipient } from '../data/notification-model';
 import { type UserRecord } from '../../users/data/user-model';

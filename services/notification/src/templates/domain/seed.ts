@@ -1,4 +1,4 @@
-import { mapMongoError } from '@herald/runtime';
+import { mapMongoError } from '@herald/runtime/mongo';
 import { type TemplateRecord } from '../data/models';
 import { checkTemplate } from './compile';
 import { contentHash, contentOf, type Templates } from './service';

@@ -1,4 +1,5 @@
-import { ConflictError, NotFoundError, mapMongoError } from '@herald/runtime';
+import { ConflictError, NotFoundError } from '@herald/runtime';
+import { mapMongoError } from '@herald/runtime/mongo';
 import { checkTemplate } from './compile';
 import { EMPTY_VARIABLES, type TemplateContent } from './content';
 import { invalidTemplate } from './errors';

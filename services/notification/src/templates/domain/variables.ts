@@ -1,6 +1,7 @@
 import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
-import { fieldErrorsFromValidation, type FieldError } from '@herald/runtime';
+import { type FieldError } from '@herald/runtime';
+import { fieldErrorsFromValidation } from '@herald/runtime/http';
 import { type VariablesSchema } from '../data/content-types';
 
 /*

@@ -1,4 +1,4 @@
-import { mapMongoError } from '@herald/runtime';
+import { mapMongoError } from '@herald/runtime/mongo';
 import { type UserSnapshot } from '@herald/contracts';
 import { type ServiceContext } from '../../kernel/context';
 

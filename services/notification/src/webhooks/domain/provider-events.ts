@@ -1,4 +1,4 @@
-import { isDuplicateKeyError } from '@herald/runtime';
+import { isDuplicateKeyError } from '@herald/runtime/mongo';
 import { createHash } from 'node:crypto';
 import { Types } from 'mongoose';
 import { type DeliveryStatus, type ProviderEngagementKind } from '@herald/contracts';

@@ -1,4 +1,4 @@
-import { isDuplicateKeyError } from '@herald/runtime';
+import { isDuplicateKeyError } from '@herald/runtime/mongo';
 import { type WebhookTokenModel } from '../data/webhook-models';
 
 /**
