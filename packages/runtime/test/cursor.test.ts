@@ -1,5 +1,13 @@
 import { Types } from 'mongoose';
-import { decodeTimeIdCursor, encodeTimeIdCursor, olderThan } from '../src/mongo/cursor';
+import {
+  decodeCursor,
+  decodeIdCursor,
+  decodeTimeIdCursor,
+  encodeCursor,
+  encodeIdCursor,
+  encodeTimeIdCursor,
+  olderThan,
+} from '../src/mongo/cursor';
 import { ValidationError } from '../src/errors';
 
 describe('time + id cursors', () => {
@@ -35,5 +43,37 @@ describe('time + id cursors', () => {
     expect(olderThan('createdAt', position)).toEqual({
       $or: [{ createdAt: { $lt: position.at } }, { createdAt: position.at, _id: { $lt: position.id } }],
     });
+  });
+});
+
+describe('keyset cursors', () => {
+  const reasons = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (error) {
+      return (error as ValidationError).errors;
+    }
+    return 'no error';
+  };
+  const INVALID = [{ field: '/querystring/cursor', message: 'is not a valid cursor' }];
+
+  it('round-trips typed key values', () => {
+    expect(decodeCursor(encodeCursor(['welcome']), ['string'])).toEqual(['welcome']);
+    expect(decodeCursor(encodeCursor([3, 'a@b.c']), ['number', 'string'])).toEqual([3, 'a@b.c']);
+  });
+
+  it('refuses a cursor whose values have other types, another length, or no finite number', () => {
+    expect(reasons(() => decodeCursor(encodeCursor([3]), ['string']))).toEqual(INVALID);
+    expect(reasons(() => decodeCursor(encodeCursor(['a', 'b']), ['string']))).toEqual(INVALID);
+    expect(reasons(() => decodeCursor(Buffer.from('[1e999]').toString('base64url'), ['number']))).toEqual(
+      INVALID,
+    );
+    expect(reasons(() => decodeCursor('%%%', ['string']))).toEqual(INVALID);
+  });
+
+  it('reads an _id cursor and refuses anything that is not an ObjectId', () => {
+    const id = new Types.ObjectId();
+    expect(decodeIdCursor(encodeIdCursor(id)).equals(id)).toBe(true);
+    expect(reasons(() => decodeIdCursor(encodeCursor(['not-an-id'])))).toEqual(INVALID);
   });
 });

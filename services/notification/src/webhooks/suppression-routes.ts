@@ -1,7 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import { CursorPage, CursorQuery, PageLimits, ProblemDetails } from '@herald/contracts';
-import { NotFoundError, ValidationError } from '@herald/runtime';
+import { NotFoundError } from '@herald/runtime';
 import { type HttpApp } from '@herald/runtime/http';
+import { decodeCursor, encodeCursor } from '@herald/runtime/mongo';
 import { suppressionKey, type SuppressionModel, type SuppressionRecord } from './data/webhook-models';
 
 const Suppression = Type.Object({
@@ -20,12 +21,6 @@ const security = [{ bearerAuth: [] }];
 const errors = { 400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails };
 
 // The cursor is the last address of the page: the list walks the `_id` index in order.
-const encodeCursor = (address: string) => Buffer.from(address, 'utf8').toString('base64url');
-function decodeCursor(cursor: string): string {
-  const address = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!address) throw new ValidationError('The cursor is not one this API issued', [], 'invalid_cursor');
-  return address;
-}
 
 /** The admin's view of the suppression list; registered behind `authenticate` + `requireRole('admin')`. */
 export function registerSuppressionRoutes(app: HttpApp, suppressions: SuppressionModel): void {
@@ -42,7 +37,9 @@ export function registerSuppressionRoutes(app: HttpApp, suppressions: Suppressio
     },
     async (request) => {
       const limit = request.query.limit ?? PageLimits.default;
-      const filter = request.query.cursor ? { _id: { $gt: decodeCursor(request.query.cursor) } } : {};
+      const filter = request.query.cursor
+        ? { _id: { $gt: decodeCursor(request.query.cursor, ['string'])[0] } }
+        : {};
       const records = await suppressions
         .find(filter)
         .sort({ _id: 1 })
@@ -55,7 +52,7 @@ export function registerSuppressionRoutes(app: HttpApp, suppressions: Suppressio
           ...rest,
           createdAt: createdAt.toISOString(),
         })),
-        nextCursor: records.length > limit ? encodeCursor(page.at(-1)!._id) : null,
+        nextCursor: records.length > limit ? encodeCursor([page.at(-1)!._id]) : null,
       };
     },
   );

@@ -1,4 +1,5 @@
 import { ConflictError, ValidationError } from '@herald/runtime';
+import { decodeIdCursor, encodeIdCursor } from '@herald/runtime/mongo';
 import { Types, type QueryFilter } from 'mongoose';
 import { type User } from '../../accounts/data/user-model';
 import { changeUser, type UserChange } from '../../accounts/domain/change-user';
@@ -22,7 +23,7 @@ export async function listUsers(
   const filter: QueryFilter<User> = {};
   if (query.role) filter.role = query.role;
   if (query.emailPrefix) filter.email = { $regex: `^${escapeRegex(query.emailPrefix.trim().toLowerCase())}` };
-  if (query.cursor) filter._id = { $gt: decodeCursor(query.cursor) };
+  if (query.cursor) filter._id = { $gt: decodeIdCursor(query.cursor) };
   const users = await ctx.models.users
     .find(filter, { passwordHash: 0, outbox: 0, emailVerification: 0 })
     .sort({ _id: 1 })
@@ -32,7 +33,7 @@ export async function listUsers(
   const hasMore = users.length > query.limit;
   return {
     items: page.map(publicUser),
-    nextCursor: hasMore ? Buffer.from(page[page.length - 1]!._id.toHexString()).toString('base64url') : null,
+    nextCursor: hasMore ? encodeIdCursor(page[page.length - 1]!._id) : null,
   };
 }
 
@@ -65,16 +66,6 @@ export async function changeUserAsAdmin(
   });
   if (saved.disabled) await revokeSessions(ctx, userId);
   return publicUser(saved);
-}
-
-function decodeCursor(cursor: string): Types.ObjectId {
-  const id = Buffer.from(cursor, 'base64url').toString();
-  if (!/^[0-9a-f]{24}$/.test(id)) {
-    throw new ValidationError('The cursor is invalid', [
-      { field: '/querystring/cursor', message: 'is not a cursor from this list' },
-    ]);
-  }
-  return new Types.ObjectId(id);
 }
 
 function escapeRegex(text: string): string {

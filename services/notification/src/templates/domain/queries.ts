@@ -1,5 +1,6 @@
-import { NotFoundError, ValidationError } from '@herald/runtime';
+import { NotFoundError } from '@herald/runtime';
 import { PageLimits, type CursorPage } from '@herald/contracts';
+import { decodeCursor, encodeCursor } from '@herald/runtime/mongo';
 import { type TemplateRecord, type TemplateVersionRecord } from '../data/models';
 import {
   type PageRequest,
@@ -19,34 +20,12 @@ export async function getTemplate(t: Templates, key: string): Promise<TemplateRe
   return head;
 }
 
-// Templates page by key and versions by number (keyset on a unique field), not by time and id:
-// the runtime's decodeTimeIdCursor does not fit, so this codec stays; its error names the
-// field as Fastify does.
-function encodeCursor(value: string | number): string {
-  return Buffer.from(JSON.stringify([value])).toString('base64url');
-}
-
-function decodeCursor<T extends 'string' | 'number'>(
-  cursor: string,
-  type: T,
-): T extends 'string' ? string : number {
-  try {
-    const [value] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
-    if (typeof value === type) return value as T extends 'string' ? string : number;
-  } catch {
-    // not base64url JSON: the same answer as a well-formed but wrong cursor
-  }
-  throw new ValidationError('The request is invalid', [
-    { field: '/querystring/cursor', message: 'is not a valid cursor' },
-  ]);
-}
-
 export async function listTemplates(t: Templates, query: PageRequest): Promise<CursorPage<TemplateSummary>> {
   const limit = query.limit ?? PageLimits.default;
   const records = await t.models.templates
     .find({
       deletedAt: null,
-      ...(query.cursor ? { key: { $gt: decodeCursor(query.cursor, 'string') } } : {}),
+      ...(query.cursor ? { key: { $gt: decodeCursor(query.cursor, ['string'])[0] } } : {}),
     })
     .sort({ key: 1 })
     .limit(limit + 1)
@@ -54,7 +33,7 @@ export async function listTemplates(t: Templates, query: PageRequest): Promise<C
   const page = records.slice(0, limit);
   return {
     items: page.map(templateSummary),
-    nextCursor: records.length > limit ? encodeCursor(page[page.length - 1]!.key) : null,
+    nextCursor: records.length > limit ? encodeCursor([page[page.length - 1]!.key]) : null,
   };
 }
 
@@ -69,7 +48,7 @@ export async function listVersions(
   const limit = query.limit ?? PageLimits.default;
   const records = await t.models.versions
     .find(
-      { key, ...(query.cursor ? { version: { $lt: decodeCursor(query.cursor, 'number') } } : {}) },
+      { key, ...(query.cursor ? { version: { $lt: decodeCursor(query.cursor, ['number'])[0] } } : {}) },
       { locales: 1, channels: 1, version: 1, createdBy: 1, createdAt: 1 },
     )
     .sort({ key: 1, version: -1 })
@@ -84,7 +63,7 @@ export async function listVersions(
       createdBy: record.createdBy,
       createdAt: record.createdAt.toISOString(),
     })),
-    nextCursor: records.length > limit ? encodeCursor(page[page.length - 1]!.version) : null,
+    nextCursor: records.length > limit ? encodeCursor([page[page.length - 1]!.version]) : null,
   };
 }
 
