@@ -42,7 +42,7 @@ describe('a broker outage at POST time', () => {
     await proxy.cut();
     await waitFor(() => !appAmqp.isConnected(), { description: 'the app to lose the broker' });
 
-    const started = Date.now();
+    // Answered while the broker is still cut: it is restored only further down.
     const response = await h.request('POST', '/api/v1/notifications', {
       token: h.token(user.userId),
       body: {
@@ -53,7 +53,6 @@ describe('a broker outage at POST time', () => {
       },
     });
     expect(response.statusCode).toBe(202);
-    expect(Date.now() - started).toBeLessThan(1_000);
     const id = response.json().id as string;
 
     // The first publish and at least one relay retry fail while the broker is away.
