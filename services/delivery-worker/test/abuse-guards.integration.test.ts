@@ -1,6 +1,8 @@
+import { Headers } from '@herald/contracts';
 import { field } from '@herald/fake-providers';
+import { waitFor } from '@herald/test-support';
 import { MAX_SUBJECT_LENGTH } from '../src/providers/header-values';
-import { emailJob, startHarness, type WorkerHarness } from './harness';
+import { emailJob, smsJob, startHarness, testSettings, type WorkerHarness } from './harness';
 
 /** Anything a mail system might read as the end of a header line, or another control character. */
 const LINE_BREAKING = /[\p{Cc}\p{Zl}\p{Zp}]/u;
@@ -128,5 +130,76 @@ describe('abuse guards: header values from job data reach Mailgun on one line', 
       if (name === 'text' || name === 'html') continue;
       expect([name, ...values].filter((value) => LINE_BREAKING.test(value))).toEqual([]);
     }
+  });
+
+  it('refuses an SMS to a number that is not valid even when every country is allowed, without calling Twilio', async () => {
+    world.twilio.reset();
+    // matches the contracts' E.164 pattern, but 555-1234 in area code 555 is no real number
+    const job = smsJob({ recipient: { phone: '+15551234567' } });
+    await world.publishJobs([job]);
+    const failed = await world.waitForStatus(job.notificationId, 'failed');
+
+    expect(failed.error).toEqual({
+      code: 'invalid_number',
+      message: 'The number is not a valid phone number',
+      permanent: true,
+    });
+    const deadLetter = await world.nextDeadLetter();
+    expect(JSON.parse(deadLetter.content.toString()).payload.notificationId).toBe(job.notificationId);
+    expect(deadLetter.properties.headers).toMatchObject({
+      [Headers.deadLetterReason]: 'permanent_error',
+      [Headers.errorCode]: 'invalid_number',
+    });
+    expect(world.twilio.requests).toHaveLength(0);
+  });
+});
+
+describe('abuse guards: SMS only to the countries in SMS_ALLOWED_COUNTRIES', () => {
+  let world: WorkerHarness;
+
+  beforeAll(async () => {
+    world = await startHarness('abuse-guards-sms');
+    // the UK, and one area of the shared +1 calling code (Manitoba, Canada)
+    await world.startApp({ settings: testSettings({ smsAllowList: ['+44', '+1204'] }) });
+  });
+  afterAll(() => world.close());
+  beforeEach(() => world.twilio.reset());
+
+  it.each([
+    ['the US, inside +1 but outside +1204', '+12125551234', '+1 (US)'],
+    ['France', '+33612345678', '+33 (FR)'],
+  ])('fails an SMS to %s permanently: failed, in the DLQ, never sent to Twilio', async (_, phone, where) => {
+    const job = smsJob({ recipient: { phone } });
+    await world.publishJobs([job]);
+    const failed = await world.waitForStatus(job.notificationId, 'failed');
+
+    expect(failed).toMatchObject({ channel: 'sms', attempt: 1 });
+    expect(failed.error).toEqual({
+      code: 'sms_country_not_allowed',
+      message: `SMS to ${where} is not allowed`,
+      permanent: true,
+    });
+    const deadLetter = await world.nextDeadLetter();
+    expect(JSON.parse(deadLetter.content.toString()).payload.notificationId).toBe(job.notificationId);
+    expect(deadLetter.properties.headers).toMatchObject({
+      [Headers.deadLetterReason]: 'permanent_error',
+      [Headers.errorCode]: 'sms_country_not_allowed',
+      [Headers.retryAttempts]: 0,
+    });
+    expect(world.twilio.requests).toHaveLength(0);
+    // refused before the claim: no `sending`, no delivery record
+    expect(world.statusesOf(job.notificationId).map((status) => status.status)).toEqual(['failed']);
+    expect(await world.delivery(job.notificationId, 'sms')).toBeNull();
+  });
+
+  it.each([
+    ['the UK', '+447911123456'],
+    ['Manitoba', '+12042345678'],
+  ])('sends an SMS to %s through Twilio', async (_, phone) => {
+    const job = smsJob({ recipient: { phone } });
+    await world.publishJobs([job]);
+    await world.waitForStatus(job.notificationId, 'sent');
+    await waitFor(() => world.twilio.accepted.length === 1);
+    expect(field(world.twilio.accepted[0]!, 'To')).toBe(phone);
   });
 });
