@@ -9,6 +9,7 @@ import { deliveryModel, prepareDeliveries } from './deliveries/data/delivery-mod
 import { DeliveryRecords } from './deliveries/data/delivery-records';
 import { DeliveryService } from './deliveries/domain/deliver';
 import { createDeliveryMetrics } from './deliveries/domain/delivery-metrics';
+import { SmsDestinations } from './deliveries/domain/sms-destinations';
 import { StatusPublisher } from './deliveries/domain/status-publisher';
 import { type Providers } from './providers/provider';
 import { systemClock, TokenBucket, type Clock } from './rate-limit/token-bucket';
@@ -64,6 +65,7 @@ export async function buildApp(deps: Deps): Promise<HttpApp> {
       email: new TokenBucket(settings.rates.email.perSecond, settings.rates.email.burst, clock),
       sms: new TokenBucket(settings.rates.sms.perSecond, settings.rates.sms.burst, clock),
     },
+    smsDestinations: new SmsDestinations(settings.smsAllowList),
     statuses: new StatusPublisher(deps.amqp),
     metrics: createDeliveryMetrics(app.metrics),
     leaseMs: settings.leaseMs,

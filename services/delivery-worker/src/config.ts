@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { AmqpEnv, CommonEnv, MongoEnv, loadConfigOrExit } from '@herald/runtime';
 import { type RetryPolicy } from '@herald/amqp';
+import { parseSmsAllowList, type SmsAllowList } from './deliveries/domain/sms-destinations';
 
 const Optional = (description: string) => Type.Optional(Type.String({ minLength: 1, description }));
 
@@ -50,6 +51,19 @@ export const DeliveryWorkerEnv = {
   /** replaces https://api.twilio.com, e.g. a local fake */
   TWILIO_API_URL: Optional('base URL of the Twilio REST API'),
   /**
+   * Where SMS may go (the last guard against SMS pumping): comma-separated E.164 prefixes, each
+   * starting with a country calling code (`+44,+33,+1`; `+1204` cuts inside a shared code), or
+   * `*` for every country. Unset: every country, for development; production should list the
+   * countries it serves (unset in production is logged as a warning at start). A number outside
+   * the list, or not a valid number at all, fails permanently without reaching the provider.
+   */
+  SMS_ALLOWED_COUNTRIES: Type.Optional(
+    Type.String({
+      pattern: '^\\s*(\\*|\\+\\d{1,15}(\\s*,\\s*\\+\\d{1,15})*)\\s*$',
+      description: 'E.164 prefixes SMS may go to, e.g. "+44,+33,+1"; "*" or unset: all',
+    }),
+  ),
+  /**
    * Development only: the log provider also logs each message's text, HTML and SMS body. Off by
    * default because they hold single-use links (email verification, password reset) that must not
    * reach log files; refused in production.
@@ -68,6 +82,8 @@ export interface WorkerSettings {
   leaseMs: number;
   drainTimeoutMs: number;
   rates: { email: RateSettings; sms: RateSettings };
+  /** the E.164 prefixes an SMS may go to, or every valid number */
+  smsAllowList: SmsAllowList;
 }
 
 export interface RateSettings {
@@ -87,6 +103,7 @@ export function settingsFrom(config: Config): WorkerSettings {
       email: { perSecond: config.EMAIL_RATE_PER_SECOND, burst: config.EMAIL_RATE_BURST },
       sms: { perSecond: config.SMS_RATE_PER_SECOND, burst: config.SMS_RATE_BURST },
     },
+    smsAllowList: parseSmsAllowList(config.SMS_ALLOWED_COUNTRIES),
   };
 }
 

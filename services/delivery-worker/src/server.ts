@@ -14,6 +14,12 @@ async function main(): Promise<void> {
     format: config.LOG_FORMAT,
   });
   const settings = settingsFrom(config);
+  if (config.NODE_ENV === 'production' && config.SMS_ALLOWED_COUNTRIES === undefined) {
+    logger.warn(
+      'SMS_ALLOWED_COUNTRIES is not set: SMS may go to every country. List the ones you serve ' +
+        '(e.g. SMS_ALLOWED_COUNTRIES=+44,+33), or set it to * to allow all deliberately',
+    );
+  }
   const providers = createProviders(config, logger);
   const mongo = await connectMongo({ url: config.MONGO_URL, logger });
   const amqp = new AmqpClient({

@@ -22,6 +22,7 @@ import {
 import { buildApp } from '../src/app';
 import { type WorkerSettings } from '../src/config';
 import { deliveryModel, type Delivery } from '../src/deliveries/data/delivery-model';
+import { ALL_DESTINATIONS } from '../src/deliveries/domain/sms-destinations';
 import { MailgunProvider } from '../src/providers/mailgun';
 import { type Providers } from '../src/providers/provider';
 import { TwilioProvider } from '../src/providers/twilio';
@@ -40,6 +41,7 @@ export const testSettings = (overrides: Partial<WorkerSettings> = {}): WorkerSet
   leaseMs: 6_000,
   drainTimeoutMs: 3_000,
   rates: { email: { perSecond: 0, burst: 1 }, sms: { perSecond: 0, burst: 1 } },
+  smsAllowList: ALL_DESTINATIONS,
   ...overrides,
 });
 

@@ -1,5 +1,6 @@
 import type MailgunClass from 'mailgun.js' with { 'resolution-mode': 'import' };
 import { classifyMailgunError } from '../deliveries/domain/classify';
+import { emailSubject, headerText, mailbox, MAX_TAG_LENGTH, singleLine } from './header-values';
 import { MultipartBody } from './multipart-body';
 import { type EmailJob, type Provider, type SendResult } from './provider';
 
@@ -44,15 +45,20 @@ export class MailgunProvider implements Provider<EmailJob> {
 
   async send(job: EmailJob): Promise<SendResult> {
     const { content, recipient } = job;
-    const metadata = Object.entries(job.metadata).filter(([key]) => !RESERVED_VARIABLES.has(key));
+    // Mailgun carries tags and variables in headers too (X-Mailgun-Tag, X-Mailgun-Variables):
+    // one line each, like the subject and the To mailbox.
+    const metadata = Object.entries(job.metadata)
+      .map(([key, value]) => [singleLine(key), singleLine(value)] as const)
+      .filter(([key]) => key !== '' && !RESERVED_VARIABLES.has(key));
     const tags = [job.category, job.template?.key]
-      .filter((tag): tag is string => Boolean(tag))
+      .map((tag) => (tag === undefined ? '' : headerText(tag, MAX_TAG_LENGTH)))
+      .filter((tag) => tag !== '')
       .slice(0, MAX_TAGS);
     try {
       const answer = await this.client.messages.create(this.settings.domain, {
         from: this.settings.from,
-        to: [recipient.name ? `${quoteName(recipient.name)} <${recipient.email}>` : recipient.email],
-        subject: content.subject ?? subjectFromText(content.text),
+        to: [mailbox(recipient.email, recipient.name)],
+        subject: emailSubject(content.subject, content.text),
         text: content.text,
         ...(content.html ? { html: content.html } : {}),
         ...(tags.length ? { 'o:tag': tags } : {}),
@@ -117,14 +123,4 @@ function parseJsonBody(body: unknown): unknown {
   } catch {
     return body;
   }
-}
-
-function quoteName(name: string): string {
-  return /^[\w .'-]+$/.test(name) ? name : `"${name.replace(/["\\]/g, '\\$&')}"`;
-}
-
-/** A message without a subject gets its first line, as a mail client would show it. */
-function subjectFromText(text: string): string {
-  const firstLine = text.split('\n', 1)[0]!.trim();
-  return firstLine.length > 78 ? `${firstLine.slice(0, 77)}…` : firstLine || 'Notification';
 }

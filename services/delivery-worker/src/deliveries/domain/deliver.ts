@@ -5,6 +5,7 @@ import { type DeliveryKey, type DeliveryRecords } from '../data/delivery-records
 import { type Providers, type SendResult } from '../../providers/provider';
 import { deliveryErrorOf, ProviderTransientError } from './delivery-errors';
 import { type DeliveryMetrics } from './delivery-metrics';
+import { SmsDestinationRefused, type SmsDestinations } from './sms-destinations';
 import { type StatusPublisher } from './status-publisher';
 import { type TokenBucket } from '../../rate-limit/token-bucket';
 
@@ -12,6 +13,8 @@ export interface DeliveryDeps {
   records: DeliveryRecords;
   providers: Providers;
   limiters: { email: TokenBucket; sms: TokenBucket };
+  /** where an SMS may go; checked before anything else, so a refused job costs no token and no send */
+  smsDestinations: SmsDestinations;
   statuses: StatusPublisher;
   metrics: DeliveryMetrics;
   leaseMs: number;
@@ -55,6 +58,7 @@ export class DeliveryService {
       jobId: job.jobId,
     });
 
+    if (job.channel === 'sms') this.refuseForbiddenDestination(job.recipient.phone, context, log);
     // The token first, the lease second: a long wait for the rate limit must not eat into the lease.
     await this.deps.limiters[job.channel].take();
     const claim = await this.claim(key, job.jobId, provider.name, log, context.attempt === 1);
@@ -148,6 +152,22 @@ export class DeliveryService {
     if (recorded) return recorded;
     if (error.code === DELIVERY_IN_PROGRESS) return { ...error, permanent };
     return { code: 'internal_error', message: 'The worker failed before the provider answered', permanent };
+  }
+
+  /**
+   * An SMS to an invalid number or a country outside SMS_ALLOWED_COUNTRIES fails permanently here
+   * (`failed`, then the DLQ): no provider call, no claim, so no delivery record, and no `sending`.
+   */
+  private refuseForbiddenDestination(phone: string, context: MessageContext, log: Logger): void {
+    try {
+      this.deps.smsDestinations.check(phone);
+    } catch (error) {
+      if (!(error instanceof SmsDestinationRefused)) throw error;
+      const refused = deliveryErrorOf(error);
+      this.failures.set(context, refused);
+      log.warn({ error: refused }, 'SMS destination refused; not sending');
+      throw error;
+    }
   }
 
   private providerFor(job: Job): { name: string } {
