@@ -1,6 +1,7 @@
 import { type Connection } from 'mongoose';
 import { userModel } from './accounts/data/user-model';
 import { refreshTokenModel } from './sessions/data/refresh-token-model';
+import { sessionModel } from './sessions/data/session-model';
 import { throttleCounterModel } from './throttle/data/throttle-counter-model';
 
 /** Every collection of the service, compiled on its connection; `buildApp` prepares them all before use. */
@@ -8,6 +9,7 @@ export function authModels(connection: Connection) {
   return {
     users: userModel(connection),
     refreshTokens: refreshTokenModel(connection),
+    sessions: sessionModel(connection),
     throttleCounters: throttleCounterModel(connection),
   };
 }
