@@ -11,6 +11,7 @@ import {
   EmailCheckView,
   LoginBody,
   RegisterBody,
+  RegistrationAccepted,
   UpdateMeBody,
   UserView,
   ValidateEmailBody,
@@ -26,9 +27,11 @@ export function accountRoutes(ctx: AuthContext) {
 
     app.post(
       '/register',
-      { schema: { tags, body: RegisterBody, response: { 201: UserView, ...problems(400, 409, 429) } } },
+      {
+        schema: { tags, body: RegisterBody, response: { 202: RegistrationAccepted, ...problems(400, 429) } },
+      },
       async (request, reply) =>
-        reply.code(201).send(await register(ctx, request.body, String(request.id), { clientIp: request.ip })),
+        reply.code(202).send(await register(ctx, request.body, String(request.id), request.ip)),
     );
 
     app.post(
