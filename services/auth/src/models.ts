@@ -2,6 +2,7 @@ import { type Connection } from 'mongoose';
 import { userModel } from './accounts/data/user-model';
 import { refreshTokenModel } from './sessions/data/refresh-token-model';
 import { sessionModel } from './sessions/data/session-model';
+import { failureBackoffModel } from './throttle/data/failure-backoff-model';
 import { throttleCounterModel } from './throttle/data/throttle-counter-model';
 
 /** Every collection of the service, compiled on its connection; `buildApp` prepares them all before use. */
@@ -11,6 +12,7 @@ export function authModels(connection: Connection) {
     refreshTokens: refreshTokenModel(connection),
     sessions: sessionModel(connection),
     throttleCounters: throttleCounterModel(connection),
+    failureBackoffs: failureBackoffModel(connection),
   };
 }
 export type AuthModels = ReturnType<typeof authModels>;

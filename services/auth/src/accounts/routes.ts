@@ -86,7 +86,8 @@ function ownAccountRoutes(ctx: AuthContext) {
         const password =
           currentPassword && newPassword ? { current: currentPassword, new: newPassword } : undefined;
         const sessionId = sessionIdOf(bearerToken(request.headers.authorization) ?? '');
-        return updateProfile(ctx, request.user.id, sessionId, { ...profile, password }, String(request.id));
+        const change = { ...profile, password };
+        return updateProfile(ctx, request.user.id, sessionId, change, String(request.id), request.ip);
       },
     );
   };

@@ -2,7 +2,7 @@ import { ForbiddenError, NotFoundError } from '@herald/runtime';
 import { type AuthContext } from '../../context';
 import { revokeSessions } from '../../sessions/domain/sessions';
 import { changeUser, type UserChange } from './change-user';
-import { accountThrottleKey, passwordThrottle } from './password-throttle';
+import { accountAddressKey, passwordBackoff } from './password-throttle';
 import { assertPasswordPolicy } from './passwords';
 import { publicUser, type PublicUserView } from './user-views';
 
@@ -41,20 +41,21 @@ export async function updateProfile(
   sessionId: string | undefined,
   change: ProfileChange,
   correlationId: string,
+  clientIp: string,
 ): Promise<PublicUserView> {
   let passwordHash: string | undefined;
   if (change.password) {
     const stored = await ctx.models.users.findById(userId, { passwordHash: 1, email: 1 }).lean();
     if (!stored) throw new NotFoundError('user_not_found', 'No such user');
     // The same count as login: a stolen access token must not become an unlimited password oracle.
-    const throttle = passwordThrottle(ctx);
-    const accountKey = accountThrottleKey(ctx, stored.email);
-    await throttle.take([accountKey]);
+    const backoff = passwordBackoff(ctx);
+    const key = accountAddressKey(stored.email, clientIp);
+    await backoff.take(key);
     if (!(await ctx.passwords.matches(change.password.current, stored.passwordHash))) {
       // 403, not 401: the caller is authenticated, and a 401 would tell clients to log in again.
       throw new ForbiddenError('wrong_current_password', 'The current password is wrong');
     }
-    await throttle.giveBack([accountKey]);
+    await backoff.reset(key);
     assertPasswordPolicy(change.password.new, stored.email, '/body/newPassword');
     passwordHash = await ctx.passwords.hash(change.password.new);
   }
