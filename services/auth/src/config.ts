@@ -38,6 +38,11 @@ export const AuthEnv = {
     default: 'http://localhost:8080/verify-email?token=',
   }),
   VERIFY_EMAIL_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 60, default: 3600 }),
+  /** the password-reset token is appended to this to make the link in the email */
+  PASSWORD_RESET_URL_BASE: Type.String({
+    pattern: '^https?://',
+    default: 'http://localhost:8080/reset-password?token=',
+  }),
   /** a user may ask for a new verification email at most this often */
   VERIFY_EMAIL_RESEND_INTERVAL_SECONDS: Type.Integer({ minimum: 0, default: 60 }),
   /**
