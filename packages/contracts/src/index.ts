@@ -10,6 +10,7 @@ export * from './message-types';
 export * from './delivery-messages';
 export * from './notification-messages';
 export * from './user-messages';
+export * from './account-messages';
 export * from './messages';
 export * from './validate';
 export * from './http';

@@ -12,6 +12,9 @@ export const MessageTypes = {
   userRegistered: EventRoutingKeys.userRegistered,
   userUpdated: EventRoutingKeys.userUpdated,
   userVerificationRequested: EventRoutingKeys.userVerificationRequested,
+  userRegistrationAttempted: EventRoutingKeys.userRegistrationAttempted,
+  userPasswordResetRequested: EventRoutingKeys.userPasswordResetRequested,
+  userPhoneVerificationRequested: EventRoutingKeys.userPhoneVerificationRequested,
 } as const;
 export type MessageType = (typeof MessageTypes)[keyof typeof MessageTypes];
 
@@ -28,4 +31,7 @@ export const MessageVersions = {
   [MessageTypes.userRegistered]: 1,
   [MessageTypes.userUpdated]: 1,
   [MessageTypes.userVerificationRequested]: 1,
+  [MessageTypes.userRegistrationAttempted]: 1,
+  [MessageTypes.userPasswordResetRequested]: 1,
+  [MessageTypes.userPhoneVerificationRequested]: 1,
 } as const satisfies Record<MessageType, number>;

@@ -1,4 +1,9 @@
 import { type Static, type TSchema } from '@sinclair/typebox';
+import {
+  PasswordResetRequestedMessage,
+  PhoneVerificationRequestedMessage,
+  RegistrationAttemptedMessage,
+} from './account-messages';
 import { DeliveryJobMessage, DeliveryStatusMessage, type DeliveryJobPayload } from './delivery-messages';
 import { createEnvelope, type EnvelopeOptions } from './envelope';
 import { MessageTypes, MessageVersions, type MessageType } from './message-types';
@@ -15,6 +20,9 @@ export const MessageSchemas = {
   [MessageTypes.userRegistered]: UserRegisteredMessage,
   [MessageTypes.userUpdated]: UserUpdatedMessage,
   [MessageTypes.userVerificationRequested]: VerificationRequestedMessage,
+  [MessageTypes.userRegistrationAttempted]: RegistrationAttemptedMessage,
+  [MessageTypes.userPasswordResetRequested]: PasswordResetRequestedMessage,
+  [MessageTypes.userPhoneVerificationRequested]: PhoneVerificationRequestedMessage,
 } as const satisfies Record<MessageType, TSchema>;
 
 export type MessageOf<T extends MessageType> = Static<(typeof MessageSchemas)[T]>;
@@ -35,6 +43,9 @@ export const EventRoutingKeyByMessageType: Record<EventMessageType, EventRouting
   [MessageTypes.userRegistered]: EventRoutingKeys.userRegistered,
   [MessageTypes.userUpdated]: EventRoutingKeys.userUpdated,
   [MessageTypes.userVerificationRequested]: EventRoutingKeys.userVerificationRequested,
+  [MessageTypes.userRegistrationAttempted]: EventRoutingKeys.userRegistrationAttempted,
+  [MessageTypes.userPasswordResetRequested]: EventRoutingKeys.userPasswordResetRequested,
+  [MessageTypes.userPhoneVerificationRequested]: EventRoutingKeys.userPhoneVerificationRequested,
 };
 
 /** An envelope at the version producers write today, its payload checked against that version by the compiler. */

@@ -50,6 +50,9 @@ export const EventRoutingKeys = {
   userRegistered: 'user.registered',
   userUpdated: 'user.updated',
   userVerificationRequested: 'user.verification_requested',
+  userRegistrationAttempted: 'user.registration_attempted',
+  userPasswordResetRequested: 'user.password_reset_requested',
+  userPhoneVerificationRequested: 'user.phone_verification_requested',
 } as const;
 export type EventRoutingKey = (typeof EventRoutingKeys)[keyof typeof EventRoutingKeys];
 

@@ -18,9 +18,15 @@ export const UserSnapshot = Type.Object({
   email: EmailAddress,
   name: Type.String({ minLength: 1 }),
   locale: Type.Optional(Locale),
+  /** the number to text; only send SMS to it when `phoneVerified` is true */
   phone: Type.Optional(PhoneNumber),
   role: UserRole,
   emailVerified: Type.Boolean(),
+  /**
+   * The user proved `phone` with a one-time code. Absent in snapshots from
+   * before phone verification existed: treat as false.
+   */
+  phoneVerified: Type.Optional(Type.Boolean()),
   disabled: Type.Optional(Type.Boolean()),
 });
 export type UserSnapshot = Static<typeof UserSnapshot>;

@@ -27,6 +27,9 @@ const requiredPayloadField: Record<MessageType, string> = {
   'user.registered': 'emailVerified',
   'user.updated': 'role',
   'user.verification_requested': 'verificationUrl',
+  'user.registration_attempted': 'email',
+  'user.password_reset_requested': 'resetUrl',
+  'user.phone_verification_requested': 'code',
 };
 
 /** A date-time field in each payload. */
@@ -44,6 +47,12 @@ const payloadDateField: Record<MessageType, (payload: Record<string, unknown>, v
   'user.registered': () => '/occurredAt',
   'user.updated': () => '/occurredAt',
   'user.verification_requested': (payload, value) => ((payload.expiresAt = value), '/payload/expiresAt'),
+  'user.registration_attempted': () => '/occurredAt',
+  'user.password_reset_requested': (payload, value) => ((payload.expiresAt = value), '/payload/expiresAt'),
+  'user.phone_verification_requested': (payload, value) => (
+    (payload.expiresAt = value),
+    '/payload/expiresAt'
+  ),
 };
 
 describe.each(messageTypes)('the %s schema', (type) => {
@@ -259,6 +268,30 @@ describe.each<Case>([
     'user.verification_requested',
     (m) => (m.payload.verificationUrl = '/verify?token=abc'),
     '/payload/verificationUrl',
+  ],
+  [
+    'a javascript: password-reset link',
+    'user.password_reset_requested',
+    (m) => (m.payload.resetUrl = 'javascript:alert(1)'),
+    '/payload/resetUrl',
+  ],
+  [
+    'a phone verification code that is not six digits',
+    'user.phone_verification_requested',
+    (m) => (m.payload.code = '12345a'),
+    '/payload/code',
+  ],
+  [
+    'a phone to verify that is not E.164',
+    'user.phone_verification_requested',
+    (m) => (m.payload.phone = '07700 900123'),
+    '/payload/phone',
+  ],
+  [
+    'a phoneVerified that is not a boolean',
+    'user.updated',
+    (m) => (m.payload.phoneVerified = 'yes'),
+    '/payload/phoneVerified',
   ],
   [
     'a verification link with a space',

@@ -19,6 +19,9 @@ describe('message routing', () => {
       'user.registered': 'user.registered',
       'user.updated': 'user.updated',
       'user.verification_requested': 'user.verification_requested',
+      'user.registration_attempted': 'user.registration_attempted',
+      'user.password_reset_requested': 'user.password_reset_requested',
+      'user.phone_verification_requested': 'user.phone_verification_requested',
     });
   });
 

@@ -11,6 +11,8 @@ import { createAuthContext } from './context';
 import { type SigningKeyRing } from './keys/domain/signing-keys';
 import { jwksRoute } from './keys/routes';
 import { authModels } from './models';
+import { passwordResetRoutes } from './password-reset/routes';
+import { phoneRoutes } from './phone/routes';
 import { registerAuthentication } from './plugins/authentication';
 import { sessionRoutes } from './sessions/routes';
 import { userAdminRoutes } from './users/routes';
@@ -64,6 +66,8 @@ export async function buildApp(deps: Deps): Promise<HttpApp> {
   await app.register(accountRoutes(ctx), { prefix: '/api/v1/auth' });
   await app.register(sessionRoutes(ctx), { prefix: '/api/v1/auth' });
   await app.register(verificationRoutes(ctx), { prefix: '/api/v1/auth' });
+  await app.register(passwordResetRoutes(ctx), { prefix: '/api/v1/auth' });
+  await app.register(phoneRoutes(ctx), { prefix: '/api/v1/auth' });
   await app.register(adminScope(userAdminRoutes(ctx)), { prefix: '/api/v1/users' });
 
   app.addHook('onReady', async () => ctx.outbox.startRelay());

@@ -38,11 +38,22 @@ export const AuthEnv = {
     default: 'http://localhost:8080/verify-email?token=',
   }),
   VERIFY_EMAIL_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 60, default: 3600 }),
+  /** the password-reset token is appended to this to make the link in the email */
+  PASSWORD_RESET_URL_BASE: Type.String({
+    pattern: '^https?://',
+    default: 'http://localhost:8080/reset-password?token=',
+  }),
   /** a user may ask for a new verification email at most this often */
   VERIFY_EMAIL_RESEND_INTERVAL_SECONDS: Type.Integer({ minimum: 0, default: 60 }),
-  /** failed logins per account, and per client IP, tolerated within one window */
+  /**
+   * Wrong passwords for one account from one client address before each
+   * further try from there waits 1 s, 2 s, 4 s, … (up to the window). Other
+   * addresses, the owner's among them, are not slowed down.
+   */
   LOGIN_MAX_FAILURES_PER_ACCOUNT: Type.Integer({ minimum: 1, default: 5 }),
+  /** failed logins per client address, whatever the account, within one window (one address spraying many accounts) */
   LOGIN_MAX_FAILURES_PER_IP: Type.Integer({ minimum: 1, default: 20 }),
+  /** the per-address window, the longest login delay, and how long a quiet account+address keeps its count */
   LOGIN_FAILURE_WINDOW_SECONDS: Type.Integer({ minimum: 1, default: 900 }),
   /** registrations per client IP per window: each one costs a bcrypt hash, so a flood is a CPU attack */
   REGISTER_MAX_PER_IP: Type.Integer({ minimum: 1, default: 20 }),

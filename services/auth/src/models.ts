@@ -1,6 +1,8 @@
 import { type Connection } from 'mongoose';
 import { userModel } from './accounts/data/user-model';
 import { refreshTokenModel } from './sessions/data/refresh-token-model';
+import { sessionModel } from './sessions/data/session-model';
+import { failureBackoffModel } from './throttle/data/failure-backoff-model';
 import { throttleCounterModel } from './throttle/data/throttle-counter-model';
 
 /** Every collection of the service, compiled on its connection; `buildApp` prepares them all before use. */
@@ -8,7 +10,9 @@ export function authModels(connection: Connection) {
   return {
     users: userModel(connection),
     refreshTokens: refreshTokenModel(connection),
+    sessions: sessionModel(connection),
     throttleCounters: throttleCounterModel(connection),
+    failureBackoffs: failureBackoffModel(connection),
   };
 }
 export type AuthModels = ReturnType<typeof authModels>;

@@ -1,5 +1,5 @@
 import { waitFor } from '@herald/test-support';
-import { startHarness, TEST_PASSWORD, type AuthHarness } from './harness';
+import { startHarness, subjectOf, TEST_PASSWORD, type AuthHarness } from './harness';
 
 describe('accounts', () => {
   let auth: AuthHarness;
@@ -14,21 +14,9 @@ describe('accounts', () => {
       password: TEST_PASSWORD,
       name: 'Ada Lovelace',
       locale: 'en-GB',
-      phone: '+447700900123',
     });
-    expect(registered.statusCode).toBe(201);
-    const user = registered.json();
-    expect(user).toEqual({
-      id: expect.stringMatching(/^[0-9a-f]{24}$/),
-      email: 'ada@example.com',
-      name: 'Ada Lovelace',
-      locale: 'en-GB',
-      phone: '+447700900123',
-      role: 'user',
-      emailVerified: false,
-      disabled: false,
-      createdAt: expect.any(String),
-    });
+    expect(registered.statusCode).toBe(202);
+    expect(registered.json()).toEqual({ status: 'verification_sent' });
 
     const login = await auth.request('POST', '/api/v1/auth/login', {
       email: 'ADA@example.com',
@@ -44,7 +32,17 @@ describe('accounts', () => {
 
     const me = await auth.request('GET', '/api/v1/auth/me', undefined, login.json().accessToken);
     expect(me.statusCode).toBe(200);
-    expect(me.json()).toEqual(user);
+    expect(me.json()).toEqual({
+      id: subjectOf(login.json().accessToken),
+      email: 'ada@example.com',
+      name: 'Ada Lovelace',
+      locale: 'en-GB',
+      role: 'user',
+      emailVerified: false,
+      phoneVerified: false,
+      disabled: false,
+      createdAt: expect.any(String),
+    });
   });
 
   it('publishes user.registered with the full snapshot, correlated with the request', async () => {
@@ -55,7 +53,8 @@ describe('accounts', () => {
       undefined,
       { 'x-request-id': 'req-register-grace' },
     );
-    const { id } = registered.json();
+    expect(registered.statusCode).toBe(202);
+    const id = (await auth.models.users.findOne({ email: 'grace@example.com' }).lean())!._id.toHexString();
     const [event] = await waitFor(() => {
       const found = auth.events.ofType('user.registered').filter((message) => message.payload.userId === id);
       return found.length ? found : undefined;
@@ -67,6 +66,7 @@ describe('accounts', () => {
       locale: 'en',
       role: 'user',
       emailVerified: false,
+      phoneVerified: false,
       disabled: false,
       revision: 0,
     });
@@ -77,17 +77,70 @@ describe('accounts', () => {
     expect(verification.correlationId).toBe('req-register-grace');
   });
 
-  it('answers 409 to an email that is taken, in any case or spacing', async () => {
-    await auth.signUp('taken@example.com');
-    const again = await auth.request('POST', '/api/v1/auth/register', {
-      email: ' TAKEN@example.com',
+  it('answers a taken address exactly as a new one, and tells its owner someone tried', async () => {
+    const owner = await auth.signUp('taken@example.com', TEST_PASSWORD, { locale: 'fr' });
+    const register = (email: string) =>
+      auth.request(
+        'POST',
+        '/api/v1/auth/register',
+        { email, password: 'another password', name: 'Someone else' },
+        undefined,
+        { 'x-request-id': `req-register-${email.trim().split('@')[0]!.toLowerCase()}` },
+      );
+    const fresh = await register('fresh@example.com');
+    const taken = await register(' TAKEN@example.com');
+    expect({ status: taken.statusCode, body: taken.body }).toEqual({
+      status: fresh.statusCode,
+      body: fresh.body,
+    });
+    expect(taken.statusCode).toBe(202);
+    expect(taken.headers['content-type']).toBe(fresh.headers['content-type']);
+    expect(await auth.models.users.countDocuments({ email: 'taken@example.com' })).toBe(1);
+    // both paid for a bcrypt hash of the password they sent
+    const hashed = auth.passwords.calls.filter(
+      (call) => call.op === 'hash' && call.password === 'another password',
+    );
+    expect(hashed).toHaveLength(2);
+
+    const attempt = await waitFor(() =>
+      auth.events.ofType('user.registration_attempted').find((event) => event.payload.userId === owner.id),
+    );
+    expect(attempt.payload).toEqual({
+      userId: owner.id,
+      email: 'taken@example.com',
+      name: 'Test User',
+      locale: 'fr',
+    });
+    expect(attempt.correlationId).toBe('req-register-taken');
+    // the stored account is untouched: no snapshot, no new verification email for it
+    expect(auth.events.ofType('user.updated').filter((event) => event.payload.userId === owner.id)).toEqual(
+      [],
+    );
+    expect(
+      auth.events.ofType('user.verification_requested').filter((event) => event.payload.userId === owner.id),
+    ).toHaveLength(1);
+  });
+
+  it('tells an owner about attempts at most three times a day', async () => {
+    const owner = await auth.signUp('popular@example.com');
+    for (let i = 0; i < 5; i += 1) {
+      const again = await auth.request('POST', '/api/v1/auth/register', {
+        email: 'popular@example.com',
+        password: 'another password',
+        name: 'Someone else',
+      });
+      expect(again.statusCode).toBe(202);
+    }
+    const notices = () =>
+      auth.events.ofType('user.registration_attempted').filter((event) => event.payload.userId === owner.id);
+    await waitFor(() => notices().length === 3 || undefined);
+    auth.clock.advance(86_400_000 + 1000);
+    await auth.request('POST', '/api/v1/auth/register', {
+      email: 'popular@example.com',
       password: 'another password',
       name: 'Someone else',
     });
-    expect(again.statusCode).toBe(409);
-    expect(again.headers['content-type']).toContain('application/problem+json');
-    expect(again.json()).toMatchObject({ status: 409, code: 'email_taken' });
-    expect(await auth.models.users.countDocuments({ email: 'taken@example.com' })).toBe(1);
+    await waitFor(() => notices().length === 4 || undefined);
   });
 
   it.each([
@@ -133,17 +186,16 @@ describe('accounts', () => {
     expect(disposable.json()).toMatchObject({ status: 400, code: 'email_disposable' });
   });
 
-  it('updates name, locale and phone, and publishes the new snapshot', async () => {
-    const user = await auth.signUp('profile@example.com', TEST_PASSWORD, { phone: '+15005550006' });
+  it('updates name and locale, and publishes the new snapshot', async () => {
+    const user = await auth.signUp('profile@example.com', TEST_PASSWORD);
     const patched = await auth.request(
       'PATCH',
       '/api/v1/auth/me',
-      { name: 'Renamed', locale: 'fr', phone: null },
+      { name: 'Renamed', locale: 'fr' },
       user.accessToken,
     );
     expect(patched.statusCode).toBe(200);
     expect(patched.json()).toMatchObject({ name: 'Renamed', locale: 'fr' });
-    expect(patched.json().phone).toBeUndefined();
 
     const updated = await waitFor(() =>
       auth.events.ofType('user.updated').find((message) => message.payload.userId === user.id),
@@ -220,12 +272,12 @@ describe('accounts', () => {
           undefined,
           { 'x-forwarded-for': ip },
         );
-      expect((await register(1, '198.51.100.7')).statusCode).toBe(201);
-      expect((await register(2, '198.51.100.7')).statusCode).toBe(201);
+      expect((await register(1, '198.51.100.7')).statusCode).toBe(202);
+      expect((await register(2, '198.51.100.7')).statusCode).toBe(202);
       const third = await register(3, '198.51.100.7');
       expect(third.json()).toMatchObject({ status: 429, code: 'too_many_registrations' });
       expect(Number(third.headers['retry-after'])).toBeGreaterThan(3500);
-      expect((await register(4, '198.51.100.8')).statusCode).toBe(201);
+      expect((await register(4, '198.51.100.8')).statusCode).toBe(202);
     } finally {
       await limited.app.close();
     }

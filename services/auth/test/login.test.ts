@@ -28,30 +28,16 @@ describe('login', () => {
     expect(unknownEmail.headers['content-type']).toBe(wrongPassword.headers['content-type']);
   });
 
-  it('throttles an account after repeated failures, from any IP, with Retry-After', async () => {
+  it('slows down one address guessing one account, not the account: the owner elsewhere logs in', async () => {
     await auth.signUp('target@example.com');
-    for (const ip of ['192.0.2.1', '192.0.2.2', '192.0.2.3']) {
-      expect((await login('target@example.com', 'guess', ip)).statusCode).toBe(401);
+    for (let i = 0; i < 3; i += 1) {
+      expect((await login('target@example.com', 'guess', '192.0.2.1')).statusCode).toBe(401);
     }
-    const throttled = await login('target@example.com', TEST_PASSWORD, '192.0.2.4');
+    const throttled = await login('target@example.com', TEST_PASSWORD, '192.0.2.1');
     expect(throttled.statusCode).toBe(429);
     expect(throttled.json().code).toBe('too_many_login_attempts');
-    const retryAfter = Number(throttled.headers['retry-after']);
-    expect(retryAfter).toBeGreaterThan(590);
-    expect(retryAfter).toBeLessThanOrEqual(600);
-    // other accounts are not affected
-    await auth.signUp('bystander@example.com');
-    expect((await login('bystander@example.com', TEST_PASSWORD, '192.0.2.4')).statusCode).toBe(200);
-  });
-
-  it('lets the account in again once its window has passed (checked explicitly, no TTL deletion needed)', async () => {
-    await auth.signUp('patient@example.com');
-    for (let i = 0; i < 3; i += 1) await login('patient@example.com', 'guess', `192.0.2.${20 + i}`);
-    expect((await login('patient@example.com', TEST_PASSWORD, '192.0.2.30')).statusCode).toBe(429);
-    auth.clock.advance(590_000);
-    expect((await login('patient@example.com', TEST_PASSWORD, '192.0.2.30')).statusCode).toBe(429);
-    auth.clock.advance(11_000);
-    expect((await login('patient@example.com', TEST_PASSWORD, '192.0.2.30')).statusCode).toBe(200);
+    expect(throttled.headers['retry-after']).toBe('1');
+    expect((await login('target@example.com', TEST_PASSWORD, '192.0.2.4')).statusCode).toBe(200);
   });
 
   it('throttles an IP spraying many accounts, across two instances', async () => {
@@ -98,11 +84,11 @@ describe('login', () => {
   it('resets the account counter after a successful login', async () => {
     await auth.signUp('forgetful@example.com');
     await login('forgetful@example.com', 'guess', '192.0.2.40');
-    await login('forgetful@example.com', 'guess', '192.0.2.41');
-    expect((await login('forgetful@example.com', TEST_PASSWORD, '192.0.2.42')).statusCode).toBe(200);
-    await login('forgetful@example.com', 'guess', '192.0.2.43');
-    await login('forgetful@example.com', 'guess', '192.0.2.44');
-    expect((await login('forgetful@example.com', TEST_PASSWORD, '192.0.2.45')).statusCode).toBe(200);
+    await login('forgetful@example.com', 'guess', '192.0.2.40');
+    expect((await login('forgetful@example.com', TEST_PASSWORD, '192.0.2.40')).statusCode).toBe(200);
+    await login('forgetful@example.com', 'guess', '192.0.2.40');
+    await login('forgetful@example.com', 'guess', '192.0.2.40');
+    expect((await login('forgetful@example.com', TEST_PASSWORD, '192.0.2.40')).statusCode).toBe(200);
   });
 
   it('counts login outcomes for /metrics', async () => {
@@ -113,17 +99,15 @@ describe('login', () => {
       );
     expect(count('success')).toBeGreaterThan(5);
     expect(count('invalid_credentials')).toBeGreaterThan(10);
-    // the account test, the window test (twice), and the spray on this instance (the other has its own registry)
-    expect(count('throttled')).toBe(4);
+    // the account+address test, and the spray on this instance (the other has its own registry)
+    expect(count('throttled')).toBe(2);
     expect(metrics).toMatch(/auth_outbox_pending_users\{[^}]*\} \d+/);
   });
 
   it('holds against a burst of parallel guesses: every guess is counted before it is checked', async () => {
     await auth.signUp('burst@example.com');
     const responses = await Promise.all(
-      Array.from({ length: 12 }, (_, i) =>
-        login('burst@example.com', `parallel guess ${i}`, `192.0.2.${100 + i}`),
-      ),
+      Array.from({ length: 12 }, (_, i) => login('burst@example.com', `parallel guess ${i}`, '192.0.2.100')),
     );
     const statuses = responses.map((response) => response.statusCode);
     expect(statuses.filter((status) => status === 401)).toHaveLength(3);

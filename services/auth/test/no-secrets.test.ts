@@ -30,12 +30,14 @@ describe('secrets never leave the service', () => {
       return response.json();
     };
 
-    const registered = await auth.request('POST', '/api/v1/auth/register', {
+    await auth.request('POST', '/api/v1/auth/register', {
       email: 'secretive@example.com',
       password: passwords[0],
       name: 'Secretive',
     });
-    const userId = registered.json().id as string;
+    const userId = (await auth.models.users
+      .findOne({ email: 'secretive@example.com' })
+      .lean())!._id.toHexString();
     await auth.request('POST', '/api/v1/auth/register', {
       email: 'secretive@example.com',
       password: passwords[0],

@@ -55,6 +55,7 @@ describe('user administration', () => {
         'emailVerified',
         'id',
         'name',
+        'phoneVerified',
         'role',
       ]);
     }

@@ -12,6 +12,7 @@ import {
   EmailCheckView,
   LoginBody,
   RegisterBody,
+  RegistrationAccepted,
   UpdateMeBody,
   UserView,
   ValidateEmailBody,
@@ -27,9 +28,11 @@ export function accountRoutes(ctx: AuthContext) {
 
     app.post(
       '/register',
-      { schema: { tags, body: RegisterBody, response: { 201: UserView, ...problems(400, 409, 429) } } },
+      {
+        schema: { tags, body: RegisterBody, response: { 202: RegistrationAccepted, ...problems(400, 429) } },
+      },
       async (request, reply) =>
-        reply.code(201).send(await register(ctx, request.body, String(request.id), { clientIp: request.ip })),
+        reply.code(202).send(await register(ctx, request.body, String(request.id), request.ip)),
     );
 
     app.post(
@@ -84,7 +87,8 @@ function ownAccountRoutes(ctx: AuthContext) {
         const password =
           currentPassword && newPassword ? { current: currentPassword, new: newPassword } : undefined;
         const sessionId = sessionIdOf(bearerToken(request.headers.authorization) ?? '');
-        return updateProfile(ctx, request.user.id, sessionId, { ...profile, password }, String(request.id));
+        const change = { ...profile, password };
+        return updateProfile(ctx, request.user.id, sessionId, change, String(request.id), request.ip);
       },
     );
   };

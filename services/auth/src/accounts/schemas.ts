@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { Locale, PhoneNumber } from '@herald/contracts';
+import { Locale } from '@herald/contracts';
 
 /** Password bytes are checked in the domain (bcrypt counts bytes, JSON Schema counts characters). */
 const Password = Type.String({
@@ -15,9 +15,10 @@ export const UserView = Type.Object(
     email: Type.String(),
     name: Type.String(),
     locale: Type.Optional(Type.String()),
-    phone: Type.Optional(Type.String()),
+    phone: Type.Optional(Type.String({ description: 'text messages go to it only when phoneVerified' })),
     role: Type.Union([Type.Literal('user'), Type.Literal('admin')]),
     emailVerified: Type.Boolean(),
+    phoneVerified: Type.Boolean(),
     disabled: Type.Boolean(),
     createdAt: Type.String({ format: 'date-time' }),
   },
@@ -30,9 +31,17 @@ export const RegisterBody = Type.Object(
     password: Password,
     name: Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' }),
     locale: Type.Optional(Locale),
-    phone: Type.Optional(PhoneNumber),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    description: 'A phone number is added after registration, and verified: POST /me/phone',
+  },
+);
+
+/** The one answer to a registration, whether the address was new or already had an account. */
+export const RegistrationAccepted = Type.Object(
+  { status: Type.Literal('verification_sent') },
+  { title: 'RegistrationAccepted' },
 );
 
 export const LoginBody = Type.Object(
@@ -44,7 +53,9 @@ export const UpdateMeBody = Type.Object(
   {
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' })),
     locale: Type.Optional(Type.Union([Locale, Type.Null()], { description: 'null removes it' })),
-    phone: Type.Optional(Type.Union([PhoneNumber, Type.Null()], { description: 'null removes it' })),
+    phone: Type.Optional(
+      Type.Null({ description: 'null removes the phone; a new number is verified through POST /me/phone' }),
+    ),
     currentPassword: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
     newPassword: Type.Optional(Password),
   },

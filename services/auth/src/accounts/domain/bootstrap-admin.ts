@@ -1,7 +1,7 @@
 import { ConflictError } from '@herald/runtime';
 import { type AuthContext } from '../../context';
 import { checkEmail } from './email-address';
-import { register } from './registration';
+import { createAccount } from './registration';
 
 /**
  * Start-up step after the models are prepared: the first admin, when
@@ -24,7 +24,7 @@ export async function ensureAdmin(ctx: AuthContext, email: string, password: str
     return;
   }
   try {
-    await register(ctx, { email: normalized, password, name: 'Administrator' }, 'bootstrap-admin', {
+    await createAccount(ctx, { email: normalized, password, name: 'Administrator' }, 'bootstrap-admin', {
       role: 'admin',
       emailVerified: true,
     });

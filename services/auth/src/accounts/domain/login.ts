@@ -2,7 +2,7 @@ import { UnauthorizedError } from '@herald/runtime';
 import { type AuthContext } from '../../context';
 import { accountDisabled, startNewSession, type TokenPair } from '../../sessions/domain/sessions';
 import { checkEmail } from './email-address';
-import { accountThrottleKey, addressThrottleKey, passwordThrottle } from './password-throttle';
+import { accountAddressKey, addressThrottle, addressThrottleKey, passwordBackoff } from './password-throttle';
 
 export interface Credentials {
   email: string;
@@ -15,13 +15,18 @@ const invalidCredentials = () =>
 
 export async function login(ctx: AuthContext, input: Credentials, clientIp: string): Promise<TokenPair> {
   const email = checkEmail(input.email).normalized;
-  const keys = { account: accountThrottleKey(ctx, email), ip: addressThrottleKey(ctx, clientIp) };
-  const throttle = passwordThrottle(ctx);
+  const pairKey = accountAddressKey(email, clientIp);
+  const ipKey = addressThrottleKey(ctx, clientIp);
+  const backoff = passwordBackoff(ctx);
+  const throttle = addressThrottle(ctx);
   // Counted before bcrypt: a throttled guess is never even evaluated.
-  await throttle.take([keys.account, keys.ip]).catch((err: unknown) => {
+  try {
+    await throttle.take([ipKey]);
+    await backoff.take(pairKey);
+  } catch (err) {
     ctx.metrics.logins.inc({ outcome: 'throttled' });
     throw err;
-  });
+  }
 
   const user = await ctx.models.users
     .findOne({ email }, { passwordHash: 1, role: 1, emailVerified: 1, disabled: 1 })
@@ -32,8 +37,8 @@ export async function login(ctx: AuthContext, input: Credentials, clientIp: stri
     ctx.metrics.logins.inc({ outcome: 'invalid_credentials' });
     throw invalidCredentials();
   }
-  // The right password was no guess: clear the account, and do not hold it against a shared address.
-  await Promise.all([throttle.reset(keys.account), throttle.giveBack([keys.ip])]);
+  // The right password was no guess: clear this address's delays, and do not hold it against a shared address.
+  await Promise.all([backoff.reset(pairKey), throttle.giveBack([ipKey])]);
   // Only after the password proved who is asking, so the state of an account is not disclosed to strangers.
   if (user.disabled) {
     ctx.metrics.logins.inc({ outcome: 'disabled' });

@@ -1,9 +1,10 @@
-import { ConflictError, ValidationError } from '@herald/runtime';
+import { ConflictError, TooManyRequestsError, ValidationError } from '@herald/runtime';
 import { mapMongoError } from '@herald/runtime/mongo';
 import { Types } from 'mongoose';
 import { type AuthContext } from '../../context';
 import { AttemptThrottle } from '../../throttle/domain/attempt-throttle';
 import { newVerification, verificationRequested } from '../../verification/domain/email-verification';
+import { changeUser } from './change-user';
 import { checkEmail } from './email-address';
 import { assertPasswordPolicy } from './passwords';
 import { publicUser, userSnapshot, type PublicUserView } from './user-views';
@@ -13,16 +14,43 @@ export interface Registration {
   password: string;
   name: string;
   locale?: string;
-  phone?: string;
 }
 
 export type PublicUser = PublicUserView;
 
+/** Both answers of `register`: the same, whether the address was new or taken. */
+export const REGISTRATION_ACCEPTED = { status: 'verification_sent' } as const;
+
+/** How many "someone tried to register with your address" emails an owner gets per day, at most. */
+const ATTEMPT_NOTICES_PER_DAY = 3;
+
+/**
+ * Public registration. It never tells whether the address has an account:
+ * a new address gets its account and verification email, a taken one gets
+ * an email to its owner saying someone tried; both answer the same (and both
+ * pay for the bcrypt hash, so the timing does not tell either).
+ */
+export async function register(
+  ctx: AuthContext,
+  input: Registration,
+  correlationId: string,
+  clientIp: string,
+): Promise<typeof REGISTRATION_ACCEPTED> {
+  try {
+    await createAccount(ctx, input, correlationId, { clientIp });
+  } catch (err) {
+    if (!(err instanceof ConflictError)) throw err;
+    await tellOwnerOfAttempt(ctx, checkEmail(input.email).normalized, correlationId);
+  }
+  return REGISTRATION_ACCEPTED;
+}
+
 /**
  * Creates the account with its first verification token, and — in the same
  * insert — the `user.registered` and `user.verification_requested` events.
+ * A taken address is a 409 `email_taken`: for the first admin, never for a public caller.
  */
-export async function register(
+export async function createAccount(
   ctx: AuthContext,
   input: Registration,
   correlationId: string,
@@ -39,7 +67,6 @@ export async function register(
     passwordHash,
     name: input.name.trim(),
     ...(input.locale ? { locale: input.locale } : {}),
-    ...(input.phone ? { phone: input.phone } : {}),
     role: options.role ?? 'user',
     emailVerified: options.emailVerified ?? false,
     disabled: false,
@@ -64,6 +91,45 @@ export async function register(
     }
     throw mapped;
   }
+}
+
+/**
+ * `user.registration_attempted` for the owner of a taken address, unless the
+ * account is disabled or its owner already heard about it enough today
+ * (silently: the caller must not learn that either).
+ */
+async function tellOwnerOfAttempt(ctx: AuthContext, email: string, correlationId: string): Promise<void> {
+  const owner = await ctx.models.users.findOne({ email }, { _id: 1, disabled: 1 }).lean();
+  if (!owner || owner.disabled) return;
+  const notices = new AttemptThrottle(
+    ctx.models.throttleCounters,
+    86_400,
+    { code: 'registration_attempt_notices', detail: 'enough notices today' },
+    ctx.now,
+  );
+  try {
+    await notices.take([
+      { key: `register-attempt:${owner._id.toHexString()}`, limit: ATTEMPT_NOTICES_PER_DAY },
+    ]);
+  } catch (err) {
+    if (err instanceof TooManyRequestsError) return;
+    throw err;
+  }
+  await changeUser(ctx, owner._id, correlationId, () => ({
+    publishUpdated: false,
+    extraEvents: (after) => [
+      ctx.outbox.entry(
+        'user.registration_attempted',
+        {
+          userId: after._id.toHexString(),
+          email: after.email,
+          name: after.name,
+          ...(after.locale ? { locale: after.locale } : {}),
+        },
+        correlationId,
+      ),
+    ],
+  }));
 }
 
 /** Before the bcrypt hash, which is what a flood of registrations would burn. */

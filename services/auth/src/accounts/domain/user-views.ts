@@ -8,6 +8,7 @@ interface ViewableUser {
   name: string;
   locale?: string | null;
   phone?: string | null;
+  phoneVerified?: boolean | null;
   role: 'user' | 'admin';
   emailVerified: boolean;
   disabled: boolean;
@@ -27,6 +28,7 @@ export function publicUser(user: ViewableUser) {
     ...(user.phone ? { phone: user.phone } : {}),
     role: user.role,
     emailVerified: user.emailVerified,
+    phoneVerified: user.phoneVerified ?? false,
     disabled: user.disabled,
     createdAt: (user.createdAt ?? user._id.getTimestamp()).toISOString(),
   };
@@ -46,6 +48,7 @@ export function userSnapshot(user: ViewableUser): UserSnapshot & { revision: num
     ...(user.phone ? { phone: user.phone } : {}),
     role: user.role,
     emailVerified: user.emailVerified,
+    phoneVerified: user.phoneVerified ?? false,
     disabled: user.disabled,
     revision: user.revision,
   };

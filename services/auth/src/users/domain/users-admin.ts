@@ -25,7 +25,13 @@ export async function listUsers(
   if (query.emailPrefix) filter.email = { $regex: `^${escapeRegex(query.emailPrefix.trim().toLowerCase())}` };
   if (query.cursor) filter._id = { $gt: decodeIdCursor(query.cursor) };
   const users = await ctx.models.users
-    .find(filter, { passwordHash: 0, outbox: 0, emailVerification: 0 })
+    .find(filter, {
+      passwordHash: 0,
+      outbox: 0,
+      emailVerification: 0,
+      phoneVerification: 0,
+      passwordReset: 0,
+    })
     .sort({ _id: 1 })
     .limit(query.limit + 1)
     .lean();
