@@ -2,13 +2,22 @@ import { Type } from '@sinclair/typebox';
 import {
   DeliveryStatusMessage,
   MessageTypes,
+  PasswordResetRequestedMessage,
+  PhoneVerificationRequestedMessage,
+  RegistrationAttemptedMessage,
   UserRegisteredMessage,
   UserUpdatedMessage,
   VerificationRequestedMessage,
 } from '@herald/contracts';
 import { onDeliveryStatus } from '../delivery-status/consumers';
 import { type ServiceContext } from '../kernel/context';
-import { onUserSnapshot, onVerificationRequested } from '../users/consumers';
+import {
+  onPasswordResetRequested,
+  onPhoneVerificationRequested,
+  onRegistrationAttempted,
+  onUserSnapshot,
+  onVerificationRequested,
+} from '../users/consumers';
 
 /** Every message type this queue carries; anything else is dead-lettered unseen by the consumer. */
 export const NotificationEventsMessage = Type.Union([
@@ -16,6 +25,9 @@ export const NotificationEventsMessage = Type.Union([
   UserRegisteredMessage,
   UserUpdatedMessage,
   VerificationRequestedMessage,
+  PasswordResetRequestedMessage,
+  PhoneVerificationRequestedMessage,
+  RegistrationAttemptedMessage,
 ]);
 
 /**
@@ -39,6 +51,12 @@ export function startNotificationEventsConsumer(ctx: ServiceContext) {
           return onUserSnapshot(ctx, message);
         case MessageTypes.userVerificationRequested:
           return onVerificationRequested(ctx, message);
+        case MessageTypes.userPasswordResetRequested:
+          return onPasswordResetRequested(ctx, message);
+        case MessageTypes.userPhoneVerificationRequested:
+          return onPhoneVerificationRequested(ctx, message);
+        case MessageTypes.userRegistrationAttempted:
+          return onRegistrationAttempted(ctx, message);
       }
     },
   });

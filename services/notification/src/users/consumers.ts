@@ -1,9 +1,17 @@
 import {
+  type PasswordResetRequestedMessage,
+  type PhoneVerificationRequestedMessage,
+  type RegistrationAttemptedMessage,
   type UserRegisteredMessage,
   type UserUpdatedMessage,
   type VerificationRequestedMessage,
 } from '@herald/contracts';
 import { type ServiceContext } from '../kernel/context';
+import {
+  sendPasswordResetEmail,
+  sendPhoneVerificationCode,
+  sendRegistrationAttemptEmail,
+} from './domain/account-messages';
 import { applyUserSnapshot } from './domain/users';
 import { sendVerificationEmail } from './domain/verification-email';
 
@@ -15,4 +23,22 @@ export function onUserSnapshot(ctx: ServiceContext, message: UserRegisteredMessa
 /** Auth's `user.verification_requested`: the verification email. */
 export function onVerificationRequested(ctx: ServiceContext, message: VerificationRequestedMessage) {
   return sendVerificationEmail(ctx, message);
+}
+
+/** Auth's `user.password_reset_requested`: the password-reset email. */
+export function onPasswordResetRequested(ctx: ServiceContext, message: PasswordResetRequestedMessage) {
+  return sendPasswordResetEmail(ctx, message);
+}
+
+/** Auth's `user.phone_verification_requested`: the one-time code by SMS. */
+export function onPhoneVerificationRequested(
+  ctx: ServiceContext,
+  message: PhoneVerificationRequestedMessage,
+) {
+  return sendPhoneVerificationCode(ctx, message);
+}
+
+/** Auth's `user.registration_attempted`: the owner hears that someone tried their address. */
+export function onRegistrationAttempted(ctx: ServiceContext, message: RegistrationAttemptedMessage) {
+  return sendRegistrationAttemptEmail(ctx, message);
 }

@@ -40,5 +40,5 @@ const words: Record<string, LinkEmailWords> = {
   },
 };
 
-/** For a password-reset flow (auth has none yet); admins can send it with `template: { key: 'password-reset' }`. */
+/** Auth's password reset (`user.password_reset_requested`): the single-use link to choose a new password. */
 export const passwordReset = linkEmailTemplate('password-reset', 'Password reset link', words);
