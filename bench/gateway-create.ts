@@ -131,7 +131,7 @@ async function main(): Promise<void> {
         password,
         name: `U${i}`,
       });
-      if (registered.status !== 201) throw new Error(`register: ${registered.status} ${registered.body}`);
+      if (registered.status !== 202) throw new Error(`register: ${registered.status} ${registered.body}`);
       const login = await send(agent, auth, 'POST', '/api/v1/auth/login', { email, password });
       if (login.status !== 200) throw new Error(`login: ${login.status} ${login.body}`);
       tokens.push((JSON.parse(login.body) as { accessToken: string }).accessToken);

@@ -129,7 +129,7 @@ export async function seedPlatform(options: SeedOptions = {}): Promise<SeedResul
   const demo = local.demo;
   const existing = await findUser(platform, adminToken, demo.email);
   if (!existing) {
-    await platform.expect(201, 'POST', '/api/v1/auth/register', {
+    await platform.expect(202, 'POST', '/api/v1/auth/register', {
       body: { email: demo.email, password: demo.password, name: DEMO_NAME },
     });
     log(`demo user ${demo.email}: registered`);
