@@ -21,6 +21,8 @@ import { unsetReleasedLeaseOwners } from './notifications/data/notification-mode
 import { notificationRoutes } from './notifications/routes';
 import { relayOutbox } from './outbox/domain/outbox';
 import { Relay } from './outbox/domain/relay';
+import { verifyCurrentAccount } from './plugins/current-account';
+import { registerSendQuota } from './plugins/send-quota';
 import { runWorkers } from './plugins/workers';
 import { seedSystemTemplates } from './templates/domain/seed';
 import { SYSTEM_TEMPLATES } from './templates/domain/system';
@@ -69,7 +71,10 @@ export async function buildApp(deps: Deps): Promise<NotificationApp> {
     trustProxy: true,
     readiness: { mongo: () => isMongoReady(deps.mongo), amqp: () => deps.amqp.isConnected() },
   });
-  await app.register(authenticationPlugin, { verifier: deps.verifier });
+  await app.register(authenticationPlugin, {
+    verifier: verifyCurrentAccount(deps.verifier, ctx.currentUsers),
+  });
+  registerSendQuota(app, ctx.sendQuotas);
   const notifications = `${API_PREFIX}/notifications`;
   await app.register(authenticated(notificationRoutes(ctx)), { prefix: notifications });
   await app.register(authenticated(broadcastRoutes(ctx)), { prefix: notifications });

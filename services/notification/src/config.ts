@@ -1,5 +1,22 @@
 import { Type } from '@sinclair/typebox';
 import { AmqpEnv, CommonEnv, JwtVerifyEnv, MongoEnv, loadConfigOrExit } from '@herald/runtime';
+import { DEFAULT_SEND_QUOTAS, type SendQuotaLimits } from './quotas/domain/limits';
+
+/**
+ * Send quotas per sender, channel and window (0 = unlimited). The defaults
+ * suit a self-hosted platform: a person's own use never meets them, a
+ * scripted flood of SMS (which cost money) or email (which cost the
+ * sender's reputation) stops within a minute.
+ */
+const quota = (value: number) => Type.Integer({ minimum: 0, maximum: 10_000_000, default: value });
+const QuotaEnv = {
+  QUOTA_IN_APP_PER_MINUTE: quota(DEFAULT_SEND_QUOTAS.in_app.perMinute),
+  QUOTA_IN_APP_PER_DAY: quota(DEFAULT_SEND_QUOTAS.in_app.perDay),
+  QUOTA_EMAIL_PER_MINUTE: quota(DEFAULT_SEND_QUOTAS.email.perMinute),
+  QUOTA_EMAIL_PER_DAY: quota(DEFAULT_SEND_QUOTAS.email.perDay),
+  QUOTA_SMS_PER_MINUTE: quota(DEFAULT_SEND_QUOTAS.sms.perMinute),
+  QUOTA_SMS_PER_DAY: quota(DEFAULT_SEND_QUOTAS.sms.perDay),
+};
 
 export const NotificationEnv = {
   ...CommonEnv,
@@ -43,6 +60,14 @@ export const NotificationEnv = {
    * 0 reads the head on every send (compiled versions stay cached).
    */
   TEMPLATE_CACHE_TTL_MS: Type.Integer({ minimum: 0, maximum: 300_000, default: 5_000 }),
+  /**
+   * How long an instance trusts its cached copy of a caller's account (role,
+   * disabled) from the users read model. A role change or `disabled` reaches
+   * requests on every instance within this plus the event's way from auth;
+   * at most 4 s, so that stays within 5 s. 0 reads the read model on every request.
+   */
+  USER_CACHE_TTL_MS: Type.Integer({ minimum: 0, maximum: 4_000, default: 2_000 }),
+  ...QuotaEnv,
 };
 
 export const loadConfig = () => loadConfigOrExit('notification', NotificationEnv);
@@ -65,6 +90,10 @@ export interface ServiceSettings {
   webhookMaxAgeMs: number;
   webhookBodyLimitBytes: number;
   templateCacheTtlMs: number;
+  /** how long a caller's account from the read model is cached per instance */
+  userCacheTtlMs: number;
+  /** per channel: sends a normal user may make per minute and per day (0 = unlimited) */
+  sendQuotas: SendQuotaLimits;
 }
 
 export function settingsFrom(config: Config): ServiceSettings {
@@ -85,6 +114,12 @@ export function settingsFrom(config: Config): ServiceSettings {
     webhookMaxAgeMs: config.WEBHOOK_MAX_AGE_SECONDS * 1000,
     webhookBodyLimitBytes: config.WEBHOOK_BODY_LIMIT_BYTES,
     templateCacheTtlMs: config.TEMPLATE_CACHE_TTL_MS,
+    userCacheTtlMs: config.USER_CACHE_TTL_MS,
+    sendQuotas: {
+      in_app: { perMinute: config.QUOTA_IN_APP_PER_MINUTE, perDay: config.QUOTA_IN_APP_PER_DAY },
+      email: { perMinute: config.QUOTA_EMAIL_PER_MINUTE, perDay: config.QUOTA_EMAIL_PER_DAY },
+      sms: { perMinute: config.QUOTA_SMS_PER_MINUTE, perDay: config.QUOTA_SMS_PER_DAY },
+    },
   };
 }
 
@@ -101,4 +136,6 @@ export const defaultSettings: ServiceSettings = {
   webhookMaxAgeMs: 300_000,
   webhookBodyLimitBytes: 65_536,
   templateCacheTtlMs: 5_000,
+  userCacheTtlMs: 2_000,
+  sendQuotas: DEFAULT_SEND_QUOTAS,
 };

@@ -9,10 +9,14 @@ import { idempotencyModel, type IdempotencyModel } from '../notifications/data/i
 import { notificationModel, type NotificationModel } from '../notifications/data/notification-model';
 import { NotificationWrites } from '../notifications/data/notification-writes';
 import { BackgroundTasks } from '../outbox/domain/background-tasks';
+import { quotaCounterModel, type QuotaCounterModel } from '../quotas/data/quota-counter-model';
+import { QuotaCounters } from '../quotas/data/quota-counters';
+import { SendQuotas } from '../quotas/domain/send-quota';
 import { templateModels } from '../templates/data/models';
 import { createTemplates, type Templates } from '../templates/domain/service';
 import { UserDirectory } from '../users/data/user-directory';
 import { userModel, type UserModel } from '../users/data/user-model';
+import { CurrentUsers } from '../users/domain/current-users';
 import {
   pendingEventModel,
   suppressionModel,
@@ -31,6 +35,7 @@ export interface Models {
   pendingEvents: PendingEventModel;
   webhookTokens: WebhookTokenModel;
   deadLetters: DeadLetterModel;
+  quotaCounters: QuotaCounterModel;
 }
 
 export function createModels(connection: Connection): Models {
@@ -43,6 +48,7 @@ export function createModels(connection: Connection): Models {
     pendingEvents: pendingEventModel(connection),
     webhookTokens: webhookTokenModel(connection),
     deadLetters: deadLetterModel(connection),
+    quotaCounters: quotaCounterModel(connection),
   };
 }
 
@@ -58,6 +64,10 @@ export interface ServiceContext {
   writes: NotificationWrites;
   /** users by id for the accept path, looked up in batches */
   userDirectory: UserDirectory;
+  /** callers' accounts (disabled, role) for every authenticated request, cached for a short TTL */
+  currentUsers: CurrentUsers;
+  /** per-sender send quotas, counted in MongoDB across instances */
+  sendQuotas: SendQuotas;
   /** work started by a request that finishes after the response (publishing, fan-out) */
   background: BackgroundTasks;
   now: () => Date;
@@ -79,6 +89,7 @@ export function createServiceContext(deps: ContextDeps): {
 } {
   const models = createModels(deps.mongo);
   const templateStores = templateModels(deps.mongo);
+  const userDirectory = new UserDirectory(models.users);
   const ctx: ServiceContext = {
     models,
     amqp: deps.amqp,
@@ -86,7 +97,9 @@ export function createServiceContext(deps: ContextDeps): {
     settings: deps.settings,
     templates: createTemplates(templateStores, deps.log, { cacheTtlMs: deps.settings.templateCacheTtlMs }),
     writes: new NotificationWrites(models.notifications),
-    userDirectory: new UserDirectory(models.users),
+    userDirectory,
+    currentUsers: new CurrentUsers(userDirectory, deps.settings.userCacheTtlMs, deps.now),
+    sendQuotas: new SendQuotas(new QuotaCounters(models.quotaCounters), deps.settings.sendQuotas, deps.now),
     background: new BackgroundTasks(deps.log),
     now: deps.now,
   };

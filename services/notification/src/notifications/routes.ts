@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { ProblemDetails } from '@herald/contracts';
 import { type HttpApp, type ScopeRoutes } from '@herald/runtime/http';
 import { type ServiceContext } from '../kernel/context';
+import { chargeSendQuota, oneRecipientSends } from '../plugins/send-quota';
 import { createNotification } from './domain/create-notification';
 import { withIdempotency } from './domain/idempotency';
 import { findVisible, listInbox } from './domain/inbox';
@@ -44,8 +45,9 @@ export function registerNotificationRoutes(app: HttpApp, ctx: ServiceContext): v
         summary: 'Send a notification (202: accepted, delivery is asynchronous)',
         headers: IdempotencyHeaders,
         body: CreateNotificationBody,
-        response: { 202: NotificationAccepted, ...errors },
+        response: { 202: NotificationAccepted, ...errors, 429: ProblemDetails },
       },
+      preHandler: chargeSendQuota(ctx, oneRecipientSends),
     },
     async (request, reply) => {
       const key = request.headers['idempotency-key'];

@@ -15,9 +15,17 @@ import {
 import { applyUserSnapshot } from './domain/users';
 import { sendVerificationEmail } from './domain/verification-email';
 
-/** Auth's `user.registered` / `user.updated`: the read model takes the snapshot. */
-export function onUserSnapshot(ctx: ServiceContext, message: UserRegisteredMessage | UserUpdatedMessage) {
-  return applyUserSnapshot(ctx, message.payload, message.occurredAt);
+/**
+ * Auth's `user.registered` / `user.updated`: the read model takes the
+ * snapshot, and this instance's requests see it at once (others within the
+ * user cache's TTL).
+ */
+export async function onUserSnapshot(
+  ctx: ServiceContext,
+  message: UserRegisteredMessage | UserUpdatedMessage,
+) {
+  await applyUserSnapshot(ctx, message.payload, message.occurredAt);
+  ctx.currentUsers.invalidate(message.payload.userId);
 }
 
 /** Auth's `user.verification_requested`: the verification email. */
