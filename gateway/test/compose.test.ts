@@ -79,6 +79,7 @@ const NOT_PASSED: Record<string, Record<string, string>> = {
 /** Defaults on localhost that stay right in a container, and why. */
 const LOCAL_ON_PURPOSE: Record<string, string> = {
   VERIFY_EMAIL_URL_BASE: "a link the user's browser opens, through the published gateway port",
+  PASSWORD_RESET_URL_BASE: "a link the user's browser opens, through the published gateway port",
 };
 /** Addresses a service calls only later, never at start, so no depends_on is needed (or possible). */
 const CALLED_LATER: Record<string, string> = {
