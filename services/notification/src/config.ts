@@ -43,6 +43,11 @@ export const NotificationEnv = {
    * 0 reads the head on every send (compiled versions stay cached).
    */
   TEMPLATE_CACHE_TTL_MS: Type.Integer({ minimum: 0, maximum: 300_000, default: 5_000 }),
+  /** ISO 3166-1 alpha-2 codes, comma-separated (`US,CA,GB`): the only countries SMS goes to; empty: all */
+  SMS_ALLOWED_COUNTRIES: Type.String({
+    default: '',
+    pattern: '^\\s*([A-Za-z]{2}\\s*(,\\s*[A-Za-z]{2}\\s*)*)?$',
+  }),
 };
 
 export const loadConfig = () => loadConfigOrExit('notification', NotificationEnv);
@@ -65,6 +70,8 @@ export interface ServiceSettings {
   webhookMaxAgeMs: number;
   webhookBodyLimitBytes: number;
   templateCacheTtlMs: number;
+  /** upper-case ISO country codes an SMS may go to; empty: every country */
+  smsAllowedCountries: string[];
 }
 
 export function settingsFrom(config: Config): ServiceSettings {
@@ -85,7 +92,15 @@ export function settingsFrom(config: Config): ServiceSettings {
     webhookMaxAgeMs: config.WEBHOOK_MAX_AGE_SECONDS * 1000,
     webhookBodyLimitBytes: config.WEBHOOK_BODY_LIMIT_BYTES,
     templateCacheTtlMs: config.TEMPLATE_CACHE_TTL_MS,
+    smsAllowedCountries: countryList(config.SMS_ALLOWED_COUNTRIES),
   };
+}
+
+function countryList(value: string): string[] {
+  return value
+    .split(',')
+    .map((code) => code.trim().toUpperCase())
+    .filter(Boolean);
 }
 
 export const defaultSettings: ServiceSettings = {
@@ -101,4 +116,5 @@ export const defaultSettings: ServiceSettings = {
   webhookMaxAgeMs: 300_000,
   webhookBodyLimitBytes: 65_536,
   templateCacheTtlMs: 5_000,
+  smsAllowedCountries: [],
 };
