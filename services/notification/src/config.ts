@@ -68,6 +68,11 @@ export const NotificationEnv = {
    */
   USER_CACHE_TTL_MS: Type.Integer({ minimum: 0, maximum: 4_000, default: 2_000 }),
   ...QuotaEnv,
+  /** ISO 3166-1 alpha-2 codes, comma-separated (`US,CA,GB`): the only countries SMS goes to; empty: all */
+  SMS_ALLOWED_COUNTRIES: Type.String({
+    default: '',
+    pattern: '^\\s*([A-Za-z]{2}\\s*(,\\s*[A-Za-z]{2}\\s*)*)?$',
+  }),
 };
 
 export const loadConfig = () => loadConfigOrExit('notification', NotificationEnv);
@@ -94,6 +99,8 @@ export interface ServiceSettings {
   userCacheTtlMs: number;
   /** per channel: sends a normal user may make per minute and per day (0 = unlimited) */
   sendQuotas: SendQuotaLimits;
+  /** upper-case ISO country codes an SMS may go to; empty: every country */
+  smsAllowedCountries: string[];
 }
 
 export function settingsFrom(config: Config): ServiceSettings {
@@ -120,7 +127,15 @@ export function settingsFrom(config: Config): ServiceSettings {
       email: { perMinute: config.QUOTA_EMAIL_PER_MINUTE, perDay: config.QUOTA_EMAIL_PER_DAY },
       sms: { perMinute: config.QUOTA_SMS_PER_MINUTE, perDay: config.QUOTA_SMS_PER_DAY },
     },
+    smsAllowedCountries: countryList(config.SMS_ALLOWED_COUNTRIES),
   };
+}
+
+function countryList(value: string): string[] {
+  return value
+    .split(',')
+    .map((code) => code.trim().toUpperCase())
+    .filter(Boolean);
 }
 
 export const defaultSettings: ServiceSettings = {
@@ -138,4 +153,5 @@ export const defaultSettings: ServiceSettings = {
   templateCacheTtlMs: 5_000,
   userCacheTtlMs: 2_000,
   sendQuotas: DEFAULT_SEND_QUOTAS,
+  smsAllowedCountries: [],
 };

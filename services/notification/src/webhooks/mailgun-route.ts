@@ -1,12 +1,13 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { ProblemDetails, WebhookPaths, webhookRoute } from '@herald/contracts';
-import { AppError } from '@herald/runtime';
+import { AppError, ValidationError, type FieldError } from '@herald/runtime';
 import { type HttpApp } from '@herald/runtime/http';
 import { type ServiceContext } from '../kernel/context';
 import { applyProviderEvent, type ProviderEvent } from './domain/provider-events';
 import { keepPending } from './domain/pending-events';
 import { recordToken } from './domain/replay-cache';
 import { isValidMailgunSignature } from './domain/signatures';
+import { NOT_SIGNED, signedWebhookBody } from './signed-body';
 import { WebhookAccepted } from './schemas';
 
 const MailgunWebhook = Type.Object({
@@ -44,6 +45,27 @@ class NotAcceptableWebhook extends AppError {
   }
 }
 
+/** A body Mailgun signed that fails the schema: 406 too, but with the fields, as Mailgun sent it. */
+class InvalidSignedWebhook extends ValidationError {
+  override readonly status: number = 406;
+
+  constructor(errors: FieldError[]) {
+    super('The webhook does not match the expected event schema', errors, 'webhook_invalid');
+  }
+}
+
+/** The signature block, read from a body no schema has checked yet: anything else is unsigned. */
+function signatureBlockOf(body: unknown): MailgunWebhook['signature'] | undefined {
+  const block = (body as { signature?: unknown } | null | undefined)?.signature as
+    Record<string, unknown> | undefined;
+  if (typeof block !== 'object' || block === null) return undefined;
+  const { timestamp, token, signature } = block;
+  if (typeof timestamp !== 'string' || typeof token !== 'string' || typeof signature !== 'string') {
+    return undefined;
+  }
+  return { timestamp, token, signature };
+}
+
 export interface WebhookRouteDeps {
   ctx: ServiceContext;
   signingKey?: string;
@@ -56,20 +78,24 @@ export function registerMailgunWebhook(app: HttpApp, deps: WebhookRouteDeps): vo
     webhookRoute(WebhookPaths.mailgun),
     {
       bodyLimit: deps.bodyLimit,
+      // The signature is checked before the body's schema (see signedWebhookBody): an unsigned
+      // caller must learn nothing of the schema, and a 400 would have Mailgun retry.
+      attachValidation: true,
       schema: {
         tags: ['webhooks'],
         summary: "Mailgun's event webhook (signed with the webhook signing key)",
         body: MailgunWebhook,
-        response: { 200: WebhookAccepted, 400: ProblemDetails, 406: ProblemDetails, 503: ProblemDetails },
+        response: { 200: WebhookAccepted, 406: ProblemDetails, 503: ProblemDetails },
       },
     },
     async (request) => {
       if (!deps.signingKey) {
         throw new AppError(503, 'webhook_not_configured', 'Mailgun webhooks are not configured');
       }
-      const { signature } = request.body;
-      if (!isValidMailgunSignature(deps.signingKey, signature)) {
-        throw new NotAcceptableWebhook('The signature does not match');
+      const signature = signatureBlockOf(request.body);
+      if (!signature || !isValidMailgunSignature(deps.signingKey, signature)) {
+        // One answer for every unsigned or forged body, whatever is wrong with it.
+        throw new NotAcceptableWebhook(NOT_SIGNED);
       }
       const now = deps.ctx.now();
       const signedAt = Number(signature.timestamp) * 1000;
@@ -79,17 +105,19 @@ export function registerMailgunWebhook(app: HttpApp, deps: WebhookRouteDeps): vo
       if (!(await recordToken(deps.ctx.models.webhookTokens, signature.token, now, deps.maxAgeMs * 2))) {
         throw new NotAcceptableWebhook('The signature token was already used');
       }
-      const event = toProviderEvent(request.body['event-data']);
+      const signed = signedWebhookBody(request, 'mailgun');
+      // Signed by Mailgun, yet not what we understand: a resend would not change that, so 406
+      // (Mailgun stops retrying; its log shows our answer, field errors included).
+      if (!signed.valid) throw new InvalidSignedWebhook(signed.errors);
+      const { body } = signed;
+      const event = toProviderEvent(body['event-data']);
       if (!event) return { outcome: 'ignored' as const };
       let outcome = await applyProviderEvent(deps.ctx, event);
       if (outcome === 'unknown_message') {
         await keepPending(deps.ctx, event);
         outcome = 'pending';
       }
-      request.log.info(
-        { event: event.eventId, kind: request.body['event-data'].event, outcome },
-        'mailgun event',
-      );
+      request.log.info({ event: event.eventId, kind: body['event-data'].event, outcome }, 'mailgun event');
       return { outcome };
     },
   );

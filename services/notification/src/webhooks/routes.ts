@@ -13,6 +13,16 @@ import { registerTwilioWebhook } from './twilio-route';
 export function providerWebhookRoutes(ctx: ServiceContext): ScopeRoutes {
   const { settings } = ctx;
   return (app) => {
+    // Malformed JSON is a body nobody signed: it reaches the handler as no body and gets the
+    // provider's "not signed" answer, not the parser's 400 (which Mailgun would retry).
+    const parseJson = app.getDefaultJsonParser('error', 'error');
+    app.removeContentTypeParser('application/json');
+    app.addContentTypeParser(
+      'application/json',
+      { parseAs: 'string', bodyLimit: settings.webhookBodyLimitBytes },
+      (request, body, done) =>
+        parseJson(request, String(body), (error, value) => done(null, error ? undefined : value)),
+    );
     registerMailgunWebhook(app, {
       ctx,
       signingKey: settings.mailgunWebhookSigningKey,

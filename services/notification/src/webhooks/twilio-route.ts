@@ -7,6 +7,7 @@ import { keepPending } from './domain/pending-events';
 import { applyProviderEvent, type ProviderEvent } from './domain/provider-events';
 import { WebhookAccepted } from './schemas';
 import { isValidTwilioSignature } from './domain/signatures';
+import { NOT_SIGNED, signedWebhookBody } from './signed-body';
 
 const TwilioStatusCallback = Type.Object(
   {
@@ -18,6 +19,15 @@ const TwilioStatusCallback = Type.Object(
   // Twilio adds fields over time; every one of them is part of the signature.
   { additionalProperties: Type.String() },
 );
+
+/** The posted form as the signature covers it; a body of any other shape is not Twilio's. */
+function formFieldsOf(body: unknown): Record<string, string> | undefined {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
+  const entries = Object.entries(body);
+  return entries.every(([, value]) => typeof value === 'string')
+    ? (Object.fromEntries(entries) as Record<string, string>)
+    : undefined;
+}
 
 /** Twilio error codes after which the number must not be texted again. */
 const SUPPRESSING_ERRORS = new Set(['21610']);
@@ -41,13 +51,16 @@ export function registerTwilioWebhook(app: HttpApp, deps: TwilioRouteDeps): void
     webhookRoute(WebhookPaths.twilio),
     {
       bodyLimit: deps.bodyLimit,
+      // The signature is checked before the schema (see signedWebhookBody): an unsigned caller
+      // must learn nothing of the schema.
+      attachValidation: true,
       schema: {
         tags: ['webhooks'],
         summary: "Twilio's message status callback (X-Twilio-Signature)",
         consumes: ['application/x-www-form-urlencoded'],
         headers: Type.Object({ 'x-twilio-signature': Type.Optional(Type.String({ maxLength: 200 })) }),
         body: TwilioStatusCallback,
-        response: { 200: WebhookAccepted, 400: ProblemDetails, 403: ProblemDetails, 503: ProblemDetails },
+        response: { 200: WebhookAccepted, 403: ProblemDetails, 503: ProblemDetails },
       },
     },
     async (request) => {
@@ -56,11 +69,17 @@ export function registerTwilioWebhook(app: HttpApp, deps: TwilioRouteDeps): void
       }
       // The URL Twilio called is the gateway's, not ours: rebuilt from the configured public base.
       const url = deps.publicBaseUrl.replace(/\/+$/, '') + request.url;
-      const params = request.body as Record<string, string>;
-      const signature = request.headers['x-twilio-signature'] ?? '';
-      if (!isValidTwilioSignature(deps.authToken, url, params, signature)) {
-        throw new ForbiddenError('webhook_rejected', 'The signature does not match');
+      const fields = formFieldsOf(request.body);
+      const signature = request.headers['x-twilio-signature'];
+      if (!fields || typeof signature !== 'string') throw new ForbiddenError('webhook_rejected', NOT_SIGNED);
+      if (!isValidTwilioSignature(deps.authToken, url, fields, signature)) {
+        throw new ForbiddenError('webhook_rejected', NOT_SIGNED);
       }
+      const signed = signedWebhookBody(request, 'twilio');
+      // Signed by Twilio, yet not a status callback we understand: acknowledged and ignored, as
+      // an error would only fill Twilio's debugger and a retry would carry the same body.
+      if (!signed.valid) return { outcome: 'ignored' as const };
+      const params = signed.body as Record<string, string>;
       const event = toProviderEvent(params, deps.ctx.now());
       if (!event) return { outcome: 'ignored' as const };
       let outcome = await applyProviderEvent(deps.ctx, event);

@@ -9,6 +9,7 @@ import { type UserRecord } from '../../users/data/user-model';
 import { type BroadcastInput, type BroadcastProgress } from './types';
 import { type ServiceContext } from '../../kernel/context';
 import { buildNotification } from '../../notifications/domain/create-notification';
+import { smsDestinationVerdict } from '../../notifications/domain/sms-destination';
 import { suppressedChannels } from '../../notifications/domain/suppression';
 import { publishDueEntries } from '../../outbox/domain/outbox';
 import { assertOneContentSource, contentFor, summaryOf } from '../../notifications/domain/templated-content';
@@ -134,9 +135,23 @@ export async function getBroadcast(ctx: ServiceContext, id: string): Promise<Bro
   return broadcastProgress(record);
 }
 
-/** The channels this user can be reached on; SMS only with a phone number. */
-function reachableChannels(channels: Channel[], user: UserRecord): Channel[] {
-  return channels.filter((channel) => channel !== 'sms' || Boolean(user.phone));
+/**
+ * The channels this user can be reached on: email only at a verified
+ * address, SMS only at a verified number the SMS allow-list admits (an
+ * address is the user's only once they verified it).
+ */
+function reachableChannels(ctx: ServiceContext, channels: Channel[], user: UserRecord): Channel[] {
+  return channels.filter((channel) => {
+    if (channel === 'email') return user.emailVerified;
+    if (channel === 'sms') {
+      return (
+        Boolean(user.phone) &&
+        user.phoneVerified === true &&
+        smsDestinationVerdict(user.phone!, ctx.settings.smsAllowedCountries) === 'allowed'
+      );
+    }
+    return true;
+  });
 }
 
 async function fanOut(ctx: ServiceContext, broadcast: BroadcastRecord, owner: string): Promise<void> {
@@ -175,7 +190,7 @@ async function deliverBatch(
   users: UserRecord[],
 ) {
   const drafts = users.flatMap((user) => {
-    const channels = reachableChannels(broadcast.channels, user);
+    const channels = reachableChannels(ctx, broadcast.channels, user);
     if (channels.length === 0) return [];
     return [
       {

@@ -14,8 +14,10 @@ import {
 import { renderForSend } from '../../templates/domain/render';
 import { type CreateNotificationInput, type NotificationAccepted } from './types';
 import { type ServiceContext } from '../../kernel/context';
+import { singleLine } from '../../kernel/single-line';
 import { publishDueEntries } from '../../outbox/domain/outbox';
 import { resolveRecipient } from './recipients';
+import { assertMaySendContent } from './sender-rules';
 import { suppressedChannels } from './suppression';
 import { channelStatuses } from './summaries';
 import { assertOneContentSource, summaryOf } from './templated-content';
@@ -46,12 +48,46 @@ export interface NotificationDraft
 }
 
 /**
+ * The draft with every value that becomes a header on one line: the title
+ * (the email subject of literal content), a rendered subject or in-app
+ * title, the recipient's name (the display name in `To:`). Done here, where
+ * every notification (API, broadcast, verification email) becomes its
+ * document, so what is stored is exactly what the jobs carry.
+ */
+function withSingleLineHeaders(draft: NotificationDraft): NotificationDraft {
+  const { rendered, recipient } = draft;
+  return {
+    ...draft,
+    title: singleLine(draft.title),
+    recipient: recipient.name === undefined ? recipient : { ...recipient, name: singleLine(recipient.name) },
+    ...(rendered
+      ? {
+          rendered: {
+            ...rendered,
+            ...(rendered.email
+              ? { email: { ...rendered.email, subject: singleLine(rendered.email.subject) } }
+              : {}),
+            ...(rendered.inApp
+              ? { inApp: { ...rendered.inApp, title: singleLine(rendered.inApp.title) } }
+              : {}),
+          },
+        }
+      : {}),
+  };
+}
+
+/**
  * The document for a draft: each channel queued (in-app delivered at once
  * unless scheduled), and the outbox entries it owes. The accepting instance
  * holds the outbox lease for the grace period, so the relay leaves the
  * first publish to it.
  */
-export function buildNotification(ctx: ServiceContext, draft: NotificationDraft, leaseOwner: string | null) {
+export function buildNotification(
+  ctx: ServiceContext,
+  unsafeDraft: NotificationDraft,
+  leaseOwner: string | null,
+) {
+  const draft = withSingleLineHeaders(unsafeDraft);
   const now = ctx.now();
   const id = draft.id ?? new Types.ObjectId();
   const deliverAt = draft.sendAt ?? now;
@@ -227,6 +263,7 @@ export async function createNotification(
   options: { correlationId: string; id?: Types.ObjectId },
 ): Promise<NotificationAccepted> {
   assertOneContentSource(input);
+  assertMaySendContent(sender, input);
   const sendAt = parseSendAt(ctx, input.sendAt);
   const recipient = await resolveRecipient(ctx, sender, input.recipient, input.channels);
   const record = await storeNotification(ctx, {

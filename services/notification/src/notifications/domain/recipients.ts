@@ -5,16 +5,36 @@ import { type Recipient } from '../data/notification-model';
 import { type UserRecord } from '../../users/data/user-model';
 import { type RecipientInput } from './types';
 import { type ServiceContext } from '../../kernel/context';
+import { UnprocessableFieldsError } from '../../templates/domain/errors';
+import { assertSmsDestinationAllowed } from './sms-destination';
 
 /** The channels an address-only recipient can be reached on. */
 const channelsForAddress = { email: ['email'], phone: ['sms'] } as const;
 
+/** What proves a user owns each kind of address in the read model. */
+const verifiedFlag = { email: 'emailVerified', phone: 'phoneVerified' } as const;
+
 /**
  * Resolves who gets the notification from this service's own copy of
  * auth's users, and checks the sender may notify them: a user only
- * themself, an admin anyone.
+ * themself, an admin anyone. An address belongs to a user only once that
+ * user verified it: email and SMS go only to verified addresses of a
+ * user, and an address given as the recipient resolves to the user who
+ * verified it, never to someone who merely typed it into a profile.
  */
 export async function resolveRecipient(
+  ctx: ServiceContext,
+  sender: AuthenticatedUser,
+  input: RecipientInput,
+  channels: Channel[],
+): Promise<Recipient> {
+  const recipient = await recipientOf(ctx, sender, input, channels);
+  if (channels.includes('sms'))
+    assertSmsDestinationAllowed(recipient.phone!, ctx.settings.smsAllowedCountries);
+  return recipient;
+}
+
+async function recipientOf(
   ctx: ServiceContext,
   sender: AuthenticatedUser,
   input: RecipientInput,
@@ -39,10 +59,16 @@ export async function resolveRecipient(
       `A recipient given by ${field} can only be reached on ${reachable.join(', ')}, not ${unreachable.join(', ')}`,
     );
   }
-  const owner = await ctx.models.users.findOne({ [field]: value }).lean<UserRecord>();
+  const owner = await ctx.models.users
+    .findOne({ [field]: value, [verifiedFlag[field]]: true })
+    .lean<UserRecord>();
   if (!isAdmin && owner?._id !== sender.id) {
+    // Their own address, not verified yet, deserves the reason rather than a bare 403.
+    const self = await ctx.userDirectory.byId(sender.id);
+    if (self?.[field] === value) throw unverified(field === 'email' ? 'email' : 'sms', channels);
     throw new ForbiddenError('forbidden_recipient', 'You may only notify yourself');
   }
+  // Nobody verified it: an outside address, with no user and no inbox.
   return {
     [field]: value,
     ...(owner
@@ -63,6 +89,9 @@ function recipientForUser(userId: string, user: UserRecord | null, channels: Cha
   if (channels.includes('sms') && !user?.phone) {
     throw new UnprocessableError('recipient_unreachable', 'The recipient has no phone number for SMS');
   }
+  // The whole request is refused, rather than that channel skipped: the sender learns at once why.
+  if (channels.includes('email') && !user?.emailVerified) throw unverified('email', channels);
+  if (channels.includes('sms') && user?.phoneVerified !== true) throw unverified('sms', channels);
   if (!user) return { userId };
   return {
     userId,
@@ -71,4 +100,14 @@ function recipientForUser(userId: string, user: UserRecord | null, channels: Cha
     ...(user.phone ? { phone: user.phone } : {}),
     ...(user.locale ? { locale: user.locale } : {}),
   };
+}
+
+/** 422 `address_unverified`, naming the channel in the detail and as `/body/channels/<i>`. */
+function unverified(channel: 'email' | 'sms', channels: readonly Channel[]): UnprocessableFieldsError {
+  const what = channel === 'sms' ? 'phone number' : 'email address';
+  return new UnprocessableFieldsError(
+    'address_unverified',
+    `The ${channel} channel needs a verified ${what}: the recipient's ${what} is not verified`,
+    [{ field: `/body/channels/${channels.indexOf(channel)}`, message: `the ${what} is not verified` }],
+  );
 }

@@ -1,6 +1,7 @@
 import { ValidationError, type FieldError } from '@herald/runtime';
 import { type Channel } from '@herald/contracts';
 import { type RenderedChannels } from '../../templates/data/content-types';
+import { singleLine } from '../../kernel/single-line';
 
 /** The fields of a create or broadcast body that say what to send. */
 export interface ContentInput {
@@ -25,6 +26,12 @@ export function assertOneContentSource(input: ContentInput): void {
         ...(input.body === undefined
           ? [{ field: '/body/body', message: 'is required without a template' }]
           : []),
+      ]);
+    }
+    // The title is sent as one line (see singleLine); one made only of line breaks would be empty.
+    if (singleLine(input.title) === '') {
+      throw new ValidationError('The request is invalid', [
+        { field: '/body/title', message: 'must contain visible text' },
       ]);
     }
     return;

@@ -251,7 +251,7 @@ export function plainSms(text: string): string {
     .trim();
 }
 
-/** A subject is one header line. */
+/** A subject is one header line: whitespace, line separators and control characters collapse to a space. */
 export function oneLine(text: string): string {
-  return text.replace(/\s+/g, ' ').trim();
+  return text.replace(/[\s\p{Cc}]+/gu, ' ').trim();
 }

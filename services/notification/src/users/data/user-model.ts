@@ -10,6 +10,8 @@ export interface UserRecord {
   phone?: string;
   role: UserRole;
   emailVerified: boolean;
+  /** the user proved `phone` with a one-time code; false (or absent, in older copies) otherwise */
+  phoneVerified?: boolean;
   disabled: boolean;
   /** the `occurredAt` of the snapshot held: an older snapshot arriving late is ignored */
   snapshotAt: Date;
@@ -24,6 +26,7 @@ const userSchema = new Schema<UserRecord>(
     phone: String,
     role: { type: String, required: true },
     emailVerified: { type: Boolean, required: true },
+    phoneVerified: { type: Boolean, default: false },
     disabled: { type: Boolean, default: false },
     snapshotAt: { type: Date, required: true },
   },
@@ -32,7 +35,7 @@ const userSchema = new Schema<UserRecord>(
 
 // Broadcast fan-out walks active users (of a role) in _id order.
 userSchema.index({ disabled: 1, role: 1, _id: 1 });
-// A sender naming their own address as the recipient.
+// A recipient given by address: resolved to the user who verified it (see recipients.ts).
 userSchema.index({ email: 1 });
 userSchema.index({ phone: 1 });
 

@@ -3,6 +3,17 @@ import { type UserSnapshot } from '@herald/contracts';
 import { type ServiceContext } from '../../kernel/context';
 
 /**
+ * Auth is adding `phoneVerified?: boolean` to `UserSnapshot` in
+ * @herald/contracts (issue #16); until that lands the field is read from
+ * the payload as it came (the snapshot schema lets extra fields through).
+ * Anything but `true`, absent included, is an unverified phone.
+ * TODO(#16): read `snapshot.phoneVerified` once the contract has it.
+ */
+function phoneVerifiedIn(snapshot: UserSnapshot): boolean {
+  return (snapshot as { phoneVerified?: boolean }).phoneVerified === true;
+}
+
+/**
  * Replaces this service's copy of a user with auth's snapshot, unless a
  * newer snapshot is already held (events can arrive out of order). The
  * upsert's filter only matches an older copy; for a newer one it tries to
@@ -15,6 +26,7 @@ export async function applyUserSnapshot(ctx: ServiceContext, snapshot: UserSnaps
     name: snapshot.name,
     role: snapshot.role,
     emailVerified: snapshot.emailVerified,
+    phoneVerified: Boolean(snapshot.phone) && phoneVerifiedIn(snapshot),
     disabled: snapshot.disabled ?? false,
     snapshotAt,
   };

@@ -2,7 +2,11 @@ import { isDuplicateKeyError } from '@herald/runtime/mongo';
 import { createHash } from 'node:crypto';
 import { Types } from 'mongoose';
 import { type DeliveryStatus, type ProviderEngagementKind } from '@herald/contracts';
-import { type ChannelDelivery, type NotificationRecord } from '../../notifications/data/notification-model';
+import {
+  type ChannelDelivery,
+  type NotificationRecord,
+  type Recipient,
+} from '../../notifications/data/notification-model';
 import { suppressionKey, type SuppressionRecord } from '../data/webhook-models';
 import { type ServiceContext } from '../../kernel/context';
 import { applyStatusChange } from '../../delivery-status/domain/apply-status';
@@ -43,26 +47,57 @@ function eventMessageId(event: ProviderEvent): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
-type Found = { _id: Types.ObjectId; deliveries: Partial<Record<'email' | 'sms', ChannelDelivery>> };
+type Found = {
+  _id: Types.ObjectId;
+  recipient: Pick<Recipient, 'email' | 'phone'>;
+  deliveries: Partial<Record<'email' | 'sms', ChannelDelivery>>;
+};
 
-async function findNotification(ctx: ServiceContext, event: ProviderEvent): Promise<Found | null> {
+/**
+ * Our notification the event is about: by the provider message id our
+ * worker reported for it, else (Mailgun) by the notification id it echoes
+ * back. `byProviderId` says which: only the first proves we sent that message.
+ */
+async function findNotification(
+  ctx: ServiceContext,
+  event: ProviderEvent,
+): Promise<{ record: Found; byProviderId: boolean } | null> {
+  const projection = { deliveries: 1, recipient: 1 };
   const byProviderId = await ctx.models.notifications
-    .findOne({ providerMessageIds: normaliseProviderMessageId(event.providerMessageId) }, { deliveries: 1 })
+    .findOne({ providerMessageIds: normaliseProviderMessageId(event.providerMessageId) }, projection)
     .lean<Found>();
-  if (byProviderId) return byProviderId;
+  if (byProviderId) return { record: byProviderId, byProviderId: true };
   if (!event.notificationId || !Types.ObjectId.isValid(event.notificationId)) return null;
-  return ctx.models.notifications.findById(event.notificationId, { deliveries: 1 }).lean<Found>();
+  const byEcho = await ctx.models.notifications.findById(event.notificationId, projection).lean<Found>();
+  return byEcho ? { record: byEcho, byProviderId: false } : null;
+}
+
+/** The address a channel of this notification went to. */
+function addressOf(record: Found, channel: ProviderEvent['channel']): string | undefined {
+  return channel === 'email' ? record.recipient.email : record.recipient.phone;
 }
 
 /**
  * Applies a verified provider event: a status through the same forward-only
  * path as the worker's reports, an engagement as a first-seen timestamp, and
  * a hard bounce, complaint or unsubscribe onto the suppression list.
+ *
+ * Suppression only follows a message we sent: the event's provider message
+ * id must be one our worker reported for this notification, and what is
+ * suppressed is that notification's own address, never the address the
+ * event names. A suppressing event matched only by the echoed notification
+ * id (or not at all) is `unknown_message`: kept pending, and applied whole
+ * when the `sent` report with its provider id arrives.
  */
 export async function applyProviderEvent(ctx: ServiceContext, event: ProviderEvent): Promise<EventOutcome> {
-  if (event.suppress && event.recipient) await suppress(ctx, event);
-  const record = await findNotification(ctx, event);
-  if (!record?.deliveries[event.channel]) return 'unknown_message';
+  const found = await findNotification(ctx, event);
+  if (!found?.record.deliveries[event.channel]) return 'unknown_message';
+  const { record } = found;
+  if (event.suppress) {
+    if (!found.byProviderId) return 'unknown_message';
+    const address = addressOf(record, event.channel);
+    if (address) await suppress(ctx, event, address, record._id.toHexString());
+  }
 
   if (event.engagement) await recordEngagement(ctx, record._id, event);
   if (!event.status) return event.engagement ? 'applied' : 'ignored';
@@ -135,16 +170,22 @@ async function recordEngagement(ctx: ServiceContext, _id: Types.ObjectId, event:
   }
 }
 
-async function suppress(ctx: ServiceContext, event: ProviderEvent) {
+async function suppress(ctx: ServiceContext, event: ProviderEvent, address: string, notificationId: string) {
+  if (event.recipient && suppressionKey(event.recipient) !== suppressionKey(address)) {
+    ctx.log.warn(
+      { notificationId, provider: event.provider, event: event.eventId },
+      "a suppressing event names another address than the notification's; suppressing the notification's",
+    );
+  }
   try {
     await ctx.models.suppressions.updateOne(
-      { _id: suppressionKey(event.recipient!) },
+      { _id: suppressionKey(address) },
       {
         $setOnInsert: {
           channel: event.channel,
           reason: event.suppress!,
           provider: event.provider,
-          ...(event.notificationId ? { notificationId: event.notificationId } : {}),
+          notificationId,
           createdAt: ctx.now(),
         },
       },

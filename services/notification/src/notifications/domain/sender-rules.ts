@@ -1,0 +1,45 @@
+import { ForbiddenError } from '@herald/runtime';
+import { type AuthenticatedUser } from '@herald/runtime/http';
+import { SYSTEM_TEMPLATES } from '../../templates/domain/system';
+import { type SendInput } from './types';
+
+/*
+ * What a sender may put in a notification. A normal user notifies only
+ * themself (recipients.ts), and only with content that cannot pass for
+ * Herald's own: no raw HTML (attacker-written markup from the platform's
+ * own sender) and no system template (a "Reset your password" email with
+ * a foreign link). Admins may; API keys with `templates:write` (issue #15)
+ * will, once they exist: these two functions are where that goes.
+ */
+
+/** The sender may send literal `html` (not escaped, not from a template). */
+export function canUseRawHtml(sender: AuthenticatedUser): boolean {
+  return sender.role === 'admin';
+}
+
+/** The sender may send one of Herald's system templates (verify-email, password-reset, welcome…). */
+export function canUseSystemTemplate(sender: AuthenticatedUser): boolean {
+  return sender.role === 'admin';
+}
+
+const systemTemplateKeys = new Set(SYSTEM_TEMPLATES.map((template) => template.key));
+
+export function isSystemTemplate(key: string): boolean {
+  return systemTemplateKeys.has(key);
+}
+
+/** 403 when the content is one the sender may not send. */
+export function assertMaySendContent(sender: AuthenticatedUser, input: Pick<SendInput, 'html' | 'template'>) {
+  if (input.html !== undefined && !canUseRawHtml(sender)) {
+    throw new ForbiddenError(
+      'raw_html_forbidden',
+      'Only administrators may send raw html; send title and body, or a template',
+    );
+  }
+  if (input.template && isSystemTemplate(input.template.key) && !canUseSystemTemplate(sender)) {
+    throw new ForbiddenError(
+      'system_template_forbidden',
+      `Template "${input.template.key}" is a system template: only administrators may send it`,
+    );
+  }
+}
