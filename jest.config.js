@@ -25,6 +25,7 @@ module.exports = {
   moduleNameMapper: {
     '^@herald/(contracts|runtime|amqp|local-infra|test-support|fake-providers)$': '<rootDir>/packages/$1/src',
     '^@herald/runtime/(http|mongo)$': '<rootDir>/packages/runtime/src/$1',
+    '^@herald/runtime/phone$': '<rootDir>/packages/runtime/src/phone',
   },
   globalSetup: '<rootDir>/packages/test-support/src/global-setup.ts',
   globalTeardown: '<rootDir>/packages/test-support/src/global-teardown.ts',

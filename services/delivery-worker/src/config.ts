@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { AmqpEnv, CommonEnv, MongoEnv, loadConfigOrExit } from '@herald/runtime';
 import { type RetryPolicy } from '@herald/amqp';
-import { parseSmsAllowList, type SmsAllowList } from './deliveries/domain/sms-destinations';
+import { parseSmsAllowList, type SmsAllowList } from '@herald/runtime/phone';
 
 const Optional = (description: string) => Type.Optional(Type.String({ minLength: 1, description }));
 
@@ -59,8 +59,8 @@ export const DeliveryWorkerEnv = {
    */
   SMS_ALLOWED_COUNTRIES: Type.Optional(
     Type.String({
-      pattern: '^\\s*(\\*|\\+\\d{1,15}(\\s*,\\s*\\+\\d{1,15})*)\\s*$',
-      description: 'E.164 prefixes SMS may go to, e.g. "+44,+33,+1"; "*" or unset: all',
+      pattern: '^\\s*(\\*|\\+\\d{1,15}(\\s*,\\s*\\+\\d{1,15})*)?\\s*$',
+      description: 'E.164 prefixes SMS may go to, e.g. "+44,+33,+1"; "*", empty or unset: all',
     }),
   ),
   /**

@@ -22,7 +22,7 @@ import {
 import { buildApp } from '../src/app';
 import { type WorkerSettings } from '../src/config';
 import { deliveryModel, type Delivery } from '../src/deliveries/data/delivery-model';
-import { ALL_DESTINATIONS } from '../src/deliveries/domain/sms-destinations';
+import { ALL_DESTINATIONS } from '@herald/runtime/phone';
 import { MailgunProvider } from '../src/providers/mailgun';
 import { type Providers } from '../src/providers/provider';
 import { TwilioProvider } from '../src/providers/twilio';

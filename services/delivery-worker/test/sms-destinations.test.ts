@@ -1,25 +1,5 @@
-import {
-  ALL_DESTINATIONS,
-  parseSmsAllowList,
-  SmsDestinationRefused,
-  SmsDestinations,
-} from '../src/deliveries/domain/sms-destinations';
-
-describe('SMS_ALLOWED_COUNTRIES', () => {
-  it.each([
-    [undefined, ALL_DESTINATIONS],
-    ['*', ALL_DESTINATIONS],
-    ['+44', ['+44']],
-    [' +44 , +33,+1204 ', ['+44', '+33', '+1204']],
-    ['+800', ['+800']],
-  ])('reads %p', (value, expected) => {
-    expect(parseSmsAllowList(value)).toEqual(expected);
-  });
-
-  it.each(['+4', '+0', '44', 'GB', '+44,', '+44,+'])('refuses %p, naming the variable', (value) => {
-    expect(() => parseSmsAllowList(value)).toThrow(/^SMS_ALLOWED_COUNTRIES: /);
-  });
-});
+import { ALL_DESTINATIONS } from '@herald/runtime/phone';
+import { SmsDestinationRefused, SmsDestinations } from '../src/deliveries/domain/sms-destinations';
 
 describe('SmsDestinations', () => {
   const refusal = (destinations: SmsDestinations, phone: string) => {

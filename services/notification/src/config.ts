@@ -1,3 +1,4 @@
+import { ALL_DESTINATIONS, parseSmsAllowList, type SmsAllowList } from '@herald/runtime/phone';
 import { Type } from '@sinclair/typebox';
 import { AmqpEnv, CommonEnv, JwtVerifyEnv, MongoEnv, loadConfigOrExit } from '@herald/runtime';
 import { DEFAULT_SEND_QUOTAS, type SendQuotaLimits } from './quotas/domain/limits';
@@ -69,10 +70,11 @@ export const NotificationEnv = {
   USER_CACHE_TTL_MS: Type.Integer({ minimum: 0, maximum: 4_000, default: 2_000 }),
   ...QuotaEnv,
   /** ISO 3166-1 alpha-2 codes, comma-separated (`US,CA,GB`): the only countries SMS goes to; empty: all */
-  SMS_ALLOWED_COUNTRIES: Type.String({
-    default: '',
-    pattern: '^\\s*([A-Za-z]{2}\\s*(,\\s*[A-Za-z]{2}\\s*)*)?$',
-  }),
+  /**
+   * Where SMS may go: comma-separated E.164 prefixes (`+44,+33`; `+1204` narrows inside `+1`);
+   * unset, empty or `*`: every valid number. The worker reads the same variable as its last guard.
+   */
+  SMS_ALLOWED_COUNTRIES: Type.Optional(Type.String()),
 };
 
 export const loadConfig = () => loadConfigOrExit('notification', NotificationEnv);
@@ -99,8 +101,8 @@ export interface ServiceSettings {
   userCacheTtlMs: number;
   /** per channel: sends a normal user may make per minute and per day (0 = unlimited) */
   sendQuotas: SendQuotaLimits;
-  /** upper-case ISO country codes an SMS may go to; empty: every country */
-  smsAllowedCountries: string[];
+  /** E.164 prefixes an SMS may go to, or every valid number (`@herald/runtime/phone`) */
+  smsAllowList: SmsAllowList;
 }
 
 export function settingsFrom(config: Config): ServiceSettings {
@@ -127,15 +129,8 @@ export function settingsFrom(config: Config): ServiceSettings {
       email: { perMinute: config.QUOTA_EMAIL_PER_MINUTE, perDay: config.QUOTA_EMAIL_PER_DAY },
       sms: { perMinute: config.QUOTA_SMS_PER_MINUTE, perDay: config.QUOTA_SMS_PER_DAY },
     },
-    smsAllowedCountries: countryList(config.SMS_ALLOWED_COUNTRIES),
+    smsAllowList: parseSmsAllowList(config.SMS_ALLOWED_COUNTRIES),
   };
-}
-
-function countryList(value: string): string[] {
-  return value
-    .split(',')
-    .map((code) => code.trim().toUpperCase())
-    .filter(Boolean);
 }
 
 export const defaultSettings: ServiceSettings = {
@@ -153,5 +148,5 @@ export const defaultSettings: ServiceSettings = {
   templateCacheTtlMs: 5_000,
   userCacheTtlMs: 2_000,
   sendQuotas: DEFAULT_SEND_QUOTAS,
-  smsAllowedCountries: [],
+  smsAllowList: ALL_DESTINATIONS,
 };

@@ -147,7 +147,7 @@ function reachableChannels(ctx: ServiceContext, channels: Channel[], user: UserR
       return (
         Boolean(user.phone) &&
         user.phoneVerified === true &&
-        smsDestinationVerdict(user.phone!, ctx.settings.smsAllowedCountries) === 'allowed'
+        smsDestinationVerdict(user.phone!, ctx.settings.smsAllowList) === 'allowed'
       );
     }
     return true;

@@ -29,8 +29,7 @@ export async function resolveRecipient(
   channels: Channel[],
 ): Promise<Recipient> {
   const recipient = await recipientOf(ctx, sender, input, channels);
-  if (channels.includes('sms'))
-    assertSmsDestinationAllowed(recipient.phone!, ctx.settings.smsAllowedCountries);
+  if (channels.includes('sms')) assertSmsDestinationAllowed(recipient.phone!, ctx.settings.smsAllowList);
   return recipient;
 }
 

@@ -1,40 +1,24 @@
-import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import { UnprocessableError } from '@herald/runtime';
+import { describeDestination, smsDestinationVerdict, type SmsAllowList } from '@herald/runtime/phone';
 
 /*
- * SMS costs money per message and varies by country, and premium or
- * far-away ranges are what SMS pumping aims at: an SMS goes only to a
- * number that parses as valid and, when `SMS_ALLOWED_COUNTRIES` lists
- * countries, to one of those. The worker checks the same variable, with
- * the same library, as the last guard before the provider.
+ * SMS goes only to a valid number and, when `SMS_ALLOWED_COUNTRIES` lists
+ * E.164 prefixes, to one of them; the rule lives in `@herald/runtime/phone`,
+ * shared with the worker, which checks again before any provider.
  */
 
-export type SmsDestinationVerdict = 'allowed' | 'phone_invalid' | 'sms_country_not_allowed';
-
-/** `allowedCountries`: ISO 3166-1 alpha-2 codes, upper case; empty allows every country. */
-export function smsDestinationVerdict(
-  phone: string,
-  allowedCountries: readonly string[],
-): SmsDestinationVerdict {
-  const parsed = parsePhoneNumberFromString(phone);
-  if (!parsed?.isValid()) return 'phone_invalid';
-  // A non-geographic number (+800, +881 satellite…) has no country: only allowed when every country is.
-  if (allowedCountries.length > 0 && !(parsed.country && allowedCountries.includes(parsed.country))) {
-    return 'sms_country_not_allowed';
-  }
-  return 'allowed';
-}
+export { smsDestinationVerdict };
 
 /** 422 for a number an SMS may not be sent to. */
-export function assertSmsDestinationAllowed(phone: string, allowedCountries: readonly string[]): void {
-  const verdict = smsDestinationVerdict(phone, allowedCountries);
-  if (verdict === 'phone_invalid') {
-    throw new UnprocessableError('phone_invalid', 'The phone number is not a valid number for SMS');
+export function assertSmsDestinationAllowed(phone: string, allowed: SmsAllowList): void {
+  const verdict = smsDestinationVerdict(phone, allowed);
+  if (verdict === 'invalid_number') {
+    throw new UnprocessableError('invalid_number', 'The phone number is not a valid number for SMS');
   }
   if (verdict === 'sms_country_not_allowed') {
     throw new UnprocessableError(
       'sms_country_not_allowed',
-      `SMS may only be sent to numbers of ${allowedCountries.join(', ')}`,
+      `SMS may not be sent to numbers of ${describeDestination(phone)}`,
     );
   }
 }
