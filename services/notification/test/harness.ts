@@ -18,13 +18,8 @@ import { type ServiceSettings } from '../src/config';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Json = any;
 
-/**
- * A user snapshot as auth sends it. `phoneVerified` is on its way into
- * @herald/contracts' `UserSnapshot` (issue #16); until then it rides along
- * as an extra field, which the snapshot schema lets through.
- * TODO(#16): plain `UserSnapshot` once the contract has the field.
- */
-export type TestUserSnapshot = UserSnapshot & { phoneVerified?: boolean };
+/** A user snapshot as auth sends it. */
+export type TestUserSnapshot = UserSnapshot;
 
 export interface HarnessOptions {
   settings?: Partial<ServiceSettings>;

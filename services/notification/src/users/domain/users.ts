@@ -2,15 +2,9 @@ import { mapMongoError } from '@herald/runtime/mongo';
 import { type UserSnapshot } from '@herald/contracts';
 import { type ServiceContext } from '../../kernel/context';
 
-/**
- * Auth is adding `phoneVerified?: boolean` to `UserSnapshot` in
- * @herald/contracts (issue #16); until that lands the field is read from
- * the payload as it came (the snapshot schema lets extra fields through).
- * Anything but `true`, absent included, is an unverified phone.
- * TODO(#16): read `snapshot.phoneVerified` once the contract has it.
- */
+/** Anything but `true`, absent included (a phone typed in before verification existed), is unverified. */
 function phoneVerifiedIn(snapshot: UserSnapshot): boolean {
-  return (snapshot as { phoneVerified?: boolean }).phoneVerified === true;
+  return snapshot.phoneVerified === true;
 }
 
 /**
