@@ -380,6 +380,29 @@ describe('the gateway image', () => {
       expect(check.status).toBe(0);
     });
 
+    it('writes one set_real_ip_from per trusted proxy, none by default, and refuses anything else', () => {
+      const runDir = join(workDir, 'proxies');
+      const file = join(runDir, 'trusted-proxies.conf');
+      expect(render({ ...gatewayEnv, HERALD_NGINX_RUN_DIR: runDir }).status).toBe(0);
+      expect(readFileSync(file, 'utf8')).toBe('');
+      const listed = render({
+        ...gatewayEnv,
+        HERALD_NGINX_RUN_DIR: runDir,
+        HERALD_TRUSTED_PROXIES: '10.0.0.0/8, 2001:db8::1',
+      });
+      expect(listed.status).toBe(0);
+      expect(readFileSync(file, 'utf8')).toBe(
+        'set_real_ip_from 10.0.0.0/8;\nset_real_ip_from 2001:db8::1;\n',
+      );
+      const injected = render({
+        ...gatewayEnv,
+        HERALD_NGINX_RUN_DIR: runDir,
+        HERALD_TRUSTED_PROXIES: '10.0.0.1;include',
+      });
+      expect(injected.status).toBe(78);
+      expect(injected.stderr).toContain('10.0.0.1;include');
+    });
+
     it('refuses to start, naming each placeholder without a value', () => {
       const { HERALD_REALTIME_UPSTREAM: _realtime, HERALD_WEBHOOKS_RATE: _rate, ...rest } = gatewayEnv;
       const run = render({ ...rest, HERALD_NGINX_RUN_DIR: join(workDir, 'run') });

@@ -49,6 +49,17 @@ export const JwtVerifyEnv = {
   JWT_AUDIENCE: Type.String({ default: 'herald' }),
 };
 
+/** For a service behind the gateway: who may tell it the client's address. */
+export const ProxyEnv = {
+  /**
+   * Proxies whose X-Forwarded-For entry is believed (addresses, CIDRs or
+   * proxy-addr's `loopback`/`linklocal`/`uniquelocal`): the gateway's address,
+   * and nothing else. The gateway overwrites the header with the client's
+   * address, so believing it from anyone else would let a client name its own.
+   */
+  TRUSTED_PROXIES: Type.String({ default: 'loopback' }),
+};
+
 export type CommonConfig = Static<TObject<typeof CommonEnv>> & { LOG_FORMAT: 'json' | 'pretty' };
 
 /**

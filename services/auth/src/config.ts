@@ -21,7 +21,7 @@ export const AuthEnv = {
    * the first untrusted one from the right, so a client cannot dodge the
    * per-IP login throttle by sending its own X-Forwarded-For.
    */
-  TRUSTED_PROXIES: Type.String({ default: 'loopback,linklocal,uniquelocal' }),
+  TRUSTED_PROXIES: Type.String({ default: 'loopback' }),
   /**
    * PEM private keys (EC P-256 → ES256, RSA → RS256), concatenated, oldest
    * first. The LAST one signs; all are published in the JWKS. To rotate,

@@ -17,6 +17,8 @@ export interface RealtimeSettings {
   catchUpMaxItems: number;
   prefetch: number;
   queueMaxLength: number;
+  /** whose X-Forwarded-For is believed: the gateway's address only (TRUSTED_PROXIES) */
+  trustedProxies: string;
 }
 
 export interface Deps {
@@ -42,7 +44,7 @@ export async function buildApp(deps: Deps): Promise<HttpApp> {
     description:
       'Socket.IO on /socket.io: pushes new notifications, their changes and the unread count to each user',
     logger,
-    trustProxy: true,
+    trustProxy: settings.trustedProxies,
     readiness: { amqp: () => deps.amqp.isConnected() },
   });
 

@@ -1,10 +1,11 @@
 import { Type } from '@sinclair/typebox';
-import { AmqpEnv, CommonEnv, JwtVerifyEnv, loadConfigOrExit } from '@herald/runtime';
+import { AmqpEnv, CommonEnv, JwtVerifyEnv, ProxyEnv, loadConfigOrExit } from '@herald/runtime';
 
 export const RealtimeEnv = {
   ...CommonEnv,
   ...AmqpEnv,
   ...JwtVerifyEnv,
+  ...ProxyEnv,
   PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 3004 }),
   /** where catch-up reads what a reconnecting client missed (the notification service, or the gateway) */
   NOTIFICATION_API_URL: Type.String({ minLength: 1, default: 'http://127.0.0.1:3002' }),

@@ -20,6 +20,7 @@ function settingsFrom(config: Config): RealtimeSettings {
     catchUpMaxItems: config.CATCH_UP_MAX_ITEMS,
     prefetch: config.AMQP_PREFETCH,
     queueMaxLength: config.REALTIME_QUEUE_MAX_LENGTH,
+    trustedProxies: config.TRUSTED_PROXIES,
   };
 }
 

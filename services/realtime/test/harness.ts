@@ -45,6 +45,7 @@ const baseSettings = (): RealtimeSettings => ({
   catchUpMaxItems: 500,
   prefetch: 50,
   queueMaxLength: 10_000,
+  trustedProxies: 'loopback',
 });
 
 /**
