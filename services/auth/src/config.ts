@@ -6,6 +6,7 @@ import {
   MongoEnv,
   loadConfig as loadServiceConfig,
   loadConfigOrExit,
+  refuseDevelopmentSecrets,
 } from '@herald/runtime';
 
 export const AuthEnv = {
@@ -59,6 +60,7 @@ export const AuthEnv = {
 export type Config = ReturnType<typeof loadServiceConfig<typeof AuthEnv>>;
 
 export const loadConfig = (env: Record<string, string | undefined> = process.env): Config =>
-  loadServiceConfig('auth', AuthEnv, env);
+  loadServiceConfig('auth', AuthEnv, env, refuseDevelopmentSecrets);
 
-export const loadConfigFromProcess = (): Config => loadConfigOrExit('auth', AuthEnv);
+export const loadConfigFromProcess = (): Config =>
+  loadConfigOrExit('auth', AuthEnv, process.env, refuseDevelopmentSecrets);

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { AmqpEnv, CommonEnv, MongoEnv, loadConfigOrExit } from '@herald/runtime';
+import { AmqpEnv, CommonEnv, MongoEnv, loadConfigOrExit, refuseDevelopmentSecrets } from '@herald/runtime';
 import { type RetryPolicy } from '@herald/amqp';
 
 const Optional = (description: string) => Type.Optional(Type.String({ minLength: 1, description }));
@@ -59,7 +59,8 @@ export const DeliveryWorkerEnv = {
   PUBLIC_BASE_URL: Type.String({ minLength: 1, default: 'http://localhost:8080' }),
 };
 
-export const loadConfig = () => loadConfigOrExit('delivery-worker', DeliveryWorkerEnv);
+export const loadConfig = () =>
+  loadConfigOrExit('delivery-worker', DeliveryWorkerEnv, process.env, refuseDevelopmentSecrets);
 export type Config = ReturnType<typeof loadConfig>;
 
 /** The knobs of the worker's own behaviour, separate from where its dependencies live. */

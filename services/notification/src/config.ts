@@ -1,5 +1,12 @@
 import { Type } from '@sinclair/typebox';
-import { AmqpEnv, CommonEnv, JwtVerifyEnv, MongoEnv, loadConfigOrExit } from '@herald/runtime';
+import {
+  AmqpEnv,
+  CommonEnv,
+  JwtVerifyEnv,
+  MongoEnv,
+  loadConfigOrExit,
+  refuseDevelopmentSecrets,
+} from '@herald/runtime';
 
 export const NotificationEnv = {
   ...CommonEnv,
@@ -45,7 +52,8 @@ export const NotificationEnv = {
   TEMPLATE_CACHE_TTL_MS: Type.Integer({ minimum: 0, maximum: 300_000, default: 5_000 }),
 };
 
-export const loadConfig = () => loadConfigOrExit('notification', NotificationEnv);
+export const loadConfig = () =>
+  loadConfigOrExit('notification', NotificationEnv, process.env, refuseDevelopmentSecrets);
 export type Config = ReturnType<typeof loadConfig>;
 
 /** The knobs of the service's own behaviour, separate from where its dependencies live. */

@@ -1,5 +1,12 @@
 import { Type } from '@sinclair/typebox';
-import { AmqpEnv, CommonEnv, JwtVerifyEnv, ProxyEnv, loadConfigOrExit } from '@herald/runtime';
+import {
+  AmqpEnv,
+  CommonEnv,
+  JwtVerifyEnv,
+  ProxyEnv,
+  loadConfigOrExit,
+  refuseDevelopmentSecrets,
+} from '@herald/runtime';
 
 export const RealtimeEnv = {
   ...CommonEnv,
@@ -30,5 +37,6 @@ export const RealtimeEnv = {
   REALTIME_REAUTH_LEAD_MS: Type.Integer({ minimum: 0, default: 60000 }),
 };
 
-export const loadConfig = () => loadConfigOrExit('realtime', RealtimeEnv);
+export const loadConfig = () =>
+  loadConfigOrExit('realtime', RealtimeEnv, process.env, refuseDevelopmentSecrets);
 export type Config = ReturnType<typeof loadConfig>;
