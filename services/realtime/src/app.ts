@@ -17,6 +17,8 @@ export interface RealtimeSettings {
   catchUpMaxItems: number;
   prefetch: number;
   queueMaxLength: number;
+  /** accounts whose last `user.updated` (disabled, role) this instance keeps in memory */
+  knownAccountsMax: number;
   /** whose X-Forwarded-For is believed: the gateway's address only (TRUSTED_PROXIES) */
   trustedProxies: string;
 }
@@ -55,7 +57,7 @@ export async function buildApp(deps: Deps): Promise<HttpApp> {
     log: logger,
     timers: deps.timers ?? systemTimers,
   });
-  const events = consumeNotificationEvents(deps.amqp, sockets.pusher, settings);
+  const events = consumeNotificationEvents(deps.amqp, sockets, settings);
 
   app.addHook('onReady', async () => {
     await events.waitUntilConsuming();

@@ -33,6 +33,11 @@ export const RealtimeEnv = {
   REALTIME_PING_TIMEOUT_MS: Type.Integer({ minimum: 1000, default: 20000 }),
   /** packets waiting for a slow client before it is disconnected (it catches up on reconnect) */
   REALTIME_MAX_BUFFERED_PACKETS: Type.Integer({ minimum: 1, default: 500 }),
+  /**
+   * Accounts whose latest `user.updated` (disabled, role) each instance keeps, to refuse their
+   * still-valid tokens; past it the longest-unheard is forgotten (~100 bytes each)
+   */
+  REALTIME_KNOWN_ACCOUNTS_MAX: Type.Integer({ minimum: 1, default: 100000 }),
   /** how long before its token expires a socket is asked to re-authenticate */
   REALTIME_REAUTH_LEAD_MS: Type.Integer({ minimum: 0, default: 60000 }),
 };
