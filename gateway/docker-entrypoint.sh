@@ -3,7 +3,8 @@
 # ${HERALD_*} placeholder, from the environment) into the config nginx reads,
 # then runs the command (nginx). The same placeholders are filled by
 # scripts/gateway-config.ts for a local run, so both run the same routing.
-set -eu
+# -f: no globbing, so a listed value is only ever the text it is
+set -euf
 
 template=${GATEWAY_TEMPLATE:-/etc/nginx/herald/nginx.conf.template}
 output=${GATEWAY_CONF:-/etc/nginx/nginx.conf}
@@ -21,7 +22,21 @@ if [ -n "$missing" ]; then
 fi
 
 # the pid file and temp directories live here; a fresh container has none
-[ -z "${HERALD_NGINX_RUN_DIR:-}" ] || mkdir -p "$HERALD_NGINX_RUN_DIR"
+mkdir -p "$HERALD_NGINX_RUN_DIR"
+
+# Proxies in front of the gateway whose X-Forwarded-For is believed (addresses or
+# CIDRs, comma- or space-separated; none by default): one set_real_ip_from each,
+# in the file nginx.conf includes. Anything else is refused, never written into
+# the config. scripts/gateway-config.ts writes the same file for a local run.
+proxies_file="$HERALD_NGINX_RUN_DIR/trusted-proxies.conf"
+: >"$proxies_file"
+for proxy in $(printf '%s' "${HERALD_TRUSTED_PROXIES:-}" | tr ',' ' '); do
+  if ! printf '%s' "$proxy" | grep -Eq '^[0-9A-Fa-f:.]+(/[0-9]{1,3})?$'; then
+    echo "gateway: HERALD_TRUSTED_PROXIES takes addresses and CIDRs only; not: $proxy" >&2
+    exit 78
+  fi
+  echo "set_real_ip_from $proxy;" >>"$proxies_file"
+done
 # Only HERALD_ variables are substituted: nginx's own $host, $uri, ... stay.
 variables=$(env | sed -n 's/^\(HERALD_[A-Z0-9_]*\)=.*/${\1}/p' | tr '\n' ' ')
 envsubst "$variables" <"$template" >"$output"

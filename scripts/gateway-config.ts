@@ -14,6 +14,29 @@ export interface GatewayConfigOptions {
   webhooksRate?: string;
   webhooksBurst?: number;
   accessLog?: string;
+  /**
+   * Proxies in front of the gateway (a load balancer) whose X-Forwarded-For
+   * is believed: addresses or CIDRs, comma- or space-separated, as in
+   * HERALD_TRUSTED_PROXIES. None by default: the direct peer is the client.
+   */
+  trustedProxies?: string;
+}
+
+/** An address or CIDR, IPv4 or IPv6, and nothing nginx could read as more config. */
+const PROXY_ADDRESS = /^[0-9A-Fa-f:.]+(\/\d{1,3})?$/;
+
+/**
+ * The `set_real_ip_from` lines nginx.conf includes from the run directory,
+ * one per trusted proxy; empty for none. gateway/docker-entrypoint.sh writes
+ * the same file from the same variable.
+ */
+export function trustedProxiesConfig(list: string | undefined): string {
+  const proxies = (list ?? '').split(/[\s,]+/).filter((entry) => entry !== '');
+  const bad = proxies.filter((entry) => !PROXY_ADDRESS.test(entry));
+  if (bad.length > 0) {
+    throw new Error(`HERALD_TRUSTED_PROXIES takes addresses and CIDRs only; not: ${bad.join(', ')}`);
+  }
+  return proxies.map((proxy) => `set_real_ip_from ${proxy};\n`).join('');
 }
 
 const PLACEHOLDER = /\$\{(HERALD_[A-Z_]+)\}/g;
@@ -45,11 +68,14 @@ export function renderGatewayConfig(template: string, variables: Record<string, 
   });
 }
 
-/** Writes the rendered config into runDir and returns its path. */
+/** Writes the rendered config (and the trusted proxies it includes) into runDir and returns its path. */
 export function writeGatewayConfig(options: GatewayConfigOptions): string {
-  mkdirSync(options.runDir, { recursive: true });
   const template = readFileSync(join(REPO_ROOT, 'nginx.conf'), 'utf8');
+  const config = renderGatewayConfig(template, gatewayVariables(options));
+  const trustedProxies = trustedProxiesConfig(options.trustedProxies);
+  mkdirSync(options.runDir, { recursive: true });
   const path = join(options.runDir, 'nginx.conf');
-  writeFileSync(path, renderGatewayConfig(template, gatewayVariables(options)));
+  writeFileSync(path, config);
+  writeFileSync(join(options.runDir, 'trusted-proxies.conf'), trustedProxies);
   return path;
 }

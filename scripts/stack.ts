@@ -62,6 +62,28 @@ export interface StackOptions {
   detachChildren?: boolean;
 }
 
+/**
+ * The environment of one service of the stack. It listens on loopback only,
+ * whatever HOST the caller's environment holds: only nginx and the other
+ * services call it, and on every interface anyone on the network could skip
+ * the gateway (its rate limits, and the client address it vouches for).
+ */
+export function serviceEnv(
+  env: NodeJS.ProcessEnv,
+  service: { name: string; port: number },
+  databasePrefix = 'herald',
+): NodeJS.ProcessEnv {
+  return {
+    ...env,
+    HOST: '127.0.0.1',
+    PORT: String(service.port),
+    // Each service owns its collections; one database each keeps their index names apart.
+    ...(env.MONGO_URL
+      ? { MONGO_URL: withDatabase(env.MONGO_URL, `${databasePrefix}_${service.name.replace('-', '_')}`) }
+      : {}),
+  };
+}
+
 export function findNginx(): string | undefined {
   return NGINX_CANDIDATES.find((candidate): candidate is string => !!candidate && existsSync(candidate));
 }
@@ -156,15 +178,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
           : [join(REPO_ROOT, 'services', service.name, 'dist', 'server.js')];
       const child = spawn(process.execPath, entry, {
         cwd: join(REPO_ROOT, 'services', service.name),
-        // Each service owns its collections; one database each keeps their index names apart.
-        env: {
-          ...env,
-          PORT: String(service.port),
-          MONGO_URL: withDatabase(
-            env.MONGO_URL,
-            `${options.databasePrefix ?? 'herald'}_${service.name.replace('-', '_')}`,
-          ),
-        },
+        env: serviceEnv(env, service, options.databasePrefix),
         stdio: options.stdio ?? 'inherit',
         detached: options.detachChildren ?? false,
       });
@@ -186,6 +200,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       const config = writeGatewayConfig({
         runDir,
         port,
+        trustedProxies: env.HERALD_TRUSTED_PROXIES,
         upstreams: {
           auth: `127.0.0.1:${ports.auth}`,
           notification: `127.0.0.1:${ports.notification}`,

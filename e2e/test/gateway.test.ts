@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { SOCKET_IO_PATH, WebhookPaths } from '@herald/contracts';
 import { freePort } from '@herald/local-infra';
 import { waitFor } from '@herald/test-support';
-import { writeGatewayConfig } from '../../scripts/gateway-config';
+import { writeGatewayConfig, type GatewayConfigOptions } from '../../scripts/gateway-config';
 
 const NGINX = process.env.NGINX_BIN ?? '/usr/sbin/nginx';
 
@@ -18,6 +18,8 @@ interface Echo {
   upstream: string;
   url: string;
   requestId: string | undefined;
+  /** the X-Forwarded-For the service was given */
+  forwardedFor: string | undefined;
 }
 
 function startUpstream(name: string): Promise<Server> {
@@ -26,6 +28,7 @@ function startUpstream(name: string): Promise<Server> {
       upstream: name,
       url: request.url ?? '',
       requestId: request.headers['x-request-id'] as string | undefined,
+      forwardedFor: request.headers['x-forwarded-for'] as string | undefined,
     };
     response.setHeader('content-type', 'application/json');
     response.end(JSON.stringify(echo));
@@ -35,45 +38,68 @@ function startUpstream(name: string): Promise<Server> {
 
 const address = (server: Server) => `127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-describe('gateway nginx.conf', () => {
+interface Gateway {
+  base: string;
+  stop(): Promise<void>;
+}
+
+/** The real nginx on the rendered nginx.conf, in front of the given stub upstreams. */
+async function startGateway(
+  upstreams: Record<string, Server>,
+  options: Partial<GatewayConfigOptions> = {},
+): Promise<Gateway> {
   const runDir = mkdtempSync(join(tmpdir(), 'herald-gateway-'));
+  const port = await freePort();
+  const config = writeGatewayConfig({
+    runDir,
+    port,
+    accessLog: join(runDir, 'access.log'),
+    upstreams: {
+      auth: address(upstreams.auth!),
+      notification: address(upstreams.notification!),
+      realtime: address(upstreams.realtime!),
+      deliveryWorker: address(upstreams.deliveryWorker!),
+    },
+    ...options,
+  });
+  const check = spawnSync(NGINX, ['-t', '-p', runDir, '-c', config], { encoding: 'utf8' });
+  expect(check.stderr).toContain('test is successful');
+  const nginx: ChildProcess = spawn(NGINX, ['-p', runDir, '-c', config, '-g', 'daemon off;'], {
+    stdio: 'ignore',
+  });
+  const exited = new Promise((resolve) => nginx.once('exit', resolve));
+  const base = `http://127.0.0.1:${port}`;
+  await waitFor(async () => (await fetch(`${base}/nope`).catch(() => undefined)) !== undefined, {
+    timeoutMs: 10_000,
+    description: 'nginx listening',
+  });
+  return {
+    base,
+    stop: async () => {
+      nginx.kill('SIGTERM');
+      await exited;
+      rmSync(runDir, { recursive: true, force: true });
+    },
+  };
+}
+
+describe('gateway nginx.conf', () => {
   const servers: Record<string, Server> = {};
-  let nginx: ChildProcess;
+  let gateway: Gateway;
   let base: string;
 
   beforeAll(async () => {
     for (const name of ['auth', 'notification', 'realtime', 'deliveryWorker'])
       servers[name] = await startUpstream(name);
-    const port = await freePort();
-    const config = writeGatewayConfig({
-      runDir,
-      port,
-      accessLog: join(runDir, 'access.log'),
-      credentialsRate: '1r/m',
-      credentialsBurst: 2,
-      upstreams: {
-        auth: address(servers.auth!),
-        notification: address(servers.notification!),
-        realtime: address(servers.realtime!),
-        deliveryWorker: address(servers.deliveryWorker!),
-      },
-    });
-    const check = spawnSync(NGINX, ['-t', '-p', runDir, '-c', config], { encoding: 'utf8' });
-    expect(check.stderr).toContain('test is successful');
-    nginx = spawn(NGINX, ['-p', runDir, '-c', config, '-g', 'daemon off;'], { stdio: 'ignore' });
-    base = `http://127.0.0.1:${port}`;
-    await waitFor(async () => (await fetch(`${base}/nope`).catch(() => undefined)) !== undefined, {
-      timeoutMs: 10_000,
-      description: 'nginx listening',
-    });
+    gateway = await startGateway(servers, { credentialsRate: '1r/m', credentialsBurst: 2 });
+    base = gateway.base;
   });
 
   afterAll(async () => {
-    nginx?.kill('SIGTERM');
+    await gateway?.stop();
     await Promise.all(
       Object.values(servers).map((server) => new Promise((resolve) => server.close(resolve))),
     );
-    rmSync(runDir, { recursive: true, force: true });
   });
 
   const echo = async (path: string, init?: RequestInit) =>
@@ -156,5 +182,78 @@ describe('gateway nginx.conf', () => {
     }
     expect(statuses.slice(0, 3)).toEqual([200, 200, 200]);
     expect(statuses.slice(3)).toEqual([429, 429]);
+  });
+
+  it("overwrites a client's own X-Forwarded-For with the address it connected from", async () => {
+    const forged = await echo('/api/v1/auth/refresh', { headers: { 'x-forwarded-for': '1.2.3.4' } });
+    expect(forged.forwardedFor).toBe('127.0.0.1');
+    expect((await echo('/api/v1/notifications')).forwardedFor).toBe('127.0.0.1');
+  });
+});
+
+// A load balancer in front of the gateway: its X-Forwarded-For is believed only when the
+// connection really comes from it (here the test connects from 127.0.0.1, so that is the proxy).
+describe('gateway behind trusted proxies (HERALD_TRUSTED_PROXIES)', () => {
+  const servers: Record<string, Server> = {};
+  const gateways: Gateway[] = [];
+
+  beforeAll(async () => {
+    for (const name of ['auth', 'notification', 'realtime', 'deliveryWorker'])
+      servers[name] = await startUpstream(name);
+  });
+
+  afterAll(async () => {
+    await Promise.all(gateways.map((gateway) => gateway.stop()));
+    await Promise.all(
+      Object.values(servers).map((server) => new Promise((resolve) => server.close(resolve))),
+    );
+  });
+
+  const forwardedAs = async (gateway: Gateway, header: string) => {
+    const response = await fetch(`${gateway.base}/api/v1/templates`, {
+      headers: { 'x-forwarded-for': header },
+    });
+    return ((await response.json()) as Echo).forwardedFor;
+  };
+
+  it('takes the client address from a trusted proxy, the last untrusted hop from the right', async () => {
+    const gateway = await startGateway(servers, { trustedProxies: '10.0.0.0/8, 127.0.0.1' });
+    gateways.push(gateway);
+    expect(await forwardedAs(gateway, '1.2.3.4')).toBe('1.2.3.4');
+    // what the client itself claimed, left of the proxies' own entries, is not believed
+    expect(await forwardedAs(gateway, '9.9.9.9, 1.2.3.4, 10.1.2.3')).toBe('1.2.3.4');
+  });
+
+  it('ignores X-Forwarded-For from a peer that is not a listed proxy', async () => {
+    const gateway = await startGateway(servers, { trustedProxies: '10.0.0.0/8' });
+    gateways.push(gateway);
+    expect(await forwardedAs(gateway, '1.2.3.4')).toBe('127.0.0.1');
+  });
+
+  it('limits credentials per real client, not per proxy', async () => {
+    const gateway = await startGateway(servers, {
+      trustedProxies: '127.0.0.1',
+      credentialsRate: '1r/m',
+      credentialsBurst: 1,
+    });
+    gateways.push(gateway);
+    const login = async (client: string) =>
+      (
+        await fetch(`${gateway.base}/api/v1/auth/login`, {
+          method: 'POST',
+          headers: { 'x-forwarded-for': client },
+        })
+      ).status;
+    expect([await login('1.1.1.1'), await login('1.1.1.1'), await login('1.1.1.1')]).toEqual([200, 200, 429]);
+    expect(await login('2.2.2.2')).toBe(200);
+  });
+
+  it('refuses a trusted-proxy entry that is not an address', () => {
+    expect(() =>
+      writeGatewayConfig({
+        runDir: join(tmpdir(), 'herald-gateway-never-written'),
+        trustedProxies: '1.2.3.4; include /etc/passwd',
+      }),
+    ).toThrow(/HERALD_TRUSTED_PROXIES.*include/);
   });
 });

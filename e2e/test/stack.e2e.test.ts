@@ -4,6 +4,8 @@
 // so a failure names the step that broke, and a later step that needs what a
 // failed one should have produced says so instead of failing obscurely.
 import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { ServerEvents, WebhookPaths } from '@herald/contracts';
 import { field, type RecordedRequest } from '@herald/fake-providers';
 import { waitFor } from '@herald/test-support';
@@ -462,6 +464,18 @@ describe('Herald through the gateway', () => {
     expect(kept.headers.get('x-request-id')).toBe(id);
   });
 
+  it('keeps the services off the network: beyond loopback only the gateway answers', async () => {
+    const external = Object.values(networkInterfaces())
+      .flat()
+      .find((address) => address && !address.internal && address.family === 'IPv4');
+    if (!external) throw new Error('this step needs a non-loopback IPv4 interface to knock on');
+    for (const [name, url] of Object.entries(stack.serviceUrls)) {
+      const port = Number(new URL(url).port);
+      expect({ name, accepted: await accepts(external.address, port) }).toEqual({ name, accepted: false });
+    }
+    expect(await accepts(external.address, Number(new URL(stack.gatewayUrl).port))).toBe(true);
+  });
+
   // Last: the flood spends this address's credentials budget at the gateway, which earlier steps need.
   it('answers a login flood with the gateway 429 and a JSON body', async () => {
     const responses = await Promise.all(
@@ -484,4 +498,16 @@ describe('Herald through the gateway', () => {
 
 async function myUserId(api: GatewayClient, token: string): Promise<string> {
   return expectStatus(await api.get<{ id: string }>('/api/v1/auth/me', { token }), 200).body.id;
+}
+
+/** Whether a TCP connection to host:port is accepted. */
+function accepts(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }

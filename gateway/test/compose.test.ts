@@ -219,9 +219,18 @@ describe('docker-compose.yml', () => {
       }
       // `.env` may not move these: .env.example's values are 127.0.0.1
       const raw = services[name]!.environment as Record<string, unknown>;
-      for (const key of ['HOST', 'MONGO_URL', 'AMQP_URL', 'JWT_JWKS_URL', 'NOTIFICATION_API_URL']) {
+      for (const key of ['HOST', 'MONGO_URL', 'JWT_JWKS_URL', 'NOTIFICATION_API_URL']) {
         if (key in raw)
           expect({ key, value: String(raw[key]) }).toEqual({ key, value: expect.not.stringContaining('$') });
+      }
+      // only the broker's account comes from `.env`, never its address
+      if ('AMQP_URL' in raw) {
+        const env = {
+          AMQP_URL: 'amqp://x:y@127.0.0.1:5672',
+          RABBITMQ_USER: 'herald',
+          RABBITMQ_PASSWORD: 's3cret',
+        };
+        expect(environmentOf(name, env).AMQP_URL).toBe('amqp://herald:s3cret@rabbitmq:5672');
       }
       expect(environment.HOST).toBe('0.0.0.0');
     });
@@ -229,6 +238,16 @@ describe('docker-compose.yml', () => {
     it('gives the service a database of its own', () => {
       if (!('MONGO_URL' in schema)) return;
       expect(new URL(environment.MONGO_URL!).pathname).toBe(`/herald_${name.replace('-', '_')}`);
+    });
+  });
+
+  it("creates the services' RabbitMQ account on the broker, guest:guest only by default", () => {
+    const broker = environmentOf('rabbitmq', { RABBITMQ_USER: 'herald', RABBITMQ_PASSWORD: 's3cret' });
+    expect(broker).toMatchObject({ RABBITMQ_DEFAULT_USER: 'herald', RABBITMQ_DEFAULT_PASS: 's3cret' });
+    expect(new URL(environmentOf('auth').AMQP_URL!)).toMatchObject({ username: 'guest', password: 'guest' });
+    expect(environmentOf('rabbitmq')).toMatchObject({
+      RABBITMQ_DEFAULT_USER: 'guest',
+      RABBITMQ_DEFAULT_PASS: 'guest',
     });
   });
 
@@ -379,6 +398,29 @@ describe('the gateway image', () => {
       closeSync(stdout);
       expect(check.stderr).toContain('test is successful');
       expect(check.status).toBe(0);
+    });
+
+    it('writes one set_real_ip_from per trusted proxy, none by default, and refuses anything else', () => {
+      const runDir = join(workDir, 'proxies');
+      const file = join(runDir, 'trusted-proxies.conf');
+      expect(render({ ...gatewayEnv, HERALD_NGINX_RUN_DIR: runDir }).status).toBe(0);
+      expect(readFileSync(file, 'utf8')).toBe('');
+      const listed = render({
+        ...gatewayEnv,
+        HERALD_NGINX_RUN_DIR: runDir,
+        HERALD_TRUSTED_PROXIES: '10.0.0.0/8, 2001:db8::1',
+      });
+      expect(listed.status).toBe(0);
+      expect(readFileSync(file, 'utf8')).toBe(
+        'set_real_ip_from 10.0.0.0/8;\nset_real_ip_from 2001:db8::1;\n',
+      );
+      const injected = render({
+        ...gatewayEnv,
+        HERALD_NGINX_RUN_DIR: runDir,
+        HERALD_TRUSTED_PROXIES: '10.0.0.1;include',
+      });
+      expect(injected.status).toBe(78);
+      expect(injected.stderr).toContain('10.0.0.1;include');
     });
 
     it('refuses to start, naming each placeholder without a value', () => {

@@ -17,6 +17,8 @@ export interface Credentials {
 
 export interface E2eStack {
   gatewayUrl: string;
+  /** each service's own address, behind the gateway */
+  serviceUrls: Record<string, string>;
   mailgun: FakeMailgun;
   twilio: FakeTwilio;
   /** the first admin, created by auth at start from ADMIN_EMAIL / ADMIN_PASSWORD */
@@ -87,6 +89,7 @@ export async function startE2eStack(): Promise<E2eStack> {
   }
   return {
     gatewayUrl: stack.gatewayUrl,
+    serviceUrls: stack.serviceUrls,
     mailgun: stack.mailgun,
     twilio: stack.twilio,
     admin,

@@ -49,17 +49,89 @@ export const JwtVerifyEnv = {
   JWT_AUDIENCE: Type.String({ default: 'herald' }),
 };
 
+/** For a service behind the gateway: who may tell it the client's address. */
+export const ProxyEnv = {
+  /**
+   * Proxies whose X-Forwarded-For entry is believed (addresses, CIDRs or
+   * proxy-addr's `loopback`/`linklocal`/`uniquelocal`): the gateway's address,
+   * and nothing else. The gateway overwrites the header with the client's
+   * address, so believing it from anyone else would let a client name its own.
+   */
+  TRUSTED_PROXIES: Type.String({ default: 'loopback' }),
+};
+
 export type CommonConfig = Static<TObject<typeof CommonEnv>> & { LOG_FORMAT: 'json' | 'pretty' };
+
+/** A rule over the whole validated config, run by `loadConfig`; it throws a `ConfigError` to refuse it. */
+export type ConfigCheck = (service: string, values: Record<string, unknown>) => void;
+
+/**
+ * Credentials this repository hands out for local runs, by variable: what
+ * `pnpm start` (scripts/stack.ts) and docker-compose.yml fill in when
+ * nothing is set, and the fake providers' own defaults. Anyone who has read
+ * the repository knows them, so a production service holding one accepts
+ * forged webhooks (the signing keys) or sends with a stranger's account.
+ * No JWT key is listed: none is committed; a local run generates its own
+ * into its data directory, and auth refuses to start in production without
+ * JWT_PRIVATE_KEYS.
+ */
+export const DEVELOPMENT_SECRETS: Readonly<Record<string, readonly string[]>> = {
+  MAILGUN_WEBHOOK_SIGNING_KEY: ['local-mailgun-signing-key', 'fake-mailgun-webhook-signing-key'],
+  MAILGUN_API_KEY: ['local-mailgun-key', 'key-fake-mailgun'],
+  TWILIO_AUTH_TOKEN: ['local-twilio-token', 'fake-twilio-auth-token'],
+};
+
+/**
+ * Refuses, in production, every known development secret among `values`:
+ * the credentials in `DEVELOPMENT_SECRETS`, and an AMQP_URL logging in as
+ * RabbitMQ's `guest:guest` (its default account, and this repository's
+ * default URL). One `ConfigError` names every offending variable, never its
+ * value. Production is what the config says: NODE_ENV=production, unless
+ * `options.production` decides. Every service's `loadConfig` runs it.
+ */
+export function refuseDevelopmentSecrets(
+  service: string,
+  values: Record<string, unknown>,
+  options: { production: boolean } = { production: values.NODE_ENV === 'production' },
+): void {
+  if (!options.production) return;
+  const problems: string[] = [];
+  for (const [variable, known] of Object.entries(DEVELOPMENT_SECRETS)) {
+    const value = values[variable];
+    if (typeof value === 'string' && known.includes(value.trim())) {
+      problems.push(
+        `${variable}: is a development default this repository publishes (pnpm start, docker-compose); set the real one`,
+      );
+    }
+  }
+  if (typeof values.AMQP_URL === 'string' && logsInAsGuest(values.AMQP_URL)) {
+    problems.push(
+      "AMQP_URL: logs in as RabbitMQ's default guest:guest account; give the broker a user and password of its own",
+    );
+  }
+  if (problems.length > 0) throw new ConfigError(service, problems);
+}
+
+function logsInAsGuest(url: string): boolean {
+  try {
+    const { username, password } = new URL(url);
+    return decodeURIComponent(username) === 'guest' && decodeURIComponent(password) === 'guest';
+  } catch {
+    return false; // not a URL: the schema or the client says so
+  }
+}
 
 /**
  * Builds the typed config for `schema` from `env`. Strings are converted to
  * the declared types ("8080" → 8080, "true" → true), defaults are applied,
- * and every violation is collected into one `ConfigError`.
+ * and every violation is collected into one `ConfigError`. Then `check`, when
+ * given (e.g. `refuseDevelopmentSecrets`), judges the whole config.
  */
 export function loadConfig<P extends TProperties>(
   service: string,
   properties: P,
   env: Record<string, string | undefined> = process.env,
+  check?: ConfigCheck,
 ): Static<TObject<P>> & { LOG_FORMAT: 'json' | 'pretty' } {
   const schema = Type.Object(properties);
   const input: Record<string, unknown> = {};
@@ -81,6 +153,7 @@ export function loadConfig<P extends TProperties>(
   if (problemsByVariable.size > 0) throw new ConfigError(service, [...problemsByVariable.values()]);
 
   const config = converted as Static<TObject<P>> & { LOG_FORMAT?: 'json' | 'pretty'; NODE_ENV?: string };
+  check?.(service, config as Record<string, unknown>);
   return {
     ...config,
     LOG_FORMAT: config.LOG_FORMAT ?? (config.NODE_ENV === 'development' ? 'pretty' : 'json'),
@@ -95,9 +168,10 @@ export function loadConfigOrExit<P extends TProperties>(
   service: string,
   properties: P,
   env: Record<string, string | undefined> = process.env,
+  check?: ConfigCheck,
 ): Static<TObject<P>> & { LOG_FORMAT: 'json' | 'pretty' } {
   try {
-    return loadConfig(service, properties, env);
+    return loadConfig(service, properties, env, check);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`${error.message}\n`);

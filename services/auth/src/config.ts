@@ -6,6 +6,7 @@ import {
   MongoEnv,
   loadConfig as loadServiceConfig,
   loadConfigOrExit,
+  refuseDevelopmentSecrets,
 } from '@herald/runtime';
 
 export const AuthEnv = {
@@ -21,7 +22,7 @@ export const AuthEnv = {
    * the first untrusted one from the right, so a client cannot dodge the
    * per-IP login throttle by sending its own X-Forwarded-For.
    */
-  TRUSTED_PROXIES: Type.String({ default: 'loopback,linklocal,uniquelocal' }),
+  TRUSTED_PROXIES: Type.String({ default: 'loopback' }),
   /**
    * PEM private keys (EC P-256 → ES256, RSA → RS256), concatenated, oldest
    * first. The LAST one signs; all are published in the JWKS. To rotate,
@@ -70,6 +71,7 @@ export const AuthEnv = {
 export type Config = ReturnType<typeof loadServiceConfig<typeof AuthEnv>>;
 
 export const loadConfig = (env: Record<string, string | undefined> = process.env): Config =>
-  loadServiceConfig('auth', AuthEnv, env);
+  loadServiceConfig('auth', AuthEnv, env, refuseDevelopmentSecrets);
 
-export const loadConfigFromProcess = (): Config => loadConfigOrExit('auth', AuthEnv);
+export const loadConfigFromProcess = (): Config =>
+  loadConfigOrExit('auth', AuthEnv, process.env, refuseDevelopmentSecrets);

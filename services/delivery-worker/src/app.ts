@@ -42,7 +42,7 @@ export async function buildApp(deps: Deps): Promise<HttpApp> {
     description:
       'Consumes delivery jobs and sends email (Mailgun) and SMS (Twilio) with retries and dead letters',
     logger,
-    trustProxy: true,
+    trustProxy: settings.trustedProxies ?? 'loopback',
     readiness: {
       mongo: () => isMongoReady(deps.mongo),
       broker: () => deps.amqp.isConnected(),

@@ -1,5 +1,12 @@
 import { Type } from '@sinclair/typebox';
-import { AmqpEnv, CommonEnv, MongoEnv, loadConfigOrExit } from '@herald/runtime';
+import {
+  AmqpEnv,
+  CommonEnv,
+  MongoEnv,
+  ProxyEnv,
+  loadConfigOrExit,
+  refuseDevelopmentSecrets,
+} from '@herald/runtime';
 import { type RetryPolicy } from '@herald/amqp';
 import { parseSmsAllowList, type SmsAllowList } from '@herald/runtime/phone';
 
@@ -9,6 +16,7 @@ export const DeliveryWorkerEnv = {
   ...CommonEnv,
   ...MongoEnv,
   ...AmqpEnv,
+  ...ProxyEnv,
   PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 3003 }),
   /** unacked email jobs in flight: how many sends run at once */
   EMAIL_PREFETCH: Type.Integer({ minimum: 1, maximum: 1000, default: 50 }),
@@ -73,11 +81,14 @@ export const DeliveryWorkerEnv = {
   PUBLIC_BASE_URL: Type.String({ minLength: 1, default: 'http://localhost:8080' }),
 };
 
-export const loadConfig = () => loadConfigOrExit('delivery-worker', DeliveryWorkerEnv);
+export const loadConfig = () =>
+  loadConfigOrExit('delivery-worker', DeliveryWorkerEnv, process.env, refuseDevelopmentSecrets);
 export type Config = ReturnType<typeof loadConfig>;
 
 /** The knobs of the worker's own behaviour, separate from where its dependencies live. */
 export interface WorkerSettings {
+  /** whose X-Forwarded-For is believed (the gateway's); default loopback */
+  trustedProxies?: string;
   prefetch: { email: number; sms: number };
   leaseMs: number;
   drainTimeoutMs: number;
@@ -96,6 +107,7 @@ export function settingsFrom(config: Config): WorkerSettings {
     throw new Error('SEND_LEASE_MS must be longer than PROVIDER_TIMEOUT_MS, or a slow send could be raced');
   }
   return {
+    trustedProxies: config.TRUSTED_PROXIES,
     prefetch: { email: config.EMAIL_PREFETCH, sms: config.SMS_PREFETCH },
     leaseMs: config.SEND_LEASE_MS,
     drainTimeoutMs: config.DRAIN_TIMEOUT_MS,

@@ -68,7 +68,7 @@ export async function buildApp(deps: Deps): Promise<NotificationApp> {
     description:
       'Notifications API: create, inbox, read state, delivery status, templates, provider webhooks',
     logger: deps.logger,
-    trustProxy: true,
+    trustProxy: settings.trustedProxies,
     readiness: { mongo: () => isMongoReady(deps.mongo), amqp: () => deps.amqp.isConnected() },
   });
   await app.register(authenticationPlugin, {

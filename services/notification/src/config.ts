@@ -1,6 +1,14 @@
 import { ALL_DESTINATIONS, parseSmsAllowList, type SmsAllowList } from '@herald/runtime/phone';
 import { Type } from '@sinclair/typebox';
-import { AmqpEnv, CommonEnv, JwtVerifyEnv, MongoEnv, loadConfigOrExit } from '@herald/runtime';
+import {
+  AmqpEnv,
+  CommonEnv,
+  JwtVerifyEnv,
+  MongoEnv,
+  ProxyEnv,
+  loadConfigOrExit,
+  refuseDevelopmentSecrets,
+} from '@herald/runtime';
 import { DEFAULT_SEND_QUOTAS, type SendQuotaLimits } from './quotas/domain/limits';
 
 /**
@@ -24,6 +32,7 @@ export const NotificationEnv = {
   ...MongoEnv,
   ...AmqpEnv,
   ...JwtVerifyEnv,
+  ...ProxyEnv,
   PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 3002 }),
   /** unacked events in flight on the notification service's own queue */
   AMQP_PREFETCH: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
@@ -77,7 +86,8 @@ export const NotificationEnv = {
   SMS_ALLOWED_COUNTRIES: Type.Optional(Type.String()),
 };
 
-export const loadConfig = () => loadConfigOrExit('notification', NotificationEnv);
+export const loadConfig = () =>
+  loadConfigOrExit('notification', NotificationEnv, process.env, refuseDevelopmentSecrets);
 export type Config = ReturnType<typeof loadConfig>;
 
 /** The knobs of the service's own behaviour, separate from where its dependencies live. */
@@ -96,6 +106,8 @@ export interface ServiceSettings {
   publicBaseUrl: string;
   webhookMaxAgeMs: number;
   webhookBodyLimitBytes: number;
+  /** whose X-Forwarded-For is believed: the gateway's (proxy-addr names or addresses) */
+  trustedProxies: string;
   templateCacheTtlMs: number;
   /** how long a caller's account from the read model is cached per instance */
   userCacheTtlMs: number;
@@ -122,6 +134,7 @@ export function settingsFrom(config: Config): ServiceSettings {
     publicBaseUrl: config.PUBLIC_BASE_URL,
     webhookMaxAgeMs: config.WEBHOOK_MAX_AGE_SECONDS * 1000,
     webhookBodyLimitBytes: config.WEBHOOK_BODY_LIMIT_BYTES,
+    trustedProxies: config.TRUSTED_PROXIES,
     templateCacheTtlMs: config.TEMPLATE_CACHE_TTL_MS,
     userCacheTtlMs: config.USER_CACHE_TTL_MS,
     sendQuotas: {
@@ -145,6 +158,7 @@ export const defaultSettings: ServiceSettings = {
   publicBaseUrl: 'http://localhost:8080',
   webhookMaxAgeMs: 300_000,
   webhookBodyLimitBytes: 65_536,
+  trustedProxies: 'loopback',
   templateCacheTtlMs: 5_000,
   userCacheTtlMs: 2_000,
   sendQuotas: DEFAULT_SEND_QUOTAS,

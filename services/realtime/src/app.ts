@@ -17,6 +17,10 @@ export interface RealtimeSettings {
   catchUpMaxItems: number;
   prefetch: number;
   queueMaxLength: number;
+  /** accounts whose last `user.updated` (disabled, role) this instance keeps in memory */
+  knownAccountsMax: number;
+  /** whose X-Forwarded-For is believed: the gateway's address only (TRUSTED_PROXIES) */
+  trustedProxies: string;
 }
 
 export interface Deps {
@@ -42,7 +46,7 @@ export async function buildApp(deps: Deps): Promise<HttpApp> {
     description:
       'Socket.IO on /socket.io: pushes new notifications, their changes and the unread count to each user',
     logger,
-    trustProxy: true,
+    trustProxy: settings.trustedProxies,
     readiness: { amqp: () => deps.amqp.isConnected() },
   });
 
@@ -53,7 +57,7 @@ export async function buildApp(deps: Deps): Promise<HttpApp> {
     log: logger,
     timers: deps.timers ?? systemTimers,
   });
-  const events = consumeNotificationEvents(deps.amqp, sockets.pusher, settings);
+  const events = consumeNotificationEvents(deps.amqp, sockets, settings);
 
   app.addHook('onReady', async () => {
     await events.waitUntilConsuming();

@@ -1,10 +1,18 @@
 import { Type } from '@sinclair/typebox';
-import { AmqpEnv, CommonEnv, JwtVerifyEnv, loadConfigOrExit } from '@herald/runtime';
+import {
+  AmqpEnv,
+  CommonEnv,
+  JwtVerifyEnv,
+  ProxyEnv,
+  loadConfigOrExit,
+  refuseDevelopmentSecrets,
+} from '@herald/runtime';
 
 export const RealtimeEnv = {
   ...CommonEnv,
   ...AmqpEnv,
   ...JwtVerifyEnv,
+  ...ProxyEnv,
   PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 3004 }),
   /** where catch-up reads what a reconnecting client missed (the notification service, or the gateway) */
   NOTIFICATION_API_URL: Type.String({ minLength: 1, default: 'http://127.0.0.1:3002' }),
@@ -25,9 +33,15 @@ export const RealtimeEnv = {
   REALTIME_PING_TIMEOUT_MS: Type.Integer({ minimum: 1000, default: 20000 }),
   /** packets waiting for a slow client before it is disconnected (it catches up on reconnect) */
   REALTIME_MAX_BUFFERED_PACKETS: Type.Integer({ minimum: 1, default: 500 }),
+  /**
+   * Accounts whose latest `user.updated` (disabled, role) each instance keeps, to refuse their
+   * still-valid tokens; past it the longest-unheard is forgotten (~100 bytes each)
+   */
+  REALTIME_KNOWN_ACCOUNTS_MAX: Type.Integer({ minimum: 1, default: 100000 }),
   /** how long before its token expires a socket is asked to re-authenticate */
   REALTIME_REAUTH_LEAD_MS: Type.Integer({ minimum: 0, default: 60000 }),
 };
 
-export const loadConfig = () => loadConfigOrExit('realtime', RealtimeEnv);
+export const loadConfig = () =>
+  loadConfigOrExit('realtime', RealtimeEnv, process.env, refuseDevelopmentSecrets);
 export type Config = ReturnType<typeof loadConfig>;

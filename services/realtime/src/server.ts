@@ -20,6 +20,8 @@ function settingsFrom(config: Config): RealtimeSettings {
     catchUpMaxItems: config.CATCH_UP_MAX_ITEMS,
     prefetch: config.AMQP_PREFETCH,
     queueMaxLength: config.REALTIME_QUEUE_MAX_LENGTH,
+    knownAccountsMax: config.REALTIME_KNOWN_ACCOUNTS_MAX,
+    trustedProxies: config.TRUSTED_PROXIES,
   };
 }
 

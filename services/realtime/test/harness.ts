@@ -13,6 +13,7 @@ import {
   SOCKET_IO_PATH,
   type NotificationChange,
   type NotificationSummary,
+  type UserSnapshot,
 } from '@herald/contracts';
 import { type HttpApp } from '@herald/runtime/http';
 import { TestTokenIssuer, createTestAmqp, testAmqpUrl, testLogger, waitFor } from '@herald/test-support';
@@ -45,6 +46,8 @@ const baseSettings = (): RealtimeSettings => ({
   catchUpMaxItems: 500,
   prefetch: 50,
   queueMaxLength: 10_000,
+  knownAccountsMax: 1000,
+  trustedProxies: 'loopback',
 });
 
 /**
@@ -195,6 +198,28 @@ export class RealtimeHarness {
       MessageTypes.notificationUpdated,
       message,
     );
+    return message;
+  }
+
+  /** auth's `user.updated` for `userId`: the whole account as auth sees it after a change */
+  async publishUserUpdated(
+    userId: string,
+    change: Partial<UserSnapshot> = {},
+    options: { occurredAt?: Date } = {},
+  ) {
+    const snapshot: UserSnapshot = {
+      userId,
+      email: `${userId}@example.com`,
+      name: userId,
+      role: 'user',
+      emailVerified: true,
+      ...change,
+    };
+    const message = createMessage(MessageTypes.userUpdated, snapshot, {
+      correlationId: `corr-user-${userId}`,
+      occurredAt: options.occurredAt,
+    });
+    await this.publisher.publish(this.publisher.names.exchanges.events, MessageTypes.userUpdated, message);
     return message;
   }
 

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { API_PREFIX, DateTime, validateMessage } from '@herald/contracts';
-import { TransientError } from '@herald/runtime';
+import { AppError, TransientError } from '@herald/runtime';
 
 /** One item of the notification API's inbox page; only what catch-up needs is required, the rest is passed on. */
 export const CatchUpItem = Type.Object({
@@ -44,7 +44,11 @@ export function httpNotificationFeed(options: HttpNotificationFeedOptions): Noti
         signal: AbortSignal.timeout(options.timeoutMs),
       });
       if (!response.ok) {
-        await response.body?.cancel();
+        if (response.status === 401 && (await problemCode(response)) === 'account_disabled') {
+          // auth disabled the account and the notification service knows it: this socket is done too
+          throw new AppError(403, 'account_disabled', 'The account is disabled');
+        }
+        if (!response.bodyUsed) await response.body?.cancel();
         throw new TransientError('catch_up_unavailable', `The notification API answered ${response.status}`);
       }
       const result = validateMessage(CatchUpPage, await response.json());
@@ -54,4 +58,10 @@ export function httpNotificationFeed(options: HttpNotificationFeedOptions): Noti
       return result.value;
     },
   };
+}
+
+/** The `code` of a problem+json answer, if it has one. */
+async function problemCode(response: Response): Promise<string | undefined> {
+  const body = (await response.json().catch(() => undefined)) as { code?: unknown } | undefined;
+  return typeof body?.code === 'string' ? body.code : undefined;
 }

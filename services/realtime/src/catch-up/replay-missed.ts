@@ -1,5 +1,5 @@
 import { ServerEvents } from '@herald/contracts';
-import { type Logger } from '@herald/runtime';
+import { AppError, type Logger } from '@herald/runtime';
 import { type CatchUpEvent } from '../sockets/protocol';
 import { type RealtimeSocket } from '../sockets/socket-types';
 import { type CatchUpItem, type NotificationFeed } from './notification-feed';
@@ -8,6 +8,8 @@ export interface ReplayOptions {
   feed: NotificationFeed;
   maxItems: number;
   log: Logger;
+  /** the notification API says the account is disabled: the socket must go */
+  onAccountDisabled(socket: RealtimeSocket): void;
 }
 
 /**
@@ -37,6 +39,10 @@ export async function replayMissed(socket: RealtimeSocket, options: ReplayOption
     missed = read.items;
     outcome = { status: read.truncated ? 'truncated' : 'complete', count: missed.length };
   } catch (error) {
+    if (error instanceof AppError && error.code === 'account_disabled') {
+      if (socket.connected) options.onAccountDisabled(socket);
+      return;
+    }
     log.warn({ err: error }, 'catch-up failed; the client is told to reload its inbox');
     outcome = { status: 'failed', count: 0 };
   }

@@ -7,10 +7,16 @@ import {
   NotificationUpdatedMessage,
   Queues,
   ServerEvents,
+  UserUpdatedMessage,
 } from '@herald/contracts';
+import { type AccountChanges } from '../sockets/account-changes';
 import { type Pusher } from '../sockets/pusher';
 
-export const RealtimeEventMessage = Type.Union([NotificationCreatedMessage, NotificationUpdatedMessage]);
+export const RealtimeEventMessage = Type.Union([
+  NotificationCreatedMessage,
+  NotificationUpdatedMessage,
+  UserUpdatedMessage,
+]);
 
 export interface NotificationEventsOptions {
   instanceId: string;
@@ -18,7 +24,7 @@ export interface NotificationEventsOptions {
   queueMaxLength: number;
 }
 
-/** This instance's own fan-out queue: every instance sees every event and pushes to its own sockets. */
+/** This instance's own fan-out queue: every instance sees every event and acts on its own sockets. */
 export function instanceQueueName(amqp: AmqpClient, instanceId: string): string {
   return amqp.names.scoped(`${Queues.realtimePrefix}${instanceId}`);
 }
@@ -39,7 +45,7 @@ export function instanceQueueName(amqp: AmqpClient, instanceId: string): string 
  */
 export function consumeNotificationEvents(
   amqp: AmqpClient,
-  pusher: Pusher,
+  targets: { pusher: Pusher; accounts: AccountChanges },
   options: NotificationEventsOptions,
 ): Consumer<typeof RealtimeEventMessage> {
   const events = amqp.names.exchanges.events;
@@ -60,12 +66,19 @@ export function consumeNotificationEvents(
       bindings: [
         { exchange: events, routingKey: EventRoutingKeys.notificationCreated },
         { exchange: events, routingKey: EventRoutingKeys.notificationUpdated },
+        // auth's user changes: a disabled account or a new role outdates the sockets' tokens
+        { exchange: events, routingKey: EventRoutingKeys.userUpdated },
       ],
     },
     schema: RealtimeEventMessage,
     prefetch: options.prefetch,
     retry: false,
     handler: async (message) => {
+      const { pusher, accounts } = targets;
+      if (message.type === MessageTypes.userUpdated) {
+        accounts.apply(message.payload, message.occurredAt);
+        return;
+      }
       if (message.type === MessageTypes.notificationCreated) {
         const { userId, notification, unreadCount } = message.payload;
         pusher.toUser(

@@ -2,6 +2,7 @@ import { validateMessage } from '@herald/contracts';
 import { AppError, ValidationError, type Logger } from '@herald/runtime';
 import { bearerToken, type TokenVerifier } from '@herald/runtime/http';
 import { type RealtimeMetrics } from '../metrics/realtime-metrics';
+import { type AccountStates } from './account-states';
 import { type ConnectionsPerUser } from './connection-limit';
 import { HandshakeAuth } from './protocol';
 import { type RealtimeSocket } from './socket-types';
@@ -15,6 +16,8 @@ export interface HandshakeErrorData {
 export interface HandshakeOptions {
   verifier: TokenVerifier;
   connections: ConnectionsPerUser;
+  /** what `user.updated` told this instance: disabled accounts and outdated roles are refused */
+  accounts: AccountStates;
   metrics: RealtimeMetrics;
   log: Logger;
 }
@@ -25,7 +28,7 @@ export interface HandshakeOptions {
  * WebSocket) or an `Authorization: Bearer` header (server-side clients).
  */
 export function authenticateHandshake(options: HandshakeOptions) {
-  const { verifier, connections, metrics, log } = options;
+  const { verifier, connections, accounts, metrics, log } = options;
   return async (socket: RealtimeSocket, next: (error?: Error) => void): Promise<void> => {
     try {
       const auth = readHandshakeAuth(socket.handshake.auth);
@@ -38,6 +41,8 @@ export function authenticateHandshake(options: HandshakeOptions) {
         );
       }
       const user = await verifier.verify(token);
+      const refusal = accounts.refusal(user);
+      if (refusal) throw new AppError(refusal.status, refusal.code, refusal.message);
       if (!connections.tryReserve(user.id, socket.id)) {
         throw new AppError(429, 'too_many_connections', 'Too many open connections for this user');
       }

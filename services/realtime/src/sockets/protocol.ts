@@ -45,7 +45,10 @@ export interface ServerToClientEvents {
   [ServerEvents.notificationUpdated]: (event: NotificationUpdatedEvent) => void;
   [ServerEvents.unreadCount]: (event: { count: number }) => void;
   [ServerEvents.authExpiring]: (event: { expiresAt: string }) => void;
-  [ServerEvents.authExpired]: (event: { code: 'token_expired' }) => void;
+  /** `account_disabled` / `role_changed`: auth's `user.updated` outdated the token before its expiry */
+  [ServerEvents.authExpired]: (event: {
+    code: 'token_expired' | 'account_disabled' | 'role_changed';
+  }) => void;
   [ServerEvents.catchUp]: (event: CatchUpEvent) => void;
   [ServerEvents.serverShutdown]: (event: { reconnect: true }) => void;
 }

@@ -5,6 +5,8 @@ import { type HttpApp, type TokenVerifier } from '@herald/runtime/http';
 import { type NotificationFeed } from '../catch-up/notification-feed';
 import { replayMissed } from '../catch-up/replay-missed';
 import { registerRealtimeMetrics } from '../metrics/realtime-metrics';
+import { AccountChanges } from './account-changes';
+import { AccountStates } from './account-states';
 import { ConnectionsPerUser } from './connection-limit';
 import { authenticateHandshake } from './handshake';
 import { adminRoom, userRoom } from './protocol';
@@ -24,11 +26,15 @@ export interface SocketServerOptions {
   maxBufferedPackets: number;
   reauthLeadMs: number;
   catchUpMaxItems: number;
+  /** accounts whose `user.updated` this instance remembers (disabled, role) */
+  knownAccountsMax: number;
 }
 
 export interface SocketServer {
   io: RealtimeServer;
   pusher: Pusher;
+  /** applies auth's user events to this instance's sockets and handshakes */
+  accounts: AccountChanges;
   /** Tells every client this instance is stopping, then closes the transports so they reconnect elsewhere. */
   closeAll(): void;
 }
@@ -53,23 +59,44 @@ export function attachSocketServer(app: HttpApp, options: SocketServerOptions): 
   const metrics = registerRealtimeMetrics(app, () => io.of('/').sockets.size);
   const connections = new ConnectionsPerUser(options.maxConnectionsPerUser);
   const pusher = new Pusher(io, { metrics, maxBufferedPackets: options.maxBufferedPackets, log });
+  const accounts = new AccountChanges(io, new AccountStates(options.knownAccountsMax), log);
 
-  io.use(authenticateHandshake({ verifier: options.verifier, connections, metrics, log }));
+  io.use(
+    authenticateHandshake({
+      verifier: options.verifier,
+      connections,
+      accounts: accounts.states,
+      metrics,
+      log,
+    }),
+  );
   io.on('connection', (socket) => {
     const { user } = socket.data;
     void socket.join(user.role === 'admin' ? [userRoom(user.id), adminRoom] : userRoom(user.id));
     superviseTokenExpiry(socket, {
       verifier: options.verifier,
       reauthLeadMs: options.reauthLeadMs,
+      accounts: accounts.states,
       log,
       timers: options.timers,
     });
-    void replayMissed(socket, { feed: options.notificationFeed, maxItems: options.catchUpMaxItems, log });
+    void replayMissed(socket, {
+      feed: options.notificationFeed,
+      maxItems: options.catchUpMaxItems,
+      log,
+      onAccountDisabled: (refused) =>
+        accounts.disconnect(refused, {
+          code: 'account_disabled',
+          status: 403,
+          message: 'The account is disabled',
+        }),
+    });
   });
 
   return {
     io,
     pusher,
+    accounts,
     closeAll() {
       io.of('/').emit(ServerEvents.serverShutdown, { reconnect: true });
       // Closing transports (not a server-side disconnect) makes clients reconnect by themselves,

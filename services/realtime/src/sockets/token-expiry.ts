@@ -1,6 +1,7 @@
 import { ClientEvents, ServerEvents } from '@herald/contracts';
 import { AppError, type Logger } from '@herald/runtime';
 import { type TokenVerifier } from '@herald/runtime/http';
+import { type AccountStates } from './account-states';
 import { adminRoom, type RefreshAck } from './protocol';
 import { type RealtimeSocket } from './socket-types';
 
@@ -26,6 +27,8 @@ export interface TokenExpiryOptions {
   verifier: TokenVerifier;
   /** how long before expiry the client is asked for a fresh token */
   reauthLeadMs: number;
+  /** a fresh token of a disabled account, or with an outdated role, is refused like at the handshake */
+  accounts: AccountStates;
   log: Logger;
   timers: Timers;
 }
@@ -38,7 +41,7 @@ export interface TokenExpiryOptions {
  * reconnect with the dead token).
  */
 export function superviseTokenExpiry(socket: RealtimeSocket, options: TokenExpiryOptions): void {
-  const { verifier, reauthLeadMs, log, timers } = options;
+  const { verifier, reauthLeadMs, accounts, log, timers } = options;
   let warnTimer: unknown;
   let expiryTimer: unknown;
 
@@ -90,6 +93,8 @@ export function superviseTokenExpiry(socket: RealtimeSocket, options: TokenExpir
       if (user.id !== socket.data.user.id) {
         return { ok: false, code: 'user_mismatch', message: 'The token belongs to another user' };
       }
+      const refusal = accounts.refusal(user);
+      if (refusal) return { ok: false, code: refusal.code, message: refusal.message };
       if (user.role === 'admin') void socket.join(adminRoom);
       else void socket.leave(adminRoom);
       socket.data.user = user;

@@ -28,6 +28,7 @@ export async function startFakeNotificationApi(
   const store = new Map<string, StoredNotification[]>();
   const requests: RecordedRequest[] = [];
   let failWith: number | undefined;
+  const disabled = new Set<string>();
 
   const server: Server = createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://fake');
@@ -44,6 +45,7 @@ export async function startFakeNotificationApi(
     if (request.method !== 'GET' || url.pathname !== '/api/v1/notifications') return reply(404, {});
     const userId = ownerOf(request.headers.authorization);
     if (!userId) return reply(401, { code: 'invalid_token' });
+    if (disabled.has(userId)) return reply(401, { status: 401, code: 'account_disabled' });
     return reply(200, page(store.get(userId) ?? [], request));
   });
 
@@ -66,6 +68,10 @@ export async function startFakeNotificationApi(
     requests,
     add(userId: string, ...notifications: StoredNotification[]) {
       store.set(userId, [...(store.get(userId) ?? []), ...notifications]);
+    },
+    /** answers this user's token with 401 `account_disabled`, as the notification service does once auth disabled it */
+    disable(userId: string) {
+      disabled.add(userId);
     },
     failWith(status: number | undefined) {
       failWith = status;
