@@ -38,7 +38,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import amqplib from 'amqplib';
 import jwt from 'jsonwebtoken';
@@ -319,6 +319,8 @@ async function main(): Promise<void> {
   if (!findNginx())
     throw new Error('this benchmark measures the gateway: install nginx (apt-get install nginx)');
   const log = (line: string) => process.stderr.write(`${line}\n`);
+  // how busy the machine was before we started: a figure taken at a load average above the core count is noise
+  const loadAtStart = Number(loadavg()[0]!.toFixed(2));
 
   // Never the local platform's .data/: a scratch directory for the H2 file and nginx's files.
   const dataDir = mkdtempSync(join(tmpdir(), 'herald-bench-'));
@@ -391,7 +393,11 @@ async function main(): Promise<void> {
     const result = {
       benchmark: 'gateway',
       at: new Date().toISOString(),
-      machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown' },
+      machine: {
+        cpus: cpus().length,
+        model: cpus()[0]?.model ?? 'unknown',
+        loadAverage1mAtStart: loadAtStart,
+      },
       mongo: mongoLabel,
       seconds,
       connections,
@@ -442,8 +448,17 @@ async function main(): Promise<void> {
     const run = (m: Measured | undefined) =>
       m &&
       `${fmt(m.load.acceptedPerSecond, '/s')}, p50 ${m.load.latencyMs.p50} ms, p99 ${m.load.latencyMs.p99} ms, ` +
-        `non-2xx ${m.load.non2xx + m.load.errors}, db ops ${fmt(m.dbOpsPerAccepted)} ` +
-        `(statements ${fmt(m.dbStatementsPerAccepted)})/accepted`;
+        `non-2xx ${m.load.non2xx + m.load.errors}, ` +
+        (m.dbOpsPerAccepted === undefined
+          ? 'db ops not counted'
+          : `db ops ${fmt(m.dbOpsPerAccepted)} (statements ${fmt(m.dbStatementsPerAccepted)})/accepted`);
+    const { machine } = result;
+    console.log(
+      `${machine.cpus} cores, 1-minute load average ${machine.loadAverage1mAtStart} before the run` +
+        (machine.loadAverage1mAtStart > machine.cpus / 2
+          ? ': something else was running, read the ratios as noisy'
+          : ''),
+    );
     console.table([
       { what: '(a) nginx 1 worker + bare Fastify', figure: fmt(gateway?.acceptedPerSecond, ' req/s') },
       { what: '(b) broker publish + confirm', figure: fmt(broker?.perSecond, ' msg/s') },
@@ -457,7 +472,7 @@ async function main(): Promise<void> {
               : `, server CPU ${inserts.serverCpuMsPer1000} ms/1000 docs`),
       },
       { what: 'composed limit L (1/L = Σ 1/ceiling)', figure: fmt(limit, '/s') },
-      { what: 'baseline (seed-style, no gateway)', figure: run(baseline) ?? '—' },
+      { what: 'baseline (seed-style, no gateway; 1 insert a request)', figure: run(baseline) ?? '—' },
       { what: 'Herald accepted (through the gateway)', figure: run(herald) ?? '—' },
       {
         what: `Herald / L (target ≥ ${TARGETS.heraldToLimit})`,
