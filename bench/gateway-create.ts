@@ -1,103 +1,223 @@
 /**
- * Accepted notifications per second through the gateway: the whole platform
- * (scripts/stack.ts, behind the real nginx) and a closed-loop load of
- * `POST /api/v1/notifications` (in-app, each user to themself) over
- * keep-alive connections.
+ * Accepted notifications per second, against what this machine allows and
+ * against a naive design, in one run on one database and one broker:
  *
- *   pnpm bench:gateway [seconds=15] [connections=64] [users=20]
+ *   pnpm bench:gateway [seconds=15] [connections=50] [users=20]
  *
- * Target (the brief): 7,000 accepted/s on this 2-core machine. The load
- * generator runs on the same two cores, and MongoDB is MONGO_URL or else the
- * in-memory MongoDB-wire server (a Java stand-in much slower than mongod,
- * also on those cores): without MONGO_URL the number is a floor. Besides the
- * rate it prints the notification service's CPU time per accepted request
- * (its `process_cpu_seconds_total`), the figure that says how far one
- * instance could go on a core of its own. Prints a table and a JSON line.
+ * 1. Ceilings, each alone: (a) the repository's nginx config with one worker
+ *    in front of a bare Fastify answering 202 to the same POST; (b) the
+ *    broker's persistent, mandatory publishes with pipelined confirms
+ *    through @herald/amqp; (c) the database's batched inserts (insertMany
+ *    of 100 notification-shaped documents, 4 in flight). One accepted
+ *    notification needs one of each, so they compose to the limit L with
+ *    1/L = Σ 1/ceiling.
+ * 2. The baseline: bench/baseline/seed-style-service.ts (Express, HS256 JWT,
+ *    mongoose Model.create and one awaited confirmed publish per request,
+ *    no gateway) at the same concurrency.
+ * 3. Herald: the whole platform as scripts/stack.ts starts it, through its
+ *    nginx, `POST /api/v1/notifications` in-app to oneself, closed loop.
+ *
+ * For 2 and 3 it also reads, over the measured window (plus a second for
+ * work the requests left behind): the CPU milliseconds per accepted
+ * notification of each process (/proc/<pid>/stat). For 3, the notification
+ * service's database commands per accepted notification (and the
+ * statements they carry: documents inserted, updates), counted by a
+ * wire-protocol proxy (bench/lib/mongo-wire-proxy.ts) that Herald's MongoDB
+ * connections go through, heartbeats aside; its CPU and round trip count
+ * against Herald, not the baseline. Prints a table and a JSON line,
+ * and writes the result to bench/results/gateway-<time>.json and
+ * bench/results/gateway-latest.json (the figures the README quotes).
+ *
+ * MongoDB is MONGO_URL, or else the embedded mongo-java-server started as
+ * `pnpm start` starts it (H2 file, long-running JVM; in a scratch directory).
+ * Environment: AMQP_URL (default the local broker); BENCH_MONGO_PROFILE
+ * (short-lived | long-running: the embedded server's JVM flags, to compare
+ * them); BENCH_ONLY (comma-separated phases: gateway, broker, inserts,
+ * baseline, herald; a partial run writes no result file); BENCH_VERBOSE
+ * (the services' output).
  */
-import { Agent, request } from 'node:http';
 import { randomUUID } from 'node:crypto';
-
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, startMongoJavaServer } from '@herald/local-infra';
+import amqplib from 'amqplib';
+import jwt from 'jsonwebtoken';
+import { freePort, startMongoJavaServer, stopProcess, type JvmProfile } from '@herald/local-infra';
+import { closeMongo, connectMongo, withDatabase } from '@herald/runtime/mongo';
 import { findNginx, startStack, type Stack } from '../scripts/stack';
-import { amqpUrl } from './lib/processes';
+import { amqpUrl, root } from './lib/processes';
+import { confirmCeiling, gatewayCeiling, insertCeiling, spawnListening } from './lib/ceilings';
+import { closedLoop, type LoadRequest, type LoadResult } from './lib/http-load';
+import {
+  allProcesses,
+  commandLine,
+  cpuMsPer,
+  findRabbitMq,
+  readCpu,
+  withDescendants,
+  type CpuSubject,
+} from './lib/proc-cpu';
+import { commandsBetween, startMongoWireProxy, type Tally, type WireProxy } from './lib/mongo-wire-proxy';
 
 const seconds = Number(process.argv[2] ?? 15);
-const connections = Number(process.argv[3] ?? 64);
+const connections = Number(process.argv[3] ?? 50);
 const users = Number(process.argv[4] ?? 20);
-const TARGET_PER_SECOND = 7_000;
+const PHASES = ['gateway', 'broker', 'inserts', 'baseline', 'herald'] as const;
+type Phase = (typeof PHASES)[number];
+const only = process.env.BENCH_ONLY?.split(',').map((phase) => phase.trim());
+const runs = (phase: Phase) => !only || only.includes(phase);
+const mongoProfile = process.env.BENCH_MONGO_PROFILE as JvmProfile | undefined;
 
-interface Response {
-  status: number;
-  body: string;
-}
+const TARGETS = {
+  heraldToLimit: 0.5,
+  heraldToBaseline: 3,
+  p99Ms: 50,
+  dbOpsPerAccepted: 1.5,
+};
+/** after the load stops, the work it left (publishes, group commits) still counts */
+const SETTLE_MS = 1_000;
+const WARM_UP_REQUESTS = 1_000;
+const BROKER_IN_FLIGHT = 2_000;
 
-function send(
-  agent: Agent,
-  base: URL,
-  method: string,
-  path: string,
-  body?: unknown,
-  token?: string,
-): Promise<Response> {
-  const payload = body === undefined ? undefined : JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        agent,
-        host: base.hostname,
-        port: base.port,
-        method,
-        path,
-        headers: {
-          ...(payload
-            ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
-            : {}),
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** the same request everywhere: an in-app notification from a user to themself */
+function notificationRequest(userIds: string[], tokens: string[]) {
+  return (index: number): LoadRequest => ({
+    headers: { authorization: `Bearer ${tokens[index % tokens.length]}` },
+    body: JSON.stringify({
+      recipient: { userId: userIds[index % userIds.length] },
+      channels: ['in_app'],
+      title: 'Bench',
+      body: `n${index}`,
+    }),
   });
 }
 
-async function cpuSeconds(serviceUrl: string): Promise<number> {
-  const text = await (await fetch(`${serviceUrl}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith('process_cpu_seconds_total'));
-  if (!line) throw new Error(`${serviceUrl}/metrics has no process_cpu_seconds_total`);
-  return Number(line.split(' ')[1]);
+/** the URL through the proxy, if MONGO_URL is one host we can stand in front of */
+function proxiedUrl(mongoUrl: string, proxy: WireProxy): string | undefined {
+  const match = /^mongodb:\/\/([^@/]*@)?([^/?,]+)(\/[^?]*)?(?:\?(.*))?$/.exec(mongoUrl);
+  if (!match) return undefined;
+  const [, credentials = '', , path = '', query = ''] = match;
+  const params = new URLSearchParams(query);
+  params.set('directConnection', 'true');
+  return `mongodb://${credentials}${proxy.url.slice('mongodb://'.length)}${path || '/'}?${params}`;
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+interface Measured {
+  load: LoadResult;
+  cpuMsPerAccepted: Record<string, number | undefined>;
+  /** database commands (heartbeats aside) per accepted notification */
+  dbOpsPerAccepted: number | undefined;
+  /** what those commands carried: documents inserted, updates, deletes (1 for any other command) */
+  dbStatementsPerAccepted: number | undefined;
+  /** totals over the window by "command collection" */
+  dbOpsByCommand: Record<string, Tally> | undefined;
+  /** the processes whose CPU could not be read, and why */
+  notMeasured: string[];
 }
 
-async function main(): Promise<void> {
-  if (![seconds, connections, users].every((n) => Number.isFinite(n) && n > 0)) {
-    throw new Error('usage: bench:gateway [seconds=15] [connections=64] [users=20]');
+/** Warms up, then loads for `seconds` and reads CPU and database commands around it. */
+async function measure(options: {
+  url: string;
+  subjects: CpuSubject[];
+  proxy: WireProxy | undefined;
+  database: string;
+  request: (index: number) => LoadRequest;
+}): Promise<Measured> {
+  const common = { url: options.url, path: '/api/v1/notifications', connections, request: options.request };
+  await closedLoop({ ...common, amount: WARM_UP_REQUESTS });
+  const countsBefore = await options.proxy?.counts();
+  const cpuBefore = readCpu(options.subjects);
+  const load = await closedLoop({ ...common, seconds });
+  await sleep(SETTLE_MS);
+  const cpuAfter = readCpu(options.subjects);
+  const countsAfter = await options.proxy?.counts();
+  const commands =
+    countsBefore && countsAfter ? commandsBetween(countsBefore, countsAfter, options.database) : undefined;
+  return {
+    load,
+    cpuMsPerAccepted: cpuMsPer(cpuBefore, cpuAfter, load.accepted),
+    dbOpsPerAccepted:
+      commands && load.accepted ? Number((commands.commands / load.accepted).toFixed(2)) : undefined,
+    dbStatementsPerAccepted:
+      commands && load.accepted ? Number((commands.statements / load.accepted).toFixed(2)) : undefined,
+    dbOpsByCommand: commands?.byCommand,
+    notMeasured: options.subjects
+      .filter((subject) => subject.missing || cpuAfter.ticks.get(subject.name) === undefined)
+      .map((subject) => `${subject.name}: ${subject.missing ?? 'its /proc entry could not be read'}`),
+  };
+}
+
+function sharedSubjects(mongoPid: number | undefined): CpuSubject[] {
+  const processes = allProcesses();
+  const rabbit = findRabbitMq(processes);
+  const mongod = mongoPid ?? processes.find((p) => p.comm === 'mongod')?.pid;
+  return [
+    mongod
+      ? { name: 'mongodb', pids: () => [mongod] }
+      : { name: 'mongodb', pids: () => [], missing: 'MONGO_URL names no mongod process on this machine' },
+    rabbit
+      ? { name: 'rabbitmq', pids: () => [rabbit] }
+      : { name: 'rabbitmq', pids: () => [], missing: 'no beam.smp running rabbit on this machine' },
+    { name: 'load generator', pids: () => [process.pid] },
+  ];
+}
+
+/**
+ * The baseline talks to MongoDB directly: it makes one `insert` per request
+ * by construction (the proxy counted 1.01 while this was built, the 0.01
+ * being requests still in flight when the load stopped), and the proxy's
+ * CPU and round trip, per command, would cost it more than Herald.
+ */
+async function runBaseline(mongoUrl: string, subjects: CpuSubject[]): Promise<Measured> {
+  const id = randomUUID().slice(0, 6);
+  const database = `bench_baseline_${id}`;
+  const queue = `bench-baseline-${id}`;
+  const secret = randomUUID();
+  const port = await freePort();
+  const service = await spawnListening(join(__dirname, 'baseline', 'seed-style-service.ts'), {
+    PORT: String(port),
+    MONGO_URL: withDatabase(mongoUrl, database),
+    AMQP_URL: amqpUrl,
+    JWT_SECRET: secret,
+    QUEUE: queue,
+  });
+  try {
+    const userIds = Array.from({ length: users }, () => randomUUID());
+    const tokens = userIds.map((sub) =>
+      jwt.sign({ sub, role: 'user' }, secret, { algorithm: 'HS256', expiresIn: '1h' }),
+    );
+    return await measure({
+      url: `http://127.0.0.1:${port}`,
+      subjects: [{ name: 'service', pids: () => [service.pid!] }, ...subjects],
+      proxy: undefined,
+      database,
+      request: notificationRequest(userIds, tokens),
+    });
+  } finally {
+    await stopProcess(service);
+    const connection = await amqplib.connect(amqpUrl);
+    const channel = await connection.createChannel();
+    await channel.deleteQueue(queue);
+    await connection.close();
+    await dropDatabases(mongoUrl, [database]);
   }
-  if (!findNginx())
-    throw new Error('this benchmark measures the gateway: install nginx (apt-get install nginx)');
+}
+
+async function runHerald(
+  dataDir: string,
+  mongoUrl: string,
+  subjects: CpuSubject[],
+  proxy: WireProxy | undefined,
+): Promise<Measured> {
+  const prefix = `bench_${randomUUID().slice(0, 6)}`;
   const basePort = 20_000 + Math.floor(Math.random() * 20_000);
-  // Never the local platform's .data/ (its database file and nginx directory): a private one, and an
-  // in-memory database unless MONGO_URL names one.
-  const dataDir = mkdtempSync(join(tmpdir(), 'herald-bench-'));
-  const mongo = process.env.MONGO_URL ? undefined : await startMongoJavaServer();
   let stack: Stack | undefined;
   try {
     stack = await startStack({
       dataDir,
-      databasePrefix: `bench_${randomUUID().slice(0, 6)}`,
+      databasePrefix: prefix,
       runtime: 'source',
       basePort,
       gatewayPort: await freePort(),
@@ -107,107 +227,325 @@ async function main(): Promise<void> {
         ...process.env,
         // production would demand a configured signing key; the logs are quiet at warn either way
         NODE_ENV: 'development',
-        MONGO_URL: process.env.MONGO_URL ?? mongo!.url,
+        MONGO_URL: mongoUrl,
         LOG_LEVEL: 'warn',
         AMQP_URL: amqpUrl,
         AMQP_NAMESPACE: `bench-${randomUUID().slice(0, 6)}`,
         BCRYPT_COST: '4',
         REGISTER_MAX_PER_IP: '1000',
+        // the load is 20 users sending thousands a minute: a benchmark, not abuse
+        QUOTA_IN_APP_PER_MINUTE: '0',
+        QUOTA_IN_APP_PER_DAY: '0',
         MAILGUN_API_KEY: '',
         TWILIO_ACCOUNT_SID: '',
       },
     });
-    const gateway = new URL(stack.gatewayUrl!);
-    const agent = new Agent({ keepAlive: true, maxSockets: connections });
-
     // Users sign up through auth directly: the gateway's credentials zone would (rightly) throttle a burst.
-    const auth = new URL(stack.serviceUrls.auth!);
+    const auth = stack.serviceUrls.auth!;
     const tokens: string[] = [];
     for (let i = 0; i < users; i += 1) {
-      const email = `bench.${randomUUID().slice(0, 8)}@example.com`;
-      const password = `bench-${randomUUID()}`;
-      const registered = await send(agent, auth, 'POST', '/api/v1/auth/register', {
-        email,
-        password,
-        name: `U${i}`,
-      });
-      if (registered.status !== 202) throw new Error(`register: ${registered.status} ${registered.body}`);
-      const login = await send(agent, auth, 'POST', '/api/v1/auth/login', { email, password });
-      if (login.status !== 200) throw new Error(`login: ${login.status} ${login.body}`);
-      tokens.push((JSON.parse(login.body) as { accessToken: string }).accessToken);
+      const credentials = { email: `bench.${randomUUID().slice(0, 8)}@example.com`, password: randomUUID() };
+      const post = (path: string, body: unknown) =>
+        fetch(`${auth}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+      const registered = await post('/api/v1/auth/register', { ...credentials, name: `U${i}` });
+      if (registered.status !== 202)
+        throw new Error(`register: ${registered.status} ${await registered.text()}`);
+      const login = await post('/api/v1/auth/login', credentials);
+      if (login.status !== 200) throw new Error(`login: ${login.status} ${await login.text()}`);
+      tokens.push(((await login.json()) as { accessToken: string }).accessToken);
     }
     const userIds = tokens.map(
       (token) => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).sub as string,
     );
 
-    const post = (index: number) =>
-      send(
-        agent,
-        gateway,
-        'POST',
-        '/api/v1/notifications',
-        {
-          recipient: { userId: userIds[index % users] },
-          channels: ['in_app'],
-          title: 'Bench',
-          body: `n${index}`,
-        },
-        tokens[index % users],
-      );
-
-    // warm-up: JIT, connection pools, mongoose models
-    for (let i = 0; i < 200; i += 1) await post(i);
-
-    const notificationUrl = stack.serviceUrls.notification!;
-    const cpuBefore = await cpuSeconds(notificationUrl);
-    const statuses = new Map<number, number>();
-    const latencies: number[] = [];
-    let next = 0;
-    const deadline = performance.now() + seconds * 1000;
-    const started = performance.now();
-    await Promise.all(
-      Array.from({ length: connections }, async () => {
-        while (performance.now() < deadline) {
-          const at = performance.now();
-          const response = await post(next++).catch(() => ({ status: 0, body: '' }));
-          latencies.push(performance.now() - at);
-          statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
-        }
-      }),
-    );
-    const elapsed = (performance.now() - started) / 1000;
-    const cpuAfter = await cpuSeconds(notificationUrl);
-    agent.destroy();
-
-    const accepted = statuses.get(202) ?? 0;
-    const perSecond = accepted / elapsed;
-    const cpuMsPerRequest = accepted ? ((cpuAfter - cpuBefore) * 1000) / accepted : Number.NaN;
-    latencies.sort((a, b) => a - b);
-    const result = {
-      benchmark: 'gateway-create',
-      mongo: process.env.MONGO_URL ? 'MONGO_URL' : 'mongo-java-server (in memory)',
-      seconds: Number(elapsed.toFixed(1)),
-      connections,
-      accepted,
-      acceptedPerSecond: Math.round(perSecond),
-      target: TARGET_PER_SECOND,
-      notificationCpuMsPerRequest: Number(cpuMsPerRequest.toFixed(3)),
-      latencyMs: {
-        p50: Number(percentile(latencies, 50).toFixed(1)),
-        p99: Number(percentile(latencies, 99).toFixed(1)),
-      },
-      statuses: Object.fromEntries(statuses),
+    const processes = allProcesses();
+    const service = (name: string): CpuSubject => {
+      const pid = processes.find(
+        (p) => p.ppid === process.pid && commandLine(p.pid).includes(`services/${name}/src/server.ts`),
+      )?.pid;
+      return pid
+        ? { name, pids: () => [pid] }
+        : { name, pids: () => [], missing: `no ${name} process found` };
     };
-    console.table({
-      'accepted/s': result.acceptedPerSecond,
-      target: TARGET_PER_SECOND,
-      'notification CPU ms/request': result.notificationCpuMsPerRequest,
-      'latency p50 ms': result.latencyMs.p50,
-      'latency p99 ms': result.latencyMs.p99,
+    const nginxMaster = Number(readFileSync(join(dataDir, 'nginx', 'nginx.pid'), 'utf8').trim());
+    return await measure({
+      url: stack.gatewayUrl!,
+      subjects: [
+        service('notification'),
+        service('auth'),
+        service('realtime'),
+        service('delivery-worker'),
+        { name: 'nginx', pids: () => withDescendants(nginxMaster) },
+        ...subjects,
+        proxy
+          ? { name: 'wire proxy', pids: () => [proxy.pid] }
+          : { name: 'wire proxy', pids: () => [], missing: 'no proxy: MONGO_URL is not one host' },
+      ],
+      proxy,
+      database: `${prefix}_notification`,
+      request: notificationRequest(userIds, tokens),
     });
-    console.log(JSON.stringify(result));
   } finally {
     await stack?.stop();
+    await dropDatabases(
+      mongoUrl,
+      ['auth', 'notification', 'delivery_worker', 'realtime'].map((name) => `${prefix}_${name}`),
+    );
+  }
+}
+
+async function dropDatabases(mongoUrl: string, names: string[]): Promise<void> {
+  const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
+  const connection = await connectMongo({ url: mongoUrl, logger: silent, maxAttempts: 1 });
+  try {
+    for (const name of names) await connection.useDb(name).dropDatabase();
+  } finally {
+    await closeMongo(connection);
+  }
+}
+
+const pass = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
+const ratio = (a: number | undefined, b: number | undefined) =>
+  a !== undefined && b ? Number((a / b).toFixed(2)) : undefined;
+
+async function main(): Promise<void> {
+  if (![seconds, connections, users].every((n) => Number.isFinite(n) && n > 0)) {
+    throw new Error('usage: bench:gateway [seconds=15] [connections=50] [users=20]');
+  }
+  if (only?.some((phase) => !PHASES.includes(phase as Phase))) {
+    throw new Error(`BENCH_ONLY: phases are ${PHASES.join(', ')}`);
+  }
+  if (!findNginx())
+    throw new Error('this benchmark measures the gateway: install nginx (apt-get install nginx)');
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  // how busy the machine was before we started: a figure taken at a load average above the core count is noise
+  const loadAtStart = Number(loadavg()[0]!.toFixed(2));
+
+  // Never the local platform's .data/: a scratch directory for the H2 file and nginx's files.
+  const dataDir = mkdtempSync(join(tmpdir(), 'herald-bench-'));
+  const mongo = process.env.MONGO_URL
+    ? undefined
+    : await startMongoJavaServer({
+        h2File: join(dataDir, 'mongo', 'herald.mv'),
+        ...(mongoProfile ? { jvmProfile: mongoProfile } : {}),
+      });
+  const mongoUrl = process.env.MONGO_URL ?? mongo!.url;
+  const mongoLabel = mongo ? mongo.label : 'MONGO_URL';
+  log(`MongoDB: ${mongoLabel}`);
+  let proxy: WireProxy | undefined;
+  try {
+    const target = /^mongodb:\/\/(?:[^@/]*@)?([^/?,]+)(?:[/?]|$)/.exec(mongoUrl)?.[1];
+    proxy = target ? await startMongoWireProxy(target) : undefined;
+    const countedUrl = (proxy && proxiedUrl(mongoUrl, proxy)) ?? mongoUrl;
+    const sameRequest = notificationRequest([randomUUID()], ['bench']);
+
+    let gateway: LoadResult | undefined;
+    let broker: { perSecond: number } | undefined;
+    let inserts: { perSecond: number; serverCpuMsPer1000?: number } | undefined;
+    let baseline: Measured | undefined;
+    let herald: Measured | undefined;
+    if (runs('gateway')) {
+      log(`(a) nginx (1 worker) + bare Fastify, ${seconds} s at c=${connections}…`);
+      const runDir = join(dataDir, 'ceiling-nginx');
+      gateway = await gatewayCeiling({ runDir, seconds, connections, request: sameRequest });
+    }
+    if (runs('broker')) {
+      log(`(b) broker publish + confirm, ${seconds} s, ${BROKER_IN_FLIGHT} in flight…`);
+      broker = await confirmCeiling({ url: amqpUrl, inFlight: BROKER_IN_FLIGHT, seconds });
+    }
+    if (runs('inserts')) {
+      log(`(c) insertMany of 100, 4 in flight, ${seconds} s…`);
+      inserts = await insertCeiling({ mongoUrl, seconds, serverPid: mongo?.pid });
+    }
+    const subjects = sharedSubjects(mongo?.pid);
+    if (runs('baseline')) {
+      log(`baseline (Express, HS256, Model.create, awaited publish), ${seconds} s at c=${connections}…`);
+      baseline = await runBaseline(mongoUrl, subjects);
+    }
+    if (runs('herald')) {
+      log(`Herald through the gateway, ${seconds} s at c=${connections}…`);
+      herald = await runHerald(dataDir, countedUrl, subjects, proxy);
+    }
+
+    const ceilings = [gateway?.acceptedPerSecond, broker?.perSecond, inserts?.perSecond];
+    const limit = ceilings.every((c) => c)
+      ? Math.round(1 / ceilings.reduce<number>((sum, c) => sum + 1 / c!, 0))
+      : undefined;
+    const heraldRate = herald?.load.acceptedPerSecond;
+    const toLimit = ratio(heraldRate, limit);
+    const toBaseline = ratio(heraldRate, baseline?.load.acceptedPerSecond);
+    const summary = (m: Measured | undefined) =>
+      m && {
+        acceptedPerSecond: m.load.acceptedPerSecond,
+        accepted: m.load.accepted,
+        seconds: m.load.seconds,
+        latencyMs: m.load.latencyMs,
+        non2xx: m.load.non2xx,
+        errors: m.load.errors,
+        statuses: m.load.statuses,
+        cpuMsPerAccepted: m.cpuMsPerAccepted,
+        dbOpsPerAccepted: m.dbOpsPerAccepted,
+        dbStatementsPerAccepted: m.dbStatementsPerAccepted,
+        dbOpsByCommand: m.dbOpsByCommand,
+      };
+    const notMeasured = [...new Set([...(baseline?.notMeasured ?? []), ...(herald?.notMeasured ?? [])])];
+    const result = {
+      benchmark: 'gateway',
+      at: new Date().toISOString(),
+      machine: {
+        cpus: cpus().length,
+        model: cpus()[0]?.model ?? 'unknown',
+        loadAverage1mAtStart: loadAtStart,
+      },
+      mongo: mongoLabel,
+      seconds,
+      connections,
+      users,
+      ceilings: {
+        gatewayPerSecond: gateway?.acceptedPerSecond,
+        gatewayNon2xx: gateway && gateway.non2xx + gateway.errors,
+        brokerConfirmsPerSecond: broker?.perSecond,
+        insertDocsPerSecond: inserts?.perSecond,
+        insertServerCpuMsPer1000Docs: inserts?.serverCpuMsPer1000,
+        composedLimitPerSecond: limit,
+      },
+      baseline: summary(baseline),
+      herald: summary(herald),
+      ratios: {
+        heraldToLimit: {
+          value: toLimit,
+          target: TARGETS.heraldToLimit,
+          pass: (toLimit ?? 0) >= TARGETS.heraldToLimit,
+        },
+        heraldToBaseline: {
+          value: toBaseline,
+          target: TARGETS.heraldToBaseline,
+          pass: (toBaseline ?? 0) >= TARGETS.heraldToBaseline,
+        },
+      },
+      targets: herald && {
+        p99UnderMs: {
+          value: herald.load.latencyMs.p99,
+          target: TARGETS.p99Ms,
+          pass: herald.load.latencyMs.p99 < TARGETS.p99Ms,
+        },
+        zeroNon2xx: {
+          value: herald.load.non2xx + herald.load.errors,
+          pass: herald.load.non2xx + herald.load.errors === 0,
+        },
+        dbOpsPerAccepted: {
+          value: herald.dbOpsPerAccepted,
+          target: TARGETS.dbOpsPerAccepted,
+          pass: herald.dbOpsPerAccepted !== undefined && herald.dbOpsPerAccepted <= TARGETS.dbOpsPerAccepted,
+        },
+      },
+      notMeasured,
+    };
+
+    const fmt = (n: number | undefined, unit = '') =>
+      n === undefined ? '—' : `${n.toLocaleString('en')}${unit}`;
+    const run = (m: Measured | undefined) =>
+      m &&
+      `${fmt(m.load.acceptedPerSecond, '/s')}, p50 ${m.load.latencyMs.p50} ms, p99 ${m.load.latencyMs.p99} ms, ` +
+        `non-2xx ${m.load.non2xx + m.load.errors}, ` +
+        (m.dbOpsPerAccepted === undefined
+          ? 'db ops not counted'
+          : `db ops ${fmt(m.dbOpsPerAccepted)} (statements ${fmt(m.dbStatementsPerAccepted)})/accepted`);
+    const { machine } = result;
+    console.log(
+      `${machine.cpus} cores, 1-minute load average ${machine.loadAverage1mAtStart} before the run` +
+        (machine.loadAverage1mAtStart > machine.cpus / 2
+          ? ': something else was running, read the ratios as noisy'
+          : ''),
+    );
+    console.table([
+      { what: '(a) nginx 1 worker + bare Fastify', figure: fmt(gateway?.acceptedPerSecond, ' req/s') },
+      { what: '(b) broker publish + confirm', figure: fmt(broker?.perSecond, ' msg/s') },
+      {
+        what: '(c) batched inserts (100 a batch, 4 in flight)',
+        figure: !inserts
+          ? '—'
+          : `${fmt(inserts.perSecond, ' docs/s')}` +
+            (inserts.serverCpuMsPer1000 === undefined
+              ? ''
+              : `, server CPU ${inserts.serverCpuMsPer1000} ms/1000 docs`),
+      },
+      { what: 'composed limit L (1/L = Σ 1/ceiling)', figure: fmt(limit, '/s') },
+      { what: 'baseline (seed-style, no gateway; 1 insert a request)', figure: run(baseline) ?? '—' },
+      { what: 'Herald accepted (through the gateway)', figure: run(herald) ?? '—' },
+      {
+        what: `Herald / L (target ≥ ${TARGETS.heraldToLimit})`,
+        figure: `${fmt(toLimit)} ${toLimit === undefined ? '' : pass(result.ratios.heraldToLimit.pass)}`,
+      },
+      {
+        what: `Herald / baseline (target ≥ ${TARGETS.heraldToBaseline})`,
+        figure: `${fmt(toBaseline)} ${toBaseline === undefined ? '' : pass(result.ratios.heraldToBaseline.pass)}`,
+      },
+      ...(result.targets
+        ? [
+            {
+              what: `Herald p99 < ${TARGETS.p99Ms} ms, zero non-2xx, db ops ≤ ${TARGETS.dbOpsPerAccepted}`,
+              figure: [result.targets.p99UnderMs, result.targets.zeroNon2xx, result.targets.dbOpsPerAccepted]
+                .map((t) => pass(t.pass))
+                .join(' / '),
+            },
+          ]
+        : []),
+    ]);
+    const names = [
+      ...new Set([
+        ...Object.keys(herald?.cpuMsPerAccepted ?? {}),
+        ...Object.keys(baseline?.cpuMsPerAccepted ?? {}),
+      ]),
+    ];
+    if (names.length) {
+      console.log('CPU ms per accepted notification');
+      console.table(
+        Object.fromEntries(
+          names.map((name) => [
+            name,
+            { baseline: fmt(baseline?.cpuMsPerAccepted[name]), herald: fmt(herald?.cpuMsPerAccepted[name]) },
+          ]),
+        ),
+      );
+    }
+    if (herald?.dbOpsByCommand || baseline?.dbOpsByCommand) {
+      console.log('database commands (and the statements they carried) per accepted notification');
+      const per = (m: Measured | undefined, key: string) => {
+        const tally = m?.dbOpsByCommand?.[key];
+        if (!tally || !m.load.accepted) return '';
+        const each = (n: number) => Number((n / m.load.accepted).toFixed(3));
+        return `${each(tally.commands)} (${each(tally.statements)})`;
+      };
+      const keys = [
+        ...new Set([
+          ...Object.keys(baseline?.dbOpsByCommand ?? {}),
+          ...Object.keys(herald?.dbOpsByCommand ?? {}),
+        ]),
+      ];
+      console.table(
+        Object.fromEntries(
+          keys.map((key) => [key, { baseline: per(baseline, key), herald: per(herald, key) }]),
+        ),
+      );
+    }
+    if (notMeasured.length) console.log(`not measured: ${notMeasured.join('; ')}`);
+    console.log(JSON.stringify(result));
+
+    if (!only) {
+      const dir = join(root, 'bench', 'results');
+      mkdirSync(dir, { recursive: true });
+      const file = join(dir, `gateway-${result.at.slice(0, 16).replace(':', '-')}.json`);
+      writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+      copyFileSync(file, join(dir, 'gateway-latest.json'));
+      log(`written to ${file} and bench/results/gateway-latest.json`);
+    }
+  } finally {
+    await proxy?.stop();
     await mongo?.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }

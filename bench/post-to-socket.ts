@@ -72,6 +72,9 @@ async function main(): Promise<void> {
         MONGO_URL: database.url,
         AMQP_NAMESPACE: namespace,
         JWT_JWKS_URL: jwksUrl,
+        // a benchmark's users send far past a person's quota on purpose
+        QUOTA_IN_APP_PER_MINUTE: '0',
+        QUOTA_IN_APP_PER_DAY: '0',
       }),
     );
     await waitUntilReady(`${notificationBase}/health/ready`, { child: children[0]! });

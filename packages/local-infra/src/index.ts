@@ -5,11 +5,13 @@
  * builds the tests' infrastructure on it, never the other way round.
  */
 export {
+  JVM_FLAGS,
   MONGO_SERVER_DIR,
   MONGO_SERVER_TARGET,
   resolveClasspath,
   startMongoJavaServer,
   type EmbeddedMongo,
+  type JvmProfile,
   type MongoJavaServerOptions,
 } from './mongo-java-server';
 export { freePort, freePortRange, isPortFree, type PortRangeOptions } from './ports';

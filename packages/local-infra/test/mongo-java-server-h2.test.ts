@@ -9,6 +9,9 @@ import { startMongoJavaServer } from '../src';
 
 jest.setTimeout(60_000);
 
+// what `pnpm start` runs, but with the test runs' fast-start JVM
+const shortLived = { jvmProfile: 'short-lived' } as const;
+
 const silent: MongoLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 /** a connection as a service opens it (mongoose, through @herald/runtime), with a users model */
@@ -27,7 +30,7 @@ describe('mongo-java-server on an H2 file', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('keeps documents and unique indexes across a stop and a start', async () => {
-    const first = await startMongoJavaServer({ h2File: file });
+    const first = await startMongoJavaServer({ h2File: file, ...shortLived });
     try {
       expect(first.label).toContain(file);
       const { connection, Users } = await connect(first.url);
@@ -39,7 +42,7 @@ describe('mongo-java-server on an H2 file', () => {
       await first.stop();
     }
 
-    const second = await startMongoJavaServer({ h2File: file });
+    const second = await startMongoJavaServer({ h2File: file, ...shortLived });
     try {
       const { connection, Users } = await connect(second.url);
       expect(await Users.findOne({ email: 'ada@example.com' }).lean()).toMatchObject({ name: 'Ada' });
@@ -58,10 +61,14 @@ describe('mongo-java-server on an H2 file', () => {
   });
 
   it('refuses a second server on a file that is in use', async () => {
-    const owner = await startMongoJavaServer({ h2File: join(dir, 'locked.mv') });
+    const owner = await startMongoJavaServer({ h2File: join(dir, 'locked.mv'), ...shortLived });
     try {
       await expect(
-        startMongoJavaServer({ h2File: join(dir, 'locked.mv'), logFile: join(dir, 'second.log') }),
+        startMongoJavaServer({
+          h2File: join(dir, 'locked.mv'),
+          logFile: join(dir, 'second.log'),
+          ...shortLived,
+        }),
       ).rejects.toThrow(/exited during start-up[\s\S]*locked/i);
     } finally {
       await owner.stop();
