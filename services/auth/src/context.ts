@@ -66,7 +66,7 @@ export async function createAuthContext(parts: AuthContextParts): Promise<AuthCo
     subscriberOutbox: outboxOf(models.subscribers, 'subscriber-outbox'),
     apiKeyDirectory: createApiKeyDirectory(models.apiKeys, { cacheMs: config.API_KEY_CACHE_MS, now }),
     inboxTokenTtlSeconds: config.INBOX_TOKEN_TTL_SECONDS,
-    metrics: authMetrics(parts.metricsRegistry, models.users, now),
+    metrics: authMetrics(parts.metricsRegistry, models, now),
     dummyHash: await createDummyHash(passwords),
     tokens: {
       keys,
