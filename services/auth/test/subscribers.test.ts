@@ -110,6 +110,17 @@ describe('subscribers', () => {
     expect((await get('bad-input')).statusCode).toBe(404);
   });
 
+  it('keeps any JSON in data, keys with dots and dollars included', async () => {
+    const data = { 'a.b': 1, $where: 'x', nested: { $gt: [1, { 'c.d': null }] }, text: 'é' };
+    const created = await put('odd-data', { data });
+    expect(created.statusCode).toBe(201);
+    expect((await get('odd-data')).json().data).toEqual(data);
+    expect((await put('odd-data', { data })).json().revision).toBe(1);
+    const changed = { ...data, $where: 'y' };
+    expect((await put('odd-data', { data: changed })).json()).toMatchObject({ data: changed, revision: 2 });
+    expect((await get('odd-data')).json().data).toEqual(changed);
+  });
+
   it('accepts every allowed external id character and 128 characters', async () => {
     for (const externalId of ['user@shop.example:42_a-b', 'y'.repeat(128)]) {
       expect((await put(externalId, { name: 'Edge' })).statusCode).toBe(201);

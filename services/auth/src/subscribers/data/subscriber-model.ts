@@ -15,7 +15,11 @@ const SubscriberSchema = new Schema(
     name: { type: String },
     locale: { type: String },
     timezone: { type: String },
-    data: { type: Schema.Types.Mixed },
+    /**
+     * The application's JSON, stored as text: any key is allowed in it
+     * (dots, a leading `$`), which MongoDB would refuse or misread as operators.
+     */
+    dataJson: { type: String },
     /** set when deleted: every field above is gone */
     deletedAt: { type: Date },
     createdAt: { type: Date, required: true },

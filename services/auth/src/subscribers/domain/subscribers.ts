@@ -32,6 +32,8 @@ export interface SubscriberView extends SubscriberInput {
 /** Free JSON for templates; bounded so one subscriber cannot bloat every event and read model. */
 export const MAX_DATA_BYTES = 16 * 1024;
 const PERSONAL_FIELDS = ['email', 'phone', 'name', 'locale', 'timezone', 'data'] as const;
+/** What is stored of them: `data` as JSON text (see the model). */
+const STORED_PERSONAL_FIELDS = ['email', 'phone', 'name', 'locale', 'timezone', 'dataJson'] as const;
 
 export const subscriberIdOf = (externalId: string) => `${SUBSCRIBER_ID_PREFIX}${externalId}`;
 
@@ -43,11 +45,26 @@ function personalData(subscriber: SubscriberInput): SubscriberInput {
   );
 }
 
+/** The personal data of a stored subscriber, `data` parsed back. */
+function storedPersonalData(subscriber: StoredSubscriber): SubscriberInput {
+  const { dataJson, ...rest } = subscriber;
+  return personalData({
+    ...(rest as SubscriberInput),
+    ...(dataJson ? { data: JSON.parse(dataJson) as Record<string, unknown> } : {}),
+  });
+}
+
+/** The personal data as stored: `data` as JSON text. */
+function toStored(input: SubscriberInput): Partial<StoredSubscriber> {
+  const { data, ...rest } = input;
+  return { ...rest, ...(data === undefined ? {} : { dataJson: JSON.stringify(data) }) };
+}
+
 export function subscriberView(subscriber: StoredSubscriber): SubscriberView {
   return {
     externalId: subscriber._id,
     subscriberId: subscriberIdOf(subscriber._id),
-    ...(personalData(subscriber as SubscriberInput) as SubscriberInput),
+    ...storedPersonalData(subscriber),
     createdAt: subscriber.createdAt.toISOString(),
     updatedAt: subscriber.updatedAt.toISOString(),
     revision: subscriber.revision,
@@ -96,13 +113,14 @@ export async function upsertSubscriber(
   for (let attempt = 1; ; attempt += 1) {
     const current = await ctx.models.subscribers.findById(externalId).lean<StoredSubscriber>();
     const live = current && !current.deletedAt ? current : undefined;
-    if (live && isDeepStrictEqual(personalData(live as SubscriberInput), wanted)) {
+    if (live && isDeepStrictEqual(storedPersonalData(live), wanted)) {
       return { subscriber: subscriberView(live), created: false };
     }
     const now = ctx.now();
+    const stored = toStored(wanted);
     const after: StoredSubscriber = {
       _id: externalId,
-      ...wanted,
+      ...stored,
       createdAt: live?.createdAt ?? now,
       updatedAt: now,
       revision: (current?.revision ?? 0) + 1,
@@ -113,9 +131,9 @@ export async function upsertSubscriber(
       if (!current) {
         await ctx.models.subscribers.create({ ...after, outbox: [entry] });
       } else {
-        const cleared = PERSONAL_FIELDS.filter((field) => wanted[field] === undefined);
+        const cleared = STORED_PERSONAL_FIELDS.filter((field) => stored[field] === undefined);
         const update: UpdateQuery<Subscriber> = {
-          $set: { ...wanted, createdAt: after.createdAt, updatedAt: now, revision: after.revision },
+          $set: { ...stored, createdAt: after.createdAt, updatedAt: now, revision: after.revision },
           $unset: Object.fromEntries([...cleared, 'deletedAt'].map((field) => [field, 1])),
           $push: { outbox: entry },
         };
@@ -198,7 +216,7 @@ export async function deleteSubscriber(
       { _id: externalId, revision: current.revision },
       {
         $set: { deletedAt: now, updatedAt: now, revision },
-        $unset: Object.fromEntries(PERSONAL_FIELDS.map((field) => [field, 1])),
+        $unset: Object.fromEntries(STORED_PERSONAL_FIELDS.map((field) => [field, 1])),
         $push: { outbox: entry },
       },
     );
