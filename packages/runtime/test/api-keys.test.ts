@@ -158,6 +158,11 @@ describe('API keys, inbox tokens and scopes', () => {
     expect(response.json()).toMatchObject({ code: 'api_key_in_query' });
   });
 
+  it('lets a query value that only starts like a key through (a template named hk_welcome)', async () => {
+    const key = directory.add(['notifications:send']);
+    expect((await get('/open/send?key=hk_welcome', key)).statusCode).toBe(200);
+  });
+
   it('answers 403 missing_scope naming the scope a key lacks', async () => {
     const key = directory.add(['notifications:send']);
     const response = await get('/open/templates', key);

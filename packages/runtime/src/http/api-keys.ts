@@ -115,6 +115,9 @@ export async function verifyApiKey(
   };
 }
 
+/** The start of a real key (`hk_` + its 16-hex id + `_`): `?key=hk_welcome` names a template, not a key. */
+const KEY_IN_TEXT = /^hk_[0-9a-f]{16}_/;
+
 /** Query parameters a client might put a key in. */
 const KEY_PARAMETERS = new Set(['api_key', 'apikey', 'api-key']);
 
@@ -127,7 +130,7 @@ export function refuseApiKeyInQuery(url: string): void {
   const query = url.indexOf('?');
   if (query < 0) return;
   for (const [name, value] of new URLSearchParams(url.slice(query + 1))) {
-    if (value.startsWith(API_KEY_PREFIX) || KEY_PARAMETERS.has(name.toLowerCase())) {
+    if (KEY_IN_TEXT.test(value) || KEY_PARAMETERS.has(name.toLowerCase())) {
       throw new ValidationError(
         'An API key must be sent in the Authorization header, never in the URL; rotate this key',
         [{ field: `/querystring/${name}`, message: 'an API key in the query string' }],
