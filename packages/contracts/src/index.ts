@@ -11,6 +11,7 @@ export * from './delivery-messages';
 export * from './notification-messages';
 export * from './user-messages';
 export * from './account-messages';
+export * from './application-messages';
 export * from './messages';
 export * from './validate';
 export * from './http';

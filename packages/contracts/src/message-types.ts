@@ -15,6 +15,9 @@ export const MessageTypes = {
   userRegistrationAttempted: EventRoutingKeys.userRegistrationAttempted,
   userPasswordResetRequested: EventRoutingKeys.userPasswordResetRequested,
   userPhoneVerificationRequested: EventRoutingKeys.userPhoneVerificationRequested,
+  apiKeyUpserted: EventRoutingKeys.apiKeyUpserted,
+  subscriberUpserted: EventRoutingKeys.subscriberUpserted,
+  subscriberDeleted: EventRoutingKeys.subscriberDeleted,
 } as const;
 export type MessageType = (typeof MessageTypes)[keyof typeof MessageTypes];
 
@@ -34,4 +37,7 @@ export const MessageVersions = {
   [MessageTypes.userRegistrationAttempted]: 1,
   [MessageTypes.userPasswordResetRequested]: 1,
   [MessageTypes.userPhoneVerificationRequested]: 1,
+  [MessageTypes.apiKeyUpserted]: 1,
+  [MessageTypes.subscriberUpserted]: 1,
+  [MessageTypes.subscriberDeleted]: 1,
 } as const satisfies Record<MessageType, number>;

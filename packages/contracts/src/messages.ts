@@ -4,6 +4,11 @@ import {
   PhoneVerificationRequestedMessage,
   RegistrationAttemptedMessage,
 } from './account-messages';
+import {
+  ApiKeyUpsertedMessage,
+  SubscriberDeletedMessage,
+  SubscriberUpsertedMessage,
+} from './application-messages';
 import { DeliveryJobMessage, DeliveryStatusMessage, type DeliveryJobPayload } from './delivery-messages';
 import { createEnvelope, type EnvelopeOptions } from './envelope';
 import { MessageTypes, MessageVersions, type MessageType } from './message-types';
@@ -23,6 +28,9 @@ export const MessageSchemas = {
   [MessageTypes.userRegistrationAttempted]: RegistrationAttemptedMessage,
   [MessageTypes.userPasswordResetRequested]: PasswordResetRequestedMessage,
   [MessageTypes.userPhoneVerificationRequested]: PhoneVerificationRequestedMessage,
+  [MessageTypes.apiKeyUpserted]: ApiKeyUpsertedMessage,
+  [MessageTypes.subscriberUpserted]: SubscriberUpsertedMessage,
+  [MessageTypes.subscriberDeleted]: SubscriberDeletedMessage,
 } as const satisfies Record<MessageType, TSchema>;
 
 export type MessageOf<T extends MessageType> = Static<(typeof MessageSchemas)[T]>;
@@ -46,6 +54,9 @@ export const EventRoutingKeyByMessageType: Record<EventMessageType, EventRouting
   [MessageTypes.userRegistrationAttempted]: EventRoutingKeys.userRegistrationAttempted,
   [MessageTypes.userPasswordResetRequested]: EventRoutingKeys.userPasswordResetRequested,
   [MessageTypes.userPhoneVerificationRequested]: EventRoutingKeys.userPhoneVerificationRequested,
+  [MessageTypes.apiKeyUpserted]: EventRoutingKeys.apiKeyUpserted,
+  [MessageTypes.subscriberUpserted]: EventRoutingKeys.subscriberUpserted,
+  [MessageTypes.subscriberDeleted]: EventRoutingKeys.subscriberDeleted,
 };
 
 /** An envelope at the version producers write today, its payload checked against that version by the compiler. */

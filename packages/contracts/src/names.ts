@@ -22,7 +22,7 @@ export const Exchanges = {
   delay: 'herald.delay',
   /** fanout: everything that cannot be processed, into the one dead-letter queue */
   deadLetter: 'herald.dlx',
-  /** topic: domain events (`notification.*`, `delivery.status`, `user.*`) */
+  /** topic: domain events (`notification.*`, `delivery.status`, `user.*`, `apikey.*`, `subscriber.*`) */
   events: 'herald.events',
 } as const;
 
@@ -53,6 +53,9 @@ export const EventRoutingKeys = {
   userRegistrationAttempted: 'user.registration_attempted',
   userPasswordResetRequested: 'user.password_reset_requested',
   userPhoneVerificationRequested: 'user.phone_verification_requested',
+  apiKeyUpserted: 'apikey.upserted',
+  subscriberUpserted: 'subscriber.upserted',
+  subscriberDeleted: 'subscriber.deleted',
 } as const;
 export type EventRoutingKey = (typeof EventRoutingKeys)[keyof typeof EventRoutingKeys];
 

@@ -30,6 +30,9 @@ const requiredPayloadField: Record<MessageType, string> = {
   'user.registration_attempted': 'email',
   'user.password_reset_requested': 'resetUrl',
   'user.phone_verification_requested': 'code',
+  'apikey.upserted': 'secretHash',
+  'subscriber.upserted': 'revision',
+  'subscriber.deleted': 'subscriberId',
 };
 
 /** A date-time field in each payload. */
@@ -53,6 +56,9 @@ const payloadDateField: Record<MessageType, (payload: Record<string, unknown>, v
     (payload.expiresAt = value),
     '/payload/expiresAt'
   ),
+  'apikey.upserted': (payload, value) => ((payload.revokedAt = value), '/payload/revokedAt'),
+  'subscriber.upserted': (payload, value) => ((payload.updatedAt = value), '/payload/updatedAt'),
+  'subscriber.deleted': (payload, value) => ((payload.deletedAt = value), '/payload/deletedAt'),
 };
 
 describe.each(messageTypes)('the %s schema', (type) => {
@@ -298,6 +304,32 @@ describe.each<Case>([
     'user.verification_requested',
     (m) => (m.payload.verificationUrl = 'https://herald.example.com/verify?token=a b'),
     '/payload/verificationUrl',
+  ],
+  [
+    'an unknown key scope',
+    'apikey.upserted',
+    (m) => (m.payload.scopes = ['notifications:send', 'everything']),
+    '/payload/scopes/1',
+  ],
+  ['a key id that is not 16 hex', 'apikey.upserted', (m) => (m.payload.keyId = 'KEY-1'), '/payload/keyId'],
+  ['a key with no scope', 'apikey.upserted', (m) => (m.payload.scopes = []), '/payload/scopes'],
+  [
+    'a plain secret as hash',
+    'apikey.upserted',
+    (m) => (m.payload.secretHash = 'hunter2'),
+    '/payload/secretHash',
+  ],
+  [
+    'an external id with a space',
+    'subscriber.upserted',
+    (m) => (m.payload.externalId = 'ada lovelace'),
+    '/payload/externalId',
+  ],
+  [
+    'a subscriber id without its prefix',
+    'subscriber.deleted',
+    (m) => (m.payload.subscriberId = 'customer-42'),
+    '/payload/subscriberId',
   ],
 ])('rejects %s', (_, type, mutate, path) => {
   it(`at ${path}`, () => {

@@ -22,6 +22,9 @@ describe('message routing', () => {
       'user.registration_attempted': 'user.registration_attempted',
       'user.password_reset_requested': 'user.password_reset_requested',
       'user.phone_verification_requested': 'user.phone_verification_requested',
+      'apikey.upserted': 'apikey.upserted',
+      'subscriber.upserted': 'subscriber.upserted',
+      'subscriber.deleted': 'subscriber.deleted',
     });
   });
 

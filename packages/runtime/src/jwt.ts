@@ -19,13 +19,67 @@ import { AppError, ServiceUnavailableError, UnauthorizedError } from './errors';
 
 export type Role = 'user' | 'admin';
 
-/** Who made a request, as proven by an access token from auth. */
+/** What proved a request: an access token, an API key, or an inbox token (docs/applications.md). */
+export type PrincipalKind = 'user' | 'apikey' | 'subscriber';
+
+/**
+ * Scope names. An API key carries those it was created with; an admin user
+ * (and a key with `admin`) passes every scope check; a normal user has its
+ * own inbox and sending to itself; a subscriber (inbox token) only `inbox`.
+ * `@herald/contracts` lists the ones a key may be created with
+ * (`ApiKeyScopes`); `inbox` is never given to a key.
+ */
+export const Scopes = {
+  notificationsSend: 'notifications:send',
+  notificationsRead: 'notifications:read',
+  subscribersWrite: 'subscribers:write',
+  templatesRead: 'templates:read',
+  templatesWrite: 'templates:write',
+  admin: 'admin',
+  inbox: 'inbox',
+} as const;
+export type Scope = (typeof Scopes)[keyof typeof Scopes];
+
+/** A normal user's scopes: the send and inbox routes, where the domain limits them to themselves. */
+export const USER_SCOPES: readonly Scope[] = [
+  Scopes.inbox,
+  Scopes.notificationsSend,
+  Scopes.notificationsRead,
+];
+export const ADMIN_SCOPES: readonly Scope[] = Object.values(Scopes);
+export const SUBSCRIBER_SCOPES: readonly Scope[] = [Scopes.inbox];
+
+/** The prefix of a subscriber's principal and inbox-owner id: never a user id (24 hex characters). */
+export const SUBSCRIBER_ID_PREFIX = 'sub:';
+/** The `typ` claim of an inbox token; an access token has none. */
+export const INBOX_TOKEN_TYPE = 'inbox';
+
+/**
+ * Who made a request (`request.user`). `id`, `role`, `emailVerified` and
+ * `tokenExpiresAt` keep their meaning for users; for the other kinds:
+ * - `apikey`: `id` is the key id; `role` is `admin` only for a key with the
+ *   `admin` scope; `emailVerified` false; `tokenExpiresAt` the key's expiry
+ *   (or `NEVER` for a key without one).
+ * - `subscriber`: `id` is `sub:<externalId>`, `role` `user`, scopes `['inbox']`.
+ */
 export interface AuthenticatedUser {
+  kind: PrincipalKind;
   id: string;
   role: Role;
   emailVerified: boolean;
-  /** when the token stops being valid; realtime disconnects sockets at this time */
+  /** when the token (or key) stops being valid; realtime disconnects sockets at this time */
   tokenExpiresAt: Date;
+  scopes: readonly string[];
+}
+
+/** The expiry of a key that never expires. */
+export const NEVER = new Date(8_640_000_000_000_000);
+
+/** An admin user, or a key with the `admin` scope, passes every scope check. */
+export function hasScope(principal: AuthenticatedUser, scope: string): boolean {
+  return (
+    principal.role === 'admin' || principal.scopes.includes(Scopes.admin) || principal.scopes.includes(scope)
+  );
 }
 
 /** The protected-header fields a verification key is chosen by. */
@@ -200,19 +254,35 @@ async function verifySignature(
 }
 
 function userFromClaims(claims: JWTPayload): AuthenticatedUser {
+  if (typeof claims.sub !== 'string' || typeof claims.exp !== 'number') {
+    throw new UnauthorizedError('invalid_token', 'The access token lacks required claims');
+  }
+  const tokenExpiresAt = new Date(claims.exp * 1000);
+  if (claims.typ === INBOX_TOKEN_TYPE) {
+    if (!claims.sub.startsWith(SUBSCRIBER_ID_PREFIX) || claims.sub.length === SUBSCRIBER_ID_PREFIX.length) {
+      throw new UnauthorizedError('invalid_token', 'The inbox token names no subscriber');
+    }
+    return {
+      kind: 'subscriber',
+      id: claims.sub,
+      role: 'user',
+      emailVerified: false,
+      tokenExpiresAt,
+      scopes: SUBSCRIBER_SCOPES,
+    };
+  }
   const role = claims.role;
-  if (
-    typeof claims.sub !== 'string' ||
-    (role !== 'user' && role !== 'admin') ||
-    typeof claims.exp !== 'number'
-  ) {
+  // Any other typ is a token this verifier does not understand: refused, never read as an access token.
+  if ((role !== 'user' && role !== 'admin') || claims.typ !== undefined) {
     throw new UnauthorizedError('invalid_token', 'The access token lacks required claims');
   }
   return {
+    kind: 'user',
     id: claims.sub,
     role,
     emailVerified: claims.email_verified === true,
-    tokenExpiresAt: new Date(claims.exp * 1000),
+    tokenExpiresAt,
+    scopes: role === 'admin' ? ADMIN_SCOPES : USER_SCOPES,
   };
 }
 

@@ -1,10 +1,11 @@
 import { type AmqpClient } from '@herald/amqp';
 import { type Logger } from '@herald/runtime';
-import { adminScope, createHttpApp, type HttpApp } from '@herald/runtime/http';
+import { adminScope, authenticated, createHttpApp, type HttpApp } from '@herald/runtime/http';
 import { isMongoReady, prepareModels } from '@herald/runtime/mongo';
 import { type Connection } from 'mongoose';
 import { bootstrapAdmin } from './accounts/domain/bootstrap-admin';
 import { bcryptPasswords, type Passwords } from './accounts/domain/passwords';
+import { apiKeyRoutes } from './api-keys/routes';
 import { accountRoutes } from './accounts/routes';
 import { type Config } from './config';
 import { createAuthContext } from './context';
@@ -15,6 +16,7 @@ import { passwordResetRoutes } from './password-reset/routes';
 import { phoneRoutes } from './phone/routes';
 import { registerAuthentication } from './plugins/authentication';
 import { sessionRoutes } from './sessions/routes';
+import { subscriberRoutes } from './subscribers/routes';
 import { userAdminRoutes } from './users/routes';
 import { verificationRoutes } from './verification/routes';
 
@@ -43,7 +45,7 @@ export async function buildApp(deps: Deps): Promise<HttpApp> {
   const app = await createHttpApp({
     service: 'auth',
     description:
-      'Accounts, asymmetric JWT access tokens with JWKS, rotating refresh tokens, roles, email verification',
+      'Accounts, asymmetric JWT access tokens with JWKS, rotating refresh tokens, roles, email verification, API keys, subscribers and inbox tokens',
     logger,
     trustProxy: config.TRUSTED_PROXIES,
     // Not the broker: with the outbox, auth serves logins through a broker outage and publishes afterwards.
@@ -61,7 +63,7 @@ export async function buildApp(deps: Deps): Promise<HttpApp> {
   });
   await bootstrapAdmin(ctx);
 
-  await registerAuthentication(app, { config, keys, now });
+  await registerAuthentication(app, { config, keys, apiKeys: ctx.apiKeyDirectory, now });
   await app.register(jwksRoute(keys));
   await app.register(accountRoutes(ctx), { prefix: '/api/v1/auth' });
   await app.register(sessionRoutes(ctx), { prefix: '/api/v1/auth' });
@@ -69,10 +71,15 @@ export async function buildApp(deps: Deps): Promise<HttpApp> {
   await app.register(passwordResetRoutes(ctx), { prefix: '/api/v1/auth' });
   await app.register(phoneRoutes(ctx), { prefix: '/api/v1/auth' });
   await app.register(adminScope(userAdminRoutes(ctx)), { prefix: '/api/v1/users' });
+  await app.register(adminScope(apiKeyRoutes(ctx)), { prefix: '/api/v1/api-keys' });
+  await app.register(authenticated(subscriberRoutes(ctx), { principals: ['user', 'apikey'] }), {
+    prefix: '/api/v1/subscribers',
+  });
 
-  app.addHook('onReady', async () => ctx.outbox.startRelay());
+  const outboxes = [ctx.outbox, ctx.apiKeyOutbox, ctx.subscriberOutbox];
+  app.addHook('onReady', async () => outboxes.forEach((outbox) => outbox.startRelay()));
   app.addHook('onClose', async () => {
-    await ctx.outbox.close();
+    await Promise.all(outboxes.map((outbox) => outbox.close()));
     await deps.closeConnections?.();
   });
   return app;

@@ -63,6 +63,19 @@ export const AuthEnv = {
   REJECT_DISPOSABLE_EMAILS: Type.Boolean({ default: true }),
   /** how often the outbox relay looks for events the request path could not publish */
   OUTBOX_RELAY_INTERVAL_MS: Type.Integer({ minimum: 100, default: 5000 }),
+  /**
+   * Requests per second one API key may make to this instance (token bucket,
+   * per instance: N instances allow N times this). 429 with Retry-After past it.
+   */
+  API_KEY_RATE_LIMIT_PER_SECOND: Type.Integer({ minimum: 1, maximum: 100_000, default: 50 }),
+  /**
+   * How long this instance trusts what it read of a key. At most 2 s: with
+   * it, a revocation made on another auth instance applies here within 2 s
+   * (on the instance that revoked it, at once).
+   */
+  API_KEY_CACHE_MS: Type.Integer({ minimum: 0, maximum: 2000, default: 2000 }),
+  /** lifetime of an inbox token (a subscriber's JWT for the inbox routes and the socket) */
+  INBOX_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 86_400, default: 900 }),
   /** the first admin, created at start when no user has this email; both or neither */
   ADMIN_EMAIL: Type.Optional(Type.String({ minLength: 3 })),
   ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8 })),

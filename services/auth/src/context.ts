@@ -1,20 +1,30 @@
 import { type AmqpClient } from '@herald/amqp';
 import { type Logger } from '@herald/runtime';
-import { type HttpApp } from '@herald/runtime/http';
+import { type CachedApiKeyDirectory, type HttpApp } from '@herald/runtime/http';
+import { createApiKeyDirectory } from './api-keys/domain/key-directory';
 import { type Config } from './config';
 import { createDummyHash, type Passwords } from './accounts/domain/passwords';
 import { type AccessTokenSettings } from './keys/domain/access-tokens';
 import { type SigningKeyRing } from './keys/domain/signing-keys';
 import { authMetrics, type AuthMetrics } from './metrics';
 import { type AuthModels } from './models';
-import { EventOutbox } from './outbox/domain/outbox';
+import { EventOutbox, type OutboxCollection as EventOutboxCollection } from './outbox/domain/outbox';
 
 /** What the domain functions need; built once in `buildApp`. */
 export interface AuthContext {
   config: Config;
   models: AuthModels;
   tokens: AccessTokenSettings;
+  /** the users' outbox (user.* events) */
   outbox: EventOutbox;
+  /** apikey.upserted, stored in each key's document */
+  apiKeyOutbox: EventOutbox;
+  /** subscriber.upserted / subscriber.deleted, stored in each subscriber's document */
+  subscriberOutbox: EventOutbox;
+  /** the keys auth accepts: its own collection behind a ≤ 2 s cache */
+  apiKeyDirectory: CachedApiKeyDirectory;
+  /** lifetime of inbox tokens, seconds */
+  inboxTokenTtlSeconds: number;
   passwords: Passwords;
   /** see `createDummyHash` */
   dummyHash: string;
@@ -37,20 +47,26 @@ export interface AuthContextParts {
 
 export async function createAuthContext(parts: AuthContextParts): Promise<AuthContext> {
   const { config, logger, models, keys, passwords, now } = parts;
+  const outboxOf = (collection: EventOutboxCollection, component: string) =>
+    new EventOutbox(
+      collection,
+      parts.amqp,
+      logger.child({ component }),
+      config.OUTBOX_RELAY_INTERVAL_MS,
+      now,
+    );
   return {
     config,
     models,
     logger,
     passwords,
     now,
-    outbox: new EventOutbox(
-      models.users,
-      parts.amqp,
-      logger.child({ component: 'outbox' }),
-      config.OUTBOX_RELAY_INTERVAL_MS,
-      now,
-    ),
-    metrics: authMetrics(parts.metricsRegistry, models.users, now),
+    outbox: outboxOf(models.users, 'outbox'),
+    apiKeyOutbox: outboxOf(models.apiKeys, 'api-key-outbox'),
+    subscriberOutbox: outboxOf(models.subscribers, 'subscriber-outbox'),
+    apiKeyDirectory: createApiKeyDirectory(models.apiKeys, { cacheMs: config.API_KEY_CACHE_MS, now }),
+    inboxTokenTtlSeconds: config.INBOX_TOKEN_TTL_SECONDS,
+    metrics: authMetrics(parts.metricsRegistry, models, now),
     dummyHash: await createDummyHash(passwords),
     tokens: {
       keys,

@@ -1,10 +1,10 @@
 import { Counter, Gauge, type HttpApp } from '@herald/runtime/http';
-import { type UserModel } from './accounts/data/user-model';
+import { type AuthModels } from './models';
 
 export type LoginOutcome = 'success' | 'invalid_credentials' | 'throttled' | 'disabled';
 
 /** What an operator watches on auth: credential stuffing, stolen refresh tokens, a stuck outbox. */
-export function authMetrics(registry: HttpApp['metrics'], users: UserModel, now: () => Date) {
+export function authMetrics(registry: HttpApp['metrics'], models: AuthModels, now: () => Date) {
   return {
     logins: new Counter({
       name: 'auth_logins_total',
@@ -22,7 +22,18 @@ export function authMetrics(registry: HttpApp['metrics'], users: UserModel, now:
       help: 'Users holding events not yet confirmed by the broker',
       registers: [registry],
       async collect() {
-        this.set(await users.countDocuments({ 'outbox.createdAt': { $lte: now() } }));
+        this.set(await models.users.countDocuments({ 'outbox.createdAt': { $lte: now() } }));
+      },
+    }),
+    applicationOutboxPending: new Gauge({
+      name: 'auth_outbox_pending_documents',
+      help: 'API keys and subscribers holding events not yet confirmed by the broker',
+      labelNames: ['collection'] as const,
+      registers: [registry],
+      async collect() {
+        const pending = { 'outbox.createdAt': { $lte: now() } };
+        this.set({ collection: 'api_keys' }, await models.apiKeys.countDocuments(pending));
+        this.set({ collection: 'subscribers' }, await models.subscribers.countDocuments(pending));
       },
     }),
   };

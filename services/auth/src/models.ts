@@ -1,5 +1,7 @@
 import { type Connection } from 'mongoose';
 import { userModel } from './accounts/data/user-model';
+import { apiKeyModel } from './api-keys/data/api-key-model';
+import { subscriberModel } from './subscribers/data/subscriber-model';
 import { refreshTokenModel } from './sessions/data/refresh-token-model';
 import { sessionModel } from './sessions/data/session-model';
 import { failureBackoffModel } from './throttle/data/failure-backoff-model';
@@ -13,6 +15,8 @@ export function authModels(connection: Connection) {
     sessions: sessionModel(connection),
     throttleCounters: throttleCounterModel(connection),
     failureBackoffs: failureBackoffModel(connection),
+    apiKeys: apiKeyModel(connection),
+    subscribers: subscriberModel(connection),
   };
 }
 export type AuthModels = ReturnType<typeof authModels>;

@@ -31,12 +31,14 @@ export interface EventCapture {
   close(): Promise<void>;
 }
 
-/** A queue of our own bound to `user.#` on the suite's events exchange, as the notification service would bind. */
+/** A queue of our own bound to auth's events (`user.#`, `apikey.#`, `subscriber.#`) on the suite's events exchange. */
 export async function captureUserEvents(amqp: AmqpClient): Promise<EventCapture> {
   const connection = await amqplib.connect(testAmqpUrl());
   const channel = await connection.createChannel();
   const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
-  await channel.bindQueue(queue, amqp.names.exchanges.events, 'user.#');
+  for (const pattern of ['user.#', 'apikey.#', 'subscriber.#']) {
+    await channel.bindQueue(queue, amqp.names.exchanges.events, pattern);
+  }
   const messages: AnyMessage[] = [];
   const invalid: EventCapture['invalid'] = [];
   await channel.consume(
@@ -260,12 +262,49 @@ export function subjectOf(accessToken: string): string {
   return JSON.parse(Buffer.from(accessToken.split('.')[1]!, 'base64url').toString()).sub as string;
 }
 
-/** Waits until the outbox of every user is empty: all events confirmed by the broker. */
+/** Waits until the outbox of every user, key and subscriber is empty: all events confirmed by the broker. */
 export async function waitForOutboxDrained(harness: AuthHarness): Promise<void> {
+  const { users, apiKeys, subscribers } = harness.models;
   await waitFor(
-    async () => (await harness.models.users.countDocuments({ 'outbox.0': { $exists: true } })) === 0,
+    async () => {
+      const pending = await Promise.all(
+        [users, apiKeys, subscribers].map((model) =>
+          (model as typeof users).countDocuments({ 'outbox.0': { $exists: true } }),
+        ),
+      );
+      return pending.every((count) => count === 0);
+    },
     {
       description: 'every outbox entry published',
     },
   );
+}
+
+export const TEST_ADMIN = { ADMIN_EMAIL: 'admin@example.com', ADMIN_PASSWORD: 'admin password 1' };
+
+/** An access token of the admin that `TEST_ADMIN` in the env creates at start. */
+export async function adminAccessToken(harness: AuthHarness): Promise<string> {
+  const login = await harness.request('POST', '/api/v1/auth/login', {
+    email: TEST_ADMIN.ADMIN_EMAIL,
+    password: TEST_ADMIN.ADMIN_PASSWORD,
+  });
+  if (login.statusCode !== 200) throw new Error(`admin login failed: ${login.body}`);
+  return login.json().accessToken as string;
+}
+
+/** Creates an API key as `adminToken`; returns the whole key (`hk_…`) and its id. */
+export async function createApiKey(
+  harness: AuthHarness,
+  adminToken: string,
+  scopes: string[],
+  extra: Record<string, unknown> = {},
+): Promise<{ key: string; id: string }> {
+  const created = await harness.request(
+    'POST',
+    '/api/v1/api-keys',
+    { name: `key for ${scopes.join(' ')}`, scopes, ...extra },
+    adminToken,
+  );
+  if (created.statusCode !== 201) throw new Error(`api key creation failed: ${created.body}`);
+  return { key: created.json().key as string, id: created.json().id as string };
 }

@@ -102,6 +102,7 @@ describe('login', () => {
     // the account+address test, and the spray on this instance (the other has its own registry)
     expect(count('throttled')).toBe(2);
     expect(metrics).toMatch(/auth_outbox_pending_users\{[^}]*\} \d+/);
+    expect(metrics).toMatch(/auth_outbox_pending_documents\{[^}]*collection="subscribers"[^}]*\} \d+/);
   });
 
   it('holds against a burst of parallel guesses: every guess is counted before it is checked', async () => {

@@ -9,6 +9,7 @@ import { type Logger } from '../logger';
 import { registerHealth, type ReadinessCheck } from './health';
 import { registerMetrics } from './metrics';
 import { registerProblemHandlers } from './problem';
+import { maskApiKeys } from './api-keys';
 
 export type HttpApp = FastifyInstance<
   RawServerDefault,
@@ -45,6 +46,25 @@ export interface HttpAppOptions {
 
 const REQUEST_ID_PATTERN = /^[\w.:-]{1,128}$/;
 
+/** As Fastify logs a request, with any API key in the URL replaced. */
+function requestForLog(request: {
+  method: string;
+  url: string;
+  headers?: Record<string, unknown>;
+  host?: string;
+  ip?: string;
+  socket?: { remotePort?: number };
+}) {
+  return {
+    method: request.method,
+    url: maskApiKeys(request.url),
+    version: request.headers?.['accept-version'],
+    host: request.host,
+    remoteAddress: request.ip,
+    remotePort: request.socket?.remotePort,
+  };
+}
+
 /**
  * The Fastify app every Herald service starts from: TypeBox schemas, problem+json
  * errors, request ids, health, metrics and the OpenAPI document with Swagger UI.
@@ -54,8 +74,12 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
   const lifecycle = { shuttingDown: false };
 
   const app = Fastify({
-    loggerInstance: options.logger as FastifyBaseLogger,
+    // Fastify's own request serializer, with any API key in the URL blanked (a key in a query string is
+    // refused with 400, but the "incoming request" line is written before that).
+    loggerInstance: options.logger.child({}, { serializers: { req: requestForLog } }) as FastifyBaseLogger,
     bodyLimit: options.bodyLimit ?? 256 * 1024,
+    // Fastify's default (100) answers 414 to a 128-character subscriber external id in a path.
+    maxParamLength: 256,
     trustProxy: options.trustProxy ?? false,
     // Accept the gateway's id (so one id follows a request through every hop), or make one.
     genReqId: (request) => {
@@ -95,7 +119,15 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
         description: options.description,
       },
       components: {
-        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+          apiKeyAuth: {
+            type: 'http',
+            scheme: 'bearer',
+            bearerFormat: 'hk_<keyId>_<secret>',
+            description: 'An API key, in the Authorization header only (never in the URL)',
+          },
+        },
       },
     },
   });

@@ -4,4 +4,5 @@ export * from './problem';
 export * from './metrics';
 export * from './health';
 export * from './authenticate';
+export * from './api-keys';
 export * from '../jwt';

@@ -1,21 +1,5 @@
 import { Schema, type Connection, type InferSchemaType, type HydratedDocument } from 'mongoose';
-
-/**
- * An event waiting to be published, stored in the user document it is
- * about. The write that changes the user and the push of its event are one
- * single-document update — atomic without transactions — so a change can
- * never be saved without its event. See `outbox/domain/outbox.ts` for the relay.
- */
-const OutboxEntrySchema = new Schema(
-  {
-    messageId: { type: String, required: true },
-    routingKey: { type: String, required: true },
-    /** the full envelope, published as is (a verification link inside: removed once published) */
-    message: { type: Schema.Types.Mixed, required: true },
-    createdAt: { type: Date, required: true },
-  },
-  { _id: false },
-);
+import { OutboxEntrySchema, type OutboxEntry } from '../../outbox/data/outbox-entry';
 
 /** The current email-verification token; a resend replaces it, which invalidates the old one. */
 const EmailVerificationSchema = new Schema(
@@ -96,7 +80,7 @@ UserSchema.index({ 'outbox.createdAt': 1 }, { sparse: true });
 
 export type User = InferSchemaType<typeof UserSchema>;
 export type UserDocument = HydratedDocument<User>;
-export type OutboxEntry = InferSchemaType<typeof OutboxEntrySchema>;
+export type { OutboxEntry };
 
 export function userModel(connection: Connection) {
   return connection.model('User', UserSchema);

@@ -1,4 +1,5 @@
 import jwt from 'jsonwebtoken';
+import { INBOX_TOKEN_TYPE } from '@herald/runtime/http';
 import { type PublicJwk, type SigningKeyRing } from './signing-keys';
 
 export interface AccessTokenSubject {
@@ -56,4 +57,30 @@ export function sessionIdOf(token: string): string | undefined {
 
 export function publicJwks(keys: SigningKeyRing): { keys: PublicJwk[] } {
   return { keys: keys.all.map((key) => key.publicJwk) };
+}
+
+/**
+ * An inbox token: the application's front end opens one subscriber's inbox
+ * and socket with it, nothing else. Signed with the current key like an
+ * access token, so every service verifies it through the same JWKS; `typ:
+ * inbox` and `sub: sub:<externalId>` make verifiers read it as a subscriber
+ * (`createTokenVerifier` in @herald/runtime), never as a user.
+ */
+export function signInboxToken(
+  settings: Omit<AccessTokenSettings, 'ttlSeconds'>,
+  subscriberId: string,
+  ttlSeconds: number,
+  now: Date = new Date(),
+): { token: string; expiresAt: Date } {
+  const key = settings.keys.current;
+  const issuedAt = Math.floor(now.getTime() / 1000);
+  const token = jwt.sign({ typ: INBOX_TOKEN_TYPE, iat: issuedAt }, key.privateKey, {
+    algorithm: key.algorithm,
+    keyid: key.kid,
+    issuer: settings.issuer,
+    audience: settings.audience,
+    subject: subscriberId,
+    expiresIn: ttlSeconds,
+  });
+  return { token, expiresAt: new Date((issuedAt + ttlSeconds) * 1000) };
 }

@@ -6,16 +6,23 @@ import {
   type PayloadOf,
 } from '@herald/contracts';
 import { type Logger } from '@herald/runtime';
-import { type Types } from 'mongoose';
-import { type OutboxEntry, type UserModel } from '../../accounts/data/user-model';
+import { type Model, type Types } from 'mongoose';
+import { type OutboxEntry } from '../data/outbox-entry';
+
+/** A collection whose documents carry an `outbox` array (users, API keys, subscribers). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any document shape with an `outbox` field
+export type OutboxCollection = Model<any>;
+
+type DocumentId = Types.ObjectId | string;
 
 /**
  * The transactional outbox, without transactions.
  *
- * 1. A change to a user and the events it causes are written in ONE update of
- *    the user document (`outbox` array): either both are saved or neither.
- * 2. After the response, `publishSoon` publishes that user's pending events
- *    with confirms and `$pull`s exactly the confirmed ones.
+ * 1. A change to a document (a user, an API key, a subscriber) and the events
+ *    it causes are written in ONE update of that document (`outbox` array):
+ *    either both are saved or neither. One outbox per collection.
+ * 2. After the response, `publishSoon` publishes that document's pending
+ *    events with confirms and `$pull`s exactly the confirmed ones.
  * 3. If the broker is down or the process dies in between, the entries stay.
  *    Every instance runs the relay: each tick it finds users holding entries
  *    older than one interval and publishes them again.
@@ -33,7 +40,7 @@ export class EventOutbox {
   private closed = false;
 
   constructor(
-    private readonly users: UserModel,
+    private readonly documents: OutboxCollection,
     private readonly amqp: AmqpClient,
     private readonly log: Logger,
     private readonly relayIntervalMs: number,
@@ -53,7 +60,7 @@ export class EventOutbox {
   }
 
   /** Publishes a user's pending events in the background; failures are left to the relay. */
-  publishSoon(userId: Types.ObjectId | string): void {
+  publishSoon(userId: DocumentId): void {
     const work = this.publishSerialized(String(userId)).catch((err: unknown) => {
       this.log.warn(
         { userId: String(userId), err: errorMessage(err) },
@@ -91,9 +98,9 @@ export class EventOutbox {
   }
 
   /** Publishes every pending entry of one user concurrently (confirms pipelined), then removes the confirmed ones. */
-  async publishPending(userId: Types.ObjectId | string): Promise<void> {
-    const user = await this.users.findById(userId, { outbox: 1 }).lean();
-    const entries = user?.outbox ?? [];
+  async publishPending(userId: DocumentId): Promise<void> {
+    const document = await this.documents.findById(userId, { outbox: 1 }).lean<{ outbox?: OutboxEntry[] }>();
+    const entries = document?.outbox ?? [];
     if (entries.length === 0) return;
     const exchange = this.amqp.names.exchanges.events;
     // One confirm channel keeps publish order, so a user's events reach each queue in the order they were saved.
@@ -104,7 +111,7 @@ export class EventOutbox {
     );
     const published = entries.filter((_, index) => results[index]!.status === 'fulfilled');
     if (published.length > 0) {
-      await this.users.updateOne(
+      await this.documents.updateOne(
         { _id: userId },
         { $pull: { outbox: { messageId: { $in: published.map((entry) => entry.messageId) } } } },
       );
@@ -121,19 +128,19 @@ export class EventOutbox {
   async relayOnce(batchSize = 100): Promise<number> {
     const olderThan = new Date(this.now().getTime() - this.relayIntervalMs);
     let handled = 0;
-    let after: Types.ObjectId | undefined;
+    let after: DocumentId | undefined;
     for (;;) {
-      const users = await this.users
+      const users = await this.documents
         .find(
           { 'outbox.createdAt': { $lt: olderThan }, ...(after ? { _id: { $gt: after } } : {}) },
           { _id: 1 },
         )
         .sort({ _id: 1 })
         .limit(batchSize)
-        .lean();
+        .lean<{ _id: DocumentId }[]>();
       await Promise.all(
         users.map((user) =>
-          this.publishSerialized(user._id.toHexString()).catch((err: unknown) => {
+          this.publishSerialized(String(user._id)).catch((err: unknown) => {
             this.log.warn(
               { userId: String(user._id), err: errorMessage(err) },
               'relay could not publish events',
