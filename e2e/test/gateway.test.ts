@@ -109,6 +109,8 @@ describe('gateway nginx.conf', () => {
     const routes: Array<[string, string]> = [
       ['/api/v1/auth/refresh', 'auth'],
       ['/api/v1/users/me', 'auth'],
+      ['/api/v1/api-keys', 'auth'],
+      ['/api/v1/subscribers/shop-42/inbox-token', 'auth'],
       ['/.well-known/jwks.json', 'auth'],
       ['/api/v1/notifications?limit=1', 'notification'],
       ['/api/v1/templates', 'notification'],
