@@ -171,6 +171,15 @@ export abstract class FakeProviderServer {
     body: Buffer,
   ): Promise<{ fields: Record<string, string[]>; recipient?: string } | ApiAnswer>;
 
+  /**
+   * A read of the provider's own records (Mailgun's events, Twilio's message list, SendGrid's
+   * activity): answered from the accepted requests, never recorded as a send, never failed by
+   * `failNext`. Undefined: not a lookup, parse it as a send.
+   */
+  protected lookup(_request: IncomingMessage, _url: URL): ApiAnswer | undefined {
+    return undefined;
+  }
+
   /** The answer to a request that goes through. */
   protected abstract accept(recorded: RecordedRequest): ApiAnswer;
 
@@ -185,6 +194,11 @@ export abstract class FakeProviderServer {
     const body = await readBody(request);
     if (request.url?.startsWith(CONTROL_PREFIX)) {
       send(response, await this.control(request, body));
+      return;
+    }
+    const lookedUp = this.lookup(request, new URL(request.url ?? '/', 'http://fake'));
+    if (lookedUp) {
+      send(response, lookedUp);
       return;
     }
     const parsed = await this.parse(request, body);
