@@ -89,7 +89,7 @@ describe('the deliveries records, with the writes of many sends batched', () => 
     await Promise.all(keys.map((key) => records.claimNew(key, 'j', 'mailgun', LEASE_MS)));
     await model.updateOne(keys[0]!, { $set: { lastError: { code: 'provider_unavailable', message: 'x' } } });
 
-    await Promise.all(keys.map((key, i) => records.markSent(key, `<m${i}@mg>`)));
+    await Promise.all(keys.map((key, i) => records.markSent(key, 'mailgun', `<m${i}@mg>`)));
 
     const stored = await model
       .find({ notificationId: { $in: keys.map((k) => k.notificationId) } })
@@ -125,7 +125,7 @@ describe('the deliveries records, with the writes of many sends batched', () => 
       const keys = Array.from({ length: 5 }, newKey);
       const outcomes = await Promise.allSettled([
         ...keys.map((key) => offline.claimNew(key, 'j', 'mailgun', LEASE_MS)),
-        ...keys.map((key) => offline.markSent(key, '<m@mg>')),
+        ...keys.map((key) => offline.markSent(key, 'mailgun', '<m@mg>')),
       ]);
       expect(outcomes.map((outcome) => outcome.status)).toEqual(outcomes.map(() => 'rejected'));
     } finally {

@@ -42,6 +42,9 @@ export const testSettings = (overrides: Partial<WorkerSettings> = {}): WorkerSet
   drainTimeoutMs: 3_000,
   rates: { email: { perSecond: 0, burst: 1 }, sms: { perSecond: 0, burst: 1 } },
   smsAllowList: ALL_DESTINATIONS,
+  // The suites of one provider's failures and retries count every call: its circuit never opens
+  // there. The failover suites set their own thresholds.
+  breakers: { failureThreshold: Number.MAX_SAFE_INTEGER, resetTimeoutMs: 30_000 },
   ...overrides,
 });
 
@@ -82,22 +85,27 @@ export async function startHarness(name: string, retry: RetryPolicy = WORKER_TES
     { noAck: true },
   );
 
-  const providers = (timeoutMs = 5_000): Providers => ({
-    email: new MailgunProvider({
+  const mailgunProvider = (timeoutMs = 5_000) =>
+    new MailgunProvider({
       apiKey: mailgun.apiKey,
       domain: MAILGUN_DOMAIN,
       url: mailgun.url,
       from: MAILGUN_FROM,
       timeoutMs,
-    }),
-    sms: new TwilioProvider({
+    });
+  const twilioProvider = (timeoutMs = 5_000) =>
+    new TwilioProvider({
       accountSid: twilio.accountSid,
       authToken: twilio.authToken,
       from: TWILIO_FROM,
       apiUrl: twilio.url,
       statusCallbackUrl: `${PUBLIC_BASE_URL}${WebhookPaths.twilio}`,
       timeoutMs,
-    }),
+    });
+  /** One provider per channel, Mailgun and Twilio, as the worker has by default. */
+  const providers = (timeoutMs = 5_000): Providers => ({
+    email: [mailgunProvider(timeoutMs)],
+    sms: [twilioProvider(timeoutMs)],
   });
 
   const apps: HttpApp[] = [];
@@ -110,6 +118,8 @@ export async function startHarness(name: string, retry: RetryPolicy = WORKER_TES
     twilio,
     statuses,
     providers,
+    mailgunProvider,
+    twilioProvider,
 
     /**
      * A worker app in this world, ready (consuming). `clock`: what its rate limiters wait on;

@@ -2,7 +2,7 @@ import type MailgunClass from 'mailgun.js' with { 'resolution-mode': 'import' };
 import { classifyMailgunError } from '../deliveries/domain/classify';
 import { emailSubject, headerText, mailbox, MAX_TAG_LENGTH, singleLine } from './header-values';
 import { MultipartBody } from './multipart-body';
-import { type EmailJob, type Provider, type SendResult } from './provider';
+import { type EmailJob, type Provider, type SendResult, type SentLookup } from './provider';
 
 // mailgun.js publishes its types as ESM only; its CommonJS build is what Node loads here.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -69,6 +69,31 @@ export class MailgunProvider implements Provider<EmailJob> {
       });
       if (!answer.id) throw new Error('Mailgun accepted the message without an id');
       return { providerMessageId: answer.id };
+    } catch (error) {
+      throw classifyMailgunError(error);
+    }
+  }
+
+  /**
+   * Mailgun's events API: an `accepted` event whose user variables carry this notification's id
+   * and channel (`v:notification-id`, `v:channel`, set on every send) means Mailgun took it. The
+   * record is per notification and channel, so any accepted copy counts, whichever job sent it.
+   * Mailgun's events become visible within seconds to minutes; the lease (SEND_LEASE_MS) has run
+   * out before a crashed send is looked up.
+   */
+  async findSent(job: EmailJob): Promise<SentLookup> {
+    try {
+      const events = await this.client.events.get(this.settings.domain, {
+        event: 'accepted',
+        limit: 10,
+        'user-variables': JSON.stringify({ 'notification-id': job.notificationId, channel: job.channel }),
+      } as Parameters<typeof this.client.events.get>[1]);
+      const found = events.items.find(
+        (item) =>
+          (item as { message?: { headers?: Record<string, unknown> } }).message?.headers?.['message-id'],
+      ) as { message: { headers: Record<string, string> } } | undefined;
+      if (!found) return { kind: 'not_found' };
+      return { kind: 'accepted', providerMessageId: `<${found.message.headers['message-id']}>` };
     } catch (error) {
       throw classifyMailgunError(error);
     }
