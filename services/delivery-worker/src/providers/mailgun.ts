@@ -75,25 +75,31 @@ export class MailgunProvider implements Provider<EmailJob> {
   }
 
   /**
-   * Mailgun's events API: an `accepted` event whose user variables carry this notification's id
-   * and channel (`v:notification-id`, `v:channel`, set on every send) means Mailgun took it. The
-   * record is per notification and channel, so any accepted copy counts, whichever job sent it.
-   * Mailgun's events become visible within seconds to minutes; the lease (SEND_LEASE_MS) has run
-   * out before a crashed send is looked up.
+   * Mailgun's events API (`GET /v3/{domain}/events`): an `accepted` event whose user variables
+   * carry this notification's id and channel (`v:notification-id`, `v:channel`, set on every send)
+   * means Mailgun took it. The record is per notification and channel, so any accepted copy
+   * counts, whichever job sent it. Called through the client's request layer: mailgun.js marks its
+   * `events.get` deprecated in favour of the Logs API and warns on every call. Mailgun's events
+   * become visible within seconds to minutes; the lease (SEND_LEASE_MS) has run out before a
+   * crashed send is looked up.
    */
   async findSent(job: EmailJob): Promise<SentLookup> {
     try {
-      const events = await this.client.events.get(this.settings.domain, {
+      // the query type of mailgun.js lists no `user-variables` filter, which the events API takes
+      const query: unknown = {
         event: 'accepted',
         limit: 10,
         'user-variables': JSON.stringify({ 'notification-id': job.notificationId, channel: job.channel }),
-      } as Parameters<typeof this.client.events.get>[1]);
-      const found = events.items.find(
-        (item) =>
-          (item as { message?: { headers?: Record<string, unknown> } }).message?.headers?.['message-id'],
-      ) as { message: { headers: Record<string, string> } } | undefined;
-      if (!found) return { kind: 'not_found' };
-      return { kind: 'accepted', providerMessageId: `<${found.message.headers['message-id']}>` };
+      };
+      const response = (await this.client.request.get(
+        `/v3/${encodeURIComponent(this.settings.domain)}/events`,
+        query as Parameters<typeof this.client.request.get>[1],
+      )) as { body?: { items?: { message?: { headers?: Record<string, unknown> } }[] } };
+      const messageId = (response.body?.items ?? [])
+        .map((item) => item.message?.headers?.['message-id'])
+        .find((id): id is string => typeof id === 'string' && id !== '');
+      if (!messageId) return { kind: 'not_found' };
+      return { kind: 'accepted', providerMessageId: `<${messageId}>` };
     } catch (error) {
       throw classifyMailgunError(error);
     }

@@ -85,7 +85,7 @@ export class DeliveryRecords {
           {
             upsert: true,
             returnDocument: 'before',
-            projection: { attempts: 1, state: 1, unclear: 1, createdAt: 1 },
+            projection: { attempts: 1, state: 1, unclear: 1, provider: 1, createdAt: 1 },
           },
         )
         .lean();
@@ -94,7 +94,12 @@ export class DeliveryRecords {
         attempts: (previous?.attempts ?? 0) + 1,
         // Still `sending` with its lease run out: the worker that held it died or stalled mid-send.
         takeover: previous?.state === 'sending',
-        unclear: Object.keys(previous?.unclear ?? {}),
+        unclear: previous?.unclear
+          ? Object.keys(previous.unclear)
+          : // a record written before `unclear` existed, abandoned mid-send: ask the provider it names
+            previous?.state === 'sending' && previous.provider
+            ? [previous.provider]
+            : [],
         since: previous?.createdAt ?? now,
       };
     } catch (error) {
