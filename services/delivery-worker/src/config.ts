@@ -207,13 +207,15 @@ function chainOf<N extends EmailProviderName | SmsProviderName>(
       throw new Error(`${variable}: unknown provider "${name}" (known: ${known.join(', ')})`);
     }
     if ((chain as string[]).includes(name)) throw new Error(`${variable} names ${name} twice`);
-    const missing = REQUIRED[name as N].filter((required) => config[required] === undefined);
+    chain.push(name as N);
+  }
+  for (const name of chain) {
+    const missing = REQUIRED[name].filter((required) => config[required] === undefined);
     if (missing.length) {
       throw new Error(
         `${variable} names ${name}, but ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set`,
       );
     }
-    chain.push(name as N);
   }
   return chain;
 }
