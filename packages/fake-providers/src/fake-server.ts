@@ -84,6 +84,10 @@ export abstract class FakeProviderServer {
   private baseUrl?: string;
   /** every answer waits this long, like a real provider's round trip; a client gone by then is not served */
   latencyMs = 0;
+  /** lookups (events, message list, activity) answered so far */
+  lookups = 0;
+  /** the next this-many lookups answer 503 */
+  failLookups = 0;
 
   protected constructor(options: FakeServerOptions = {}) {
     this.maxRecorded = options.maxRecorded ?? Number.POSITIVE_INFINITY;
@@ -198,6 +202,12 @@ export abstract class FakeProviderServer {
     }
     const lookedUp = this.lookup(request, new URL(request.url ?? '/', 'http://fake'));
     if (lookedUp) {
+      this.lookups += 1;
+      if (this.failLookups > 0) {
+        this.failLookups -= 1;
+        send(response, { status: 503, body: { message: 'Service Unavailable' } });
+        return;
+      }
       send(response, lookedUp);
       return;
     }
