@@ -84,6 +84,8 @@ export abstract class FakeProviderServer {
   private baseUrl?: string;
   /** every answer waits this long, like a real provider's round trip; a client gone by then is not served */
   latencyMs = 0;
+  /** called as each message is accepted, before the answer leaves (a crash test kills the sender here) */
+  onAccepted?: (request: RecordedRequest) => void;
   /** lookups (events, message list, activity) answered so far */
   lookups = 0;
   /** the next this-many lookups answer 503 */
@@ -260,6 +262,7 @@ export abstract class FakeProviderServer {
     }
     const answer = this.accept(recorded);
     this.settle(recorded, 'accepted');
+    this.onAccepted?.(recorded);
     recorded.status = answer.status;
     recorded.messageId = answer.messageId;
     send(response, answer);
