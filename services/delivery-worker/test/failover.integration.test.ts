@@ -1,5 +1,4 @@
 import { type HttpApp } from '@herald/runtime/http';
-import { waitFor } from '@herald/test-support';
 import { deliveryModel } from '../src/deliveries/data/delivery-model';
 import { emailJob, smsJob, startHarness, testSettings, type WorkerHarness } from './harness';
 import { ManualClock } from './manual-clock';
