@@ -71,6 +71,11 @@ const FAKE_PROVIDERS_VARIABLES = [
   'MAILGUN_WEBHOOK_SIGNING_KEY',
   'TWILIO_ACCOUNT_SID',
   'TWILIO_AUTH_TOKEN',
+  'FAKE_SENDGRID_PORT',
+  'FAKE_SMTP_PORT',
+  'SENDGRID_API_KEY',
+  'SMTP_USER',
+  'SMTP_PASS',
 ];
 /** Variables deliberately not passed to a container, and why. */
 const NOT_PASSED: Record<string, Record<string, string>> = {

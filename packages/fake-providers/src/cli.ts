@@ -1,5 +1,7 @@
 import { CONTROL_PREFIX } from './fake-server';
 import { FakeMailgun } from './mailgun';
+import { FakeSendGrid } from './sendgrid';
+import { FakeSmtp } from './smtp';
 import { FakeTwilio } from './twilio';
 
 /** A long local run or a benchmark must not grow without end; `stats` counts everything anyway. */
@@ -23,14 +25,22 @@ async function main(): Promise<void> {
     authToken: env.TWILIO_AUTH_TOKEN || undefined,
     maxRecorded: KEEP_RECENT,
   });
+  const sendgrid = new FakeSendGrid({ apiKey: env.SENDGRID_API_KEY || undefined, maxRecorded: KEEP_RECENT });
+  const smtp = new FakeSmtp({ user: env.SMTP_USER || undefined, pass: env.SMTP_PASS || undefined });
   const mailgunUrl = await mailgun.listen(Number(env.FAKE_MAILGUN_PORT ?? 3091), host);
   const twilioUrl = await twilio.listen(Number(env.FAKE_TWILIO_PORT ?? 3092), host);
+  const sendgridUrl = await sendgrid.listen(Number(env.FAKE_SENDGRID_PORT ?? 3093), host);
+  const smtpPort = await smtp.listen(Number(env.FAKE_SMTP_PORT ?? 2525), host);
   process.stdout.write(
-    `fake Mailgun at ${mailgunUrl} (MAILGUN_URL), fake Twilio at ${twilioUrl} (TWILIO_API_URL); ` +
-      `control API under ${CONTROL_PREFIX} on each (GET stats, GET requests, POST fail-next, fail-for, reset, webhook)\n`,
+    `fake Mailgun at ${mailgunUrl} (MAILGUN_URL), fake Twilio at ${twilioUrl} (TWILIO_API_URL), ` +
+      `fake SendGrid at ${sendgridUrl} (SENDGRID_URL), fake SMTP at ${host}:${smtpPort} ` +
+      `(SMTP_HOST, SMTP_PORT; user ${smtp.user}); ` +
+      `control API under ${CONTROL_PREFIX} on each HTTP fake (GET stats, GET requests, POST fail-next, fail-for, reset, webhook)\n`,
   );
   const stop = () => {
-    void Promise.all([mailgun.close(), twilio.close()]).then(() => process.exit(0));
+    void Promise.all([mailgun.close(), twilio.close(), sendgrid.close(), smtp.close()]).then(() =>
+      process.exit(0),
+    );
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

@@ -84,6 +84,12 @@ export abstract class FakeProviderServer {
   private baseUrl?: string;
   /** every answer waits this long, like a real provider's round trip; a client gone by then is not served */
   latencyMs = 0;
+  /** called as each message is accepted, before the answer leaves (a crash test kills the sender here) */
+  onAccepted?: (request: RecordedRequest) => void;
+  /** lookups (events, message list, activity) answered so far */
+  lookups = 0;
+  /** the next this-many lookups answer 503 */
+  failLookups = 0;
 
   protected constructor(options: FakeServerOptions = {}) {
     this.maxRecorded = options.maxRecorded ?? Number.POSITIVE_INFINITY;
@@ -171,6 +177,15 @@ export abstract class FakeProviderServer {
     body: Buffer,
   ): Promise<{ fields: Record<string, string[]>; recipient?: string } | ApiAnswer>;
 
+  /**
+   * A read of the provider's own records (Mailgun's events, Twilio's message list, SendGrid's
+   * activity): answered from the accepted requests, never recorded as a send, never failed by
+   * `failNext`. Undefined: not a lookup, parse it as a send.
+   */
+  protected lookup(_request: IncomingMessage, _url: URL): ApiAnswer | undefined {
+    return undefined;
+  }
+
   /** The answer to a request that goes through. */
   protected abstract accept(recorded: RecordedRequest): ApiAnswer;
 
@@ -185,6 +200,17 @@ export abstract class FakeProviderServer {
     const body = await readBody(request);
     if (request.url?.startsWith(CONTROL_PREFIX)) {
       send(response, await this.control(request, body));
+      return;
+    }
+    const lookedUp = this.lookup(request, new URL(request.url ?? '/', 'http://fake'));
+    if (lookedUp) {
+      this.lookups += 1;
+      if (this.failLookups > 0) {
+        this.failLookups -= 1;
+        send(response, { status: 503, body: { message: 'Service Unavailable' } });
+        return;
+      }
+      send(response, lookedUp);
       return;
     }
     const parsed = await this.parse(request, body);
@@ -236,6 +262,7 @@ export abstract class FakeProviderServer {
     }
     const answer = this.accept(recorded);
     this.settle(recorded, 'accepted');
+    this.onAccepted?.(recorded);
     recorded.status = answer.status;
     recorded.messageId = answer.messageId;
     send(response, answer);

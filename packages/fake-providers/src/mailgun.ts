@@ -35,6 +35,7 @@ export interface MailgunWebhookInput {
 }
 
 const MESSAGES_PATH = /^\/v3\/([^/]+)\/messages\/?$/;
+const EVENTS_PATH = /^\/v3\/([^/]+)\/events\/?$/;
 
 /**
  * A local Mailgun: `POST /v3/{domain}/messages` with Basic auth `api:{key}`
@@ -112,6 +113,49 @@ export class FakeMailgun extends FakeProviderServer {
       severity: input.severity as MailgunWebhookInput['severity'],
       reason: typeof input.reason === 'string' ? input.reason : undefined,
     });
+  }
+
+  /**
+   * `GET /v3/{domain}/events` as Mailgun answers it: `accepted` events of the messages this fake
+   * took, newest first, filtered by `event`, `recipient`, `message-id` and `user-variables` (a JSON
+   * object every listed variable of which must match, the way Herald finds a send by its
+   * `notification-id`), `{ items, paging }`. Mailgun records an event only for a request it accepted.
+   */
+  protected override lookup(request: IncomingMessage, url: URL): ApiAnswer | undefined {
+    const match = EVENTS_PATH.exec(url.pathname);
+    if (request.method !== 'GET' || !match) return undefined;
+    const credentials = basicCredentials(request);
+    if (credentials?.user !== 'api' || credentials.password !== this.apiKey) {
+      return { status: 401, body: 'Forbidden' };
+    }
+    const query = url.searchParams;
+    let wanted: Record<string, unknown> = {};
+    try {
+      wanted = JSON.parse(query.get('user-variables') ?? '{}') as Record<string, unknown>;
+    } catch {
+      return { status: 400, body: { message: 'Invalid user-variables filter' } };
+    }
+    const event = query.get('event');
+    if (event && event !== 'accepted') return { status: 200, body: { items: [], paging: {} } };
+    const limit = Math.min(300, Number(query.get('limit') ?? 100));
+    const items = this.accepted
+      .filter((message) => field(message, 'domain') === decodeURIComponent(match[1]!))
+      .filter((message) => !query.get('recipient') || message.recipient === query.get('recipient'))
+      .filter(
+        (message) =>
+          !query.get('message-id') ||
+          message.messageId?.replace(/^<|>$/g, '') === query.get('message-id')!.replace(/^<|>$/g, ''),
+      )
+      .filter((message) =>
+        Object.entries(wanted).every(([name, value]) => field(message, `v:${name}`) === String(value)),
+      )
+      .reverse()
+      .slice(0, limit)
+      .map((message) => {
+        const body = this.webhookBody({ event: 'accepted', message, timestamp: message.receivedAt });
+        return body['event-data'];
+      });
+    return { status: 200, body: { items, paging: { next: `${this.url}${url.pathname}?page=next` } } };
   }
 
   protected async parse(request: IncomingMessage, body: Buffer) {

@@ -104,6 +104,55 @@ export class FakeTwilio extends FakeProviderServer {
     });
   }
 
+  /**
+   * `GET /2010-04-01/Accounts/{sid}/Messages.json` as Twilio answers it: the messages this fake
+   * accepted, newest first, filtered by `To` and `From`, one page of `PageSize` (default 50) with
+   * Twilio's paging fields. Twilio's Message resource carries neither the status callback nor any
+   * custom data: a caller matches on `to`, `body` and `date_created`.
+   */
+  protected override lookup(request: IncomingMessage, url: URL): ApiAnswer | undefined {
+    const match = MESSAGES_PATH.exec(url.pathname);
+    if (request.method !== 'GET' || !match) return undefined;
+    const credentials = basicCredentials(request);
+    if (
+      match[1] !== this.accountSid ||
+      credentials?.user !== this.accountSid ||
+      credentials.password !== this.authToken
+    ) {
+      return errorBody(401, 20003);
+    }
+    const query = url.searchParams;
+    const pageSize = Math.min(1000, Number(query.get('PageSize') ?? 50));
+    const messages = this.accepted
+      .filter((message) => !query.get('To') || field(message, 'To') === query.get('To'))
+      .filter((message) => !query.get('From') || field(message, 'From') === query.get('From'))
+      .reverse()
+      .slice(0, pageSize)
+      .map((message) => this.resourceOf(message));
+    const uri = `${url.pathname}${url.search}`;
+    return {
+      status: 200,
+      body: {
+        messages,
+        end: Math.max(0, messages.length - 1),
+        first_page_uri: uri,
+        next_page_uri: null,
+        page: 0,
+        page_size: pageSize,
+        previous_page_uri: null,
+        start: 0,
+        uri,
+      },
+    };
+  }
+
+  private readonly resources = new Map<string, Record<string, unknown>>();
+
+  /** The Message resource of an accepted message, as the send answered it. */
+  private resourceOf(message: RecordedRequest): Record<string, unknown> {
+    return this.resources.get(message.messageId!) ?? {};
+  }
+
   protected async parse(request: IncomingMessage, body: Buffer) {
     const match = MESSAGES_PATH.exec(new URL(request.url ?? '/', 'http://fake').pathname);
     if (request.method !== 'POST' || !match) {
@@ -132,32 +181,30 @@ export class FakeTwilio extends FakeProviderServer {
     const sid = `SM${randomBytes(16).toString('hex')}`;
     const now = new Date().toUTCString().replace('GMT', '+0000');
     const body = field(recorded, 'Body') ?? '';
-    return {
-      status: 201,
-      messageId: sid,
-      body: {
-        account_sid: this.accountSid,
-        api_version: '2010-04-01',
-        body,
-        date_created: now,
-        date_sent: null,
-        date_updated: now,
-        direction: 'outbound-api',
-        error_code: null,
-        error_message: null,
-        from: field(recorded, 'From') ?? null,
-        messaging_service_sid: field(recorded, 'MessagingServiceSid') ?? null,
-        num_media: '0',
-        num_segments: String(Math.max(1, Math.ceil(body.length / 160))),
-        price: null,
-        price_unit: 'USD',
-        sid,
-        status: 'queued',
-        subresource_uris: { media: `/2010-04-01/Accounts/${this.accountSid}/Messages/${sid}/Media.json` },
-        to: field(recorded, 'To'),
-        uri: `/2010-04-01/Accounts/${this.accountSid}/Messages/${sid}.json`,
-      },
+    const resource = {
+      account_sid: this.accountSid,
+      api_version: '2010-04-01',
+      body,
+      date_created: now,
+      date_sent: null,
+      date_updated: now,
+      direction: 'outbound-api',
+      error_code: null,
+      error_message: null,
+      from: field(recorded, 'From') ?? null,
+      messaging_service_sid: field(recorded, 'MessagingServiceSid') ?? null,
+      num_media: '0',
+      num_segments: String(Math.max(1, Math.ceil(body.length / 160))),
+      price: null,
+      price_unit: 'USD',
+      sid,
+      status: 'queued',
+      subresource_uris: { media: `/2010-04-01/Accounts/${this.accountSid}/Messages/${sid}/Media.json` },
+      to: field(recorded, 'To'),
+      uri: `/2010-04-01/Accounts/${this.accountSid}/Messages/${sid}.json`,
     };
+    this.resources.set(sid, resource);
+    return { status: 201, messageId: sid, body: resource };
   }
 
   protected errorAnswer(status: number, failure: Exclude<FailureKind, 'timeout' | 'disconnect'>): ApiAnswer {

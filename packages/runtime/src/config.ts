@@ -79,6 +79,8 @@ export const DEVELOPMENT_SECRETS: Readonly<Record<string, readonly string[]>> = 
   MAILGUN_WEBHOOK_SIGNING_KEY: ['local-mailgun-signing-key', 'fake-mailgun-webhook-signing-key'],
   MAILGUN_API_KEY: ['local-mailgun-key', 'key-fake-mailgun'],
   TWILIO_AUTH_TOKEN: ['local-twilio-token', 'fake-twilio-auth-token'],
+  SENDGRID_API_KEY: ['SG.local-sendgrid-key', 'SG.fake-sendgrid-key'],
+  SMTP_PASS: ['local-smtp-password', 'fake-smtp-password'],
 };
 
 /**

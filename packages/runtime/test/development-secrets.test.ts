@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { FakeMailgun, FakeTwilio } from '@herald/fake-providers';
+import { FakeMailgun, FakeSendGrid, FakeSmtp, FakeTwilio } from '@herald/fake-providers';
 import { ConfigError, DEVELOPMENT_SECRETS, refuseDevelopmentSecrets } from '../src/config';
 
 const REPO_ROOT = resolve(__dirname, '../../..');
@@ -82,7 +82,7 @@ describe('refuseDevelopmentSecrets', () => {
       // (the broker's account is judged as the AMQP_URL it makes, below)
       const secrets = defaults.filter(
         ([, variable, value]) =>
-          /KEY|TOKEN|SECRET|PASSWORD/.test(variable!) && value !== '' && !variable!.startsWith('RABBITMQ_'),
+          /KEY|TOKEN|SECRET|PASS/.test(variable!) && value !== '' && !variable!.startsWith('RABBITMQ_'),
       );
       expect(secrets.length).toBeGreaterThan(0);
       for (const [, variable, value] of secrets) {
@@ -109,6 +109,8 @@ describe('refuseDevelopmentSecrets', () => {
       expect(known('MAILGUN_API_KEY')).toContain(mailgun.apiKey);
       expect(known('MAILGUN_WEBHOOK_SIGNING_KEY')).toContain(mailgun.webhookSigningKey);
       expect(known('TWILIO_AUTH_TOKEN')).toContain(twilio.authToken);
+      expect(known('SENDGRID_API_KEY')).toContain(new FakeSendGrid().apiKey);
+      expect(known('SMTP_PASS')).toContain(new FakeSmtp().pass);
     });
   });
 });

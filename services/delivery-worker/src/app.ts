@@ -11,6 +11,8 @@ import { DeliveryService } from './deliveries/domain/deliver';
 import { createDeliveryMetrics } from './deliveries/domain/delivery-metrics';
 import { SmsDestinations } from './deliveries/domain/sms-destinations';
 import { StatusPublisher } from './deliveries/domain/status-publisher';
+import { type CircuitState } from './failover/circuit-breaker';
+import { ProviderChain } from './failover/provider-chain';
 import { type Providers } from './providers/provider';
 import { systemClock, TokenBucket, type Clock } from './rate-limit/token-bucket';
 
@@ -20,7 +22,7 @@ export interface Deps {
   amqp: AmqpClient;
   providers: Providers;
   settings: WorkerSettings;
-  /** what the rate limiters wait on; tests pass a manual clock */
+  /** what the rate limiters wait on and the circuit breakers read; tests pass a manual clock */
   clock?: Clock;
   /** server.ts: the app closes AMQP and MongoDB after draining; tests close their own */
   ownsConnections?: boolean;
@@ -40,7 +42,7 @@ export async function buildApp(deps: Deps): Promise<HttpApp> {
   const app = await createHttpApp({
     service: 'delivery-worker',
     description:
-      'Consumes delivery jobs and sends email (Mailgun) and SMS (Twilio) with retries and dead letters',
+      'Consumes delivery jobs and sends email (Mailgun, SMTP, SendGrid) and SMS (Twilio) through provider chains with circuit breakers, retries and dead letters',
     logger,
     trustProxy: settings.trustedProxies ?? 'loopback',
     readiness: {
@@ -58,16 +60,39 @@ export async function buildApp(deps: Deps): Promise<HttpApp> {
   }
 
   const clock = deps.clock ?? systemClock;
+  const onCircuitChange = (channel: string) => (provider: string, state: CircuitState) =>
+    logger[state === 'closed' ? 'info' : 'warn'](
+      { channel, provider, circuit: state },
+      `${provider} circuit ${state}`,
+    );
+  const chains = {
+    email: new ProviderChain(
+      'email',
+      deps.providers.email,
+      settings.breakers,
+      clock,
+      onCircuitChange('email'),
+    ),
+    sms: new ProviderChain('sms', deps.providers.sms, settings.breakers, clock, onCircuitChange('sms')),
+  };
+  const circuits = () =>
+    [chains.email, chains.sms].flatMap((chain) =>
+      chain.links.map((link) => ({
+        channel: chain.channel,
+        provider: link.provider.name,
+        state: link.breaker.state,
+      })),
+    );
   const service = new DeliveryService({
     records: new DeliveryRecords(deliveries),
-    providers: deps.providers,
+    chains,
     limiters: {
       email: new TokenBucket(settings.rates.email.perSecond, settings.rates.email.burst, clock),
       sms: new TokenBucket(settings.rates.sms.perSecond, settings.rates.sms.burst, clock),
     },
     smsDestinations: new SmsDestinations(settings.smsAllowList),
     statuses: new StatusPublisher(deps.amqp),
-    metrics: createDeliveryMetrics(app.metrics),
+    metrics: createDeliveryMetrics(app.metrics, circuits),
     leaseMs: settings.leaseMs,
   });
   registerDeliveryConsumers(app, deps.amqp, service, {
@@ -77,7 +102,7 @@ export async function buildApp(deps: Deps): Promise<HttpApp> {
   app.addHook('onReady', async () => {
     logger.info(
       {
-        providers: { email: deps.providers.email.name, sms: deps.providers.sms.name },
+        providers: { email: chains.email.names, sms: chains.sms.names },
         prefetch: settings.prefetch,
       },
       'delivery consumers started',

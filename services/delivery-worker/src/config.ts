@@ -9,6 +9,7 @@ import {
 } from '@herald/runtime';
 import { type RetryPolicy } from '@herald/amqp';
 import { parseSmsAllowList, type SmsAllowList } from '@herald/runtime/phone';
+import { type BreakerSettings } from './failover/circuit-breaker';
 
 const Optional = (description: string) => Type.Optional(Type.String({ minLength: 1, description }));
 
@@ -77,6 +78,30 @@ export const DeliveryWorkerEnv = {
    * reach log files; refused in production.
    */
   LOG_PROVIDER_CONTENT: Type.Boolean({ default: false }),
+  /**
+   * Each channel's providers in order of preference, comma-separated: email from mailgun, smtp,
+   * sendgrid, log; SMS from twilio, log. Unset: the channel's one provider when its credentials
+   * are set, else the log provider (refused in production). A listed provider without its
+   * credentials, an unknown name, a repeated one or an empty list stops the worker at start.
+   */
+  EMAIL_PROVIDERS: Type.Optional(Type.String({ description: 'e.g. "mailgun,smtp,sendgrid"' })),
+  SMS_PROVIDERS: Type.Optional(Type.String({ description: 'e.g. "twilio"' })),
+  /** consecutive provider failures (5xx, 429, timeouts, refused connections) that open its circuit */
+  CIRCUIT_FAILURE_THRESHOLD: Type.Integer({ minimum: 1, default: 5 }),
+  /** how long an open circuit skips its provider before one trial send (half-open) */
+  CIRCUIT_RESET_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 30_000 }),
+  SMTP_HOST: Optional('SMTP server host name'),
+  SMTP_PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 587 }),
+  /** true: TLS from the first byte (port 465); false: STARTTLS when the server offers it */
+  SMTP_SECURE: Type.Boolean({ default: false }),
+  SMTP_USER: Optional('SMTP user name (AUTH); unset: no authentication'),
+  SMTP_PASS: Optional('SMTP password'),
+  SMTP_FROM: Optional('the From header of SMTP mail, e.g. "Herald <noreply@example.com>"'),
+  SENDGRID_API_KEY: Optional('SendGrid API key (Mail Send; Email Activity read access for reconciliation)'),
+  /** https://api.eu.sendgrid.com for EU data residency, or a local fake */
+  SENDGRID_URL: Type.String({ minLength: 1, default: 'https://api.sendgrid.com' }),
+  SENDGRID_FROM: Optional('a verified sender address, e.g. noreply@example.com'),
+  SENDGRID_FROM_NAME: Optional('the display name of SENDGRID_FROM'),
   /** the gateway's public URL: Twilio posts status callbacks to {PUBLIC_BASE_URL}/api/v1/webhooks/twilio */
   PUBLIC_BASE_URL: Type.String({ minLength: 1, default: 'http://localhost:8080' }),
 };
@@ -95,6 +120,8 @@ export interface WorkerSettings {
   rates: { email: RateSettings; sms: RateSettings };
   /** the E.164 prefixes an SMS may go to, or every valid number */
   smsAllowList: SmsAllowList;
+  /** every provider's circuit breaker */
+  breakers: BreakerSettings;
 }
 
 export interface RateSettings {
@@ -116,6 +143,10 @@ export function settingsFrom(config: Config): WorkerSettings {
       sms: { perSecond: config.SMS_RATE_PER_SECOND, burst: config.SMS_RATE_BURST },
     },
     smsAllowList: parseSmsAllowList(config.SMS_ALLOWED_COUNTRIES),
+    breakers: {
+      failureThreshold: config.CIRCUIT_FAILURE_THRESHOLD,
+      resetTimeoutMs: config.CIRCUIT_RESET_TIMEOUT_MS,
+    },
   };
 }
 
@@ -125,4 +156,66 @@ export function retryPolicyFrom(config: Config): RetryPolicy {
     delaysMs: config.RETRY_DELAYS_MS.split(',').map(Number),
     jitter: config.RETRY_JITTER,
   };
+}
+
+export const EMAIL_PROVIDER_NAMES = ['mailgun', 'smtp', 'sendgrid', 'log'] as const;
+export const SMS_PROVIDER_NAMES = ['twilio', 'log'] as const;
+export type EmailProviderName = (typeof EMAIL_PROVIDER_NAMES)[number];
+export type SmsProviderName = (typeof SMS_PROVIDER_NAMES)[number];
+
+/** The variables each provider cannot work without. */
+const REQUIRED: Record<EmailProviderName | SmsProviderName, (keyof Config)[]> = {
+  mailgun: ['MAILGUN_API_KEY', 'MAILGUN_DOMAIN'],
+  smtp: ['SMTP_HOST', 'SMTP_FROM'],
+  sendgrid: ['SENDGRID_API_KEY', 'SENDGRID_FROM'],
+  twilio: ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN'],
+  log: [],
+};
+
+/**
+ * The email and SMS chains the configuration asks for, checked: every name
+ * known, none twice, at least one per channel, each with its credentials.
+ * A bad chain throws naming the variable, and the worker does not start.
+ * Unset, a channel has its one provider whose credentials are set, else `log`.
+ */
+export function providerChainsFrom(config: Config): { email: EmailProviderName[]; sms: SmsProviderName[] } {
+  return {
+    email: chainOf(config, 'EMAIL_PROVIDERS', EMAIL_PROVIDER_NAMES, 'mailgun'),
+    sms: chainOf(config, 'SMS_PROVIDERS', SMS_PROVIDER_NAMES, 'twilio'),
+  };
+}
+
+function chainOf<N extends EmailProviderName | SmsProviderName>(
+  config: Config,
+  variable: 'EMAIL_PROVIDERS' | 'SMS_PROVIDERS',
+  known: readonly N[],
+  fallback: N,
+): N[] {
+  const value = config[variable];
+  if (value === undefined) {
+    return [REQUIRED[fallback].every((name) => config[name] !== undefined) ? fallback : ('log' as N)];
+  }
+  const names = value
+    .split(',')
+    .map((name) => name.trim().toLowerCase())
+    .filter((name) => name !== '');
+  if (names.length === 0)
+    throw new Error(`${variable} lists no provider: name at least one of ${known.join(', ')}`);
+  const chain: N[] = [];
+  for (const name of names) {
+    if (!(known as readonly string[]).includes(name)) {
+      throw new Error(`${variable}: unknown provider "${name}" (known: ${known.join(', ')})`);
+    }
+    if ((chain as string[]).includes(name)) throw new Error(`${variable} names ${name} twice`);
+    chain.push(name as N);
+  }
+  for (const name of chain) {
+    const missing = REQUIRED[name].filter((required) => config[required] === undefined);
+    if (missing.length) {
+      throw new Error(
+        `${variable} names ${name}, but ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set`,
+      );
+    }
+  }
+  return chain;
 }

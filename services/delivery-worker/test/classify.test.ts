@@ -315,8 +315,8 @@ describe('provider selection', () => {
       }),
       logger,
     );
-    expect(providers.email).toBeInstanceOf(LogProvider);
-    expect(providers.sms).toBeInstanceOf(TwilioProvider);
+    expect(providers.email[0]).toBeInstanceOf(LogProvider);
+    expect(providers.sms[0]).toBeInstanceOf(TwilioProvider);
     expect(warnings).toEqual([expect.stringContaining('EMAIL IS NOT SENT')]);
   });
 
@@ -324,9 +324,9 @@ describe('provider selection', () => {
     const logger = testLogger();
     const providers = createProviders(config({ NODE_ENV: 'development' }), logger);
     const job = smsJob();
-    const result = await providers.sms.send(job);
+    const result = await providers.sms[0]!.send(job);
     expect(result.providerMessageId).toMatch(/^log-/);
-    expect((providers.sms as LogProvider<never>).sent).toEqual([
+    expect((providers.sms[0] as LogProvider<never>).sent).toEqual([
       expect.objectContaining({
         notificationId: job.notificationId,
         to: job.recipient.phone,

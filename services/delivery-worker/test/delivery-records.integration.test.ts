@@ -35,7 +35,15 @@ describe('the deliveries records, with the writes of many sends batched', () => 
     const claims = await Promise.all(
       keys.map((key, i) => records.claimNew(key, `job-${i}`, 'mailgun', LEASE_MS)),
     );
-    expect(claims).toEqual(keys.map(() => ({ kind: 'claimed', attempts: 1, takeover: false })));
+    expect(claims).toEqual(
+      keys.map(() => ({
+        kind: 'claimed',
+        attempts: 1,
+        takeover: false,
+        unclear: [],
+        since: expect.any(Date),
+      })),
+    );
 
     const stored = await record(keys[7]!);
     expect(stored).toMatchObject({
@@ -64,7 +72,15 @@ describe('the deliveries records, with the writes of many sends batched', () => 
       { ...sent, jobId: 'j', state: 'sent', attempts: 1, leaseUntil: null, providerMessageId: '<m1@x>' },
       { ...leased, jobId: 'j', state: 'sending', attempts: 1, leaseUntil: new Date(now + 60_000) },
       // a worker died mid-send and its lease ran out
-      { ...abandoned, jobId: 'j', state: 'sending', attempts: 1, leaseUntil: new Date(now - 1_000) },
+      {
+        ...abandoned,
+        jobId: 'j',
+        state: 'sending',
+        attempts: 1,
+        leaseUntil: new Date(now - 1_000),
+        provider: 'mailgun',
+        unclear: { mailgun: new Date(now - 31_000) },
+      },
     ]);
 
     const [freshClaim, twinA, twinB, sentClaim, leasedClaim, abandonedClaim] = await Promise.all([
@@ -76,12 +92,25 @@ describe('the deliveries records, with the writes of many sends batched', () => 
       records.claimNew(abandoned, 'j', 'mailgun', LEASE_MS),
     ]);
 
-    expect(freshClaim).toEqual({ kind: 'claimed', attempts: 1, takeover: false });
+    expect(freshClaim).toEqual({
+      kind: 'claimed',
+      attempts: 1,
+      takeover: false,
+      unclear: [],
+      since: expect.any(Date),
+    });
     // a job delivered twice at the same moment: exactly one of the two owns the send
     expect([twinA!.kind, twinB!.kind].sort()).toEqual(['claimed', 'leased']);
     expect(sentClaim).toMatchObject({ kind: 'already_sent', delivery: { providerMessageId: '<m1@x>' } });
     expect(leasedClaim).toMatchObject({ kind: 'leased' });
-    expect(abandonedClaim).toEqual({ kind: 'claimed', attempts: 2, takeover: true });
+    // with the provider whose call has no known outcome, to ask before sending again
+    expect(abandonedClaim).toEqual({
+      kind: 'claimed',
+      attempts: 2,
+      takeover: true,
+      unclear: ['mailgun'],
+      since: expect.any(Date),
+    });
   });
 
   it('marks many sends sent at once, each with its own provider id', async () => {
@@ -89,7 +118,7 @@ describe('the deliveries records, with the writes of many sends batched', () => 
     await Promise.all(keys.map((key) => records.claimNew(key, 'j', 'mailgun', LEASE_MS)));
     await model.updateOne(keys[0]!, { $set: { lastError: { code: 'provider_unavailable', message: 'x' } } });
 
-    await Promise.all(keys.map((key, i) => records.markSent(key, `<m${i}@mg>`)));
+    await Promise.all(keys.map((key, i) => records.markSent(key, 'mailgun', `<m${i}@mg>`)));
 
     const stored = await model
       .find({ notificationId: { $in: keys.map((k) => k.notificationId) } })
@@ -125,7 +154,7 @@ describe('the deliveries records, with the writes of many sends batched', () => 
       const keys = Array.from({ length: 5 }, newKey);
       const outcomes = await Promise.allSettled([
         ...keys.map((key) => offline.claimNew(key, 'j', 'mailgun', LEASE_MS)),
-        ...keys.map((key) => offline.markSent(key, '<m@mg>')),
+        ...keys.map((key) => offline.markSent(key, 'mailgun', '<m@mg>')),
       ]);
       expect(outcomes.map((outcome) => outcome.status)).toEqual(outcomes.map(() => 'rejected'));
     } finally {

@@ -9,7 +9,7 @@ import {
   type DeliveryStatusMessage,
 } from '@herald/contracts';
 import { type RetryPolicy } from '@herald/amqp';
-import { FakeMailgun, FakeTwilio } from '@herald/fake-providers';
+import { FakeMailgun, FakeSendGrid, FakeSmtp, FakeTwilio } from '@herald/fake-providers';
 import { type HttpApp } from '@herald/runtime/http';
 import {
   connectTestMongo,
@@ -25,6 +25,8 @@ import { deliveryModel, type Delivery } from '../src/deliveries/data/delivery-mo
 import { ALL_DESTINATIONS } from '@herald/runtime/phone';
 import { MailgunProvider } from '../src/providers/mailgun';
 import { type Providers } from '../src/providers/provider';
+import { SendGridProvider } from '../src/providers/sendgrid';
+import { SmtpProvider } from '../src/providers/smtp';
 import { TwilioProvider } from '../src/providers/twilio';
 import { type Clock } from '../src/rate-limit/token-bucket';
 
@@ -32,6 +34,8 @@ export const MAILGUN_DOMAIN = 'mg.herald.test';
 export const MAILGUN_FROM = 'Herald <noreply@mg.herald.test>';
 export const TWILIO_FROM = '+15005550001';
 export const PUBLIC_BASE_URL = 'https://herald.example.com';
+export const SMTP_FROM = 'Herald <noreply@smtp.herald.test>';
+export const SENDGRID_FROM = 'noreply@sendgrid.herald.test';
 
 /** Fast enough to watch, slow enough to see the order; 3 attempts like the test default. */
 export const WORKER_TEST_RETRY: RetryPolicy = { maxAttempts: 3, delaysMs: [200, 400], jitter: 0 };
@@ -42,6 +46,9 @@ export const testSettings = (overrides: Partial<WorkerSettings> = {}): WorkerSet
   drainTimeoutMs: 3_000,
   rates: { email: { perSecond: 0, burst: 1 }, sms: { perSecond: 0, burst: 1 } },
   smsAllowList: ALL_DESTINATIONS,
+  // The suites of one provider's failures and retries count every call: its circuit never opens
+  // there. The failover suites set their own thresholds.
+  breakers: { failureThreshold: Number.MAX_SAFE_INTEGER, resetTimeoutMs: 30_000 },
   ...overrides,
 });
 
@@ -56,8 +63,8 @@ export type StatusEvent = DeliveryStatusMessage['payload'] & { correlationId: st
 
 /**
  * The one way the worker's tests start it: the real outside world of one
- * suite (a fresh database, a namespace on the broker, fake Mailgun and
- * Twilio servers, a queue that collects every `delivery.status` event, a
+ * suite (a fresh database, a namespace on the broker, fake Mailgun, Twilio,
+ * SendGrid and SMTP servers, a queue that collects every `delivery.status` event, a
  * reader for the DLQ) and any number of worker apps in it (`startApp`).
  */
 export async function startHarness(name: string, retry: RetryPolicy = WORKER_TEST_RETRY) {
@@ -65,6 +72,8 @@ export async function startHarness(name: string, retry: RetryPolicy = WORKER_TES
   const amqp = await createTestAmqp(name, retry);
   const mailgun = await FakeMailgun.start();
   const twilio = await FakeTwilio.start();
+  const smtp = await FakeSmtp.start();
+  const sendgrid = await FakeSendGrid.start();
 
   const inspector = await amqplib.connect(testAmqpUrl());
   const channel = await inspector.createChannel();
@@ -82,22 +91,48 @@ export async function startHarness(name: string, retry: RetryPolicy = WORKER_TES
     { noAck: true },
   );
 
-  const providers = (timeoutMs = 5_000): Providers => ({
-    email: new MailgunProvider({
+  const mailgunProvider = (timeoutMs = 5_000) =>
+    new MailgunProvider({
       apiKey: mailgun.apiKey,
       domain: MAILGUN_DOMAIN,
       url: mailgun.url,
       from: MAILGUN_FROM,
       timeoutMs,
-    }),
-    sms: new TwilioProvider({
+    });
+  const twilioProvider = (timeoutMs = 5_000) =>
+    new TwilioProvider({
       accountSid: twilio.accountSid,
       authToken: twilio.authToken,
       from: TWILIO_FROM,
       apiUrl: twilio.url,
       statusCallbackUrl: `${PUBLIC_BASE_URL}${WebhookPaths.twilio}`,
       timeoutMs,
-    }),
+    });
+  const smtpProviders: SmtpProvider[] = [];
+  const smtpProvider = (timeoutMs = 5_000) => {
+    const provider = new SmtpProvider({
+      host: smtp.host,
+      port: smtp.port,
+      secure: false,
+      user: smtp.user,
+      pass: smtp.pass,
+      from: SMTP_FROM,
+      timeoutMs,
+    });
+    smtpProviders.push(provider);
+    return provider;
+  };
+  const sendgridProvider = (timeoutMs = 5_000) =>
+    new SendGridProvider({
+      apiKey: sendgrid.apiKey,
+      url: sendgrid.url,
+      from: { email: SENDGRID_FROM },
+      timeoutMs,
+    });
+  /** One provider per channel, Mailgun and Twilio, as the worker has by default. */
+  const providers = (timeoutMs = 5_000): Providers => ({
+    email: [mailgunProvider(timeoutMs)],
+    sms: [twilioProvider(timeoutMs)],
   });
 
   const apps: HttpApp[] = [];
@@ -110,6 +145,12 @@ export async function startHarness(name: string, retry: RetryPolicy = WORKER_TES
     twilio,
     statuses,
     providers,
+    smtp,
+    sendgrid,
+    mailgunProvider,
+    twilioProvider,
+    smtpProvider,
+    sendgridProvider,
 
     /**
      * A worker app in this world, ready (consuming). `clock`: what its rate limiters wait on;
@@ -173,7 +214,8 @@ export async function startHarness(name: string, retry: RetryPolicy = WORKER_TES
       await channel.deleteQueue(statusQueue).catch(() => undefined);
       await inspector.close().catch(() => undefined);
       await amqp.cleanup([statusQueue]);
-      await Promise.all([mailgun.close(), twilio.close()]);
+      for (const provider of smtpProviders) provider.close();
+      await Promise.all([mailgun.close(), twilio.close(), smtp.close(), sendgrid.close()]);
       await mongo.dropAndClose();
     },
   };

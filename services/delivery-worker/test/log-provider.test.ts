@@ -34,8 +34,8 @@ describe('the log provider (development, no provider credentials)', () => {
     const email = verificationEmail();
     const sms = smsJob({ content: { text: `Your link: ${LINK}`, sms: `Code link ${LINK}` } });
 
-    await providers.email.send(email);
-    await providers.sms.send(sms);
+    await providers.email[0]!.send(email);
+    await providers.sms[0]!.send(sms);
 
     const logged = output();
     expect(logged).not.toContain(TOKEN);
@@ -69,7 +69,7 @@ describe('the log provider (development, no provider credentials)', () => {
       config({ NODE_ENV: 'development', LOG_PROVIDER_CONTENT: 'true' }),
       logger,
     );
-    await providers.email.send(verificationEmail());
+    await providers.email[0]!.send(verificationEmail());
     expect(output()).toContain(TOKEN);
   });
 

@@ -44,12 +44,17 @@ export class WorkerProcess {
     });
   }
 
+  /** SIGKILL at once, synchronously (from inside a fake's answer); `stop` then awaits the exit. */
+  killNow(): void {
+    this.child?.kill('SIGKILL');
+  }
+
   /** Sends `signal` and resolves with the exit code (null when killed by the signal). */
   async stop(signal: NodeJS.Signals): Promise<number | null> {
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null;
     const exited = once(child, 'exit');
-    child.kill(signal);
+    if (!child.killed) child.kill(signal);
     const [code] = (await exited) as [number | null];
     return code;
   }

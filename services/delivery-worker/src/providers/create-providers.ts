@@ -1,13 +1,16 @@
 import { WebhookPaths } from '@herald/contracts';
 import { type Logger } from '@herald/runtime';
-import { type Config } from '../config';
+import { providerChainsFrom, type Config } from '../config';
 import { LogProvider } from './log-provider';
 import { MailgunProvider } from './mailgun';
-import { type EmailJob, type Providers, type SmsJob } from './provider';
+import { type EmailJob, type Provider, type Providers, type SmsJob } from './provider';
+import { SendGridProvider } from './sendgrid';
+import { SmtpProvider } from './smtp';
 import { TwilioProvider } from './twilio';
 
 /**
- * The real provider for each channel that has credentials; the log provider
+ * Each channel's chain (EMAIL_PROVIDERS, SMS_PROVIDERS; see `providerChainsFrom`). Unset: the real
+ * provider for each channel that has credentials; the log provider
  * for one that has none, announced loudly, and refused in production, where
  * a missing credential must stop the worker rather than swallow messages.
  * The log provider logs message content only with LOG_PROVIDER_CONTENT=true,
@@ -19,40 +22,73 @@ export function createProviders(config: Config, logger: Logger): Providers {
       'LOG_PROVIDER_CONTENT is for development only: message bodies must not reach production logs',
     );
   }
-  const email =
-    config.MAILGUN_API_KEY && config.MAILGUN_DOMAIN
-      ? new MailgunProvider({
-          apiKey: config.MAILGUN_API_KEY,
-          domain: config.MAILGUN_DOMAIN,
+  const chains = providerChainsFrom(config);
+  const email = chains.email.map((name): Provider<EmailJob> => {
+    switch (name) {
+      case 'mailgun':
+        return new MailgunProvider({
+          apiKey: config.MAILGUN_API_KEY!,
+          domain: config.MAILGUN_DOMAIN!,
           url: config.MAILGUN_URL,
           from: config.MAILGUN_FROM ?? `Herald <noreply@${config.MAILGUN_DOMAIN}>`,
           timeoutMs: config.PROVIDER_TIMEOUT_MS,
-        })
-      : logProvider<EmailJob>(
+        });
+      case 'smtp':
+        return new SmtpProvider({
+          host: config.SMTP_HOST!,
+          port: config.SMTP_PORT,
+          secure: config.SMTP_SECURE,
+          user: config.SMTP_USER,
+          pass: config.SMTP_PASS,
+          from: config.SMTP_FROM!,
+          timeoutMs: config.PROVIDER_TIMEOUT_MS,
+        });
+      case 'sendgrid':
+        return new SendGridProvider({
+          apiKey: config.SENDGRID_API_KEY!,
+          url: config.SENDGRID_URL,
+          from: {
+            email: config.SENDGRID_FROM!,
+            ...(config.SENDGRID_FROM_NAME ? { name: config.SENDGRID_FROM_NAME } : {}),
+          },
+          timeoutMs: config.PROVIDER_TIMEOUT_MS,
+        });
+      case 'log':
+        return logProvider<EmailJob>(
           config,
           logger,
           'email',
-          'MAILGUN_API_KEY and MAILGUN_DOMAIN',
+          config.EMAIL_PROVIDERS === undefined
+            ? 'MAILGUN_API_KEY and MAILGUN_DOMAIN are not set'
+            : 'EMAIL_PROVIDERS names log',
           (job) => job.recipient.email,
         );
-  const sms =
-    config.TWILIO_ACCOUNT_SID && config.TWILIO_AUTH_TOKEN
-      ? new TwilioProvider({
-          accountSid: config.TWILIO_ACCOUNT_SID,
-          authToken: config.TWILIO_AUTH_TOKEN,
+    }
+  });
+  const sms = chains.sms.map((name): Provider<SmsJob> => {
+    switch (name) {
+      case 'twilio':
+        return new TwilioProvider({
+          accountSid: config.TWILIO_ACCOUNT_SID!,
+          authToken: config.TWILIO_AUTH_TOKEN!,
           from: config.TWILIO_FROM,
           messagingServiceSid: config.TWILIO_MESSAGING_SERVICE_SID,
           apiUrl: config.TWILIO_API_URL,
           statusCallbackUrl: `${config.PUBLIC_BASE_URL.replace(/\/+$/, '')}${WebhookPaths.twilio}`,
           timeoutMs: config.PROVIDER_TIMEOUT_MS,
-        })
-      : logProvider<SmsJob>(
+        });
+      case 'log':
+        return logProvider<SmsJob>(
           config,
           logger,
           'sms',
-          'TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN',
+          config.SMS_PROVIDERS === undefined
+            ? 'TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are not set'
+            : 'SMS_PROVIDERS names log',
           (job) => job.recipient.phone,
         );
+    }
+  });
   return { email, sms };
 }
 
@@ -60,16 +96,14 @@ function logProvider<J extends EmailJob | SmsJob>(
   config: Config,
   logger: Logger,
   channel: 'email' | 'sms',
-  variables: string,
+  reason: string,
   addressOf: (job: J) => string,
 ): LogProvider<J> {
   if (config.NODE_ENV === 'production') {
-    throw new Error(
-      `${variables} are not set: ${channel} cannot be sent, and the log provider is refused in production`,
-    );
+    throw new Error(`${reason}: ${channel} cannot be sent, and the log provider is refused in production`);
   }
   logger.warn(
-    `!!! ${channel.toUpperCase()} IS NOT SENT: ${variables} are not set, so ${channel} goes to the LOG PROVIDER. ` +
+    `!!! ${channel.toUpperCase()} IS NOT SENT: ${reason}, so ${channel} goes to the LOG PROVIDER. ` +
       'Every message is only logged. Set the credentials to send for real. !!!',
   );
   return new LogProvider<J>(logger.child({ provider: 'log', channel }), addressOf, {

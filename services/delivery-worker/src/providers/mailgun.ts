@@ -2,7 +2,7 @@ import type MailgunClass from 'mailgun.js' with { 'resolution-mode': 'import' };
 import { classifyMailgunError } from '../deliveries/domain/classify';
 import { emailSubject, headerText, mailbox, MAX_TAG_LENGTH, singleLine } from './header-values';
 import { MultipartBody } from './multipart-body';
-import { type EmailJob, type Provider, type SendResult } from './provider';
+import { type EmailJob, type Provider, type SendResult, type SentLookup } from './provider';
 
 // mailgun.js publishes its types as ESM only; its CommonJS build is what Node loads here.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -69,6 +69,37 @@ export class MailgunProvider implements Provider<EmailJob> {
       });
       if (!answer.id) throw new Error('Mailgun accepted the message without an id');
       return { providerMessageId: answer.id };
+    } catch (error) {
+      throw classifyMailgunError(error);
+    }
+  }
+
+  /**
+   * Mailgun's events API (`GET /v3/{domain}/events`): an `accepted` event whose user variables
+   * carry this notification's id and channel (`v:notification-id`, `v:channel`, set on every send)
+   * means Mailgun took it. The record is per notification and channel, so any accepted copy
+   * counts, whichever job sent it. Called through the client's request layer: mailgun.js marks its
+   * `events.get` deprecated in favour of the Logs API and warns on every call. Mailgun's events
+   * become visible within seconds to minutes; the lease (SEND_LEASE_MS) has run out before a
+   * crashed send is looked up.
+   */
+  async findSent(job: EmailJob): Promise<SentLookup> {
+    try {
+      // the query type of mailgun.js lists no `user-variables` filter, which the events API takes
+      const query: unknown = {
+        event: 'accepted',
+        limit: 10,
+        'user-variables': JSON.stringify({ 'notification-id': job.notificationId, channel: job.channel }),
+      };
+      const response = (await this.client.request.get(
+        `/v3/${encodeURIComponent(this.settings.domain)}/events`,
+        query as Parameters<typeof this.client.request.get>[1],
+      )) as { body?: { items?: { message?: { headers?: Record<string, unknown> } }[] } };
+      const messageId = (response.body?.items ?? [])
+        .map((item) => item.message?.headers?.['message-id'])
+        .find((id): id is string => typeof id === 'string' && id !== '');
+      if (!messageId) return { kind: 'not_found' };
+      return { kind: 'accepted', providerMessageId: `<${messageId}>` };
     } catch (error) {
       throw classifyMailgunError(error);
     }

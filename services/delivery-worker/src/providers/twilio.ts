@@ -1,6 +1,11 @@
 import twilio from 'twilio';
 import { classifyTwilioError, TwilioRetryLater } from '../deliveries/domain/classify';
-import { type Provider, type SendResult, type SmsJob } from './provider';
+import { type Provider, type SendResult, type SentLookup, type SmsJob, type UnclearSend } from './provider';
+
+/** Twilio's date_created has whole seconds; our clock and Twilio's may differ a little. */
+const CLOCK_SKEW_MS = 60_000;
+/** How many of the number's most recent messages a lookup reads. */
+const LOOKUP_LIMIT = 100;
 
 export interface TwilioSettings {
   accountSid: string;
@@ -75,6 +80,32 @@ export class TwilioProvider implements Provider<SmsJob> {
         ...sender,
       });
       return { providerMessageId: message.sid };
+    } catch (error) {
+      throw classifyTwilioError(error);
+    }
+  }
+
+  /**
+   * Twilio's message list, filtered by the recipient: a message to this number with this body,
+   * from our sender, created since the delivery record was, is this send. Twilio's Message
+   * resource has no custom data and does not echo the status callback, so nothing finer than
+   * recipient, body and time can name the send: a second notification with the very same text to
+   * the same number within that window would be taken for this one, and this send not repeated.
+   */
+  async findSent(job: SmsJob, send: UnclearSend): Promise<SentLookup> {
+    const body = job.content.sms ?? job.content.text;
+    const since = send.since.getTime() - CLOCK_SKEW_MS;
+    try {
+      const messages = await this.client.messages.list({
+        to: job.recipient.phone,
+        ...(this.settings.messagingServiceSid ? {} : { from: this.settings.from }),
+        limit: LOOKUP_LIMIT,
+      });
+      for (const message of messages) {
+        if (message.body !== body || !message.dateCreated || message.dateCreated.getTime() < since) continue;
+        return { kind: 'accepted', providerMessageId: message.sid };
+      }
+      return { kind: 'not_found' };
     } catch (error) {
       throw classifyTwilioError(error);
     }

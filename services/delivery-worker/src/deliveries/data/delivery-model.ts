@@ -16,6 +16,14 @@ export interface Delivery {
   providerMessageId?: string;
   sentAt?: Date;
   lastError?: DeliveryError;
+  /**
+   * Providers whose call for this delivery started and has no known end (name → when it started):
+   * a provider is added before it is called and removed once it definitely refused; the record
+   * becoming `sent` clears them all. A record that still names one when the next attempt claims it
+   * (the worker died mid-send, a call timed out) is reconciled: that provider is asked before any
+   * resend.
+   */
+  unclear?: Record<string, Date>;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -38,6 +46,7 @@ const deliverySchema = new Schema<Delivery>(
     provider: { type: String },
     providerMessageId: { type: String },
     sentAt: { type: Date },
+    unclear: { type: Schema.Types.Mixed, default: undefined },
     lastError: {
       type: new Schema(
         { code: String, message: String, providerCode: String, permanent: Boolean },

@@ -4,8 +4,12 @@ import { isDuplicateKeyError, writeErrorsOf } from '@herald/runtime/mongo';
 import { type DeliveryModel, type Delivery } from './delivery-model';
 
 export type Claim =
-  /** this worker owns the send until the lease ends; `takeover`: a previous lease expired mid-send */
-  | { kind: 'claimed'; attempts: number; takeover: boolean }
+  /**
+   * This worker owns the send until the lease ends. `takeover`: a previous lease expired mid-send.
+   * `unclear`: the providers whose earlier calls have no known outcome, to ask before sending;
+   * `since`: when the record was created (no call of this delivery is older).
+   */
+  | { kind: 'claimed'; attempts: number; takeover: boolean; unclear: string[]; since: Date }
   | { kind: 'already_sent'; delivery: Delivery }
   /** another worker (or a crashed one whose lease has not run out) is sending it */
   | { kind: 'leased'; leaseUntil: Date };
@@ -24,6 +28,7 @@ interface NewClaim {
 
 interface SentMark {
   key: DeliveryKey;
+  provider: string;
   providerMessageId: string;
 }
 
@@ -68,10 +73,20 @@ export class DeliveryRecords {
             $or: [{ leaseUntil: null }, { leaseUntil: { $lte: now } }],
           },
           {
-            $set: { state: 'sending', leaseUntil: new Date(now.getTime() + leaseMs), jobId, provider },
+            $set: {
+              state: 'sending',
+              leaseUntil: new Date(now.getTime() + leaseMs),
+              jobId,
+              provider,
+              [`unclear.${provider}`]: now,
+            },
             $inc: { attempts: 1 },
           },
-          { upsert: true, returnDocument: 'before', projection: { attempts: 1, state: 1 } },
+          {
+            upsert: true,
+            returnDocument: 'before',
+            projection: { attempts: 1, state: 1, unclear: 1, provider: 1, createdAt: 1 },
+          },
         )
         .lean();
       return {
@@ -79,6 +94,13 @@ export class DeliveryRecords {
         attempts: (previous?.attempts ?? 0) + 1,
         // Still `sending` with its lease run out: the worker that held it died or stalled mid-send.
         takeover: previous?.state === 'sending',
+        unclear: previous?.unclear
+          ? Object.keys(previous.unclear)
+          : // a record written before `unclear` existed, abandoned mid-send: ask the provider it names
+            previous?.state === 'sending' && previous.provider
+            ? [previous.provider]
+            : [],
+        since: previous?.createdAt ?? now,
       };
     } catch (error) {
       if (!isDuplicateKeyError(error)) throw error;
@@ -101,7 +123,9 @@ export class DeliveryRecords {
    */
   async claimNew(key: DeliveryKey, jobId: string, provider: string, leaseMs: number): Promise<Claim> {
     const inserted = await this.newClaims.submit({ key, jobId, provider, leaseMs });
-    if (inserted === 'inserted') return { kind: 'claimed', attempts: 1, takeover: false };
+    if (inserted === 'inserted') {
+      return { kind: 'claimed', attempts: 1, takeover: false, unclear: [], since: new Date() };
+    }
     return this.claim(key, jobId, provider, leaseMs);
   }
 
@@ -109,16 +133,41 @@ export class DeliveryRecords {
     return this.model.findOne(key).lean<Delivery>();
   }
 
-  /** Resolves once the record says `sent` durably (the write concern of the connection). */
-  async markSent(key: DeliveryKey, providerMessageId: string): Promise<void> {
-    await this.sentMarks.submit({ key, providerMessageId });
+  /** Resolves once the record says `sent` by `provider` durably (the write concern of the connection). */
+  async markSent(key: DeliveryKey, provider: string, providerMessageId: string): Promise<void> {
+    await this.sentMarks.submit({ key, provider, providerMessageId });
   }
 
-  /** Releases the lease after a failed attempt, so the retry need not wait for it. */
-  async markFailedAttempt(key: DeliveryKey, error: DeliveryError): Promise<void> {
+  /**
+   * Before the send moves to the next provider of the chain: the record names it (so a crash during
+   * its call is reconciled with it), and forgets `refused`, which definitely did not take the send.
+   */
+  async startCall(key: DeliveryKey, provider: string, refused: string[]): Promise<void> {
     await this.model.updateOne(
       { ...key, state: 'sending' },
-      { $set: { state: error.permanent ? 'failed' : 'retrying', leaseUntil: null, lastError: error } },
+      {
+        $set: { provider, [`unclear.${provider}`]: new Date() },
+        ...(refused.length
+          ? { $unset: Object.fromEntries(refused.map((name) => [`unclear.${name}`, 1])) }
+          : {}),
+      },
+    );
+  }
+
+  /**
+   * Releases the lease after a failed attempt, so the retry need not wait for it; forgets the
+   * providers in `refused` (they definitely did not take it). Any other provider called stays
+   * `unclear`, for the next attempt to ask.
+   */
+  async markFailedAttempt(key: DeliveryKey, error: DeliveryError, refused: string[] = []): Promise<void> {
+    await this.model.updateOne(
+      { ...key, state: 'sending' },
+      {
+        $set: { state: error.permanent ? 'failed' : 'retrying', leaseUntil: null, lastError: error },
+        ...(refused.length
+          ? { $unset: Object.fromEntries(refused.map((name) => [`unclear.${name}`, 1])) }
+          : {}),
+      },
     );
   }
 
@@ -145,6 +194,7 @@ export class DeliveryRecords {
       attempts: 1,
       leaseUntil: new Date(now.getTime() + leaseMs),
       provider,
+      unclear: { [provider]: now },
       createdAt: now,
       updatedAt: now,
     }));
@@ -161,12 +211,19 @@ export class DeliveryRecords {
     const now = new Date();
     const failures = await writeErrorsOf(
       this.model.collection.bulkWrite(
-        marks.map(({ key, providerMessageId }) => ({
+        marks.map(({ key, provider, providerMessageId }) => ({
           updateOne: {
             filter: { notificationId: key.notificationId, channel: key.channel },
             update: {
-              $set: { state: 'sent', providerMessageId, sentAt: now, leaseUntil: null, updatedAt: now },
-              $unset: { lastError: 1 },
+              $set: {
+                state: 'sent',
+                provider,
+                providerMessageId,
+                sentAt: now,
+                leaseUntil: null,
+                updatedAt: now,
+              },
+              $unset: { lastError: 1, unclear: 1 },
             },
           },
         })),

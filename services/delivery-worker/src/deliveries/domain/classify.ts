@@ -216,3 +216,89 @@ export function classifyTwilioError(error: unknown): ClassifiedError {
         cause: safeCause(error),
       });
 }
+
+interface SmtpErrorShape {
+  code?: unknown;
+  responseCode?: unknown;
+  response?: unknown;
+  command?: unknown;
+  message?: unknown;
+}
+
+/**
+ * nodemailer's errors: an SMTP reply carries `responseCode` (4xx: try again
+ * later; 535 or `EAUTH`: our credentials; other 5xx: the message or mailbox is
+ * refused), anything else is the connection (`ETIMEDOUT`, `ECONNECTION`,
+ * `ESOCKET`), classified like the HTTP clients' socket errors.
+ */
+export function classifySmtpError(error: unknown): ClassifiedError {
+  const shape = (error ?? {}) as SmtpErrorShape;
+  const cause = safeCause(error);
+  const reply =
+    typeof shape.response === 'string' ? shape.response.slice(0, 300) : String(shape.message ?? '');
+  if (typeof shape.responseCode === 'number') {
+    const status = shape.responseCode;
+    const providerCode = String(status);
+    if (status === 535 || shape.code === 'EAUTH') {
+      return new ProviderPermanentError(
+        'provider_auth_failed',
+        'SMTP refused our credentials',
+        providerCode,
+        {
+          cause,
+        },
+      );
+    }
+    if (status >= 400 && status < 500) {
+      return new ProviderTransientError('provider_unavailable', `SMTP answered ${status}`, providerCode, {
+        cause,
+      });
+    }
+    return new ProviderPermanentError(
+      'rejected_by_provider',
+      `SMTP rejected the message: ${reply}`,
+      providerCode,
+      {
+        cause,
+      },
+    );
+  }
+  if (shape.code === 'EAUTH') {
+    return new ProviderPermanentError('provider_auth_failed', 'SMTP refused our credentials', undefined, {
+      cause,
+    });
+  }
+  const network = networkCause(shape.code, shape.message);
+  if (network) return networkError('SMTP', network, error);
+  if (shape.code === 'ECONNECTION' || shape.code === 'ESOCKET' || shape.code === 'EPROTOCOL') {
+    return networkError('SMTP', 'network', error);
+  }
+  return new ProviderTransientError('provider_error', 'SMTP failed unexpectedly', undefined, { cause });
+}
+
+interface SendGridErrorShape {
+  code?: unknown;
+  message?: unknown;
+  response?: { headers?: Record<string, unknown>; body?: { errors?: { message?: unknown }[] } };
+}
+
+/**
+ * @sendgrid/client raises a ResponseError (`code` = the HTTP status, `response.headers`,
+ * `response.body.errors`) for an answer ≥ 400, and axios's own error for a socket failure.
+ */
+export function classifySendGridError(error: unknown): ClassifiedError {
+  const shape = (error ?? {}) as SendGridErrorShape;
+  if (typeof shape.code === 'number' && shape.response) {
+    const status = shape.code;
+    const detail = String(shape.response.body?.errors?.[0]?.message ?? shape.message ?? '').slice(0, 300);
+    return classifyHttpStatus('SendGrid', status, detail, {
+      cause: safeCause(error),
+      retryAfterMs: retryAfterOf(status, shape.response.headers?.['retry-after']),
+    });
+  }
+  const network = networkCause(shape.code, shape.message);
+  if (network) return networkError('SendGrid', network, error);
+  return new ProviderTransientError('provider_error', 'SendGrid failed unexpectedly', undefined, {
+    cause: safeCause(error),
+  });
+}

@@ -2,7 +2,13 @@ import { type DeliveryJobMessage, type DeliveryError, type DeliveryStatus } from
 import { type DeadLettered, type MessageContext, type RetryScheduled } from '@herald/amqp';
 import { TransientError, type Logger } from '@herald/runtime';
 import { type DeliveryKey, type DeliveryRecords } from '../data/delivery-records';
-import { type Providers, type SendResult } from '../../providers/provider';
+import { type EmailJob, type Provider, type SendResult, type SmsJob } from '../../providers/provider';
+import {
+  countsAgainstProvider,
+  definitelyRefused,
+  movesToNextProvider,
+  type ProviderChain,
+} from '../../failover/provider-chain';
 import { deliveryErrorOf, ProviderTransientError } from './delivery-errors';
 import { type DeliveryMetrics } from './delivery-metrics';
 import { SmsDestinationRefused, type SmsDestinations } from './sms-destinations';
@@ -11,7 +17,8 @@ import { type TokenBucket } from '../../rate-limit/token-bucket';
 
 export interface DeliveryDeps {
   records: DeliveryRecords;
-  providers: Providers;
+  /** each channel's providers in order, each behind its circuit breaker */
+  chains: { email: ProviderChain<EmailJob>; sms: ProviderChain<SmsJob> };
   limiters: { email: TokenBucket; sms: TokenBucket };
   /** where an SMS may go; checked before anything else, so a refused job costs no token and no send */
   smsDestinations: SmsDestinations;
@@ -21,6 +28,12 @@ export interface DeliveryDeps {
 }
 
 type Job = DeliveryJobMessage['payload'];
+type AnyProvider = Provider<Job>;
+type Sent = { provider: string; providerMessageId: string };
+type ChainOutcome =
+  | { ok: true; provider: string; sent: SendResult }
+  /** `refused`: the providers called (or picked) that definitely did not take the send */
+  | { ok: false; error: unknown; refused: string[] };
 
 const DELIVERY_IN_PROGRESS = 'delivery_in_progress';
 /** How often a job waiting on another worker's lease looks again. */
@@ -32,26 +45,27 @@ const RECORD_SENT_ATTEMPTS = 4;
  * One delivery job, start to end: claim the idempotency record, send once,
  * record the provider's id, report every step as `delivery.status`.
  *
- * The at-least-once window: the provider has accepted the message but
- * `markSent` has not reached MongoDB (a crash, a kill, a lost connection in
- * between). The record then stays `sending`; when its lease runs out the
- * redelivered job sends again, and the recipient gets two copies. Neither
- * Mailgun nor Twilio takes an idempotency key for a send, so the window is
- * kept small instead: the lease is written before the call, nothing but
- * the provider call and the wait for the next batched write (one MongoDB
- * round trip, see Batcher) sits between the lease and `markSent`, and
- * the status publishes run beside or after it. A takeover is logged as such.
+ * The send goes down the channel's provider chain (`sendThroughChain`); the
+ * record names each provider before it is called (`unclear`) and forgets it
+ * once it definitely refused. A provider may have taken the message without
+ * the record saying so (a crash, a kill, a timeout after the request went
+ * out): the next attempt finds it still named, and asks it (`reconcile`)
+ * before sending anything; only what no provider took is sent again. A
+ * provider that cannot be asked (SMTP) leaves the old at-least-once window:
+ * that send may arrive twice. A takeover is logged as such.
  */
 export class DeliveryService {
   /** what a failed attempt reported, for the retry / dead-letter hooks of the same delivery */
   private readonly failures = new WeakMap<MessageContext, DeliveryError>();
+  /** the provider an attempt called last, for its retry / dead-letter metrics */
+  private readonly lastProvider = new WeakMap<MessageContext, string>();
 
   constructor(private readonly deps: DeliveryDeps) {}
 
   async handle(message: DeliveryJobMessage, context: MessageContext): Promise<void> {
     const job = message.payload;
     const key: DeliveryKey = { notificationId: job.notificationId, channel: job.channel };
-    const provider = this.providerFor(job);
+    const chain = this.chainFor(job);
     const log = lazyChild(context.log, {
       notificationId: job.notificationId,
       channel: job.channel,
@@ -61,12 +75,15 @@ export class DeliveryService {
     if (job.channel === 'sms') this.refuseForbiddenDestination(job.recipient.phone, context, log);
     // The token first, the lease second: a long wait for the rate limit must not eat into the lease.
     await this.deps.limiters[job.channel].take();
-    const claim = await this.claim(key, job.jobId, provider.name, log, context.attempt === 1);
+    // The provider this send will try first: the record names it before it is called.
+    const first = chain.firstAvailable();
+    this.lastProvider.set(context, first.name);
+    const claim = await this.claim(key, job.jobId, first.name, log, context.attempt === 1);
     if (claim.kind === 'already_sent') {
       // A redelivery after the send succeeded: report `sent` again (the crash may have come before
       // that publish; the notification service ignores a repeat) and ack without sending.
       log.info({ providerMessageId: claim.delivery.providerMessageId }, 'already sent; not sending again');
-      this.deps.metrics.outcome(job.channel, provider.name, 'already_sent');
+      this.deps.metrics.outcome(job.channel, claim.delivery.provider ?? first.name, 'already_sent');
       await this.publish(message, context, 'sent', {
         provider: claim.delivery.provider,
         providerMessageId: claim.delivery.providerMessageId,
@@ -74,29 +91,158 @@ export class DeliveryService {
       return;
     }
     if (claim.takeover) {
-      log.warn('a previous send of this job stopped without a result; sending again (at-least-once)');
+      log.warn(
+        'a previous send of this job stopped without a result; asking the provider before sending again',
+      );
+    }
+    if (claim.unclear.length) {
+      const found = await this.reconcile(job, chain, claim.unclear, claim.since, context, log, key);
+      if (found) {
+        await recordSent(this.deps.records, key, found, log);
+        this.deps.metrics.outcome(job.channel, found.provider, 'reconciled');
+        await this.publish(message, context, 'sent', found);
+        return;
+      }
     }
 
-    const [sending, sent] = await Promise.allSettled([
-      this.publish(message, context, 'sending', { provider: provider.name }),
-      this.send(job),
-    ]);
-    if (sent.status === 'rejected') {
-      await this.recordFailure(key, job, context, sent.reason, log);
-      throw sent.reason;
+    const outcome = await this.sendThroughChain(message, context, key, chain, first, log);
+    if (!outcome.ok) {
+      await this.recordFailure(key, job, context, outcome.error, log, outcome.refused);
+      throw outcome.error;
     }
-    // ↓ The at-least-once window: the provider has the message, our record does not yet say so.
-    await recordSent(this.deps.records, key, sent.value.providerMessageId, log);
+    const sent = { provider: outcome.provider, providerMessageId: outcome.sent.providerMessageId };
+    // ↓ The unclear window: the provider has the message, our record does not yet say so.
+    await recordSent(this.deps.records, key, sent, log);
     // ↑ Closed. A failure from here on only delays the `sent` status; a redelivery re-reports it.
-    if (sending.status === 'rejected') log.warn({ err: sending.reason }, 'could not report sending');
     // debug: the `sent` status event carries the same facts to the notification's history and
     // /metrics counts sends; a line per send at info was a syscall per send.
-    log.debug({ providerMessageId: sent.value.providerMessageId, provider: provider.name }, 'sent');
-    this.deps.metrics.outcome(job.channel, provider.name, 'sent');
-    await this.publish(message, context, 'sent', {
-      provider: provider.name,
-      providerMessageId: sent.value.providerMessageId,
-    });
+    log.debug(sent, 'sent');
+    this.deps.metrics.outcome(job.channel, sent.provider, 'sent');
+    await this.publish(message, context, 'sent', sent);
+  }
+
+  /**
+   * The chain from `first` on: each provider whose circuit lets the call through is tried in turn,
+   * moving on only when the provider definitely did not take the send (it answered with a
+   * refusal, or was never reached) or its circuit is open. A failure whose outcome is unclear (a
+   * timeout, a dropped connection) or that is about the message itself ends the attempt: the
+   * next attempt asks that provider first.
+   */
+  private async sendThroughChain(
+    message: DeliveryJobMessage,
+    context: MessageContext,
+    key: DeliveryKey,
+    chain: ProviderChain<Job>,
+    first: AnyProvider,
+    log: Logger,
+  ): Promise<ChainOutcome> {
+    const job = message.payload;
+    const refused: string[] = [];
+    /** refusals the record still names as unclear: written with the next call's start, or at the end */
+    let unwritten: string[] = [];
+    let lastError: ProviderTransientError | undefined;
+    const links = chain.links.slice(chain.links.findIndex((link) => link.provider === first));
+    for (const { provider, breaker } of links) {
+      if (!breaker.tryAcquire()) {
+        this.deps.metrics.circuitRejected(job.channel, provider.name);
+        if (provider === first) {
+          refused.push(provider.name);
+          unwritten.push(provider.name);
+        }
+        lastError ??= new ProviderTransientError(
+          'provider_circuit_open',
+          `${provider.name}'s circuit is open after repeated failures`,
+        );
+        continue;
+      }
+      if (provider !== first) {
+        // The record names this provider before it is called, and forgets the ones that refused.
+        await this.deps.records.startCall(key, provider.name, unwritten);
+        unwritten = [];
+      }
+      this.lastProvider.set(context, provider.name);
+      const [sending, sent] = await Promise.allSettled([
+        this.publish(message, context, 'sending', {
+          provider: provider.name,
+          ...(lastError && provider !== first ? { error: deliveryErrorOf(lastError) } : {}),
+        }),
+        this.send(job, provider),
+      ]);
+      if (sending.status === 'rejected') log.warn({ err: sending.reason }, 'could not report sending');
+      if (sent.status === 'fulfilled') {
+        breaker.success();
+        return { ok: true, provider: provider.name, sent: sent.value };
+      }
+      const error: unknown = sent.reason;
+      if (countsAgainstProvider(error)) breaker.failure();
+      else breaker.success();
+      this.deps.metrics.providerFailure(job.channel, provider.name, deliveryErrorOf(error).code);
+      if (definitelyRefused(error)) refused.push(provider.name);
+      if (!movesToNextProvider(error)) return { ok: false, error, refused };
+      unwritten.push(provider.name);
+      lastError = error as ProviderTransientError;
+      log.warn(
+        { provider: provider.name, error: deliveryErrorOf(error) },
+        'provider refused; trying the next',
+      );
+    }
+    const error =
+      lastError ??
+      new ProviderTransientError('provider_circuit_open', `every ${job.channel} provider's circuit is open`);
+    return { ok: false, error, refused };
+  }
+
+  /**
+   * Asks each provider the record names as unclear whether it took the send. The first that did
+   * makes the send done (no resend). One that cannot be asked (SMTP) is logged: the send goes
+   * again, at least once. One that cannot answer now fails the attempt (transient), so nothing is
+   * sent before it can.
+   */
+  private async reconcile(
+    job: Job,
+    chain: ProviderChain<Job>,
+    unclear: string[],
+    since: Date,
+    context: MessageContext,
+    log: Logger,
+    key: DeliveryKey,
+  ): Promise<Sent | undefined> {
+    for (const name of unclear) {
+      const provider = chain.find(name);
+      if (!provider?.findSent) {
+        this.deps.metrics.reconciliation(job.channel, name, 'unknowable');
+        log.warn(
+          { provider: name },
+          provider
+            ? 'this provider cannot be asked whether it took an earlier send; sending again (at-least-once)'
+            : 'an earlier send went to a provider no longer configured; sending again (at-least-once)',
+        );
+        continue;
+      }
+      let answer;
+      try {
+        answer = await provider.findSent(job, { since });
+      } catch (error) {
+        this.deps.metrics.reconciliation(job.channel, name, 'error');
+        const failure = new ProviderTransientError(
+          'reconciliation_failed',
+          `could not ask ${name} whether it took an earlier send`,
+          undefined,
+          { cause: error },
+        );
+        await this.recordFailure(key, job, context, failure, log, []);
+        throw failure;
+      }
+      this.deps.metrics.reconciliation(job.channel, name, answer.kind);
+      if (answer.kind === 'accepted') {
+        log.info(
+          { provider: name, providerMessageId: answer.providerMessageId },
+          'the provider had taken the earlier send; not sending again',
+        );
+        return { provider: name, providerMessageId: answer.providerMessageId };
+      }
+    }
+    return undefined;
   }
 
   /** The consumer will retry after `outcome.delayMs`: say so, with the attempt and when. */
@@ -105,7 +251,11 @@ export class DeliveryService {
     message: DeliveryJobMessage,
     context: MessageContext,
   ): Promise<void> {
-    this.deps.metrics.outcome(message.payload.channel, this.providerFor(message.payload).name, 'retry');
+    this.deps.metrics.outcome(
+      message.payload.channel,
+      this.providerNameOf(message.payload, context),
+      'retry',
+    );
     await this.publish(message, context, 'retrying', {
       // stamped at the moment the retry was scheduled, so `nextAttemptAt - at` is exactly the wait
       at: new Date(outcome.nextAttemptAt.getTime() - outcome.delayMs).toISOString(),
@@ -129,7 +279,7 @@ export class DeliveryService {
     }
     const job = message.payload;
     const exhausted = outcome.reason === 'retries_exhausted';
-    this.deps.metrics.outcome(job.channel, this.providerFor(job).name, exhausted ? 'dead' : 'failed');
+    this.deps.metrics.outcome(job.channel, this.providerNameOf(job, context), exhausted ? 'dead' : 'failed');
     const error = this.reportedError(context, outcome.error, !exhausted);
     if (exhausted) {
       await this.deps.records.markDead({ notificationId: job.notificationId, channel: job.channel });
@@ -170,20 +320,21 @@ export class DeliveryService {
     }
   }
 
-  private providerFor(job: Job): { name: string } {
-    return this.deps.providers[job.channel];
+  private chainFor(job: Job): ProviderChain<Job> {
+    return this.deps.chains[job.channel] as ProviderChain<Job>;
   }
 
-  /** The provider call, timed for /metrics. */
-  private async send(job: Job): Promise<SendResult> {
+  private providerNameOf(job: Job, context: MessageContext): string {
+    return this.lastProvider.get(context) ?? this.chainFor(job).primary.name;
+  }
+
+  /** The provider call, timed and counted for /metrics. */
+  private async send(job: Job, provider: AnyProvider): Promise<SendResult> {
     const started = process.hrtime.bigint();
-    const provider = this.providerFor(job);
     let result: 'accepted' | 'error' = 'error';
+    this.deps.metrics.providerAttempt(job.channel, provider.name);
     try {
-      const sent =
-        job.channel === 'email'
-          ? await this.deps.providers.email.send(job)
-          : await this.deps.providers.sms.send(job);
+      const sent = await provider.send(job);
       result = 'accepted';
       return sent;
     } finally {
@@ -224,6 +375,7 @@ export class DeliveryService {
     context: MessageContext,
     failure: unknown,
     log: Logger,
+    refused: string[],
   ): Promise<void> {
     const error = deliveryErrorOf(failure);
     this.failures.set(context, error);
@@ -231,7 +383,7 @@ export class DeliveryService {
       this.deps.limiters[job.channel].pauseFor(failure.retryAfterMs);
     }
     log.warn({ error, attempt: context.attempt }, 'send failed');
-    await this.deps.records.markFailedAttempt(key, error);
+    await this.deps.records.markFailedAttempt(key, error, refused);
   }
 
   private async publish(
@@ -260,15 +412,10 @@ export class DeliveryService {
   }
 }
 
-async function recordSent(
-  records: DeliveryRecords,
-  key: DeliveryKey,
-  providerMessageId: string,
-  log: Logger,
-) {
+async function recordSent(records: DeliveryRecords, key: DeliveryKey, sent: Sent, log: Logger) {
   for (let attempt = 1; ; attempt += 1) {
     try {
-      await records.markSent(key, providerMessageId);
+      await records.markSent(key, sent.provider, sent.providerMessageId);
       return;
     } catch (error) {
       if (attempt >= RECORD_SENT_ATTEMPTS) throw error;

@@ -1,0 +1,152 @@
+import { randomBytes } from 'node:crypto';
+import { type IncomingMessage } from 'node:http';
+import {
+  FakeProviderServer,
+  field,
+  type ApiAnswer,
+  type FailureKind,
+  type FakeServerOptions,
+  type RecordedRequest,
+} from './fake-server';
+
+export interface FakeSendGridOptions extends FakeServerOptions {
+  /** the API key clients must present (`Authorization: Bearer {key}`) */
+  apiKey?: string;
+}
+
+interface MailSendBody {
+  personalizations?: { to?: { email?: string; name?: string }[]; custom_args?: Record<string, unknown> }[];
+  from?: { email?: string; name?: string };
+  subject?: string;
+  content?: { type?: string; value?: string }[];
+  categories?: string[];
+  custom_args?: Record<string, unknown>;
+}
+
+/** `unique_args['key']="value"` terms joined by AND: the part of the activity query language Herald uses. */
+const UNIQUE_ARG_TERM = /unique_args\['([^']+)'\]\s*=\s*"([^"]*)"/g;
+
+/**
+ * A local SendGrid v3 API: `POST /v3/mail/send` with `Authorization: Bearer
+ * {key}` and a JSON body, answered `202` with an empty body and the message
+ * id in `X-Message-Id`, as SendGrid answers; errors as `{ errors: [{ message,
+ * field, help }] }`. `GET /v3/messages?query=…` is the Email Activity API:
+ * messages whose `unique_args` (the send's `custom_args`) match the query.
+ *
+ * Recorded fields: `from`, `to` (each recipient's address), `subject`,
+ * `text`, `html`, `category`, and each custom arg as `custom_args.{name}`.
+ */
+export class FakeSendGrid extends FakeProviderServer {
+  readonly apiKey: string;
+
+  constructor(options: FakeSendGridOptions = {}) {
+    super(options);
+    this.apiKey = options.apiKey ?? 'SG.fake-sendgrid-key';
+  }
+
+  static async start(options: FakeSendGridOptions & { port?: number } = {}): Promise<FakeSendGrid> {
+    const fake = new FakeSendGrid(options);
+    await fake.listen(options.port ?? 0);
+    return fake;
+  }
+
+  protected override lookup(request: IncomingMessage, url: URL): ApiAnswer | undefined {
+    if (request.method !== 'GET' || url.pathname !== '/v3/messages') return undefined;
+    if (request.headers.authorization !== `Bearer ${this.apiKey}`) return unauthorized();
+    const query = url.searchParams.get('query');
+    if (!query) return errors(400, 'query is required', 'query');
+    const terms = [...query.matchAll(UNIQUE_ARG_TERM)].map(([, name, value]) => [name!, value!] as const);
+    if (terms.length === 0)
+      return errors(400, 'unsupported query (the fake reads unique_args terms)', 'query');
+    const limit = Math.min(1000, Number(url.searchParams.get('limit') ?? 10));
+    const messages = this.accepted
+      .filter((message) => terms.every(([name, value]) => field(message, `custom_args.${name}`) === value))
+      .reverse()
+      .slice(0, limit)
+      .map((message) => ({
+        // the activity feed's msg_id is the X-Message-Id followed by SendGrid's filter suffix
+        msg_id: `${message.messageId}.filter0001.1.1.0`,
+        from_email: field(message, 'from'),
+        subject: field(message, 'subject'),
+        to_email: message.recipient,
+        status: 'processing',
+        opens_count: 0,
+        clicks_count: 0,
+        last_event_time: message.receivedAt.toISOString(),
+      }));
+    return { status: 200, body: { messages } };
+  }
+
+  protected async parse(request: IncomingMessage, body: Buffer) {
+    const path = new URL(request.url ?? '/', 'http://fake').pathname;
+    if (request.method !== 'POST' || path !== '/v3/mail/send') {
+      return errors(404, 'Not Found', null);
+    }
+    if (request.headers.authorization !== `Bearer ${this.apiKey}`) return unauthorized();
+    let mail: MailSendBody;
+    try {
+      mail = JSON.parse(body.toString('utf8')) as MailSendBody;
+    } catch {
+      return errors(400, 'Bad Request', null);
+    }
+    const recipients = (mail.personalizations ?? []).flatMap((p) => p.to ?? []);
+    if (!recipients.length || recipients.some((to) => !to.email)) {
+      return errors(400, 'The to array is required for all personalization objects', 'personalizations.0.to');
+    }
+    if (!mail.from?.email)
+      return errors(400, 'The from object must be provided for every email send.', 'from');
+    if (!mail.subject) return errors(400, 'The subject is required.', 'subject');
+    if (!mail.content?.length)
+      return errors(
+        400,
+        'Unless a valid template_id is provided, the content parameter is required.',
+        'content',
+      );
+    const fields: Record<string, string[]> = {
+      from: [mail.from.name ? `${mail.from.name} <${mail.from.email}>` : mail.from.email],
+      to: recipients.map((to) => to.email!),
+      subject: [mail.subject],
+    };
+    for (const part of mail.content) {
+      if (part.type === 'text/plain') fields.text = [part.value ?? ''];
+      if (part.type === 'text/html') fields.html = [part.value ?? ''];
+    }
+    if (mail.categories?.length) fields.category = mail.categories;
+    const customArgs = { ...mail.custom_args, ...mail.personalizations?.[0]?.custom_args };
+    for (const [name, value] of Object.entries(customArgs)) fields[`custom_args.${name}`] = [String(value)];
+    return { fields, recipient: recipients[0]!.email };
+  }
+
+  protected accept(): ApiAnswer {
+    const id = randomBytes(16).toString('base64url').slice(0, 22);
+    return { status: 202, body: '', headers: { 'x-message-id': id }, messageId: id };
+  }
+
+  protected errorAnswer(
+    status: number,
+    failure: Exclude<FailureKind, 'timeout' | 'disconnect'>,
+    _recorded: RecordedRequest,
+  ): ApiAnswer {
+    if (failure === 'rate_limited') {
+      return { ...errors(429, 'too many requests', null), headers: { 'retry-after': '1' } };
+    }
+    if (failure === 'server_error') return errors(503, 'Service Unavailable', null);
+    const answer = errors(status, failure.message ?? `Injected failure ${status}`, null);
+    if (failure.retryAfterSeconds !== undefined) {
+      answer.headers = { 'retry-after': String(failure.retryAfterSeconds) };
+    }
+    return answer;
+  }
+
+  protected controlWebhook(): Promise<Response> {
+    return Promise.reject(new Error('the fake SendGrid does not post event webhooks yet'));
+  }
+}
+
+function errors(status: number, message: string, fieldName: string | null): ApiAnswer {
+  return { status, body: { errors: [{ message, field: fieldName, help: null }] } };
+}
+
+function unauthorized(): ApiAnswer {
+  return errors(401, 'The provided authorization grant is invalid, expired, or revoked', null);
+}
