@@ -169,7 +169,7 @@ describe('subscribers with inbox tokens', () => {
     const expired = record(socket, 'auth:expired');
     const received = record<NotificationNewEvent>(socket, 'notification:new');
     // Should anything ever publish a user.updated naming the subscriber's id, it is no account of it.
-    await harness.publishUserUpdated('sub:shop-user-9', { disabled: true });
+    await harness.publishUserUpdated('sub:shop-user-9', { disabled: true, email: 'shop-user-9@example.com' });
     const barrier = aNotification();
     await harness.publishCreated('sub:shop-user-9', barrier);
     await waitFor(() => received.length === 1, { description: 'the barrier' });
