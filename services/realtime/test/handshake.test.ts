@@ -22,7 +22,7 @@ describe('the Socket.IO handshake', () => {
   it('refuses a connection without a token', async () => {
     const error = await refused(harness.client(instance.url));
     expect(error.message).toBe(
-      'An access token is required: send it as auth.token or an Authorization: Bearer header',
+      'An access token or inbox token is required: send it as auth.token or an Authorization: Bearer header',
     );
     expect(error.data).toEqual({ code: 'missing_token', status: 401 });
   });

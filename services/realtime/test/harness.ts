@@ -15,8 +15,21 @@ import {
   type NotificationSummary,
   type UserSnapshot,
 } from '@herald/contracts';
-import { type HttpApp } from '@herald/runtime/http';
-import { TestTokenIssuer, createTestAmqp, testAmqpUrl, testLogger, waitFor } from '@herald/test-support';
+import {
+  createStaticKeyResolver,
+  createTokenVerifier,
+  type HttpApp,
+  type TokenVerifier,
+} from '@herald/runtime/http';
+import {
+  TEST_AUDIENCE,
+  TEST_ISSUER,
+  TestTokenIssuer,
+  createTestAmqp,
+  testAmqpUrl,
+  testLogger,
+  waitFor,
+} from '@herald/test-support';
 import { buildApp, type RealtimeSettings } from '../src/app';
 import { httpNotificationFeed } from '../src/catch-up/notification-feed';
 import { type Timers } from '../src/sockets/token-expiry';
@@ -25,6 +38,7 @@ import {
   type FakeNotificationApi,
   type StoredNotification,
 } from './support/fake-notification-api';
+import { InboxTokenIssuer } from './support/inbox-tokens';
 
 export interface Instance {
   app: HttpApp;
@@ -69,6 +83,19 @@ export function startHarness(suite: string): Promise<RealtimeHarness> {
  */
 export class RealtimeHarness {
   readonly issuer = new TestTokenIssuer();
+  /** stands in for auth's inbox tokens (`POST /subscribers/{externalId}/inbox-token`) */
+  readonly inboxIssuer = new InboxTokenIssuer();
+  /** What an instance verifies with: auth's access tokens and inbox tokens, as one JWKS with both keys would. */
+  verifier(): TokenVerifier {
+    return createTokenVerifier({
+      keys: createStaticKeyResolver({
+        [this.issuer.kid]: this.issuer.publicJwk,
+        [this.inboxIssuer.kid]: this.inboxIssuer.publicJwk,
+      }),
+      issuer: TEST_ISSUER,
+      audience: TEST_AUDIENCE,
+    });
+  }
   private readonly instances: Instance[] = [];
   private readonly clients: ClientSocket[] = [];
 
@@ -107,7 +134,7 @@ export class RealtimeHarness {
     await amqp.waitUntilReady();
     const app = await buildApp({
       logger,
-      verifier: this.issuer.verifier(),
+      verifier: this.verifier(),
       amqp,
       notificationFeed: httpNotificationFeed({ baseUrl: this.api.url, timeoutMs: 2000, pageSize: 100 }),
       settings,
@@ -136,6 +163,16 @@ export class RealtimeHarness {
   token(userId: string, claims: { role?: 'user' | 'admin'; expiresInSeconds?: number } = {}): string {
     const token = this.issuer.sign({ sub: userId, ...claims });
     this.tokenOwners.set(token, userId);
+    return token;
+  }
+
+  /**
+   * An inbox token for the application's subscriber `externalId`, known to
+   * the fake notification API as the inbox of `sub:<externalId>`.
+   */
+  inboxToken(externalId: string, options: { expiresInSeconds?: number } = {}): string {
+    const token = this.inboxIssuer.sign(externalId, options);
+    this.tokenOwners.set(token, `sub:${externalId}`);
     return token;
   }
 

@@ -39,8 +39,13 @@ export class AccountStates {
     return true;
   }
 
-  /** Why a token of `user` (with the role it carries) is refused here, if it is. */
-  refusal(user: { id: string; role: string }): AccessRefusal | undefined {
+  /**
+   * Why a token of `user` (with the role it carries) is refused here, if it
+   * is. `user.updated` speaks of accounts only: a subscriber (inbox token) is
+   * never judged by it, whatever id an event names.
+   */
+  refusal(user: { kind?: string; id: string; role: string }): AccessRefusal | undefined {
+    if (user.kind === 'subscriber') return undefined;
     const known = this.states.get(user.id);
     if (!known) return undefined;
     if (known.disabled) return { code: 'account_disabled', status: 403, message: 'The account is disabled' };

@@ -1,6 +1,11 @@
 import { validateMessage } from '@herald/contracts';
 import { AppError, ValidationError, type Logger } from '@herald/runtime';
-import { bearerToken, type TokenVerifier } from '@herald/runtime/http';
+import {
+  API_KEY_PREFIX,
+  bearerToken,
+  type AuthenticatedUser,
+  type TokenVerifier,
+} from '@herald/runtime/http';
 import { type RealtimeMetrics } from '../metrics/realtime-metrics';
 import { type AccountStates } from './account-states';
 import { type ConnectionsPerUser } from './connection-limit';
@@ -26,6 +31,9 @@ export interface HandshakeOptions {
  * Socket.IO middleware: proves who is connecting before the socket exists.
  * The token comes from `auth.token` (browsers cannot set headers on a
  * WebSocket) or an `Authorization: Bearer` header (server-side clients).
+ * A person connects with their access token, an application's subscriber
+ * with an inbox token (its room is `user:sub:<externalId>`); an API key is
+ * refused (see `verifySocketToken`).
  */
 export function authenticateHandshake(options: HandshakeOptions) {
   const { verifier, connections, accounts, metrics, log } = options;
@@ -37,10 +45,10 @@ export function authenticateHandshake(options: HandshakeOptions) {
         throw new AppError(
           401,
           'missing_token',
-          'An access token is required: send it as auth.token or an Authorization: Bearer header',
+          'An access token or inbox token is required: send it as auth.token or an Authorization: Bearer header',
         );
       }
-      const user = await verifier.verify(token);
+      const user = await verifySocketToken(verifier, token);
       const refusal = accounts.refusal(user);
       if (refusal) throw new AppError(refusal.status, refusal.code, refusal.message);
       if (!connections.tryReserve(user.id, socket.id)) {
@@ -58,6 +66,28 @@ export function authenticateHandshake(options: HandshakeOptions) {
       next(rejection);
     }
   };
+}
+
+/**
+ * Verifies a token a socket presents, at the handshake and in `auth:refresh`.
+ * Sockets are for people (access tokens) and subscribers (inbox tokens): an
+ * API key is an application's server-side credential and never belongs in a
+ * browser, so it is refused as such (403 `principal_not_allowed`), valid or
+ * not, before anything else. Realtime keeps no read model of keys.
+ */
+export async function verifySocketToken(verifier: TokenVerifier, token: string): Promise<AuthenticatedUser> {
+  if (token.startsWith(API_KEY_PREFIX)) {
+    throw new AppError(
+      403,
+      'principal_not_allowed',
+      'Sockets are for people and subscribers: connect with an access token or an inbox token, not an API key',
+    );
+  }
+  const principal = await verifier.verify(token);
+  if (principal.kind !== 'user' && principal.kind !== 'subscriber') {
+    throw new AppError(403, 'principal_not_allowed', 'Sockets take only access tokens and inbox tokens');
+  }
+  return principal;
 }
 
 function readHandshakeAuth(auth: unknown): HandshakeAuth {

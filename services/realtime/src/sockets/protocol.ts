@@ -60,10 +60,14 @@ export interface ClientToServerEvents {
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface InterServerEvents {}
 
-/** What the handshake proved, kept on the socket for its lifetime. */
+/**
+ * What the handshake proved, kept on the socket for its lifetime. `user` is a
+ * person (`kind: 'user'`, access token) or an application's subscriber
+ * (`kind: 'subscriber'`, inbox token, id `sub:<externalId>`); never an API key.
+ */
 export interface SocketData {
   user: AuthenticatedUser;
-  /** the raw token, kept only in memory, to read the user's own missed notifications on their behalf */
+  /** the raw token, kept only in memory, to read the principal's own missed notifications on their behalf */
   token: string;
   since?: string;
 }
@@ -79,5 +83,10 @@ export const HandshakeAuth = Type.Object({
 });
 export type HandshakeAuth = Static<typeof HandshakeAuth>;
 
+/**
+ * The room of one inbox owner: a user id, or `sub:<externalId>` for a
+ * subscriber, exactly as the notification events' `userId` names it. A user
+ * id has no colon, so `user:<userId>` and `user:sub:<externalId>` never meet.
+ */
 export const userRoom = (userId: string) => `user:${userId}`;
 export const adminRoom = 'role:admin';

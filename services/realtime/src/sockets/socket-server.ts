@@ -49,7 +49,9 @@ export function attachSocketServer(app: HttpApp, options: SocketServerOptions): 
   const { log } = options;
   const io: RealtimeServer = new Server(app.server, {
     path: SOCKET_IO_PATH,
-    serveClient: false,
+    // The browser client at /socket.io/socket.io.js (ETag-cached), so a page needs no bundler or CDN:
+    // examples/inbox.html loads it from the gateway. It is the client matching this server's version.
+    serveClient: true,
     maxHttpBufferSize: options.maxHttpBufferBytes,
     pingInterval: options.pingIntervalMs,
     pingTimeout: options.pingTimeoutMs,

@@ -2,6 +2,7 @@ import { ClientEvents, ServerEvents } from '@herald/contracts';
 import { AppError, type Logger } from '@herald/runtime';
 import { type TokenVerifier } from '@herald/runtime/http';
 import { type AccountStates } from './account-states';
+import { verifySocketToken } from './handshake';
 import { adminRoom, type RefreshAck } from './protocol';
 import { type RealtimeSocket } from './socket-types';
 
@@ -38,7 +39,8 @@ export interface TokenExpiryOptions {
  * expiry the client gets `auth:expiring`; it answers with `auth:refresh`
  * and a fresh token of the same user, or it is disconnected at expiry
  * (after `auth:expired`, with a server disconnect, so it does not silently
- * reconnect with the dead token).
+ * reconnect with the dead token). A subscriber's socket refreshes the same
+ * way with a new inbox token of the same subscriber.
  */
 export function superviseTokenExpiry(socket: RealtimeSocket, options: TokenExpiryOptions): void {
   const { verifier, reauthLeadMs, accounts, log, timers } = options;
@@ -86,12 +88,24 @@ export function superviseTokenExpiry(socket: RealtimeSocket, options: TokenExpir
 
   async function refresh(token: unknown): Promise<RefreshAck> {
     if (typeof token !== 'string' || token.length === 0 || token.length > 8192) {
-      return { ok: false, code: 'invalid_token', message: 'auth:refresh takes the access token as a string' };
+      return {
+        ok: false,
+        code: 'invalid_token',
+        message: 'auth:refresh takes the access token (or inbox token) as a string',
+      };
     }
     try {
-      const user = await verifier.verify(token);
-      if (user.id !== socket.data.user.id) {
-        return { ok: false, code: 'user_mismatch', message: 'The token belongs to another user' };
+      const user = await verifySocketToken(verifier, token);
+      // A subscriber's id (`sub:…`) never equals a user's; the kind is compared too, to say so plainly.
+      if (user.kind !== socket.data.user.kind || user.id !== socket.data.user.id) {
+        return {
+          ok: false,
+          code: 'user_mismatch',
+          message:
+            user.kind === socket.data.user.kind
+              ? `The token belongs to another ${user.kind}`
+              : 'The token is not of the kind this socket connected with',
+        };
       }
       const refusal = accounts.refusal(user);
       if (refusal) return { ok: false, code: refusal.code, message: refusal.message };
