@@ -57,6 +57,7 @@ export function gatewayVariables(options: GatewayConfigOptions): Record<string, 
     HERALD_REALTIME_UPSTREAM: upstreams.realtime ?? '127.0.0.1:3004',
     HERALD_GATEWAY_PORT: String(options.port ?? 8080),
     HERALD_GATEWAY_STATIC_DIR: join(REPO_ROOT, 'gateway'),
+    HERALD_EXAMPLES_DIR: join(REPO_ROOT, 'examples'),
   };
 }
 

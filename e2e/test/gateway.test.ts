@@ -147,6 +147,14 @@ describe('gateway nginx.conf', () => {
       expect(page).toContain(`/docs/${name}/json`);
   });
 
+  it('serves the example inbox page from its own origin, and nothing outside examples/', async () => {
+    const response = await fetch(`${base}/examples/inbox.html`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toContain('text/html');
+    expect(await response.text()).toContain('/socket.io/socket.io.js');
+    expect((await fetch(`${base}/examples/../package.json`)).status).not.toBe(200);
+  });
+
   it('passes a caller request id through and generates one when absent', async () => {
     const kept = await fetch(`${base}/api/v1/templates`, { headers: { 'x-request-id': 'caller-id-1' } });
     expect(((await kept.json()) as Echo).requestId).toBe('caller-id-1');

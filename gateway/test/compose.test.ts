@@ -350,6 +350,12 @@ describe('the gateway image', () => {
     expect(existsSync(join(REPO_ROOT, 'gateway/docs/index.html'))).toBe(true);
   });
 
+  it('serves the example pages from where nginx.conf looks for them', () => {
+    const copy = /^COPY examples (\S+)$/m.exec(read('gateway/Dockerfile'));
+    expect(copy?.[1]).toBe(gatewayEnv.HERALD_EXAMPLES_DIR);
+    expect(existsSync(join(REPO_ROOT, 'examples/inbox.html'))).toBe(true);
+  });
+
   describe('entrypoint', () => {
     const workDir = mkdtempSync(join(tmpdir(), 'herald-gateway-image-'));
     afterAll(() => rmSync(workDir, { recursive: true, force: true }));
