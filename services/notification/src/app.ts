@@ -80,9 +80,12 @@ export async function buildApp(deps: Deps): Promise<NotificationApp> {
   registerSendQuota(app, ctx.sendQuotas);
   const notifications = `${API_PREFIX}/notifications`;
   // Users, API keys and inbox tokens (subscribers); each route says which scope it needs.
-  await app.register(authenticated(notificationRoutes(ctx), { principals: ['user', 'apikey', 'subscriber'] }), {
-    prefix: notifications,
-  });
+  await app.register(
+    authenticated(notificationRoutes(ctx), { principals: ['user', 'apikey', 'subscriber'] }),
+    {
+      prefix: notifications,
+    },
+  );
   await app.register(adminScope(broadcastRoutes(ctx)), { prefix: notifications });
   await app.register(providerWebhookRoutes(ctx), { prefix: WebhookPaths.prefix });
   await app.register(adminScope(suppressionRoutes(ctx)), { prefix: `${API_PREFIX}/admin/suppressions` });

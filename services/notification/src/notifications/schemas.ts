@@ -120,10 +120,7 @@ export const CreateNotificationBody = Type.Object(
   },
   {
     ...strict,
-    allOf: [
-      contentOrTemplate,
-      { oneOf: [{ required: ['recipient'] }, { required: ['recipients'] }] },
-    ],
+    allOf: [contentOrTemplate, { oneOf: [{ required: ['recipient'] }, { required: ['recipients'] }] }],
     title: 'CreateNotification',
   },
 );

@@ -23,9 +23,7 @@ const USER_ID = /^[0-9a-f]{24}$/;
  * only themself.
  */
 function mayNotifyAnyone(sender: AuthenticatedUser): boolean {
-  return (
-    sender.role === 'admin' || (sender.kind === 'apikey' && hasScope(sender, Scopes.notificationsSend))
-  );
+  return sender.role === 'admin' || (sender.kind === 'apikey' && hasScope(sender, Scopes.notificationsSend));
 }
 
 /**

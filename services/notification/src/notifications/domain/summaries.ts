@@ -13,9 +13,11 @@ export function channelStatuses(
 }
 
 /** What the sending application attached (actor, tenant, data), for inbox views and events. */
-export function applicationFieldsOf(
-  record: Pick<NotificationRecord, 'actor' | 'tenant' | 'dataJson'>,
-): { actor?: string; tenant?: string; data?: Record<string, unknown> } {
+export function applicationFieldsOf(record: Pick<NotificationRecord, 'actor' | 'tenant' | 'dataJson'>): {
+  actor?: string;
+  tenant?: string;
+  data?: Record<string, unknown>;
+} {
   return {
     ...(record.actor ? { actor: record.actor } : {}),
     ...(record.tenant ? { tenant: record.tenant } : {}),
