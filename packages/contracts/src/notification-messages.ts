@@ -17,12 +17,24 @@ export const ChannelStatuses = Type.Object(
 );
 export type ChannelStatuses = Static<typeof ChannelStatuses>;
 
+/**
+ * Whose inbox a notification is in: a user id, or `sub:<externalId>` for an
+ * application's subscriber (docs/applications.md), up to 4 + 128 characters.
+ */
+export const InboxOwnerId = Type.String({ minLength: 1, maxLength: 132 });
+
 /** What an inbox shows, so realtime can push it without reading the notification store. */
 export const NotificationSummary = Type.Object({
   id: EntityId,
   title: Type.String({ minLength: 1 }),
   body: Type.String(),
   category: Type.Optional(Type.String({ minLength: 1 })),
+  /** set by the sending application: who did what the notification tells of */
+  actor: Type.Optional(Type.String({ minLength: 1 })),
+  /** set by the sending application: its own tenant (workspace, shop…) */
+  tenant: Type.Optional(Type.String({ minLength: 1 })),
+  /** set by the sending application: its own JSON for its front end */
+  data: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   channels: Type.Array(Channel, { minItems: 1, uniqueItems: true }),
   createdAt: DateTime,
   /** A notification is created unread; reading it is a `notification.updated`. */
@@ -32,8 +44,8 @@ export const NotificationSummary = Type.Object({
 export type NotificationSummary = Static<typeof NotificationSummary>;
 
 export const NotificationCreatedPayload = Type.Object({
-  /** The recipient: realtime emits to this user's room. */
-  userId: EntityId,
+  /** The recipient (a user id, or `sub:<externalId>`): realtime emits to this inbox owner's room. */
+  userId: InboxOwnerId,
   notification: NotificationSummary,
   /**
    * The recipient's unread count including this one, when the producer knows it without a query;
@@ -118,7 +130,8 @@ export const NotificationChange = Type.Union([
 export type NotificationChange = Static<typeof NotificationChange>;
 
 export const NotificationUpdatedPayload = Type.Object({
-  userId: EntityId,
+  /** the inbox owner: a user id, or `sub:<externalId>` */
+  userId: InboxOwnerId,
   notificationId: EntityId,
   change: NotificationChange,
   /** The recipient's unread count after the change, so realtime pushes `unread-count` without a query. */

@@ -73,15 +73,26 @@ export async function buildApp(deps: Deps): Promise<NotificationApp> {
   });
   await app.register(authenticationPlugin, {
     verifier: verifyCurrentAccount(deps.verifier, ctx.currentUsers),
+    apiKeys: ctx.apiKeys,
+    apiKeyRateLimit: { perSecond: settings.apiKeyRateLimitPerSecond },
+    now,
   });
   registerSendQuota(app, ctx.sendQuotas);
   const notifications = `${API_PREFIX}/notifications`;
-  await app.register(authenticated(notificationRoutes(ctx)), { prefix: notifications });
-  await app.register(authenticated(broadcastRoutes(ctx)), { prefix: notifications });
+  // Users, API keys and inbox tokens (subscribers); each route says which scope it needs.
+  await app.register(
+    authenticated(notificationRoutes(ctx), { principals: ['user', 'apikey', 'subscriber'] }),
+    {
+      prefix: notifications,
+    },
+  );
+  await app.register(adminScope(broadcastRoutes(ctx)), { prefix: notifications });
   await app.register(providerWebhookRoutes(ctx), { prefix: WebhookPaths.prefix });
   await app.register(adminScope(suppressionRoutes(ctx)), { prefix: `${API_PREFIX}/admin/suppressions` });
   await app.register(adminScope(statsRoutes(ctx)), { prefix: `${API_PREFIX}/admin/stats` });
-  await app.register(adminScope(templateRoutes(ctx.templates, now)), { prefix: `${API_PREFIX}/templates` });
+  await app.register(authenticated(templateRoutes(ctx.templates, now), { principals: ['user', 'apikey'] }), {
+    prefix: `${API_PREFIX}/templates`,
+  });
   await app.register(deadLettersPlugin, {
     deadLetters: ctx.models.deadLetters,
     amqp: deps.amqp,

@@ -77,6 +77,14 @@ export const NotificationEnv = {
    * at most 4 s, so that stays within 5 s. 0 reads the read model on every request.
    */
   USER_CACHE_TTL_MS: Type.Integer({ minimum: 0, maximum: 4_000, default: 2_000 }),
+  /** requests per second per API key, per instance (token bucket); past it 429 + Retry-After */
+  API_KEY_RATE_LIMIT_PER_SECOND: Type.Integer({ minimum: 1, maximum: 100_000, default: 50 }),
+  /**
+   * How long an instance trusts a key it read from its API-key read model
+   * (0–2000 ms): a revocation applies on every instance within the event's
+   * way from auth plus this.
+   */
+  API_KEY_CACHE_MS: Type.Integer({ minimum: 0, maximum: 2_000, default: 2_000 }),
   ...QuotaEnv,
   /** ISO 3166-1 alpha-2 codes, comma-separated (`US,CA,GB`): the only countries SMS goes to; empty: all */
   /**
@@ -111,6 +119,10 @@ export interface ServiceSettings {
   templateCacheTtlMs: number;
   /** how long a caller's account from the read model is cached per instance */
   userCacheTtlMs: number;
+  /** requests per second per API key on this instance */
+  apiKeyRateLimitPerSecond: number;
+  /** how long a key read from the read model is trusted on this instance (≤ 2000) */
+  apiKeyCacheMs: number;
   /** per channel: sends a normal user may make per minute and per day (0 = unlimited) */
   sendQuotas: SendQuotaLimits;
   /** E.164 prefixes an SMS may go to, or every valid number (`@herald/runtime/phone`) */
@@ -137,6 +149,8 @@ export function settingsFrom(config: Config): ServiceSettings {
     trustedProxies: config.TRUSTED_PROXIES,
     templateCacheTtlMs: config.TEMPLATE_CACHE_TTL_MS,
     userCacheTtlMs: config.USER_CACHE_TTL_MS,
+    apiKeyRateLimitPerSecond: config.API_KEY_RATE_LIMIT_PER_SECOND,
+    apiKeyCacheMs: config.API_KEY_CACHE_MS,
     sendQuotas: {
       in_app: { perMinute: config.QUOTA_IN_APP_PER_MINUTE, perDay: config.QUOTA_IN_APP_PER_DAY },
       email: { perMinute: config.QUOTA_EMAIL_PER_MINUTE, perDay: config.QUOTA_EMAIL_PER_DAY },
@@ -161,6 +175,8 @@ export const defaultSettings: ServiceSettings = {
   trustedProxies: 'loopback',
   templateCacheTtlMs: 5_000,
   userCacheTtlMs: 2_000,
+  apiKeyRateLimitPerSecond: 50,
+  apiKeyCacheMs: 2_000,
   sendQuotas: DEFAULT_SEND_QUOTAS,
   smsAllowList: ALL_DESTINATIONS,
 };

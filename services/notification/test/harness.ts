@@ -1,8 +1,24 @@
-import { randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import amqplib, { type Channel as AmqpChannel, type ChannelModel } from 'amqplib';
 import { type AmqpClient } from '@herald/amqp';
-import { EventRoutingKeys, MessageTypes, createMessage, type UserSnapshot } from '@herald/contracts';
 import {
+  EventRoutingKeys,
+  MessageTypes,
+  createMessage,
+  type ApiKeySnapshot,
+  type SubscriberSnapshot,
+  type UserSnapshot,
+} from '@herald/contracts';
+import {
+  createStaticKeyResolver,
+  createTokenVerifier,
+  generateApiKey,
+  INBOX_TOKEN_TYPE,
+  type TokenVerifier,
+} from '@herald/runtime/http';
+import {
+  TEST_AUDIENCE,
+  TEST_ISSUER,
   TestTokenIssuer,
   connectTestMongo,
   createTestAmqp,
@@ -29,6 +45,50 @@ export interface HarnessOptions {
 }
 
 /**
+ * Stands in for auth's inbox tokens (`typ: inbox`, `sub: sub:<externalId>`),
+ * signed with a key of its own that the harness's verifier also trusts (the
+ * test issuer signs access tokens only). ES256 with node:crypto.
+ */
+class InboxTokenSigner {
+  readonly kid = `inbox-${randomUUID().slice(0, 8)}`;
+  private readonly keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  readonly publicJwk = this.keys.publicKey.export({ format: 'jwk' });
+
+  sign(subscriberId: string, expiresInSeconds = 900): string {
+    const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const now = Math.floor(Date.now() / 1000);
+    const unsigned = `${encode({ alg: 'ES256', kid: this.kid, typ: 'JWT' })}.${encode({
+      typ: INBOX_TOKEN_TYPE,
+      sub: subscriberId,
+      iss: TEST_ISSUER,
+      aud: TEST_AUDIENCE,
+      iat: now,
+      exp: now + expiresInSeconds,
+    })}`;
+    const signature = sign('sha256', Buffer.from(unsigned), {
+      key: this.keys.privateKey,
+      dsaEncoding: 'ieee-p1363',
+    });
+    return `${unsigned}.${signature.toString('base64url')}`;
+  }
+}
+
+/** Trusts the test issuer's access tokens and the inbox-token signer's tokens, as auth's JWKS would. */
+function verifierFor(issuer: TestTokenIssuer, inbox: InboxTokenSigner): TokenVerifier {
+  return createTokenVerifier({
+    keys: createStaticKeyResolver({ [issuer.kid]: issuer.publicJwk, [inbox.kid]: inbox.publicJwk }),
+    issuer: TEST_ISSUER,
+    audience: TEST_AUDIENCE,
+  });
+}
+
+/** A key as a test holds it: the secret (`hk_…`) and the snapshot auth published. */
+export interface TestApiKey {
+  key: string;
+  snapshot: ApiKeySnapshot;
+}
+
+/**
  * The real app on the run's MongoDB and RabbitMQ, in a database and an AMQP
  * namespace of its own, plus what tests need to act like auth (tokens,
  * user events) and the worker (status reports), and to see what the app
@@ -38,12 +98,14 @@ export async function startHarness(name: string, options: HarnessOptions = {}) {
   const mongo: TestMongo = await connectTestMongo(name);
   const broker = await createTestAmqp(name);
   const issuer = new TestTokenIssuer();
+  const inboxTokens = new InboxTokenSigner();
+  const verifier = verifierFor(issuer, inboxTokens);
   const appAmqp = options.appAmqp?.(broker.namespace) ?? broker.client;
   const app = await buildApp({
     logger: testLogger(),
     mongo: mongo.connection,
     amqp: appAmqp,
-    verifier: issuer.verifier(),
+    verifier,
     settings: { relayIntervalMs: 100, outboxGraceMs: 1_000, outboxLeaseMs: 2_000, ...options.settings },
     now: options.now,
   });
@@ -75,10 +137,89 @@ export async function startHarness(name: string, options: HarnessOptions = {}) {
     broker,
     names: broker.client.names,
     issuer,
+    /** trusts access tokens and inbox tokens, for a second app instance */
+    verifier,
     models: app.context.models,
 
     token(sub: string, role: 'user' | 'admin' = 'user') {
       return issuer.sign({ sub, role });
+    },
+
+    /** An inbox token for `sub:<externalId>`, as auth mints them. */
+    inboxToken(externalId: string) {
+      return inboxTokens.sign(`sub:${externalId}`);
+    },
+
+    /**
+     * Auth creating an API key: a real `hk_…` secret, `apikey.upserted` with
+     * its SHA-256 on the broker; waits until the read model has it.
+     */
+    async createApiKey(scopes: ApiKeySnapshot['scopes'], extra: Partial<ApiKeySnapshot> = {}) {
+      const generated = generateApiKey();
+      const snapshot: ApiKeySnapshot = {
+        keyId: generated.keyId,
+        name: `key ${generated.keyId}`,
+        scopes,
+        secretHash: generated.secretHash,
+        createdAt: new Date().toISOString(),
+        revision: 1,
+        ...extra,
+      };
+      await harness.publishApiKey(snapshot);
+      return { key: generated.key, snapshot } satisfies TestApiKey;
+    },
+
+    /** Auth's `apikey.upserted` for a snapshot; waits until the read model holds its revision. */
+    async publishApiKey(snapshot: ApiKeySnapshot) {
+      await harness.publishEvent(
+        EventRoutingKeys.apiKeyUpserted,
+        createMessage(MessageTypes.apiKeyUpserted, snapshot, { correlationId: 'test' }),
+      );
+      await waitFor(
+        () => app.context.models.apiKeys.exists({ _id: snapshot.keyId, revision: snapshot.revision }),
+        { description: `key ${snapshot.keyId} revision ${snapshot.revision} in the read model` },
+      );
+    },
+
+    /** Auth's `subscriber.upserted`; waits until the read model holds this revision. */
+    async upsertSubscriber(
+      externalId: string,
+      fields: Partial<Omit<SubscriberSnapshot, 'externalId' | 'subscriberId'>> = {},
+    ): Promise<SubscriberSnapshot> {
+      const at = new Date().toISOString();
+      const snapshot: SubscriberSnapshot = {
+        externalId,
+        subscriberId: `sub:${externalId}`,
+        createdAt: at,
+        updatedAt: at,
+        revision: 1,
+        ...fields,
+      };
+      await harness.publishEvent(
+        EventRoutingKeys.subscriberUpserted,
+        createMessage(MessageTypes.subscriberUpserted, snapshot, { correlationId: 'test' }),
+      );
+      await waitFor(
+        () => app.context.models.subscribers.exists({ _id: externalId, revision: snapshot.revision }),
+        { description: `subscriber ${externalId} revision ${snapshot.revision} in the read model` },
+      );
+      return snapshot;
+    },
+
+    /** Auth's `subscriber.deleted`; waits until the read model holds the tombstone. */
+    async deleteSubscriber(externalId: string, revision: number, deletedAt = new Date()) {
+      await harness.publishEvent(
+        EventRoutingKeys.subscriberDeleted,
+        createMessage(
+          MessageTypes.subscriberDeleted,
+          { externalId, subscriberId: `sub:${externalId}`, deletedAt: deletedAt.toISOString(), revision },
+          { correlationId: 'test' },
+        ),
+      );
+      await waitFor(
+        () => app.context.models.subscribers.exists({ _id: externalId, revision, deletedAt: { $ne: null } }),
+        { description: `subscriber ${externalId} deleted in the read model` },
+      );
     },
 
     async request(

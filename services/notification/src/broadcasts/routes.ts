@@ -1,12 +1,13 @@
 import { ProblemDetails } from '@herald/contracts';
 import { type HttpApp, type ScopeRoutes } from '@herald/runtime/http';
+import { AUTHENTICATED_SECURITY } from '../kernel/openapi';
 import { getBroadcast, startBroadcast } from './domain/broadcast';
 import { type ServiceContext } from '../kernel/context';
 import { BroadcastBody, BroadcastProgress } from './schemas';
 import { Type } from '@sinclair/typebox';
 
 const tags = ['broadcasts'];
-const security = [{ bearerAuth: [] }];
+const security = AUTHENTICATED_SECURITY;
 const errors = { 400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 404: ProblemDetails };
 
 /** Admin-only fan-out to every user or to a role; registered in the authenticated context. */
@@ -43,7 +44,7 @@ export function registerBroadcastRoutes(app: HttpApp, ctx: ServiceContext): void
   );
 }
 
-/** Mount inside `authenticated`, below the notifications prefix; each route requires an admin. */
+/** Mount inside `adminScope` (admin users and `admin` keys), below the notifications prefix. */
 export const broadcastRoutes =
   (ctx: ServiceContext): ScopeRoutes =>
   (app) =>

@@ -7,6 +7,7 @@ import {
   findDeadLetter,
   listDeadLetters,
 } from './domain/queries';
+import { AUTHENTICATED_SECURITY } from '../kernel/openapi';
 import { replayDeadLetter, type ReplayDeps } from './domain/replay';
 import {
   DeadLetterDetail,
@@ -17,7 +18,7 @@ import {
 } from './schemas';
 
 const tags = ['dead letters'];
-const security = [{ bearerAuth: [] }];
+const security = AUTHENTICATED_SECURITY;
 const errors = { 400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 404: ProblemDetails };
 
 /** The admin's view of the DLQ; registered behind `authenticate` + `requireRole('admin')`. */

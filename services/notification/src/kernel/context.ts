@@ -1,7 +1,9 @@
 import { type Connection } from 'mongoose';
 import { type AmqpClient } from '@herald/amqp';
 import { type Logger } from '@herald/runtime';
+import { cachedApiKeyDirectory, type CachedApiKeyDirectory } from '@herald/runtime/http';
 import { type InitialisableModel } from '@herald/runtime/mongo';
+import { apiKeyModel, ApiKeyReadModel, type ApiKeyModel } from '../api-keys/data/api-key-model';
 import { type ServiceSettings } from '../config';
 import { broadcastModel, type BroadcastModel } from '../broadcasts/data/broadcast-model';
 import { deadLetterModel, type DeadLetterModel } from '../dead-letters/data/model';
@@ -12,6 +14,8 @@ import { BackgroundTasks } from '../outbox/domain/background-tasks';
 import { quotaCounterModel, type QuotaCounterModel } from '../quotas/data/quota-counter-model';
 import { QuotaCounters } from '../quotas/data/quota-counters';
 import { SendQuotas } from '../quotas/domain/send-quota';
+import { SubscriberDirectory } from '../subscribers/data/subscriber-directory';
+import { subscriberModel, type SubscriberModel } from '../subscribers/data/subscriber-model';
 import { templateModels } from '../templates/data/models';
 import { createTemplates, type Templates } from '../templates/domain/service';
 import { UserDirectory } from '../users/data/user-directory';
@@ -36,6 +40,8 @@ export interface Models {
   webhookTokens: WebhookTokenModel;
   deadLetters: DeadLetterModel;
   quotaCounters: QuotaCounterModel;
+  apiKeys: ApiKeyModel;
+  subscribers: SubscriberModel;
 }
 
 export function createModels(connection: Connection): Models {
@@ -49,6 +55,8 @@ export function createModels(connection: Connection): Models {
     webhookTokens: webhookTokenModel(connection),
     deadLetters: deadLetterModel(connection),
     quotaCounters: quotaCounterModel(connection),
+    apiKeys: apiKeyModel(connection),
+    subscribers: subscriberModel(connection),
   };
 }
 
@@ -66,6 +74,13 @@ export interface ServiceContext {
   userDirectory: UserDirectory;
   /** callers' accounts (disabled, role) for every authenticated request, cached for a short TTL */
   currentUsers: CurrentUsers;
+  /**
+   * API keys from auth's `apikey.upserted`, behind a cache of at most 2 s;
+   * the consumer invalidates an entry as soon as this instance applies a change
+   */
+  apiKeys: CachedApiKeyDirectory;
+  /** an application's subscribers by external id, for the accept path */
+  subscribers: SubscriberDirectory;
   /** per-sender send quotas, counted in MongoDB across instances */
   sendQuotas: SendQuotas;
   /** work started by a request that finishes after the response (publishing, fan-out) */
@@ -99,6 +114,11 @@ export function createServiceContext(deps: ContextDeps): {
     writes: new NotificationWrites(models.notifications),
     userDirectory,
     currentUsers: new CurrentUsers(userDirectory, deps.settings.userCacheTtlMs, deps.now),
+    apiKeys: cachedApiKeyDirectory(new ApiKeyReadModel(models.apiKeys), {
+      ttlMs: deps.settings.apiKeyCacheMs,
+      now: deps.now,
+    }),
+    subscribers: new SubscriberDirectory(models.subscribers),
     sendQuotas: new SendQuotas(new QuotaCounters(models.quotaCounters), deps.settings.sendQuotas, deps.now),
     background: new BackgroundTasks(deps.log),
     now: deps.now,

@@ -1,15 +1,17 @@
 import { Type } from '@sinclair/typebox';
 import { ProblemDetails } from '@herald/contracts';
-import { type HttpApp, type ScopeRoutes } from '@herald/runtime/http';
+import { requireScope, Scopes, type HttpApp, type ScopeRoutes } from '@herald/runtime/http';
+import { AUTHENTICATED_SECURITY } from '../kernel/openapi';
 import { type ServiceContext } from '../kernel/context';
-import { chargeSendQuota, oneRecipientSends } from '../plugins/send-quota';
-import { createNotification } from './domain/create-notification';
+import { chargeSendQuota, recipientSends, senderKeyOf } from '../plugins/send-quota';
 import { withIdempotency } from './domain/idempotency';
 import { findVisible, listInbox } from './domain/inbox';
 import { deleteNotification, markAllRead, updateNotification } from './domain/read-state';
+import { sendNotifications } from './domain/send-notifications';
 import { unreadCount } from './domain/unread-count';
 import { notificationDetail, notificationStatus } from './domain/views';
 import {
+  BatchAccepted,
   CreateNotificationBody,
   IdParams,
   IdempotencyHeaders,
@@ -25,7 +27,14 @@ import {
 } from './schemas';
 
 const tags = ['notifications'];
-const security = [{ bearerAuth: [] }];
+const security = AUTHENTICATED_SECURITY;
+/** Sending: users (to themselves), admins, and API keys with `notifications:send`; never an inbox token. */
+const canSend = requireScope(Scopes.notificationsSend);
+/** The caller's own inbox: users and subscribers (inbox tokens); a key has no inbox. */
+const ownInbox = requireScope(Scopes.inbox);
+/** One notification by id: its recipient, or a key with `notifications:read` (any notification). */
+const canRead = requireScope(Scopes.inbox, Scopes.notificationsRead);
+
 const errors = {
   400: ProblemDetails,
   401: ProblemDetails,
@@ -34,7 +43,11 @@ const errors = {
   422: ProblemDetails,
 };
 
-/** The notifications API; registered in the authenticated context, so `request.user` is set. */
+/**
+ * The notifications API; registered in an authenticated context admitting
+ * users, API keys and inbox tokens, so `request.user` is set and each route
+ * says which scope it needs.
+ */
 export function registerNotificationRoutes(app: HttpApp, ctx: ServiceContext): void {
   app.post(
     '/',
@@ -42,21 +55,25 @@ export function registerNotificationRoutes(app: HttpApp, ctx: ServiceContext): v
       schema: {
         tags,
         security,
-        summary: 'Send a notification (202: accepted, delivery is asynchronous)',
+        summary:
+          'Send a notification to `recipient`, or one to each of up to 1,000 `recipients` (202: accepted, delivery is asynchronous)',
         headers: IdempotencyHeaders,
         body: CreateNotificationBody,
-        response: { 202: NotificationAccepted, ...errors, 429: ProblemDetails },
+        response: { 202: Type.Union([NotificationAccepted, BatchAccepted]), ...errors, 429: ProblemDetails },
       },
-      preHandler: chargeSendQuota(ctx, oneRecipientSends),
+      onRequest: canSend,
+      preHandler: chargeSendQuota(ctx, recipientSends),
     },
     async (request, reply) => {
       const key = request.headers['idempotency-key'];
       const correlationId = String(request.id);
-      const create = (id?: Parameters<typeof createNotification>[3]['id']) =>
-        createNotification(ctx, request.user, request.body, { correlationId, id });
+      const send = (baseId?: Parameters<typeof sendNotifications>[3]['baseId']) =>
+        sendNotifications(ctx, request.user, request.body, { correlationId, baseId });
+      // Keys are scoped apart from users (`apikey:<id>`); users keep their bare id.
+      const scope = request.user.kind === 'user' ? request.user.id : senderKeyOf(request.user);
       const accepted = key
-        ? await withIdempotency(ctx, { userId: request.user.id, key, body: request.body }, create)
-        : await create();
+        ? await withIdempotency(ctx, { userId: scope, key, body: request.body }, send)
+        : await send();
       return reply.code(202).send(accepted);
     },
   );
@@ -64,6 +81,7 @@ export function registerNotificationRoutes(app: HttpApp, ctx: ServiceContext): v
   app.get(
     '/',
     {
+      onRequest: ownInbox,
       schema: {
         tags,
         security,
@@ -77,13 +95,14 @@ export function registerNotificationRoutes(app: HttpApp, ctx: ServiceContext): v
 
   app.get(
     '/unread-count',
-    { schema: { tags, security, response: { 200: UnreadCount, ...errors } } },
+    { onRequest: ownInbox, schema: { tags, security, response: { 200: UnreadCount, ...errors } } },
     async (request) => ({ unreadCount: await unreadCount(ctx, request.user.id) }),
   );
 
   app.post(
     '/read-all',
     {
+      onRequest: ownInbox,
       schema: {
         tags,
         security,
@@ -97,6 +116,7 @@ export function registerNotificationRoutes(app: HttpApp, ctx: ServiceContext): v
   app.get(
     '/:id',
     {
+      onRequest: canRead,
       schema: {
         tags,
         security,
@@ -111,6 +131,7 @@ export function registerNotificationRoutes(app: HttpApp, ctx: ServiceContext): v
   app.get(
     '/:id/status',
     {
+      onRequest: canRead,
       schema: {
         tags,
         security,
@@ -125,6 +146,7 @@ export function registerNotificationRoutes(app: HttpApp, ctx: ServiceContext): v
   app.patch(
     '/:id',
     {
+      onRequest: ownInbox,
       schema: {
         tags,
         security,
@@ -141,6 +163,7 @@ export function registerNotificationRoutes(app: HttpApp, ctx: ServiceContext): v
   app.delete(
     '/:id',
     {
+      onRequest: ownInbox,
       schema: {
         tags,
         security,

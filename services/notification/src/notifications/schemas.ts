@@ -26,9 +26,37 @@ export const Recipient = Type.Union(
     Type.Object({ userId: Type.String({ minLength: 1, maxLength: 64 }) }, strict),
     Type.Object({ email: Email }, strict),
     Type.Object({ phone: Phone }, strict),
+    Type.Object(
+      {
+        subscriberId: Type.String({
+          pattern: '^[A-Za-z0-9._:@-]{1,128}$',
+          description: "the application's own id for a subscriber, or a Herald user id",
+        }),
+      },
+      strict,
+    ),
   ],
-  { description: 'exactly one of userId, email or phone' },
+  { description: 'exactly one of userId, email, phone or subscriberId' },
 );
+
+/** The most recipients one request may name. */
+export const MAX_RECIPIENTS = 1_000;
+
+/** What an application may attach to a notification, kept on it and shown in inbox views and events. */
+export const applicationFields = {
+  actor: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 256, description: 'who did what the notification tells of' }),
+  ),
+  tenant: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 128, description: "the application's own tenant" }),
+  ),
+  data: Type.Optional(
+    Type.Record(Type.String({ maxLength: 128 }), Type.Unknown(), {
+      maxProperties: 64,
+      description: "the application's own JSON for its front end, at most 8 KB serialised",
+    }),
+  ),
+};
 
 const Metadata = Type.Record(Type.String({ maxLength: 64 }), Type.String({ maxLength: 1024 }), {
   maxProperties: 32,
@@ -76,13 +104,25 @@ export const contentOrTemplate = {
 
 export const CreateNotificationBody = Type.Object(
   {
-    recipient: Recipient,
+    recipient: Type.Optional(Recipient),
+    recipients: Type.Optional(
+      Type.Array(Recipient, {
+        minItems: 1,
+        maxItems: MAX_RECIPIENTS,
+        description: 'a batch: one notification per recipient, one id each in the answer, in order',
+      }),
+    ),
     ...content,
+    ...applicationFields,
     sendAt: Type.Optional(
       Type.String({ format: 'date-time', description: 'in the future: schedules delivery' }),
     ),
   },
-  { ...strict, ...contentOrTemplate, title: 'CreateNotification' },
+  {
+    ...strict,
+    allOf: [contentOrTemplate, { oneOf: [{ required: ['recipient'] }, { required: ['recipients'] }] }],
+    title: 'CreateNotification',
+  },
 );
 export type CreateNotificationBody = Static<typeof CreateNotificationBody>;
 
@@ -99,6 +139,11 @@ export const NotificationAccepted = Type.Object(
   { title: 'NotificationAccepted' },
 );
 export type NotificationAccepted = Static<typeof NotificationAccepted>;
+
+export const BatchAccepted = Type.Object(
+  { notifications: Type.Array(NotificationAccepted) },
+  { title: 'BatchAccepted', description: 'one per recipient, in the order of `recipients`' },
+);
 
 export const ChannelDelivery = Type.Object({
   status: DeliveryStatus,
@@ -132,6 +177,9 @@ export const InboxItem = Type.Object(
     title: Type.String(),
     body: Type.String(),
     category: Type.Optional(Type.String()),
+    actor: Type.Optional(Type.String()),
+    tenant: Type.Optional(Type.String()),
+    data: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
     priority: Priority,
     channels: Type.Array(Channel),
     statuses: ChannelStatuses,

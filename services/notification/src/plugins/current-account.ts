@@ -19,6 +19,8 @@ export function verifyCurrentAccount(verifier: TokenVerifier, users: CurrentUser
   return {
     async verify(token) {
       const claims = await verifier.verify(token);
+      // Inbox tokens name subscribers, not accounts: auth's subscriber events speak for them.
+      if (claims.kind !== 'user') return claims;
       const account = await users.byId(claims.id);
       if (!account) return claims;
       if (account.disabled) throw new UnauthorizedError('account_disabled', 'This account is disabled');

@@ -1,16 +1,21 @@
 import { Type } from '@sinclair/typebox';
 import {
+  ApiKeyUpsertedMessage,
   DeliveryStatusMessage,
   MessageTypes,
   PasswordResetRequestedMessage,
   PhoneVerificationRequestedMessage,
   RegistrationAttemptedMessage,
+  SubscriberDeletedMessage,
+  SubscriberUpsertedMessage,
   UserRegisteredMessage,
   UserUpdatedMessage,
   VerificationRequestedMessage,
 } from '@herald/contracts';
+import { onApiKeyUpserted } from '../api-keys/consumers';
 import { onDeliveryStatus } from '../delivery-status/consumers';
 import { type ServiceContext } from '../kernel/context';
+import { onSubscriberDeleted, onSubscriberUpserted } from '../subscribers/consumers';
 import {
   onPasswordResetRequested,
   onPhoneVerificationRequested,
@@ -28,11 +33,14 @@ export const NotificationEventsMessage = Type.Union([
   PasswordResetRequestedMessage,
   PhoneVerificationRequestedMessage,
   RegistrationAttemptedMessage,
+  ApiKeyUpsertedMessage,
+  SubscriberUpsertedMessage,
+  SubscriberDeletedMessage,
 ]);
 
 /**
- * The service's one inbound queue: delivery status from the worker and user
- * events from auth, handed to the feature each belongs to. A quorum queue
+ * The service's one inbound queue: delivery status from the worker and user,
+ * API key and subscriber events from auth, handed to the feature each belongs to. A quorum queue
  * shared by all instances (competing consumers). Not declared here: the
  * shared topology (`@herald/amqp`) declares it, with its bindings and the
  * delivery limit, from every service, so the arguments can never disagree.
@@ -57,6 +65,12 @@ export function startNotificationEventsConsumer(ctx: ServiceContext) {
           return onPhoneVerificationRequested(ctx, message);
         case MessageTypes.userRegistrationAttempted:
           return onRegistrationAttempted(ctx, message);
+        case MessageTypes.apiKeyUpserted:
+          return onApiKeyUpserted(ctx, message);
+        case MessageTypes.subscriberUpserted:
+          return onSubscriberUpserted(ctx, message);
+        case MessageTypes.subscriberDeleted:
+          return onSubscriberDeleted(ctx, message);
       }
     },
   });

@@ -5,6 +5,7 @@ import {
   QuotaExceededError,
   userSender,
   type ChannelSends,
+  type SenderKey,
   type QuotaCharge,
   type SendQuotas,
 } from '../quotas/domain/send-quota';
@@ -18,23 +19,28 @@ interface SendingRequest {
 /** What each request in flight was charged; weak, so a finished request's charge is forgotten. */
 const charges = new WeakMap<object, QuotaCharge>();
 
+/** Whose quota a request counts against: `user:<id>`, or `apikey:<keyId>` for an application's key. */
+export function senderKeyOf(principal: AuthenticatedUser): SenderKey {
+  return principal.kind === 'apikey' ? `apikey:${principal.id}` : userSender(principal.id);
+}
+
 /**
  * A preHandler for a route that sends: charges the caller's send quota with
  * what `sendsOf` says the (validated) body would send, or refuses the
  * request whole with 429 `quota_exceeded` before anything is stored.
- * Admins are exempt.
+ * Admins are exempt: admin users and keys with the `admin` scope.
  */
 export function chargeSendQuota<Body>(ctx: ServiceContext, sendsOf: (body: Body) => ChannelSends[]) {
   return async (request: SendingRequest): Promise<void> => {
     if (request.user.role === 'admin') return;
-    const charge = await ctx.sendQuotas.charge(userSender(request.user.id), sendsOf(request.body as Body));
+    const charge = await ctx.sendQuotas.charge(senderKeyOf(request.user), sendsOf(request.body as Body));
     charges.set(request, charge);
   };
 }
 
-/** One recipient, each requested channel once: `POST /notifications`. */
-export const oneRecipientSends = (body: { channels: Channel[] }): ChannelSends[] =>
-  body.channels.map((channel) => ({ channel, count: 1 }));
+/** Each requested channel once per recipient (one, or a batch): `POST /notifications`. */
+export const recipientSends = (body: { channels: Channel[]; recipients?: unknown[] }): ChannelSends[] =>
+  body.channels.map((channel) => ({ channel, count: body.recipients?.length ?? 1 }));
 
 /**
  * The app-wide half of the send quotas; register before the routes that

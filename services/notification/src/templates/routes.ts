@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { ProblemDetails } from '@herald/contracts';
-import { type HttpApp, type ScopeRoutes } from '@herald/runtime/http';
+import { requireScope, Scopes, type HttpApp, type ScopeRoutes } from '@herald/runtime/http';
+import { AUTHENTICATED_SECURITY } from '../kernel/openapi';
 import { previewTemplate } from './domain/render';
 import {
   CreateTemplateBody,
@@ -21,7 +22,11 @@ import { type Templates } from './domain/service';
 import { createTemplate, deleteTemplate, patchTemplate, replaceTemplate } from './domain/store';
 
 const tags = ['templates'];
-const security = [{ bearerAuth: [] }];
+const security = AUTHENTICATED_SECURITY;
+/** Reading and previewing: `templates:read` (or `templates:write`); an admin user or key has both. */
+const canRead = requireScope(Scopes.templatesRead, Scopes.templatesWrite);
+/** Creating, editing, deleting: `templates:write`. */
+const canWrite = requireScope(Scopes.templatesWrite);
 const errors = {
   400: ProblemDetails,
   401: ProblemDetails,
@@ -34,13 +39,15 @@ const errors = {
 const bodyLimit = 1_048_576;
 
 /**
- * `/api/v1/templates`, for admins only: the scope this is registered in
- * authenticates and requires the admin role for every route.
+ * `/api/v1/templates`: admin users (who hold every scope) and API keys with
+ * `templates:read` / `templates:write`; a normal user has neither scope.
+ * Registered in an `authenticated` scope admitting users and keys.
  */
 export function registerTemplateRoutes(app: HttpApp, t: Templates, now: () => Date): void {
   app.post(
     '/',
     {
+      onRequest: canWrite,
       bodyLimit,
       schema: {
         tags,
@@ -57,6 +64,7 @@ export function registerTemplateRoutes(app: HttpApp, t: Templates, now: () => Da
   app.get(
     '/',
     {
+      onRequest: canRead,
       schema: {
         tags,
         security,
@@ -71,6 +79,7 @@ export function registerTemplateRoutes(app: HttpApp, t: Templates, now: () => Da
   app.get(
     '/:key',
     {
+      onRequest: canRead,
       schema: {
         tags,
         security,
@@ -85,6 +94,7 @@ export function registerTemplateRoutes(app: HttpApp, t: Templates, now: () => Da
   app.put(
     '/:key',
     {
+      onRequest: canWrite,
       bodyLimit,
       schema: {
         tags,
@@ -102,6 +112,7 @@ export function registerTemplateRoutes(app: HttpApp, t: Templates, now: () => Da
   app.patch(
     '/:key',
     {
+      onRequest: canWrite,
       bodyLimit,
       schema: {
         tags,
@@ -119,6 +130,7 @@ export function registerTemplateRoutes(app: HttpApp, t: Templates, now: () => Da
   app.delete(
     '/:key',
     {
+      onRequest: canWrite,
       schema: {
         tags,
         security,
@@ -136,6 +148,7 @@ export function registerTemplateRoutes(app: HttpApp, t: Templates, now: () => Da
   app.get(
     '/:key/versions',
     {
+      onRequest: canRead,
       schema: {
         tags,
         security,
@@ -151,6 +164,7 @@ export function registerTemplateRoutes(app: HttpApp, t: Templates, now: () => Da
   app.get(
     '/:key/versions/:version',
     {
+      onRequest: canRead,
       schema: {
         tags,
         security,
@@ -165,6 +179,7 @@ export function registerTemplateRoutes(app: HttpApp, t: Templates, now: () => Da
   app.post(
     '/:key/preview',
     {
+      onRequest: canRead,
       schema: {
         tags,
         security,
@@ -179,7 +194,7 @@ export function registerTemplateRoutes(app: HttpApp, t: Templates, now: () => Da
   );
 }
 
-/** The admin's templates API; mount inside `adminScope`. */
+/** The templates API; mount inside `authenticated` with users and API keys admitted. */
 export const templateRoutes =
   (t: Templates, now: () => Date): ScopeRoutes =>
   (app) =>

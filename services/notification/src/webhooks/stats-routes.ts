@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { ProblemDetails } from '@herald/contracts';
 import { ValidationError } from '@herald/runtime';
 import { type HttpApp } from '@herald/runtime/http';
+import { AUTHENTICATED_SECURITY } from '../kernel/openapi';
 import { type NotificationModel } from '../notifications/data/notification-model';
 
 const StatsQuery = Type.Object({
@@ -85,7 +86,7 @@ export function registerStatsRoute(app: HttpApp, notifications: NotificationMode
     {
       schema: {
         tags: ['stats'],
-        security: [{ bearerAuth: [] }],
+        security: AUTHENTICATED_SECURITY,
         summary: 'Delivery and engagement counts and rates for notifications created in a period (admin)',
         querystring: StatsQuery,
         response: { 200: Stats, 400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails },

@@ -3,6 +3,7 @@ import { CursorPage, CursorQuery, PageLimits, ProblemDetails } from '@herald/con
 import { NotFoundError } from '@herald/runtime';
 import { type HttpApp } from '@herald/runtime/http';
 import { decodeCursor, encodeCursor } from '@herald/runtime/mongo';
+import { AUTHENTICATED_SECURITY } from '../kernel/openapi';
 import { suppressionKey, type SuppressionModel, type SuppressionRecord } from './data/webhook-models';
 
 const Suppression = Type.Object({
@@ -17,7 +18,7 @@ const SuppressionPage = CursorPage(Suppression);
 const AddressParams = Type.Object({ address: Type.String({ minLength: 1, maxLength: 320 }) });
 
 const tags = ['suppressions'];
-const security = [{ bearerAuth: [] }];
+const security = AUTHENTICATED_SECURITY;
 const errors = { 400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails };
 
 // The cursor is the last address of the page: the list walks the `_id` index in order.

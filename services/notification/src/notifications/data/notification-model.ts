@@ -74,6 +74,12 @@ export interface NotificationRecord {
   /** for a templated notification, the locale of the variant used */
   locale?: string;
   category?: string;
+  /** set by the sending application: who did what it tells of */
+  actor?: string;
+  /** set by the sending application: its own tenant */
+  tenant?: string;
+  /** set by the sending application: its JSON, as text (keys with dots or `$` stored as given) */
+  dataJson?: string;
   priority: Priority;
   metadata: Record<string, string>;
   sendAt?: Date;
@@ -166,6 +172,9 @@ const notificationSchema = new Schema<NotificationRecord>(
     rendered: Schema.Types.Mixed,
     locale: String,
     category: String,
+    actor: String,
+    tenant: String,
+    dataJson: String,
     priority: { type: String, required: true },
     metadata: { type: Schema.Types.Mixed, default: {} },
     sendAt: Date,

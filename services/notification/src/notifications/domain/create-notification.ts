@@ -38,7 +38,12 @@ export interface NotificationDraft
       | 'locale'
       | 'category'
     >,
-    Partial<Pick<NotificationRecord, 'priority' | 'metadata' | 'sendAt' | 'broadcastId' | 'dedupeKey'>> {
+    Partial<
+      Pick<
+        NotificationRecord,
+        'priority' | 'metadata' | 'sendAt' | 'broadcastId' | 'dedupeKey' | 'actor' | 'tenant' | 'dataJson'
+      >
+    > {
   id?: Types.ObjectId;
   correlationId: string;
   /** false: a recipient user, but no inbox entry (account emails) */
@@ -130,6 +135,9 @@ export function buildNotification(
     rendered: draft.rendered,
     locale: draft.locale ?? draft.recipient.locale,
     category: draft.category,
+    actor: draft.actor,
+    tenant: draft.tenant,
+    dataJson: draft.dataJson,
     priority: draft.priority ?? 'normal',
     metadata: draft.metadata ?? {},
     sendAt: draft.sendAt,
@@ -215,7 +223,7 @@ export function acceptedResponse(record: NotificationRecord): NotificationAccept
   };
 }
 
-function parseSendAt(ctx: ServiceContext, sendAt: string | undefined): Date | undefined {
+export function parseSendAt(ctx: ServiceContext, sendAt: string | undefined): Date | undefined {
   if (sendAt === undefined) return undefined;
   const at = new Date(sendAt);
   if (Number.isNaN(at.getTime()) || at <= ctx.now()) {
@@ -233,7 +241,7 @@ function parseSendAt(ctx: ServiceContext, sendAt: string | undefined): Date | un
  * stored with the template's key, version and locale: the audit of what
  * was sent, and what the delivery jobs carry.
  */
-async function contentOf(
+export async function contentOf(
   ctx: ServiceContext,
   input: CreateNotificationInput,
   recipient: Recipient,

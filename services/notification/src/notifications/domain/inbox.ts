@@ -1,6 +1,6 @@
 import { type QueryFilter } from 'mongoose';
 import { NotFoundError } from '@herald/runtime';
-import { type AuthenticatedUser } from '@herald/runtime/http';
+import { hasScope, Scopes, type AuthenticatedUser } from '@herald/runtime/http';
 import { decodeTimeIdCursor, encodeTimeIdCursor, olderThan } from '@herald/runtime/mongo';
 import { DeliveryChannels, PageLimits, type CursorPage } from '@herald/contracts';
 import { type NotificationRecord } from '../data/notification-model';
@@ -54,14 +54,21 @@ export async function listInbox(
   };
 }
 
-/** A user sees their own notifications (deleted ones are gone); an admin sees any, for support. */
+/**
+ * A user or subscriber sees their own notifications (deleted ones are gone);
+ * an admin sees any, for support, and so does an application's key with
+ * `notifications:read` (the status of what it sent).
+ */
 export async function findVisible(
   ctx: ServiceContext,
   user: AuthenticatedUser,
   id: string,
 ): Promise<NotificationRecord> {
-  const filter: QueryFilter<NotificationRecord> =
-    user.role === 'admin' ? { _id: id } : { _id: id, userId: user.id, deletedAt: null };
+  const readsAny =
+    user.role === 'admin' || (user.kind === 'apikey' && hasScope(user, Scopes.notificationsRead));
+  const filter: QueryFilter<NotificationRecord> = readsAny
+    ? { _id: id }
+    : { _id: id, userId: user.id, deletedAt: null };
   const record = await ctx.models.notifications.findOne(filter, { outbox: 0 }).lean<NotificationRecord>();
   // Someone else's notification is "not found": its existence is not the caller's business.
   if (!record) throw new NotFoundError('notification_not_found', 'No such notification');

@@ -1,5 +1,5 @@
 import { ForbiddenError, UnprocessableError } from '@herald/runtime';
-import { type AuthenticatedUser } from '@herald/runtime/http';
+import { hasScope, Scopes, SUBSCRIBER_ID_PREFIX, type AuthenticatedUser } from '@herald/runtime/http';
 import { type Channel } from '@herald/contracts';
 import { type Recipient } from '../data/notification-model';
 import { type UserRecord } from '../../users/data/user-model';
@@ -13,6 +13,18 @@ const channelsForAddress = { email: ['email'], phone: ['sms'] } as const;
 
 /** What proves a user owns each kind of address in the read model. */
 const verifiedFlag = { email: 'emailVerified', phone: 'phoneVerified' } as const;
+
+/** A Herald user id as auth makes them (a MongoDB ObjectId in hex). */
+const USER_ID = /^[0-9a-f]{24}$/;
+
+/**
+ * Who may notify any user or subscriber: an admin (user or `admin` key), or
+ * an application's API key with `notifications:send`. Everyone else notifies
+ * only themself.
+ */
+function mayNotifyAnyone(sender: AuthenticatedUser): boolean {
+  return sender.role === 'admin' || (sender.kind === 'apikey' && hasScope(sender, Scopes.notificationsSend));
+}
 
 /**
  * Resolves who gets the notification from this service's own copy of
@@ -40,8 +52,9 @@ async function recipientOf(
   channels: Channel[],
 ): Promise<Recipient> {
   const isAdmin = sender.role === 'admin';
+  if ('subscriberId' in input) return subscriberRecipient(ctx, sender, input.subscriberId, channels);
   if ('userId' in input) {
-    if (!isAdmin && input.userId !== sender.id) {
+    if (!mayNotifyAnyone(sender) && input.userId !== sender.id) {
       throw new ForbiddenError('forbidden_recipient', 'You may only notify yourself');
     }
     const user = await ctx.userDirectory.byId(input.userId);
@@ -73,6 +86,47 @@ async function recipientOf(
     ...(owner
       ? { userId: owner._id, name: owner.name, ...(owner.locale ? { locale: owner.locale } : {}) }
       : {}),
+  };
+}
+
+/**
+ * `recipient: { subscriberId }`: a Herald user when the id is a user id
+ * (24 hex) the read model knows, else the application's subscriber by its
+ * external id, else (for ids of another shape) a user after all; neither:
+ * 422 `unknown_recipient`. A subscriber's inbox is `sub:<externalId>`; its
+ * email and phone were given by a trusted application, so they count as
+ * verified, and its locale picks the template's variant.
+ */
+async function subscriberRecipient(
+  ctx: ServiceContext,
+  sender: AuthenticatedUser,
+  id: string,
+  channels: Channel[],
+): Promise<Recipient> {
+  const userFirst = USER_ID.test(id) ? await ctx.userDirectory.byId(id) : null;
+  const subscriber = userFirst ? null : await ctx.subscribers.byExternalId(id);
+  const user = userFirst ?? (subscriber ? null : await ctx.userDirectory.byId(id));
+  if (!user && !subscriber) {
+    throw new UnprocessableError('unknown_recipient', 'No subscriber or user with this id is known');
+  }
+  const inboxOwner = user ? id : `${SUBSCRIBER_ID_PREFIX}${id}`;
+  if (!mayNotifyAnyone(sender) && inboxOwner !== sender.id) {
+    throw new ForbiddenError('forbidden_recipient', 'You may only notify yourself');
+  }
+  if (user) return recipientForUser(id, user, channels);
+  const { email, phone, name, locale } = subscriber!;
+  if (channels.includes('email') && !email) {
+    throw new UnprocessableError('recipient_unreachable', 'The subscriber has no email address');
+  }
+  if (channels.includes('sms') && !phone) {
+    throw new UnprocessableError('recipient_unreachable', 'The subscriber has no phone number for SMS');
+  }
+  return {
+    userId: inboxOwner,
+    ...(email ? { email } : {}),
+    ...(phone ? { phone } : {}),
+    ...(name ? { name } : {}),
+    ...(locale ? { locale } : {}),
   };
 }
 

@@ -12,12 +12,26 @@ export function channelStatuses(
   return statuses;
 }
 
+/** What the sending application attached (actor, tenant, data), for inbox views and events. */
+export function applicationFieldsOf(record: Pick<NotificationRecord, 'actor' | 'tenant' | 'dataJson'>): {
+  actor?: string;
+  tenant?: string;
+  data?: Record<string, unknown>;
+} {
+  return {
+    ...(record.actor ? { actor: record.actor } : {}),
+    ...(record.tenant ? { tenant: record.tenant } : {}),
+    ...(record.dataJson ? { data: JSON.parse(record.dataJson) as Record<string, unknown> } : {}),
+  };
+}
+
 export function notificationSummary(record: NotificationRecord): NotificationSummary {
   return {
     id: record._id.toHexString(),
     title: record.title,
     body: record.body,
     ...(record.category ? { category: record.category } : {}),
+    ...applicationFieldsOf(record),
     channels: record.channels,
     createdAt: record.createdAt.toISOString(),
     read: false,

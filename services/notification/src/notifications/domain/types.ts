@@ -22,9 +22,21 @@ export interface SendInput {
 }
 
 /** Exactly one way of naming who receives it. */
-export type RecipientInput = { userId: string } | { email: string } | { phone: string };
+export type RecipientInput =
+  | { userId: string }
+  | { email: string }
+  | { phone: string }
+  /** an application's subscriber by its external id, or a Herald user by id */
+  | { subscriberId: string };
 
-export interface CreateNotificationInput extends SendInput {
+/** What an application may attach to a notification (docs/applications.md). */
+export interface ApplicationFields {
+  actor?: string;
+  tenant?: string;
+  data?: Record<string, unknown>;
+}
+
+export interface CreateNotificationInput extends SendInput, ApplicationFields {
   recipient: RecipientInput;
   /** in the future: schedules delivery */
   sendAt?: string;
@@ -53,11 +65,20 @@ export interface ReadStateChange {
   archived?: boolean;
 }
 
+/** One request naming one recipient or a batch of them (`POST /notifications`). */
+export interface SendRequestInput extends Omit<CreateNotificationInput, 'recipient'> {
+  recipient?: RecipientInput;
+  recipients?: RecipientInput[];
+}
+
 export interface InboxItem {
   id: string;
   title: string;
   body: string;
   category?: string;
+  actor?: string;
+  tenant?: string;
+  data?: Record<string, unknown>;
   priority: Priority;
   channels: Channel[];
   statuses: ChannelStatuses;

@@ -1,6 +1,6 @@
 import { type ChannelDelivery, type HistoryEntry, type NotificationRecord } from '../data/notification-model';
 import { type InboxItem, type NotificationDetail, type NotificationStatus } from './types';
-import { channelStatuses } from './summaries';
+import { applicationFieldsOf, channelStatuses } from './summaries';
 
 export function inboxItem(record: NotificationRecord): InboxItem {
   return {
@@ -8,6 +8,7 @@ export function inboxItem(record: NotificationRecord): InboxItem {
     title: record.title,
     body: record.body,
     ...(record.category ? { category: record.category } : {}),
+    ...applicationFieldsOf(record),
     priority: record.priority,
     channels: record.channels,
     statuses: channelStatuses(record),

@@ -1,0 +1,33 @@
+import { DurableQueues, EventRoutingKeys } from '@herald/contracts';
+
+/** A topic pattern with `*` (one word) as RabbitMQ matches it; enough for the bindings here. */
+function matches(pattern: string, key: string): boolean {
+  const words = pattern.split('.');
+  const parts = key.split('.');
+  return words.length === parts.length && words.every((word, i) => word === '*' || word === parts[i]);
+}
+
+describe('topology', () => {
+  const bound = (key: string) =>
+    DurableQueues.notificationEvents.bindings.some(
+      (binding) => binding.exchange === 'events' && matches(binding.routingKey, key),
+    );
+
+  it("binds every event auth publishes for read models to the notification service's queue", () => {
+    for (const key of [
+      EventRoutingKeys.userRegistered,
+      EventRoutingKeys.userUpdated,
+      EventRoutingKeys.apiKeyUpserted,
+      EventRoutingKeys.subscriberUpserted,
+      EventRoutingKeys.subscriberDeleted,
+      EventRoutingKeys.deliveryStatus,
+    ]) {
+      expect([key, bound(key)]).toEqual([key, true]);
+    }
+  });
+
+  it('keeps the notification service from consuming its own notification events', () => {
+    expect(bound(EventRoutingKeys.notificationCreated)).toBe(false);
+    expect(bound(EventRoutingKeys.notificationUpdated)).toBe(false);
+  });
+});
