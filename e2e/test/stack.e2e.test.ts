@@ -77,6 +77,11 @@ describe('Herald through the gateway', () => {
   let adaTokens: Tokens | undefined;
   let adaSocket: RecordingSocket | undefined;
   let notificationId: string | undefined;
+  // an application's key, subscriber and inbox token
+  const shopper = `shopper-${run}`;
+  let adminToken: string | undefined;
+  let key: { id: string; key: string } | undefined;
+  let inboxToken: string | undefined;
 
   beforeAll(async () => {
     stack = await startE2eStack();
@@ -432,6 +437,101 @@ describe('Herald through the gateway', () => {
   // Every X-Request-Id value the client gets back (see the known duplicate below).
   const requestIds = (response: GatewayResponse) =>
     (response.headers.get('x-request-id') ?? '').split(',').map((value) => value.trim());
+
+  it('an application: an admin creates a key; the key upserts a subscriber and mints its inbox token', async () => {
+    adminToken = (await login(stack.admin.email, stack.admin.password)).accessToken;
+    key = expectStatus(
+      await api.post<{ id: string; key: string }>(
+        '/api/v1/api-keys',
+        { name: 'e2e shop', scopes: ['notifications:send', 'subscribers:write'] },
+        { token: adminToken },
+      ),
+      201,
+    ).body;
+    expect(key.key).toMatch(/^hk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/);
+    expectStatus(
+      await api.request('PUT', `/api/v1/subscribers/${shopper}`, {
+        token: key.key,
+        body: { email: `${shopper}@example.com`, name: 'Shopper', locale: 'en' },
+      }),
+      201,
+    );
+    inboxToken = expectStatus(
+      await api.post<{ token: string }>(`/api/v1/subscribers/${shopper}/inbox-token`, undefined, {
+        token: key.key,
+      }),
+      200,
+    ).body.token;
+  });
+
+  it('an application: the inbox token opens the socket through the gateway, and a send with the key arrives live', async () => {
+    const apiKey = fromEarlierStep(key, 'the API key');
+    const token = fromEarlierStep(inboxToken, 'the inbox token');
+    const socket = await connectSocket(stack.gatewayUrl, token);
+    sockets.push(socket);
+    // the notification service learns the subscriber from auth's event: until then, 422
+    const accepted = await waitFor(
+      async () => {
+        const response = await api.post<{ id: string } | Problem>(
+          '/api/v1/notifications',
+          { recipient: { subscriberId: shopper }, channels: ['in_app'], title: 'Shipped', body: 'Order 7' },
+          { token: apiKey.key },
+        );
+        return response.status === 422 ? undefined : expectStatus(response, 202);
+      },
+      { ...EVENTUALLY, description: 'the notification service to accept a send to the subscriber' },
+    );
+    const id = (accepted.body as { id: string }).id;
+    await socket.waitForEvent<NotificationNew>(
+      ServerEvents.notificationNew,
+      (payload) => payload.notification.id === id,
+      {
+        description: `${ServerEvents.notificationNew} for the subscriber`,
+        timeoutMs: EVENTUALLY.timeoutMs,
+      },
+    );
+    const inbox = expectStatus(
+      await api.get<{ items: { id: string }[] }>('/api/v1/notifications?limit=5', { token }),
+      200,
+    );
+    expect(inbox.body.items.map((item) => item.id)).toContain(id);
+  });
+
+  it("with the inbox token, another recipient's notification is 404 and sending is 403", async () => {
+    const token = fromEarlierStep(inboxToken, 'the inbox token');
+    const someoneElse = fromEarlierStep(notificationId, "Ada's notification");
+    expectStatus(await api.get(`/api/v1/notifications/${someoneElse}`, { token }), 404);
+    expectStatus(
+      await api.post(
+        '/api/v1/notifications',
+        { recipient: { subscriberId: shopper }, channels: ['in_app'], title: 'x', body: 'y' },
+        { token },
+      ),
+      403,
+    );
+  });
+
+  it('an application: refuses the key in a query string, and a revoked key', async () => {
+    const apiKey = fromEarlierStep(key, 'the API key');
+    const admin = fromEarlierStep(adminToken, "the admin's token");
+    expectStatus(await api.get(`/api/v1/notifications?api_key=${apiKey.key}`), 400);
+    expectStatus(await api.post(`/api/v1/api-keys/${apiKey.id}/revoke`, undefined, { token: admin }), 204);
+    await waitFor(
+      async () =>
+        (
+          await api.post(
+            '/api/v1/notifications',
+            { recipient: { subscriberId: shopper }, channels: ['in_app'], title: 'x', body: 'y' },
+            { token: apiKey.key },
+          )
+        ).status === 401,
+      {
+        timeoutMs: 5_000,
+        intervalMs: 100,
+        description: 'the notification service to refuse the revoked key',
+      },
+    );
+  });
 
   it('passes the caller X-Request-Id upstream and echoes it', async () => {
     const id = `e2e-echo-${run}`;
