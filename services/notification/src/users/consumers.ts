@@ -11,9 +11,9 @@ import {
   sendPasswordResetEmail,
   sendPhoneVerificationCode,
   sendRegistrationAttemptEmail,
+  sendVerificationEmail,
 } from './domain/account-messages';
 import { applyUserSnapshot } from './domain/users';
-import { sendVerificationEmail } from './domain/verification-email';
 
 /**
  * Auth's `user.registered` / `user.updated`: the read model takes the

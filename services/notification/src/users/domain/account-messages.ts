@@ -2,6 +2,7 @@ import {
   type PasswordResetRequestedMessage,
   type PhoneVerificationRequestedMessage,
   type RegistrationAttemptedMessage,
+  type VerificationRequestedMessage,
 } from '@herald/contracts';
 import { type ServiceContext } from '../../kernel/context';
 import { storeNotification } from '../../notifications/domain/create-notification';
@@ -9,6 +10,8 @@ import { renderSystemTemplate } from '../../templates/domain/render';
 import { passwordReset } from '../../templates/domain/system/password-reset';
 import { phoneVerification } from '../../templates/domain/system/phone-verification';
 import { registrationAttempted } from '../../templates/domain/system/registration-attempted';
+import { type SystemTemplate } from '../../templates/domain/system/types';
+import { verifyEmail } from '../../templates/domain/system/verify-email';
 import { type UserRecord } from '../data/user-model';
 
 /*
@@ -16,76 +19,97 @@ import { type UserRecord } from '../data/user-model';
  * in the event's locale (else the user's, else the template's default) and
  * stored as a notification deduplicated on the event's message id, so a
  * redelivered event sends nothing twice. None goes to the inbox: they are
- * account messages, and two of them carry a secret (a link, a code).
+ * account messages, and most carry a secret (a link, a code).
  */
 
-async function userLocale(ctx: ServiceContext, userId: string): Promise<string | undefined> {
-  const user = await ctx.models.users.findById(userId, { locale: 1 }).lean<Pick<UserRecord, 'locale'>>();
-  return user?.locale;
+interface AccountMessage {
+  /** the auth event: its id deduplicates, its correlation id follows the message */
+  event: { messageId: string; correlationId: string };
+  template: SystemTemplate;
+  data: Record<string, unknown>;
+  userId: string;
+  locale?: string;
+  to: { email: string; name: string } | { phone: string };
+  category: string;
+  /** the dedupe key's prefix, kept as it was when the message was first sent this way */
+  dedupePrefix?: string;
 }
 
-const pointers = { data: '/payload', key: '/payload', channels: '/payload' };
-
-/** `user.password_reset_requested`: the password-reset email with its single-use link. */
-export async function sendPasswordResetEmail(
-  ctx: ServiceContext,
-  message: PasswordResetRequestedMessage,
-): Promise<void> {
-  const request = message.payload;
-  const { template, content } = await renderSystemTemplate(ctx.templates, passwordReset, {
-    data: { name: request.name, link: request.resetUrl, expiresAt: request.expiresAt },
-    preferences: [request.locale, await userLocale(ctx, request.userId)],
-    channels: ['email'],
-    pointers,
+async function sendAccountMessage(ctx: ServiceContext, message: AccountMessage): Promise<void> {
+  const user = await ctx.models.users
+    .findById(message.userId, { locale: 1 })
+    .lean<Pick<UserRecord, 'locale'>>();
+  const channel = 'email' in message.to ? 'email' : 'sms';
+  const { template, content } = await renderSystemTemplate(ctx.templates, message.template, {
+    data: message.data,
+    preferences: [message.locale, user?.locale],
+    channels: [channel],
+    pointers: { data: '/payload', key: '/payload', channels: '/payload' },
   });
-  const email = content.email!;
+  const title = channel === 'email' ? content.email!.subject : message.template.key;
+  const body = channel === 'email' ? content.email!.text : content.sms!;
   const record = await storeNotification(ctx, {
-    dedupeKey: `password-reset:${message.messageId}`,
+    dedupeKey: `${message.dedupePrefix ?? message.template.key}:${message.event.messageId}`,
     inbox: false,
-    recipient: { userId: request.userId, email: request.email, name: request.name, locale: template.locale },
+    recipient: { userId: message.userId, ...message.to, locale: template.locale },
     senderId: 'system',
-    channels: ['email'],
-    title: email.subject,
-    body: email.text,
+    channels: [channel],
+    title,
+    body,
     template,
     rendered: content,
     locale: template.locale,
-    category: 'account.password_reset',
+    category: message.category,
     priority: 'high',
-    correlationId: message.correlationId,
+    correlationId: message.event.correlationId,
   });
-  ctx.log.info({ notificationId: record._id, userId: request.userId }, 'password reset email queued');
+  ctx.log.info(
+    { notificationId: record._id, userId: message.userId, template: message.template.key },
+    'account message queued',
+  );
+}
+
+/** `user.verification_requested`: the verify-email link. */
+export function sendVerificationEmail(ctx: ServiceContext, event: VerificationRequestedMessage) {
+  const { userId, email, name, locale, verificationUrl, expiresAt } = event.payload;
+  return sendAccountMessage(ctx, {
+    event,
+    template: verifyEmail,
+    data: { name, link: verificationUrl, expiresAt },
+    userId,
+    locale,
+    to: { email, name },
+    category: 'account.verification',
+    dedupePrefix: 'verification',
+  });
+}
+
+/** `user.password_reset_requested`: the password-reset email with its single-use link. */
+export function sendPasswordResetEmail(ctx: ServiceContext, event: PasswordResetRequestedMessage) {
+  const { userId, email, name, locale, resetUrl, expiresAt } = event.payload;
+  return sendAccountMessage(ctx, {
+    event,
+    template: passwordReset,
+    data: { name, link: resetUrl, expiresAt },
+    userId,
+    locale,
+    to: { email, name },
+    category: 'account.password_reset',
+  });
 }
 
 /** `user.registration_attempted`: tells the owner someone tried to register with their address. */
-export async function sendRegistrationAttemptEmail(
-  ctx: ServiceContext,
-  message: RegistrationAttemptedMessage,
-): Promise<void> {
-  const request = message.payload;
-  const { template, content } = await renderSystemTemplate(ctx.templates, registrationAttempted, {
-    data: { name: request.name },
-    preferences: [request.locale, await userLocale(ctx, request.userId)],
-    channels: ['email'],
-    pointers,
-  });
-  const email = content.email!;
-  const record = await storeNotification(ctx, {
-    dedupeKey: `registration-attempt:${message.messageId}`,
-    inbox: false,
-    recipient: { userId: request.userId, email: request.email, name: request.name, locale: template.locale },
-    senderId: 'system',
-    channels: ['email'],
-    title: email.subject,
-    body: email.text,
-    template,
-    rendered: content,
-    locale: template.locale,
+export function sendRegistrationAttemptEmail(ctx: ServiceContext, event: RegistrationAttemptedMessage) {
+  const { userId, email, name, locale } = event.payload;
+  return sendAccountMessage(ctx, {
+    event,
+    template: registrationAttempted,
+    data: { name },
+    userId,
+    locale,
+    to: { email, name },
     category: 'account.security',
-    priority: 'high',
-    correlationId: message.correlationId,
   });
-  ctx.log.info({ notificationId: record._id, userId: request.userId }, 'registration attempt email queued');
 }
 
 /**
@@ -93,31 +117,15 @@ export async function sendRegistrationAttemptEmail(
  * being verified. The only SMS Herald sends to a number not yet verified: the
  * code is what verifies it; auth limits how often one is asked for.
  */
-export async function sendPhoneVerificationCode(
-  ctx: ServiceContext,
-  message: PhoneVerificationRequestedMessage,
-): Promise<void> {
-  const request = message.payload;
-  const { template, content } = await renderSystemTemplate(ctx.templates, phoneVerification, {
-    data: { code: request.code },
-    preferences: [request.locale, await userLocale(ctx, request.userId)],
-    channels: ['sms'],
-    pointers,
-  });
-  const record = await storeNotification(ctx, {
-    dedupeKey: `phone-verification:${message.messageId}`,
-    inbox: false,
-    recipient: { userId: request.userId, phone: request.phone, locale: template.locale },
-    senderId: 'system',
-    channels: ['sms'],
-    title: 'Phone verification code',
-    body: content.sms!,
-    template,
-    rendered: content,
-    locale: template.locale,
+export function sendPhoneVerificationCode(ctx: ServiceContext, event: PhoneVerificationRequestedMessage) {
+  const { userId, phone, code, locale } = event.payload;
+  return sendAccountMessage(ctx, {
+    event,
+    template: phoneVerification,
+    data: { code },
+    userId,
+    locale,
+    to: { phone },
     category: 'account.phone_verification',
-    priority: 'high',
-    correlationId: message.correlationId,
   });
-  ctx.log.info({ notificationId: record._id, userId: request.userId }, 'phone verification code queued');
 }
