@@ -1,3 +1,4 @@
+import { fullHistory } from '../src/notifications/domain/views';
 import { randomUUID } from 'node:crypto';
 import amqplib, { type Channel as AmqpChannel, type ChannelModel } from 'amqplib';
 import { EventRoutingKeys, Headers, MessageTypes, createMessage } from '@herald/contracts';
@@ -167,7 +168,9 @@ describe('dead letters you can act on', () => {
     // outcome may be applied first, and a `sending` after it is correctly ignored (a status
     // never moves backwards). So `sending` steps are not asserted, only the path that matters.
     expect(
-      record!.history.filter((step) => step.status !== 'sending').map((step) => [step.status, step.source]),
+      fullHistory(record!)
+        .filter((step) => step.status !== 'sending')
+        .map((step) => [step.status, step.source]),
     ).toEqual([
       ['queued', 'api'],
       ['failed', 'worker'],

@@ -8,6 +8,13 @@ import { deadLetterModel, type DeadLetterModel } from '../dead-letters/data/mode
 import { idempotencyModel, type IdempotencyModel } from '../notifications/data/idempotency-model';
 import { notificationModel, type NotificationModel } from '../notifications/data/notification-model';
 import { NotificationWrites } from '../notifications/data/notification-writes';
+import { ConfirmationLog } from '../outbox/data/confirmation-log';
+import {
+  outboxConfirmationModel,
+  outboxRelayModel,
+  type OutboxConfirmationModel,
+  type OutboxRelayModel,
+} from '../outbox/data/outbox-models';
 import { BackgroundTasks } from '../outbox/domain/background-tasks';
 import { quotaCounterModel, type QuotaCounterModel } from '../quotas/data/quota-counter-model';
 import { QuotaCounters } from '../quotas/data/quota-counters';
@@ -36,6 +43,10 @@ export interface Models {
   webhookTokens: WebhookTokenModel;
   deadLetters: DeadLetterModel;
   quotaCounters: QuotaCounterModel;
+  /** the outbox's group-committed confirmations */
+  outboxConfirmations: OutboxConfirmationModel;
+  /** the outbox relay's lease and watermark */
+  outboxRelay: OutboxRelayModel;
 }
 
 export function createModels(connection: Connection): Models {
@@ -49,6 +60,8 @@ export function createModels(connection: Connection): Models {
     webhookTokens: webhookTokenModel(connection),
     deadLetters: deadLetterModel(connection),
     quotaCounters: quotaCounterModel(connection),
+    outboxConfirmations: outboxConfirmationModel(connection),
+    outboxRelay: outboxRelayModel(connection),
   };
 }
 
@@ -60,8 +73,10 @@ export interface ServiceContext {
   settings: ServiceSettings;
   /** template store, cache and renderer */
   templates: Templates;
-  /** the batched writes of the accept path: a notification's insert and its lease release */
+  /** the batched insert of the accept path */
   writes: NotificationWrites;
+  /** the broker's confirmations, group-committed: one record per batch of confirmed notifications */
+  confirmations: ConfirmationLog;
   /** users by id for the accept path, looked up in batches */
   userDirectory: UserDirectory;
   /** callers' accounts (disabled, role) for every authenticated request, cached for a short TTL */
@@ -97,6 +112,7 @@ export function createServiceContext(deps: ContextDeps): {
     settings: deps.settings,
     templates: createTemplates(templateStores, deps.log, { cacheTtlMs: deps.settings.templateCacheTtlMs }),
     writes: new NotificationWrites(models.notifications),
+    confirmations: new ConfirmationLog(models.outboxConfirmations, deps.now),
     userDirectory,
     currentUsers: new CurrentUsers(userDirectory, deps.settings.userCacheTtlMs, deps.now),
     sendQuotas: new SendQuotas(new QuotaCounters(models.quotaCounters), deps.settings.sendQuotas, deps.now),
