@@ -65,6 +65,9 @@ export function createModels(connection: Connection): Models {
   };
 }
 
+/** Users by id, as the accept path reads them. */
+export type UserLookup = Pick<UserDirectory, 'byId'>;
+
 /** What the domain functions need, built once by the app and passed in (no module globals). */
 export interface ServiceContext {
   models: Models;
@@ -77,8 +80,8 @@ export interface ServiceContext {
   writes: NotificationWrites;
   /** the broker's confirmations, group-committed: one record per batch of confirmed notifications */
   confirmations: ConfirmationLog;
-  /** users by id for the accept path, looked up in batches */
-  userDirectory: UserDirectory;
+  /** users by id for the accept path, looked up in batches (see `UserDirectory`) */
+  userDirectory: UserLookup;
   /** callers' accounts (disabled, role) for every authenticated request, cached for a short TTL */
   currentUsers: CurrentUsers;
   /** per-sender send quotas, counted in MongoDB across instances */

@@ -293,6 +293,24 @@ async function contentOf(
   };
 }
 
+/**
+ * The context for resolving a request's recipient, in which the sender's own
+ * account is the one the account check of this same request read (cached
+ * per instance for `USER_CACHE_TTL_MS`, dropped at once by a user event
+ * handled here) rather than a second lookup: a user notifying themself (the
+ * common case) costs the database no read per request. Any other user is
+ * looked up afresh, in batches.
+ */
+function withSenderAccount(ctx: ServiceContext, sender: AuthenticatedUser): ServiceContext {
+  const { userDirectory, currentUsers } = ctx;
+  return {
+    ...ctx,
+    userDirectory: {
+      byId: (userId) => (userId === sender.id ? currentUsers.byId(userId) : userDirectory.byId(userId)),
+    },
+  };
+}
+
 /** POST /notifications without the idempotency wrapper. */
 export async function createNotification(
   ctx: ServiceContext,
@@ -303,7 +321,12 @@ export async function createNotification(
   assertOneContentSource(input);
   assertMaySendContent(sender, input);
   const sendAt = parseSendAt(ctx, input.sendAt);
-  const recipient = await resolveRecipient(ctx, sender, input.recipient, input.channels);
+  const recipient = await resolveRecipient(
+    withSenderAccount(ctx, sender),
+    sender,
+    input.recipient,
+    input.channels,
+  );
   const record = await storeNotification(ctx, {
     id: options.id,
     recipient,
