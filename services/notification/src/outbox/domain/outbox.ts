@@ -209,6 +209,8 @@ export async function publishDueEntries(
 }
 
 const RELAY_STATE_ID = 'notifications';
+/** batches of `OUTBOX_BATCH_SIZE` whose ids one read of the relay takes */
+const SCAN_BATCHES = 20;
 
 interface Watermark {
   dueAt: Date;
@@ -243,7 +245,7 @@ async function claimRelay(ctx: ServiceContext, owner: string) {
 }
 
 /** The next notifications past the watermark that are due, in (outboxDueAt, _id) order. */
-async function duePast(ctx: ServiceContext, mark: Watermark, now: Date): Promise<Due[]> {
+async function duePast(ctx: ServiceContext, mark: Watermark, now: Date, limit: number): Promise<Due[]> {
   const past = mark.id
     ? [{ outboxDueAt: { $gt: mark.dueAt } }, { outboxDueAt: mark.dueAt, _id: { $gt: mark.id } }]
     : [{ outboxDueAt: { $gte: mark.dueAt } }];
@@ -252,7 +254,7 @@ async function duePast(ctx: ServiceContext, mark: Watermark, now: Date): Promise
       { outboxDueAt: { $lte: now }, $or: past },
       { projection: { _id: 1, outboxDueAt: 1 }, sort: { outboxDueAt: 1, _id: 1 } },
     )
-    .limit(ctx.settings.outboxBatchSize)
+    .limit(limit)
     .toArray();
 }
 
@@ -301,9 +303,10 @@ async function settle(ctx: ServiceContext, due: Due[], now: Date): Promise<numbe
 }
 
 /**
- * One relay pass: under the relay's lease, settles the due notifications
- * past the watermark a batch at a time, moving the watermark after each
- * batch (only while the lease is still ours), then forgets the confirmation
+ * One relay pass: under the relay's lease, reads the ids of the due
+ * notifications past the watermark, settles them a batch
+ * (`OUTBOX_BATCH_SIZE`) at a time, moving the watermark after each batch
+ * (only while the lease is still ours), then forgets the confirmation
  * records the watermark has passed. Returns how many messages it published.
  */
 export async function relayOutbox(ctx: ServiceContext): Promise<number> {
@@ -311,29 +314,33 @@ export async function relayOutbox(ctx: ServiceContext): Promise<number> {
   const state = await claimRelay(ctx, owner);
   if (!state) return 0;
   const relay = ctx.models.outboxRelay;
+  const batchSize = ctx.settings.outboxBatchSize;
   let mark: Watermark = { dueAt: state.settledDueAt ?? new Date(0), id: state.settledId ?? null };
   let published = 0;
   try {
     for (;;) {
       const now = ctx.now();
-      const due = await duePast(ctx, mark, now);
-      if (due.length === 0) break;
-      published += await settle(ctx, due, now);
-      const last = due[due.length - 1]!;
-      mark = { dueAt: last.outboxDueAt, id: last._id };
-      const kept = await relay.updateOne(
-        { _id: RELAY_STATE_ID, owner },
-        {
-          $set: {
-            settledDueAt: mark.dueAt,
-            settledId: mark.id,
-            leaseUntil: new Date(now.getTime() + ctx.settings.outboxLeaseMs),
+      // ids only, many at a time: one range read per pass in the common case
+      const due = await duePast(ctx, mark, now, batchSize * SCAN_BATCHES);
+      for (let start = 0; start < due.length; start += batchSize) {
+        const batch = due.slice(start, start + batchSize);
+        published += await settle(ctx, batch, now);
+        const last = batch[batch.length - 1]!;
+        mark = { dueAt: last.outboxDueAt, id: last._id };
+        const kept = await relay.updateOne(
+          { _id: RELAY_STATE_ID, owner },
+          {
+            $set: {
+              settledDueAt: mark.dueAt,
+              settledId: mark.id,
+              leaseUntil: new Date(ctx.now().getTime() + ctx.settings.outboxLeaseMs),
+            },
           },
-        },
-      );
-      // Our lease lapsed and another instance relays now: it goes on from the watermark.
-      if (kept.matchedCount === 0) return published;
-      if (due.length < ctx.settings.outboxBatchSize) break;
+        );
+        // Our lease lapsed and another instance relays now: it goes on from the watermark.
+        if (kept.matchedCount === 0) return published;
+      }
+      if (due.length < batchSize * SCAN_BATCHES) break;
     }
     await ctx.confirmations.forgetBefore(mark.dueAt);
   } finally {
