@@ -1,4 +1,3 @@
-import { fullHistory } from '../src/notifications/domain/views';
 import { randomUUID } from 'node:crypto';
 import amqplib, { type Channel as AmqpChannel, type ChannelModel } from 'amqplib';
 import { EventRoutingKeys, Headers, MessageTypes, createMessage } from '@herald/contracts';
@@ -11,6 +10,7 @@ import {
   type TestMongo,
 } from '@herald/test-support';
 import { startHarness as startWorker, type WorkerHarness } from '../../delivery-worker/test/harness';
+import { fullHistory } from '../src/notifications/domain/views';
 import { buildApp, type NotificationApp } from '../src/app';
 import { type Json, type Reply } from './harness';
 

@@ -1,6 +1,6 @@
-import { owedMessages } from '../src/outbox/domain/outbox';
 import { MessageTypes, createMessage } from '@herald/contracts';
 import { waitFor } from '@herald/test-support';
+import { owedMessages } from '../src/outbox/domain/outbox';
 import { startHarness, type Harness, type Json, type TestUserSnapshot } from './harness';
 
 /*

@@ -1,6 +1,6 @@
-import { owedMessages } from '../src/outbox/domain/outbox';
 import { FakeMailgun } from '@herald/fake-providers';
 import { waitFor } from '@herald/test-support';
+import { owedMessages } from '../src/outbox/domain/outbox';
 import { startHarness, type Harness, type Json } from './harness';
 import {
   emailStatus,

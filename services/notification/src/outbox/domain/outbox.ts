@@ -244,6 +244,20 @@ async function claimRelay(ctx: ServiceContext, owner: string) {
   }
 }
 
+/** Extends the relay's lease if `owner` still holds it (with the watermark, when given); false if not. */
+async function renew(
+  ctx: ServiceContext,
+  owner: string,
+  watermark: { settledDueAt: Date; settledId: Types.ObjectId | null } | Record<string, never> = {},
+): Promise<boolean> {
+  const leaseUntil = new Date(ctx.now().getTime() + ctx.settings.outboxLeaseMs);
+  const kept = await ctx.models.outboxRelay.updateOne(
+    { _id: RELAY_STATE_ID, owner },
+    { $set: { ...watermark, leaseUntil } },
+  );
+  return kept.matchedCount === 1;
+}
+
 /** The next notifications past the watermark that are due, in (outboxDueAt, _id) order. */
 async function duePast(ctx: ServiceContext, mark: Watermark, now: Date, limit: number): Promise<Due[]> {
   const past = mark.id
@@ -322,23 +336,17 @@ export async function relayOutbox(ctx: ServiceContext): Promise<number> {
       const now = ctx.now();
       // ids only, many at a time: one range read per pass in the common case
       const due = await duePast(ctx, mark, now, batchSize * SCAN_BATCHES);
+      if (due.length === 0) break;
+      // Still ours? (a lease that lapsed while we read was perhaps taken over: then publish nothing)
+      if (!(await renew(ctx, owner))) return published;
       for (let start = 0; start < due.length; start += batchSize) {
         const batch = due.slice(start, start + batchSize);
         published += await settle(ctx, batch, now);
         const last = batch[batch.length - 1]!;
         mark = { dueAt: last.outboxDueAt, id: last._id };
-        const kept = await relay.updateOne(
-          { _id: RELAY_STATE_ID, owner },
-          {
-            $set: {
-              settledDueAt: mark.dueAt,
-              settledId: mark.id,
-              leaseUntil: new Date(ctx.now().getTime() + ctx.settings.outboxLeaseMs),
-            },
-          },
-        );
+        const kept = await renew(ctx, owner, { settledDueAt: mark.dueAt, settledId: mark.id });
         // Our lease lapsed and another instance relays now: it goes on from the watermark.
-        if (kept.matchedCount === 0) return published;
+        if (!kept) return published;
       }
       if (due.length < batchSize * SCAN_BATCHES) break;
     }
