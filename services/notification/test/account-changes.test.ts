@@ -119,4 +119,34 @@ describe('role and disabled changes reach every request within seconds', () => {
     expect((await inbox(h.app, h.token(randomUUID()))).statusCode).toBe(200);
     expect((await adminList(h.token(randomUUID(), 'admin'))).statusCode).toBe(200);
   });
+
+  it('reads no user again for a user notifying themself, and sees their change at once here', async () => {
+    const user = await h.registerUser({ name: 'Grace Hopper' });
+    const token = h.token(user.userId);
+    const notifyMyself = async () => {
+      const reply = await h.request('POST', '/api/v1/notifications', {
+        token,
+        body: { title: 'Note', body: 'To self', recipient: { userId: user.userId }, channels: ['in_app'] },
+      });
+      expect(reply.statusCode).toBe(202);
+      return (await h.models.notifications.findById(reply.json().id).lean())!;
+    };
+    const finds = jest.spyOn(h.models.users.collection, 'find');
+    try {
+      // The first request's account check reads the user; its recipient is that same read, and
+      // the next requests (the clock stands still: within the cache's TTL) read nothing.
+      expect((await notifyMyself()).recipient).toMatchObject({ name: 'Grace Hopper', email: user.email });
+      await notifyMyself();
+      await notifyMyself();
+      expect(finds).toHaveBeenCalledTimes(1);
+    } finally {
+      finds.mockRestore();
+    }
+
+    // A change this instance handled applies to the very next notification.
+    await authUpdates(user, { name: 'Rear Admiral Hopper' });
+    await waitFor(async () => (await notifyMyself()).recipient.name === 'Rear Admiral Hopper', {
+      description: 'the new name on the next notification',
+    });
+  });
 });

@@ -55,20 +55,21 @@ describe('a broker outage at POST time', () => {
     expect(response.statusCode).toBe(202);
     const id = response.json().id as string;
 
-    // The first publish and at least one relay retry fail while the broker is away.
+    // The first publish and at least one relay retry fail while the broker is away: the relay
+    // re-dates the notification past its watermark instead of settling it.
+    const accepted = (await h.models.notifications.findById(id).lean())!;
     await waitFor(
       async () => {
         const record = await h.models.notifications.findById(id).lean();
-        return (
-          record && record.outboxLeaseUntil === null && record.outbox.every((entry) => !entry.publishedAt)
-        );
+        return record!.outboxDueAt! > accepted.outboxDueAt!;
       },
-      { description: 'a failed publish attempt, lease released', timeoutMs: 5_000 },
+      { description: 'a failed relay attempt, re-dated', timeoutMs: 5_000 },
     );
+    expect(await h.confirmed(id)).toBe(false);
     expect(await h.messageCount(h.names.queues.work.email)).toBe(0);
 
     await proxy.restore();
-    await waitFor(async () => (await h.models.notifications.findById(id).lean())?.outboxDueAt === null, {
+    await waitFor(() => h.confirmed(id), {
       description: 'the relay to publish the outbox',
       timeoutMs: 10_000,
     });

@@ -10,6 +10,7 @@ import {
   type TestMongo,
 } from '@herald/test-support';
 import { startHarness as startWorker, type WorkerHarness } from '../../delivery-worker/test/harness';
+import { fullHistory } from '../src/notifications/domain/views';
 import { buildApp, type NotificationApp } from '../src/app';
 import { type Json, type Reply } from './harness';
 
@@ -167,7 +168,9 @@ describe('dead letters you can act on', () => {
     // outcome may be applied first, and a `sending` after it is correctly ignored (a status
     // never moves backwards). So `sending` steps are not asserted, only the path that matters.
     expect(
-      record!.history.filter((step) => step.status !== 'sending').map((step) => [step.status, step.source]),
+      fullHistory(record!)
+        .filter((step) => step.status !== 'sending')
+        .map((step) => [step.status, step.source]),
     ).toEqual([
       ['queued', 'api'],
       ['failed', 'worker'],

@@ -1,5 +1,6 @@
 import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import amqplib, { type Channel as AmqpChannel, type ChannelModel } from 'amqplib';
+import { Types } from 'mongoose';
 import { type AmqpClient } from '@herald/amqp';
 import {
   EventRoutingKeys,
@@ -29,6 +30,7 @@ import {
 } from '@herald/test-support';
 import { buildApp } from '../src/app';
 import { type ServiceSettings } from '../src/config';
+import { fullHistory } from '../src/notifications/domain/views';
 
 /** Parsed JSON as tests read it: assertions, not the compiler, check its shape. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -291,6 +293,18 @@ export async function startHarness(name: string, options: HarnessOptions = {}) {
     },
 
     consumerCount,
+
+    /** Whether the confirmation log says every message of this notification was confirmed. */
+    async confirmed(id: string | Types.ObjectId): Promise<boolean> {
+      const _id = typeof id === 'string' ? new Types.ObjectId(id) : id;
+      return (await app.context.models.outboxConfirmations.exists({ ids: _id })) !== null;
+    },
+
+    /** The stored notification, its history with the acceptance the views derive (as the API shows it). */
+    async stored(id: string | Types.ObjectId): Promise<Json> {
+      const record = await app.context.models.notifications.findById(id).lean();
+      return record && { ...record, history: fullHistory(record) };
+    },
 
     async messageCount(queue: string): Promise<number> {
       return (await channel.checkQueue(queue)).messageCount;

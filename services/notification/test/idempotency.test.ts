@@ -39,9 +39,7 @@ describe('Idempotency-Key on POST /api/v1/notifications', () => {
     expect(again.json()).toEqual(first.json());
     expect(await count()).toBe(before + 1);
     // And one email job only.
-    await waitFor(
-      async () => (await h.models.notifications.findById(first.json().id).lean())?.outboxDueAt === null,
-    );
+    await waitFor(() => h.confirmed(first.json().id), { description: 'its messages confirmed' });
     expect(await h.drain(h.names.queues.work.email)).toHaveLength(1);
   });
 

@@ -6,8 +6,10 @@ import {
   type NotificationRecord,
 } from '../src/notifications/data/notification-model';
 import { NotificationWrites } from '../src/notifications/data/notification-writes';
+import { ConfirmationLog } from '../src/outbox/data/confirmation-log';
+import { outboxConfirmationModel } from '../src/outbox/data/outbox-models';
 
-describe('NotificationWrites (the accept path’s batched writes)', () => {
+describe('the accept path’s batched writes', () => {
   let mongo: TestMongo;
   let model: NotificationModel;
   beforeAll(async () => {
@@ -18,16 +20,12 @@ describe('NotificationWrites (the accept path’s batched writes)', () => {
   afterAll(() => mongo.dropAndClose());
   afterEach(() => jest.restoreAllMocks());
 
-  function record(dedupeKey: string, owner?: string): NotificationRecord {
+  function record(dedupeKey: string): NotificationRecord {
     const now = new Date();
     return {
       _id: new Types.ObjectId(),
       dedupeKey,
       title: dedupeKey,
-      outbox: [],
-      outboxDueAt: null,
-      outboxLeaseUntil: null,
-      ...(owner ? { outboxLeaseOwner: owner } : {}),
       createdAt: now,
       updatedAt: now,
     } as unknown as NotificationRecord;
@@ -52,33 +50,24 @@ describe('NotificationWrites (the accept path’s batched writes)', () => {
     expect(inserts.mock.calls.length).toBeLessThanOrEqual(3);
   });
 
-  it('releases each lease its owner still holds, and leaves a taken-over one to its new holder', async () => {
-    const writes = new NotificationWrites(model);
-    const owners = Array.from({ length: 10 }, (_, index) => `owner-${index}`);
-    const stored = owners.map((owner) => record(`leased-${owner}`, owner));
-    for (const one of stored) await writes.insert(one);
-    await model.updateOne({ _id: stored[3]!._id }, { $set: { outboxLeaseOwner: 'relay-new' } });
-    const bulk = jest.spyOn(model.collection, 'bulkWrite');
+  it('records a burst of confirmations in few documents, each caller resuming once its own is stored', async () => {
+    const confirmations = outboxConfirmationModel(mongo.connection);
+    await confirmations.createIndexes();
+    const log = new ConfirmationLog(confirmations, () => new Date());
+    const inserts = jest.spyOn(confirmations.collection, 'insertOne');
+    const ids = Array.from({ length: 50 }, () => new Types.ObjectId());
+    const dueAt = (index: number) => new Date(Date.UTC(2030, 0, 1, 0, 0, index));
 
-    await Promise.all(
-      owners.map((owner) =>
-        writes.releaseLease({
-          owner,
-          update: { $set: { title: 'released' }, $unset: { outboxLeaseOwner: '' } },
-        }),
-      ),
-    );
+    await Promise.all(ids.map((id, index) => log.record({ id, dueAt: dueAt(index) })));
 
-    const after = await model.collection.find({ _id: { $in: stored.map((one) => one._id) } }).toArray();
-    const byId = new Map(after.map((one) => [String(one._id), one]));
-    stored.forEach((one, index) => {
-      const now = byId.get(String(one._id))!;
-      if (index === 3) expect(now).toMatchObject({ title: one.title, outboxLeaseOwner: 'relay-new' });
-      else {
-        expect(now).toMatchObject({ title: 'released' });
-        expect(now).not.toHaveProperty('outboxLeaseOwner');
-      }
-    });
-    expect(bulk.mock.calls.length).toBeLessThanOrEqual(3);
+    // one record takes the first arrival, the next one the rest that queued meanwhile
+    expect(inserts.mock.calls.length).toBeLessThanOrEqual(3);
+    const stranger = new Types.ObjectId();
+    const found = await log.confirmedAmong([ids[0]!, ids[49]!, stranger]);
+    expect(found).toEqual(new Set([String(ids[0]), String(ids[49])]));
+
+    // Once the relay's watermark is past every notification of a record, the record goes.
+    await log.forgetBefore(new Date(Date.UTC(2031, 0, 1)));
+    expect(await log.confirmedAmong(ids)).toEqual(new Set());
   });
 });

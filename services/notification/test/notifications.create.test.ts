@@ -39,13 +39,8 @@ describe('POST /api/v1/notifications', () => {
     const sms = await waitFor(async () => (await h.drain(h.names.queues.work.sms))[0], {
       description: 'the SMS job',
     });
-    const record = await waitFor(
-      async () => {
-        const found = await h.models.notifications.findById(accepted.id).lean();
-        return found?.outboxDueAt === null ? found : undefined;
-      },
-      { description: 'the outbox marked published' },
-    );
+    await waitFor(() => h.confirmed(accepted.id), { description: 'the confirmations logged' });
+    const record = (await h.models.notifications.findById(accepted.id).lean())!;
 
     expect(email).toMatchObject({
       type: 'delivery.job',
@@ -65,12 +60,16 @@ describe('POST /api/v1/notifications', () => {
       messageId: record.deliveries.sms!.jobId,
       payload: { channel: 'sms', recipient: { phone: '+14155550100' } },
     });
-    expect(record.outbox.every((entry) => entry.publishedAt instanceof Date)).toBe(true);
     // stored through the driver: timestamps set, and nothing absent written as null
     expect(record.createdAt).toBeInstanceOf(Date);
     expect(record.updatedAt).toBeInstanceOf(Date);
     for (const field of ['html', 'sendAt', 'broadcastId', 'template', 'rendered'])
       expect({ field, stored: field in record }).toEqual({ field, stored: false });
+    // written once: no history of its acceptance, no outbox or lease fields, in-app delivered already
+    for (const field of ['history', 'outbox', 'outboxLeaseUntil', 'outboxLeaseOwner'])
+      expect({ field, stored: field in record }).toEqual({ field, stored: false });
+    expect(record.deliveries.in_app).toMatchObject({ status: 'delivered' });
+    expect(record.updatedAt).toEqual(record.createdAt);
 
     const events = await waitFor(async () => {
       const drained = await h.drain(created);
@@ -95,7 +94,7 @@ describe('POST /api/v1/notifications', () => {
 
   it('publishes, after the grace period, what an instance that died before publishing left behind', async () => {
     const ctx = h.app.context;
-    // Stored with the lease of an instance that never got to publish.
+    // Stored by an instance that never got to publish.
     const document = buildNotification(
       ctx,
       {
@@ -109,7 +108,7 @@ describe('POST /api/v1/notifications', () => {
       'instance-that-died',
     );
     await h.models.notifications.insertMany([document]);
-    const graceEnds = document.outboxLeaseUntil!.getTime();
+    const graceEnds = document.outboxDueAt!.getTime();
 
     const job = await waitFor(async () => (await h.drain(h.names.queues.work.email))[0], {
       description: 'the relay to publish the orphaned job',

@@ -150,12 +150,16 @@ describe('scheduled notifications (sendAt)', () => {
         h.app.relay.runOnce(),
         other.relay.runOnce(),
       ]);
-      await waitFor(
-        async () => (await h.models.notifications.countDocuments({ outboxDueAt: { $ne: null } })) === 0,
-        {
-          description: 'every outbox published',
-        },
-      );
+      await waitFor(async () => (await h.messageCount(h.names.queues.work.email)) >= 20, {
+        description: 'every outbox published',
+      });
+      await waitFor(async () => (await Promise.all(ids.map((id) => h.confirmed(id)))).every(Boolean), {
+        description: 'every confirmation logged',
+      });
+      // more passes on both instances publish nothing again
+      await Promise.all([h.app.relay.runOnce(), other.relay.runOnce()]);
+      await h.app.relay.runOnce();
+      await other.relay.runOnce();
       const jobs = await h.drain(h.names.queues.work.email);
       expect(jobs).toHaveLength(20);
       expect(new Set(jobs.map((job) => job.payload.notificationId))).toEqual(new Set(ids));

@@ -1,5 +1,6 @@
 import { MessageTypes, createMessage } from '@herald/contracts';
 import { waitFor } from '@herald/test-support';
+import { owedMessages } from '../src/outbox/domain/outbox';
 import { startHarness, type Harness, type Json, type TestUserSnapshot } from './harness';
 
 /*
@@ -114,7 +115,7 @@ describe('sending rules', () => {
       const record = await stored(response.json().id);
       expect(record.userId).toBeNull();
       expect(record.recipient).toEqual({ email: 'ceo@victim.example' });
-      expect(record.outbox.map((entry: Json) => entry.kind)).toEqual(['job']);
+      expect(owedMessages(record, new Date()).map((entry) => entry.kind)).toEqual(['job']);
       const inbox = await h.request('GET', '/api/v1/notifications', { token: h.token(squatter.userId) });
       expect(inbox.json().items).toEqual([]);
 

@@ -62,7 +62,7 @@ export async function postMailgun(h: Harness, body: Record<string, unknown>) {
 }
 
 export async function emailStatus(h: Harness, id: string): Promise<Json> {
-  return h.models.notifications.findById(id).lean();
+  return h.stored(id);
 }
 
 export async function untilEmailStatus(h: Harness, id: string, status: string): Promise<Json> {

@@ -88,7 +88,7 @@ describe('Twilio status callbacks', () => {
     });
   }
 
-  const record = async (id: string): Promise<Json> => h.models.notifications.findById(id).lean();
+  const record = async (id: string): Promise<Json> => h.stored(id);
 
   it('keeps a callback for an unknown sid and applies it once the worker reports sent', async () => {
     const id = await createSms();

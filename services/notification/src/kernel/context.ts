@@ -10,6 +10,13 @@ import { deadLetterModel, type DeadLetterModel } from '../dead-letters/data/mode
 import { idempotencyModel, type IdempotencyModel } from '../notifications/data/idempotency-model';
 import { notificationModel, type NotificationModel } from '../notifications/data/notification-model';
 import { NotificationWrites } from '../notifications/data/notification-writes';
+import { ConfirmationLog } from '../outbox/data/confirmation-log';
+import {
+  outboxConfirmationModel,
+  outboxRelayModel,
+  type OutboxConfirmationModel,
+  type OutboxRelayModel,
+} from '../outbox/data/outbox-models';
 import { BackgroundTasks } from '../outbox/domain/background-tasks';
 import { quotaCounterModel, type QuotaCounterModel } from '../quotas/data/quota-counter-model';
 import { QuotaCounters } from '../quotas/data/quota-counters';
@@ -42,6 +49,10 @@ export interface Models {
   quotaCounters: QuotaCounterModel;
   apiKeys: ApiKeyModel;
   subscribers: SubscriberModel;
+  /** the outbox's group-committed confirmations */
+  outboxConfirmations: OutboxConfirmationModel;
+  /** the outbox relay's lease and watermark */
+  outboxRelay: OutboxRelayModel;
 }
 
 export function createModels(connection: Connection): Models {
@@ -57,8 +68,13 @@ export function createModels(connection: Connection): Models {
     quotaCounters: quotaCounterModel(connection),
     apiKeys: apiKeyModel(connection),
     subscribers: subscriberModel(connection),
+    outboxConfirmations: outboxConfirmationModel(connection),
+    outboxRelay: outboxRelayModel(connection),
   };
 }
+
+/** Users by id, as the accept path reads them. */
+export type UserLookup = Pick<UserDirectory, 'byId'>;
 
 /** What the domain functions need, built once by the app and passed in (no module globals). */
 export interface ServiceContext {
@@ -68,10 +84,12 @@ export interface ServiceContext {
   settings: ServiceSettings;
   /** template store, cache and renderer */
   templates: Templates;
-  /** the batched writes of the accept path: a notification's insert and its lease release */
+  /** the batched insert of the accept path */
   writes: NotificationWrites;
-  /** users by id for the accept path, looked up in batches */
-  userDirectory: UserDirectory;
+  /** the broker's confirmations, group-committed: one record per batch of confirmed notifications */
+  confirmations: ConfirmationLog;
+  /** users by id for the accept path, looked up in batches (see `UserDirectory`) */
+  userDirectory: UserLookup;
   /** callers' accounts (disabled, role) for every authenticated request, cached for a short TTL */
   currentUsers: CurrentUsers;
   /**
@@ -112,6 +130,7 @@ export function createServiceContext(deps: ContextDeps): {
     settings: deps.settings,
     templates: createTemplates(templateStores, deps.log, { cacheTtlMs: deps.settings.templateCacheTtlMs }),
     writes: new NotificationWrites(models.notifications),
+    confirmations: new ConfirmationLog(models.outboxConfirmations, deps.now),
     userDirectory,
     currentUsers: new CurrentUsers(userDirectory, deps.settings.userCacheTtlMs, deps.now),
     apiKeys: cachedApiKeyDirectory(new ApiKeyReadModel(models.apiKeys), {

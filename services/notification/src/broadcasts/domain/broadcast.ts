@@ -229,7 +229,7 @@ async function deliverBatch(
     if (!(error as { writeErrors?: unknown[] }).writeErrors) throw error;
     inserted = partial.map((doc) => doc.toObject() as NotificationRecord);
   }
-  await Promise.all(inserted.map((record) => publishDueEntries(ctx, record, record.outboxLeaseOwner!)));
+  await Promise.all(inserted.map((record) => publishDueEntries(ctx, record)));
 }
 
 /** Relay pass: resumes broadcasts whose instance stopped before finishing. */

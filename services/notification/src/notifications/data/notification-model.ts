@@ -98,12 +98,27 @@ export interface NotificationRecord {
   providerMessageIds?: string[];
   /** first time the provider reported each engagement with the email */
   engagement?: Engagement;
-  history: HistoryEntry[];
-  outbox: OutboxEntry[];
-  /** earliest time an unpublished outbox entry is due; null when everything is published */
-  outboxDueAt: Date | null;
-  /** a relay instance (or the accepting request) owns the publishing until then */
-  outboxLeaseUntil: Date | null;
+  /**
+   * What happened to each channel after it was accepted. The acceptance itself
+   * (each channel `queued`, an immediate in-app one `delivered`) is not stored:
+   * the views derive it from `channels`, `sendAt` and `createdAt`. Absent until
+   * something is reported. Documents stored before that carry their acceptance
+   * entries too (the first one is `queued` from `api`), and are shown as stored.
+   */
+  history?: HistoryEntry[];
+  /**
+   * When the relay should look at this notification, if it owes messages
+   * (delivery jobs, `notification.created`): the grace period after it was
+   * accepted, or its `sendAt`. Never cleared in the common case: whether the
+   * messages were confirmed is in `outbox_confirmations`, and the relay's
+   * watermark (`outbox_relay`) passes it once settled (see outbox/domain/outbox.ts).
+   * Absent when nothing is owed.
+   */
+  outboxDueAt?: Date | null;
+  /** older documents only: the messages owed, each marked once published */
+  outbox?: OutboxEntry[];
+  /** older documents only: the lease of the instance publishing them */
+  outboxLeaseUntil?: Date | null;
   outboxLeaseOwner?: string;
   createdAt: Date;
   updatedAt: Date;
@@ -198,10 +213,11 @@ const notificationSchema = new Schema<NotificationRecord>(
       complainedAt: Date,
       unsubscribedAt: Date,
     },
-    history: { type: [historyEntry], default: [] },
-    outbox: { type: [outboxEntry], default: [] },
-    outboxDueAt: { type: Date, default: null },
-    outboxLeaseUntil: { type: Date, default: null },
+    // no defaults: what a notification does not need is not stored (see the interface)
+    history: { type: [historyEntry], default: undefined },
+    outbox: { type: [outboxEntry], default: undefined },
+    outboxDueAt: Date,
+    outboxLeaseUntil: Date,
     outboxLeaseOwner: String,
   },
   // autoIndex off: buildApp builds the indexes itself, after unsetReleasedLeaseOwners
@@ -216,14 +232,11 @@ notificationSchema.index({ userId: 1, category: 1, createdAt: -1 });
 // The inbox's `since` (realtime's catch-up): what reached the inbox after an instant.
 notificationSchema.index({ userId: 1, deletedAt: 1, deliverAt: -1 });
 notificationSchema.index({ dedupeKey: 1 }, { unique: true });
-// The relay's scan for due, unclaimed outbox entries.
+// The relay's scan past its watermark, in (outboxDueAt, _id) order.
 notificationSchema.index({ outboxDueAt: 1 });
-// The lease holder's write finds its document by the lease alone: each claim
-// draws a fresh UUID, so the owner names one document. Sparse, because only
-// leased documents carry an owner (a release unsets it), so the index holds
-// just the few in flight; unique, so two claims can never share one. It also
-// keeps that write an index lookup on stand-ins that only look up through
-// unique indexes whose keys are exactly the query's (mongo-java-server).
+// Older documents' outbox lease (before the confirmation log): sparse and
+// unique, so it holds only the few documents a lease was left on. New
+// documents never carry an owner; the index stays for the migration below.
 notificationSchema.index({ outboxLeaseOwner: 1 }, { unique: true, sparse: true });
 notificationSchema.index({ broadcastId: 1 });
 // Provider webhooks find the notification by the id the provider gave its send.

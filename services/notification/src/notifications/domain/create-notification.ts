@@ -8,7 +8,6 @@ import {
   type ChannelDelivery,
   type HistoryEntry,
   type NotificationRecord,
-  type OutboxEntry,
   type Recipient,
 } from '../data/notification-model';
 import { renderForSend } from '../../templates/domain/render';
@@ -82,10 +81,16 @@ function withSingleLineHeaders(draft: NotificationDraft): NotificationDraft {
 }
 
 /**
- * The document for a draft: each channel queued (in-app delivered at once
- * unless scheduled), and the outbox entries it owes. The accepting instance
- * holds the outbox lease for the grace period, so the relay leaves the
- * first publish to it.
+ * The document for a draft, as light as it can be: each channel queued
+ * (in-app delivered at once unless scheduled, decided here, never by a
+ * second write), and `outboxDueAt` when it owes messages. The acceptance is
+ * not written as history (the views derive it), except for a suppressed
+ * channel, whose history is stored whole as before.
+ *
+ * `leaseOwner` non-null says the caller publishes at once (a request, a
+ * broadcast batch): the relay leaves it alone for the grace period. Null:
+ * it is scheduled, and the relay publishes it at its `sendAt`. (A string
+ * for the callers of the per-document lease this replaced; it is not stored.)
  */
 export function buildNotification(
   ctx: ServiceContext,
@@ -98,28 +103,28 @@ export function buildNotification(
   const deliverAt = draft.sendAt ?? now;
   const deliveries: Partial<Record<Channel, ChannelDelivery>> = {};
   const history: HistoryEntry[] = [];
-  const outbox: OutboxEntry[] = [];
+  let owesJob = false;
   for (const channel of draft.channels) {
+    history.push({ channel, status: 'queued', at: now, source: 'api' });
     if (draft.suppressed?.includes(channel)) {
       deliveries[channel] = {
         status: 'suppressed',
         reason: 'The address is on the suppression list',
         updatedAt: now,
       };
-      history.push({ channel, status: 'queued', at: now, source: 'api' });
       history.push({ channel, status: 'suppressed', at: now, source: 'suppression' });
       continue;
     }
     const status = channel === 'in_app' && !draft.sendAt ? 'delivered' : 'queued';
     const jobId = isDeliveryChannel(channel) ? randomUUID() : undefined;
     deliveries[channel] = { status, ...(jobId ? { jobId } : {}), updatedAt: now };
-    history.push({ channel, status: 'queued', at: now, source: 'api' });
     if (status === 'delivered') history.push({ channel, status, at: now, source: 'api' });
-    if (jobId) outbox.push({ messageId: jobId, kind: 'job', channel, publishAfter: deliverAt });
+    if (jobId) owesJob = true;
   }
   const userId = draft.inbox === false ? null : (draft.recipient.userId ?? null);
-  if (userId)
-    outbox.push({ messageId: randomUUID(), kind: 'created', channel: 'in_app', publishAfter: deliverAt });
+  const owes = owesJob || userId !== null;
+  const publishesNow = leaseOwner !== null && !draft.sendAt;
+  const suppressed = draft.channels.some((channel) => draft.suppressed?.includes(channel));
 
   return {
     _id: id,
@@ -148,12 +153,44 @@ export function buildNotification(
     archived: false,
     deletedAt: null,
     deliveries,
-    history,
-    outbox,
-    outboxDueAt: outbox.length ? deliverAt : null,
-    outboxLeaseUntil: leaseOwner ? new Date(now.getTime() + ctx.settings.outboxGraceMs) : null,
-    outboxLeaseOwner: leaseOwner ?? undefined,
+    // derived by the views unless a channel was suppressed at once (see NotificationRecord.history)
+    history: suppressed ? history : undefined,
+    outboxDueAt: owes
+      ? publishesNow
+        ? new Date(now.getTime() + ctx.settings.outboxGraceMs)
+        : deliverAt
+      : undefined,
   } satisfies Omit<NotificationRecord, 'createdAt' | 'updatedAt'>;
+}
+
+/**
+ * How long before its `outboxDueAt` a notification's insert must have been
+ * acknowledged, on this instance's clock, for the relay to be sure to see it
+ * when it is due: it covers the clocks of the instances disagreeing. An
+ * insert acknowledged later (a stalled database) is re-dated first.
+ */
+function relayMarginMs(ctx: ServiceContext): number {
+  return Math.min(ctx.settings.outboxGraceMs / 2, 1_000);
+}
+
+/**
+ * The relay looks at each notification once, when it is due, and then moves
+ * its watermark past it. One whose insert was acknowledged too close to (or
+ * after) its due time might have landed behind a watermark already moved:
+ * it is re-dated (`$max`, one more write, only then) before the caller gets
+ * its answer, and so before anything is published.
+ */
+async function keepAheadOfRelay(ctx: ServiceContext, record: NotificationRecord): Promise<void> {
+  const margin = relayMarginMs(ctx);
+  let dueAt = record.outboxDueAt;
+  while (dueAt && ctx.now().getTime() > dueAt.getTime() - margin) {
+    dueAt = new Date(ctx.now().getTime() + 2 * margin);
+    await ctx.models.notifications.collection.updateOne(
+      { _id: record._id },
+      { $max: { outboxDueAt: dueAt } },
+    );
+    record.outboxDueAt = dueAt;
+  }
 }
 
 /**
@@ -165,13 +202,14 @@ export async function storeNotification(
   ctx: ServiceContext,
   draft: NotificationDraft,
 ): Promise<NotificationRecord> {
-  const leaseOwner = draft.sendAt ? null : randomUUID();
+  const publishesNow = !draft.sendAt;
   const [suppressed] = await suppressedChannels(ctx, [draft]);
-  const document = buildNotification(ctx, { ...draft, suppressed }, leaseOwner);
+  const document = buildNotification(ctx, { ...draft, suppressed }, publishesNow ? 'accepting' : null);
   try {
     const record = await insertNotification(ctx, document);
-    if (leaseOwner && record.outbox.length > 0) {
-      ctx.background.run('publish new notification', () => publishDueEntries(ctx, record, leaseOwner));
+    await keepAheadOfRelay(ctx, record);
+    if (publishesNow && record.outboxDueAt) {
+      ctx.background.run('publish new notification', () => publishDueEntries(ctx, record));
     }
     return record;
   } catch (error) {
@@ -263,6 +301,24 @@ export async function contentOf(
   };
 }
 
+/**
+ * The context for resolving a request's recipient, in which the sender's own
+ * account is the one the account check of this same request read (cached
+ * per instance for `USER_CACHE_TTL_MS`, dropped at once by a user event
+ * handled here) rather than a second lookup: a user notifying themself (the
+ * common case) costs the database no read per request. Any other user is
+ * looked up afresh, in batches.
+ */
+export function withSenderAccount(ctx: ServiceContext, sender: AuthenticatedUser): ServiceContext {
+  const { userDirectory, currentUsers } = ctx;
+  return {
+    ...ctx,
+    userDirectory: {
+      byId: (userId) => (userId === sender.id ? currentUsers.byId(userId) : userDirectory.byId(userId)),
+    },
+  };
+}
+
 /** POST /notifications without the idempotency wrapper. */
 export async function createNotification(
   ctx: ServiceContext,
@@ -273,7 +329,12 @@ export async function createNotification(
   assertOneContentSource(input);
   assertMaySendContent(sender, input);
   const sendAt = parseSendAt(ctx, input.sendAt);
-  const recipient = await resolveRecipient(ctx, sender, input.recipient, input.channels);
+  const recipient = await resolveRecipient(
+    withSenderAccount(ctx, sender),
+    sender,
+    input.recipient,
+    input.channels,
+  );
   const record = await storeNotification(ctx, {
     id: options.id,
     recipient,

@@ -10,6 +10,7 @@ import {
   parseSendAt,
   storeNotification,
   type NotificationDraft,
+  withSenderAccount,
 } from './create-notification';
 import { resolveRecipient } from './recipients';
 import { assertMaySendContent } from './sender-rules';
@@ -92,9 +93,10 @@ export async function sendNotifications(
   const targets = recipientsOf(input);
   const batch = input.recipients !== undefined;
 
+  const lookups = withSenderAccount(ctx, sender);
   const recipients = await Promise.all(
     targets.map((target, index) =>
-      resolveRecipient(ctx, sender, target, input.channels).catch((error: unknown) => {
+      resolveRecipient(lookups, sender, target, input.channels).catch((error: unknown) => {
         throw batch ? forRecipient(error, index) : error;
       }),
     ),

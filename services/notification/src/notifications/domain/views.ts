@@ -59,6 +59,28 @@ function historyView(entry: HistoryEntry): NotificationDetail['history'][number]
   };
 }
 
+/**
+ * The acceptance, as it was: each channel `queued` by the API, and an
+ * immediate in-app one `delivered` at once. Not stored (it follows from the
+ * notification itself), except in documents that store their history whole.
+ */
+function acceptance(record: NotificationRecord): HistoryEntry[] {
+  return record.channels.flatMap((channel): HistoryEntry[] => [
+    { channel, status: 'queued', at: record.createdAt, source: 'api' },
+    ...(channel === 'in_app' && !record.sendAt
+      ? [{ channel, status: 'delivered' as const, at: record.createdAt, source: 'api' }]
+      : []),
+  ]);
+}
+
+/** Stored whole (older documents, a channel suppressed at once) when it starts with the acceptance. */
+export function fullHistory(record: NotificationRecord): HistoryEntry[] {
+  const stored = record.history ?? [];
+  const first = stored[0];
+  if (first?.source === 'api' && first.status === 'queued') return stored;
+  return [...acceptance(record), ...stored];
+}
+
 export function notificationDetail(record: NotificationRecord): NotificationDetail {
   const { recipient } = record;
   return {
@@ -86,7 +108,7 @@ export function notificationDetail(record: NotificationRecord): NotificationDeta
     ...(record.broadcastId ? { broadcastId: record.broadcastId } : {}),
     deleted: record.deletedAt !== null,
     deliveries: deliveriesView(record),
-    history: record.history.map(historyView),
+    history: fullHistory(record).map(historyView),
   };
 }
 

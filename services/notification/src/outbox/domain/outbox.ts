@@ -1,28 +1,88 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { type Types } from 'mongoose';
+import { isDuplicateKeyError } from '@herald/runtime/mongo';
 import {
   EventRoutingKeys,
   MessageTypes,
   createDeliveryJobMessage,
   createMessage,
+  isDeliveryChannel,
   type Channel,
   type DeliveryJobPayload,
   type RenderedContent,
 } from '@herald/contracts';
-import { type NotificationRecord, type OutboxEntry } from '../../notifications/data/notification-model';
+import { type NotificationRecord } from '../../notifications/data/notification-model';
 import { publishEvent } from './publish-event';
 import { type ServiceContext } from '../../kernel/context';
 import { notificationSummary } from '../../notifications/domain/summaries';
 
 /*
- * The transactional outbox. A notification is stored together with the
- * messages it owes (its delivery jobs and its `notification.created`), so
- * accepting it and promising to publish are one write. Whoever holds the
- * document's lease publishes the due entries with confirms, then marks them
- * published. The accepting request holds the lease for the grace period;
- * after that, or for a scheduled entry once it is due, the relay claims it.
- * A crash between confirm and mark republishes with the same message id,
- * which the worker drops as a duplicate.
+ * The transactional outbox, without a second write per notification.
+ *
+ * A notification is stored with `outboxDueAt` when it owes messages (its
+ * delivery jobs, its `notification.created`), so accepting it and promising
+ * to publish are one insert. Which messages it owes follows from the document
+ * itself (a job per channel still `queued` with its job id, the created event
+ * when it has an inbox owner), with message ids that never change.
+ *
+ * The accepting request publishes them with confirms; once the broker has
+ * confirmed them all, the notification's id goes into the confirmation log,
+ * group-committed: one `outbox_confirmations` document per batch. Nothing
+ * writes the notification again.
+ *
+ * The relay (one instance at a time, under a lease on `outbox_relay`) walks
+ * the notifications past its watermark in (`outboxDueAt`, `_id`) order, up
+ * to now: those the log names are done; the others it (re)publishes, logs the
+ * confirmed ones, and re-dates the failed ones past the watermark
+ * (`$max`, so a re-date never moves one back); then it moves the watermark to
+ * the last one it looked at. The accepting request's notification is due
+ * `OUTBOX_GRACE_MS` after it was accepted, a scheduled one at its `sendAt`,
+ * so the relay looks at each one once, when it is due. A republish carries
+ * the same message id: the worker (job id) and the clients (notification
+ * id) drop a duplicate. The README's outbox section walks through the crash
+ * points.
  */
+
+/** A message a notification owes: a delivery job, or the in-app `notification.created` event. */
+export interface OwedMessage {
+  messageId: string;
+  kind: 'job' | 'created';
+  channel: Channel;
+}
+
+/**
+ * The id of a notification's `notification.created` event, the same on
+ * every publish: a UUID (the envelope's format) derived from the
+ * notification's id, so it need not be stored.
+ */
+export function createdEventId(id: Types.ObjectId): string {
+  const hex = createHash('sha1').update(`notification.created:${id.toHexString()}`).digest('hex');
+  const variant = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+/**
+ * What a notification still owes, from the document itself: the job of each
+ * delivery channel still `queued` (a later status means the worker has it),
+ * and the created event of one with an inbox owner. Documents stored before
+ * the confirmation log carry their `outbox` with what was marked published.
+ */
+export function owedMessages(record: NotificationRecord, now: Date): OwedMessage[] {
+  if (record.outbox) {
+    return record.outbox
+      .filter((entry) => !entry.publishedAt && entry.publishAfter <= now)
+      .map(({ messageId, kind, channel }) => ({ messageId, kind, channel }));
+  }
+  const owed: OwedMessage[] = [];
+  for (const channel of record.channels) {
+    const delivery = record.deliveries[channel];
+    if (isDeliveryChannel(channel) && delivery?.jobId && delivery.status === 'queued') {
+      owed.push({ messageId: delivery.jobId, kind: 'job', channel });
+    }
+  }
+  if (record.userId) owed.push({ messageId: createdEventId(record._id), kind: 'created', channel: 'in_app' });
+  return owed;
+}
 
 /**
  * What the worker sends, as it is. A templated notification carries the
@@ -40,7 +100,7 @@ function jobContent(record: NotificationRecord, channel: Channel): RenderedConte
   return { subject: record.title, text: record.body, ...(record.html ? { html: record.html } : {}) };
 }
 
-export function deliveryJobPayload(record: NotificationRecord, entry: OutboxEntry): DeliveryJobPayload {
+export function deliveryJobPayload(record: NotificationRecord, entry: OwedMessage): DeliveryJobPayload {
   const { recipient } = record;
   const identity = {
     ...(recipient.userId ? { userId: recipient.userId } : {}),
@@ -79,7 +139,7 @@ export function deliveryJobPayload(record: NotificationRecord, entry: OutboxEntr
   };
 }
 
-async function publishEntry(ctx: ServiceContext, record: NotificationRecord, entry: OutboxEntry) {
+async function publishEntry(ctx: ServiceContext, record: NotificationRecord, entry: OwedMessage) {
   const { exchanges } = ctx.amqp.names;
   const options = { correlationId: record.correlationId };
   if (entry.kind === 'job') {
@@ -95,104 +155,203 @@ async function publishEntry(ctx: ServiceContext, record: NotificationRecord, ent
   await publishEvent(ctx, EventRoutingKeys.notificationCreated, message);
 }
 
+export interface PublishOutcome {
+  /** messages the broker confirmed */
+  published: number;
+  /** every message owed was confirmed: the notification may go into the confirmation log */
+  confirmed: boolean;
+}
+
 /**
- * Publishes every due, unpublished entry of a notification whose lease
- * `owner` holds, all confirms awaited together; records what the broker
- * confirmed and releases the lease. Returns how many were published.
+ * Publishes everything a notification owes, all confirms awaited together,
+ * and records nothing: what a crash right after publishing leaves behind.
+ */
+export async function publishOwed(ctx: ServiceContext, record: NotificationRecord): Promise<PublishOutcome> {
+  const owed = owedMessages(record, ctx.now());
+  const results = await Promise.allSettled(owed.map((entry) => publishEntry(ctx, record, entry)));
+  let published = 0;
+  results.forEach((result, index) => {
+    if (result.status === 'fulfilled') {
+      published += 1;
+      return;
+    }
+    ctx.log.warn(
+      {
+        err: result.reason,
+        notificationId: record._id,
+        channel: owed[index]!.channel,
+        correlationId: record.correlationId,
+      },
+      'publish failed; the relay retries it',
+    );
+  });
+  return { published, confirmed: published === owed.length };
+}
+
+/**
+ * The accepting side's publish (a request, a broadcast batch): publishes what
+ * the notification owes and, once the broker confirmed it all, records it in
+ * the confirmation log (one document per batch of notifications). A failure
+ * is left to the relay, which looks at the notification when it is due.
+ * Returns how many messages were published. (`_owner` is what older callers
+ * passed when this held a per-document lease; it is not needed any more.)
  */
 export async function publishDueEntries(
   ctx: ServiceContext,
   record: NotificationRecord,
-  owner: string,
 ): Promise<number> {
-  const now = ctx.now();
-  const due = record.outbox.filter((entry) => !entry.publishedAt && entry.publishAfter <= now);
-  const results = await Promise.allSettled(due.map((entry) => publishEntry(ctx, record, entry)));
-  const published = new Set<string>();
-  results.forEach((result, index) => {
-    const entry = due[index]!;
-    if (result.status === 'fulfilled') published.add(entry.messageId);
-    else
-      ctx.log.warn(
-        {
-          err: result.reason,
-          notificationId: record._id,
-          channel: entry.channel,
-          correlationId: record.correlationId,
-        },
-        'publish failed; the relay retries it',
-      );
-  });
-  await markPublished(ctx, record, owner, published);
-  return published.size;
+  const outcome = await publishOwed(ctx, record);
+  if (outcome.confirmed && record.outboxDueAt) {
+    await ctx.confirmations.record({ id: record._id, dueAt: record.outboxDueAt });
+  }
+  return outcome.published;
 }
 
-async function markPublished(
-  ctx: ServiceContext,
-  record: NotificationRecord,
-  owner: string,
-  published: Set<string>,
-): Promise<void> {
-  const now = ctx.now();
-  const outbox = record.outbox.map((entry) =>
-    published.has(entry.messageId) ? { ...entry, publishedAt: now } : entry,
-  );
-  const pending = outbox.filter((entry) => !entry.publishedAt);
-  const dueAt = pending.length
-    ? new Date(Math.min(...pending.map((entry) => entry.publishAfter.getTime())))
-    : null;
-  // updatedAt by hand: the batched write goes through the driver, without mongoose's timestamps
-  const set: Record<string, unknown> = { outbox, outboxDueAt: dueAt, outboxLeaseUntil: null, updatedAt: now };
-  // unset, not null: the owner's sparse unique index must not hold the released documents
-  const update: Record<string, unknown> = { $set: set, $unset: { outboxLeaseOwner: '' } };
+const RELAY_STATE_ID = 'notifications';
+/** batches of `OUTBOX_BATCH_SIZE` whose ids one read of the relay takes */
+const SCAN_BATCHES = 20;
 
-  // A scheduled in-app notification is delivered when it reaches the inbox, i.e. now.
-  const createdPublished = record.outbox.some(
-    (entry) => entry.kind === 'created' && published.has(entry.messageId),
-  );
-  if (createdPublished && record.deliveries.in_app?.status === 'queued') {
-    set['deliveries.in_app.status'] = 'delivered';
-    set['deliveries.in_app.updatedAt'] = now;
-    update.$push = { history: { channel: 'in_app', status: 'delivered', at: now, source: 'outbox' } };
-  }
-  // Only the lease holder writes the outbox: if our lease was taken over, the new holder's view wins.
-  await ctx.writes.releaseLease({ owner, update });
+interface Watermark {
+  dueAt: Date;
+  id: Types.ObjectId | null;
+}
+
+interface Due {
+  _id: Types.ObjectId;
+  outboxDueAt: Date;
 }
 
 /**
- * Claims one notification with due, unpublished entries whose lease has
- * lapsed. findOneAndUpdate makes the claim atomic, so relays on several
- * instances never publish the same document at the same time.
+ * Takes the relay's lease if nobody holds it: one instance relays at a time
+ * (two would only publish duplicates, which consumers drop, but a pass does
+ * the work once). The first pass ever creates the document.
  */
-async function claimDue(ctx: ServiceContext): Promise<{ record: NotificationRecord; owner: string } | null> {
+async function claimRelay(ctx: ServiceContext, owner: string) {
   const now = ctx.now();
-  const owner = randomUUID();
-  const record = await ctx.models.notifications
-    .findOneAndUpdate(
-      {
-        outboxDueAt: { $lte: now },
-        $or: [{ outboxLeaseUntil: null }, { outboxLeaseUntil: { $lte: now } }],
-      },
-      {
-        $set: {
-          outboxLeaseUntil: new Date(now.getTime() + ctx.settings.outboxLeaseMs),
-          outboxLeaseOwner: owner,
-        },
-      },
-      { returnDocument: 'after', sort: { outboxDueAt: 1 } },
-    )
-    .lean<NotificationRecord>();
-  return record ? { record, owner } : null;
+  try {
+    return await ctx.models.outboxRelay
+      .findOneAndUpdate(
+        { _id: RELAY_STATE_ID, $or: [{ leaseUntil: null }, { leaseUntil: { $lte: now } }] },
+        { $set: { owner, leaseUntil: new Date(now.getTime() + ctx.settings.outboxLeaseMs) } },
+        { upsert: true, returnDocument: 'after' },
+      )
+      .lean();
+  } catch (error) {
+    // the document exists and its lease is held: the upsert's insert met the _id
+    if (isDuplicateKeyError(error)) return null;
+    throw error;
+  }
 }
 
-/** One relay pass: claims up to a batch of due notifications, then publishes them all at once. */
-export async function relayOutbox(ctx: ServiceContext): Promise<number> {
-  const claimed: { record: NotificationRecord; owner: string }[] = [];
-  while (claimed.length < ctx.settings.outboxBatchSize) {
-    const next = await claimDue(ctx);
-    if (!next) break;
-    claimed.push(next);
+/** Extends the relay's lease if `owner` still holds it (with the watermark, when given); false if not. */
+async function renew(
+  ctx: ServiceContext,
+  owner: string,
+  watermark: { settledDueAt: Date; settledId: Types.ObjectId | null } | Record<string, never> = {},
+): Promise<boolean> {
+  const leaseUntil = new Date(ctx.now().getTime() + ctx.settings.outboxLeaseMs);
+  const kept = await ctx.models.outboxRelay.updateOne(
+    { _id: RELAY_STATE_ID, owner },
+    { $set: { ...watermark, leaseUntil } },
+  );
+  return kept.matchedCount === 1;
+}
+
+/** The next notifications past the watermark that are due, in (outboxDueAt, _id) order. */
+async function duePast(ctx: ServiceContext, mark: Watermark, now: Date, limit: number): Promise<Due[]> {
+  const past = mark.id
+    ? [{ outboxDueAt: { $gt: mark.dueAt } }, { outboxDueAt: mark.dueAt, _id: { $gt: mark.id } }]
+    : [{ outboxDueAt: { $gte: mark.dueAt } }];
+  return ctx.models.notifications.collection
+    .find<Due>(
+      { outboxDueAt: { $lte: now }, $or: past },
+      { projection: { _id: 1, outboxDueAt: 1 }, sort: { outboxDueAt: 1, _id: 1 } },
+    )
+    .limit(limit)
+    .toArray();
+}
+
+/**
+ * Settles a batch of due notifications: the logged ones are done; the rest
+ * are published (again), the confirmed ones logged in one record, a
+ * scheduled in-app one marked delivered (it reached the inbox), and the
+ * failed ones re-dated past the watermark. Everything is acknowledged
+ * before the caller moves the watermark.
+ */
+async function settle(ctx: ServiceContext, due: Due[], now: Date): Promise<number> {
+  const logged = await ctx.confirmations.confirmedAmong(due.map((one) => one._id));
+  const open = due.filter((one) => !logged.has(String(one._id)));
+  if (open.length === 0) return 0;
+  const records = await ctx.models.notifications
+    .find({ _id: { $in: open.map((one) => one._id) } }, { history: 0 })
+    .lean<NotificationRecord[]>();
+  const outcomes = await Promise.all(
+    records.map(async (record) => ({ record, ...(await publishOwed(ctx, record)) })),
+  );
+  const confirmed = outcomes.filter((one) => one.confirmed).map((one) => one.record);
+  const failed = outcomes.filter((one) => !one.confirmed).map((one) => one.record._id);
+
+  const reachedInbox = confirmed
+    .filter((record) => record.userId && record.deliveries.in_app?.status === 'queued')
+    .map((record) => record._id);
+  if (reachedInbox.length > 0) {
+    await ctx.models.notifications.collection.updateMany(
+      { _id: { $in: reachedInbox }, 'deliveries.in_app.status': 'queued' },
+      {
+        $set: { 'deliveries.in_app.status': 'delivered', 'deliveries.in_app.updatedAt': now, updatedAt: now },
+        $push: { history: { channel: 'in_app', status: 'delivered', at: now, source: 'outbox' } },
+      } as object,
+    );
   }
-  const counts = await Promise.all(claimed.map(({ record, owner }) => publishDueEntries(ctx, record, owner)));
-  return counts.reduce((sum, count) => sum + count, 0);
+  await ctx.confirmations.recordNow(
+    confirmed.map((record) => ({ id: record._id, dueAt: record.outboxDueAt ?? now })),
+  );
+  if (failed.length > 0) {
+    await ctx.models.notifications.collection.updateMany(
+      { _id: { $in: failed } },
+      { $max: { outboxDueAt: new Date(now.getTime() + ctx.settings.outboxGraceMs) } },
+    );
+  }
+  return outcomes.reduce((sum, one) => sum + one.published, 0);
+}
+
+/**
+ * One relay pass: under the relay's lease, reads the ids of the due
+ * notifications past the watermark, settles them a batch
+ * (`OUTBOX_BATCH_SIZE`) at a time, moving the watermark after each batch
+ * (only while the lease is still ours), then forgets the confirmation
+ * records the watermark has passed. Returns how many messages it published.
+ */
+export async function relayOutbox(ctx: ServiceContext): Promise<number> {
+  const owner = randomUUID();
+  const state = await claimRelay(ctx, owner);
+  if (!state) return 0;
+  const relay = ctx.models.outboxRelay;
+  const batchSize = ctx.settings.outboxBatchSize;
+  let mark: Watermark = { dueAt: state.settledDueAt ?? new Date(0), id: state.settledId ?? null };
+  let published = 0;
+  try {
+    for (;;) {
+      const now = ctx.now();
+      // ids only, many at a time: one range read per pass in the common case
+      const due = await duePast(ctx, mark, now, batchSize * SCAN_BATCHES);
+      if (due.length === 0) break;
+      // Still ours? (a lease that lapsed while we read was perhaps taken over: then publish nothing)
+      if (!(await renew(ctx, owner))) return published;
+      for (let start = 0; start < due.length; start += batchSize) {
+        const batch = due.slice(start, start + batchSize);
+        published += await settle(ctx, batch, now);
+        const last = batch[batch.length - 1]!;
+        mark = { dueAt: last.outboxDueAt, id: last._id };
+        const kept = await renew(ctx, owner, { settledDueAt: mark.dueAt, settledId: mark.id });
+        // Our lease lapsed and another instance relays now: it goes on from the watermark.
+        if (!kept) return published;
+      }
+      if (due.length < batchSize * SCAN_BATCHES) break;
+    }
+    await ctx.confirmations.forgetBefore(mark.dueAt);
+  } finally {
+    await relay.updateOne({ _id: RELAY_STATE_ID, owner }, { $set: { leaseUntil: null } });
+  }
+  return published;
 }

@@ -1,0 +1,251 @@
+import { connectTestMongo, testLogger, waitFor, type TestMongo } from '@herald/test-support';
+import { Types } from 'mongoose';
+import { buildApp } from '../src/app';
+import {
+  buildNotification,
+  storeNotification,
+  type NotificationDraft,
+} from '../src/notifications/domain/create-notification';
+import { notificationModel, unsetReleasedLeaseOwners } from '../src/notifications/data/notification-model';
+import { createdEventId, publishDueEntries, publishOwed } from '../src/outbox/domain/outbox';
+import { startHarness, type Harness, type Json } from './harness';
+
+/*
+ * The accept path writes a notification once and logs its confirmations in
+ * batches; the relay republishes what was not logged. Each test leaves the
+ * state a crash at one point leaves (by running the accept path only up to
+ * there), then lets the relay run, and checks that every message reached its
+ * queue, at least once, always with the same message id (which the worker
+ * and the clients drop as a duplicate), and that nothing is published again
+ * once settled.
+ */
+describe('the outbox at each crash point', () => {
+  let h: Harness;
+  // The test's own clock: the relay sees a notification due only when the test says so.
+  let clock = Date.now();
+  const now = () => new Date(clock);
+  const graceMs = 1_000;
+  beforeAll(async () => {
+    h = await startHarness('notif-outbox-crash', { now, settings: { outboxGraceMs: graceMs } });
+  });
+  afterAll(() => h.close());
+
+  let sequence = 0;
+  function draft(overrides: Partial<NotificationDraft> = {}): NotificationDraft {
+    sequence += 1;
+    return {
+      recipient: { email: `crash-${sequence}@example.org` },
+      senderId: 'admin-1',
+      channels: ['email'],
+      title: `Crash ${sequence}`,
+      body: 'Stored before the crash',
+      correlationId: `crash-${sequence}`,
+      ...overrides,
+    };
+  }
+
+  /** Stored as the accepting request stores it, and nothing more: the crash comes right after. */
+  async function storedThenCrashed(overrides: Partial<NotificationDraft> = {}) {
+    const document = buildNotification(h.app.context, draft(overrides), 'accepting');
+    await h.models.notifications.insertMany([document]);
+    return (await h.models.notifications.findById(document._id).lean())!;
+  }
+
+  const jobsFor = (jobs: Json[], id: Types.ObjectId) =>
+    jobs.filter((job) => job.payload.notificationId === id.toHexString());
+
+  /** Relay passes until the notification's confirmations are logged, then a few more. */
+  async function relayUntilSettled(id: Types.ObjectId) {
+    await waitFor(
+      async () => {
+        await h.app.relay.runOnce();
+        return h.confirmed(id);
+      },
+      { description: 'the relay to settle it' },
+    );
+    for (let pass = 0; pass < 3; pass += 1) await h.app.relay.runOnce();
+  }
+
+  it('after the insert, before any publish: the relay publishes it once it is due', async () => {
+    const record = await storedThenCrashed();
+    expect(record.outboxDueAt).toEqual(new Date(clock + graceMs));
+
+    // Within the grace period the relay leaves it to the accepting request.
+    await h.app.relay.runOnce();
+    expect(await h.messageCount(h.names.queues.work.email)).toBe(0);
+
+    clock += graceMs;
+    await relayUntilSettled(record._id);
+
+    const jobs = jobsFor(await h.drain(h.names.queues.work.email), record._id);
+    expect(jobs.map((job) => job.messageId)).toEqual([record.deliveries.email!.jobId]);
+  });
+
+  it('after the publish, before its confirmation is logged: republished with the same message id', async () => {
+    const user = await h.registerUser();
+    const created = await h.tapEvents('notification.created');
+    const record = await storedThenCrashed({
+      recipient: { userId: user.userId, email: user.email },
+      channels: ['in_app', 'email'],
+    });
+    expect(await publishOwed(h.app.context, record)).toEqual({ published: 2, confirmed: true });
+
+    clock += graceMs;
+    await relayUntilSettled(record._id);
+
+    const jobs = jobsFor(await h.drain(h.names.queues.work.email), record._id);
+    expect(jobs.map((job) => job.messageId)).toEqual([
+      record.deliveries.email!.jobId,
+      record.deliveries.email!.jobId,
+    ]);
+    const events = await h.drain(created);
+    expect(events.map((event) => event.messageId)).toEqual([
+      createdEventId(record._id),
+      createdEventId(record._id),
+    ]);
+    expect(events.map((event) => event.payload.notification.id)).toEqual([
+      record._id.toHexString(),
+      record._id.toHexString(),
+    ]);
+  });
+
+  it('after its confirmation is logged: the relay publishes nothing', async () => {
+    const record = await storedThenCrashed();
+    expect(await publishDueEntries(h.app.context, record)).toBe(1);
+    expect(await h.confirmed(record._id)).toBe(true);
+
+    clock += graceMs;
+    for (let pass = 0; pass < 3; pass += 1) await h.app.relay.runOnce();
+
+    const jobs = jobsFor(await h.drain(h.names.queues.work.email), record._id);
+    expect(jobs).toHaveLength(1);
+  });
+
+  it('an insert acknowledged too late for the relay is re-dated before the request has its answer', async () => {
+    const ctx = h.app.context;
+    const insert = ctx.writes.insert.bind(ctx.writes);
+    // The database stalls: the insert is acknowledged a whole grace period after the document was built.
+    const stalled = jest.spyOn(ctx.writes, 'insert').mockImplementation(async (record) => {
+      await insert(record);
+      clock += graceMs;
+    });
+    try {
+      const record = await storeNotification(ctx, draft());
+      const stored = (await h.models.notifications.findById(record._id).lean())!;
+      expect(stored.outboxDueAt!.getTime()).toBeGreaterThan(clock);
+      expect(record.outboxDueAt).toEqual(stored.outboxDueAt);
+      await waitFor(() => h.confirmed(record._id), { description: 'its publish' });
+    } finally {
+      stalled.mockRestore();
+    }
+    await h.drain(h.names.queues.work.email);
+  });
+
+  it('publishes each orphan exactly once with relays on two instances running at the same time', async () => {
+    const other = await buildApp({
+      logger: testLogger(),
+      mongo: h.mongo.connection,
+      amqp: h.broker.client,
+      verifier: h.issuer.verifier(),
+      settings: { relayIntervalMs: 50, outboxBatchSize: 3, outboxGraceMs: graceMs },
+      now,
+    });
+    await other.ready();
+    try {
+      const records = await Promise.all(Array.from({ length: 12 }, () => storedThenCrashed()));
+      clock += graceMs;
+      await Promise.all([
+        h.app.relay.runOnce(),
+        other.relay.runOnce(),
+        h.app.relay.runOnce(),
+        other.relay.runOnce(),
+      ]);
+      await waitFor(
+        async () => (await Promise.all(records.map((one) => h.confirmed(one._id)))).every(Boolean),
+        {
+          description: 'every orphan settled',
+        },
+      );
+      await Promise.all([h.app.relay.runOnce(), other.relay.runOnce()]);
+
+      const ids = new Set(records.map((one) => one._id.toHexString()));
+      const jobs = (await h.drain(h.names.queues.work.email)).filter((job) =>
+        ids.has(job.payload.notificationId),
+      );
+      expect(jobs.map((job) => job.messageId).sort()).toEqual(
+        records.map((one) => one.deliveries.email!.jobId).sort(),
+      );
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('relays nothing while another instance holds the relay lease, and takes over once it lapses', async () => {
+    const relayState = h.models.outboxRelay;
+    // Let any pass in progress finish, then play an instance that holds the lease and stalled.
+    await h.app.relay.runOnce();
+    await relayState.updateOne(
+      { _id: 'notifications' },
+      { $set: { owner: 'stalled-instance', leaseUntil: new Date(clock + 5_000) } },
+      { upsert: true },
+    );
+    const record = await storedThenCrashed();
+    clock += graceMs;
+    await h.app.relay.runOnce();
+    expect(await h.confirmed(record._id)).toBe(false);
+
+    clock += 5_000;
+    await relayUntilSettled(record._id);
+    expect(jobsFor(await h.drain(h.names.queues.work.email), record._id)).toHaveLength(1);
+  });
+
+  it('republishes what a document stored before the confirmation log still owes, by its stored ids', async () => {
+    const legacyJob = '3f1c0a52-9a51-4c1e-8f3e-2f3cf7b0a001';
+    const document = buildNotification(h.app.context, draft(), 'accepting');
+    await h.models.notifications.collection.insertOne({
+      ...document,
+      deliveries: { email: { status: 'queued', jobId: legacyJob, updatedAt: now() } },
+      history: [{ channel: 'email', status: 'queued', at: now(), source: 'api' }],
+      outbox: [{ messageId: legacyJob, kind: 'job', channel: 'email', publishAfter: now() }],
+      outboxDueAt: now(),
+      outboxLeaseUntil: now(),
+      outboxLeaseOwner: 'instance-long-gone',
+      createdAt: now(),
+      updatedAt: now(),
+    } as object);
+    clock += 1;
+    await relayUntilSettled(document._id);
+    expect(
+      jobsFor(await h.drain(h.names.queues.work.email), document._id).map((job) => job.messageId),
+    ).toEqual([legacyJob]);
+  });
+});
+
+describe('unsetReleasedLeaseOwners', () => {
+  let mongo: TestMongo;
+  beforeAll(async () => {
+    mongo = await connectTestMongo('notif-lease-migration');
+  });
+  afterAll(() => mongo.dropAndClose());
+
+  it('unsets the null owners older releases left, so the unique index builds; live leases stay', async () => {
+    const raw = mongo.connection.collection('notifications');
+    const released = [new Types.ObjectId(), new Types.ObjectId()];
+    const leased = new Types.ObjectId();
+    await raw.insertMany([
+      { _id: released[0], outbox: [], outboxLeaseOwner: null, dedupeKey: 'a' },
+      { _id: released[1], outbox: [], outboxLeaseOwner: null, dedupeKey: 'b' },
+      { _id: leased, outbox: [], outboxLeaseOwner: 'relay-1', dedupeKey: 'c' },
+    ]);
+    const model = notificationModel(mongo.connection);
+
+    expect(await unsetReleasedLeaseOwners(model)).toBe(2);
+    await model.createIndexes();
+
+    for (const _id of released) expect(await raw.findOne({ _id })).not.toHaveProperty('outboxLeaseOwner');
+    expect(await raw.findOne({ _id: leased })).toMatchObject({ outboxLeaseOwner: 'relay-1' });
+    await waitFor(() => model.collection.indexExists('outboxLeaseOwner_1'), { description: 'the index' });
+    // the index exists now: later starts skip the scan
+    expect(await unsetReleasedLeaseOwners(model)).toBe(0);
+  });
+});
