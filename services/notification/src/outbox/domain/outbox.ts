@@ -196,10 +196,7 @@ export async function publishOwed(ctx: ServiceContext, record: NotificationRecor
  * Returns how many messages were published. (`_owner` is what older callers
  * passed when this held a per-document lease; it is not needed any more.)
  */
-export async function publishDueEntries(
-  ctx: ServiceContext,
-  record: NotificationRecord,
-): Promise<number> {
+export async function publishDueEntries(ctx: ServiceContext, record: NotificationRecord): Promise<number> {
   const outcome = await publishOwed(ctx, record);
   if (outcome.confirmed && record.outboxDueAt) {
     await ctx.confirmations.record({ id: record._id, dueAt: record.outboxDueAt });
