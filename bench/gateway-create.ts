@@ -42,9 +42,15 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import amqplib from 'amqplib';
 import jwt from 'jsonwebtoken';
-import { freePort, startMongoJavaServer, stopProcess, type JvmProfile } from '@herald/local-infra';
+import {
+  freePort,
+  freePortRange,
+  startMongoJavaServer,
+  stopProcess,
+  type JvmProfile,
+} from '@herald/local-infra';
 import { closeMongo, connectMongo, withDatabase } from '@herald/runtime/mongo';
-import { findNginx, startStack, type Stack } from '../scripts/stack';
+import { SERVICES, findNginx, startStack, type Stack } from '../scripts/stack';
 import { amqpUrl, root } from './lib/processes';
 import { confirmCeiling, gatewayCeiling, insertCeiling, spawnListening } from './lib/ceilings';
 import { closedLoop, type LoadRequest, type LoadResult } from './lib/http-load';
@@ -212,7 +218,8 @@ async function runHerald(
   proxy: WireProxy | undefined,
 ): Promise<Measured> {
   const prefix = `bench_${randomUUID().slice(0, 6)}`;
-  const basePort = 20_000 + Math.floor(Math.random() * 20_000);
+  // consecutive ports that are free now (a random base once collided with a port in use: a service exited at start)
+  const basePort = await freePortRange(SERVICES.length, { min: 20_000, max: 32_000 });
   let stack: Stack | undefined;
   try {
     stack = await startStack({
