@@ -79,7 +79,8 @@ async function main(): Promise<void> {
         stdio: ['ignore', 'inherit', 'inherit'],
         env: {
           ...process.env,
-          NODE_ENV: 'production',
+          // development: the local broker's guest account and the fakes' keys, which production refuses
+      NODE_ENV: 'development',
           LOG_LEVEL: 'warn',
           LOG_FORMAT: 'json',
           PORT: String(port),

@@ -47,7 +47,8 @@ export function spawnService(entry: string, env: Record<string, string>): ChildP
     stdio: ['ignore', 'inherit', 'inherit'],
     env: {
       ...process.env,
-      NODE_ENV: 'production',
+      // development: the local broker's guest account and the fakes' keys, which production refuses
+      NODE_ENV: 'development',
       LOG_LEVEL: 'warn',
       LOG_FORMAT: 'json',
       HOST: '127.0.0.1',
