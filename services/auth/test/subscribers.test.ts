@@ -216,6 +216,23 @@ describe('subscribers', () => {
       }
       const unknown = await auth.request('POST', '/api/v1/subscribers/nobody/inbox-token', undefined, sender);
       expect(unknown.statusCode).toBe(404);
+      // a person's token, whose own notifications:send is for notifying themself, mints nothing
+      const person = await auth.signUp('curious-user@example.com');
+      const refused = await auth.request(
+        'POST',
+        '/api/v1/subscribers/customer-42/inbox-token',
+        undefined,
+        person.accessToken,
+      );
+      expect(refused.statusCode).toBe(403);
+      expect(refused.json()).toMatchObject({ code: 'principal_not_allowed' });
+      const byAdmin = await auth.request(
+        'POST',
+        '/api/v1/subscribers/customer-42/inbox-token',
+        undefined,
+        adminToken,
+      );
+      expect(byAdmin.statusCode).toBe(200);
       const readOnly = (await createApiKey(auth, adminToken, ['templates:read'])).key;
       expect(
         (

@@ -1,4 +1,5 @@
-import { Scopes, requireScope, type HttpApp } from '@herald/runtime/http';
+import { ForbiddenError } from '@herald/runtime';
+import { Scopes, requireScope, type AuthenticatedUser, type HttpApp } from '@herald/runtime/http';
 import { type AuthContext } from '../context';
 import { problems } from '../problems';
 import { issueInboxToken } from './domain/inbox-tokens';
@@ -94,7 +95,10 @@ export function subscriberRoutes(ctx: AuthContext) {
     app.post(
       '/:externalId/inbox-token',
       {
-        preHandler: requireScope(Scopes.subscribersWrite, Scopes.notificationsSend),
+        // Applications mint inbox tokens for their subscribers: an API key, or an admin. A person's
+        // own `notifications:send` (every user has it, to notify themself) must not count here, or any
+        // user could open any subscriber's inbox.
+        preHandler: [applicationsOnly, requireScope(Scopes.subscribersWrite, Scopes.notificationsSend)],
         schema: {
           tags,
           security,
@@ -108,4 +112,14 @@ export function subscriberRoutes(ctx: AuthContext) {
       },
     );
   };
+}
+
+/** Only an application (API key) or an admin user; a person's or a subscriber's token is refused. */
+async function applicationsOnly(request: { user: AuthenticatedUser }): Promise<void> {
+  if (request.user.kind === 'apikey' || (request.user.kind === 'user' && request.user.role === 'admin'))
+    return;
+  throw new ForbiddenError(
+    'principal_not_allowed',
+    'Inbox tokens are minted by applications (an API key) or admins, not by a personal account',
+  );
 }
