@@ -276,6 +276,10 @@ function userFromClaims(claims: JWTPayload): AuthenticatedUser {
   if ((role !== 'user' && role !== 'admin') || claims.typ !== undefined) {
     throw new UnauthorizedError('invalid_token', 'The access token lacks required claims');
   }
+  // A person's id never looks like a subscriber's: whatever signed it, this token cannot alias an inbox.
+  if (claims.sub.startsWith(SUBSCRIBER_ID_PREFIX)) {
+    throw new UnauthorizedError('invalid_token', 'The access token names a subscriber, not a user');
+  }
   return {
     kind: 'user',
     id: claims.sub,

@@ -203,10 +203,11 @@ describe('API keys, inbox tokens and scopes', () => {
     expect((await get('/users-only/me', directory.add(['admin']))).statusCode).toBe(403);
   });
 
-  it('refuses an inbox token that names no subscriber, and a token of an unknown type', async () => {
+  it('refuses an inbox token that names no subscriber, a token of an unknown type, and an access token naming a subscriber', async () => {
     for (const token of [
       signToken({ typ: 'inbox' }, 'user-1'),
       signToken({ typ: 'refresh', role: 'admin' }, 'user-1'),
+      signToken({ role: 'user' }, 'sub:customer-42'),
     ]) {
       expect((await get('/open/inbox', token)).json()).toMatchObject({ code: 'invalid_token' });
     }
