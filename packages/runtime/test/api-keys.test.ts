@@ -273,6 +273,16 @@ describe('the directory cache', () => {
     expect(directory.lookups).toBe(1);
   });
 
+  it('does not cache what a lookup read before an invalidation that arrived while it ran', async () => {
+    const cache = createTtlCache<string>({ ttlMs: 2_000 });
+    let release!: () => void;
+    const stale = cache.get('k', () => new Promise<string>((resolve) => (release = () => resolve('before'))));
+    cache.invalidate('k'); // the change arrives while the old record is being read
+    release();
+    expect(await stale).toBe('before');
+    expect(await cache.get('k', async () => 'after')).toBe('after');
+  });
+
   it('refuses a TTL above 2 s, which would break the 5 s revocation promise', () => {
     expect(() => createTtlCache({ ttlMs: 5_000 })).toThrow(RangeError);
   });

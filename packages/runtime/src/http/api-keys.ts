@@ -174,21 +174,32 @@ export function createTtlCache<V>(options: TtlCacheOptions): TtlCache<V> {
   const now = options.now ?? (() => new Date());
   const maxEntries = options.maxEntries ?? 10_000;
   const entries = new Map<string, { value: V; until: number }>();
+  // Bumped by every invalidation: a load that was already running when a change arrived read the
+  // old record, so its answer is returned to its caller but never cached (it would hide the change
+  // for one more TTL).
+  let generation = 0;
   return {
     async get(key, load) {
       const at = now().getTime();
       const known = entries.get(key);
       if (known && known.until > at) return known.value;
       entries.delete(key);
+      const startedAt = generation;
       const value = await load();
-      if (options.ttlMs > 0) {
+      if (options.ttlMs > 0 && generation === startedAt) {
         if (entries.size >= maxEntries) entries.delete(entries.keys().next().value!);
         entries.set(key, { value, until: at + options.ttlMs });
       }
       return value;
     },
-    invalidate: (key) => void entries.delete(key),
-    clear: () => entries.clear(),
+    invalidate: (key) => {
+      generation += 1;
+      entries.delete(key);
+    },
+    clear: () => {
+      generation += 1;
+      entries.clear();
+    },
   };
 }
 
