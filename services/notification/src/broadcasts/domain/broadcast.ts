@@ -8,7 +8,7 @@ import { type NotificationRecord } from '../../notifications/data/notification-m
 import { type UserRecord } from '../../users/data/user-model';
 import { type BroadcastInput, type BroadcastProgress } from './types';
 import { type ServiceContext } from '../../kernel/context';
-import { buildNotification } from '../../notifications/domain/create-notification';
+import { buildNotification, keepAheadOfRelay } from '../../notifications/domain/create-notification';
 import { smsDestinationVerdict } from '../../notifications/domain/sms-destination';
 import { suppressedChannels } from '../../notifications/domain/suppression';
 import { publishDueEntries } from '../../outbox/domain/outbox';
@@ -215,8 +215,8 @@ async function deliverBatch(
   });
   const suppressed = await suppressedChannels(ctx, drafts);
   const documents = drafts.map((draft, index) =>
-    // a lease of its own each: an owner names exactly one notification (a unique index)
-    buildNotification(ctx, { ...draft, suppressed: suppressed[index] }, randomUUID()),
+    // non-null: this fan-out publishes each at once (the relay covers it if that fails)
+    buildNotification(ctx, { ...draft, suppressed: suppressed[index] }, 'fan-out'),
   );
   if (documents.length === 0) return;
   let inserted: NotificationRecord[];
@@ -229,6 +229,8 @@ async function deliverBatch(
     if (!(error as { writeErrors?: unknown[] }).writeErrors) throw error;
     inserted = partial.map((doc) => doc.toObject() as NotificationRecord);
   }
+  // As for a single send: a batch acknowledged late must not land behind the relay's watermark.
+  await Promise.all(inserted.map((record) => keepAheadOfRelay(ctx, record)));
   await Promise.all(inserted.map((record) => publishDueEntries(ctx, record)));
 }
 

@@ -180,7 +180,7 @@ function relayMarginMs(ctx: ServiceContext): number {
  * it is re-dated (`$max`, one more write, only then) before the caller gets
  * its answer, and so before anything is published.
  */
-async function keepAheadOfRelay(ctx: ServiceContext, record: NotificationRecord): Promise<void> {
+export async function keepAheadOfRelay(ctx: ServiceContext, record: NotificationRecord): Promise<void> {
   const margin = relayMarginMs(ctx);
   let dueAt = record.outboxDueAt;
   while (dueAt && ctx.now().getTime() > dueAt.getTime() - margin) {
