@@ -80,7 +80,7 @@ async function main(): Promise<void> {
         env: {
           ...process.env,
           // development: the local broker's guest account and the fakes' keys, which production refuses
-      NODE_ENV: 'development',
+          NODE_ENV: 'development',
           LOG_LEVEL: 'warn',
           LOG_FORMAT: 'json',
           PORT: String(port),
