@@ -79,7 +79,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     loggerInstance: options.logger.child({}, { serializers: { req: requestForLog } }) as FastifyBaseLogger,
     bodyLimit: options.bodyLimit ?? 256 * 1024,
     // Fastify's default (100) answers 414 to a 128-character subscriber external id in a path.
-    maxParamLength: 256,
+    routerOptions: { maxParamLength: 256 },
     trustProxy: options.trustProxy ?? false,
     // Accept the gateway's id (so one id follows a request through every hop), or make one.
     genReqId: (request) => {
