@@ -11,9 +11,10 @@ export const WebhookPaths = {
   prefix: `${API_PREFIX}/webhooks`,
   mailgun: `${API_PREFIX}/webhooks/mailgun`,
   twilio: `${API_PREFIX}/webhooks/twilio`,
+  sendgrid: `${API_PREFIX}/webhooks/sendgrid`,
 } as const;
 
 /** The path of a webhook below `WebhookPaths.prefix`, for registering the route inside that prefix. */
-export function webhookRoute(path: (typeof WebhookPaths)['mailgun' | 'twilio']): string {
+export function webhookRoute(path: (typeof WebhookPaths)['mailgun' | 'twilio' | 'sendgrid']): string {
   return path.slice(WebhookPaths.prefix.length);
 }

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { type IncomingMessage } from 'node:http';
 import {
   FakeProviderServer,
@@ -8,6 +8,7 @@ import {
   type FakeServerOptions,
   type RecordedRequest,
 } from './fake-server';
+import { sendGridSignature } from './signatures';
 
 export interface FakeSendGridOptions extends FakeServerOptions {
   /** the API key clients must present (`Authorization: Bearer {key}`) */
@@ -21,6 +22,47 @@ interface MailSendBody {
   content?: { type?: string; value?: string }[];
   categories?: string[];
   custom_args?: Record<string, unknown>;
+}
+
+export type SendGridEventType =
+  | 'processed'
+  | 'delivered'
+  | 'deferred'
+  | 'bounce'
+  | 'dropped'
+  | 'open'
+  | 'click'
+  | 'spamreport'
+  | 'unsubscribe'
+  | 'group_unsubscribe';
+
+export interface SendGridEventInput {
+  event: SendGridEventType;
+  /** the accepted message (as recorded) the event is about */
+  message: RecordedRequest;
+  /** for `bounce`: `bounce` (hard) or `blocked`; SendGrid's default is `bounce` */
+  type?: 'bounce' | 'blocked';
+  /** for `bounce` / `dropped` / `deferred`: SendGrid's reason text */
+  reason?: string;
+  /** for `bounce`: the SMTP enhanced status, e.g. `5.1.1` */
+  status?: string;
+  /** defaults to the webhook's time */
+  timestamp?: Date;
+  /** defaults to a fresh id; give one to replay an event */
+  sgEventId?: string;
+}
+
+export interface SendGridWebhookInput {
+  events: SendGridEventInput[];
+  /** when SendGrid signs the batch; defaults to now */
+  timestamp?: Date;
+}
+
+/** A batch as SendGrid posts it: the exact body and the headers that sign it. */
+export interface SignedSendGridWebhook {
+  body: string;
+  headers: Record<string, string>;
+  events: Record<string, unknown>[];
 }
 
 /** `unique_args['key']="value"` terms joined by AND: the part of the activity query language Herald uses. */
@@ -38,10 +80,75 @@ const UNIQUE_ARG_TERM = /unique_args\['([^']+)'\]\s*=\s*"([^"]*)"/g;
  */
 export class FakeSendGrid extends FakeProviderServer {
   readonly apiKey: string;
+  /**
+   * The Event Webhook's verification key as SendGrid's settings show it
+   * (base64 DER SubjectPublicKeyInfo): what `SENDGRID_WEBHOOK_PUBLIC_KEY` holds.
+   */
+  readonly webhookPublicKey: string;
+  private readonly webhookPrivateKey: KeyObject;
 
   constructor(options: FakeSendGridOptions = {}) {
     super(options);
     this.apiKey = options.apiKey ?? 'SG.fake-sendgrid-key';
+    // A fresh P-256 pair per fake, as each SendGrid account has its own.
+    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    this.webhookPrivateKey = privateKey;
+    this.webhookPublicKey = publicKey.export({ format: 'der', type: 'spki' }).toString('base64');
+  }
+
+  /**
+   * Posts a batch of events to `url` as SendGrid's Event Webhook does: a
+   * JSON array, signed over the timestamp header and the body.
+   */
+  async sendWebhook(url: string, input: SendGridWebhookInput): Promise<Response> {
+    const { body, headers } = this.signedWebhook(input);
+    return fetch(url, { method: 'POST', headers, body });
+  }
+
+  /** What `sendWebhook` posts, for tests that post it themselves (e.g. through `app.inject`). */
+  signedWebhook(input: SendGridWebhookInput): SignedSendGridWebhook {
+    const at = input.timestamp ?? new Date();
+    const events = input.events.map((event) => this.webhookEvent(event, at));
+    const body = JSON.stringify(events);
+    const timestamp = String(Math.floor(at.getTime() / 1000));
+    return {
+      body,
+      events,
+      headers: {
+        'content-type': 'application/json',
+        'x-twilio-email-event-webhook-signature': sendGridSignature(this.webhookPrivateKey, timestamp, body),
+        'x-twilio-email-event-webhook-timestamp': timestamp,
+      },
+    };
+  }
+
+  /**
+   * One event as SendGrid writes it: `sg_message_id` is the send's
+   * X-Message-Id followed by a filter suffix, and the send's custom args are
+   * fields of the event itself.
+   */
+  webhookEvent(input: SendGridEventInput, at: Date = new Date()): Record<string, unknown> {
+    const { message } = input;
+    if (!message.messageId) throw new Error('an event needs a message the fake accepted');
+    const customArgs = Object.fromEntries(
+      Object.entries(message.fields)
+        .filter(([name]) => name.startsWith('custom_args.'))
+        .map(([name, values]) => [name.slice('custom_args.'.length), values[0]]),
+    );
+    const bounce = input.event === 'bounce' ? { type: input.type ?? 'bounce' } : {};
+    return {
+      ...customArgs,
+      email: message.recipient,
+      timestamp: Math.floor((input.timestamp ?? at).getTime() / 1000),
+      'smtp-id': `<${message.messageId}@fake.sendgrid.net>`,
+      event: input.event,
+      category: message.fields.category ?? [],
+      sg_event_id: input.sgEventId ?? randomBytes(16).toString('base64url'),
+      sg_message_id: `${message.messageId}.filter0001.1.1.0`,
+      ...bounce,
+      ...(input.reason ? { reason: input.reason } : {}),
+      ...(input.status ? { status: input.status } : {}),
+    };
   }
 
   static async start(options: FakeSendGridOptions & { port?: number } = {}): Promise<FakeSendGrid> {
@@ -138,8 +245,16 @@ export class FakeSendGrid extends FakeProviderServer {
     return answer;
   }
 
-  protected controlWebhook(): Promise<Response> {
-    return Promise.reject(new Error('the fake SendGrid does not post event webhooks yet'));
+  protected controlWebhook(message: RecordedRequest, input: Record<string, unknown>): Promise<Response> {
+    return this.sendWebhook(String(input.url), {
+      events: [
+        {
+          message,
+          event: (input.event as SendGridEventType | undefined) ?? 'delivered',
+          ...(typeof input.reason === 'string' ? { reason: input.reason } : {}),
+        },
+      ],
+    });
   }
 }
 

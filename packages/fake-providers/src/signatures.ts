@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, sign, timingSafeEqual, type KeyObject } from 'node:crypto';
 
 /**
  * Webhook signatures exactly as the providers compute them, so the
@@ -42,4 +42,17 @@ export function twilioSignature(authToken: string, url: string, params: Record<s
     .sort()
     .reduce((acc, key) => acc + key + params[key], url);
   return createHmac('sha1', authToken).update(Buffer.from(data, 'utf8')).digest('base64');
+}
+
+/**
+ * SendGrid's Event Webhook: ECDSA P-256 with SHA-256 over the timestamp
+ * (unix seconds, as sent in `X-Twilio-Email-Event-Webhook-Timestamp`)
+ * followed by the raw body; base64 of the DER signature, as sent in
+ * `X-Twilio-Email-Event-Webhook-Signature`.
+ */
+export function sendGridSignature(privateKey: KeyObject, timestamp: string, body: string): string {
+  return sign('sha256', Buffer.from(timestamp + body, 'utf8'), {
+    key: privateKey,
+    dsaEncoding: 'der',
+  }).toString('base64');
 }
