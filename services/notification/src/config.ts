@@ -58,6 +58,8 @@ export const NotificationEnv = {
   MAILGUN_WEBHOOK_SIGNING_KEY: Type.Optional(Type.String({ minLength: 1 })),
   /** Twilio's auth token, the key of `X-Twilio-Signature`; unset, the Twilio webhook answers 503 */
   TWILIO_AUTH_TOKEN: Type.Optional(Type.String({ minLength: 1 })),
+  /** SendGrid's Event Webhook verification key (base64 DER, from its settings); unset, that webhook answers 503 */
+  SENDGRID_WEBHOOK_PUBLIC_KEY: Type.Optional(Type.String({ minLength: 1, maxLength: 1000 })),
   /** the origin providers call us at (the gateway's): Twilio signs the full URL it called */
   PUBLIC_BASE_URL: Type.String({ minLength: 1, default: 'http://localhost:8080' }),
   /** a signed webhook older (or further in the future) than this is rejected */
@@ -111,6 +113,8 @@ export interface ServiceSettings {
   drainTimeoutMs: number;
   mailgunWebhookSigningKey?: string;
   twilioAuthToken?: string;
+  /** SendGrid's ECDSA verification key, base64 DER SPKI as its settings show it */
+  sendgridWebhookPublicKey?: string;
   publicBaseUrl: string;
   webhookMaxAgeMs: number;
   webhookBodyLimitBytes: number;
@@ -143,6 +147,9 @@ export function settingsFrom(config: Config): ServiceSettings {
       ? { mailgunWebhookSigningKey: config.MAILGUN_WEBHOOK_SIGNING_KEY }
       : {}),
     ...(config.TWILIO_AUTH_TOKEN ? { twilioAuthToken: config.TWILIO_AUTH_TOKEN } : {}),
+    ...(config.SENDGRID_WEBHOOK_PUBLIC_KEY
+      ? { sendgridWebhookPublicKey: config.SENDGRID_WEBHOOK_PUBLIC_KEY }
+      : {}),
     publicBaseUrl: config.PUBLIC_BASE_URL,
     webhookMaxAgeMs: config.WEBHOOK_MAX_AGE_SECONDS * 1000,
     webhookBodyLimitBytes: config.WEBHOOK_BODY_LIMIT_BYTES,

@@ -1,6 +1,8 @@
 import { type ScopeRoutes } from '@herald/runtime/http';
 import { type ServiceContext } from '../kernel/context';
+import { sendGridPublicKey } from './domain/signatures';
 import { registerMailgunWebhook } from './mailgun-route';
+import { registerSendGridWebhook } from './sendgrid-route';
 import { registerStatsRoute } from './stats-routes';
 import { registerSuppressionRoutes } from './suppression-routes';
 import { registerTwilioWebhook } from './twilio-route';
@@ -35,7 +37,26 @@ export function providerWebhookRoutes(ctx: ServiceContext): ScopeRoutes {
       publicBaseUrl: settings.publicBaseUrl,
       bodyLimit: settings.webhookBodyLimitBytes,
     });
+    registerSendGridWebhook(app, {
+      ctx,
+      ...(settings.sendgridWebhookPublicKey
+        ? { publicKey: readSendGridKey(settings.sendgridWebhookPublicKey) }
+        : {}),
+      maxAgeMs: settings.webhookMaxAgeMs,
+      bodyLimit: settings.webhookBodyLimitBytes,
+    });
   };
+}
+
+/** A key pasted wrong stops the start naming its variable, rather than rejecting every event. */
+function readSendGridKey(base64Der: string) {
+  try {
+    return sendGridPublicKey(base64Der);
+  } catch (error) {
+    throw new Error(
+      `SENDGRID_WEBHOOK_PUBLIC_KEY is not a base64 DER P-256 public key: ${(error as Error).message}`,
+    );
+  }
 }
 
 /** The admin's suppression list; mount inside `adminScope`. */

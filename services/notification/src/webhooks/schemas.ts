@@ -9,3 +9,8 @@ export const WebhookAccepted = Type.Object({
     Type.Literal('pending'),
   ]),
 });
+
+/** A batch of events (SendGrid posts up to a thousand at once): one outcome per event, in order. */
+export const WebhookBatchAccepted = Type.Object({
+  outcomes: Type.Array(WebhookAccepted.properties.outcome),
+});

@@ -15,12 +15,12 @@ import { normaliseProviderMessageId } from '../../notifications/data/provider-me
 
 /** One provider event, whichever provider sent it, in our terms. */
 export interface ProviderEvent {
-  provider: 'mailgun' | 'twilio';
+  provider: 'mailgun' | 'twilio' | 'sendgrid';
   /** unique per event at the provider: dedupes redelivered webhooks */
   eventId: string;
   channel: 'email' | 'sms';
   providerMessageId: string;
-  /** our notification id when the provider echoes it back (Mailgun's user variables) */
+  /** our notification id when the provider echoes it back (Mailgun's user variables, SendGrid's custom args) */
   notificationId?: string;
   at: Date;
   status?: DeliveryStatus;

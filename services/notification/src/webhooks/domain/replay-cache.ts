@@ -23,3 +23,31 @@ export async function recordToken(
   const reused = await tokens.updateOne({ _id: token, expiresAt: { $lte: now } }, { $set: { expiresAt } });
   return reused.modifiedCount === 1;
 }
+
+/**
+ * Whether a provider event id was already applied (and is still remembered).
+ * Read before applying and written after (`rememberEvent`), not claimed up
+ * front: a crash between the two leaves the event to the provider's retry,
+ * whose second application the domain makes harmless, instead of losing it.
+ */
+export async function wasApplied(tokens: WebhookTokenModel, key: string, now: Date): Promise<boolean> {
+  return (await tokens.exists({ _id: key, expiresAt: { $gt: now } })) !== null;
+}
+
+export async function rememberEvent(
+  tokens: WebhookTokenModel,
+  key: string,
+  now: Date,
+  keepMs: number,
+): Promise<void> {
+  try {
+    await tokens.updateOne(
+      { _id: key },
+      { $set: { expiresAt: new Date(now.getTime() + keepMs) } },
+      { upsert: true },
+    );
+  } catch (error) {
+    // The same event applied twice at once: the other upsert remembered it.
+    if (!isDuplicateKeyError(error)) throw error;
+  }
+}
