@@ -25,7 +25,11 @@ async function main(): Promise<void> {
     authToken: env.TWILIO_AUTH_TOKEN || undefined,
     maxRecorded: KEEP_RECENT,
   });
-  const sendgrid = new FakeSendGrid({ apiKey: env.SENDGRID_API_KEY || undefined, maxRecorded: KEEP_RECENT });
+  const sendgrid = new FakeSendGrid({
+    apiKey: env.SENDGRID_API_KEY || undefined,
+    webhookPrivateKey: env.FAKE_SENDGRID_WEBHOOK_PRIVATE_KEY || undefined,
+    maxRecorded: KEEP_RECENT,
+  });
   const smtp = new FakeSmtp({ user: env.SMTP_USER || undefined, pass: env.SMTP_PASS || undefined });
   const mailgunUrl = await mailgun.listen(Number(env.FAKE_MAILGUN_PORT ?? 3091), host);
   const twilioUrl = await twilio.listen(Number(env.FAKE_TWILIO_PORT ?? 3092), host);
@@ -33,7 +37,8 @@ async function main(): Promise<void> {
   const smtpPort = await smtp.listen(Number(env.FAKE_SMTP_PORT ?? 2525), host);
   process.stdout.write(
     `fake Mailgun at ${mailgunUrl} (MAILGUN_URL), fake Twilio at ${twilioUrl} (TWILIO_API_URL), ` +
-      `fake SendGrid at ${sendgridUrl} (SENDGRID_URL), fake SMTP at ${host}:${smtpPort} ` +
+      `fake SendGrid at ${sendgridUrl} (SENDGRID_URL; its webhooks verify with ` +
+      `SENDGRID_WEBHOOK_PUBLIC_KEY=${sendgrid.webhookPublicKey}), fake SMTP at ${host}:${smtpPort} ` +
       `(SMTP_HOST, SMTP_PORT; user ${smtp.user}); ` +
       `control API under ${CONTROL_PREFIX} on each HTTP fake (GET stats, GET requests, POST fail-next, fail-for, reset, webhook)\n`,
   );

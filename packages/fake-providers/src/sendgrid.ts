@@ -1,4 +1,10 @@
-import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  randomBytes,
+  type KeyObject,
+} from 'node:crypto';
 import { type IncomingMessage } from 'node:http';
 import {
   FakeProviderServer,
@@ -13,6 +19,12 @@ import { sendGridSignature } from './signatures';
 export interface FakeSendGridOptions extends FakeServerOptions {
   /** the API key clients must present (`Authorization: Bearer {key}`) */
   apiKey?: string;
+  /**
+   * The Event Webhook's signing key, base64 DER PKCS#8 of a P-256 key, for a
+   * fake whose public key must be known in advance (compose); default: a
+   * fresh pair.
+   */
+  webhookPrivateKey?: string;
 }
 
 interface MailSendBody {
@@ -90,10 +102,18 @@ export class FakeSendGrid extends FakeProviderServer {
   constructor(options: FakeSendGridOptions = {}) {
     super(options);
     this.apiKey = options.apiKey ?? 'SG.fake-sendgrid-key';
-    // A fresh P-256 pair per fake, as each SendGrid account has its own.
-    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    // A fresh P-256 pair per fake unless given, as each SendGrid account has its own.
+    const privateKey = options.webhookPrivateKey
+      ? createPrivateKey({
+          key: Buffer.from(options.webhookPrivateKey, 'base64'),
+          format: 'der',
+          type: 'pkcs8',
+        })
+      : generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
     this.webhookPrivateKey = privateKey;
-    this.webhookPublicKey = publicKey.export({ format: 'der', type: 'spki' }).toString('base64');
+    this.webhookPublicKey = createPublicKey(privateKey)
+      .export({ format: 'der', type: 'spki' })
+      .toString('base64');
   }
 
   /**

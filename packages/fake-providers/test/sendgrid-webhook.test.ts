@@ -1,4 +1,4 @@
-import { createPublicKey, verify } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { type AddressInfo } from 'node:net';
 import { FakeSendGrid, type RecordedRequest } from '../src';
@@ -105,6 +105,25 @@ describe("the fake SendGrid's Event Webhook", () => {
     });
     expect(key.asymmetricKeyType).toBe('ec');
     expect(key.asymmetricKeyDetails?.namedCurve).toBe('prime256v1');
+  });
+
+  it('signs with a given private key, so a deployment can know the public key in advance', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const pinned = new FakeSendGrid({
+      webhookPrivateKey: privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64'),
+    });
+    const expected = publicKey.export({ format: 'der', type: 'spki' }).toString('base64');
+    expect(pinned.webhookPublicKey).toBe(expected);
+    const message = await send();
+    const { body, headers } = pinned.signedWebhook({ events: [{ event: 'delivered', message }] });
+    expect(
+      isSignedBy(
+        expected,
+        headers['x-twilio-email-event-webhook-timestamp']!,
+        body,
+        headers['x-twilio-email-event-webhook-signature']!,
+      ),
+    ).toBe(true);
   });
 
   it('posts a signed event over its control API', async () => {
