@@ -33,6 +33,8 @@ const progressRank: Record<ProgressStatus, number> = {
  */
 const latestRankBefore: Record<TerminalStatus, number> = {
   suppressed: progressRank.retrying,
+  // never queued, so no report should arrive; ranked like `suppressed`, which is also decided at accept
+  skipped: progressRank.retrying,
   failed: progressRank.retrying,
   dead: progressRank.retrying,
   bounced: progressRank.delivered,

@@ -8,6 +8,7 @@ import { LiteralUnion } from './literal-union';
  * - `failed`: a permanent error before the provider accepted the message
  * - `bounced`: the provider accepted it, then reported it undeliverable
  * - `suppressed`: the address is on the suppression list; the provider was never called
+ * - `skipped`: the recipient muted the channel (its `reason` says `preference`); never queued
  * - `dead`: retries exhausted; the job sits in the dead-letter queue
  */
 export const DeliveryStatuses = [
@@ -19,6 +20,7 @@ export const DeliveryStatuses = [
   'failed',
   'bounced',
   'suppressed',
+  'skipped',
   'dead',
 ] as const;
 export const DeliveryStatus = LiteralUnion(DeliveryStatuses);
@@ -28,6 +30,7 @@ export const TerminalStatuses = [
   'failed',
   'bounced',
   'suppressed',
+  'skipped',
   'dead',
 ] as const satisfies readonly DeliveryStatus[];
 export type TerminalStatus = (typeof TerminalStatuses)[number];

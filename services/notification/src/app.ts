@@ -11,6 +11,8 @@ import {
   type TokenVerifier,
 } from '@herald/runtime/http';
 import { isMongoReady, prepareModels } from '@herald/runtime/mongo';
+import { BUILT_IN_CATEGORIES } from './categories/domain/categories';
+import { categoryRoutes } from './categories/routes';
 import { broadcastRoutes } from './broadcasts/routes';
 import { resumeBroadcasts } from './broadcasts/domain/broadcast';
 import { defaultSettings, type ServiceSettings } from './config';
@@ -19,6 +21,7 @@ import { deadLettersPlugin } from './dead-letters/plugin';
 import { createServiceContext, type ServiceContext } from './kernel/context';
 import { unsetReleasedLeaseOwners } from './notifications/data/notification-model';
 import { notificationRoutes } from './notifications/routes';
+import { ownPreferenceRoutes, subscriberPreferenceRoutes } from './preferences/routes';
 import { relayOutbox } from './outbox/domain/outbox';
 import { Relay } from './outbox/domain/relay';
 import { verifyCurrentAccount } from './plugins/current-account';
@@ -61,6 +64,7 @@ export async function buildApp(deps: Deps): Promise<NotificationApp> {
   await ctx.models.notifications.createIndexes();
   // Before the first request or event: the verification flow needs verify-email.
   await seedSystemTemplates(ctx.templates, SYSTEM_TEMPLATES);
+  await ctx.categories.seed(BUILT_IN_CATEGORIES);
   const relay = new Relay(ctx, [relayOutbox, resumeBroadcasts]);
 
   const app = await createHttpApp({
@@ -87,6 +91,13 @@ export async function buildApp(deps: Deps): Promise<NotificationApp> {
     },
   );
   await app.register(adminScope(broadcastRoutes(ctx)), { prefix: notifications });
+  await app.register(adminScope(categoryRoutes(ctx.categories)), { prefix: `${API_PREFIX}/categories` });
+  await app.register(authenticated(ownPreferenceRoutes(ctx), { principals: ['user', 'subscriber'] }), {
+    prefix: `${API_PREFIX}/preferences`,
+  });
+  await app.register(authenticated(subscriberPreferenceRoutes(ctx), { principals: ['user', 'apikey'] }), {
+    prefix: `${API_PREFIX}/preferences/subscribers`,
+  });
   await app.register(providerWebhookRoutes(ctx), { prefix: WebhookPaths.prefix });
   await app.register(adminScope(suppressionRoutes(ctx)), { prefix: `${API_PREFIX}/admin/suppressions` });
   await app.register(adminScope(statsRoutes(ctx)), { prefix: `${API_PREFIX}/admin/stats` });

@@ -5,6 +5,10 @@ import { cachedApiKeyDirectory, type CachedApiKeyDirectory } from '@herald/runti
 import { type InitialisableModel } from '@herald/runtime/mongo';
 import { apiKeyModel, ApiKeyReadModel, type ApiKeyModel } from '../api-keys/data/api-key-model';
 import { type ServiceSettings } from '../config';
+import { categoryModel, type CategoryModel } from '../categories/data/category-model';
+import { Categories } from '../categories/domain/categories';
+import { PreferenceDirectory } from '../preferences/data/preference-directory';
+import { preferenceModel, type PreferenceModel } from '../preferences/data/preference-model';
 import { broadcastModel, type BroadcastModel } from '../broadcasts/data/broadcast-model';
 import { deadLetterModel, type DeadLetterModel } from '../dead-letters/data/model';
 import { idempotencyModel, type IdempotencyModel } from '../notifications/data/idempotency-model';
@@ -49,6 +53,8 @@ export interface Models {
   quotaCounters: QuotaCounterModel;
   apiKeys: ApiKeyModel;
   subscribers: SubscriberModel;
+  categories: CategoryModel;
+  preferences: PreferenceModel;
   /** the outbox's group-committed confirmations */
   outboxConfirmations: OutboxConfirmationModel;
   /** the outbox relay's lease and watermark */
@@ -68,6 +74,8 @@ export function createModels(connection: Connection): Models {
     quotaCounters: quotaCounterModel(connection),
     apiKeys: apiKeyModel(connection),
     subscribers: subscriberModel(connection),
+    categories: categoryModel(connection),
+    preferences: preferenceModel(connection),
     outboxConfirmations: outboxConfirmationModel(connection),
     outboxRelay: outboxRelayModel(connection),
   };
@@ -99,6 +107,10 @@ export interface ServiceContext {
   apiKeys: CachedApiKeyDirectory;
   /** an application's subscribers by external id, for the accept path */
   subscribers: SubscriberDirectory;
+  /** notification categories (cached a few seconds per instance) */
+  categories: Categories;
+  /** recipients' preferences for the accept path, looked up in batches */
+  preferences: PreferenceDirectory;
   /** per-sender send quotas, counted in MongoDB across instances */
   sendQuotas: SendQuotas;
   /** work started by a request that finishes after the response (publishing, fan-out) */
@@ -138,6 +150,8 @@ export function createServiceContext(deps: ContextDeps): {
       now: deps.now,
     }),
     subscribers: new SubscriberDirectory(models.subscribers),
+    categories: new Categories(models.categories, deps.now),
+    preferences: new PreferenceDirectory(models.preferences),
     sendQuotas: new SendQuotas(new QuotaCounters(models.quotaCounters), deps.settings.sendQuotas, deps.now),
     background: new BackgroundTasks(deps.log),
     now: deps.now,

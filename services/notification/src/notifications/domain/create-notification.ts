@@ -18,6 +18,7 @@ import { publishDueEntries } from '../../outbox/domain/outbox';
 import { resolveRecipient } from './recipients';
 import { assertMaySendContent } from './sender-rules';
 import { suppressedChannels } from './suppression';
+import { mutedChannels } from '../../preferences/domain/preferences';
 import { channelStatuses } from './summaries';
 import { assertOneContentSource, summaryOf } from './templated-content';
 
@@ -49,6 +50,8 @@ export interface NotificationDraft
   inbox?: boolean;
   /** channels whose address is on the suppression list: they end `suppressed`, and no job is published */
   suppressed?: Channel[];
+  /** channels the recipient muted (preferences): they end `skipped`, reason `preference`, and no job is published */
+  muted?: Channel[];
 }
 
 /**
@@ -115,6 +118,11 @@ export function buildNotification(
       history.push({ channel, status: 'suppressed', at: now, source: 'suppression' });
       continue;
     }
+    if (draft.muted?.includes(channel)) {
+      deliveries[channel] = { status: 'skipped', reason: 'preference', updatedAt: now };
+      history.push({ channel, status: 'skipped', at: now, source: 'preference', reason: 'preference' });
+      continue;
+    }
     const status = channel === 'in_app' && !draft.sendAt ? 'delivered' : 'queued';
     const jobId = isDeliveryChannel(channel) ? randomUUID() : undefined;
     deliveries[channel] = { status, ...(jobId ? { jobId } : {}), updatedAt: now };
@@ -124,7 +132,9 @@ export function buildNotification(
   const userId = draft.inbox === false ? null : (draft.recipient.userId ?? null);
   const owes = owesJob || userId !== null;
   const publishesNow = leaseOwner !== null && !draft.sendAt;
-  const suppressed = draft.channels.some((channel) => draft.suppressed?.includes(channel));
+  const suppressed = draft.channels.some(
+    (channel) => draft.suppressed?.includes(channel) || draft.muted?.includes(channel),
+  );
 
   return {
     _id: id,
@@ -203,8 +213,11 @@ export async function storeNotification(
   draft: NotificationDraft,
 ): Promise<NotificationRecord> {
   const publishesNow = !draft.sendAt;
-  const [suppressed] = await suppressedChannels(ctx, [draft]);
-  const document = buildNotification(ctx, { ...draft, suppressed }, publishesNow ? 'accepting' : null);
+  const [[suppressed], muted] = await Promise.all([
+    suppressedChannels(ctx, [draft]),
+    mutedChannels(ctx, draft),
+  ]);
+  const document = buildNotification(ctx, { ...draft, suppressed, muted }, publishesNow ? 'accepting' : null);
   try {
     const record = await insertNotification(ctx, document);
     await keepAheadOfRelay(ctx, record);
@@ -329,6 +342,7 @@ export async function createNotification(
   assertOneContentSource(input);
   assertMaySendContent(sender, input);
   const sendAt = parseSendAt(ctx, input.sendAt);
+  const category = await ctx.categories.forSend(input.category);
   const recipient = await resolveRecipient(
     withSenderAccount(ctx, sender),
     sender,
@@ -341,7 +355,7 @@ export async function createNotification(
     senderId: sender.id,
     channels: input.channels,
     ...(await contentOf(ctx, input, recipient)),
-    category: input.category,
+    category: category._id,
     priority: input.priority,
     metadata: input.metadata,
     sendAt,

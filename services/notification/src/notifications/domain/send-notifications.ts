@@ -90,6 +90,7 @@ export async function sendNotifications(
   assertMaySendContent(sender, input);
   const dataJson = dataJsonOf(input.data);
   const sendAt = parseSendAt(ctx, input.sendAt);
+  const category = await ctx.categories.forSend(input.category);
   const targets = recipientsOf(input);
   const batch = input.recipients !== undefined;
 
@@ -127,7 +128,7 @@ export async function sendNotifications(
           senderId: sender.id,
           channels: input.channels,
           ...(await contentFor(recipient, targets[index]!)),
-          category: input.category,
+          category: category._id,
           actor: input.actor,
           tenant: input.tenant,
           dataJson,
