@@ -96,19 +96,22 @@ describe('categories and preferences', () => {
       expect((await h.stored(response.json().id)).category).toBe('general');
     });
 
-    it('refuses an unknown category with 422 unknown_category naming the field, storing nothing', async () => {
+    it('keeps a category no admin created as a plain one: stored, non-critical, global preferences apply', async () => {
       const user = await h.registerUser();
+      const muted = await h.request('PUT', '/api/v1/preferences', {
+        token: h.token(user.userId),
+        body: { channels: { email: false }, categories: {} },
+      });
+      expect(muted.statusCode).toBe(200);
       const response = await send(admin, {
         recipient: { userId: user.userId },
-        channels: ['in_app'],
-        category: 'no-such-thing',
+        channels: ['in_app', 'email'],
+        category: 'app-defined',
       });
-      expect(response.statusCode).toBe(422);
-      expect(response.json()).toMatchObject({
-        code: 'unknown_category',
-        errors: [{ field: '/body/category' }],
-      });
-      expect(await h.models.notifications.countDocuments({ userId: user.userId })).toBe(0);
+      expect(response.statusCode).toBe(202);
+      const stored = await h.stored(response.json().id);
+      expect(stored.category).toBe('app-defined');
+      expect(stored.deliveries.email.status).toBe('skipped');
     });
 
     it('skips a channel muted for the category: in-app delivered, email skipped/preference, no email job; critical still emails', async () => {

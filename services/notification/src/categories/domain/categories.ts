@@ -2,7 +2,6 @@ import { ConflictError, NotFoundError } from '@herald/runtime';
 import { isDuplicateKeyError } from '@herald/runtime/mongo';
 import { type Channel } from '@herald/contracts';
 import { type CategoryModel, type CategoryRecord } from '../data/category-model';
-import { UnprocessableFieldsError } from '../../templates/domain/errors';
 
 /** The category of a notification that names none. */
 export const DEFAULT_CATEGORY = 'general';
@@ -69,15 +68,16 @@ export class Categories {
     return record ?? null;
   }
 
-  /** The category a send names (or `general`); 422 `unknown_category` for a key nobody created. */
-  async forSend(key: string | undefined, field = '/body/category'): Promise<CategoryRecord> {
+  /**
+   * The category a send names (or `general`). A key no admin created is kept as the free string an
+   * application may set (issue 15) and treated as a plain, non-critical category: the recipient's
+   * global channel preferences apply, and per-category ones exist only for created categories.
+   */
+  async forSend(key: string | undefined): Promise<CategoryRecord> {
     const record = await this.find(key ?? DEFAULT_CATEGORY);
-    if (!record) {
-      throw new UnprocessableFieldsError('unknown_category', `No category has the key '${key}'`, [
-        { field, message: 'must be the key of an existing category' },
-      ]);
-    }
-    return record;
+    if (record) return record;
+    const at = this.now();
+    return { _id: key!, name: key!, defaultChannels: [], critical: false, createdAt: at, updatedAt: at };
   }
 
   async list(): Promise<CategoryRecord[]> {
