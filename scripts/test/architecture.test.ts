@@ -10,7 +10,7 @@ import {
   layerViolations,
   lineCount,
   listSourceFiles,
-} from '../architecture';
+} from './architecture-rules';
 
 const ROOT = join(__dirname, '..', '..');
 const SERVICES = readdirSync(join(ROOT, 'services')).sort();
