@@ -116,4 +116,30 @@ describe('broadcasts', () => {
     );
     expect((await progress('0123456789abcdef01234567')).statusCode).toBe(404);
   });
+
+  it("respects each recipient's preferences: a muted channel ends skipped, with no job", async () => {
+    const quiet = await h.registerUser({ phone: '+14155550199' });
+    const muted = await h.request('PUT', '/api/v1/preferences', {
+      token: h.token(quiet.userId),
+      body: { channels: { sms: false }, categories: {} },
+    });
+    expect(muted.statusCode).toBe(200);
+    await h.drain(h.names.queues.work.sms);
+    const response = await broadcast({
+      audience: { all: true },
+      channels: ['in_app', 'sms'],
+      title: 'Outage',
+      body: 'Back soon',
+    });
+    const { id } = response.json();
+    await completed(id);
+    const record = await h.models.notifications
+      .findOne({ broadcastId: id, userId: quiet.userId })
+      .lean<Json>();
+    expect(record.deliveries.in_app.status).toBe('delivered');
+    expect(record.deliveries.sms.status).toBe('skipped');
+    const phones = (await h.drain(h.names.queues.work.sms)).map((job) => job.payload.recipient.phone);
+    expect(phones).toContain('+14155550142');
+    expect(phones).not.toContain('+14155550199');
+  });
 });

@@ -9,6 +9,7 @@ import { type UserRecord } from '../../users/data/user-model';
 import { type BroadcastInput, type BroadcastProgress } from './types';
 import { type ServiceContext } from '../../kernel/context';
 import { buildNotification, keepAheadOfRelay } from '../../notifications/domain/create-notification';
+import { mutedChannels } from '../../preferences/domain/preferences';
 import { smsDestinationVerdict } from '../../notifications/domain/sms-destination';
 import { suppressedChannels } from '../../notifications/domain/suppression';
 import { publishDueEntries } from '../../outbox/domain/outbox';
@@ -213,10 +214,14 @@ async function deliverBatch(
       },
     ];
   });
-  const suppressed = await suppressedChannels(ctx, drafts);
+  // Preferences as for a single send: one batched read for the page (concurrent lookups share it).
+  const [suppressed, muted] = await Promise.all([
+    suppressedChannels(ctx, drafts),
+    Promise.all(drafts.map((draft) => mutedChannels(ctx, draft))),
+  ]);
   const documents = drafts.map((draft, index) =>
     // non-null: this fan-out publishes each at once (the relay covers it if that fails)
-    buildNotification(ctx, { ...draft, suppressed: suppressed[index] }, 'fan-out'),
+    buildNotification(ctx, { ...draft, suppressed: suppressed[index], muted: muted[index] }, 'fan-out'),
   );
   if (documents.length === 0) return;
   let inserted: NotificationRecord[];
