@@ -19,9 +19,9 @@ interface ViewableUser {
 /** The user as the API shows it: never the hash, the tokens or the outbox. */
 export type PublicUserView = ReturnType<typeof publicUser>;
 
-export function publicUser(user: ViewableUser) {
+/** What the API view and the events share: who the user is and what is verified. */
+function profileOf(user: ViewableUser) {
   return {
-    id: user._id.toHexString(),
     email: user.email,
     name: user.name,
     ...(user.locale ? { locale: user.locale } : {}),
@@ -30,6 +30,13 @@ export function publicUser(user: ViewableUser) {
     emailVerified: user.emailVerified,
     phoneVerified: user.phoneVerified ?? false,
     disabled: user.disabled,
+  };
+}
+
+export function publicUser(user: ViewableUser) {
+  return {
+    id: user._id.toHexString(),
+    ...profileOf(user),
     createdAt: (user.createdAt ?? user._id.getTimestamp()).toISOString(),
   };
 }
@@ -40,16 +47,5 @@ export function publicUser(user: ViewableUser) {
  * the contract allows) orders snapshots.
  */
 export function userSnapshot(user: ViewableUser): UserSnapshot & { revision: number } {
-  return {
-    userId: user._id.toHexString(),
-    email: user.email,
-    name: user.name,
-    ...(user.locale ? { locale: user.locale } : {}),
-    ...(user.phone ? { phone: user.phone } : {}),
-    role: user.role,
-    emailVerified: user.emailVerified,
-    phoneVerified: user.phoneVerified ?? false,
-    disabled: user.disabled,
-    revision: user.revision,
-  };
+  return { userId: user._id.toHexString(), ...profileOf(user), revision: user.revision };
 }
