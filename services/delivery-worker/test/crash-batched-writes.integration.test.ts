@@ -1,7 +1,7 @@
-import { testAmqpUrl, waitFor, withDatabase } from '@herald/test-support';
+import { waitFor, withDatabase } from '@herald/test-support';
 import { deliveryModel } from '../src/deliveries/data/delivery-model';
-import { emailJob, MAILGUN_DOMAIN, MAILGUN_FROM, startHarness, type WorkerHarness } from './harness';
-import { freePort, READY_TIMEOUT_MS, startFreezableProxy, WorkerProcess } from './worker-process';
+import { emailJob, startHarness, type WorkerHarness, workerProcessEnv } from './harness';
+import { READY_TIMEOUT_MS, startFreezableProxy, WorkerProcess } from './worker-process';
 
 const JOBS = 60;
 const PREFETCH = 10;
@@ -26,28 +26,16 @@ describe('the delivery worker killed while its record writes are held', () => {
   });
 
   async function startWorker(mongoUrl: string): Promise<WorkerProcess> {
-    const worker = new WorkerProcess({
-      NODE_ENV: 'test',
-      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
-      LOG_FORMAT: 'json',
-      HOST: '127.0.0.1',
-      PORT: String(await freePort()),
-      MONGO_URL: mongoUrl,
-      AMQP_URL: testAmqpUrl(),
-      AMQP_NAMESPACE: world.amqp.names.namespace,
-      EMAIL_PREFETCH: String(PREFETCH),
-      RETRY_DELAYS_MS: '200,400',
-      RETRY_JITTER: '0',
-      PROVIDER_TIMEOUT_MS: '3000',
-      SEND_LEASE_MS: '4000',
-      DRAIN_TIMEOUT_MS: '3500',
-      SHUTDOWN_TIMEOUT_MS: '8000',
-      EMAIL_RATE_PER_SECOND: '0',
-      MAILGUN_API_KEY: world.mailgun.apiKey,
-      MAILGUN_DOMAIN,
-      MAILGUN_FROM,
-      MAILGUN_URL: world.mailgun.url,
-    });
+    const worker = new WorkerProcess(
+      await workerProcessEnv(world, {
+        MONGO_URL: mongoUrl,
+        EMAIL_PREFETCH: String(PREFETCH),
+        PROVIDER_TIMEOUT_MS: '3000',
+        SEND_LEASE_MS: '4000',
+        DRAIN_TIMEOUT_MS: '3500',
+        SHUTDOWN_TIMEOUT_MS: '8000',
+      }),
+    );
     workers.push(worker);
     await worker.start();
     return worker;

@@ -1,16 +1,15 @@
-import { testAmqpUrl, waitFor } from '@herald/test-support';
+import { waitFor } from '@herald/test-support';
 import { deliveryModel } from '../src/deliveries/data/delivery-model';
 import {
   emailJob,
-  MAILGUN_DOMAIN,
-  MAILGUN_FROM,
   PUBLIC_BASE_URL,
   smsJob,
   startHarness,
   TWILIO_FROM,
   type WorkerHarness,
+  workerProcessEnv,
 } from './harness';
-import { freePort, READY_TIMEOUT_MS, WorkerProcess } from './worker-process';
+import { READY_TIMEOUT_MS, WorkerProcess } from './worker-process';
 
 const EMAILS = 150;
 const SMS = 150;
@@ -43,38 +42,26 @@ describe('the delivery worker SIGKILLed while sending email and SMS', () => {
   });
 
   async function startWorker(): Promise<WorkerProcess> {
-    const worker = new WorkerProcess({
-      NODE_ENV: 'test',
-      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'info',
-      LOG_FORMAT: 'json',
-      HOST: '127.0.0.1',
-      PORT: String(await freePort()),
-      MONGO_URL: world.mongo.url,
-      AMQP_URL: testAmqpUrl(),
-      AMQP_NAMESPACE: world.amqp.names.namespace,
-      EMAIL_PREFETCH: '10',
-      SMS_PREFETCH: '10',
-      RETRY_MAX_ATTEMPTS: '10',
-      RETRY_DELAYS_MS: '200,400',
-      RETRY_JITTER: '0',
-      PROVIDER_TIMEOUT_MS: '2000',
-      SEND_LEASE_MS: '2500',
-      DRAIN_TIMEOUT_MS: '2200',
-      SHUTDOWN_TIMEOUT_MS: '6000',
-      EMAIL_RATE_PER_SECOND: '0',
-      SMS_RATE_PER_SECOND: '0',
-      EMAIL_PROVIDERS: 'mailgun',
-      SMS_PROVIDERS: 'twilio',
-      MAILGUN_API_KEY: world.mailgun.apiKey,
-      MAILGUN_DOMAIN,
-      MAILGUN_FROM,
-      MAILGUN_URL: world.mailgun.url,
-      TWILIO_ACCOUNT_SID: world.twilio.accountSid,
-      TWILIO_AUTH_TOKEN: world.twilio.authToken,
-      TWILIO_FROM,
-      TWILIO_API_URL: world.twilio.url,
-      PUBLIC_BASE_URL,
-    });
+    const worker = new WorkerProcess(
+      await workerProcessEnv(world, {
+        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'info',
+        EMAIL_PREFETCH: '10',
+        SMS_PREFETCH: '10',
+        RETRY_MAX_ATTEMPTS: '10',
+        PROVIDER_TIMEOUT_MS: '2000',
+        SEND_LEASE_MS: '2500',
+        DRAIN_TIMEOUT_MS: '2200',
+        SHUTDOWN_TIMEOUT_MS: '6000',
+        SMS_RATE_PER_SECOND: '0',
+        EMAIL_PROVIDERS: 'mailgun',
+        SMS_PROVIDERS: 'twilio',
+        TWILIO_ACCOUNT_SID: world.twilio.accountSid,
+        TWILIO_AUTH_TOKEN: world.twilio.authToken,
+        TWILIO_FROM,
+        TWILIO_API_URL: world.twilio.url,
+        PUBLIC_BASE_URL,
+      }),
+    );
     workers.push(worker);
     await worker.start();
     return worker;

@@ -1,7 +1,7 @@
-import { testAmqpUrl, waitFor } from '@herald/test-support';
-import { freePort, READY_TIMEOUT_MS, WorkerProcess } from './worker-process';
+import { waitFor } from '@herald/test-support';
+import { READY_TIMEOUT_MS, WorkerProcess } from './worker-process';
 import { deliveryModel } from '../src/deliveries/data/delivery-model';
-import { emailJob, MAILGUN_DOMAIN, MAILGUN_FROM, startHarness, type WorkerHarness } from './harness';
+import { emailJob, startHarness, type WorkerHarness, workerProcessEnv } from './harness';
 
 const JOBS = 200;
 const PREFETCH = 10;
@@ -19,29 +19,16 @@ describe('the delivery worker killed in the middle of a batch', () => {
   });
 
   async function startWorker(): Promise<WorkerProcess> {
-    const worker = new WorkerProcess({
-      NODE_ENV: 'test',
-      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
-      LOG_FORMAT: 'json',
-      HOST: '127.0.0.1',
-      PORT: String(await freePort()),
-      MONGO_URL: world.mongo.url,
-      AMQP_URL: testAmqpUrl(),
-      AMQP_NAMESPACE: world.amqp.names.namespace,
-      EMAIL_PREFETCH: String(PREFETCH),
-      RETRY_MAX_ATTEMPTS: '5',
-      RETRY_DELAYS_MS: '200,400',
-      RETRY_JITTER: '0',
-      PROVIDER_TIMEOUT_MS: '8000',
-      SEND_LEASE_MS: '9000',
-      DRAIN_TIMEOUT_MS: '8500',
-      SHUTDOWN_TIMEOUT_MS: '12000',
-      EMAIL_RATE_PER_SECOND: '0',
-      MAILGUN_API_KEY: world.mailgun.apiKey,
-      MAILGUN_DOMAIN,
-      MAILGUN_FROM,
-      MAILGUN_URL: world.mailgun.url,
-    });
+    const worker = new WorkerProcess(
+      await workerProcessEnv(world, {
+        EMAIL_PREFETCH: String(PREFETCH),
+        RETRY_MAX_ATTEMPTS: '5',
+        PROVIDER_TIMEOUT_MS: '8000',
+        SEND_LEASE_MS: '9000',
+        DRAIN_TIMEOUT_MS: '8500',
+        SHUTDOWN_TIMEOUT_MS: '12000',
+      }),
+    );
     workers.push(worker);
     await worker.start();
     return worker;

@@ -14,6 +14,7 @@ import { type HttpApp } from '@herald/runtime/http';
 import {
   connectTestMongo,
   createTestAmqp,
+  freePort,
   testAmqpUrl,
   testLogger,
   waitFor,
@@ -253,6 +254,35 @@ export function smsJob(overrides: Partial<Extract<DeliveryJobPayload, { channel:
     content: { text: 'The long text version', sms: 'Your code is 123456' },
     metadata: {},
     createdAt: new Date().toISOString(),
+    ...overrides,
+  };
+}
+
+/**
+ * The environment a worker child process of the crash tests starts with: this harness's
+ * database, broker namespace and fake Mailgun, retries without jitter, no rate limit.
+ * `overrides` name what a test tunes (prefetch, leases, timeouts, more providers).
+ */
+export async function workerProcessEnv(
+  world: WorkerHarness,
+  overrides: Record<string, string> = {},
+): Promise<Record<string, string>> {
+  return {
+    NODE_ENV: 'test',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+    LOG_FORMAT: 'json',
+    HOST: '127.0.0.1',
+    PORT: String(await freePort()),
+    MONGO_URL: world.mongo.url,
+    AMQP_URL: testAmqpUrl(),
+    AMQP_NAMESPACE: world.amqp.names.namespace,
+    RETRY_DELAYS_MS: '200,400',
+    RETRY_JITTER: '0',
+    EMAIL_RATE_PER_SECOND: '0',
+    MAILGUN_API_KEY: world.mailgun.apiKey,
+    MAILGUN_DOMAIN,
+    MAILGUN_FROM,
+    MAILGUN_URL: world.mailgun.url,
     ...overrides,
   };
 }
