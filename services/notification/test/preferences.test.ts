@@ -4,8 +4,10 @@ import { startHarness, type Harness, type Json } from './harness';
 describe('categories and preferences', () => {
   let h: Harness;
   let admin: string;
+  // the service's clock: it moves only when a test moves it (the preferences cache's TTL)
+  let clock = new Date();
   beforeAll(async () => {
-    h = await startHarness('preferences');
+    h = await startHarness('preferences', { now: () => clock });
     admin = h.token('admin-1', 'admin');
     for (const category of [
       { key: 'marketing', name: 'Marketing', defaultChannels: ['email'] },
@@ -173,6 +175,36 @@ describe('categories and preferences', () => {
         { in_app: 'delivered', email: 'skipped' },
         { in_app: 'delivered', email: 'queued' },
       ]);
+      await h.drain(h.names.queues.work.email);
+    });
+    it('reads a recipient’s preferences once for repeated sends, and a change made here applies at once', async () => {
+      const user = await h.registerUser();
+      const finds = jest.spyOn(h.models.preferences.collection, 'find');
+      try {
+        for (let round = 0; round < 3; round += 1) {
+          const sent = await send(admin, {
+            recipient: { userId: user.userId },
+            channels: ['in_app', 'email'],
+          });
+          expect(sent.json().statuses).toEqual({ in_app: 'delivered', email: 'queued' });
+        }
+        // the clock stands still: within the cache's TTL, one read for three sends
+        expect(finds).toHaveBeenCalledTimes(1);
+        clock = new Date(clock.getTime() + 2_000);
+        await send(admin, { recipient: { userId: user.userId }, channels: ['in_app'] });
+        expect(finds).toHaveBeenCalledTimes(2);
+        await h.request('PUT', '/api/v1/preferences', {
+          token: h.token(user.userId),
+          body: { channels: { email: false }, categories: {} },
+        });
+        const after = await send(admin, {
+          recipient: { userId: user.userId },
+          channels: ['in_app', 'email'],
+        });
+        expect(after.json().statuses).toEqual({ in_app: 'delivered', email: 'skipped' });
+      } finally {
+        finds.mockRestore();
+      }
       await h.drain(h.names.queues.work.email);
     });
   });

@@ -151,7 +151,10 @@ export function createServiceContext(deps: ContextDeps): {
     }),
     subscribers: new SubscriberDirectory(models.subscribers),
     categories: new Categories(models.categories, deps.now),
-    preferences: new PreferenceDirectory(models.preferences),
+    preferences: new PreferenceDirectory(models.preferences, {
+      ttlMs: deps.settings.userCacheTtlMs,
+      now: deps.now,
+    }),
     sendQuotas: new SendQuotas(new QuotaCounters(models.quotaCounters), deps.settings.sendQuotas, deps.now),
     background: new BackgroundTasks(deps.log),
     now: deps.now,

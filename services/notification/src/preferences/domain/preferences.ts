@@ -83,6 +83,7 @@ export async function setPreferences(
       { upsert: true, returnDocument: 'after' },
     )
     .lean<PreferenceRecord>();
+  ctx.preferences.invalidate(recipientId);
   ctx.log.info({ recipientId, by: by.id, byKind: by.kind }, 'preferences changed');
   return viewOf(record);
 }
