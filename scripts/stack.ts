@@ -60,6 +60,10 @@ export interface StackOptions {
    * keeps them in its group, so a Ctrl-C on Jest cannot leave them behind.
    */
   detachChildren?: boolean;
+  /** false: no nginx, the services on their own ports only (`pnpm start --no-gateway`); default true */
+  gateway?: boolean;
+  /** where to look for nginx (default: NGINX_BIN, then the usual paths) */
+  nginxCandidates?: readonly (string | undefined)[];
 }
 
 /**
@@ -84,14 +88,37 @@ export function serviceEnv(
   };
 }
 
-export function findNginx(): string | undefined {
-  return NGINX_CANDIDATES.find((candidate): candidate is string => !!candidate && existsSync(candidate));
+export function findNginx(
+  candidates: readonly (string | undefined)[] = NGINX_CANDIDATES,
+): string | undefined {
+  return candidates.find((candidate): candidate is string => !!candidate && existsSync(candidate));
+}
+
+/**
+ * The nginx binary the stack runs, decided before anything starts: without the gateway the
+ * README's `:8080` examples and the browser pages fail, so a missing nginx stops the start
+ * (naming the fix) unless the caller asked for no gateway.
+ */
+export function gatewayBinary(
+  options: Pick<StackOptions, 'gateway' | 'nginxCandidates'>,
+): string | undefined {
+  if (options.gateway === false) return undefined;
+  const nginx = findNginx(options.nginxCandidates);
+  if (!nginx) {
+    throw new Error(
+      'nginx not found (the gateway on :8080): install it with `bash scripts/setup.sh` ' +
+        '(or your package manager; NGINX_BIN names another path), or run `pnpm start --no-gateway` ' +
+        'to reach each service on its own port',
+    );
+  }
+  return nginx;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const env = { ...(options.env ?? process.env) };
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   const dataDir = options.dataDir ?? join(REPO_ROOT, '.data');
+  const nginx = gatewayBinary(options);
   mkdirSync(dataDir, { recursive: true });
   const stops: Array<() => Promise<void>> = [];
   const stop = async () => {
@@ -193,7 +220,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ]);
 
     let gatewayUrl: string | undefined;
-    const nginx = findNginx();
     if (nginx) {
       const port = options.gatewayPort ?? Number(env.GATEWAY_PORT ?? 8080);
       const runDir = join(dataDir, 'nginx');
@@ -218,7 +244,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       gatewayUrl = `http://127.0.0.1:${port}`;
       await waitUntilReady(`${gatewayUrl}/docs/auth/json`);
     } else {
-      log('nginx not found: services are reachable on their own ports only');
+      log('--no-gateway: services are reachable on their own ports only');
     }
     writeRunningStack(dataDir, {
       pid: process.pid,

@@ -15,7 +15,10 @@ async function main(): Promise<void> {
   // SIGHUP too: a closed terminal reaches only us, not the detached children.
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, shutdown);
 
-  const stack = await startStack({ detachChildren: true });
+  const unknown = process.argv.slice(2).filter((arg) => arg !== '--no-gateway' && arg !== '--');
+  if (unknown.length > 0) throw new Error(`unknown option ${unknown.join(' ')} (known: --no-gateway)`);
+  const gateway = !process.argv.includes('--no-gateway');
+  const stack = await startStack({ detachChildren: true, gateway });
   started.stack = stack;
   if (stopping) {
     await stack.stop();
