@@ -2,7 +2,16 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SERVICES, gatewayBinary, serviceEnv, startStack } from '../stack';
+import { upstreamServers } from '../gateway-config';
+import {
+  SERVICES,
+  gatewayBinary,
+  instancePort,
+  parseScale,
+  parseStartArguments,
+  serviceEnv,
+  startStack,
+} from '../stack';
 
 describe("the local stack's service environment", () => {
   it.each(SERVICES)('has %s listen on loopback only, whatever HOST the shell or .env holds', (name) => {
@@ -49,5 +58,53 @@ describe('the gateway of the local stack', () => {
 
   it('is the first nginx found', () => {
     expect(gatewayBinary({ nginxCandidates: [...nowhere, process.execPath] })).toBe(process.execPath);
+  });
+});
+
+describe('pnpm start arguments', () => {
+  it('reads --scale and --no-gateway', () => {
+    expect(parseStartArguments(['--', '--scale', 'notification=2,delivery-worker=3,realtime=2'])).toEqual({
+      gateway: true,
+      scale: { notification: 2, 'delivery-worker': 3, realtime: 2 },
+    });
+    expect(parseStartArguments(['--no-gateway', '--scale=realtime=2'])).toEqual({
+      gateway: false,
+      scale: { realtime: 2 },
+    });
+    expect(parseStartArguments([])).toEqual({ gateway: true, scale: {} });
+  });
+
+  it.each([
+    [['--scale', 'mailer=2'], /unknown service mailer/],
+    [['--scale', 'notification=0'], /1 to 8 instances, not 0/],
+    [['--scale', 'notification=99'], /1 to 8 instances, not 99/],
+    [['--scale', 'notification'], /service=count pairs/],
+    [['--scael'], /unknown option --scael/],
+  ])('refuses %j, naming what is wrong', (args, message) => {
+    expect(() => parseStartArguments(args)).toThrow(message);
+  });
+
+  it('gives every instance of every service a port of its own', () => {
+    const scale = parseScale('auth=8,notification=8,delivery-worker=8,realtime=8');
+    const ports = SERVICES.flatMap((name) =>
+      Array.from({ length: scale[name]! }, (_, k) => instancePort(3001, name, k)),
+    );
+    expect(new Set(ports).size).toBe(ports.length);
+    expect(instancePort(3001, 'notification', 0)).toBe(3002);
+  });
+});
+
+describe("the gateway's upstream servers", () => {
+  it('are one host:port, or several that nginx balances over', () => {
+    expect(upstreamServers(undefined, '127.0.0.1:3001')).toBe('127.0.0.1:3001');
+    expect(upstreamServers('auth:3001', 'x:1')).toBe('auth:3001');
+    expect(upstreamServers(['127.0.0.1:3002', '127.0.0.1:3012'], 'x:1')).toBe(
+      '127.0.0.1:3002; server 127.0.0.1:3012',
+    );
+  });
+
+  it('never carry more nginx config than a host and a port', () => {
+    expect(() => upstreamServers(['127.0.0.1:3002; include /etc/passwd'], 'x:1')).toThrow(/host:port/);
+    expect(() => upstreamServers([], 'x:1')).toThrow(/host:port/);
   });
 });
