@@ -21,7 +21,7 @@ import { deadLettersPlugin } from './dead-letters/plugin';
 import { createServiceContext, type ServiceContext } from './kernel/context';
 import { unsetReleasedLeaseOwners } from './notifications/data/notification-model';
 import { notificationRoutes } from './notifications/routes';
-import { ownPreferenceRoutes, subscriberPreferenceRoutes } from './preferences/routes';
+import { ownPreferenceRoutes, subscriberPreferenceRoutes, userPreferenceRoutes } from './preferences/routes';
 import { relayOutbox } from './outbox/domain/outbox';
 import { Relay } from './outbox/domain/relay';
 import { verifyCurrentAccount } from './plugins/current-account';
@@ -98,6 +98,7 @@ export async function buildApp(deps: Deps): Promise<NotificationApp> {
   await app.register(authenticated(subscriberPreferenceRoutes(ctx), { principals: ['user', 'apikey'] }), {
     prefix: `${API_PREFIX}/preferences/subscribers`,
   });
+  await app.register(adminScope(userPreferenceRoutes(ctx)), { prefix: `${API_PREFIX}/preferences/users` });
   await app.register(providerWebhookRoutes(ctx), { prefix: WebhookPaths.prefix });
   await app.register(adminScope(suppressionRoutes(ctx)), { prefix: `${API_PREFIX}/admin/suppressions` });
   await app.register(adminScope(statsRoutes(ctx)), { prefix: `${API_PREFIX}/admin/stats` });
