@@ -30,6 +30,7 @@ import { runWorkers } from './plugins/workers';
 import { seedSystemTemplates } from './templates/domain/seed';
 import { SYSTEM_TEMPLATES } from './templates/domain/system';
 import { templateRoutes } from './templates/routes';
+import { unsubscribeRoutes } from './unsubscribe/routes';
 import { providerWebhookRoutes, statsRoutes, suppressionRoutes } from './webhooks/routes';
 
 export interface Deps {
@@ -100,6 +101,8 @@ export async function buildApp(deps: Deps): Promise<NotificationApp> {
   });
   await app.register(adminScope(userPreferenceRoutes(ctx)), { prefix: `${API_PREFIX}/preferences/users` });
   await app.register(providerWebhookRoutes(ctx), { prefix: WebhookPaths.prefix });
+  // public: the signed link is the credential (RFC 8058 one-click, no login)
+  await app.register(unsubscribeRoutes(ctx), { prefix: `${API_PREFIX}/unsubscribe` });
   await app.register(adminScope(suppressionRoutes(ctx)), { prefix: `${API_PREFIX}/admin/suppressions` });
   await app.register(adminScope(statsRoutes(ctx)), { prefix: `${API_PREFIX}/admin/stats` });
   await app.register(authenticated(templateRoutes(ctx.templates, now), { principals: ['user', 'apikey'] }), {

@@ -19,6 +19,7 @@ import { suppressedChannels } from '../../notifications/domain/suppression';
 import { publishDueEntries } from '../../outbox/domain/outbox';
 import { assertOneContentSource, contentFor, summaryOf } from '../../notifications/domain/templated-content';
 import { renderEveryLocale } from '../../templates/domain/render';
+import { LINK_PLACEHOLDERS, fillLinks } from '../../unsubscribe/domain/links';
 import { resolveLocale } from '../../templates/domain/locale';
 
 /*
@@ -103,6 +104,8 @@ async function broadcastContent(
     data: input.template.data,
     channels: input.channels,
     pointers: { data: '/body/template/data', key: '/body/template/key', channels: '/body/channels' },
+    // each recipient's copy gets its own links (fillLinks, at fan-out)
+    provided: LINK_PLACEHOLDERS,
   });
   return {
     ...summaryOf(rendered.byLocale[rendered.defaultLocale]!),
@@ -219,6 +222,12 @@ async function deliverBatch(
       },
     ];
   });
+  const withLinks = await Promise.all(
+    drafts.map((draft) =>
+      fillLinks(ctx, draft, { recipientId: draft.recipient.userId, category: draft.category }),
+    ),
+  );
+  drafts.splice(0, drafts.length, ...withLinks);
   // Preferences as for a single send: one batched read for the page (concurrent lookups share it).
   const [suppressed, muted, held] = await Promise.all([
     suppressedChannels(ctx, drafts),

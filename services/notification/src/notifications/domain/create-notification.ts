@@ -14,6 +14,7 @@ import { renderForSend } from '../../templates/domain/render';
 import { type CreateNotificationInput, type NotificationAccepted } from './types';
 import { type ServiceContext } from '../../kernel/context';
 import { singleLine } from '../../kernel/single-line';
+import { LINK_PLACEHOLDERS, fillLinks } from '../../unsubscribe/domain/links';
 import { publishDueEntries } from '../../outbox/domain/outbox';
 import { resolveRecipient } from './recipients';
 import { assertMaySendContent } from './sender-rules';
@@ -328,6 +329,8 @@ export async function contentOf(
     preferences: [input.locale, recipient.locale],
     channels: input.channels,
     pointers: { data: '/body/template/data', key: '/body/template/key', channels: '/body/channels' },
+    // each recipient's copy gets its own links (fillLinks)
+    provided: LINK_PLACEHOLDERS,
   });
   return {
     ...summaryOf(rendered.content),
@@ -372,12 +375,16 @@ export async function createNotification(
     input.recipient,
     input.channels,
   );
+  const content = await fillLinks(ctx, await contentOf(ctx, input, recipient), {
+    recipientId: recipient.userId,
+    category: category._id,
+  });
   const record = await storeNotification(ctx, {
     id: options.id,
     recipient,
     senderId: sender.id,
     channels: input.channels,
-    ...(await contentOf(ctx, input, recipient)),
+    ...content,
     category: category._id,
     priority: input.priority,
     metadata: input.metadata,

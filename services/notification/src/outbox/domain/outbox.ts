@@ -14,6 +14,7 @@ import {
 import { type NotificationRecord } from '../../notifications/data/notification-model';
 import { publishEvent } from './publish-event';
 import { deferHeld, isHeld } from './quiet-hold';
+import { withListUnsubscribe } from '../../unsubscribe/domain/links';
 import { type ServiceContext } from '../../kernel/context';
 import { notificationSummary } from '../../notifications/domain/summaries';
 
@@ -145,7 +146,7 @@ async function publishEntry(ctx: ServiceContext, record: NotificationRecord, ent
   const { exchanges } = ctx.amqp.names;
   const options = { correlationId: record.correlationId };
   if (entry.kind === 'job') {
-    const payload = deliveryJobPayload(record, entry);
+    const payload = await withListUnsubscribe(ctx, record, deliveryJobPayload(record, entry));
     await ctx.amqp.publish(exchanges.work, payload.channel, createDeliveryJobMessage(payload, options));
     return;
   }
