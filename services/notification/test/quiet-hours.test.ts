@@ -82,6 +82,39 @@ describe('quiet hours', () => {
       await h.drain(h.names.queues.work.email);
     });
 
+    it('hold a broadcast’s SMS for a recipient inside the window too, in-app at once', async () => {
+      await quietUser();
+      const started = await h.request('POST', '/api/v1/notifications/broadcast', {
+        token: admin,
+        body: {
+          title: 'Maintenance',
+          body: 'Tonight',
+          audience: { all: true },
+          channels: ['in_app', 'sms'],
+          category: 'marketing',
+        },
+      });
+      expect(started.statusCode).toBe(202);
+      const broadcastId = started.json().id as string;
+      await waitFor(
+        async () =>
+          (await h.request('GET', `/api/v1/notifications/broadcast/${broadcastId}`, { token: admin })).json()
+            .state === 'completed',
+        { description: 'the broadcast fanned out' },
+      );
+      const stored = await h.models.notifications.find({ broadcastId }).lean();
+      expect(stored.length).toBeGreaterThan(0);
+      for (const record of stored) {
+        expect(record.deliveries.in_app?.status).toBe('delivered');
+        expect(record.deliveries.sms).toMatchObject({
+          status: 'queued',
+          heldUntil: new Date('2026-01-16T06:00:00Z'),
+        });
+      }
+      await h.app.relay.runOnce();
+      expect(await h.messageCount(h.names.queues.work.sms)).toBe(0);
+    });
+
     it('an SMS sent at 23:00 local leaves at 07:00 local, exactly once, across a restart; in-app at once', async () => {
       const user = await quietUser();
       const created = await h.tapEvents('notification.created');
@@ -100,6 +133,11 @@ describe('quiet hours', () => {
       const id = sent.json().id as string;
       const stored = await h.stored(id);
       expect(stored.deliveries.sms.heldUntil).toEqual(new Date('2026-01-16T06:00:00Z'));
+      const view = await h.request('GET', `/api/v1/notifications/${id}`, { token: h.token(user.userId) });
+      expect(view.json().deliveries.sms).toMatchObject({
+        status: 'queued',
+        heldUntil: '2026-01-16T06:00:00.000Z',
+      });
 
       // the in-app event leaves at once; the SMS does not
       const event = await waitFor(async () => (await h.drain(created))[0], {
@@ -143,7 +181,10 @@ describe('quiet hours', () => {
         await restarted.relay.runOnce();
         const jobs = await h.drain(h.names.queues.work.sms);
         expect(sms(jobs, id)).toHaveLength(1);
-        expect(jobs[0].payload).toMatchObject({ channel: 'sms', recipient: { phone: '+14155550142' } });
+        expect(sms(jobs, id)[0].payload).toMatchObject({
+          channel: 'sms',
+          recipient: { phone: '+14155550142' },
+        });
         // the in-app event was not published a second time
         expect(await h.drain(created)).toEqual([]);
         expect(await h.confirmed(id)).toBe(true);
