@@ -301,6 +301,13 @@ export async function quietHold(
   if (!preferences?.quietHours || !preferences.timeZone) return undefined;
   const category = await ctx.categories.find(draft.category ?? 'general');
   if (category?.critical) return undefined;
-  const until = quietUntil(dueAt, preferences.timeZone, preferences.quietHours);
+  let until: Date | null;
+  try {
+    until = quietUntil(dueAt, preferences.timeZone, preferences.quietHours);
+  } catch (error) {
+    // a zone checked when it was set that this runtime's tz database no longer knows: send, never fail
+    ctx.log.warn({ err: error, recipientId, timeZone: preferences.timeZone }, 'quiet hours ignored');
+    return undefined;
+  }
   return until ? { channels, until } : undefined;
 }
