@@ -181,6 +181,12 @@ describe('one-click unsubscribe (RFC 8058)', () => {
       },
     });
     expect(created.statusCode).toBe(201);
+    const preview = await h.request('POST', '/api/v1/templates/newsletter/preview', {
+      token: admin,
+      body: { data: {} },
+    });
+    expect(preview.statusCode).toBe(200);
+    expect(preview.json().text).toContain('Unsubscribe: https://example.invalid/unsubscribe-link');
     const [ada, bob] = [await h.registerUser(), await h.registerUser()];
     const sent = await h.request('POST', '/api/v1/notifications', {
       token: admin,

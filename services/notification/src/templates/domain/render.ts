@@ -109,6 +109,16 @@ export async function renderEveryLocale(
   };
 }
 
+/**
+ * What a preview shows for the variables the service provides at send
+ * (`{{unsubscribeUrl}}`, `{{preferencesUrl}}`): a template using them
+ * previews instead of failing on a variable the data cannot hold.
+ */
+const PREVIEW_PROVIDED = {
+  unsubscribeUrl: 'https://example.invalid/unsubscribe-link',
+  preferencesUrl: 'https://example.invalid/preferences-link',
+};
+
 /** The same rendering as a send, of every channel the template has; nothing stored or sent. */
 export async function previewTemplate(t: Templates, key: string, body: PreviewRequest): Promise<Preview> {
   const compiled = body.version ? await t.cache.atVersion(key, body.version) : await t.cache.current(key);
@@ -123,6 +133,7 @@ export async function previewTemplate(t: Templates, key: string, body: PreviewRe
     preferences: [body.locale],
     channels: compiled.channels,
     pointers: { data: '/body/data', key: '/params/key', channels: '/body/channels' },
+    provided: PREVIEW_PROVIDED,
   });
   return {
     key,
