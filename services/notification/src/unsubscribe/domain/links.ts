@@ -104,11 +104,13 @@ export async function fillLinks<T extends RenderedParts>(
     return content;
   }
   const links = await emailLinks(ctx, { ...subject, issuedAt: ctx.now() });
-  // the URLs are base64url, `/`, `?`, `=` and the configured origin: nothing JSON escapes
+  // written as JSON string content (a configured origin is the operator's text), and through
+  // functions, so a `$` in it is not a replacement pattern
+  const inJson = (url: string | undefined) => () => JSON.stringify(url ?? '').slice(1, -1);
   const filled = JSON.parse(
     text
-      .replaceAll(LINK_PLACEHOLDERS.unsubscribeUrl, links?.unsubscribeUrl ?? '')
-      .replaceAll(LINK_PLACEHOLDERS.preferencesUrl, links?.preferencesUrl ?? ''),
+      .replaceAll(LINK_PLACEHOLDERS.unsubscribeUrl, inJson(links?.unsubscribeUrl))
+      .replaceAll(LINK_PLACEHOLDERS.preferencesUrl, inJson(links?.preferencesUrl)),
   ) as RenderedParts;
   return { ...content, ...filled };
 }
