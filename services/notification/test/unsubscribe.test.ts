@@ -147,7 +147,11 @@ describe('one-click unsubscribe (RFC 8058)', () => {
       const page = await h.request('GET', `/api/v1/unsubscribe?token=${encodeURIComponent(bad)}`);
       expect(page.statusCode).toBe(400);
     }
-    expect((await h.request('POST', '/api/v1/unsubscribe')).statusCode).toBe(400);
+    for (const method of ['GET', 'POST'] as const) {
+      const missing = await h.request(method, '/api/v1/unsubscribe');
+      expect(missing.statusCode).toBe(400);
+      expect(missing.json().errors).toEqual([expect.objectContaining({ field: '/querystring/token' })]);
+    }
 
     // the genuine link, once its time has passed
     const saved = clock;

@@ -24,7 +24,10 @@ function registerUnsubscribeRoutes(app: HttpApp, ctx: ServiceContext): void {
         tags,
         summary: 'The confirmation page of a one-click unsubscribe link (changes nothing)',
         querystring: UnsubscribeQuery,
-        response: { 200: UnsubscribePage, 400: UnsubscribePage, 503: ProblemDetails },
+        // a bad or expired link answers a 400 HTML page (a string, sent as is); a token that fails
+        // the schema, the usual problem+json
+
+        response: { 200: UnsubscribePage, 400: ProblemDetails, 503: ProblemDetails },
       },
     },
     async (request, reply) => {
