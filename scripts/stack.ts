@@ -212,6 +212,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       env.ADMIN_PASSWORD = admin.password;
     }
     env.JWT_PRIVATE_KEYS ||= localSigningKey(dataDir);
+    // the development key of the unsubscribe links (refused in production, see DEVELOPMENT_SECRETS)
+    env.UNSUBSCRIBE_SECRET ||= 'local-unsubscribe-secret';
 
     let mailgun: FakeMailgun | undefined;
     let twilio: FakeTwilio | undefined;

@@ -81,6 +81,7 @@ export const DEVELOPMENT_SECRETS: Readonly<Record<string, readonly string[]>> = 
   TWILIO_AUTH_TOKEN: ['local-twilio-token', 'fake-twilio-auth-token'],
   SENDGRID_API_KEY: ['SG.local-sendgrid-key', 'SG.fake-sendgrid-key'],
   SMTP_PASS: ['local-smtp-password', 'fake-smtp-password'],
+  UNSUBSCRIBE_SECRET: ['local-unsubscribe-secret'],
 };
 
 /**

@@ -21,7 +21,7 @@ import { deadLettersPlugin } from './dead-letters/plugin';
 import { createServiceContext, type ServiceContext } from './kernel/context';
 import { unsetReleasedLeaseOwners } from './notifications/data/notification-model';
 import { notificationRoutes } from './notifications/routes';
-import { ownPreferenceRoutes, subscriberPreferenceRoutes } from './preferences/routes';
+import { ownPreferenceRoutes, subscriberPreferenceRoutes, userPreferenceRoutes } from './preferences/routes';
 import { relayOutbox } from './outbox/domain/outbox';
 import { Relay } from './outbox/domain/relay';
 import { verifyCurrentAccount } from './plugins/current-account';
@@ -30,6 +30,7 @@ import { runWorkers } from './plugins/workers';
 import { seedSystemTemplates } from './templates/domain/seed';
 import { SYSTEM_TEMPLATES } from './templates/domain/system';
 import { templateRoutes } from './templates/routes';
+import { unsubscribeRoutes } from './unsubscribe/routes';
 import { providerWebhookRoutes, statsRoutes, suppressionRoutes } from './webhooks/routes';
 
 export interface Deps {
@@ -98,7 +99,10 @@ export async function buildApp(deps: Deps): Promise<NotificationApp> {
   await app.register(authenticated(subscriberPreferenceRoutes(ctx), { principals: ['user', 'apikey'] }), {
     prefix: `${API_PREFIX}/preferences/subscribers`,
   });
+  await app.register(adminScope(userPreferenceRoutes(ctx)), { prefix: `${API_PREFIX}/preferences/users` });
   await app.register(providerWebhookRoutes(ctx), { prefix: WebhookPaths.prefix });
+  // public: the signed link is the credential (RFC 8058 one-click, no login)
+  await app.register(unsubscribeRoutes(ctx), { prefix: `${API_PREFIX}/unsubscribe` });
   await app.register(adminScope(suppressionRoutes(ctx)), { prefix: `${API_PREFIX}/admin/suppressions` });
   await app.register(adminScope(statsRoutes(ctx)), { prefix: `${API_PREFIX}/admin/stats` });
   await app.register(authenticated(templateRoutes(ctx.templates, now), { principals: ['user', 'apikey'] }), {
