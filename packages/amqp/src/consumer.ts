@@ -3,6 +3,7 @@ import { type ConfirmChannel, type ConsumeMessage } from 'amqplib';
 import { type Logger } from 'pino';
 import { type Static, type TSchema } from '@sinclair/typebox';
 import { Headers, validateMessage } from '@herald/contracts';
+import { lazyChild } from '@herald/runtime';
 import { type AmqpClient } from './client';
 import { classifyFailure, describeError, readRetryAttempts } from './failure';
 import { ackSafely, QueueConsumer, type QueueDeclaration } from './queue-consumer';
@@ -87,7 +88,8 @@ export class Consumer<S extends TSchema> extends QueueConsumer {
       attempt,
       isLastAttempt: attempt >= maxAttempts,
       headers,
-      log: this.log.child({
+      // made on first use: most messages log nothing at the configured level
+      log: lazyChild(this.log, {
         messageId: message.properties.messageId,
         correlationId: message.properties.correlationId,
         attempt,

@@ -72,3 +72,32 @@ export function createLogger(config: LoggerConfig, destination?: pino.Destinatio
   }
   return pino(options);
 }
+
+const LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal']);
+
+/**
+ * `parent.child(bindings)`, made on first use. A pino child is not free: its bindings go through
+ * the serialisers and the redaction of REDACTED_PATHS once, at creation. A consumer or a handler
+ * that makes one per message and then logs nothing at the configured level (most messages) pays
+ * that for nothing; with this, a call at a disabled level returns a no-op and makes no child.
+ * Levels are the parent's (a child shares them), so asking for one makes no child either, and a
+ * lazy child of a lazy child stays lazy.
+ */
+export function lazyChild(parent: Logger, bindings: Record<string, unknown>): Logger {
+  let child: Logger | undefined;
+  const noop = () => undefined;
+  return new Proxy(parent, {
+    get(_, property) {
+      if (property === 'isLevelEnabled' || property === 'level') {
+        const value: unknown = Reflect.get(parent, property, parent);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(parent) : value;
+      }
+      if (typeof property === 'string' && LEVELS.has(property) && !parent.isLevelEnabled(property)) {
+        return noop;
+      }
+      child ??= parent.child(bindings);
+      const value: unknown = Reflect.get(child, property, child);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(child) : value;
+    },
+  });
+}

@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { createLogger } from '../src/logger';
+import { createLogger, lazyChild } from '../src/logger';
 
 function capture() {
   const lines: Record<string, unknown>[] = [];
@@ -52,5 +52,32 @@ describe('logger', () => {
     const line = JSON.stringify(lines[0]);
     for (const secret of ['c2VjcmV0', 'pw-1', 't-2']) expect(line).not.toContain(secret);
     expect(line).toContain('send failed');
+  });
+
+  describe('lazyChild', () => {
+    it('makes no child for calls at a disabled level, nor for level checks, even nested', () => {
+      const { lines, stream } = capture();
+      const root = createLogger({ name: 'svc', level: 'info', format: 'json' }, stream);
+      const child = jest.spyOn(root, 'child');
+      const outer = lazyChild(root, { messageId: 'm-1' });
+      const inner = lazyChild(outer, { jobId: 'j-1' });
+      inner.debug('not written');
+      expect(inner.isLevelEnabled('debug')).toBe(false);
+      expect(inner.level).toBe('info');
+      expect(child).not.toHaveBeenCalled();
+      expect(lines).toEqual([]);
+    });
+
+    it('writes with every binding, and redacts them, once a call is at an enabled level', () => {
+      const { lines, stream } = capture();
+      const root = createLogger({ name: 'svc', level: 'info', format: 'json' }, stream);
+      const inner = lazyChild(lazyChild(root, { messageId: 'm-1', token: 't-secret' }), { jobId: 'j-1' });
+      inner.warn({ attempt: 2 }, 'first');
+      inner.info('second');
+      expect(lines).toMatchObject([
+        { level: 'warn', msg: 'first', messageId: 'm-1', jobId: 'j-1', attempt: 2, token: '[redacted]' },
+        { level: 'info', msg: 'second', messageId: 'm-1', jobId: 'j-1' },
+      ]);
+    });
   });
 });

@@ -1,4 +1,6 @@
 import type MailgunClass from 'mailgun.js' with { 'resolution-mode': 'import' };
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { type AddressInfo } from 'node:net';
 import { FakeMailgun, FakeTwilio } from '@herald/fake-providers';
 import { MailgunProvider } from '../src/providers/mailgun';
 import { TwilioProvider } from '../src/providers/twilio';
@@ -98,4 +100,49 @@ describe('the providers, against the fakes', () => {
     expect(ours.fields.text).toEqual(['line one\r\nline two\r\nline three\r\nend']);
     expect(ours.headers['content-length']).toBe(String(Number(ours.headers['content-length'])));
   });
+
+  it('follows no redirect: a 3xx is a refusal, and the API key goes nowhere else', async () => {
+    const elsewhere: IncomingHttpHeaders[] = [];
+    const target = await listen((request, response) => {
+      elsewhere.push(request.headers);
+      response
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end('{"id":"<x@y>","message":"Queued"}');
+    });
+    const redirecting = await listen((request, response) => {
+      request.resume();
+      response.writeHead(307, { location: `${url(target)}${request.url}` }).end();
+    });
+    try {
+      const provider = new MailgunProvider({
+        apiKey: 'key-must-stay-here',
+        domain: 'mg.example.com',
+        url: url(redirecting),
+        from: 'Herald <noreply@mg.example.com>',
+        timeoutMs: 1_000,
+      });
+      await expect(provider.send(emailJob())).rejects.toMatchObject({
+        code: 'rejected_by_provider',
+        providerCode: '307',
+      });
+      expect(elsewhere).toEqual([]);
+    } finally {
+      await Promise.all([close(target), close(redirecting)]);
+    }
+  });
 });
+
+async function listen(handler: Parameters<typeof createServer>[1]): Promise<Server> {
+  const server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return server;
+}
+
+function url(server: Server): string {
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+function close(server: Server): Promise<void> {
+  server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
+}

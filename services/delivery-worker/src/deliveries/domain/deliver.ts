@@ -1,6 +1,6 @@
 import { type DeliveryJobMessage, type DeliveryError, type DeliveryStatus } from '@herald/contracts';
 import { type DeadLettered, type MessageContext, type RetryScheduled } from '@herald/amqp';
-import { TransientError, type Logger } from '@herald/runtime';
+import { lazyChild, TransientError, type Logger } from '@herald/runtime';
 import { type DeliveryKey, type DeliveryRecords } from '../data/delivery-records';
 import { type EmailJob, type Provider, type SendResult, type SmsJob } from '../../providers/provider';
 import {
@@ -423,26 +423,4 @@ async function recordSent(records: DeliveryRecords, key: DeliveryKey, sent: Sent
       await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
     }
   }
-}
-
-const LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal']);
-
-/**
- * A child logger made on first use. A pino child is not free (its bindings are serialised, its
- * redaction set up), and most jobs log nothing at the configured level: a call at a disabled
- * level makes no child.
- */
-function lazyChild(parent: Logger, bindings: Record<string, unknown>): Logger {
-  let child: Logger | undefined;
-  const noop = () => undefined;
-  return new Proxy(parent, {
-    get(_, property) {
-      if (typeof property === 'string' && LEVELS.has(property) && !parent.isLevelEnabled(property)) {
-        return noop;
-      }
-      child ??= parent.child(bindings);
-      const value: unknown = Reflect.get(child, property, child);
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(child) : value;
-    },
-  });
 }
