@@ -33,6 +33,7 @@ const requiredPayloadField: Record<MessageType, string> = {
   'apikey.upserted': 'secretHash',
   'subscriber.upserted': 'revision',
   'subscriber.deleted': 'subscriberId',
+  'push.subscription_gone': 'endpoint',
 };
 
 /** A date-time field in each payload. */
@@ -58,6 +59,7 @@ const payloadDateField: Record<MessageType, (payload: Record<string, unknown>, v
   ),
   'apikey.upserted': (payload, value) => ((payload.revokedAt = value), '/payload/revokedAt'),
   'subscriber.upserted': (payload, value) => ((payload.updatedAt = value), '/payload/updatedAt'),
+  'push.subscription_gone': (payload, value) => ((payload.at = value), '/payload/at'),
   'subscriber.deleted': (payload, value) => ((payload.deletedAt = value), '/payload/deletedAt'),
 };
 

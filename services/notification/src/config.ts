@@ -25,6 +25,8 @@ const QuotaEnv = {
   QUOTA_EMAIL_PER_DAY: quota(DEFAULT_SEND_QUOTAS.email.perDay),
   QUOTA_SMS_PER_MINUTE: quota(DEFAULT_SEND_QUOTAS.sms.perMinute),
   QUOTA_SMS_PER_DAY: quota(DEFAULT_SEND_QUOTAS.sms.perDay),
+  QUOTA_PUSH_PER_MINUTE: quota(DEFAULT_SEND_QUOTAS.push.perMinute),
+  QUOTA_PUSH_PER_DAY: quota(DEFAULT_SEND_QUOTAS.push.perDay),
 };
 
 export const NotificationEnv = {
@@ -162,6 +164,7 @@ export function settingsFrom(config: Config): ServiceSettings {
       in_app: { perMinute: config.QUOTA_IN_APP_PER_MINUTE, perDay: config.QUOTA_IN_APP_PER_DAY },
       email: { perMinute: config.QUOTA_EMAIL_PER_MINUTE, perDay: config.QUOTA_EMAIL_PER_DAY },
       sms: { perMinute: config.QUOTA_SMS_PER_MINUTE, perDay: config.QUOTA_SMS_PER_DAY },
+      push: { perMinute: config.QUOTA_PUSH_PER_MINUTE, perDay: config.QUOTA_PUSH_PER_DAY },
     },
     smsAllowList: parseSmsAllowList(config.SMS_ALLOWED_COUNTRIES),
   };
