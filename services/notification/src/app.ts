@@ -23,6 +23,7 @@ import { unsetReleasedLeaseOwners } from './notifications/data/notification-mode
 import { notificationRoutes } from './notifications/routes';
 import { ownPreferenceRoutes, subscriberPreferenceRoutes } from './preferences/routes';
 import { relayOutbox } from './outbox/domain/outbox';
+import { pushSubscriptionRoutes, vapidKeyRoutes } from './push-subscriptions/routes';
 import { Relay } from './outbox/domain/relay';
 import { verifyCurrentAccount } from './plugins/current-account';
 import { registerSendQuota } from './plugins/send-quota';
@@ -98,6 +99,10 @@ export async function buildApp(deps: Deps): Promise<NotificationApp> {
   await app.register(authenticated(subscriberPreferenceRoutes(ctx), { principals: ['user', 'apikey'] }), {
     prefix: `${API_PREFIX}/preferences/subscribers`,
   });
+  await app.register(authenticated(pushSubscriptionRoutes(ctx), { principals: ['user', 'subscriber'] }), {
+    prefix: `${API_PREFIX}/push-subscriptions`,
+  });
+  await app.register(vapidKeyRoutes(ctx), { prefix: `${API_PREFIX}/push-subscriptions` });
   await app.register(providerWebhookRoutes(ctx), { prefix: WebhookPaths.prefix });
   await app.register(adminScope(suppressionRoutes(ctx)), { prefix: `${API_PREFIX}/admin/suppressions` });
   await app.register(adminScope(statsRoutes(ctx)), { prefix: `${API_PREFIX}/admin/stats` });

@@ -96,6 +96,14 @@ export const NotificationEnv = {
    * unset, empty or `*`: every valid number. The worker reads the same variable as its last guard.
    */
   SMS_ALLOWED_COUNTRIES: Type.Optional(Type.String()),
+  /**
+   * The VAPID public key (base64url, the same as the worker's): served at
+   * GET /api/v1/push-subscriptions/vapid-public-key for browsers to subscribe with.
+   * Unset: Web Push is off (subscribing answers 503, the push channel 422).
+   */
+  VAPID_PUBLIC_KEY: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{87}$' })),
+  /** tests and local development only: accept http push endpoints on loopback (refused in production) */
+  PUSH_ALLOW_LOOPBACK_HTTP: Type.Boolean({ default: false }),
 };
 
 export const loadConfig = () =>
@@ -133,9 +141,16 @@ export interface ServiceSettings {
   sendQuotas: SendQuotaLimits;
   /** E.164 prefixes an SMS may go to, or every valid number (`@herald/runtime/phone`) */
   smsAllowList: SmsAllowList;
+  /** Web Push's application server key; unset: push is off */
+  vapidPublicKey?: string;
+  /** accept push endpoints on loopback (http or https), for tests */
+  pushAllowLoopbackHttp: boolean;
 }
 
 export function settingsFrom(config: Config): ServiceSettings {
+  if (config.NODE_ENV === 'production' && config.PUSH_ALLOW_LOOPBACK_HTTP) {
+    throw new Error('PUSH_ALLOW_LOOPBACK_HTTP is for tests and development: refused in production');
+  }
   return {
     prefetch: config.AMQP_PREFETCH,
     relayIntervalMs: config.OUTBOX_RELAY_INTERVAL_MS,
@@ -167,6 +182,8 @@ export function settingsFrom(config: Config): ServiceSettings {
       push: { perMinute: config.QUOTA_PUSH_PER_MINUTE, perDay: config.QUOTA_PUSH_PER_DAY },
     },
     smsAllowList: parseSmsAllowList(config.SMS_ALLOWED_COUNTRIES),
+    ...(config.VAPID_PUBLIC_KEY ? { vapidPublicKey: config.VAPID_PUBLIC_KEY } : {}),
+    pushAllowLoopbackHttp: config.PUSH_ALLOW_LOOPBACK_HTTP,
   };
 }
 
@@ -189,4 +206,5 @@ export const defaultSettings: ServiceSettings = {
   apiKeyCacheMs: 2_000,
   sendQuotas: DEFAULT_SEND_QUOTAS,
   smsAllowList: ALL_DESTINATIONS,
+  pushAllowLoopbackHttp: false,
 };
