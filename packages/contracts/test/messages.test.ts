@@ -223,8 +223,8 @@ describe.each<Case>([
   [
     'a status for an unknown channel',
     'notification.created',
-    (m) => ((at(m, 'notification').statuses as Record<string, unknown>).push = 'queued'),
-    '/payload/notification/statuses/push',
+    (m) => ((at(m, 'notification').statuses as Record<string, unknown>).fax = 'queued'),
+    '/payload/notification/statuses/fax',
   ],
   [
     'a negative unread count',
@@ -356,7 +356,7 @@ describe('validation issues', () => {
     message.payload.channel = 'fax';
     expect(validateMessage(MessageSchemas['delivery.status'], message)).toEqual({
       ok: false,
-      errors: [{ path: '/payload/channel', message: "Expected one of 'email', 'sms'" }],
+      errors: [{ path: '/payload/channel', message: "Expected one of 'email', 'sms', 'push'" }],
     });
   });
 
