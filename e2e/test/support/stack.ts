@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testAmqpUrl, testMongoUrl, uniqueNamespace } from '@herald/test-support';
-import { type FakeMailgun, type FakeTwilio } from '@herald/fake-providers';
+import { type FakeMailgun, type FakePushService, type FakeTwilio } from '@herald/fake-providers';
 import { SERVICES, findNginx, startStack, type Stack } from '../../../scripts/stack';
 import { freePortRange } from '@herald/local-infra';
 
@@ -21,6 +21,7 @@ export interface E2eStack {
   serviceUrls: Record<string, string>;
   mailgun: FakeMailgun;
   twilio: FakeTwilio;
+  push: FakePushService;
   /** the first admin, created by auth at start from ADMIN_EMAIL / ADMIN_PASSWORD */
   admin: Credentials;
   stop(): Promise<void>;
@@ -72,6 +73,8 @@ export async function startE2eStack(): Promise<E2eStack> {
         // empty: startStack runs the fake providers and aims the worker and the webhooks at them
         MAILGUN_API_KEY: '',
         TWILIO_ACCOUNT_SID: '',
+        VAPID_PUBLIC_KEY: '',
+        VAPID_PRIVATE_KEY: '',
         ADMIN_EMAIL: admin.email,
         ADMIN_PASSWORD: admin.password,
         // what providers call back: Twilio signs this URL, so it must be this run's gateway
@@ -82,7 +85,7 @@ export async function startE2eStack(): Promise<E2eStack> {
     rmSync(dataDir, { recursive: true, force: true });
     throw error;
   }
-  if (!stack.gatewayUrl || !stack.mailgun || !stack.twilio) {
+  if (!stack.gatewayUrl || !stack.mailgun || !stack.twilio || !stack.push) {
     await stack.stop();
     rmSync(dataDir, { recursive: true, force: true });
     throw new Error('the stack started without the gateway or the fake providers');
@@ -92,6 +95,7 @@ export async function startE2eStack(): Promise<E2eStack> {
     serviceUrls: stack.serviceUrls,
     mailgun: stack.mailgun,
     twilio: stack.twilio,
+    push: stack.push,
     admin,
     stop: async () => {
       await stack.stop();

@@ -228,6 +228,39 @@ describe('Web Push subscriptions', () => {
       ).toEqual(['queued', 'sending', 'sent']);
     });
 
+    it('a broadcast pushes only to users with a subscription; the others get the rest', async () => {
+      const { userId: withBrowser } = await h.registerUser();
+      const { userId: without } = await h.registerUser();
+      await subscribe(h.token(withBrowser), browserSubscription());
+      await h.drain(h.names.queues.work.push);
+      const response = await h.request('POST', '/api/v1/notifications/broadcast', {
+        token: h.token('admin-1', 'admin'),
+        body: {
+          audience: { all: true },
+          channels: ['in_app', 'push'],
+          title: 'Maintenance',
+          body: 'Tonight',
+        },
+      });
+      expect(response.statusCode).toBe(202);
+      const broadcastId: string = response.json().id;
+      await waitFor(
+        async () =>
+          (
+            await h.request('GET', `/api/v1/notifications/broadcast/${broadcastId}`, {
+              token: h.token('admin-1', 'admin'),
+            })
+          ).json().state === 'completed',
+      );
+      const records = await h.models.notifications.find({ broadcastId }).lean();
+      const channelsOf = (owner: string) => records.find((record) => record.userId === owner)?.channels;
+      expect(channelsOf(withBrowser)).toEqual(['in_app', 'push']);
+      expect(channelsOf(without)).toEqual(['in_app']);
+      const jobs = await h.drain(h.names.queues.work.push);
+      expect(jobs.map((job) => job.payload.recipient.userId)).toContain(withBrowser);
+      expect(jobs.map((job) => job.payload.recipient.userId)).not.toContain(without);
+    });
+
     it("deletes a subscription on the worker's push.subscription_gone (a 410), and only that one", async () => {
       const { userId: owner } = await h.registerUser();
       const token = h.token(owner);

@@ -115,6 +115,16 @@ export async function pushTargetsOf(ctx: ServiceContext, owner: string): Promise
   }));
 }
 
+/** Of these inbox owners, those with at least one subscription (a broadcast skips push for the others). */
+export async function ownersWithPushSubscriptions(
+  ctx: ServiceContext,
+  owners: string[],
+): Promise<Set<string>> {
+  if (!ctx.settings.vapidPublicKey || owners.length === 0) return new Set();
+  const found = await ctx.models.pushSubscriptions.distinct('owner', { owner: { $in: owners } });
+  return new Set(found.map(String));
+}
+
 /**
  * At send time: the push channel needs Web Push configured and an inbox owner with at least one
  * subscription; otherwise the request is refused (422), as SMS is without a phone number.
