@@ -8,7 +8,8 @@ export const REPO_ROOT = resolve(__dirname, '..');
 export interface GatewayConfigOptions {
   runDir: string;
   port?: number;
-  upstreams?: Partial<Record<'auth' | 'notification' | 'realtime' | 'deliveryWorker', string>>;
+  /** host:port of each service, or of each of its instances (nginx balances over them) */
+  upstreams?: Partial<Record<'auth' | 'notification' | 'realtime' | 'deliveryWorker', string | string[]>>;
   credentialsRate?: string;
   credentialsBurst?: number;
   webhooksRate?: string;
@@ -41,6 +42,22 @@ export function trustedProxiesConfig(list: string | undefined): string {
 
 const PLACEHOLDER = /\$\{(HERALD_[A-Z_]+)\}/g;
 
+const HOST_PORT = /^[A-Za-z0-9.-]+:\d{1,5}$/;
+
+/**
+ * An upstream's servers as nginx.conf's `server ${HERALD_X_UPSTREAM};` takes them: one host:port,
+ * or several joined into `a; server b`. (The gateway image gets one name per service, which
+ * Docker's DNS resolves to every replica.)
+ */
+export function upstreamServers(value: string | string[] | undefined, fallback: string): string {
+  const servers = value === undefined ? [fallback] : Array.isArray(value) ? value : [value];
+  const bad = servers.filter((server) => !HOST_PORT.test(server));
+  if (servers.length === 0 || bad.length > 0) {
+    throw new Error(`an upstream is host:port, one or more; not: ${bad.join(', ') || '(none)'}`);
+  }
+  return servers.join('; server ');
+}
+
 export function gatewayVariables(options: GatewayConfigOptions): Record<string, string> {
   const upstreams = options.upstreams ?? {};
   return {
@@ -51,10 +68,10 @@ export function gatewayVariables(options: GatewayConfigOptions): Record<string, 
     HERALD_CREDENTIALS_BURST: String(options.credentialsBurst ?? 10),
     HERALD_WEBHOOKS_RATE: options.webhooksRate ?? '50r/s',
     HERALD_WEBHOOKS_BURST: String(options.webhooksBurst ?? 100),
-    HERALD_AUTH_UPSTREAM: upstreams.auth ?? '127.0.0.1:3001',
-    HERALD_NOTIFICATION_UPSTREAM: upstreams.notification ?? '127.0.0.1:3002',
-    HERALD_DELIVERY_WORKER_UPSTREAM: upstreams.deliveryWorker ?? '127.0.0.1:3003',
-    HERALD_REALTIME_UPSTREAM: upstreams.realtime ?? '127.0.0.1:3004',
+    HERALD_AUTH_UPSTREAM: upstreamServers(upstreams.auth, '127.0.0.1:3001'),
+    HERALD_NOTIFICATION_UPSTREAM: upstreamServers(upstreams.notification, '127.0.0.1:3002'),
+    HERALD_DELIVERY_WORKER_UPSTREAM: upstreamServers(upstreams.deliveryWorker, '127.0.0.1:3003'),
+    HERALD_REALTIME_UPSTREAM: upstreamServers(upstreams.realtime, '127.0.0.1:3004'),
     HERALD_GATEWAY_PORT: String(options.port ?? 8080),
     HERALD_GATEWAY_STATIC_DIR: join(REPO_ROOT, 'gateway'),
     HERALD_EXAMPLES_DIR: join(REPO_ROOT, 'examples'),

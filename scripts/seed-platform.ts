@@ -288,6 +288,14 @@ async function sendWelcome(
     );
     if (inbox.items.length > 0) return false;
   }
+  // a send must name a category that exists: created once (409 on a later run is the same category)
+  const category = await platform.call('POST', '/api/v1/categories', {
+    token: adminToken,
+    body: { key: WELCOME_CATEGORY, name: 'Welcome', defaultChannels: ['in_app'] },
+  });
+  if (category.status !== 201 && category.status !== 409) {
+    throw unexpected('POST', '/api/v1/categories', category);
+  }
   await platform.expect(202, 'POST', '/api/v1/notifications', {
     token: adminToken,
     headers: { 'idempotency-key': `seed-welcome-${demoUserId}` },

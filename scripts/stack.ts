@@ -15,7 +15,62 @@ import { localCredentials, localSigningKey, removeRunningStack, writeRunningStac
 
 /** In port order: each service listens on the stack's base port plus its index. */
 export const SERVICES = ['auth', 'notification', 'delivery-worker', 'realtime'] as const;
+export type ServiceName = (typeof SERVICES)[number];
 export const DEFAULT_BASE_PORT = 3001;
+/** Instance k (0-based) of a service listens PORT_STRIDE × k above its first instance. */
+export const PORT_STRIDE = 10;
+export const MAX_INSTANCES = 8;
+
+/** How many instances of each service run (`pnpm start --scale notification=2,delivery-worker=3`). */
+export type Scale = Partial<Record<ServiceName, number>>;
+
+export function parseScale(text: string): Scale {
+  const scale: Scale = {};
+  for (const part of text.split(',').filter((entry) => entry.trim() !== '')) {
+    const match = /^\s*([a-z-]+)=(\d+)\s*$/.exec(part);
+    if (!match) throw new Error(`--scale takes service=count pairs, e.g. notification=2; not: ${part}`);
+    const [, name, count] = match;
+    if (!(SERVICES as readonly string[]).includes(name!)) {
+      throw new Error(`--scale: unknown service ${name} (known: ${SERVICES.join(', ')})`);
+    }
+    const instances = Number(count);
+    if (!(instances >= 1 && instances <= MAX_INSTANCES)) {
+      throw new Error(`--scale: ${name} takes 1 to ${MAX_INSTANCES} instances, not ${count}`);
+    }
+    scale[name as ServiceName] = instances;
+  }
+  return scale;
+}
+
+/** `pnpm start [--no-gateway] [--scale notification=2,delivery-worker=3,realtime=2]` */
+export function parseStartArguments(args: string[]): { gateway: boolean; scale: Scale } {
+  let gateway = true;
+  let scale: Scale = {};
+  for (let index = 0; index < args.length; index += 1) {
+    const arg = args[index]!;
+    if (arg === '--') continue;
+    if (arg === '--no-gateway') gateway = false;
+    else if (arg === '--scale') scale = parseScale(args[++index] ?? '');
+    else if (arg.startsWith('--scale=')) scale = parseScale(arg.slice('--scale='.length));
+    else throw new Error(`unknown option ${arg} (known: --no-gateway, --scale service=count,…)`);
+  }
+  return { gateway, scale };
+}
+
+export function instancePort(basePort: number, service: ServiceName, instance: number): number {
+  return basePort + SERVICES.indexOf(service) + instance * PORT_STRIDE;
+}
+
+/** One running process of a service. */
+export interface StackInstance {
+  service: ServiceName;
+  /** 0 for the first */
+  instance: number;
+  url: string;
+  pid: number | undefined;
+  /** SIGKILL, for tests of what a crash leaves behind; resolves once it has exited */
+  kill(): Promise<void>;
+}
 
 const NGINX_CANDIDATES = [
   process.env.NGINX_BIN,
@@ -28,7 +83,10 @@ export interface Stack {
   /** where the stack keeps its files (MongoDB's, nginx's, the local credentials) */
   dataDir: string;
   gatewayUrl: string | undefined;
+  /** each service's first instance */
   serviceUrls: Record<string, string>;
+  /** every instance of every service */
+  instances: StackInstance[];
   mailgun: FakeMailgun | undefined;
   twilio: FakeTwilio | undefined;
   /** the fake push service, when the stack made its own VAPID keys */
@@ -63,6 +121,12 @@ export interface StackOptions {
    * keeps them in its group, so a Ctrl-C on Jest cannot leave them behind.
    */
   detachChildren?: boolean;
+  /** false: no nginx, the services on their own ports only (`pnpm start --no-gateway`); default true */
+  gateway?: boolean;
+  /** instances per service (default 1 each); nginx balances over them */
+  scale?: Scale;
+  /** where to look for nginx (default: NGINX_BIN, then the usual paths) */
+  nginxCandidates?: readonly (string | undefined)[];
 }
 
 /**
@@ -87,14 +151,37 @@ export function serviceEnv(
   };
 }
 
-export function findNginx(): string | undefined {
-  return NGINX_CANDIDATES.find((candidate): candidate is string => !!candidate && existsSync(candidate));
+export function findNginx(
+  candidates: readonly (string | undefined)[] = NGINX_CANDIDATES,
+): string | undefined {
+  return candidates.find((candidate): candidate is string => !!candidate && existsSync(candidate));
+}
+
+/**
+ * The nginx binary the stack runs, decided before anything starts: without the gateway the
+ * README's `:8080` examples and the browser pages fail, so a missing nginx stops the start
+ * (naming the fix) unless the caller asked for no gateway.
+ */
+export function gatewayBinary(
+  options: Pick<StackOptions, 'gateway' | 'nginxCandidates'>,
+): string | undefined {
+  if (options.gateway === false) return undefined;
+  const nginx = findNginx(options.nginxCandidates);
+  if (!nginx) {
+    throw new Error(
+      'nginx not found (the gateway on :8080): install it with `bash scripts/setup.sh` ' +
+        '(or your package manager; NGINX_BIN names another path), or run `pnpm start --no-gateway` ' +
+        'to reach each service on its own port',
+    );
+  }
+  return nginx;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const env = { ...(options.env ?? process.env) };
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   const dataDir = options.dataDir ?? join(REPO_ROOT, '.data');
+  const nginx = gatewayBinary(options);
   mkdirSync(dataDir, { recursive: true });
   const stops: Array<() => Promise<void>> = [];
   const stop = async () => {
@@ -128,6 +215,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       env.ADMIN_PASSWORD = admin.password;
     }
     env.JWT_PRIVATE_KEYS ||= localSigningKey(dataDir);
+    // the development key of the unsubscribe links (refused in production, see DEVELOPMENT_SECRETS)
+    env.UNSUBSCRIBE_SECRET ||= 'local-unsubscribe-secret';
 
     let mailgun: FakeMailgun | undefined;
     let twilio: FakeTwilio | undefined;
@@ -186,41 +275,63 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     env.NOTIFICATION_API_URL = `http://127.0.0.1:${ports.notification}`;
 
     const serviceUrls: Record<string, string> = {};
+    const instances: StackInstance[] = [];
     const exits: Array<Promise<never>> = [];
     const children: ChildProcess[] = [];
     // all at once: each drains its own work (SIGTERM, SIGKILL after 15 s), and none needs another to
     stops.push(() => Promise.all(children.map((child) => stopProcess(child))).then(() => undefined));
     for (const name of SERVICES) {
-      const service = { name, port: ports[name] };
-      // 'source' runs the TypeScript through tsx, resolving workspace packages to their sources,
-      // so tests need no build; 'dist' runs what `pnpm build` produced.
-      const entry =
-        options.runtime === 'source'
-          ? [
-              '--conditions=@herald/source',
-              '--import',
-              'tsx',
-              join(REPO_ROOT, 'services', service.name, 'src', 'server.ts'),
-            ]
-          : [join(REPO_ROOT, 'services', service.name, 'dist', 'server.js')];
-      const child = spawn(process.execPath, entry, {
-        cwd: join(REPO_ROOT, 'services', service.name),
-        env: serviceEnv(env, service, options.databasePrefix),
-        stdio: options.stdio ?? 'inherit',
-        detached: options.detachChildren ?? false,
-      });
-      children.push(child);
-      exits.push(exitedEarly(child, service.name));
-      serviceUrls[service.name] = `http://127.0.0.1:${service.port}`;
+      const count = options.scale?.[name] ?? 1;
+      for (let instance = 0; instance < count; instance += 1) {
+        const service = { name, port: instancePort(basePort, name, instance) };
+        // 'source' runs the TypeScript through tsx, resolving workspace packages to their sources,
+        // so tests need no build; 'dist' runs what `pnpm build` produced.
+        const entry =
+          options.runtime === 'source'
+            ? [
+                '--conditions=@herald/source',
+                '--import',
+                'tsx',
+                join(REPO_ROOT, 'services', service.name, 'src', 'server.ts'),
+              ]
+            : [join(REPO_ROOT, 'services', service.name, 'dist', 'server.js')];
+        const childEnv = serviceEnv(env, service, options.databasePrefix);
+        // each realtime instance consumes its own fan-out queue, named after its instance id
+        if (count > 1) childEnv.INSTANCE_ID = `${name}-${instance + 1}-${process.pid}`;
+        const child = spawn(process.execPath, entry, {
+          cwd: join(REPO_ROOT, 'services', service.name),
+          env: childEnv,
+          stdio: options.stdio ?? 'inherit',
+          detached: options.detachChildren ?? false,
+        });
+        children.push(child);
+        const label = count > 1 ? `${service.name}#${instance + 1}` : service.name;
+        exits.push(exitedEarly(child, label));
+        const url = `http://127.0.0.1:${service.port}`;
+        if (instance === 0) serviceUrls[service.name] = url;
+        instances.push({
+          service: name,
+          instance,
+          url,
+          pid: child.pid,
+          kill: () =>
+            new Promise<void>((resolve) => {
+              if (child.exitCode !== null || child.signalCode !== null) return resolve();
+              child.once('exit', () => resolve());
+              child.kill('SIGKILL');
+            }),
+        });
+      }
     }
     // A service that dies while starting (port taken, bad config) fails the start at once.
     await Promise.race([
-      Promise.all(Object.values(serviceUrls).map((url) => waitUntilReady(`${url}/health/ready`))),
+      Promise.all(instances.map((instance) => waitUntilReady(`${instance.url}/health/ready`))),
       ...exits,
     ]);
 
+    const upstreamOf = (name: ServiceName) =>
+      instances.filter((instance) => instance.service === name).map((instance) => new URL(instance.url).host);
     let gatewayUrl: string | undefined;
-    const nginx = findNginx();
     if (nginx) {
       const port = options.gatewayPort ?? Number(env.GATEWAY_PORT ?? 8080);
       const runDir = join(dataDir, 'nginx');
@@ -229,10 +340,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         port,
         trustedProxies: env.HERALD_TRUSTED_PROXIES,
         upstreams: {
-          auth: `127.0.0.1:${ports.auth}`,
-          notification: `127.0.0.1:${ports.notification}`,
-          deliveryWorker: `127.0.0.1:${ports['delivery-worker']}`,
-          realtime: `127.0.0.1:${ports.realtime}`,
+          auth: upstreamOf('auth'),
+          notification: upstreamOf('notification'),
+          deliveryWorker: upstreamOf('delivery-worker'),
+          realtime: upstreamOf('realtime'),
         },
       });
       const check = spawnSync(nginx, ['-t', '-q', '-p', runDir, '-c', config], { encoding: 'utf8' });
@@ -245,7 +356,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       gatewayUrl = `http://127.0.0.1:${port}`;
       await waitUntilReady(`${gatewayUrl}/docs/auth/json`);
     } else {
-      log('nginx not found: services are reachable on their own ports only');
+      log('--no-gateway: services are reachable on their own ports only');
     }
     writeRunningStack(dataDir, {
       pid: process.pid,
@@ -257,7 +368,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     });
     // stopped first: while the record exists, what it names can be used
     stops.push(async () => removeRunningStack(dataDir));
-    return { dataDir, gatewayUrl, serviceUrls, mailgun, twilio, push, stop };
+    return { dataDir, gatewayUrl, serviceUrls, instances, mailgun, twilio, push, stop };
   } catch (error) {
     await stop();
     throw error;

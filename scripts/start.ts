@@ -1,6 +1,6 @@
 // `pnpm start`: the whole platform on one machine, until Ctrl-C.
 import { relative } from 'node:path';
-import { startStack, type Stack } from './stack';
+import { parseStartArguments, startStack, type Stack } from './stack';
 
 async function main(): Promise<void> {
   const started: { stack?: Stack } = {};
@@ -15,7 +15,8 @@ async function main(): Promise<void> {
   // SIGHUP too: a closed terminal reaches only us, not the detached children.
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, shutdown);
 
-  const stack = await startStack({ detachChildren: true });
+  const { gateway, scale } = parseStartArguments(process.argv.slice(2));
+  const stack = await startStack({ detachChildren: true, gateway, scale });
   started.stack = stack;
   if (stopping) {
     await stack.stop();
@@ -27,6 +28,9 @@ async function main(): Promise<void> {
     ...(stack.gatewayUrl
       ? [`  Gateway:    ${stack.gatewayUrl}`, `  Swagger UI: ${stack.gatewayUrl}/docs/`]
       : Object.entries(stack.serviceUrls).map(([name, url]) => `  ${name}: ${url} (Swagger UI ${url}/docs)`)),
+    ...(stack.instances.length > Object.keys(stack.serviceUrls).length
+      ? [`  Instances:  ${stack.instances.map((i) => `${i.service}#${i.instance + 1} ${i.url}`).join(', ')}`]
+      : []),
     ...(process.env.MONGO_URL
       ? []
       : [

@@ -116,6 +116,7 @@ describe('gateway nginx.conf', () => {
       ['/api/v1/templates', 'notification'],
       ['/api/v1/categories', 'notification'],
       ['/api/v1/preferences', 'notification'],
+      ['/api/v1/unsubscribe?token=x.y', 'notification'],
       [WebhookPaths.sendgrid, 'notification'],
       [WebhookPaths.mailgun, 'notification'],
       ['/api/v1/admin/dead-letters', 'notification'],

@@ -641,6 +641,119 @@ describe('Herald through the gateway', () => {
   });
 
   // Last: the flood spends this address's credentials budget at the gateway, which earlier steps need.
+  // Preferences and one-click unsubscribe (issue 17), through the worker and the fake Mailgun.
+  const marketing = `marketing-${run}`;
+  const security = `security-${run}`;
+  let unsubscribeUrl: string | undefined;
+
+  const sendAsAdmin = async (token: string, body: Record<string, unknown>) =>
+    expectStatus(
+      await api.post<{ id: string; statuses: Record<string, string> }>(
+        '/api/v1/notifications',
+        { title: 'From the shop', body: 'News of the week', ...body },
+        { token },
+      ),
+      202,
+    ).body;
+
+  it('a non-critical email reaches the fake Mailgun with List-Unsubscribe and List-Unsubscribe-Post', async () => {
+    const tokens = fromEarlierStep(adaTokens, "Ada's access token");
+    const admin = await login(stack.admin.email, stack.admin.password);
+    for (const category of [
+      { key: marketing, name: 'Marketing' },
+      { key: security, name: 'Security', critical: true },
+    ]) {
+      expectStatus(await api.post('/api/v1/categories', category, { token: admin.accessToken }), 201);
+    }
+    const userId = await myUserId(api, tokens.accessToken);
+    const sent = await sendAsAdmin(admin.accessToken, {
+      recipient: { userId },
+      channels: ['email'],
+      category: marketing,
+    });
+    const message = await mailgunMessageFor(sent.id);
+    const header = field(message, 'h:List-Unsubscribe') ?? '';
+    expect(header).toMatch(new RegExp(`^<${stack.gatewayUrl}/api/v1/unsubscribe\\?token=[\\w.-]+>`));
+    expect(field(message, 'h:List-Unsubscribe-Post')).toBe('List-Unsubscribe=One-Click');
+    unsubscribeUrl = /^<([^>]+)>/.exec(header)![1];
+
+    // a critical email carries none
+    const critical = await sendAsAdmin(admin.accessToken, {
+      recipient: { userId },
+      channels: ['email'],
+      category: security,
+    });
+    expect(field(await mailgunMessageFor(critical.id), 'h:List-Unsubscribe')).toBeUndefined();
+  });
+
+  it('the link through the gateway: GET changes nothing, the one-click POST mutes that category', async () => {
+    const tokens = fromEarlierStep(adaTokens, "Ada's access token");
+    const url = fromEarlierStep(unsubscribeUrl, 'the List-Unsubscribe URL');
+    const page = await fetch(url);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<form method="post"');
+    const before = expectStatus(
+      await api.get<{ categories: Record<string, unknown> }>('/api/v1/preferences', {
+        token: tokens.accessToken,
+      }),
+      200,
+    ).body;
+    expect(before.categories[marketing]).toBeUndefined();
+
+    // as a mailbox provider does it (RFC 8058): no credentials, the one-click body
+    const post = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'List-Unsubscribe=One-Click',
+    });
+    expect(post.status).toBe(200);
+    const after = expectStatus(
+      await api.get<{ categories: Record<string, unknown> }>('/api/v1/preferences', {
+        token: tokens.accessToken,
+      }),
+      200,
+    ).body;
+    expect(after.categories[marketing]).toEqual({ email: false });
+    // tampered: 400, through the gateway too
+    // (the MAC's second-to-last character: the last one also holds base64's unused bits)
+    const tampered = await fetch(
+      url.replace(/.(.)$/, (_, last: string) => `${url.at(-2) === 'A' ? 'B' : 'A'}${last}`),
+      { method: 'POST' },
+    );
+    expect(tampered.status).toBe(400);
+  });
+
+  it('muted: a marketing send is in-app delivered, email skipped, and nothing reaches Mailgun; a critical one still emails', async () => {
+    const tokens = fromEarlierStep(adaTokens, "Ada's access token");
+    fromEarlierStep(unsubscribeUrl, 'the unsubscribe of the step before');
+    const admin = await login(stack.admin.email, stack.admin.password);
+    const userId = await myUserId(api, tokens.accessToken);
+    const before = stack.mailgun.stats().total;
+    const muted = await sendAsAdmin(admin.accessToken, {
+      recipient: { userId },
+      channels: ['in_app', 'email'],
+      category: marketing,
+    });
+    expect(muted.statuses).toEqual({ in_app: 'delivered', email: 'skipped' });
+    const critical = await sendAsAdmin(admin.accessToken, {
+      recipient: { userId },
+      channels: ['in_app', 'email'],
+      category: security,
+    });
+    expect(critical.statuses).toEqual({ in_app: 'delivered', email: 'queued' });
+    await mailgunMessageFor(critical.id);
+    // the critical email is the only request the fake Mailgun got since
+    expect(stack.mailgun.stats().total - before).toBe(1);
+    expect(stack.mailgun.requests.some((request) => field(request, 'v:notification-id') === muted.id)).toBe(
+      false,
+    );
+    const status = await api.get<{ channels: Record<string, { status: string }> }>(
+      `/api/v1/notifications/${muted.id}/status`,
+      { token: tokens.accessToken },
+    );
+    expect(status.body.channels.email?.status).toBe('skipped');
+  });
+
   it('answers a login flood with the gateway 429 and a JSON body', async () => {
     const responses = await Promise.all(
       Array.from({ length: 25 }, () =>

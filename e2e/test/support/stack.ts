@@ -7,7 +7,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testAmqpUrl, testMongoUrl, uniqueNamespace } from '@herald/test-support';
 import { type FakeMailgun, type FakePushService, type FakeTwilio } from '@herald/fake-providers';
-import { SERVICES, findNginx, startStack, type Stack } from '../../../scripts/stack';
+import {
+  MAX_INSTANCES,
+  PORT_STRIDE,
+  SERVICES,
+  findNginx,
+  startStack,
+  type Scale,
+  type Stack,
+  type StackInstance,
+} from '../../../scripts/stack';
 import { freePortRange } from '@herald/local-infra';
 
 export interface Credentials {
@@ -19,6 +28,8 @@ export interface E2eStack {
   gatewayUrl: string;
   /** each service's own address, behind the gateway */
   serviceUrls: Record<string, string>;
+  /** every instance of every service (several with `scale`) */
+  instances: StackInstance[];
   mailgun: FakeMailgun;
   twilio: FakeTwilio;
   push: FakePushService;
@@ -36,10 +47,20 @@ export function requireNginx(): void {
   }
 }
 
-export async function startE2eStack(): Promise<E2eStack> {
+export interface E2eStackOptions {
+  /** instances per service (default one each) */
+  scale?: Scale;
+  /** settings on top of the suite's */
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function startE2eStack(options: E2eStackOptions = {}): Promise<E2eStack> {
   requireNginx();
-  // the services on basePort..basePort+3, the gateway right after them
-  const basePort = await freePortRange(SERVICES.length + 1);
+  // the first instances on basePort..basePort+N-1, the gateway right after them, further
+  // instances PORT_STRIDE apart above them
+  const rows = Math.max(1, ...Object.values(options.scale ?? {}));
+  if (rows > MAX_INSTANCES) throw new Error(`at most ${MAX_INSTANCES} instances per service`);
+  const basePort = await freePortRange(rows === 1 ? SERVICES.length + 1 : PORT_STRIDE * rows);
   const gatewayPort = basePort + SERVICES.length;
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
   // nginx's config, pid and temp files stay out of .data/, which a running `pnpm start` uses
@@ -62,6 +83,7 @@ export async function startE2eStack(): Promise<E2eStack> {
       // never the platform's own databases, should MONGO_URL be a MongoDB that `pnpm start` uses too
       databasePrefix: `e2e_${suffix}`,
       log: () => undefined,
+      scale: options.scale,
       env: {
         ...process.env,
         NODE_ENV: 'test',
@@ -79,6 +101,7 @@ export async function startE2eStack(): Promise<E2eStack> {
         ADMIN_PASSWORD: admin.password,
         // what providers call back: Twilio signs this URL, so it must be this run's gateway
         PUBLIC_BASE_URL: gatewayUrl,
+        ...options.env,
       },
     });
   } catch (error) {
@@ -93,6 +116,7 @@ export async function startE2eStack(): Promise<E2eStack> {
   return {
     gatewayUrl: stack.gatewayUrl,
     serviceUrls: stack.serviceUrls,
+    instances: stack.instances,
     mailgun: stack.mailgun,
     twilio: stack.twilio,
     push: stack.push,

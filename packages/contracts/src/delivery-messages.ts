@@ -73,10 +73,31 @@ const deliveryJobFields = {
   createdAt: DateTime,
 };
 
+/**
+ * RFC 2369 / RFC 8058 one-click unsubscribe, set by the notification service
+ * on every non-critical email to a recipient with preferences: each provider
+ * writes them as the message's headers. Only these two, in a shape that
+ * cannot break a header line: `<https://…>, <mailto:…>`.
+ */
+export const EmailHeaders = Type.Object(
+  {
+    'List-Unsubscribe': Type.String({
+      minLength: 3,
+      maxLength: 2000,
+      pattern: '^<[^<>\\s]+>(, <[^<>\\s]+>)*$',
+    }),
+    'List-Unsubscribe-Post': Type.Optional(Type.Literal('List-Unsubscribe=One-Click')),
+  },
+  { additionalProperties: false },
+);
+export type EmailHeaders = Static<typeof EmailHeaders>;
+
 export const EmailDeliveryJob = Type.Object({
   ...deliveryJobFields,
   channel: Type.Literal('email'),
   recipient: EmailRecipient,
+  /** optional and additive: older jobs have none */
+  headers: Type.Optional(EmailHeaders),
 });
 export const SmsDeliveryJob = Type.Object({
   ...deliveryJobFields,

@@ -34,6 +34,8 @@ interface MailSendBody {
   content?: { type?: string; value?: string }[];
   categories?: string[];
   custom_args?: Record<string, unknown>;
+  /** the message's own headers (List-Unsubscribe …) */
+  headers?: Record<string, unknown>;
 }
 
 export type SendGridEventType =
@@ -88,7 +90,7 @@ const UNIQUE_ARG_TERM = /unique_args\['([^']+)'\]\s*=\s*"([^"]*)"/g;
  * messages whose `unique_args` (the send's `custom_args`) match the query.
  *
  * Recorded fields: `from`, `to` (each recipient's address), `subject`,
- * `text`, `html`, `category`, and each custom arg as `custom_args.{name}`.
+ * `text`, `html`, `category`, each custom arg as `custom_args.{name}`, and each header as `h:{Header}`.
  */
 export class FakeSendGrid extends FakeProviderServer {
   readonly apiKey: string;
@@ -241,6 +243,8 @@ export class FakeSendGrid extends FakeProviderServer {
     if (mail.categories?.length) fields.category = mail.categories;
     const customArgs = { ...mail.custom_args, ...mail.personalizations?.[0]?.custom_args };
     for (const [name, value] of Object.entries(customArgs)) fields[`custom_args.${name}`] = [String(value)];
+    // recorded as Mailgun's fields name them (`h:<Header>`), so a test reads one shape from both fakes
+    for (const [name, value] of Object.entries(mail.headers ?? {})) fields[`h:${name}`] = [String(value)];
     return { fields, recipient: recipients[0]!.email };
   }
 

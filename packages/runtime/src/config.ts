@@ -86,6 +86,7 @@ export const DEVELOPMENT_SECRETS: Readonly<Record<string, readonly string[]>> = 
   VAPID_PUBLIC_KEY: [
     'BP8sjP9ENT28pcr8qRD4CJKx_xLYZtrrCRyVsnHoFj_AtdeYSGpLI3PLpLDzkXAcVjTp_9twb5U64UMMU3k1GQw',
   ],
+  UNSUBSCRIBE_SECRET: ['local-unsubscribe-secret'],
 };
 
 /**

@@ -20,6 +20,12 @@ async function failureOf(
   throw new Error('the send did not fail');
 }
 
+const LIST_UNSUBSCRIBE = {
+  'List-Unsubscribe':
+    '<https://herald.example.com/api/v1/unsubscribe?token=abc.def>, <mailto:unsubscribe@herald.example.com?subject=unsubscribe>',
+  'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+} as const;
+
 describe('the SMTP provider (nodemailer) against a real SMTP server', () => {
   let smtp: FakeSmtp;
   let provider: SmtpProvider;
@@ -59,6 +65,14 @@ describe('the SMTP provider (nodemailer) against a real SMTP server', () => {
     });
     expect(mail!.raw).toContain('Plain body');
     expect(mail!.raw).toContain('<p>HTML body</p>');
+  });
+
+  it('writes the job’s List-Unsubscribe headers into the message (RFC 8058)', async () => {
+    await provider.send(emailJob({ headers: LIST_UNSUBSCRIBE }));
+    expect(smtp.accepted[0]!.headers).toMatchObject({
+      'list-unsubscribe': LIST_UNSUBSCRIBE['List-Unsubscribe'],
+      'list-unsubscribe-post': 'List-Unsubscribe=One-Click',
+    });
   });
 
   it('classifies a 4xx reply as a refusal worth another provider, and a 5xx as permanent', async () => {
@@ -155,6 +169,14 @@ describe('the SendGrid provider (@sendgrid/mail) against a fake v3 API', () => {
     expect(request.headers.authorization).toBe(`Bearer ${sendgrid.apiKey}`);
   });
 
+  it('passes the job’s List-Unsubscribe headers as the message headers', async () => {
+    const { providerMessageId } = await provider.send(emailJob({ headers: LIST_UNSUBSCRIBE }));
+    expect(sendgrid.findMessage(providerMessageId)!.fields).toMatchObject({
+      'h:List-Unsubscribe': [LIST_UNSUBSCRIBE['List-Unsubscribe']],
+      'h:List-Unsubscribe-Post': ['List-Unsubscribe=One-Click'],
+    });
+  });
+
   it.each([
     ['rate_limited' as const, ProviderTransientError, 'provider_rate_limited', '429', true],
     ['server_error' as const, ProviderTransientError, 'provider_unavailable', '503', true],
@@ -206,6 +228,26 @@ describe('the lookups of Mailgun and Twilio against their fakes', () => {
     const refused = emailJob();
     await failureOf(provider.send(refused));
     expect(await provider.findSent(refused)).toEqual({ kind: 'not_found' });
+  });
+
+  it('sends the job’s List-Unsubscribe headers as Mailgun h: fields', async () => {
+    const provider = new MailgunProvider({
+      apiKey: mailgun.apiKey,
+      domain: 'mg.herald.test',
+      url: mailgun.url,
+      from: 'Herald <noreply@mg.herald.test>',
+      timeoutMs: 2_000,
+    });
+    const { providerMessageId } = await provider.send(emailJob({ headers: LIST_UNSUBSCRIBE }));
+    const recorded = mailgun.accepted.find((message) => message.messageId === providerMessageId)!;
+    expect(recorded.fields).toMatchObject({
+      'h:List-Unsubscribe': [LIST_UNSUBSCRIBE['List-Unsubscribe']],
+      'h:List-Unsubscribe-Post': ['List-Unsubscribe=One-Click'],
+    });
+    // a job without them sends none
+    const { providerMessageId: plain } = await provider.send(emailJob());
+    const without = mailgun.accepted.find((message) => message.messageId === plain)!;
+    expect(Object.keys(without.fields).filter((name) => name.startsWith('h:'))).toEqual([]);
   });
 
   it("finds a Twilio send in the number's message list by body and time", async () => {

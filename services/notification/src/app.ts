@@ -21,7 +21,7 @@ import { deadLettersPlugin } from './dead-letters/plugin';
 import { createServiceContext, type ServiceContext } from './kernel/context';
 import { unsetReleasedLeaseOwners } from './notifications/data/notification-model';
 import { notificationRoutes } from './notifications/routes';
-import { ownPreferenceRoutes, subscriberPreferenceRoutes } from './preferences/routes';
+import { ownPreferenceRoutes, subscriberPreferenceRoutes, userPreferenceRoutes } from './preferences/routes';
 import { relayOutbox } from './outbox/domain/outbox';
 import { pushSubscriptionRoutes, vapidKeyRoutes } from './push-subscriptions/routes';
 import { Relay } from './outbox/domain/relay';
@@ -31,6 +31,7 @@ import { runWorkers } from './plugins/workers';
 import { seedSystemTemplates } from './templates/domain/seed';
 import { SYSTEM_TEMPLATES } from './templates/domain/system';
 import { templateRoutes } from './templates/routes';
+import { unsubscribeRoutes } from './unsubscribe/routes';
 import { providerWebhookRoutes, statsRoutes, suppressionRoutes } from './webhooks/routes';
 
 export interface Deps {
@@ -103,7 +104,10 @@ export async function buildApp(deps: Deps): Promise<NotificationApp> {
     prefix: `${API_PREFIX}/push-subscriptions`,
   });
   await app.register(vapidKeyRoutes(ctx), { prefix: `${API_PREFIX}/push-subscriptions` });
+  await app.register(adminScope(userPreferenceRoutes(ctx)), { prefix: `${API_PREFIX}/preferences/users` });
   await app.register(providerWebhookRoutes(ctx), { prefix: WebhookPaths.prefix });
+  // public: the signed link is the credential (RFC 8058 one-click, no login)
+  await app.register(unsubscribeRoutes(ctx), { prefix: `${API_PREFIX}/unsubscribe` });
   await app.register(adminScope(suppressionRoutes(ctx)), { prefix: `${API_PREFIX}/admin/suppressions` });
   await app.register(adminScope(statsRoutes(ctx)), { prefix: `${API_PREFIX}/admin/stats` });
   await app.register(authenticated(templateRoutes(ctx.templates, now), { principals: ['user', 'apikey'] }), {

@@ -64,6 +64,20 @@ export const NotificationEnv = {
   SENDGRID_WEBHOOK_PUBLIC_KEY: Type.Optional(Type.String({ minLength: 1, maxLength: 1000 })),
   /** the origin providers call us at (the gateway's): Twilio signs the full URL it called */
   PUBLIC_BASE_URL: Type.String({ minLength: 1, default: 'http://localhost:8080' }),
+  /**
+   * The HMAC key of the one-click unsubscribe links (RFC 8058) in every
+   * non-critical email; unset, emails carry no List-Unsubscribe and the link
+   * answers 503. The development value is refused in production.
+   */
+  UNSUBSCRIBE_SECRET: Type.Optional(Type.String({ minLength: 16, maxLength: 512 })),
+  /** how long an unsubscribe link works after its email was accepted */
+  UNSUBSCRIBE_LINK_TTL_DAYS: Type.Integer({ minimum: 1, maximum: 3650, default: 60 }),
+  /** an address whose mail you process as unsubscribe requests: the mailto of List-Unsubscribe */
+  UNSUBSCRIBE_MAILTO: Type.Optional(Type.String({ maxLength: 254, pattern: '^[^@\\s<>?,]+@[^@\\s<>?,]+$' })),
+  /** your application's preference page, for `{{preferencesUrl}}`; unset: the link's own page */
+  PREFERENCES_PAGE_URL: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 2000, pattern: '^https?://[^\\s"<>\x27]+$' }),
+  ),
   /** a signed webhook older (or further in the future) than this is rejected */
   WEBHOOK_MAX_AGE_SECONDS: Type.Integer({ minimum: 10, maximum: 86_400, default: 300 }),
   /** the largest webhook body accepted */
@@ -145,6 +159,17 @@ export interface ServiceSettings {
   vapidPublicKey?: string;
   /** accept push endpoints on loopback (http or https), for tests */
   pushAllowLoopbackHttp: boolean;
+  /** one-click unsubscribe links; absent: emails carry none and the link answers 503 */
+  unsubscribe?: UnsubscribeSettings;
+}
+
+export interface UnsubscribeSettings {
+  secret: string;
+  /** how long a link works after its email was accepted */
+  linkTtlMs: number;
+  mailto?: string;
+  /** `{{preferencesUrl}}`: the application's page, else the link's own page */
+  preferencesPageUrl?: string;
 }
 
 export function settingsFrom(config: Config): ServiceSettings {
@@ -184,6 +209,16 @@ export function settingsFrom(config: Config): ServiceSettings {
     smsAllowList: parseSmsAllowList(config.SMS_ALLOWED_COUNTRIES),
     ...(config.VAPID_PUBLIC_KEY ? { vapidPublicKey: config.VAPID_PUBLIC_KEY } : {}),
     pushAllowLoopbackHttp: config.PUSH_ALLOW_LOOPBACK_HTTP,
+    ...(config.UNSUBSCRIBE_SECRET
+      ? {
+          unsubscribe: {
+            secret: config.UNSUBSCRIBE_SECRET,
+            linkTtlMs: config.UNSUBSCRIBE_LINK_TTL_DAYS * 86_400_000,
+            ...(config.UNSUBSCRIBE_MAILTO ? { mailto: config.UNSUBSCRIBE_MAILTO } : {}),
+            ...(config.PREFERENCES_PAGE_URL ? { preferencesPageUrl: config.PREFERENCES_PAGE_URL } : {}),
+          },
+        }
+      : {}),
   };
 }
 

@@ -19,6 +19,7 @@ describe('applications sending through the notification service', () => {
     h = await startHarness('notif-apps', {
       settings: { sendQuotas: { in_app: lifted, email: lifted, sms: lifted, push: lifted } },
     });
+    await h.createCategories('orders', 'digest');
   });
   afterAll(() => h.close());
 

@@ -9,6 +9,7 @@ describe('broadcasts', () => {
   beforeAll(async () => {
     // Batches of 2 make the fan-out take several checkpointed rounds.
     h = await startHarness('notif-broadcast', { settings: { broadcastBatchSize: 2 } });
+    await h.createCategories('ops');
     for (let index = 0; index < 5; index += 1) users.push(await h.registerUser());
     users.push(await h.registerUser({ phone: '+14155550142' }));
     users.push(await h.registerUser({ role: 'admin' }), await h.registerUser({ role: 'admin' }));

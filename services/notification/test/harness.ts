@@ -240,6 +240,19 @@ export async function startHarness(name: string, options: HarnessOptions = {}) {
       });
     },
 
+    /** An admin creating the categories a test sends in: a send must name one that exists. */
+    async createCategories(...keys: string[]) {
+      for (const key of keys) {
+        const created = await harness.request('POST', '/api/v1/categories', {
+          token: issuer.sign({ sub: 'category-admin', role: 'admin' }),
+          body: { key, name: key },
+        });
+        if (created.statusCode !== 201 && created.statusCode !== 409) {
+          throw new Error(`category ${key}: ${created.statusCode} ${created.body}`);
+        }
+      }
+    },
+
     /** Publishes an event as another service would, on the events exchange. */
     async publishEvent(
       routingKey: string,

@@ -6,6 +6,7 @@ describe('POST /api/v1/notifications', () => {
   let h: Harness;
   beforeAll(async () => {
     h = await startHarness('notif-create');
+    await h.createCategories('orders');
   });
   afterAll(() => h.close());
 

@@ -5,6 +5,7 @@ describe('the inbox', () => {
   let h: Harness;
   beforeAll(async () => {
     h = await startHarness('notif-inbox');
+    await h.createCategories('billing', 'security');
   });
   afterAll(() => h.close());
 

@@ -98,22 +98,29 @@ describe('categories and preferences', () => {
       expect((await h.stored(response.json().id)).category).toBe('general');
     });
 
-    it('keeps a category no admin created as a plain one: stored, non-critical, global preferences apply', async () => {
+    it('refuses a category no admin created, naming the field: single, batch and broadcast; nothing stored', async () => {
       const user = await h.registerUser();
-      const muted = await h.request('PUT', '/api/v1/preferences', {
-        token: h.token(user.userId),
-        body: { channels: { email: false }, categories: {} },
+      const before = await h.models.notifications.countDocuments();
+      for (const body of [
+        { recipient: { userId: user.userId }, channels: ['in_app', 'email'], category: 'app-defined' },
+        { recipients: [{ userId: user.userId }], channels: ['in_app'], category: 'app-defined' },
+      ]) {
+        const response = await send(admin, body);
+        expect(response.statusCode).toBe(400);
+        expect(response.headers['content-type']).toContain('application/problem+json');
+        expect(response.json()).toMatchObject({
+          code: 'unknown_category',
+          errors: [{ field: '/body/category' }],
+        });
+      }
+      const broadcast = await h.request('POST', '/api/v1/notifications/broadcast', {
+        token: admin,
+        body: { ...text, audience: { all: true }, channels: ['in_app'], category: 'app-defined' },
       });
-      expect(muted.statusCode).toBe(200);
-      const response = await send(admin, {
-        recipient: { userId: user.userId },
-        channels: ['in_app', 'email'],
-        category: 'app-defined',
-      });
-      expect(response.statusCode).toBe(202);
-      const stored = await h.stored(response.json().id);
-      expect(stored.category).toBe('app-defined');
-      expect(stored.deliveries.email.status).toBe('skipped');
+      expect(broadcast.statusCode).toBe(400);
+      expect(broadcast.json().errors).toEqual([expect.objectContaining({ field: '/body/category' })]);
+      expect(await h.models.notifications.countDocuments()).toBe(before);
+      expect(await h.models.broadcasts.countDocuments({ category: 'app-defined' })).toBe(0);
     });
 
     it('skips a channel muted for the category: in-app delivered, email skipped/preference, no email job; critical still emails', async () => {
@@ -260,11 +267,68 @@ describe('categories and preferences', () => {
         token,
         body: { channels: {}, categories: { nowhere: { email: false } } },
       });
-      expect(unknown.statusCode).toBe(422);
-      expect(unknown.json()).toMatchObject({
-        code: 'unknown_category',
-        errors: [{ field: '/body/categories/nowhere' }],
+      expect(unknown.statusCode).toBe(400);
+      expect(unknown.json()).toMatchObject({ errors: [{ field: '/body/categories/nowhere' }] });
+      expect(await h.models.preferences.exists({ _id: (await h.registerUser()).userId })).toBeNull();
+    });
+
+    it('refuse an unknown time zone, a quiet window with equal ends or without a time zone, naming the field', async () => {
+      const user = await h.registerUser();
+      const token = h.token(user.userId);
+      const put = (body: Json) =>
+        h.request('PUT', '/api/v1/preferences', { token, body: { channels: {}, categories: {}, ...body } });
+      const cases: [Json, string][] = [
+        [{ timeZone: 'Mars/Olympus_Mons' }, '/body/timeZone'],
+        [{ timeZone: 'Europe/Paris', quietHours: { start: '22:00', end: '22:00' } }, '/body/quietHours/end'],
+        [{ quietHours: { start: '22:00', end: '07:00' } }, '/body/timeZone'],
+        [
+          { timeZone: 'Europe/Paris', quietHours: { start: '24:00', end: '07:00' } },
+          '/body/quietHours/start',
+        ],
+      ];
+      for (const [body, field] of cases) {
+        const response = await put(body);
+        expect({ body, status: response.statusCode }).toEqual({ body, status: 400 });
+        expect(response.headers['content-type']).toContain('application/problem+json');
+        expect(response.json().errors).toContainEqual(expect.objectContaining({ field }));
+      }
+      expect(await h.models.preferences.exists({ _id: user.userId })).toBeNull();
+
+      const good = await put({ timeZone: 'Europe/Paris', quietHours: { start: '22:00', end: '07:00' } });
+      expect(good.statusCode).toBe(200);
+      expect(good.json()).toMatchObject({
+        timeZone: 'Europe/Paris',
+        quietHours: { start: '22:00', end: '07:00' },
       });
+      // a later PUT without them clears them (a PUT replaces the whole)
+      expect((await put({})).json()).not.toHaveProperty('quietHours');
+    });
+
+    it('show each change with who made it and from what to what; an admin reads them, nobody else', async () => {
+      const user = await h.registerUser();
+      const token = h.token(user.userId);
+      await h.request('PUT', '/api/v1/preferences', {
+        token,
+        body: { channels: { sms: false }, categories: {} },
+      });
+      const viewed = await h.request('GET', '/api/v1/preferences', { token });
+      expect(viewed.json().changes).toEqual([
+        expect.objectContaining({
+          by: user.userId,
+          byKind: 'user',
+          from: { channels: {}, categories: {} },
+          to: { channels: { sms: false }, categories: {} },
+        }),
+      ]);
+      const asAdmin = await h.request('GET', `/api/v1/preferences/users/${user.userId}`, { token: admin });
+      expect(asAdmin.statusCode).toBe(200);
+      expect(asAdmin.json().changes).toHaveLength(1);
+      const other = await h.registerUser();
+      expect(
+        (await h.request('GET', `/api/v1/preferences/users/${user.userId}`, { token: h.token(other.userId) }))
+          .statusCode,
+      ).toBe(403);
+      expect((await h.request('GET', `/api/v1/preferences/users/${user.userId}`)).statusCode).toBe(401);
     });
 
     it('a subscriber with an inbox token reads and sets its own, and cannot set another', async () => {

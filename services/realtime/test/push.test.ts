@@ -74,6 +74,20 @@ describe('pushing events from the broker to sockets', () => {
     expect(d2.map((e) => e.notification.id)).toEqual([forDave.id]);
   });
 
+  it("pushes a notification once when the outbox publishes its creation twice (a relay that died after the broker's confirm)", async () => {
+    const frank = await harness.connectAs(first.url, 'frank');
+    const received = record<NotificationNewEvent>(frank, 'notification:new');
+    const once = aNotification({ title: 'Republished' });
+    await harness.publishCreated('frank', once);
+    await harness.publishCreated('frank', once);
+    const barrier = aNotification();
+    await harness.publishCreated('frank', barrier);
+    await waitFor(() => received.some((e) => e.notification.id === barrier.id), {
+      description: 'the barrier',
+    });
+    expect(received.map((e) => e.notification.id)).toEqual([once.id, barrier.id]);
+  });
+
   it('pushes changes and makes unread-count follow a read, then a read-all', async () => {
     const erin = await harness.connectAs(second.url, 'erin');
     const updates = record<NotificationUpdatedEvent>(erin, 'notification:updated');

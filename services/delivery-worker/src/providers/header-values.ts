@@ -77,3 +77,16 @@ export function mailbox(address: string, name: string | undefined): string {
   const phrase = PLAIN_PHRASE.test(display) ? display : `"${display.replace(/["\\]/g, '\\$&')}"`;
   return `${phrase} <${address}>`;
 }
+
+/**
+ * The job's own message headers (List-Unsubscribe …), each value on one line. The contract
+ * already allows only known names and values without line breaks; this is the last guard.
+ */
+export function jobHeaders(
+  headers: Readonly<Record<string, string | undefined>> | undefined,
+): [string, string][] {
+  return Object.entries(headers ?? {})
+    .filter((entry): entry is [string, string] => typeof entry[1] === 'string')
+    .map(([name, value]) => [name, singleLine(value)] as [string, string])
+    .filter(([, value]) => value !== '');
+}

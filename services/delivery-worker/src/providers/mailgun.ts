@@ -1,6 +1,6 @@
 import type MailgunClass from 'mailgun.js' with { 'resolution-mode': 'import' };
 import { classifyMailgunError } from '../deliveries/domain/classify';
-import { emailSubject, headerText, mailbox, MAX_TAG_LENGTH, singleLine } from './header-values';
+import { emailSubject, headerText, jobHeaders, mailbox, MAX_TAG_LENGTH, singleLine } from './header-values';
 import { MultipartBody } from './multipart-body';
 import { type EmailJob, type Provider, type SendResult, type SentLookup } from './provider';
 
@@ -66,6 +66,7 @@ export class MailgunProvider implements Provider<EmailJob> {
         'v:channel': job.channel,
         'v:job-id': job.jobId,
         ...Object.fromEntries(metadata.map(([key, value]) => [`v:${key}`, value])),
+        ...Object.fromEntries(jobHeaders(job.headers).map(([name, value]) => [`h:${name}`, value])),
       });
       if (!answer.id) throw new Error('Mailgun accepted the message without an id');
       return { providerMessageId: answer.id };

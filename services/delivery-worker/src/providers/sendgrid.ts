@@ -1,7 +1,7 @@
 import { Client } from '@sendgrid/client';
 import { MailService } from '@sendgrid/mail';
 import { classifySendGridError } from '../deliveries/domain/classify';
-import { emailSubject, headerText, MAX_TAG_LENGTH, singleLine } from './header-values';
+import { emailSubject, headerText, jobHeaders, MAX_TAG_LENGTH, singleLine } from './header-values';
 import { type EmailJob, type Provider, type SendResult, type SentLookup } from './provider';
 
 export interface SendGridSettings {
@@ -52,6 +52,7 @@ export class SendGridProvider implements Provider<EmailJob> {
         text: content.text,
         ...(content.html ? { html: content.html } : {}),
         ...(categories.length ? { categories } : {}),
+        ...(job.headers ? { headers: Object.fromEntries(jobHeaders(job.headers)) } : {}),
         customArgs: {
           herald_notification_id: job.notificationId,
           herald_channel: job.channel,

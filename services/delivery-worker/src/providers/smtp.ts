@@ -1,6 +1,6 @@
 import nodemailer, { type Transporter } from 'nodemailer';
 import { classifySmtpError } from '../deliveries/domain/classify';
-import { emailSubject, mailbox, singleLine } from './header-values';
+import { emailSubject, jobHeaders, mailbox, singleLine } from './header-values';
 import { type EmailJob, type Provider, type SendResult } from './provider';
 
 export interface SmtpSettings {
@@ -53,6 +53,7 @@ export class SmtpProvider implements Provider<EmailJob> {
         text: content.text,
         ...(content.html ? { html: content.html } : {}),
         headers: {
+          ...Object.fromEntries(jobHeaders(job.headers)),
           'X-Herald-Notification-Id': singleLine(job.notificationId),
           'X-Herald-Channel': job.channel,
           'X-Herald-Job-Id': singleLine(job.jobId),

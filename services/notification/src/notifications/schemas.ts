@@ -153,6 +153,12 @@ export const ChannelDelivery = Type.Object({
   providerMessageId: Type.Optional(Type.String()),
   errorCode: Type.Optional(Type.String()),
   reason: Type.Optional(Type.String()),
+  heldUntil: Type.Optional(
+    Type.String({
+      format: 'date-time',
+      description: "quiet hours: the job leaves at this time, the end of the recipient's quiet window",
+    }),
+  ),
   updatedAt: Instant,
 });
 

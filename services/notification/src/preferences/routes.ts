@@ -3,7 +3,7 @@ import { requireScope, Scopes, type HttpApp, type ScopeRoutes } from '@herald/ru
 import { type ServiceContext } from '../kernel/context';
 import { AUTHENTICATED_SECURITY } from '../kernel/openapi';
 import { getPreferences, setPreferences, subscriberRecipientId } from './domain/preferences';
-import { PreferencesView, PutPreferencesBody, SubscriberParams } from './schemas';
+import { PreferencesView, PutPreferencesBody, SubscriberParams, UserParams } from './schemas';
 
 const tags = ['preferences'];
 const security = AUTHENTICATED_SECURITY;
@@ -88,6 +88,28 @@ function registerSubscriberPreferenceRoutes(app: HttpApp, ctx: ServiceContext): 
       ),
   );
 }
+
+function registerUserPreferenceRoutes(app: HttpApp, ctx: ServiceContext): void {
+  app.get(
+    '/:userId',
+    {
+      schema: {
+        tags,
+        security,
+        summary: "A user's preferences and their last changes (admins)",
+        params: UserParams,
+        response: { 200: PreferencesView, ...errors },
+      },
+    },
+    async (request) => getPreferences(ctx, request.params.userId),
+  );
+}
+
+/** `/api/v1/preferences/users`; mount inside `adminScope`: an admin reads anyone's, with the audit. */
+export const userPreferenceRoutes =
+  (ctx: ServiceContext): ScopeRoutes =>
+  (app) =>
+    registerUserPreferenceRoutes(app, ctx);
 
 /** `/api/v1/preferences`; mount inside `authenticated` admitting users and subscribers. */
 export const ownPreferenceRoutes =

@@ -156,7 +156,8 @@ function toProviderEvent(data: MailgunWebhook['event-data']): ProviderEvent | un
     case 'complained':
       return { ...base, engagement: 'complained', suppress: 'complained' };
     case 'unsubscribed':
-      return { ...base, engagement: 'unsubscribed', suppress: 'unsubscribed' };
+      // the recipient's preference, like the List-Unsubscribe link (see applyProviderEvent)
+      return { ...base, engagement: 'unsubscribed', unsubscribe: true };
     default:
       return undefined;
   }

@@ -22,6 +22,28 @@ export interface NotificationEventsOptions {
   instanceId: string;
   prefetch: number;
   queueMaxLength: number;
+  /** how many recent `notification.created` ids are remembered to drop a re-published copy (default 50,000) */
+  recentCreatedIds?: number;
+}
+
+/**
+ * The ids of the most recent notifications pushed, oldest dropped first. The notification
+ * service's outbox publishes at least once: a relay that dies after the broker confirmed an event
+ * but before recording it leaves another instance to publish it again. A notification is created
+ * once, so a second `notification.created` for the same id is that copy, and is not pushed twice.
+ */
+export class RecentIds {
+  private readonly ids = new Set<string>();
+
+  constructor(private readonly capacity: number) {}
+
+  /** true the first time an id is seen (within the last `capacity` ids) */
+  firstSighting(id: string): boolean {
+    if (this.ids.has(id)) return false;
+    this.ids.add(id);
+    if (this.ids.size > this.capacity) this.ids.delete(this.ids.values().next().value as string);
+    return true;
+  }
 }
 
 /** This instance's own fan-out queue: every instance sees every event and acts on its own sockets. */
@@ -49,6 +71,7 @@ export function consumeNotificationEvents(
   options: NotificationEventsOptions,
 ): Consumer<typeof RealtimeEventMessage> {
   const events = amqp.names.exchanges.events;
+  const pushed = new RecentIds(options.recentCreatedIds ?? 50_000);
   return amqp.consume({
     queue: instanceQueueName(amqp, options.instanceId),
     declare: {
@@ -81,6 +104,7 @@ export function consumeNotificationEvents(
       }
       if (message.type === MessageTypes.notificationCreated) {
         const { userId, notification, unreadCount } = message.payload;
+        if (!pushed.firstSighting(notification.id)) return;
         pusher.toUser(
           userId,
           ServerEvents.notificationNew,

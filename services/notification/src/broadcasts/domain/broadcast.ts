@@ -8,13 +8,18 @@ import { type NotificationRecord } from '../../notifications/data/notification-m
 import { type UserRecord } from '../../users/data/user-model';
 import { type BroadcastInput, type BroadcastProgress } from './types';
 import { type ServiceContext } from '../../kernel/context';
-import { buildNotification, keepAheadOfRelay } from '../../notifications/domain/create-notification';
-import { mutedChannels } from '../../preferences/domain/preferences';
+import {
+  buildNotification,
+  keepAheadOfRelay,
+  withoutMuted,
+} from '../../notifications/domain/create-notification';
+import { mutedChannels, quietHold } from '../../preferences/domain/preferences';
 import { smsDestinationVerdict } from '../../notifications/domain/sms-destination';
 import { suppressedChannels } from '../../notifications/domain/suppression';
 import { publishDueEntries } from '../../outbox/domain/outbox';
 import { assertOneContentSource, contentFor, summaryOf } from '../../notifications/domain/templated-content';
 import { renderEveryLocale } from '../../templates/domain/render';
+import { LINK_PLACEHOLDERS, fillLinks } from '../../unsubscribe/domain/links';
 import { resolveLocale } from '../../templates/domain/locale';
 import { ownersWithPushSubscriptions } from '../../push-subscriptions/domain/push-subscriptions';
 
@@ -51,6 +56,7 @@ export async function startBroadcast(
   correlationId: string,
 ): Promise<BroadcastProgress> {
   assertOneContentSource(input);
+  await ctx.categories.forSend(input.category);
   const role = 'role' in input.audience ? input.audience.role : undefined;
   const content = await broadcastContent(ctx, input);
   const recipientCount = await ctx.models.users.countDocuments(audienceFilter({ role }));
@@ -99,6 +105,8 @@ async function broadcastContent(
     data: input.template.data,
     channels: input.channels,
     pointers: { data: '/body/template/data', key: '/body/template/key', channels: '/body/channels' },
+    // each recipient's copy gets its own links (fillLinks, at fan-out)
+    provided: LINK_PLACEHOLDERS,
   });
   return {
     ...summaryOf(rendered.byLocale[rendered.defaultLocale]!),
@@ -228,14 +236,30 @@ async function deliverBatch(
       },
     ];
   });
+  const withLinks = await Promise.all(
+    drafts.map((draft) =>
+      fillLinks(ctx, draft, { recipientId: draft.recipient.userId, category: draft.category }),
+    ),
+  );
+  drafts.splice(0, drafts.length, ...withLinks);
   // Preferences as for a single send: one batched read for the page (concurrent lookups share it).
-  const [suppressed, muted] = await Promise.all([
+  const [suppressed, muted, held] = await Promise.all([
     suppressedChannels(ctx, drafts),
     Promise.all(drafts.map((draft) => mutedChannels(ctx, draft))),
+    Promise.all(drafts.map((draft) => quietHold(ctx, draft, ctx.now()))),
   ]);
   const documents = drafts.map((draft, index) =>
     // non-null: this fan-out publishes each at once (the relay covers it if that fails)
-    buildNotification(ctx, { ...draft, suppressed: suppressed[index], muted: muted[index] }, 'fan-out'),
+    buildNotification(
+      ctx,
+      {
+        ...draft,
+        suppressed: suppressed[index],
+        muted: muted[index],
+        held: withoutMuted(held[index], muted[index]!),
+      },
+      'fan-out',
+    ),
   );
   if (documents.length === 0) return;
   let inserted: NotificationRecord[];

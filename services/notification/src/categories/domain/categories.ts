@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError } from '@herald/runtime';
+import { ConflictError, NotFoundError, ValidationError } from '@herald/runtime';
 import { isDuplicateKeyError } from '@herald/runtime/mongo';
 import { type Channel } from '@herald/contracts';
 import { type CategoryModel, type CategoryRecord } from '../data/category-model';
@@ -69,15 +69,18 @@ export class Categories {
   }
 
   /**
-   * The category a send names (or `general`). A key no admin created is kept as the free string an
-   * application may set (issue 15) and treated as a plain, non-critical category: the recipient's
-   * global channel preferences apply, and per-category ones exist only for created categories.
+   * The category a send names (or `general`), which must exist: a key no admin
+   * created is a 400 naming `/body/category` (a typo would otherwise escape
+   * every per-category preference, and no one could unsubscribe from it).
    */
-  async forSend(key: string | undefined): Promise<CategoryRecord> {
+  async forSend(key: string | undefined, field = '/body/category'): Promise<CategoryRecord> {
     const record = await this.find(key ?? DEFAULT_CATEGORY);
     if (record) return record;
-    const at = this.now();
-    return { _id: key!, name: key!, defaultChannels: [], critical: false, createdAt: at, updatedAt: at };
+    throw new ValidationError(
+      `No category has the key '${key}'`,
+      [{ field, message: 'must be the key of an existing category (see /api/v1/categories)' }],
+      'unknown_category',
+    );
   }
 
   async list(): Promise<CategoryRecord[]> {

@@ -20,6 +20,8 @@ export interface ChannelDelivery {
   providerMessageId?: string;
   errorCode?: string;
   reason?: string;
+  /** quiet hours: the job leaves at this time (the end of the recipient's quiet window), not before */
+  heldUntil?: Date;
   updatedAt: Date;
 }
 
@@ -115,6 +117,11 @@ export interface NotificationRecord {
    * Absent when nothing is owed.
    */
   outboxDueAt?: Date | null;
+  /**
+   * Quiet hours: when the in-app `notification.created` was confirmed while
+   * its email or SMS stayed held, so the publish at the hold's end skips it.
+   */
+  createdPublishedAt?: Date;
   /** older documents only: the messages owed, each marked once published */
   outbox?: OutboxEntry[];
   /** older documents only: the lease of the instance publishing them */
@@ -134,6 +141,7 @@ const channelDelivery = new Schema<ChannelDelivery>(
     providerMessageId: String,
     errorCode: String,
     reason: String,
+    heldUntil: Date,
     updatedAt: { type: Date, required: true },
   },
   { _id: false },
@@ -218,6 +226,7 @@ const notificationSchema = new Schema<NotificationRecord>(
     history: { type: [historyEntry], default: undefined },
     outbox: { type: [outboxEntry], default: undefined },
     outboxDueAt: Date,
+    createdPublishedAt: Date,
     outboxLeaseUntil: Date,
     outboxLeaseOwner: String,
   },

@@ -14,11 +14,12 @@ import { renderForSend } from '../../templates/domain/render';
 import { type CreateNotificationInput, type NotificationAccepted } from './types';
 import { type ServiceContext } from '../../kernel/context';
 import { singleLine } from '../../kernel/single-line';
+import { LINK_PLACEHOLDERS, fillLinks } from '../../unsubscribe/domain/links';
 import { publishDueEntries } from '../../outbox/domain/outbox';
 import { resolveRecipient } from './recipients';
 import { assertMaySendContent } from './sender-rules';
 import { suppressedChannels } from './suppression';
-import { mutedChannels } from '../../preferences/domain/preferences';
+import { mutedChannels, quietHold, type QuietHold } from '../../preferences/domain/preferences';
 import { channelStatuses } from './summaries';
 import { assertOneContentSource, summaryOf } from './templated-content';
 
@@ -52,6 +53,8 @@ export interface NotificationDraft
   suppressed?: Channel[];
   /** channels the recipient muted (preferences): they end `skipped`, reason `preference`, and no job is published */
   muted?: Channel[];
+  /** channels the recipient's quiet hours hold back: queued, their jobs published at `until` */
+  held?: QuietHold;
 }
 
 /**
@@ -123,6 +126,13 @@ export function buildNotification(
       history.push({ channel, status: 'skipped', at: now, source: 'preference', reason: 'preference' });
       continue;
     }
+    if (draft.held?.channels.includes(channel)) {
+      const { until } = draft.held;
+      deliveries[channel] = { status: 'queued', jobId: randomUUID(), heldUntil: until, updatedAt: now };
+      history.push({ channel, status: 'queued', at: now, source: 'quiet_hours', nextAttemptAt: until });
+      owesJob = true;
+      continue;
+    }
     const status = channel === 'in_app' && !draft.sendAt ? 'delivered' : 'queued';
     const jobId = isDeliveryChannel(channel) ? randomUUID() : undefined;
     deliveries[channel] = { status, ...(jobId ? { jobId } : {}), updatedAt: now };
@@ -133,7 +143,10 @@ export function buildNotification(
   const owes = owesJob || userId !== null;
   const publishesNow = leaseOwner !== null && !draft.sendAt;
   const suppressed = draft.channels.some(
-    (channel) => draft.suppressed?.includes(channel) || draft.muted?.includes(channel),
+    (channel) =>
+      draft.suppressed?.includes(channel) ||
+      draft.muted?.includes(channel) ||
+      draft.held?.channels.includes(channel),
   );
 
   return {
@@ -203,6 +216,12 @@ export async function keepAheadOfRelay(ctx: ServiceContext, record: Notification
   }
 }
 
+/** A hold on the channels that are still sent: a muted channel is skipped, not held. */
+export function withoutMuted(held: QuietHold | undefined, muted: readonly Channel[]): QuietHold | undefined {
+  const channels = held?.channels.filter((channel) => !muted.includes(channel)) ?? [];
+  return held && channels.length > 0 ? { ...held, channels } : undefined;
+}
+
 /**
  * Stores a draft and, unless it is scheduled, publishes what it owes after
  * the caller has its answer. Returns the stored record, or the one already
@@ -213,11 +232,16 @@ export async function storeNotification(
   draft: NotificationDraft,
 ): Promise<NotificationRecord> {
   const publishesNow = !draft.sendAt;
-  const [[suppressed], muted] = await Promise.all([
+  const [[suppressed], muted, held] = await Promise.all([
     suppressedChannels(ctx, [draft]),
     mutedChannels(ctx, draft),
+    quietHold(ctx, draft, draft.sendAt ?? ctx.now()),
   ]);
-  const document = buildNotification(ctx, { ...draft, suppressed, muted }, publishesNow ? 'accepting' : null);
+  const document = buildNotification(
+    ctx,
+    { ...draft, suppressed, muted, held: withoutMuted(held, muted) },
+    publishesNow ? 'accepting' : null,
+  );
   try {
     const record = await insertNotification(ctx, document);
     await keepAheadOfRelay(ctx, record);
@@ -305,6 +329,8 @@ export async function contentOf(
     preferences: [input.locale, recipient.locale],
     channels: input.channels,
     pointers: { data: '/body/template/data', key: '/body/template/key', channels: '/body/channels' },
+    // each recipient's copy gets its own links (fillLinks)
+    provided: LINK_PLACEHOLDERS,
   });
   return {
     ...summaryOf(rendered.content),
@@ -349,12 +375,16 @@ export async function createNotification(
     input.recipient,
     input.channels,
   );
+  const content = await fillLinks(ctx, await contentOf(ctx, input, recipient), {
+    recipientId: recipient.userId,
+    category: category._id,
+  });
   const record = await storeNotification(ctx, {
     id: options.id,
     recipient,
     senderId: sender.id,
     channels: input.channels,
-    ...(await contentOf(ctx, input, recipient)),
+    ...content,
     category: category._id,
     priority: input.priority,
     metadata: input.metadata,

@@ -3,6 +3,7 @@ import { Types } from 'mongoose';
 import { AppError, ValidationError } from '@herald/runtime';
 import { type AuthenticatedUser } from '@herald/runtime/http';
 import { type Recipient } from '../data/notification-model';
+import { fillLinks } from '../../unsubscribe/domain/links';
 import { type ServiceContext } from '../../kernel/context';
 import {
   acceptedResponse,
@@ -127,7 +128,10 @@ export async function sendNotifications(
           recipient,
           senderId: sender.id,
           channels: input.channels,
-          ...(await contentFor(recipient, targets[index]!)),
+          ...(await fillLinks(ctx, await contentFor(recipient, targets[index]!), {
+            recipientId: recipient.userId,
+            category: category._id,
+          })),
           category: category._id,
           actor: input.actor,
           tenant: input.tenant,

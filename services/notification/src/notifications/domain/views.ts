@@ -29,6 +29,7 @@ function deliveryView(delivery: ChannelDelivery) {
     ...(delivery.providerMessageId ? { providerMessageId: delivery.providerMessageId } : {}),
     ...(delivery.errorCode ? { errorCode: delivery.errorCode } : {}),
     ...(delivery.reason ? { reason: delivery.reason } : {}),
+    ...(delivery.heldUntil ? { heldUntil: delivery.heldUntil.toISOString() } : {}),
     updatedAt: delivery.updatedAt.toISOString(),
   };
 }

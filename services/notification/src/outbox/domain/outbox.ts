@@ -14,6 +14,8 @@ import {
 } from '@herald/contracts';
 import { type NotificationRecord } from '../../notifications/data/notification-model';
 import { publishEvent } from './publish-event';
+import { deferHeld, isHeld } from './quiet-hold';
+import { withListUnsubscribe } from '../../unsubscribe/domain/links';
 import { type ServiceContext } from '../../kernel/context';
 import { notificationSummary } from '../../notifications/domain/summaries';
 import { applyStatusChange } from '../../delivery-status/domain/apply-status';
@@ -104,10 +106,11 @@ export function owedMessages(record: NotificationRecord, now: Date): OwedMessage
   for (const channel of record.channels) {
     const delivery = record.deliveries[channel];
     if (isDeliveryChannel(channel) && delivery?.jobId && delivery.status === 'queued') {
-      owed.push({ messageId: delivery.jobId, kind: 'job', channel });
+      if (!isHeld(delivery, now)) owed.push({ messageId: delivery.jobId, kind: 'job', channel });
     }
   }
-  if (record.userId) owed.push({ messageId: createdEventId(record._id), kind: 'created', channel: 'in_app' });
+  if (record.userId && !record.createdPublishedAt)
+    owed.push({ messageId: createdEventId(record._id), kind: 'created', channel: 'in_app' });
   return owed;
 }
 
@@ -191,7 +194,7 @@ async function publishEntry(ctx: ServiceContext, record: NotificationRecord, ent
       await noPushSubscriptionLeft(ctx, record, entry);
       return;
     }
-    const payload = deliveryJobPayload(record, entry, targets);
+    const payload = await withListUnsubscribe(ctx, record, deliveryJobPayload(record, entry, targets));
     await ctx.amqp.publish(exchanges.work, payload.channel, createDeliveryJobMessage(payload, options));
     return;
   }
@@ -247,7 +250,8 @@ export async function publishOwed(ctx: ServiceContext, record: NotificationRecor
 export async function publishDueEntries(ctx: ServiceContext, record: NotificationRecord): Promise<number> {
   const outcome = await publishOwed(ctx, record);
   if (outcome.confirmed && record.outboxDueAt) {
-    await ctx.confirmations.record({ id: record._id, dueAt: record.outboxDueAt });
+    const [settled] = await deferHeld(ctx, [record], ctx.now());
+    if (settled) await ctx.confirmations.record({ id: record._id, dueAt: record.outboxDueAt });
   }
   return outcome.published;
 }
@@ -348,8 +352,9 @@ async function settle(ctx: ServiceContext, due: Due[], now: Date): Promise<numbe
       } as object,
     );
   }
+  const settled = await deferHeld(ctx, confirmed, now);
   await ctx.confirmations.recordNow(
-    confirmed.map((record) => ({ id: record._id, dueAt: record.outboxDueAt ?? now })),
+    settled.map((record) => ({ id: record._id, dueAt: record.outboxDueAt ?? now })),
   );
   if (failed.length > 0) {
     await ctx.models.notifications.collection.updateMany(

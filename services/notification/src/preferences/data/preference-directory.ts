@@ -43,7 +43,7 @@ export class PreferenceDirectory {
   private async findAll(ids: string[]): Promise<ItemOutcome<PreferenceRecord | null>[]> {
     const found = await this.model.collection
       .find<PreferenceRecord>({ _id: { $in: [...new Set(ids)] } } as object, {
-        projection: { channels: 1, categories: 1 },
+        projection: { channels: 1, categories: 1, timeZone: 1, quietHours: 1 },
       })
       .toArray();
     const byId = new Map(found.map((record) => [record._id, record]));

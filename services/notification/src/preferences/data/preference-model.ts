@@ -4,19 +4,38 @@ import { type Channel } from '@herald/contracts';
 /** Per channel: `false` mutes it, `true` or absent leaves it on. */
 export type ChannelSwitches = Partial<Record<Channel, boolean>>;
 
+/** A daily window, local times `HH:MM` in the recipient's time zone; `start` after `end` spans midnight. */
+export interface QuietHours {
+  start: string;
+  end: string;
+}
+
 /** What a recipient set: stored as given (category keys may hold dots, so not as field names). */
 export interface PreferenceSettings {
   channels: ChannelSwitches;
   categories: { category: string; channels: ChannelSwitches }[];
+  /** IANA time zone (`Europe/Paris`), required with `quietHours` */
+  timeZone?: string;
+  /** non-critical email and SMS due inside it wait for its end */
+  quietHours?: QuietHours;
 }
 
-/** One change: who made it, when, and what the settings were before. */
+/**
+ * Who changed preferences: the recipient itself (`user`, `subscriber`), an
+ * admin user (`admin`), an application's key (`apikey`), the one-click link
+ * of an email (`unsubscribe`), or a provider's unsubscribe report (`provider`).
+ */
+export type ChangedByKind = 'user' | 'admin' | 'apikey' | 'subscriber' | 'unsubscribe' | 'provider';
+
+/** One change: who made it, when, what the settings were before and what they became. */
 export interface PreferenceChange {
   at: Date;
-  /** the principal's id (a user, an API key, `sub:<externalId>`) */
+  /** the principal's id (a user, an API key, `sub:<externalId>`), `link:<category>`, `mailgun` */
   by: string;
-  byKind: string;
+  byKind: ChangedByKind | string;
   from: PreferenceSettings;
+  /** absent on changes recorded before it was kept */
+  to?: PreferenceSettings;
 }
 
 export interface PreferenceRecord extends PreferenceSettings {
@@ -33,6 +52,8 @@ const preferenceSchema = new Schema<PreferenceRecord>(
     _id: { type: String, required: true },
     channels: { type: Schema.Types.Mixed, default: {} },
     categories: { type: Schema.Types.Mixed, default: [] },
+    timeZone: String,
+    quietHours: Schema.Types.Mixed,
     audit: { type: Schema.Types.Mixed, default: [] },
     revision: { type: Number, required: true },
     updatedAt: { type: Date, required: true },

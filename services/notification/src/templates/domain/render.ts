@@ -26,6 +26,12 @@ export interface RenderRequest {
   channels: readonly Channel[];
   /** JSON pointers for errors: the data, the template key, the channel list */
   pointers: { data: string; key: string; channels: string };
+  /**
+   * Variables the service provides beside the sender's data (`unsubscribeUrl`,
+   * `preferencesUrl`), set after the data's check: a template's variables
+   * schema need not declare them, and a sender cannot override them.
+   */
+  provided?: Record<string, string>;
 }
 
 export interface RenderedSend {
@@ -67,7 +73,7 @@ export async function renderForSend(t: Templates, request: RenderRequest): Promi
 }
 
 export function renderWith(compiled: CompiledTemplate, request: RenderRequest): RenderedSend {
-  const data = compiled.prepareData(request.data, request.pointers.data);
+  const data = { ...compiled.prepareData(request.data, request.pointers.data), ...request.provided };
   const locale = compiled.resolveLocale(request.preferences);
   return {
     template: { key: compiled.key, version: compiled.version, locale, data: request.data },
@@ -91,7 +97,7 @@ export async function renderEveryLocale(
   request: Omit<RenderRequest, 'preferences'>,
 ): Promise<RenderedEveryLocale> {
   const compiled = await currentTemplate(t, { ...request, preferences: [] });
-  const data = compiled.prepareData(request.data, request.pointers.data);
+  const data = { ...compiled.prepareData(request.data, request.pointers.data), ...request.provided };
   const byLocale: Record<string, RenderedChannels> = {};
   for (const locale of compiled.locales) {
     byLocale[locale] = compiled.render(locale, data, request.channels, request.pointers.data);
@@ -102,6 +108,16 @@ export async function renderEveryLocale(
     byLocale,
   };
 }
+
+/**
+ * What a preview shows for the variables the service provides at send
+ * (`{{unsubscribeUrl}}`, `{{preferencesUrl}}`): a template using them
+ * previews instead of failing on a variable the data cannot hold.
+ */
+const PREVIEW_PROVIDED = {
+  unsubscribeUrl: 'https://example.invalid/unsubscribe-link',
+  preferencesUrl: 'https://example.invalid/preferences-link',
+};
 
 /** The same rendering as a send, of every channel the template has; nothing stored or sent. */
 export async function previewTemplate(t: Templates, key: string, body: PreviewRequest): Promise<Preview> {
@@ -117,6 +133,7 @@ export async function previewTemplate(t: Templates, key: string, body: PreviewRe
     preferences: [body.locale],
     channels: compiled.channels,
     pointers: { data: '/body/data', key: '/params/key', channels: '/body/channels' },
+    provided: PREVIEW_PROVIDED,
   });
   return {
     key,

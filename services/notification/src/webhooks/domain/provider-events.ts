@@ -12,6 +12,8 @@ import { type ServiceContext } from '../../kernel/context';
 import { applyStatusChange } from '../../delivery-status/domain/apply-status';
 import { publishNotificationUpdated } from '../../notifications/domain/events';
 import { normaliseProviderMessageId } from '../../notifications/data/provider-message-id';
+import { DEFAULT_CATEGORY } from '../../categories/domain/categories';
+import { muteCategoryEmail } from '../../preferences/domain/preferences';
 
 /** One provider event, whichever provider sent it, in our terms. */
 export interface ProviderEvent {
@@ -27,6 +29,12 @@ export interface ProviderEvent {
   engagement?: ProviderEngagementKind;
   /** set when the event means "never send here again" */
   suppress?: SuppressionRecord['reason'];
+  /**
+   * The recipient unsubscribed from this email (Mailgun's `unsubscribed`): a
+   * recipient with preferences has the notification's category muted by
+   * email, as the one-click link does; an outside address is suppressed.
+   */
+  unsubscribe?: true;
   recipient?: string;
   errorCode?: string;
   reason?: string;
@@ -49,7 +57,8 @@ function eventMessageId(event: ProviderEvent): string {
 
 type Found = {
   _id: Types.ObjectId;
-  recipient: Pick<Recipient, 'email' | 'phone'>;
+  recipient: Pick<Recipient, 'email' | 'phone' | 'userId'>;
+  category?: string;
   deliveries: Partial<Record<'email' | 'sms', ChannelDelivery>>;
 };
 
@@ -62,7 +71,7 @@ async function findNotification(
   ctx: ServiceContext,
   event: ProviderEvent,
 ): Promise<{ record: Found; byProviderId: boolean } | null> {
-  const projection = { deliveries: 1, recipient: 1 };
+  const projection = { deliveries: 1, recipient: 1, category: 1 };
   const byProviderId = await ctx.models.notifications
     .findOne({ providerMessageIds: normaliseProviderMessageId(event.providerMessageId) }, projection)
     .lean<Found>();
@@ -93,10 +102,11 @@ export async function applyProviderEvent(ctx: ServiceContext, event: ProviderEve
   const found = await findNotification(ctx, event);
   if (!found?.record.deliveries[event.channel]) return 'unknown_message';
   const { record } = found;
-  if (event.suppress) {
+  if (event.suppress || event.unsubscribe) {
     if (!found.byProviderId) return 'unknown_message';
+    const handled = event.unsubscribe ? await unsubscribeRecipient(ctx, event, record) : false;
     const address = addressOf(record, event.channel);
-    if (address) await suppress(ctx, event, address, record._id.toHexString());
+    if (!handled && address) await suppress(ctx, event, address, record._id.toHexString());
   }
 
   if (event.engagement) await recordEngagement(ctx, record._id, event);
@@ -168,6 +178,28 @@ async function recordEngagement(ctx: ServiceContext, _id: Types.ObjectId, event:
       'engagement recorded; notification.updated not published',
     );
   }
+}
+
+/**
+ * A provider's unsubscribe, as the one-click link: the notification's
+ * category muted by email for its recipient (audited as `provider`). False
+ * when the recipient has no preferences (an outside address: the caller
+ * suppresses it). A critical category cannot be muted, and suppressing the
+ * address would also stop its password resets: only logged.
+ */
+async function unsubscribeRecipient(ctx: ServiceContext, event: ProviderEvent, record: Found) {
+  const recipientId = record.recipient.userId;
+  if (!recipientId || event.channel !== 'email') return false;
+  const category = record.category ?? DEFAULT_CATEGORY;
+  if ((await ctx.categories.find(category))?.critical) {
+    ctx.log.info(
+      { notificationId: record._id, provider: event.provider, category },
+      'unsubscribe from a critical category: nothing muted',
+    );
+    return true;
+  }
+  await muteCategoryEmail(ctx, recipientId, category, { by: event.provider, byKind: 'provider' });
+  return true;
 }
 
 async function suppress(ctx: ServiceContext, event: ProviderEvent, address: string, notificationId: string) {
