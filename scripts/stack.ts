@@ -4,9 +4,10 @@
 // are set, the four services and nginx. Used by `pnpm start`; the end-to-end
 // suite reuses it.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { createECDH } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FakeMailgun, FakeTwilio } from '@herald/fake-providers';
+import { FakeMailgun, FakePushService, FakeTwilio } from '@herald/fake-providers';
 import { exitedEarly, startMongoJavaServer, stopProcess, waitUntilReady } from '@herald/local-infra';
 import { withDatabase } from '@herald/runtime/mongo';
 import { REPO_ROOT, writeGatewayConfig } from './gateway-config';
@@ -88,6 +89,8 @@ export interface Stack {
   instances: StackInstance[];
   mailgun: FakeMailgun | undefined;
   twilio: FakeTwilio | undefined;
+  /** the fake push service, when the stack made its own VAPID keys */
+  push: FakePushService | undefined;
   stop(): Promise<void>;
 }
 
@@ -238,6 +241,30 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       log(`Fake providers: Mailgun ${env.MAILGUN_URL}, Twilio ${env.TWILIO_API_URL}`);
     }
 
+    let push: FakePushService | undefined;
+    if (!env.VAPID_PUBLIC_KEY && !env.VAPID_PRIVATE_KEY) {
+      // Web Push against a local push service: a key pair of this run, the fake's self-signed
+      // certificate trusted by the services (NODE_EXTRA_CA_CERTS), its loopback endpoints allowed.
+      const vapid = createECDH('prime256v1');
+      vapid.generateKeys();
+      const privateKey = vapid.getPrivateKey();
+      push = await FakePushService.start();
+      push.expectedVapidPublicKey = vapid.getPublicKey().toString('base64url');
+      const caFile = join(dataDir, 'fake-push-ca.pem');
+      writeFileSync(caFile, push.ca);
+      Object.assign(env, {
+        VAPID_PUBLIC_KEY: push.expectedVapidPublicKey,
+        VAPID_PRIVATE_KEY: Buffer.concat([Buffer.alloc(32 - privateKey.length), privateKey]).toString(
+          'base64url',
+        ),
+        VAPID_SUBJECT: 'mailto:push@herald.local',
+        PUSH_ALLOW_LOOPBACK_HTTP: 'true',
+        NODE_EXTRA_CA_CERTS: caFile,
+      });
+      stops.push(() => push!.close());
+      log(`Fake push service: ${push.url} (subscriptions made with its subscribe())`);
+    }
+
     const basePort = options.basePort ?? DEFAULT_BASE_PORT;
     const ports = Object.fromEntries(SERVICES.map((name, index) => [name, basePort + index])) as Record<
       (typeof SERVICES)[number],
@@ -341,7 +368,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     });
     // stopped first: while the record exists, what it names can be used
     stops.push(async () => removeRunningStack(dataDir));
-    return { dataDir, gatewayUrl, serviceUrls, instances, mailgun, twilio, stop };
+    return { dataDir, gatewayUrl, serviceUrls, instances, mailgun, twilio, push, stop };
   } catch (error) {
     await stop();
     throw error;

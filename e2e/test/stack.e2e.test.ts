@@ -40,7 +40,7 @@ interface ChannelState {
 }
 interface NotificationStatus {
   id: string;
-  channels: Partial<Record<'in_app' | 'email' | 'sms', ChannelState>>;
+  channels: Partial<Record<'in_app' | 'email' | 'sms' | 'push', ChannelState>>;
 }
 interface NotificationNew {
   notification: { id: string; title: string; channels: string[] };
@@ -100,7 +100,12 @@ describe('Herald through the gateway', () => {
     expectStatus(await api.get<NotificationStatus>(`/api/v1/notifications/${id}/status`, { token }), 200)
       .body;
 
-  const waitForChannelStatus = (id: string, token: string, channel: 'email' | 'sms', expected: string) =>
+  const waitForChannelStatus = (
+    id: string,
+    token: string,
+    channel: 'email' | 'sms' | 'push',
+    expected: string,
+  ) =>
     waitFor(async () => (await status(id, token)).channels[channel]?.status === expected, {
       ...EVENTUALLY,
       description: `the status endpoint to say ${channel} ${expected} for notification ${id}`,
@@ -348,6 +353,65 @@ describe('Herald through the gateway', () => {
       200,
     );
     expect(inbox.body.items.map((item) => item.id)).not.toContain(id);
+  });
+
+  it('Web Push: a browser subscribes through the gateway, gets the push encrypted for it, and a 410 removes it', async () => {
+    const tokens = fromEarlierStep(adaTokens, "Ada's access token");
+    const token = tokens.accessToken;
+    const { publicKey } = expectStatus(
+      await api.get<{ publicKey: string }>('/api/v1/push-subscriptions/vapid-public-key'),
+      200,
+    ).body;
+    expect(publicKey).toBe(stack.push.expectedVapidPublicKey);
+    // what a browser's pushManager.subscribe() yields, from the (fake) push service
+    const browser = stack.push.subscribe();
+    const subscribed = expectStatus(
+      await api.post<{ id: string }>('/api/v1/push-subscriptions', browser, { token }),
+      201,
+    ).body;
+
+    const send = async (title: string) =>
+      expectStatus(
+        await api.post<{ id: string }>(
+          '/api/v1/notifications',
+          {
+            recipient: { userId: await myUserId(api, token) },
+            channels: ['push'],
+            title,
+            body: 'Open Herald',
+          },
+          { token },
+        ),
+        202,
+      ).body.id;
+    const first = await send('Pushed to your browser');
+    const received = await waitFor(() => stack.push.accepted.find((push) => push.payload?.includes(first)), {
+      ...EVENTUALLY,
+      description: `the fake push service to accept the push of ${first}`,
+    });
+    // the fake checked the VAPID JWT (ES256 over its key, aud = its origin, exp) and decrypted the
+    // aes128gcm payload with the browser's private key
+    expect(received.vapid).toMatchObject({ aud: stack.push.url, publicKey });
+    expect(JSON.parse(received.payload!)).toMatchObject({
+      notificationId: first,
+      title: 'Pushed to your browser',
+      body: 'Open Herald',
+    });
+    await waitForChannelStatus(first, token, 'push', 'sent');
+
+    // the user revokes the permission: the push service answers 410 from now on
+    stack.push.gone(browser.endpoint);
+    const second = await send('Nobody will see this');
+    await waitForChannelStatus(second, token, 'push', 'failed');
+    await waitFor(
+      async () => {
+        const listed = await api.get<{ subscriptions: { id: string }[] }>('/api/v1/push-subscriptions', {
+          token,
+        });
+        return !expectStatus(listed, 200).body.subscriptions.some((s) => s.id === subscribed.id);
+      },
+      { ...EVENTUALLY, description: 'the gone subscription to be deleted' },
+    );
   });
 
   it('rotates the refresh token; the spent one is refused', async () => {

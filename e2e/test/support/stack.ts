@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testAmqpUrl, testMongoUrl, uniqueNamespace } from '@herald/test-support';
-import { type FakeMailgun, type FakeTwilio } from '@herald/fake-providers';
+import { type FakeMailgun, type FakePushService, type FakeTwilio } from '@herald/fake-providers';
 import {
   MAX_INSTANCES,
   PORT_STRIDE,
@@ -32,6 +32,7 @@ export interface E2eStack {
   instances: StackInstance[];
   mailgun: FakeMailgun;
   twilio: FakeTwilio;
+  push: FakePushService;
   /** the first admin, created by auth at start from ADMIN_EMAIL / ADMIN_PASSWORD */
   admin: Credentials;
   stop(): Promise<void>;
@@ -94,6 +95,8 @@ export async function startE2eStack(options: E2eStackOptions = {}): Promise<E2eS
         // empty: startStack runs the fake providers and aims the worker and the webhooks at them
         MAILGUN_API_KEY: '',
         TWILIO_ACCOUNT_SID: '',
+        VAPID_PUBLIC_KEY: '',
+        VAPID_PRIVATE_KEY: '',
         ADMIN_EMAIL: admin.email,
         ADMIN_PASSWORD: admin.password,
         // what providers call back: Twilio signs this URL, so it must be this run's gateway
@@ -105,7 +108,7 @@ export async function startE2eStack(options: E2eStackOptions = {}): Promise<E2eS
     rmSync(dataDir, { recursive: true, force: true });
     throw error;
   }
-  if (!stack.gatewayUrl || !stack.mailgun || !stack.twilio) {
+  if (!stack.gatewayUrl || !stack.mailgun || !stack.twilio || !stack.push) {
     await stack.stop();
     rmSync(dataDir, { recursive: true, force: true });
     throw new Error('the stack started without the gateway or the fake providers');
@@ -116,6 +119,7 @@ export async function startE2eStack(options: E2eStackOptions = {}): Promise<E2eS
     instances: stack.instances,
     mailgun: stack.mailgun,
     twilio: stack.twilio,
+    push: stack.push,
     admin,
     stop: async () => {
       await stack.stop();

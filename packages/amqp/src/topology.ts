@@ -42,6 +42,7 @@ export function topologyNames(namespace = ''): TopologyNames {
       work: {
         email: scoped(WorkQueueByRoutingKey.email),
         sms: scoped(WorkQueueByRoutingKey.sms),
+        push: scoped(WorkQueueByRoutingKey.push),
       },
       deadLetter: scoped(Queues.deadLetter),
       notificationEvents: scoped(Queues.notificationEvents),

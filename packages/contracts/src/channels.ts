@@ -3,12 +3,12 @@ import { LiteralUnion } from './literal-union';
 import { WorkRoutingKeys, type WorkRoutingKey } from './names';
 
 /** Every way Herald can reach a user. */
-export const Channels = ['in_app', 'email', 'sms'] as const;
+export const Channels = ['in_app', 'email', 'sms', 'push'] as const;
 export const Channel = LiteralUnion(Channels);
 export type Channel = Static<typeof Channel>;
 
 /** Channels handed to the delivery worker; an in-app notification is delivered by being stored. */
-export const DeliveryChannels = ['email', 'sms'] as const satisfies readonly Channel[];
+export const DeliveryChannels = ['email', 'sms', 'push'] as const satisfies readonly Channel[];
 export const DeliveryChannel = LiteralUnion(DeliveryChannels);
 export type DeliveryChannel = Static<typeof DeliveryChannel>;
 

@@ -105,8 +105,44 @@ export const SmsDeliveryJob = Type.Object({
   recipient: SmsRecipient,
 });
 
+/**
+ * A browser's Web Push subscription, as `PushSubscription.toJSON()` gives it: the push service's
+ * endpoint and the browser's keys for the payload's encryption (RFC 8291), base64url.
+ */
+export const PushSubscriptionKeys = Type.Object({
+  /** the browser's ECDH P-256 public key, uncompressed (65 bytes: 87 characters) */
+  p256dh: Type.String({ pattern: '^[A-Za-z0-9_-]{87}$' }),
+  /** the 16-byte authentication secret (22 characters) */
+  auth: Type.String({ pattern: '^[A-Za-z0-9_-]{22}$' }),
+});
+export const PushTarget = Type.Object({
+  /** the notification service's id of the subscription, named back when the push service says it is gone */
+  id: EntityId,
+  endpoint: Type.String({ format: 'uri', maxLength: 2048 }),
+  keys: PushSubscriptionKeys,
+});
+export type PushTarget = Static<typeof PushTarget>;
+
+/** The most browser subscriptions one recipient may have: the push job carries them all. */
+export const MAX_PUSH_SUBSCRIPTIONS_PER_RECIPIENT = 10;
+
+export const PushRecipient = Type.Object({
+  ...recipientIdentity,
+  /** the inbox owner: a user id, or `sub:<externalId>`; whose subscriptions these are */
+  userId: Type.String({ minLength: 1, maxLength: 132 }),
+  subscriptions: Type.Array(PushTarget, { minItems: 1, maxItems: MAX_PUSH_SUBSCRIPTIONS_PER_RECIPIENT }),
+});
+export type PushRecipient = Static<typeof PushRecipient>;
+
+/** One job per notification: the worker sends it to each of the recipient's subscriptions. */
+export const PushDeliveryJob = Type.Object({
+  ...deliveryJobFields,
+  channel: Type.Literal('push'),
+  recipient: PushRecipient,
+});
+
 /** One job per notification and delivery channel, on the work exchange, routed by `channel`. */
-export const DeliveryJobPayload = Type.Union([EmailDeliveryJob, SmsDeliveryJob]);
+export const DeliveryJobPayload = Type.Union([EmailDeliveryJob, SmsDeliveryJob, PushDeliveryJob]);
 export type DeliveryJobPayload = Static<typeof DeliveryJobPayload>;
 
 export const DeliveryJobMessage = Envelope(
@@ -147,3 +183,26 @@ export const DeliveryStatusMessage = Envelope(
   DeliveryStatusPayload,
 );
 export type DeliveryStatusMessage = Static<typeof DeliveryStatusMessage>;
+
+/**
+ * Worker → notification service: a push service answered 404 or 410 for this subscription (RFC 8030:
+ * it expired or the user revoked it), so nothing will ever reach it again; the notification service
+ * deletes it. `endpoint` too, so that only the very subscription that failed is deleted.
+ */
+export const PushSubscriptionGonePayload = Type.Object({
+  subscriptionId: EntityId,
+  /** the inbox owner whose subscription it was */
+  userId: Type.String({ minLength: 1, maxLength: 132 }),
+  endpoint: Type.String({ minLength: 1, maxLength: 2048 }),
+  /** the push service's answer: 404 or 410 */
+  status: Type.Integer({ minimum: 400, maximum: 499 }),
+  at: DateTime,
+});
+export type PushSubscriptionGonePayload = Static<typeof PushSubscriptionGonePayload>;
+
+export const PushSubscriptionGoneMessage = Envelope(
+  MessageTypes.pushSubscriptionGone,
+  MessageVersions[MessageTypes.pushSubscriptionGone],
+  PushSubscriptionGonePayload,
+);
+export type PushSubscriptionGoneMessage = Static<typeof PushSubscriptionGoneMessage>;

@@ -9,7 +9,12 @@ import {
   SubscriberDeletedMessage,
   SubscriberUpsertedMessage,
 } from './application-messages';
-import { DeliveryJobMessage, DeliveryStatusMessage, type DeliveryJobPayload } from './delivery-messages';
+import {
+  DeliveryJobMessage,
+  DeliveryStatusMessage,
+  PushSubscriptionGoneMessage,
+  type DeliveryJobPayload,
+} from './delivery-messages';
 import { createEnvelope, type EnvelopeOptions } from './envelope';
 import { MessageTypes, MessageVersions, type MessageType } from './message-types';
 import { EventRoutingKeys, type EventRoutingKey } from './names';
@@ -31,6 +36,7 @@ export const MessageSchemas = {
   [MessageTypes.apiKeyUpserted]: ApiKeyUpsertedMessage,
   [MessageTypes.subscriberUpserted]: SubscriberUpsertedMessage,
   [MessageTypes.subscriberDeleted]: SubscriberDeletedMessage,
+  [MessageTypes.pushSubscriptionGone]: PushSubscriptionGoneMessage,
 } as const satisfies Record<MessageType, TSchema>;
 
 export type MessageOf<T extends MessageType> = Static<(typeof MessageSchemas)[T]>;
@@ -57,6 +63,7 @@ export const EventRoutingKeyByMessageType: Record<EventMessageType, EventRouting
   [MessageTypes.apiKeyUpserted]: EventRoutingKeys.apiKeyUpserted,
   [MessageTypes.subscriberUpserted]: EventRoutingKeys.subscriberUpserted,
   [MessageTypes.subscriberDeleted]: EventRoutingKeys.subscriberDeleted,
+  [MessageTypes.pushSubscriptionGone]: EventRoutingKeys.pushSubscriptionGone,
 };
 
 /** An envelope at the version producers write today, its payload checked against that version by the compiler. */

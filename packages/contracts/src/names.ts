@@ -12,6 +12,8 @@
 export const WorkRoutingKeys = {
   email: 'email',
   sms: 'sms',
+  /** Web Push: one job per notification, sent to each of the recipient's browser subscriptions */
+  push: 'push',
 } as const;
 export type WorkRoutingKey = (typeof WorkRoutingKeys)[keyof typeof WorkRoutingKeys];
 
@@ -22,13 +24,14 @@ export const Exchanges = {
   delay: 'herald.delay',
   /** fanout: everything that cannot be processed, into the one dead-letter queue */
   deadLetter: 'herald.dlx',
-  /** topic: domain events (`notification.*`, `delivery.status`, `user.*`, `apikey.*`, `subscriber.*`) */
+  /** topic: domain events (`notification.*`, `delivery.status`, `user.*`, `apikey.*`, `subscriber.*`, `push.*`) */
   events: 'herald.events',
 } as const;
 
 export const Queues = {
   workEmail: 'herald.work.email',
   workSms: 'herald.work.sms',
+  workPush: 'herald.work.push',
   deadLetter: 'herald.dlq',
   /** the notification service's durable queue for delivery status and user events */
   notificationEvents: 'herald.notification.events',
@@ -41,6 +44,7 @@ export const Queues = {
 export const WorkQueueByRoutingKey: Record<WorkRoutingKey, string> = {
   email: Queues.workEmail,
   sms: Queues.workSms,
+  push: Queues.workPush,
 };
 
 export const EventRoutingKeys = {
@@ -56,6 +60,8 @@ export const EventRoutingKeys = {
   apiKeyUpserted: 'apikey.upserted',
   subscriberUpserted: 'subscriber.upserted',
   subscriberDeleted: 'subscriber.deleted',
+  /** the worker: a push service answered 404/410, the browser subscription is gone for good */
+  pushSubscriptionGone: 'push.subscription_gone',
 } as const;
 export type EventRoutingKey = (typeof EventRoutingKeys)[keyof typeof EventRoutingKeys];
 

@@ -12,6 +12,7 @@ export const ChannelStatuses = Type.Object(
     in_app: Type.Optional(DeliveryStatus),
     email: Type.Optional(DeliveryStatus),
     sms: Type.Optional(DeliveryStatus),
+    push: Type.Optional(DeliveryStatus),
   },
   { additionalProperties: false },
 );

@@ -66,9 +66,17 @@ export const DurableQueues = {
     deadLetterExchange: 'deadLetter',
     bindings: [{ exchange: 'work', routingKey: WorkRoutingKeys.sms }],
   },
+  /** the worker's Web Push jobs */
+  workPush: {
+    name: Queues.workPush,
+    type: 'quorum',
+    deadLetterExchange: 'deadLetter',
+    bindings: [{ exchange: 'work', routingKey: WorkRoutingKeys.push }],
+  },
   /**
    * The notification service's inbox: the worker's delivery reports and all
-   * of auth's user, API key and subscriber events (its read models). Declared with the rest by every service, so what
+   * of auth's user, API key and subscriber events (its read models), and the worker's gone push
+   * subscriptions. Declared with the rest by every service, so what
    * auth and the worker publish is kept even before the notification service
    * first starts.
    */
@@ -81,6 +89,7 @@ export const DurableQueues = {
       { exchange: 'events', routingKey: 'user.*' },
       { exchange: 'events', routingKey: 'apikey.*' },
       { exchange: 'events', routingKey: 'subscriber.*' },
+      { exchange: 'events', routingKey: 'push.*' },
     ],
   },
 } as const satisfies Record<string, DurableQueueDeclaration>;

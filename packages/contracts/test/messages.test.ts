@@ -33,6 +33,7 @@ const requiredPayloadField: Record<MessageType, string> = {
   'apikey.upserted': 'secretHash',
   'subscriber.upserted': 'revision',
   'subscriber.deleted': 'subscriberId',
+  'push.subscription_gone': 'endpoint',
 };
 
 /** A date-time field in each payload. */
@@ -58,6 +59,7 @@ const payloadDateField: Record<MessageType, (payload: Record<string, unknown>, v
   ),
   'apikey.upserted': (payload, value) => ((payload.revokedAt = value), '/payload/revokedAt'),
   'subscriber.upserted': (payload, value) => ((payload.updatedAt = value), '/payload/updatedAt'),
+  'push.subscription_gone': (payload, value) => ((payload.at = value), '/payload/at'),
   'subscriber.deleted': (payload, value) => ((payload.deletedAt = value), '/payload/deletedAt'),
 };
 
@@ -221,8 +223,8 @@ describe.each<Case>([
   [
     'a status for an unknown channel',
     'notification.created',
-    (m) => ((at(m, 'notification').statuses as Record<string, unknown>).push = 'queued'),
-    '/payload/notification/statuses/push',
+    (m) => ((at(m, 'notification').statuses as Record<string, unknown>).fax = 'queued'),
+    '/payload/notification/statuses/fax',
   ],
   [
     'a negative unread count',
@@ -354,7 +356,7 @@ describe('validation issues', () => {
     message.payload.channel = 'fax';
     expect(validateMessage(MessageSchemas['delivery.status'], message)).toEqual({
       ok: false,
-      errors: [{ path: '/payload/channel', message: "Expected one of 'email', 'sms'" }],
+      errors: [{ path: '/payload/channel', message: "Expected one of 'email', 'sms', 'push'" }],
     });
   });
 

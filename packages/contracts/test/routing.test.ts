@@ -25,6 +25,7 @@ describe('message routing', () => {
       'apikey.upserted': 'apikey.upserted',
       'subscriber.upserted': 'subscriber.upserted',
       'subscriber.deleted': 'subscriber.deleted',
+      'push.subscription_gone': 'push.subscription_gone',
     });
   });
 
@@ -32,9 +33,11 @@ describe('message routing', () => {
     expect(DeliveryChannels.map((channel) => WorkQueueByRoutingKey[workRoutingKeyFor(channel)])).toEqual([
       Queues.workEmail,
       Queues.workSms,
+      Queues.workPush,
     ]);
     expect(Queues.workEmail).toBe('herald.work.email');
     expect(Queues.workSms).toBe('herald.work.sms');
+    expect(Queues.workPush).toBe('herald.work.push');
   });
 
   it('knows every message type and nothing else', () => {
@@ -44,7 +47,7 @@ describe('message routing', () => {
 });
 
 describe('channels', () => {
-  it('hands only email and sms to the worker', () => {
-    expect(Channels.filter(isDeliveryChannel)).toEqual(['email', 'sms']);
+  it('hands email, SMS and push to the worker, never in-app', () => {
+    expect(Channels.filter(isDeliveryChannel)).toEqual(['email', 'sms', 'push']);
   });
 });

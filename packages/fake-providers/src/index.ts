@@ -4,3 +4,4 @@ export * from './twilio';
 export * from './signatures';
 export * from './sendgrid';
 export * from './smtp';
+export * from './push';

@@ -81,6 +81,11 @@ export const DEVELOPMENT_SECRETS: Readonly<Record<string, readonly string[]>> = 
   TWILIO_AUTH_TOKEN: ['local-twilio-token', 'fake-twilio-auth-token'],
   SENDGRID_API_KEY: ['SG.local-sendgrid-key', 'SG.fake-sendgrid-key'],
   SMTP_PASS: ['local-smtp-password', 'fake-smtp-password'],
+  // the Web Push key pair of .env.example and docker-compose.yml (its public half is VAPID_PUBLIC_KEY)
+  VAPID_PRIVATE_KEY: ['iDG_YYhQcxmhgNDjnNqqyPiFF5bzByYi5onYZ-PiQKo'],
+  VAPID_PUBLIC_KEY: [
+    'BP8sjP9ENT28pcr8qRD4CJKx_xLYZtrrCRyVsnHoFj_AtdeYSGpLI3PLpLDzkXAcVjTp_9twb5U64UMMU3k1GQw',
+  ],
   UNSUBSCRIBE_SECRET: ['local-unsubscribe-secret'],
 };
 

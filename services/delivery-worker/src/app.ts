@@ -14,6 +14,8 @@ import { StatusPublisher } from './deliveries/domain/status-publisher';
 import { type CircuitState } from './failover/circuit-breaker';
 import { ProviderChain } from './failover/provider-chain';
 import { type Providers } from './providers/provider';
+import { WebPushProvider } from './providers/push';
+import { GoneSubscriptionPublisher } from './deliveries/domain/status-publisher';
 import { systemClock, TokenBucket, type Clock } from './rate-limit/token-bucket';
 
 export interface Deps {
@@ -42,7 +44,7 @@ export async function buildApp(deps: Deps): Promise<HttpApp> {
   const app = await createHttpApp({
     service: 'delivery-worker',
     description:
-      'Consumes delivery jobs and sends email (Mailgun, SMTP, SendGrid) and SMS (Twilio) through provider chains with circuit breakers, retries and dead letters',
+      'Consumes delivery jobs and sends email (Mailgun, SMTP, SendGrid), SMS (Twilio) and Web Push through provider chains with circuit breakers, retries and dead letters',
     logger,
     trustProxy: settings.trustedProxies ?? 'loopback',
     readiness: {
@@ -74,9 +76,19 @@ export async function buildApp(deps: Deps): Promise<HttpApp> {
       onCircuitChange('email'),
     ),
     sms: new ProviderChain('sms', deps.providers.sms, settings.breakers, clock, onCircuitChange('sms')),
+    push: new ProviderChain('push', deps.providers.push, settings.breakers, clock, onCircuitChange('push')),
   };
+  // a push service's 404/410 becomes push.subscription_gone, for the notification service to delete it
+  const goneSubscriptions = new GoneSubscriptionPublisher(deps.amqp);
+  for (const provider of deps.providers.push) {
+    if (provider instanceof WebPushProvider) {
+      provider.reportGoneTo((gone, { notificationId }) =>
+        goneSubscriptions.publish(gone, `push-gone-${notificationId}`),
+      );
+    }
+  }
   const circuits = () =>
-    [chains.email, chains.sms].flatMap((chain) =>
+    [chains.email, chains.sms, chains.push].flatMap((chain) =>
       chain.links.map((link) => ({
         channel: chain.channel,
         provider: link.provider.name,
@@ -89,6 +101,7 @@ export async function buildApp(deps: Deps): Promise<HttpApp> {
     limiters: {
       email: new TokenBucket(settings.rates.email.perSecond, settings.rates.email.burst, clock),
       sms: new TokenBucket(settings.rates.sms.perSecond, settings.rates.sms.burst, clock),
+      push: new TokenBucket(settings.rates.push.perSecond, settings.rates.push.burst, clock),
     },
     smsDestinations: new SmsDestinations(settings.smsAllowList),
     statuses: new StatusPublisher(deps.amqp),
@@ -102,7 +115,7 @@ export async function buildApp(deps: Deps): Promise<HttpApp> {
   app.addHook('onReady', async () => {
     logger.info(
       {
-        providers: { email: chains.email.names, sms: chains.sms.names },
+        providers: { email: chains.email.names, sms: chains.sms.names, push: chains.push.names },
         prefetch: settings.prefetch,
       },
       'delivery consumers started',

@@ -22,6 +22,7 @@ export const DeliveryWorkerEnv = {
   /** unacked email jobs in flight: how many sends run at once */
   EMAIL_PREFETCH: Type.Integer({ minimum: 1, maximum: 1000, default: 50 }),
   SMS_PREFETCH: Type.Integer({ minimum: 1, maximum: 1000, default: 20 }),
+  PUSH_PREFETCH: Type.Integer({ minimum: 1, maximum: 1000, default: 20 }),
   /** attempts per job including the first; after the last transient failure the job is dead */
   RETRY_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 50, default: 8 }),
   /** comma-separated waits before retry 1, 2, …; the last one repeats (defaults spread 8 attempts over ~28 min) */
@@ -46,6 +47,9 @@ export const DeliveryWorkerEnv = {
   EMAIL_RATE_BURST: Type.Integer({ minimum: 1, default: 50 }),
   SMS_RATE_PER_SECOND: Type.Number({ minimum: 0, default: 10 }),
   SMS_RATE_BURST: Type.Integer({ minimum: 1, default: 10 }),
+  /** push jobs per second (each reaches all of its recipient's browsers) */
+  PUSH_RATE_PER_SECOND: Type.Number({ minimum: 0, default: 50 }),
+  PUSH_RATE_BURST: Type.Integer({ minimum: 1, default: 50 }),
   MAILGUN_API_KEY: Optional('Mailgun private API key; without it email goes to the log provider'),
   MAILGUN_DOMAIN: Optional('the sending domain, e.g. mg.example.com'),
   /** https://api.eu.mailgun.net for the EU region, or a local fake */
@@ -80,12 +84,25 @@ export const DeliveryWorkerEnv = {
   LOG_PROVIDER_CONTENT: Type.Boolean({ default: false }),
   /**
    * Each channel's providers in order of preference, comma-separated: email from mailgun, smtp,
-   * sendgrid, log; SMS from twilio, log. Unset: the channel's one provider when its credentials
+   * sendgrid, log; SMS from twilio, log; push (PUSH_PROVIDERS) from webpush, log. Unset: the channel's one provider when its credentials
    * are set, else the log provider (refused in production). A listed provider without its
    * credentials, an unknown name, a repeated one or an empty list stops the worker at start.
    */
   EMAIL_PROVIDERS: Type.Optional(Type.String({ description: 'e.g. "mailgun,smtp,sendgrid"' })),
   SMS_PROVIDERS: Type.Optional(Type.String({ description: 'e.g. "twilio"' })),
+  /** Web Push's chain: webpush, log. Unset: webpush when the VAPID keys are set, else log */
+  PUSH_PROVIDERS: Type.Optional(Type.String({ description: 'e.g. "webpush"' })),
+  /**
+   * The application server's VAPID key pair (RFC 8292), base64url as `npx web-push
+   * generate-vapid-keys` prints it; the notification service serves the public key to browsers,
+   * which subscribe with it, so both services must have the same one.
+   */
+  VAPID_PUBLIC_KEY: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{87}$' })),
+  VAPID_PRIVATE_KEY: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' })),
+  /** who runs this server, for the push services: a mailto: or https: URL */
+  VAPID_SUBJECT: Type.Optional(Type.String({ pattern: '^(mailto:|https://)\\S+$' })),
+  /** how long a push service keeps a message for a browser that is offline */
+  PUSH_TTL_SECONDS: Type.Integer({ minimum: 0, maximum: 2_419_200, default: 86_400 }),
   /** consecutive provider failures (5xx, 429, timeouts, refused connections) that open its circuit */
   CIRCUIT_FAILURE_THRESHOLD: Type.Integer({ minimum: 1, default: 5 }),
   /** how long an open circuit skips its provider before one trial send (half-open) */
@@ -114,10 +131,10 @@ export type Config = ReturnType<typeof loadConfig>;
 export interface WorkerSettings {
   /** whose X-Forwarded-For is believed (the gateway's); default loopback */
   trustedProxies?: string;
-  prefetch: { email: number; sms: number };
+  prefetch: { email: number; sms: number; push: number };
   leaseMs: number;
   drainTimeoutMs: number;
-  rates: { email: RateSettings; sms: RateSettings };
+  rates: { email: RateSettings; sms: RateSettings; push: RateSettings };
   /** the E.164 prefixes an SMS may go to, or every valid number */
   smsAllowList: SmsAllowList;
   /** every provider's circuit breaker */
@@ -135,12 +152,13 @@ export function settingsFrom(config: Config): WorkerSettings {
   }
   return {
     trustedProxies: config.TRUSTED_PROXIES,
-    prefetch: { email: config.EMAIL_PREFETCH, sms: config.SMS_PREFETCH },
+    prefetch: { email: config.EMAIL_PREFETCH, sms: config.SMS_PREFETCH, push: config.PUSH_PREFETCH },
     leaseMs: config.SEND_LEASE_MS,
     drainTimeoutMs: config.DRAIN_TIMEOUT_MS,
     rates: {
       email: { perSecond: config.EMAIL_RATE_PER_SECOND, burst: config.EMAIL_RATE_BURST },
       sms: { perSecond: config.SMS_RATE_PER_SECOND, burst: config.SMS_RATE_BURST },
+      push: { perSecond: config.PUSH_RATE_PER_SECOND, burst: config.PUSH_RATE_BURST },
     },
     smsAllowList: parseSmsAllowList(config.SMS_ALLOWED_COUNTRIES),
     breakers: {
@@ -160,15 +178,18 @@ export function retryPolicyFrom(config: Config): RetryPolicy {
 
 export const EMAIL_PROVIDER_NAMES = ['mailgun', 'smtp', 'sendgrid', 'log'] as const;
 export const SMS_PROVIDER_NAMES = ['twilio', 'log'] as const;
+export const PUSH_PROVIDER_NAMES = ['webpush', 'log'] as const;
 export type EmailProviderName = (typeof EMAIL_PROVIDER_NAMES)[number];
 export type SmsProviderName = (typeof SMS_PROVIDER_NAMES)[number];
+export type PushProviderName = (typeof PUSH_PROVIDER_NAMES)[number];
 
 /** The variables each provider cannot work without. */
-const REQUIRED: Record<EmailProviderName | SmsProviderName, (keyof Config)[]> = {
+const REQUIRED: Record<EmailProviderName | SmsProviderName | PushProviderName, (keyof Config)[]> = {
   mailgun: ['MAILGUN_API_KEY', 'MAILGUN_DOMAIN'],
   smtp: ['SMTP_HOST', 'SMTP_FROM'],
   sendgrid: ['SENDGRID_API_KEY', 'SENDGRID_FROM'],
   twilio: ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN'],
+  webpush: ['VAPID_PUBLIC_KEY', 'VAPID_PRIVATE_KEY', 'VAPID_SUBJECT'],
   log: [],
 };
 
@@ -178,16 +199,21 @@ const REQUIRED: Record<EmailProviderName | SmsProviderName, (keyof Config)[]> = 
  * A bad chain throws naming the variable, and the worker does not start.
  * Unset, a channel has its one provider whose credentials are set, else `log`.
  */
-export function providerChainsFrom(config: Config): { email: EmailProviderName[]; sms: SmsProviderName[] } {
+export function providerChainsFrom(config: Config): {
+  email: EmailProviderName[];
+  sms: SmsProviderName[];
+  push: PushProviderName[];
+} {
   return {
     email: chainOf(config, 'EMAIL_PROVIDERS', EMAIL_PROVIDER_NAMES, 'mailgun'),
     sms: chainOf(config, 'SMS_PROVIDERS', SMS_PROVIDER_NAMES, 'twilio'),
+    push: chainOf(config, 'PUSH_PROVIDERS', PUSH_PROVIDER_NAMES, 'webpush'),
   };
 }
 
-function chainOf<N extends EmailProviderName | SmsProviderName>(
+function chainOf<N extends EmailProviderName | SmsProviderName | PushProviderName>(
   config: Config,
-  variable: 'EMAIL_PROVIDERS' | 'SMS_PROVIDERS',
+  variable: 'EMAIL_PROVIDERS' | 'SMS_PROVIDERS' | 'PUSH_PROVIDERS',
   known: readonly N[],
   fallback: N,
 ): N[] {

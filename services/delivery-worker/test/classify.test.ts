@@ -317,7 +317,11 @@ describe('provider selection', () => {
     );
     expect(providers.email[0]).toBeInstanceOf(LogProvider);
     expect(providers.sms[0]).toBeInstanceOf(TwilioProvider);
-    expect(warnings).toEqual([expect.stringContaining('EMAIL IS NOT SENT')]);
+    expect(providers.push[0]).toBeInstanceOf(LogProvider);
+    expect(warnings).toEqual([
+      expect.stringContaining('EMAIL IS NOT SENT'),
+      expect.stringContaining('PUSH IS NOT SENT'),
+    ]);
   });
 
   it('records what the log provider would have sent', async () => {

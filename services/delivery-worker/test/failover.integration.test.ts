@@ -16,10 +16,14 @@ describe('email failover: Mailgun down, SMTP takes over, Mailgun back after its 
     app = await world.startApp({
       // one send at a time, so the count of calls Mailgun sees before its circuit opens is exact
       settings: testSettings({
-        prefetch: { email: 1, sms: 1 },
+        prefetch: { email: 1, sms: 1, push: 1 },
         breakers: { failureThreshold: THRESHOLD, resetTimeoutMs: RESET_MS },
       }),
-      providers: { email: [world.mailgunProvider(), world.smtpProvider()], sms: [world.twilioProvider()] },
+      providers: {
+        email: [world.mailgunProvider(), world.smtpProvider()],
+        sms: [world.twilioProvider()],
+        push: [world.pushProvider()],
+      },
       clock,
     });
   });
@@ -111,8 +115,12 @@ describe('email failover: Mailgun down, SMTP takes over, Mailgun back after its 
     world.mailgun.reset();
     world.smtp.reset();
     const unclearApp = await world.startApp({
-      settings: testSettings({ prefetch: { email: 1, sms: 1 } }),
-      providers: { email: [world.mailgunProvider(300), world.smtpProvider()], sms: [world.twilioProvider()] },
+      settings: testSettings({ prefetch: { email: 1, sms: 1, push: 1 } }),
+      providers: {
+        email: [world.mailgunProvider(300), world.smtpProvider()],
+        sms: [world.twilioProvider()],
+        push: [world.pushProvider()],
+      },
     });
     await app.close(); // only the app with the short timeout consumes now
     world.mailgun.failNext(1, 'timeout');
@@ -136,6 +144,7 @@ describe('a send left unclear by a dead worker: the provider is asked before any
       providers: {
         email: [world.mailgunProvider(), world.sendgridProvider(), world.smtpProvider()],
         sms: [world.twilioProvider()],
+        push: [world.pushProvider()],
       },
     });
   });

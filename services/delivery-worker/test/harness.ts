@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { Agent } from 'node:https';
+import webpush from 'web-push';
 import amqplib from 'amqplib';
 import { type Connection } from 'mongoose';
 import {
@@ -7,9 +9,17 @@ import {
   WebhookPaths,
   type DeliveryJobPayload,
   type DeliveryStatusMessage,
+  type PushSubscriptionGoneMessage,
 } from '@herald/contracts';
 import { type RetryPolicy } from '@herald/amqp';
-import { FakeMailgun, FakeSendGrid, FakeSmtp, FakeTwilio } from '@herald/fake-providers';
+import {
+  FakeMailgun,
+  FakePushService,
+  FakeSendGrid,
+  FakeSmtp,
+  FakeTwilio,
+  type FakePushSubscription,
+} from '@herald/fake-providers';
 import { type HttpApp } from '@herald/runtime/http';
 import {
   connectTestMongo,
@@ -29,6 +39,7 @@ import { type Providers } from '../src/providers/provider';
 import { SendGridProvider } from '../src/providers/sendgrid';
 import { SmtpProvider } from '../src/providers/smtp';
 import { TwilioProvider } from '../src/providers/twilio';
+import { WebPushProvider } from '../src/providers/push';
 import { type Clock } from '../src/rate-limit/token-bucket';
 
 export const MAILGUN_DOMAIN = 'mg.herald.test';
@@ -37,15 +48,20 @@ export const TWILIO_FROM = '+15005550001';
 export const PUBLIC_BASE_URL = 'https://herald.example.com';
 export const SMTP_FROM = 'Herald <noreply@smtp.herald.test>';
 export const SENDGRID_FROM = 'noreply@sendgrid.herald.test';
+export const VAPID_SUBJECT = 'mailto:push@herald.test';
 
 /** Fast enough to watch, slow enough to see the order; 3 attempts like the test default. */
 export const WORKER_TEST_RETRY: RetryPolicy = { maxAttempts: 3, delaysMs: [200, 400], jitter: 0 };
 
 export const testSettings = (overrides: Partial<WorkerSettings> = {}): WorkerSettings => ({
-  prefetch: { email: 20, sms: 20 },
+  prefetch: { email: 20, sms: 20, push: 20 },
   leaseMs: 6_000,
   drainTimeoutMs: 3_000,
-  rates: { email: { perSecond: 0, burst: 1 }, sms: { perSecond: 0, burst: 1 } },
+  rates: {
+    email: { perSecond: 0, burst: 1 },
+    sms: { perSecond: 0, burst: 1 },
+    push: { perSecond: 0, burst: 1 },
+  },
   smsAllowList: ALL_DESTINATIONS,
   // The suites of one provider's failures and retries count every call: its circuit never opens
   // there. The failover suites set their own thresholds.
@@ -75,18 +91,33 @@ export async function startHarness(name: string, retry: RetryPolicy = WORKER_TES
   const twilio = await FakeTwilio.start();
   const smtp = await FakeSmtp.start();
   const sendgrid = await FakeSendGrid.start();
+  const push = await FakePushService.start();
+  // this suite's application server keys: the fake push service checks every JWT against them
+  const vapid = webpush.generateVAPIDKeys();
+  push.expectedVapidPublicKey = vapid.publicKey;
 
   const inspector = await amqplib.connect(testAmqpUrl());
   const channel = await inspector.createChannel();
   const statusQueue = amqp.client.names.scoped('test.delivery-statuses');
   await channel.assertQueue(statusQueue, { durable: false });
   await channel.bindQueue(statusQueue, amqp.client.names.exchanges.events, EventRoutingKeys.deliveryStatus);
+  await channel.bindQueue(
+    statusQueue,
+    amqp.client.names.exchanges.events,
+    EventRoutingKeys.pushSubscriptionGone,
+  );
   const statuses: StatusEvent[] = [];
+  const goneSubscriptions: PushSubscriptionGoneMessage[] = [];
   await channel.consume(
     statusQueue,
     (message) => {
       if (!message) return;
-      const parsed = JSON.parse(message.content.toString('utf8')) as DeliveryStatusMessage;
+      const parsed = JSON.parse(message.content.toString('utf8')) as
+        DeliveryStatusMessage | PushSubscriptionGoneMessage;
+      if (parsed.type === 'push.subscription_gone') {
+        goneSubscriptions.push(parsed);
+        return;
+      }
       statuses.push({ ...parsed.payload, correlationId: parsed.correlationId });
     },
     { noAck: true },
@@ -130,10 +161,21 @@ export async function startHarness(name: string, retry: RetryPolicy = WORKER_TES
       from: { email: SENDGRID_FROM },
       timeoutMs,
     });
-  /** One provider per channel, Mailgun and Twilio, as the worker has by default. */
+  /** Web Push with this suite's VAPID keys, trusting the fake push service's certificate. */
+  const pushAgent = new Agent({ ca: push.ca });
+  const pushProvider = (timeoutMs = 5_000) =>
+    new WebPushProvider({
+      vapid: { subject: VAPID_SUBJECT, ...vapid },
+      timeoutMs,
+      ttlSeconds: 3_600,
+      agent: pushAgent,
+      logger: testLogger(),
+    });
+  /** One provider per channel, Mailgun, Twilio and Web Push, as the worker has by default. */
   const providers = (timeoutMs = 5_000): Providers => ({
     email: [mailgunProvider(timeoutMs)],
     sms: [twilioProvider(timeoutMs)],
+    push: [pushProvider(timeoutMs)],
   });
 
   const apps: HttpApp[] = [];
@@ -145,6 +187,8 @@ export async function startHarness(name: string, retry: RetryPolicy = WORKER_TES
     mailgun,
     twilio,
     statuses,
+    /** every `push.subscription_gone` the worker published */
+    goneSubscriptions,
     providers,
     smtp,
     sendgrid,
@@ -152,6 +196,9 @@ export async function startHarness(name: string, retry: RetryPolicy = WORKER_TES
     twilioProvider,
     smtpProvider,
     sendgridProvider,
+    push,
+    vapid,
+    pushProvider,
 
     /**
      * A worker app in this world, ready (consuming). `clock`: what its rate limiters wait on;
@@ -206,7 +253,7 @@ export async function startHarness(name: string, retry: RetryPolicy = WORKER_TES
       return (await channel.checkQueue(queue)).messageCount;
     },
 
-    async delivery(notificationId: string, channelName: 'email' | 'sms'): Promise<Delivery | null> {
+    async delivery(notificationId: string, channelName: 'email' | 'sms' | 'push'): Promise<Delivery | null> {
       return deliveries.findOne({ notificationId, channel: channelName }).lean<Delivery>();
     },
 
@@ -216,7 +263,8 @@ export async function startHarness(name: string, retry: RetryPolicy = WORKER_TES
       await inspector.close().catch(() => undefined);
       await amqp.cleanup([statusQueue]);
       for (const provider of smtpProviders) provider.close();
-      await Promise.all([mailgun.close(), twilio.close(), smtp.close(), sendgrid.close()]);
+      pushAgent.destroy();
+      await Promise.all([mailgun.close(), twilio.close(), smtp.close(), sendgrid.close(), push.close()]);
       await mongo.dropAndClose();
     },
   };
@@ -252,6 +300,30 @@ export function smsJob(overrides: Partial<Extract<DeliveryJobPayload, { channel:
     channel: 'sms' as const,
     recipient: { phone: `+1500555${String(sequence % 10_000).padStart(4, '0')}` },
     content: { text: 'The long text version', sms: 'Your code is 123456' },
+    metadata: {},
+    createdAt: new Date().toISOString(),
+    ...overrides,
+  };
+}
+
+/** A push job to these subscriptions (ids `s1`, `s2`, … unless given), for the inbox owner `userId`. */
+export function pushJob(
+  subscriptions: (FakePushSubscription & { id?: string })[],
+  overrides: Partial<Extract<DeliveryJobPayload, { channel: 'push' }>> = {},
+) {
+  return {
+    notificationId: `n-${randomUUID()}`,
+    jobId: randomUUID(),
+    channel: 'push' as const,
+    recipient: {
+      userId: '65f2b0c4e1a2b3c4d5e6f701',
+      subscriptions: subscriptions.map((subscription, index) => ({
+        id: subscription.id ?? `s${index + 1}`,
+        endpoint: subscription.endpoint,
+        keys: subscription.keys,
+      })),
+    },
+    content: { subject: 'Your report is ready', text: 'Hello Ada, your report is ready.' },
     metadata: {},
     createdAt: new Date().toISOString(),
     ...overrides,

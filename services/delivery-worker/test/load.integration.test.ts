@@ -26,7 +26,7 @@ describe('the delivery worker under load', () => {
     // took it is the documented at-least-once window, which the SIGKILL suite is about; this test
     // gives the provider time enough never to hit it.
     await world.startApp({
-      settings: testSettings({ prefetch: { email: 50, sms: 10 }, leaseMs: 60_000 }),
+      settings: testSettings({ prefetch: { email: 50, sms: 10, push: 10 }, leaseMs: 60_000 }),
       providers: world.providers(45_000),
     });
     await world.publishJobs(jobs);

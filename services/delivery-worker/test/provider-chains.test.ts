@@ -9,12 +9,18 @@ import { MailgunProvider } from '../src/providers/mailgun';
 import { SendGridProvider } from '../src/providers/sendgrid';
 import { SmtpProvider } from '../src/providers/smtp';
 import { TwilioProvider } from '../src/providers/twilio';
+import { PushNotConfigured, WebPushProvider } from '../src/providers/push';
 
 const config = (env: Record<string, string>) => loadConfig('delivery-worker', DeliveryWorkerEnv, env);
 
 const MAILGUN = { MAILGUN_API_KEY: 'key', MAILGUN_DOMAIN: 'mg.example.com' };
 const SMTP = { SMTP_HOST: 'smtp.example.com', SMTP_FROM: 'noreply@example.com' };
 const SENDGRID = { SENDGRID_API_KEY: 'SG.key', SENDGRID_FROM: 'noreply@example.com' };
+const VAPID = {
+  VAPID_PUBLIC_KEY: `B${'A'.repeat(86)}`,
+  VAPID_PRIVATE_KEY: 'A'.repeat(43),
+  VAPID_SUBJECT: 'mailto:ops@example.com',
+};
 const TWILIO = {
   TWILIO_ACCOUNT_SID: `AC${'1'.repeat(32)}`,
   TWILIO_AUTH_TOKEN: 't',
@@ -46,11 +52,16 @@ describe('provider chains from the configuration', () => {
   });
 
   it('keeps the one-provider default when no chain is given', () => {
-    expect(providerChainsFrom(config({ ...MAILGUN, ...TWILIO }))).toEqual({
+    expect(providerChainsFrom(config({ ...MAILGUN, ...TWILIO, ...VAPID }))).toEqual({
       email: ['mailgun'],
       sms: ['twilio'],
+      push: ['webpush'],
     });
-    expect(providerChainsFrom(config({ NODE_ENV: 'development' }))).toEqual({ email: ['log'], sms: ['log'] });
+    expect(providerChainsFrom(config({ NODE_ENV: 'development' }))).toEqual({
+      email: ['log'],
+      sms: ['log'],
+      push: ['log'],
+    });
   });
 
   it.each([
@@ -68,6 +79,16 @@ describe('provider chains from the configuration', () => {
       { EMAIL_PROVIDERS: 'sendgrid', SENDGRID_API_KEY: 'SG.k' },
       /EMAIL_PROVIDERS names sendgrid, but SENDGRID_FROM is not set/,
     ],
+    [{ PUSH_PROVIDERS: 'webpush,apns' }, /PUSH_PROVIDERS: unknown provider "apns"/],
+    [{ PUSH_PROVIDERS: ' ' }, /PUSH_PROVIDERS lists no provider/],
+    [
+      { PUSH_PROVIDERS: 'webpush' },
+      /PUSH_PROVIDERS names webpush, but VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY and VAPID_SUBJECT are not set/,
+    ],
+    [
+      { VAPID_PUBLIC_KEY: VAPID.VAPID_PUBLIC_KEY },
+      /VAPID_PRIVATE_KEY and VAPID_SUBJECT must be set with the other VAPID variables/,
+    ],
     [
       { SMS_PROVIDERS: 'twilio', EMAIL_PROVIDERS: 'mailgun' },
       /SMS_PROVIDERS names twilio, but TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are not set/,
@@ -76,6 +97,22 @@ describe('provider chains from the configuration', () => {
     expect(() =>
       createProviders(config({ NODE_ENV: 'development', ...MAILGUN, ...env }), testLogger()),
     ).toThrow(message);
+  });
+
+  it('builds the push chain, and lets production start without VAPID keys (push then fails, not the worker)', () => {
+    const withPush = createProviders(
+      config({ NODE_ENV: 'production', ...MAILGUN, ...TWILIO, ...VAPID }),
+      testLogger(),
+    );
+    expect(withPush.push.map((provider) => provider.constructor)).toEqual([WebPushProvider]);
+    const without = createProviders(config({ NODE_ENV: 'production', ...MAILGUN, ...TWILIO }), testLogger());
+    expect(without.push.map((provider) => provider.constructor)).toEqual([PushNotConfigured]);
+    expect(() =>
+      createProviders(
+        config({ NODE_ENV: 'production', ...MAILGUN, ...TWILIO, PUSH_PROVIDERS: 'log' }),
+        testLogger(),
+      ),
+    ).toThrow(/PUSH_PROVIDERS names log: push cannot be sent, and the log provider is refused in production/);
   });
 
   it('refuses the log provider in a production chain', () => {

@@ -99,3 +99,30 @@ export async function startFreezableProxy(target: { host: string; port: number }
     },
   };
 }
+
+/**
+ * A seeded pseudo-random source (mulberry32) for the crash tests' kill points: the seed comes from
+ * CRASH_TEST_SEED when set, else from the clock, and the test prints it, so a failing run is
+ * repeated exactly with `CRASH_TEST_SEED=<seed> pnpm jest …`.
+ */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+/** The seed of this run's randomness: CRASH_TEST_SEED, or a fresh one. */
+export function crashTestSeed(): number {
+  const given = process.env.CRASH_TEST_SEED;
+  if (given !== undefined && given !== '') {
+    const seed = Number(given);
+    if (!Number.isInteger(seed) || seed < 0) throw new Error(`CRASH_TEST_SEED must be an integer ≥ 0`);
+    return seed;
+  }
+  return Date.now() % 4_294_967_296;
+}

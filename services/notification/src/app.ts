@@ -23,6 +23,7 @@ import { unsetReleasedLeaseOwners } from './notifications/data/notification-mode
 import { notificationRoutes } from './notifications/routes';
 import { ownPreferenceRoutes, subscriberPreferenceRoutes, userPreferenceRoutes } from './preferences/routes';
 import { relayOutbox } from './outbox/domain/outbox';
+import { pushSubscriptionRoutes, vapidKeyRoutes } from './push-subscriptions/routes';
 import { Relay } from './outbox/domain/relay';
 import { verifyCurrentAccount } from './plugins/current-account';
 import { registerSendQuota } from './plugins/send-quota';
@@ -99,6 +100,10 @@ export async function buildApp(deps: Deps): Promise<NotificationApp> {
   await app.register(authenticated(subscriberPreferenceRoutes(ctx), { principals: ['user', 'apikey'] }), {
     prefix: `${API_PREFIX}/preferences/subscribers`,
   });
+  await app.register(authenticated(pushSubscriptionRoutes(ctx), { principals: ['user', 'subscriber'] }), {
+    prefix: `${API_PREFIX}/push-subscriptions`,
+  });
+  await app.register(vapidKeyRoutes(ctx), { prefix: `${API_PREFIX}/push-subscriptions` });
   await app.register(adminScope(userPreferenceRoutes(ctx)), { prefix: `${API_PREFIX}/preferences/users` });
   await app.register(providerWebhookRoutes(ctx), { prefix: WebhookPaths.prefix });
   // public: the signed link is the credential (RFC 8058 one-click, no login)

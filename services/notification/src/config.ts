@@ -25,6 +25,8 @@ const QuotaEnv = {
   QUOTA_EMAIL_PER_DAY: quota(DEFAULT_SEND_QUOTAS.email.perDay),
   QUOTA_SMS_PER_MINUTE: quota(DEFAULT_SEND_QUOTAS.sms.perMinute),
   QUOTA_SMS_PER_DAY: quota(DEFAULT_SEND_QUOTAS.sms.perDay),
+  QUOTA_PUSH_PER_MINUTE: quota(DEFAULT_SEND_QUOTAS.push.perMinute),
+  QUOTA_PUSH_PER_DAY: quota(DEFAULT_SEND_QUOTAS.push.perDay),
 };
 
 export const NotificationEnv = {
@@ -108,6 +110,14 @@ export const NotificationEnv = {
    * unset, empty or `*`: every valid number. The worker reads the same variable as its last guard.
    */
   SMS_ALLOWED_COUNTRIES: Type.Optional(Type.String()),
+  /**
+   * The VAPID public key (base64url, the same as the worker's): served at
+   * GET /api/v1/push-subscriptions/vapid-public-key for browsers to subscribe with.
+   * Unset: Web Push is off (subscribing answers 503, the push channel 422).
+   */
+  VAPID_PUBLIC_KEY: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{87}$' })),
+  /** tests and local development only: accept http push endpoints on loopback (refused in production) */
+  PUSH_ALLOW_LOOPBACK_HTTP: Type.Boolean({ default: false }),
 };
 
 export const loadConfig = () =>
@@ -145,6 +155,10 @@ export interface ServiceSettings {
   sendQuotas: SendQuotaLimits;
   /** E.164 prefixes an SMS may go to, or every valid number (`@herald/runtime/phone`) */
   smsAllowList: SmsAllowList;
+  /** Web Push's application server key; unset: push is off */
+  vapidPublicKey?: string;
+  /** accept push endpoints on loopback (http or https), for tests */
+  pushAllowLoopbackHttp: boolean;
   /** one-click unsubscribe links; absent: emails carry none and the link answers 503 */
   unsubscribe?: UnsubscribeSettings;
 }
@@ -159,6 +173,9 @@ export interface UnsubscribeSettings {
 }
 
 export function settingsFrom(config: Config): ServiceSettings {
+  if (config.NODE_ENV === 'production' && config.PUSH_ALLOW_LOOPBACK_HTTP) {
+    throw new Error('PUSH_ALLOW_LOOPBACK_HTTP is for tests and development: refused in production');
+  }
   return {
     prefetch: config.AMQP_PREFETCH,
     relayIntervalMs: config.OUTBOX_RELAY_INTERVAL_MS,
@@ -187,8 +204,11 @@ export function settingsFrom(config: Config): ServiceSettings {
       in_app: { perMinute: config.QUOTA_IN_APP_PER_MINUTE, perDay: config.QUOTA_IN_APP_PER_DAY },
       email: { perMinute: config.QUOTA_EMAIL_PER_MINUTE, perDay: config.QUOTA_EMAIL_PER_DAY },
       sms: { perMinute: config.QUOTA_SMS_PER_MINUTE, perDay: config.QUOTA_SMS_PER_DAY },
+      push: { perMinute: config.QUOTA_PUSH_PER_MINUTE, perDay: config.QUOTA_PUSH_PER_DAY },
     },
     smsAllowList: parseSmsAllowList(config.SMS_ALLOWED_COUNTRIES),
+    ...(config.VAPID_PUBLIC_KEY ? { vapidPublicKey: config.VAPID_PUBLIC_KEY } : {}),
+    pushAllowLoopbackHttp: config.PUSH_ALLOW_LOOPBACK_HTTP,
     ...(config.UNSUBSCRIBE_SECRET
       ? {
           unsubscribe: {
@@ -221,4 +241,5 @@ export const defaultSettings: ServiceSettings = {
   apiKeyCacheMs: 2_000,
   sendQuotas: DEFAULT_SEND_QUOTAS,
   smsAllowList: ALL_DESTINATIONS,
+  pushAllowLoopbackHttp: false,
 };

@@ -17,7 +17,7 @@ describe('applications sending through the notification service', () => {
     // Lifted quotas: a batch of 1,000 is the point here (quotas have their own test below).
     const lifted = { perMinute: 0, perDay: 0 };
     h = await startHarness('notif-apps', {
-      settings: { sendQuotas: { in_app: lifted, email: lifted, sms: lifted } },
+      settings: { sendQuotas: { in_app: lifted, email: lifted, sms: lifted, push: lifted } },
     });
     await h.createCategories('orders', 'digest');
   });
@@ -417,6 +417,7 @@ describe('API key quotas', () => {
           in_app: { perMinute: 3, perDay: 0 },
           email: { perMinute: 0, perDay: 0 },
           sms: { perMinute: 0, perDay: 0 },
+          push: { perMinute: 0, perDay: 0 },
         },
       },
     });

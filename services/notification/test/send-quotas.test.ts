@@ -11,6 +11,7 @@ const QUOTAS: SendQuotaLimits = {
   in_app: { perMinute: 3, perDay: 5 },
   email: { perMinute: 2, perDay: 0 },
   sms: { perMinute: 0, perDay: 0 },
+  push: { perMinute: 0, perDay: 0 },
 };
 
 describe('send quotas per sender', () => {

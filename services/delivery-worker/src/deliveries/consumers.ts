@@ -4,7 +4,7 @@ import { type HttpApp } from '@herald/runtime/http';
 import { type DeliveryService } from './domain/deliver';
 
 export interface DeliveryConsumerOptions {
-  prefetch: { email: number; sms: number };
+  prefetch: { email: number; sms: number; push: number };
   /** on close, how long in-flight sends may finish before their jobs go back to the queue */
   drainTimeoutMs: number;
 }

@@ -3,7 +3,8 @@ import { type Logger } from '@herald/runtime';
 import { providerChainsFrom, type Config } from '../config';
 import { LogProvider } from './log-provider';
 import { MailgunProvider } from './mailgun';
-import { type EmailJob, type Provider, type Providers, type SmsJob } from './provider';
+import { type EmailJob, type Provider, type Providers, type PushJob, type SmsJob } from './provider';
+import { PushNotConfigured, WebPushProvider } from './push';
 import { SendGridProvider } from './sendgrid';
 import { SmtpProvider } from './smtp';
 import { TwilioProvider } from './twilio';
@@ -22,6 +23,7 @@ export function createProviders(config: Config, logger: Logger): Providers {
       'LOG_PROVIDER_CONTENT is for development only: message bodies must not reach production logs',
     );
   }
+  checkVapidKeys(config);
   const chains = providerChainsFrom(config);
   const email = chains.email.map((name): Provider<EmailJob> => {
     switch (name) {
@@ -89,13 +91,53 @@ export function createProviders(config: Config, logger: Logger): Providers {
         );
     }
   });
-  return { email, sms };
+  const push = chains.push.map((name): Provider<PushJob> => {
+    switch (name) {
+      case 'webpush':
+        return new WebPushProvider({
+          vapid: {
+            subject: config.VAPID_SUBJECT!,
+            publicKey: config.VAPID_PUBLIC_KEY!,
+            privateKey: config.VAPID_PRIVATE_KEY!,
+          },
+          timeoutMs: config.PROVIDER_TIMEOUT_MS,
+          ttlSeconds: config.PUSH_TTL_SECONDS,
+          logger: logger.child({ provider: 'webpush', channel: 'push' }),
+        });
+      case 'log':
+        if (config.PUSH_PROVIDERS === undefined && config.NODE_ENV === 'production') {
+          // Push is optional: a deployment without VAPID keys still starts; the notification
+          // service refuses the push channel without them, so no job should come.
+          logger.warn('VAPID keys are not set: push jobs fail (push_not_configured)');
+          return new PushNotConfigured();
+        }
+        return logProvider<PushJob>(
+          config,
+          logger,
+          'push',
+          config.PUSH_PROVIDERS === undefined
+            ? 'VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY and VAPID_SUBJECT are not set'
+            : 'PUSH_PROVIDERS names log',
+          (job) => job.recipient.userId,
+        );
+    }
+  });
+  return { email, sms, push };
 }
 
-function logProvider<J extends EmailJob | SmsJob>(
+/** Half a VAPID configuration is a mistake, not a choice: it names what is missing. */
+function checkVapidKeys(config: Config): void {
+  const vapid = ['VAPID_PUBLIC_KEY', 'VAPID_PRIVATE_KEY', 'VAPID_SUBJECT'] as const;
+  const missing = vapid.filter((name) => config[name] === undefined);
+  if (missing.length > 0 && missing.length < vapid.length) {
+    throw new Error(`${missing.join(' and ')} must be set with the other VAPID variables`);
+  }
+}
+
+function logProvider<J extends EmailJob | SmsJob | PushJob>(
   config: Config,
   logger: Logger,
-  channel: 'email' | 'sms',
+  channel: 'email' | 'sms' | 'push',
   reason: string,
   addressOf: (job: J) => string,
 ): LogProvider<J> {

@@ -1,8 +1,9 @@
-import { type EmailDeliveryJob, type SmsDeliveryJob } from '@herald/contracts';
+import { type EmailDeliveryJob, type PushDeliveryJob, type SmsDeliveryJob } from '@herald/contracts';
 import { type Static } from '@sinclair/typebox';
 
 export type EmailJob = Static<typeof EmailDeliveryJob>;
 export type SmsJob = Static<typeof SmsDeliveryJob>;
+export type PushJob = Static<typeof PushDeliveryJob>;
 
 export interface SendResult {
   /** the provider's id for the accepted message: what its webhooks will name */
@@ -42,4 +43,5 @@ export interface Provider<J> {
 export interface Providers {
   email: Provider<EmailJob>[];
   sms: Provider<SmsJob>[];
+  push: Provider<PushJob>[];
 }

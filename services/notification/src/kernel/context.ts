@@ -22,6 +22,10 @@ import {
   type OutboxRelayModel,
 } from '../outbox/data/outbox-models';
 import { BackgroundTasks } from '../outbox/domain/background-tasks';
+import {
+  pushSubscriptionModel,
+  type PushSubscriptionModel,
+} from '../push-subscriptions/data/push-subscription-model';
 import { quotaCounterModel, type QuotaCounterModel } from '../quotas/data/quota-counter-model';
 import { QuotaCounters } from '../quotas/data/quota-counters';
 import { SendQuotas } from '../quotas/domain/send-quota';
@@ -55,6 +59,8 @@ export interface Models {
   subscribers: SubscriberModel;
   categories: CategoryModel;
   preferences: PreferenceModel;
+  /** browsers' Web Push subscriptions, by inbox owner */
+  pushSubscriptions: PushSubscriptionModel;
   /** the outbox's group-committed confirmations */
   outboxConfirmations: OutboxConfirmationModel;
   /** the outbox relay's lease and watermark */
@@ -76,6 +82,7 @@ export function createModels(connection: Connection): Models {
     subscribers: subscriberModel(connection),
     categories: categoryModel(connection),
     preferences: preferenceModel(connection),
+    pushSubscriptions: pushSubscriptionModel(connection),
     outboxConfirmations: outboxConfirmationModel(connection),
     outboxRelay: outboxRelayModel(connection),
   };

@@ -65,7 +65,7 @@ const Metadata = Type.Record(Type.String({ maxLength: 64 }), Type.String({ maxLe
 
 /** What to send: shared by a single notification and a broadcast. */
 export const content = {
-  channels: Type.Array(Channel, { minItems: 1, maxItems: 3, uniqueItems: true }),
+  channels: Type.Array(Channel, { minItems: 1, maxItems: 4, uniqueItems: true }),
   title: Type.Optional(
     Type.String({ minLength: 1, maxLength: 200, description: 'required unless a template is given' }),
   ),
@@ -226,6 +226,7 @@ export const NotificationDetail = Type.Object(
       in_app: Type.Optional(ChannelDelivery),
       email: Type.Optional(ChannelDelivery),
       sms: Type.Optional(ChannelDelivery),
+      push: Type.Optional(ChannelDelivery),
     }),
     history: Type.Array(HistoryEntry),
   },
@@ -240,6 +241,7 @@ export const NotificationStatus = Type.Object(
       in_app: Type.Optional(ChannelDelivery),
       email: Type.Optional(ChannelDelivery),
       sms: Type.Optional(ChannelDelivery),
+      push: Type.Optional(ChannelDelivery),
     }),
   },
   { title: 'NotificationStatus' },

@@ -5,6 +5,7 @@ import {
   MessageTypes,
   PasswordResetRequestedMessage,
   PhoneVerificationRequestedMessage,
+  PushSubscriptionGoneMessage,
   RegistrationAttemptedMessage,
   SubscriberDeletedMessage,
   SubscriberUpsertedMessage,
@@ -15,6 +16,7 @@ import {
 import { onApiKeyUpserted } from '../api-keys/consumers';
 import { onDeliveryStatus } from '../delivery-status/consumers';
 import { type ServiceContext } from '../kernel/context';
+import { onPushSubscriptionGone } from '../push-subscriptions/consumers';
 import { onSubscriberDeleted, onSubscriberUpserted } from '../subscribers/consumers';
 import {
   onPasswordResetRequested,
@@ -36,6 +38,7 @@ export const NotificationEventsMessage = Type.Union([
   ApiKeyUpsertedMessage,
   SubscriberUpsertedMessage,
   SubscriberDeletedMessage,
+  PushSubscriptionGoneMessage,
 ]);
 
 /**
@@ -71,6 +74,8 @@ export function startNotificationEventsConsumer(ctx: ServiceContext) {
           return onSubscriberUpserted(ctx, message);
         case MessageTypes.subscriberDeleted:
           return onSubscriberDeleted(ctx, message);
+        case MessageTypes.pushSubscriptionGone:
+          return onPushSubscriptionGone(ctx, message);
       }
     },
   });

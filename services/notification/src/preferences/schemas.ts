@@ -8,6 +8,7 @@ export const ChannelSwitches = Type.Object(
     in_app: Type.Optional(Type.Boolean()),
     email: Type.Optional(Type.Boolean()),
     sms: Type.Optional(Type.Boolean()),
+    push: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );

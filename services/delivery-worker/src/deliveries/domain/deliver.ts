@@ -2,7 +2,13 @@ import { type DeliveryJobMessage, type DeliveryError, type DeliveryStatus } from
 import { type DeadLettered, type MessageContext, type RetryScheduled } from '@herald/amqp';
 import { lazyChild, TransientError, type Logger } from '@herald/runtime';
 import { type DeliveryKey, type DeliveryRecords } from '../data/delivery-records';
-import { type EmailJob, type Provider, type SendResult, type SmsJob } from '../../providers/provider';
+import {
+  type EmailJob,
+  type Provider,
+  type PushJob,
+  type SendResult,
+  type SmsJob,
+} from '../../providers/provider';
 import {
   countsAgainstProvider,
   definitelyRefused,
@@ -18,8 +24,8 @@ import { type TokenBucket } from '../../rate-limit/token-bucket';
 export interface DeliveryDeps {
   records: DeliveryRecords;
   /** each channel's providers in order, each behind its circuit breaker */
-  chains: { email: ProviderChain<EmailJob>; sms: ProviderChain<SmsJob> };
-  limiters: { email: TokenBucket; sms: TokenBucket };
+  chains: { email: ProviderChain<EmailJob>; sms: ProviderChain<SmsJob>; push: ProviderChain<PushJob> };
+  limiters: { email: TokenBucket; sms: TokenBucket; push: TokenBucket };
   /** where an SMS may go; checked before anything else, so a refused job costs no token and no send */
   smsDestinations: SmsDestinations;
   statuses: StatusPublisher;

@@ -21,6 +21,7 @@ import { assertOneContentSource, contentFor, summaryOf } from '../../notificatio
 import { renderEveryLocale } from '../../templates/domain/render';
 import { LINK_PLACEHOLDERS, fillLinks } from '../../unsubscribe/domain/links';
 import { resolveLocale } from '../../templates/domain/locale';
+import { ownersWithPushSubscriptions } from '../../push-subscriptions/domain/push-subscriptions';
 
 /*
  * A broadcast fans out in batches walked in _id order over the user read
@@ -149,9 +150,15 @@ export async function getBroadcast(ctx: ServiceContext, id: string): Promise<Bro
  * address, SMS only at a verified number the SMS allow-list admits (an
  * address is the user's only once they verified it).
  */
-function reachableChannels(ctx: ServiceContext, channels: Channel[], user: UserRecord): Channel[] {
+function reachableChannels(
+  ctx: ServiceContext,
+  channels: Channel[],
+  user: UserRecord,
+  pushable: ReadonlySet<string>,
+): Channel[] {
   return channels.filter((channel) => {
     if (channel === 'email') return user.emailVerified;
+    if (channel === 'push') return pushable.has(user._id);
     if (channel === 'sms') {
       return (
         Boolean(user.phone) &&
@@ -198,8 +205,15 @@ async function deliverBatch(
   broadcastId: string,
   users: UserRecord[],
 ) {
+  // push only to users with a browser subscribed: one read per batch
+  const pushable = broadcast.channels.includes('push')
+    ? await ownersWithPushSubscriptions(
+        ctx,
+        users.map((user) => user._id),
+      )
+    : new Set<string>();
   const drafts = users.flatMap((user) => {
-    const channels = reachableChannels(ctx, broadcast.channels, user);
+    const channels = reachableChannels(ctx, broadcast.channels, user, pushable);
     if (channels.length === 0) return [];
     return [
       {

@@ -213,6 +213,7 @@ const notificationSchema = new Schema<NotificationRecord>(
       in_app: channelDelivery,
       email: channelDelivery,
       sms: channelDelivery,
+      push: channelDelivery,
     },
     providerMessageIds: { type: [String], default: undefined },
     engagement: {

@@ -7,6 +7,7 @@ import { type RecipientInput } from './types';
 import { type ServiceContext } from '../../kernel/context';
 import { UnprocessableFieldsError } from '../../templates/domain/errors';
 import { assertSmsDestinationAllowed } from './sms-destination';
+import { assertPushReachable } from '../../push-subscriptions/domain/push-subscriptions';
 
 /** The channels an address-only recipient can be reached on. */
 const channelsForAddress = { email: ['email'], phone: ['sms'] } as const;
@@ -42,6 +43,7 @@ export async function resolveRecipient(
 ): Promise<Recipient> {
   const recipient = await recipientOf(ctx, sender, input, channels);
   if (channels.includes('sms')) assertSmsDestinationAllowed(recipient.phone!, ctx.settings.smsAllowList);
+  if (channels.includes('push')) await assertPushReachable(ctx, recipient.userId);
   return recipient;
 }
 

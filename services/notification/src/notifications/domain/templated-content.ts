@@ -63,7 +63,10 @@ export function summaryOf(content: RenderedChannels): { title: string; body: str
 /** Only what these channels send (a broadcast recipient without a phone gets no SMS content). */
 export function contentFor(content: RenderedChannels, channels: readonly Channel[]): RenderedChannels {
   return {
-    ...(channels.includes('in_app') && content.inApp ? { inApp: content.inApp } : {}),
+    // a push shows the in-app title and body
+    ...((channels.includes('in_app') || channels.includes('push')) && content.inApp
+      ? { inApp: content.inApp }
+      : {}),
     ...(channels.includes('email') && content.email ? { email: content.email } : {}),
     ...(channels.includes('sms') && content.sms !== undefined ? { sms: content.sms } : {}),
   };

@@ -9,6 +9,7 @@ import {
   isDeliveryChannel,
   type Channel,
   type DeliveryJobPayload,
+  type PushTarget,
   type RenderedContent,
 } from '@herald/contracts';
 import { type NotificationRecord } from '../../notifications/data/notification-model';
@@ -17,6 +18,32 @@ import { deferHeld, isHeld } from './quiet-hold';
 import { withListUnsubscribe } from '../../unsubscribe/domain/links';
 import { type ServiceContext } from '../../kernel/context';
 import { notificationSummary } from '../../notifications/domain/summaries';
+import { applyStatusChange } from '../../delivery-status/domain/apply-status';
+import { pushTargetsOf } from '../../push-subscriptions/domain/push-subscriptions';
+
+/**
+ * Every subscription the recipient had when the push was accepted went away before it was
+ * published (unsubscribed, or gone at the push service): nothing to send; the channel ends
+ * `failed` (`no_push_subscription`), reported as the worker would, once (the report's id is the job's).
+ */
+async function noPushSubscriptionLeft(ctx: ServiceContext, record: NotificationRecord, entry: OwedMessage) {
+  await applyStatusChange(
+    ctx,
+    {
+      notificationId: record._id.toHexString(),
+      channel: 'push',
+      status: 'failed',
+      attempt: 1,
+      at: ctx.now().toISOString(),
+      error: {
+        code: 'no_push_subscription',
+        message: 'The recipient has no push subscription any more',
+        permanent: true,
+      },
+    },
+    { messageId: entry.messageId, source: 'notification', correlationId: record.correlationId },
+  );
+}
 
 /*
  * The transactional outbox, without a second write per notification.
@@ -103,7 +130,15 @@ function jobContent(record: NotificationRecord, channel: Channel): RenderedConte
   return { subject: record.title, text: record.body, ...(record.html ? { html: record.html } : {}) };
 }
 
-export function deliveryJobPayload(record: NotificationRecord, entry: OwedMessage): DeliveryJobPayload {
+/**
+ * `pushTargets`: for a push job, the recipient's subscriptions as they are when it is published
+ * (a browser subscribed since gets it too, one that went away does not).
+ */
+export function deliveryJobPayload(
+  record: NotificationRecord,
+  entry: OwedMessage,
+  pushTargets: PushTarget[] = [],
+): DeliveryJobPayload {
   const { recipient } = record;
   const identity = {
     ...(recipient.userId ? { userId: recipient.userId } : {}),
@@ -120,6 +155,14 @@ export function deliveryJobPayload(record: NotificationRecord, entry: OwedMessag
     priority: record.priority,
     createdAt: record.createdAt.toISOString(),
   };
+  if (entry.channel === 'push') {
+    return {
+      ...common,
+      content: { subject: record.title, text: record.body },
+      channel: 'push',
+      recipient: { ...identity, userId: recipient.userId!, subscriptions: pushTargets },
+    };
+  }
   if (entry.channel === 'sms') {
     return {
       ...common,
@@ -146,7 +189,12 @@ async function publishEntry(ctx: ServiceContext, record: NotificationRecord, ent
   const { exchanges } = ctx.amqp.names;
   const options = { correlationId: record.correlationId };
   if (entry.kind === 'job') {
-    const payload = await withListUnsubscribe(ctx, record, deliveryJobPayload(record, entry));
+    const targets = entry.channel === 'push' ? await pushTargetsOf(ctx, record.recipient.userId!) : [];
+    if (entry.channel === 'push' && targets.length === 0) {
+      await noPushSubscriptionLeft(ctx, record, entry);
+      return;
+    }
+    const payload = await withListUnsubscribe(ctx, record, deliveryJobPayload(record, entry, targets));
     await ctx.amqp.publish(exchanges.work, payload.channel, createDeliveryJobMessage(payload, options));
     return;
   }

@@ -18,6 +18,8 @@ export const DEFAULT_SEND_QUOTAS: SendQuotaLimits = {
   in_app: { perMinute: 120, perDay: 5_000 },
   email: { perMinute: 30, perDay: 500 },
   sms: { perMinute: 5, perDay: 50 },
+  // a push costs nothing to send, but each one interrupts someone on every device they subscribed
+  push: { perMinute: 60, perDay: 1_000 },
 };
 
 export type QuotaWindow = 'minute' | 'day';

@@ -38,7 +38,9 @@ export function missingParts(channel: Channel, variant: LocaleVariant): string[]
       ];
     case 'sms':
       return variant.sms ? [] : ['sms'];
+    // a Web Push notification shows the in-app title and body
     case 'in_app':
+    case 'push':
       return variant.inApp ? [] : ['inApp'];
   }
 }
