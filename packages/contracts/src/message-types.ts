@@ -18,6 +18,7 @@ export const MessageTypes = {
   apiKeyUpserted: EventRoutingKeys.apiKeyUpserted,
   subscriberUpserted: EventRoutingKeys.subscriberUpserted,
   subscriberDeleted: EventRoutingKeys.subscriberDeleted,
+  notificationStatus: EventRoutingKeys.notificationStatus,
 } as const;
 export type MessageType = (typeof MessageTypes)[keyof typeof MessageTypes];
 
@@ -40,4 +41,5 @@ export const MessageVersions = {
   [MessageTypes.apiKeyUpserted]: 1,
   [MessageTypes.subscriberUpserted]: 1,
   [MessageTypes.subscriberDeleted]: 1,
+  [MessageTypes.notificationStatus]: 1,
 } as const satisfies Record<MessageType, number>;

@@ -56,6 +56,8 @@ export const EventRoutingKeys = {
   apiKeyUpserted: 'apikey.upserted',
   subscriberUpserted: 'subscriber.upserted',
   subscriberDeleted: 'subscriber.deleted',
+  /** a channel's status changed, told to whoever sent the notification (sender-messages.ts) */
+  notificationStatus: 'notification.status',
 } as const;
 export type EventRoutingKey = (typeof EventRoutingKeys)[keyof typeof EventRoutingKeys];
 

@@ -33,6 +33,7 @@ const requiredPayloadField: Record<MessageType, string> = {
   'apikey.upserted': 'secretHash',
   'subscriber.upserted': 'revision',
   'subscriber.deleted': 'subscriberId',
+  'notification.status': 'senderId',
 };
 
 /** A date-time field in each payload. */
@@ -59,6 +60,7 @@ const payloadDateField: Record<MessageType, (payload: Record<string, unknown>, v
   'apikey.upserted': (payload, value) => ((payload.revokedAt = value), '/payload/revokedAt'),
   'subscriber.upserted': (payload, value) => ((payload.updatedAt = value), '/payload/updatedAt'),
   'subscriber.deleted': (payload, value) => ((payload.deletedAt = value), '/payload/deletedAt'),
+  'notification.status': (payload, value) => ((payload.at = value), '/payload/at'),
 };
 
 describe.each(messageTypes)('the %s schema', (type) => {

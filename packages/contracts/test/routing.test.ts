@@ -25,6 +25,7 @@ describe('message routing', () => {
       'apikey.upserted': 'apikey.upserted',
       'subscriber.upserted': 'subscriber.upserted',
       'subscriber.deleted': 'subscriber.deleted',
+      'notification.status': 'notification.status',
     });
   });
 
