@@ -16,6 +16,7 @@ import { type ServiceContext } from '../../kernel/context';
 import { singleLine } from '../../kernel/single-line';
 import { publishDueEntries } from '../../outbox/domain/outbox';
 import { resolveRecipient } from './recipients';
+import { acceptedEvents, subjectOf } from '../../event-webhooks/domain/notification-events';
 import { assertMaySendContent } from './sender-rules';
 import { suppressedChannels } from './suppression';
 import { mutedChannels } from '../../preferences/domain/preferences';
@@ -221,6 +222,7 @@ export async function storeNotification(
   try {
     const record = await insertNotification(ctx, document);
     await keepAheadOfRelay(ctx, record);
+    await recordAccepted(ctx, record);
     if (publishesNow && record.outboxDueAt) {
       ctx.background.run('publish new notification', () => publishDueEntries(ctx, record));
     }
@@ -232,8 +234,18 @@ export async function storeNotification(
       .findOne({ dedupeKey: document.dedupeKey })
       .lean<NotificationRecord>();
     if (!existing) throw error;
+    // A retry of a request that stopped between its insert and its events records them (same ids).
+    await recordAccepted(ctx, existing);
     return existing;
   }
+}
+
+/**
+ * The outgoing webhook events of an accepted notification, recorded before
+ * the caller is answered (nothing is written when no endpoint wants them).
+ */
+function recordAccepted(ctx: ServiceContext, record: NotificationRecord): Promise<void> {
+  return ctx.eventWebhooks.record(subjectOf(record), acceptedEvents(record));
 }
 
 /** Drops undefined fields, as mongoose would: the driver would store them as null. */
