@@ -261,6 +261,30 @@ describe('event webhook targets allowed by config', () => {
   });
   afterAll(() => h.close());
 
+  it('writes no delivery for a notification while no endpoint is registered, and one per event once one is', async () => {
+    const admin = h.token('ewh-admin-2', 'admin');
+    const send = async () => {
+      const response = await h.request('POST', '/api/v1/notifications', {
+        token: admin,
+        body: { title: 'Hi', body: 'there', recipient: { userId: 'ewh-admin-2' }, channels: ['in_app'] },
+      });
+      expect(response.statusCode).toBe(202);
+    };
+    await send();
+    await send();
+    expect(await h.models.eventWebhookDeliveries.countDocuments()).toBe(0);
+    const endpoint = await h.request('POST', '/api/v1/event-webhooks', {
+      token: admin,
+      body: { url: 'http://127.0.0.1:9/', eventTypes: ['notification.created'] },
+    });
+    expect(endpoint.statusCode).toBe(201);
+    // This instance's own change drops its cached list at once.
+    await send();
+    expect(await h.models.eventWebhookDeliveries.countDocuments()).toBe(1);
+    await h.request('DELETE', `/api/v1/event-webhooks/${endpoint.json().id}`, { token: admin });
+    expect(await h.models.eventWebhookDeliveries.countDocuments()).toBe(0);
+  });
+
   it('takes the hosts EVENT_WEBHOOK_ALLOWED_HOSTS names, and still refuses the others', async () => {
     const admin = h.token('ewh-admin-2', 'admin');
     for (const url of ['http://127.0.0.1:9/', 'http://127.1:9/', 'http://localhost:9/']) {
