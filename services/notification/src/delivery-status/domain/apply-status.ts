@@ -13,7 +13,7 @@ import { webhookTypeOfStatus } from '../../event-webhooks/domain/event-types';
 
 type Projected = Pick<
   NotificationRecord,
-  '_id' | 'userId' | 'senderId' | 'correlationId' | 'deliveries' | 'category' | 'tenant'
+  '_id' | 'userId' | 'senderId' | 'correlationId' | 'deliveries' | 'category' | 'tenant' | 'broadcastId'
 >;
 
 /** Concurrent reports on one notification retry the compare-and-set this many times before the message is retried. */
@@ -70,7 +70,15 @@ export async function applyStatusChange(
 
   for (let conflict = 0; conflict < MAX_CONFLICTS; conflict += 1) {
     const record = await ctx.models.notifications
-      .findById(_id, { userId: 1, senderId: 1, correlationId: 1, deliveries: 1, category: 1, tenant: 1 })
+      .findById(_id, {
+        userId: 1,
+        senderId: 1,
+        correlationId: 1,
+        deliveries: 1,
+        category: 1,
+        tenant: 1,
+        broadcastId: 1,
+      })
       .lean<Projected>();
     if (!record) throw new PermanentError('notification_not_found', 'No such notification');
     if (!origin.correlationId) log = log.child({ correlationId: record.correlationId });
@@ -202,15 +210,19 @@ async function publishStatusChange(
     ...(report.nextAttemptAt ? { nextAttemptAt: report.nextAttemptAt } : {}),
     ...(report.error ? { errorCode: report.error.code, reason: report.error.message } : {}),
   };
-  await publishSenderStatus(ctx, {
-    senderId: record.senderId,
-    notificationId: report.notificationId,
-    correlationId: origin.correlationId ?? record.correlationId,
-    channel: report.channel,
-    status: report.status,
-    at: report.at,
-    detail,
-  });
+  // A broadcast's thousands of notifications would flood its sender's sockets: the admin's
+  // stats and the broadcast's own progress speak for it instead.
+  if (!record.broadcastId) {
+    await publishSenderStatus(ctx, {
+      senderId: record.senderId,
+      notificationId: report.notificationId,
+      correlationId: origin.correlationId ?? record.correlationId,
+      channel: report.channel,
+      status: report.status,
+      at: report.at,
+      detail,
+    });
+  }
   // Only an inbox owner has a live view to update; an address-only notification has none.
   if (!record.userId) return;
   await publishNotificationUpdated(ctx, {

@@ -62,8 +62,8 @@ const SYSTEM_SENDERS = new Set(['system']);
  * Publishes `notification.status` for whoever sent the notification, so
  * their own sockets see it go (realtime emits `notification:status` to the
  * sender's room), whoever the recipient is: an outside address has no
- * inbox and no `notification.updated`. Its message id derives from the
- * change, so a republished report is one event to clients that dedupe.
+ * inbox and no `notification.updated`. A redelivered report publishes it
+ * again, as it does `notification.updated`.
  */
 export async function publishSenderStatus(
   ctx: ServiceContext,
