@@ -266,6 +266,30 @@ describe('event webhook deliveries', () => {
     endpoint.secret = newSecret;
   });
 
+  it('records notification.read for each notification read-all marks, and once only', async () => {
+    const { userId } = await h.registerUser();
+    const ids = [await sendInApp(userId), await sendInApp(userId)];
+    const readAll = await h.request('POST', '/api/v1/notifications/read-all', { token: h.token(userId) });
+    expect(readAll.statusCode).toBe(200);
+    // marking one unread and read again tells the application nothing new
+    await h.request('PATCH', `/api/v1/notifications/${ids[0]}`, {
+      token: h.token(userId),
+      body: { read: false },
+    });
+    await h.request('PATCH', `/api/v1/notifications/${ids[0]}`, {
+      token: h.token(userId),
+      body: { read: true },
+    });
+    await drive();
+    for (const id of ids) {
+      expect(typesOf(about('/a', id))).toEqual([
+        'notification.created',
+        'notification.delivered',
+        'notification.read',
+      ]);
+    }
+  });
+
   it("sends an application's endpoint only the events of that application's own sends", async () => {
     const app = await h.createApiKey(['notifications:send', 'webhooks:write']);
     const created = await h.request('POST', '/api/v1/event-webhooks', {

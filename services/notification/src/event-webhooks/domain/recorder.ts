@@ -89,12 +89,30 @@ export class EventWebhookRecorder {
     return at.getTime() * 1000 + this.sequence;
   }
 
-  async record(subject: EventSubject, events: readonly OutgoingEvent[]): Promise<void> {
-    if (events.length === 0) return;
+  record(subject: EventSubject, events: readonly OutgoingEvent[]): Promise<void> {
+    return this.recordAll([{ subject, events }]);
+  }
+
+  /** Several notifications' events in one write (read-all). */
+  async recordAll(
+    items: readonly { subject: EventSubject; events: readonly OutgoingEvent[] }[],
+  ): Promise<void> {
+    if (items.every((item) => item.events.length === 0)) return;
     const routing = await this.routing();
     if (routing.length === 0) return;
     const now = this.options.now();
     const records: DeliveryRecord[] = [];
+    for (const { subject, events } of items) this.build(routing, subject, events, now, records);
+    await insertDeliveries(this.deliveries, records);
+  }
+
+  private build(
+    routing: readonly EndpointRouting[],
+    subject: EventSubject,
+    events: readonly OutgoingEvent[],
+    now: Date,
+    records: DeliveryRecord[],
+  ): void {
     for (const event of events) {
       const body = JSON.stringify({
         type: event.type,
@@ -124,6 +142,5 @@ export class EventWebhookRecorder {
         });
       }
     }
-    await insertDeliveries(this.deliveries, records);
   }
 }

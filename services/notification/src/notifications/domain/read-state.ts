@@ -106,12 +106,11 @@ type ReadFacts = Pick<NotificationRecord, '_id' | 'senderId' | 'category' | 'ten
  * and read again tells the application nothing new.
  */
 async function recordRead(ctx: ServiceContext, records: readonly ReadFacts[], at: Date): Promise<void> {
-  await Promise.all(
-    records.map((record) =>
-      ctx.eventWebhooks.record(subjectOf(record), [
-        { type: 'notification.read', key: 'read', at: at.toISOString(), data: { channel: 'in_app' } },
-      ]),
-    ),
+  await ctx.eventWebhooks.recordAll(
+    records.map((record) => ({
+      subject: subjectOf(record),
+      events: [{ type: 'notification.read', key: 'read', at: at.toISOString(), data: { channel: 'in_app' } }],
+    })),
   );
 }
 
