@@ -141,6 +141,16 @@ describe('event webhook endpoints', () => {
     );
   });
 
+  it('caps the endpoints of one owner (each multiplies every event): 409 endpoint_limit past 20', async () => {
+    const app = await h.createApiKey(['webhooks:write']);
+    for (let count = 0; count < 20; count += 1)
+      expect((await create(app.key, validBody())).statusCode).toBe(201);
+    const refused = await create(app.key, validBody());
+    expect([refused.statusCode, refused.json().code]).toEqual([409, 'endpoint_limit']);
+    // another owner is not affected
+    expect((await create((await h.createApiKey(['webhooks:write'])).key, validBody())).statusCode).toBe(201);
+  });
+
   it('refuses callers without the scope: no credentials 401, a normal user, a key without webhooks:write and an inbox token 403', async () => {
     expect((await create(undefined, validBody())).statusCode).toBe(401);
     const user = await create(h.token('ewh-user'), validBody());

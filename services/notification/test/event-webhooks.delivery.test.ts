@@ -222,6 +222,26 @@ describe('event webhook deliveries', () => {
     ]);
   });
 
+  it('sends again, same webhook-id, what an instance that crashed mid-attempt had claimed, once its lease runs out', async () => {
+    const { userId } = await h.registerUser();
+    const id = await sendInApp(userId);
+    // Another instance claimed the chain's head, then died before recording the outcome.
+    const head = await h.models.eventWebhookDeliveries
+      .findOneAndUpdate(
+        { endpointId: endpoint.id, notificationId: id, eventType: 'notification.created' },
+        { $set: { leaseOwner: 'crashed-instance', leaseUntil: new Date(now().getTime() + MINUTE) } },
+        { returnDocument: 'after' },
+      )
+      .lean();
+    await drive();
+    expect(about('/a', id)).toEqual([]); // its lease holds, and the next event waits behind it
+
+    offset += MINUTE + 1_000;
+    await drive();
+    expect(typesOf(about('/a', id))).toEqual(['notification.created', 'notification.delivered']);
+    expect(about('/a', id)[0]!.id).toBe(head!._id);
+  });
+
   it('fails verification for a tampered body, id or timestamp, or another secret', async () => {
     const delivery = receiver.at('/a')[0]!;
     expect(verifySignature(endpoint.secret, delivery)).toBe(true);

@@ -31,7 +31,13 @@ import {
 
 const tags = ['event-webhooks'];
 const security = AUTHENTICATED_SECURITY;
-const errors = { 400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 404: ProblemDetails };
+const errors = {
+  400: ProblemDetails,
+  401: ProblemDetails,
+  403: ProblemDetails,
+  404: ProblemDetails,
+  409: ProblemDetails,
+};
 
 function registerRoutes(app: HttpApp, ctx: ServiceContext): void {
   // Admin users have every scope; keys need `webhooks:write` (or `admin`); normal users and inbox tokens 403.

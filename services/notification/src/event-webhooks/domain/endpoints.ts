@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { NotFoundError, ValidationError } from '@herald/runtime';
+import { ConflictError, NotFoundError, ValidationError } from '@herald/runtime';
 import { type AuthenticatedUser } from '@herald/runtime/http';
 import { type ServiceContext } from '../../kernel/context';
 import { type DeliveryRecord, type EndpointRecord } from '../data/models';
@@ -24,6 +24,14 @@ function visibleTo(principal: AuthenticatedUser): Record<string, string> {
 }
 
 const notFound = () => new NotFoundError('endpoint_not_found', 'No such webhook endpoint');
+
+/**
+ * Endpoints one owner may have. Each endpoint multiplies every event into a
+ * delivery and an outgoing request: without a bound, one key could make
+ * Herald write and send thousands per notification. (Counted before the
+ * insert: two concurrent creates may pass it by one.)
+ */
+export const MAX_ENDPOINTS_PER_OWNER = 20;
 
 /** The URL, refused with 400 naming the field when it is not a public http(s) target under this config. */
 async function checkUrl(ctx: ServiceContext, raw: string): Promise<string> {
@@ -68,10 +76,16 @@ export async function createEndpoint(
   input: EndpointInput,
 ): Promise<EndpointView & { secret: string }> {
   const url = await checkUrl(ctx, input.url);
+  const owner = ownerFor(principal);
+  if ((await ctx.models.eventWebhookEndpoints.countDocuments({ owner })) >= MAX_ENDPOINTS_PER_OWNER)
+    throw new ConflictError(
+      'endpoint_limit',
+      `At most ${MAX_ENDPOINTS_PER_OWNER} endpoints; delete one first`,
+    );
   const now = ctx.now();
   const record: EndpointRecord = {
     _id: `ep_${randomBytes(12).toString('hex')}`,
-    owner: ownerFor(principal),
+    owner,
     url,
     ...(input.description ? { description: input.description } : {}),
     eventTypes: [...new Set(input.eventTypes)],
