@@ -101,6 +101,8 @@ export async function startE2eStack(options: E2eStackOptions = {}): Promise<E2eS
         ADMIN_PASSWORD: admin.password,
         // what providers call back: Twilio signs this URL, so it must be this run's gateway
         PUBLIC_BASE_URL: gatewayUrl,
+        // outgoing webhooks: the suite's receiver listens on 127.0.0.1 (tests only ever aim at loopback)
+        EVENT_WEBHOOK_ALLOW_PRIVATE: 'true',
         ...options.env,
       },
     });

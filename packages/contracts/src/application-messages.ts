@@ -18,6 +18,8 @@ export const ApiKeyScopes = [
   'subscribers:write',
   'templates:read',
   'templates:write',
+  /** registers and manages the application's own outgoing webhook endpoints */
+  'webhooks:write',
   'admin',
 ] as const;
 export const ApiKeyScope = LiteralUnion(ApiKeyScopes);

@@ -9,6 +9,8 @@ export * from './envelope';
 export * from './message-types';
 export * from './delivery-messages';
 export * from './notification-messages';
+export * from './sender-messages';
+export * from './event-webhooks';
 export * from './user-messages';
 export * from './account-messages';
 export * from './application-messages';

@@ -19,6 +19,7 @@ export const MessageTypes = {
   subscriberUpserted: EventRoutingKeys.subscriberUpserted,
   subscriberDeleted: EventRoutingKeys.subscriberDeleted,
   pushSubscriptionGone: EventRoutingKeys.pushSubscriptionGone,
+  notificationStatus: EventRoutingKeys.notificationStatus,
 } as const;
 export type MessageType = (typeof MessageTypes)[keyof typeof MessageTypes];
 
@@ -42,4 +43,5 @@ export const MessageVersions = {
   [MessageTypes.subscriberUpserted]: 1,
   [MessageTypes.subscriberDeleted]: 1,
   [MessageTypes.pushSubscriptionGone]: 1,
+  [MessageTypes.notificationStatus]: 1,
 } as const satisfies Record<MessageType, number>;

@@ -19,6 +19,7 @@ import { createEnvelope, type EnvelopeOptions } from './envelope';
 import { MessageTypes, MessageVersions, type MessageType } from './message-types';
 import { EventRoutingKeys, type EventRoutingKey } from './names';
 import { NotificationCreatedMessage, NotificationUpdatedMessage } from './notification-messages';
+import { NotificationStatusMessage } from './sender-messages';
 import { UserRegisteredMessage, UserUpdatedMessage, VerificationRequestedMessage } from './user-messages';
 
 /** The schema of every message Herald publishes, by type: a consumer picks the schema from the envelope's `type`. */
@@ -37,6 +38,7 @@ export const MessageSchemas = {
   [MessageTypes.subscriberUpserted]: SubscriberUpsertedMessage,
   [MessageTypes.subscriberDeleted]: SubscriberDeletedMessage,
   [MessageTypes.pushSubscriptionGone]: PushSubscriptionGoneMessage,
+  [MessageTypes.notificationStatus]: NotificationStatusMessage,
 } as const satisfies Record<MessageType, TSchema>;
 
 export type MessageOf<T extends MessageType> = Static<(typeof MessageSchemas)[T]>;
@@ -64,6 +66,7 @@ export const EventRoutingKeyByMessageType: Record<EventMessageType, EventRouting
   [MessageTypes.subscriberUpserted]: EventRoutingKeys.subscriberUpserted,
   [MessageTypes.subscriberDeleted]: EventRoutingKeys.subscriberDeleted,
   [MessageTypes.pushSubscriptionGone]: EventRoutingKeys.pushSubscriptionGone,
+  [MessageTypes.notificationStatus]: EventRoutingKeys.notificationStatus,
 };
 
 /** An envelope at the version producers write today, its payload checked against that version by the compiler. */

@@ -62,6 +62,8 @@ export const EventRoutingKeys = {
   subscriberDeleted: 'subscriber.deleted',
   /** the worker: a push service answered 404/410, the browser subscription is gone for good */
   pushSubscriptionGone: 'push.subscription_gone',
+  /** a channel's status changed, told to whoever sent the notification (sender-messages.ts) */
+  notificationStatus: 'notification.status',
 } as const;
 export type EventRoutingKey = (typeof EventRoutingKeys)[keyof typeof EventRoutingKeys];
 

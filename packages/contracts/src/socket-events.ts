@@ -6,6 +6,8 @@
 export const ServerEvents = {
   notificationNew: 'notification:new',
   notificationUpdated: 'notification:updated',
+  /** a status change of a notification this socket's user sent, whoever received it */
+  notificationStatus: 'notification:status',
   unreadCount: 'unread-count',
   /** the token expires soon: send a fresh one with `auth:refresh` or be disconnected at expiry */
   authExpiring: 'auth:expiring',

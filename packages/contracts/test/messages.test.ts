@@ -34,6 +34,7 @@ const requiredPayloadField: Record<MessageType, string> = {
   'subscriber.upserted': 'revision',
   'subscriber.deleted': 'subscriberId',
   'push.subscription_gone': 'endpoint',
+  'notification.status': 'senderId',
 };
 
 /** A date-time field in each payload. */
@@ -61,6 +62,7 @@ const payloadDateField: Record<MessageType, (payload: Record<string, unknown>, v
   'subscriber.upserted': (payload, value) => ((payload.updatedAt = value), '/payload/updatedAt'),
   'push.subscription_gone': (payload, value) => ((payload.at = value), '/payload/at'),
   'subscriber.deleted': (payload, value) => ((payload.deletedAt = value), '/payload/deletedAt'),
+  'notification.status': (payload, value) => ((payload.at = value), '/payload/at'),
 };
 
 describe.each(messageTypes)('the %s schema', (type) => {

@@ -26,6 +26,7 @@ describe('message routing', () => {
       'subscriber.upserted': 'subscriber.upserted',
       'subscriber.deleted': 'subscriber.deleted',
       'push.subscription_gone': 'push.subscription_gone',
+      'notification.status': 'notification.status',
     });
   });
 

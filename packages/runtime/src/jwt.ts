@@ -35,6 +35,7 @@ export const Scopes = {
   subscribersWrite: 'subscribers:write',
   templatesRead: 'templates:read',
   templatesWrite: 'templates:write',
+  webhooksWrite: 'webhooks:write',
   admin: 'admin',
   inbox: 'inbox',
 } as const;

@@ -15,7 +15,11 @@ import { BUILT_IN_CATEGORIES } from './categories/domain/categories';
 import { categoryRoutes } from './categories/routes';
 import { broadcastRoutes } from './broadcasts/routes';
 import { resumeBroadcasts } from './broadcasts/domain/broadcast';
-import { defaultSettings, type ServiceSettings } from './config';
+import { defaultEventWebhookSettings, defaultSettings, type ServiceSettings } from './config';
+import { type EventWebhookDispatcher } from './event-webhooks/domain/dispatcher';
+import { type ResolveHost } from './event-webhooks/domain/target-guard';
+import { runEventWebhookDispatcher } from './event-webhooks/plugin';
+import { eventWebhookRoutes } from './event-webhooks/routes';
 import { announceRequeuedChannel } from './dead-letters/domain/announce';
 import { deadLettersPlugin } from './dead-letters/plugin';
 import { createServiceContext, type ServiceContext } from './kernel/context';
@@ -42,12 +46,16 @@ export interface Deps {
   settings?: Partial<ServiceSettings>;
   /** the clock; tests move it to check windows and schedules */
   now?: () => Date;
+  /** DNS for webhook targets' SSRF checks; tests give names answers of their own */
+  resolveHost?: ResolveHost;
 }
 
 export interface NotificationApp extends HttpApp {
   /** the service's domain context, for tests that drive the relay or read the stores */
   context: ServiceContext;
   relay: Relay;
+  /** the outgoing webhooks' dispatcher, for tests that run its passes after moving the clock */
+  eventWebhooks: EventWebhookDispatcher;
 }
 
 /**
@@ -56,7 +64,11 @@ export interface NotificationApp extends HttpApp {
  * relay start when the app is ready. The connections belong to the caller.
  */
 export async function buildApp(deps: Deps): Promise<NotificationApp> {
-  const settings = { ...defaultSettings, ...deps.settings };
+  const settings = {
+    ...defaultSettings,
+    ...deps.settings,
+    eventWebhooks: { ...defaultEventWebhookSettings, ...deps.settings?.eventWebhooks },
+  };
   const now = deps.now ?? (() => new Date());
   const { ctx, allModels } = createServiceContext({ ...deps, log: deps.logger, settings, now });
   // Collections and indexes first (a migration racing their creation failed on a fresh database),
@@ -122,7 +134,11 @@ export async function buildApp(deps: Deps): Promise<NotificationApp> {
     now,
     onChannelRequeued: announceRequeuedChannel(ctx),
   });
+  await app.register(authenticated(eventWebhookRoutes(ctx), { principals: ['user', 'apikey'] }), {
+    prefix: `${API_PREFIX}/event-webhooks`,
+  });
   runWorkers(app, ctx, relay);
+  const eventWebhooks = runEventWebhookDispatcher(app, ctx);
 
-  return Object.assign(app, { context: ctx, relay }) as NotificationApp;
+  return Object.assign(app, { context: ctx, relay, eventWebhooks }) as NotificationApp;
 }

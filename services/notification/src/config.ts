@@ -29,6 +29,27 @@ const QuotaEnv = {
   QUOTA_PUSH_PER_DAY: quota(DEFAULT_SEND_QUOTAS.push.perDay),
 };
 
+/** Outgoing webhooks to applications (issue 25; event-webhooks/). */
+const EventWebhookEnv = {
+  /**
+   * Lets endpoints aim at private, loopback, link-local and other internal addresses.
+   * Off: only public addresses, checked at registration and again, after DNS, at each delivery.
+   */
+  EVENT_WEBHOOK_ALLOW_PRIVATE: Type.Boolean({ default: false }),
+  /** comma-separated host names or IP addresses allowed even though internal (e.g. `hooks.internal,10.0.0.7`) */
+  EVENT_WEBHOOK_ALLOWED_HOSTS: Type.String({ default: '' }),
+  /** how long one delivery may take (connect, send, answer) before it counts as failed */
+  EVENT_WEBHOOK_TIMEOUT_MS: Type.Integer({ minimum: 500, maximum: 60_000, default: 10_000 }),
+  /** how often the dispatcher looks for due deliveries */
+  EVENT_WEBHOOK_POLL_INTERVAL_MS: Type.Integer({ minimum: 50, maximum: 60_000, default: 1_000 }),
+  /** how long a failing delivery is retried (exponential backoff) before it is given up; at least 24 */
+  EVENT_WEBHOOK_RETRY_HOURS: Type.Integer({ minimum: 24, maximum: 24 * 14, default: 24 }),
+  /** an endpoint failing every attempt for this long (and at least 10 in a row) is disabled */
+  EVENT_WEBHOOK_DISABLE_AFTER_HOURS: Type.Integer({ minimum: 1, maximum: 24 * 30, default: 72 }),
+  /** after a secret rotation, the old secret keeps signing (a second signature) this long */
+  EVENT_WEBHOOK_SECRET_GRACE_HOURS: Type.Integer({ minimum: 0, maximum: 24 * 7, default: 24 }),
+};
+
 export const NotificationEnv = {
   ...CommonEnv,
   ...MongoEnv,
@@ -118,6 +139,7 @@ export const NotificationEnv = {
   VAPID_PUBLIC_KEY: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{87}$' })),
   /** tests and local development only: accept http push endpoints on loopback (refused in production) */
   PUSH_ALLOW_LOOPBACK_HTTP: Type.Boolean({ default: false }),
+  ...EventWebhookEnv,
 };
 
 export const loadConfig = () =>
@@ -155,6 +177,8 @@ export interface ServiceSettings {
   sendQuotas: SendQuotaLimits;
   /** E.164 prefixes an SMS may go to, or every valid number (`@herald/runtime/phone`) */
   smsAllowList: SmsAllowList;
+  /** outgoing webhooks: where they may go, how they are retried */
+  eventWebhooks: EventWebhookSettings;
   /** Web Push's application server key; unset: push is off */
   vapidPublicKey?: string;
   /** accept push endpoints on loopback (http or https), for tests */
@@ -171,6 +195,43 @@ export interface UnsubscribeSettings {
   /** `{{preferencesUrl}}`: the application's page, else the link's own page */
   preferencesPageUrl?: string;
 }
+
+export interface EventWebhookSettings {
+  allowPrivate: boolean;
+  /** lowercase host names and IP addresses allowed though internal */
+  allowedHosts: string[];
+  timeoutMs: number;
+  pollIntervalMs: number;
+  /** a failing delivery is retried until this long after its first attempt */
+  retryWindowMs: number;
+  /** an endpoint failing for this long with at least `disableAfterFailures` failures in a row is disabled */
+  disableAfterMs: number;
+  disableAfterFailures: number;
+  secretGraceMs: number;
+  /** how long an instance trusts its list of endpoints (the accept path reads it) */
+  cacheMs: number;
+  /** how long a claimed delivery is this instance's; longer than a delivery can take */
+  leaseMs: number;
+  /** due deliveries read per pass */
+  batchSize: number;
+  /** deliveries in flight at once per instance */
+  concurrency: number;
+}
+
+export const defaultEventWebhookSettings: EventWebhookSettings = {
+  allowPrivate: false,
+  allowedHosts: [],
+  timeoutMs: 10_000,
+  pollIntervalMs: 1_000,
+  retryWindowMs: 24 * 3_600_000,
+  disableAfterMs: 72 * 3_600_000,
+  disableAfterFailures: 10,
+  secretGraceMs: 24 * 3_600_000,
+  cacheMs: 2_000,
+  leaseMs: 60_000,
+  batchSize: 100,
+  concurrency: 10,
+};
 
 export function settingsFrom(config: Config): ServiceSettings {
   if (config.NODE_ENV === 'production' && config.PUSH_ALLOW_LOOPBACK_HTTP) {
@@ -219,6 +280,23 @@ export function settingsFrom(config: Config): ServiceSettings {
           },
         }
       : {}),
+    eventWebhooks: {
+      ...defaultEventWebhookSettings,
+      allowPrivate: config.EVENT_WEBHOOK_ALLOW_PRIVATE,
+      allowedHosts: config.EVENT_WEBHOOK_ALLOWED_HOSTS.split(',')
+        .map((host) =>
+          host
+            .trim()
+            .toLowerCase()
+            .replace(/^\[(.*)\]$/, '$1'),
+        )
+        .filter(Boolean),
+      timeoutMs: config.EVENT_WEBHOOK_TIMEOUT_MS,
+      pollIntervalMs: config.EVENT_WEBHOOK_POLL_INTERVAL_MS,
+      retryWindowMs: config.EVENT_WEBHOOK_RETRY_HOURS * 3_600_000,
+      disableAfterMs: config.EVENT_WEBHOOK_DISABLE_AFTER_HOURS * 3_600_000,
+      secretGraceMs: config.EVENT_WEBHOOK_SECRET_GRACE_HOURS * 3_600_000,
+    },
   };
 }
 
@@ -242,4 +320,5 @@ export const defaultSettings: ServiceSettings = {
   sendQuotas: DEFAULT_SEND_QUOTAS,
   smsAllowList: ALL_DESTINATIONS,
   pushAllowLoopbackHttp: false,
+  eventWebhooks: defaultEventWebhookSettings,
 };

@@ -44,6 +44,8 @@ export interface HarnessOptions {
   now?: () => Date;
   /** an AmqpClient for the app other than the harness's own (e.g. through a proxy) */
   appAmqp?: (namespace: string) => AmqpClient;
+  /** DNS for webhook targets (default: the system's) */
+  resolveHost?: (host: string) => Promise<string[]>;
 }
 
 /**
@@ -110,6 +112,7 @@ export async function startHarness(name: string, options: HarnessOptions = {}) {
     verifier,
     settings: { relayIntervalMs: 100, outboxGraceMs: 1_000, outboxLeaseMs: 2_000, ...options.settings },
     now: options.now,
+    ...(options.resolveHost ? { resolveHost: options.resolveHost } : {}),
   });
   await app.ready();
   const connection: ChannelModel = await amqplib.connect(testAmqpUrl());

@@ -26,6 +26,14 @@ import {
   pushSubscriptionModel,
   type PushSubscriptionModel,
 } from '../push-subscriptions/data/push-subscription-model';
+import {
+  deliveryModel,
+  endpointModel,
+  type DeliveryModel,
+  type EndpointModel,
+} from '../event-webhooks/data/models';
+import { EventWebhookRecorder } from '../event-webhooks/domain/recorder';
+import { resolveWithDns, type ResolveHost } from '../event-webhooks/domain/target-guard';
 import { quotaCounterModel, type QuotaCounterModel } from '../quotas/data/quota-counter-model';
 import { QuotaCounters } from '../quotas/data/quota-counters';
 import { SendQuotas } from '../quotas/domain/send-quota';
@@ -65,6 +73,9 @@ export interface Models {
   outboxConfirmations: OutboxConfirmationModel;
   /** the outbox relay's lease and watermark */
   outboxRelay: OutboxRelayModel;
+  /** outgoing webhooks: the endpoints, and one delivery per endpoint and event */
+  eventWebhookEndpoints: EndpointModel;
+  eventWebhookDeliveries: DeliveryModel;
 }
 
 export function createModels(connection: Connection): Models {
@@ -85,6 +96,8 @@ export function createModels(connection: Connection): Models {
     pushSubscriptions: pushSubscriptionModel(connection),
     outboxConfirmations: outboxConfirmationModel(connection),
     outboxRelay: outboxRelayModel(connection),
+    eventWebhookEndpoints: endpointModel(connection),
+    eventWebhookDeliveries: deliveryModel(connection),
   };
 }
 
@@ -122,6 +135,10 @@ export interface ServiceContext {
   sendQuotas: SendQuotas;
   /** work started by a request that finishes after the response (publishing, fan-out) */
   background: BackgroundTasks;
+  /** records outgoing webhook events as deliveries, for the endpoints that want them */
+  eventWebhooks: EventWebhookRecorder;
+  /** DNS for the SSRF checks of webhook targets (tests give names their own answers) */
+  resolveHost: ResolveHost;
   now: () => Date;
 }
 
@@ -131,6 +148,7 @@ export interface ContextDeps {
   log: Logger;
   settings: ServiceSettings;
   now: () => Date;
+  resolveHost?: ResolveHost;
 }
 
 /** Every model of the service and the context the features share; touches no collection yet. */
@@ -164,6 +182,11 @@ export function createServiceContext(deps: ContextDeps): {
     }),
     sendQuotas: new SendQuotas(new QuotaCounters(models.quotaCounters), deps.settings.sendQuotas, deps.now),
     background: new BackgroundTasks(deps.log),
+    eventWebhooks: new EventWebhookRecorder(models.eventWebhookEndpoints, models.eventWebhookDeliveries, {
+      cacheMs: deps.settings.eventWebhooks.cacheMs,
+      now: deps.now,
+    }),
+    resolveHost: deps.resolveHost ?? resolveWithDns,
     now: deps.now,
   };
   return { ctx, allModels: [...Object.values(models), templateStores.templates, templateStores.versions] };

@@ -4,6 +4,7 @@ import {
   EventRoutingKeys,
   MessageTypes,
   NotificationCreatedMessage,
+  NotificationStatusMessage,
   NotificationUpdatedMessage,
   Queues,
   ServerEvents,
@@ -14,7 +15,9 @@ import { type Pusher } from '../sockets/pusher';
 
 export const RealtimeEventMessage = Type.Union([
   NotificationCreatedMessage,
+  NotificationStatusMessage,
   NotificationUpdatedMessage,
+  NotificationStatusMessage,
   UserUpdatedMessage,
 ]);
 
@@ -89,6 +92,8 @@ export function consumeNotificationEvents(
       bindings: [
         { exchange: events, routingKey: EventRoutingKeys.notificationCreated },
         { exchange: events, routingKey: EventRoutingKeys.notificationUpdated },
+        // status for whoever sent a notification, to the sender's own sockets
+        { exchange: events, routingKey: EventRoutingKeys.notificationStatus },
         // auth's user changes: a disabled account or a new role outdates the sockets' tokens
         { exchange: events, routingKey: EventRoutingKeys.userUpdated },
       ],
@@ -100,6 +105,16 @@ export function consumeNotificationEvents(
       const { pusher, accounts } = targets;
       if (message.type === MessageTypes.userUpdated) {
         accounts.apply(message.payload, message.occurredAt);
+        return;
+      }
+      if (message.type === MessageTypes.notificationStatus) {
+        const { senderId, ...status } = message.payload;
+        pusher.toUser(
+          senderId,
+          ServerEvents.notificationStatus,
+          { ...status, occurredAt: message.occurredAt, correlationId: message.correlationId },
+          message.occurredAt,
+        );
         return;
       }
       if (message.type === MessageTypes.notificationCreated) {

@@ -1,7 +1,10 @@
 import { Type, type Static } from '@sinclair/typebox';
 import {
+  type Channel,
   type ClientEvents,
   DateTime,
+  type DeliveryStatus,
+  type StatusDetail,
   type ServerEvents,
   type NotificationChange,
   type NotificationSummary,
@@ -32,6 +35,20 @@ export interface NotificationUpdatedEvent {
   correlationId: string;
 }
 
+/**
+ * A status change of a notification the socket's user sent, whoever received
+ * it (an outside address included): `notification.status` from the broker.
+ */
+export interface NotificationStatusEvent {
+  notificationId: string;
+  channel: Channel;
+  status: DeliveryStatus;
+  at: string;
+  detail?: StatusDetail;
+  occurredAt: string;
+  correlationId: string;
+}
+
 export interface CatchUpEvent {
   /** truncated: more was missed than one replay sends, reload the inbox; failed: the replay could not run */
   status: 'complete' | 'truncated' | 'failed';
@@ -43,6 +60,7 @@ export type RefreshAck = { ok: true; expiresAt: string } | { ok: false; code: st
 export interface ServerToClientEvents {
   [ServerEvents.notificationNew]: (event: NotificationNewEvent) => void;
   [ServerEvents.notificationUpdated]: (event: NotificationUpdatedEvent) => void;
+  [ServerEvents.notificationStatus]: (event: NotificationStatusEvent) => void;
   [ServerEvents.unreadCount]: (event: { count: number }) => void;
   [ServerEvents.authExpiring]: (event: { expiresAt: string }) => void;
   /** `account_disabled` / `role_changed`: auth's `user.updated` outdated the token before its expiry */

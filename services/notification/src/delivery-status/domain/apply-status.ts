@@ -8,9 +8,13 @@ import {
 } from '../../notifications/data/notification-model';
 import { type ServiceContext } from '../../kernel/context';
 import { normaliseProviderMessageId } from '../../notifications/data/provider-message-id';
-import { publishNotificationUpdated } from '../../notifications/domain/events';
+import { publishNotificationUpdated, publishSenderStatus } from '../../notifications/domain/events';
+import { webhookTypeOfStatus } from '../../event-webhooks/domain/event-types';
 
-type Projected = Pick<NotificationRecord, '_id' | 'userId' | 'correlationId' | 'deliveries'>;
+type Projected = Pick<
+  NotificationRecord,
+  '_id' | 'userId' | 'senderId' | 'correlationId' | 'deliveries' | 'category' | 'tenant' | 'broadcastId'
+>;
 
 /** Concurrent reports on one notification retry the compare-and-set this many times before the message is retried. */
 const MAX_CONFLICTS = 10;
@@ -66,7 +70,15 @@ export async function applyStatusChange(
 
   for (let conflict = 0; conflict < MAX_CONFLICTS; conflict += 1) {
     const record = await ctx.models.notifications
-      .findById(_id, { userId: 1, correlationId: 1, deliveries: 1 })
+      .findById(_id, {
+        userId: 1,
+        senderId: 1,
+        correlationId: 1,
+        deliveries: 1,
+        category: 1,
+        tenant: 1,
+        broadcastId: 1,
+      })
       .lean<Projected>();
     if (!record) throw new PermanentError('notification_not_found', 'No such notification');
     if (!origin.correlationId) log = log.child({ correlationId: record.correlationId });
@@ -85,8 +97,11 @@ export async function applyStatusChange(
         _id,
         'history.messageId': origin.messageId,
       });
-      if (alreadyApplied) await publishStatusChange(ctx, record, report, origin);
-      else
+      if (alreadyApplied) {
+        // The first try may have stopped before recording its outgoing webhook events: again (idempotent).
+        await recordStatusEvents(ctx, record, report, origin);
+        await publishStatusChange(ctx, record, report, origin);
+      } else
         log.info(
           { current: delivery.status, reported: report.status, reason: decision.reason },
           'status report ignored',
@@ -137,6 +152,7 @@ export async function applyStatusChange(
     );
     if (result.matchedCount === 1) {
       log.info({ status: report.status, attempt: report.attempt }, 'delivery status applied');
+      await recordStatusEvents(ctx, record, report, origin);
       await publishStatusChange(ctx, record, report, origin);
       return true;
     }
@@ -145,12 +161,68 @@ export async function applyStatusChange(
   throw new Error('delivery status kept conflicting; retrying the message later');
 }
 
+/**
+ * The outgoing webhook events of this change, recorded before the report is
+ * acknowledged: a crash before this line leaves the report unacknowledged,
+ * and its redelivery (finding its history entry) records them again under
+ * the same ids.
+ */
+async function recordStatusEvents(
+  ctx: ServiceContext,
+  record: Projected,
+  report: StatusReport,
+  origin: ReportOrigin,
+) {
+  const type = webhookTypeOfStatus(report.status);
+  if (!type) return;
+  await ctx.eventWebhooks.record(
+    {
+      notificationId: report.notificationId,
+      senderId: record.senderId,
+      ...(record.category ? { category: record.category } : {}),
+      ...(record.tenant ? { tenant: record.tenant } : {}),
+    },
+    [
+      {
+        type,
+        key: `status:${origin.messageId}`,
+        at: report.at,
+        data: {
+          channel: report.channel,
+          status: report.status,
+          attempt: report.attempt,
+          ...(report.provider ? { provider: report.provider } : {}),
+          ...(report.error ? { errorCode: report.error.code, reason: report.error.message } : {}),
+        },
+      },
+    ],
+  );
+}
+
 async function publishStatusChange(
   ctx: ServiceContext,
   record: Projected,
   report: StatusReport,
   origin: ReportOrigin,
 ) {
+  const detail = {
+    attempt: report.attempt,
+    ...(report.nextAttemptAt ? { nextAttemptAt: report.nextAttemptAt } : {}),
+    ...(report.error ? { errorCode: report.error.code, reason: report.error.message } : {}),
+  };
+  // A broadcast's thousands of notifications would flood its sender's sockets: the admin's
+  // stats and the broadcast's own progress speak for it instead.
+  if (!record.broadcastId) {
+    await publishSenderStatus(ctx, {
+      senderId: record.senderId,
+      notificationId: report.notificationId,
+      correlationId: origin.correlationId ?? record.correlationId,
+      channel: report.channel,
+      status: report.status,
+      at: report.at,
+      detail,
+    });
+  }
   // Only an inbox owner has a live view to update; an address-only notification has none.
   if (!record.userId) return;
   await publishNotificationUpdated(ctx, {
@@ -162,11 +234,7 @@ async function publishStatusChange(
       channel: report.channel,
       status: report.status,
       at: report.at,
-      detail: {
-        attempt: report.attempt,
-        ...(report.nextAttemptAt ? { nextAttemptAt: report.nextAttemptAt } : {}),
-        ...(report.error ? { errorCode: report.error.code, reason: report.error.message } : {}),
-      },
+      detail,
     },
   });
 }

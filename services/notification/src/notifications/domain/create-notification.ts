@@ -17,6 +17,7 @@ import { singleLine } from '../../kernel/single-line';
 import { LINK_PLACEHOLDERS, fillLinks } from '../../unsubscribe/domain/links';
 import { publishDueEntries } from '../../outbox/domain/outbox';
 import { resolveRecipient } from './recipients';
+import { acceptedEvents, subjectOf } from '../../event-webhooks/domain/notification-events';
 import { assertMaySendContent } from './sender-rules';
 import { suppressedChannels } from './suppression';
 import { mutedChannels, quietHold, type QuietHold } from '../../preferences/domain/preferences';
@@ -245,6 +246,7 @@ export async function storeNotification(
   try {
     const record = await insertNotification(ctx, document);
     await keepAheadOfRelay(ctx, record);
+    await recordAccepted(ctx, record);
     if (publishesNow && record.outboxDueAt) {
       ctx.background.run('publish new notification', () => publishDueEntries(ctx, record));
     }
@@ -256,8 +258,18 @@ export async function storeNotification(
       .findOne({ dedupeKey: document.dedupeKey })
       .lean<NotificationRecord>();
     if (!existing) throw error;
+    // A retry of a request that stopped between its insert and its events records them (same ids).
+    await recordAccepted(ctx, existing);
     return existing;
   }
+}
+
+/**
+ * The outgoing webhook events of an accepted notification, recorded before
+ * the caller is answered (nothing is written when no endpoint wants them).
+ */
+function recordAccepted(ctx: ServiceContext, record: NotificationRecord): Promise<void> {
+  return ctx.eventWebhooks.record(subjectOf(record), acceptedEvents(record));
 }
 
 /** Drops undefined fields, as mongoose would: the driver would store them as null. */

@@ -1,4 +1,10 @@
-import { EventRoutingKeys, MessageTypes, createMessage, type NotificationChange } from '@herald/contracts';
+import {
+  EventRoutingKeys,
+  MessageTypes,
+  createMessage,
+  type NotificationChange,
+  type NotificationStatusPayload,
+} from '@herald/contracts';
 import { type ServiceContext } from '../../kernel/context';
 import { publishEvent } from '../../outbox/domain/publish-event';
 import { unreadCount } from './unread-count';
@@ -47,4 +53,24 @@ export function publishUpdatedLater(
   ctx.background.run('publish notification.updated', () =>
     Promise.all(updates.map((update) => publishNotificationUpdated(ctx, update, knownUnreadCount))),
   );
+}
+
+/** Senders that are Herald itself (account messages): nobody's socket to tell. */
+const SYSTEM_SENDERS = new Set(['system']);
+
+/**
+ * Publishes `notification.status` for whoever sent the notification, so
+ * their own sockets see it go (realtime emits `notification:status` to the
+ * sender's room), whoever the recipient is: an outside address has no
+ * inbox and no `notification.updated`. A redelivered report publishes it
+ * again, as it does `notification.updated`.
+ */
+export async function publishSenderStatus(
+  ctx: ServiceContext,
+  status: NotificationStatusPayload & { correlationId: string },
+): Promise<void> {
+  const { correlationId, ...payload } = status;
+  if (SYSTEM_SENDERS.has(payload.senderId)) return;
+  const message = createMessage(MessageTypes.notificationStatus, payload, { correlationId });
+  await publishEvent(ctx, EventRoutingKeys.notificationStatus, message);
 }

@@ -7,6 +7,7 @@ import { type ServiceContext } from '../../kernel/context';
 import { publishUpdatedLater, type NotificationUpdate } from './events';
 import { inboxFilter, unreadCount } from './unread-count';
 import { inboxItem } from './views';
+import { subjectOf } from '../../event-webhooks/domain/notification-events';
 
 /** Read state belongs to the recipient: only they change it, so anyone else gets 404. */
 const ownFilter = (user: AuthenticatedUser, id: string) => ({ _id: id, userId: user.id, deletedAt: null });
@@ -69,6 +70,7 @@ export async function updateNotification(
       correlationId,
     });
   }
+  if (input.read === true && !before.read) await recordRead(ctx, [before], now);
   publishUpdatedLater(ctx, updates);
   return inboxItem(after);
 }
@@ -96,6 +98,22 @@ export async function deleteNotification(
 
 const READ_ALL_BATCH = 500;
 
+type ReadFacts = Pick<NotificationRecord, '_id' | 'senderId' | 'category' | 'tenant'>;
+
+/**
+ * `notification.read` for each notification just marked read, recorded
+ * before the caller is answered. Once per notification: marking it unread
+ * and read again tells the application nothing new.
+ */
+async function recordRead(ctx: ServiceContext, records: readonly ReadFacts[], at: Date): Promise<void> {
+  await ctx.eventWebhooks.recordAll(
+    records.map((record) => ({
+      subject: subjectOf(record),
+      events: [{ type: 'notification.read', key: 'read', at: at.toISOString(), data: { channel: 'in_app' } }],
+    })),
+  );
+}
+
 /**
  * Marks every unread inbox notification read, in batches streamed from a
  * cursor (an inbox can be large). One `notification.updated` per changed
@@ -119,12 +137,22 @@ export async function markAllRead(
     changed.push(...batch.map((id) => id.toHexString()));
     batch = [];
   };
-  const cursor = ctx.models.notifications.find(unread, { _id: 1 }).lean<{ _id: Types.ObjectId }[]>().cursor();
+  const facts: ReadFacts[] = [];
+  const cursor = ctx.models.notifications
+    .find(unread, { _id: 1, senderId: 1, category: 1, tenant: 1 })
+    .lean<ReadFacts[]>()
+    .cursor();
   for await (const doc of cursor) {
-    batch.push((doc as unknown as { _id: Types.ObjectId })._id);
-    if (batch.length >= READ_ALL_BATCH) await flush();
+    const read = doc as unknown as ReadFacts;
+    batch.push(read._id);
+    facts.push(read);
+    if (batch.length >= READ_ALL_BATCH) {
+      await flush();
+      await recordRead(ctx, facts.splice(0), now);
+    }
   }
   await flush();
+  await recordRead(ctx, facts, now);
   const count = await unreadCount(ctx, user.id);
   const at = now.toISOString();
   publishUpdatedLater(

@@ -14,6 +14,8 @@ import { publishNotificationUpdated } from '../../notifications/domain/events';
 import { normaliseProviderMessageId } from '../../notifications/data/provider-message-id';
 import { DEFAULT_CATEGORY } from '../../categories/domain/categories';
 import { muteCategoryEmail } from '../../preferences/domain/preferences';
+import { webhookTypeOfEngagement } from '../../event-webhooks/domain/event-types';
+import { subjectOf } from '../../event-webhooks/domain/notification-events';
 
 /** One provider event, whichever provider sent it, in our terms. */
 export interface ProviderEvent {
@@ -57,8 +59,10 @@ function eventMessageId(event: ProviderEvent): string {
 
 type Found = {
   _id: Types.ObjectId;
-  recipient: Pick<Recipient, 'email' | 'phone' | 'userId'>;
+  senderId: string;
   category?: string;
+  tenant?: string;
+  recipient: Pick<Recipient, 'email' | 'phone' | 'userId'>;
   deliveries: Partial<Record<'email' | 'sms', ChannelDelivery>>;
 };
 
@@ -71,7 +75,7 @@ async function findNotification(
   ctx: ServiceContext,
   event: ProviderEvent,
 ): Promise<{ record: Found; byProviderId: boolean } | null> {
-  const projection = { deliveries: 1, recipient: 1, category: 1 };
+  const projection = { deliveries: 1, recipient: 1, senderId: 1, category: 1, tenant: 1 };
   const byProviderId = await ctx.models.notifications
     .findOne({ providerMessageIds: normaliseProviderMessageId(event.providerMessageId) }, projection)
     .lean<Found>();
@@ -109,7 +113,7 @@ export async function applyProviderEvent(ctx: ServiceContext, event: ProviderEve
     if (!handled && address) await suppress(ctx, event, address, record._id.toHexString());
   }
 
-  if (event.engagement) await recordEngagement(ctx, record._id, event);
+  if (event.engagement) await recordEngagement(ctx, record, event);
   if (!event.status) return event.engagement ? 'applied' : 'ignored';
 
   const delivery = record.deliveries[event.channel]!;
@@ -150,9 +154,21 @@ type EngagementBefore = Pick<NotificationRecord, 'userId' | 'correlationId' | 'e
  * concurrent first opens only one finds the field absent, and a repeated
  * open or click publishes nothing.
  */
-async function recordEngagement(ctx: ServiceContext, _id: Types.ObjectId, event: ProviderEvent) {
+async function recordEngagement(ctx: ServiceContext, found: Found, event: ProviderEvent) {
+  const { _id } = found;
   const engagement = event.engagement!;
   const field = engagementField[engagement];
+  // The outgoing webhook event first, before the provider gets its 200: one per notification and
+  // kind (its id derives from the kind, so a repeated open records nothing new), and a crash
+  // anywhere after it leaves it recorded; a crash before it brings the provider's webhook back.
+  await ctx.eventWebhooks.record(subjectOf(found), [
+    {
+      type: webhookTypeOfEngagement(engagement),
+      key: engagement,
+      at: event.at.toISOString(),
+      data: { channel: event.channel, provider: event.provider },
+    },
+  ]);
   const before = await ctx.models.notifications
     .findOneAndUpdate(
       { _id },
@@ -160,8 +176,9 @@ async function recordEngagement(ctx: ServiceContext, _id: Types.ObjectId, event:
       { returnDocument: 'before', projection: { userId: 1, correlationId: 1, [field]: 1 } },
     )
     .lean<EngagementBefore>();
+  if (!before || before.engagement?.[`${engagement}At` as const] != null) return;
   // Only an inbox owner has a live view to update; an address-only notification has none.
-  if (!before?.userId || before.engagement?.[`${engagement}At` as const] != null) return;
+  if (!before.userId) return;
   const update = {
     userId: before.userId,
     notificationId: _id.toHexString(),
