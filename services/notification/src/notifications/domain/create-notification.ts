@@ -41,7 +41,15 @@ export interface NotificationDraft
     Partial<
       Pick<
         NotificationRecord,
-        'priority' | 'metadata' | 'sendAt' | 'broadcastId' | 'dedupeKey' | 'actor' | 'tenant' | 'dataJson'
+        | 'priority'
+        | 'metadata'
+        | 'sendAt'
+        | 'broadcastId'
+        | 'dedupeKey'
+        | 'actor'
+        | 'tenant'
+        | 'dataJson'
+        | 'transactionId'
       >
     > {
   id?: Types.ObjectId;
@@ -158,6 +166,7 @@ export function buildNotification(
     sendAt: draft.sendAt,
     deliverAt,
     broadcastId: draft.broadcastId,
+    transactionId: draft.transactionId,
     correlationId: draft.correlationId,
     read: false,
     archived: false,
