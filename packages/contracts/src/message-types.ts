@@ -18,6 +18,8 @@ export const MessageTypes = {
   apiKeyUpserted: EventRoutingKeys.apiKeyUpserted,
   subscriberUpserted: EventRoutingKeys.subscriberUpserted,
   subscriberDeleted: EventRoutingKeys.subscriberDeleted,
+  workflowSend: EventRoutingKeys.workflowSend,
+  templateChanged: EventRoutingKeys.templateChanged,
 } as const;
 export type MessageType = (typeof MessageTypes)[keyof typeof MessageTypes];
 
@@ -40,4 +42,6 @@ export const MessageVersions = {
   [MessageTypes.apiKeyUpserted]: 1,
   [MessageTypes.subscriberUpserted]: 1,
   [MessageTypes.subscriberDeleted]: 1,
+  [MessageTypes.workflowSend]: 1,
+  [MessageTypes.templateChanged]: 1,
 } as const satisfies Record<MessageType, number>;

@@ -14,6 +14,7 @@ import { createEnvelope, type EnvelopeOptions } from './envelope';
 import { MessageTypes, MessageVersions, type MessageType } from './message-types';
 import { EventRoutingKeys, type EventRoutingKey } from './names';
 import { NotificationCreatedMessage, NotificationUpdatedMessage } from './notification-messages';
+import { TemplateChangedMessage, WorkflowSendMessage } from './workflow-messages';
 import { UserRegisteredMessage, UserUpdatedMessage, VerificationRequestedMessage } from './user-messages';
 
 /** The schema of every message Herald publishes, by type: a consumer picks the schema from the envelope's `type`. */
@@ -31,6 +32,8 @@ export const MessageSchemas = {
   [MessageTypes.apiKeyUpserted]: ApiKeyUpsertedMessage,
   [MessageTypes.subscriberUpserted]: SubscriberUpsertedMessage,
   [MessageTypes.subscriberDeleted]: SubscriberDeletedMessage,
+  [MessageTypes.workflowSend]: WorkflowSendMessage,
+  [MessageTypes.templateChanged]: TemplateChangedMessage,
 } as const satisfies Record<MessageType, TSchema>;
 
 export type MessageOf<T extends MessageType> = Static<(typeof MessageSchemas)[T]>;
@@ -57,6 +60,8 @@ export const EventRoutingKeyByMessageType: Record<EventMessageType, EventRouting
   [MessageTypes.apiKeyUpserted]: EventRoutingKeys.apiKeyUpserted,
   [MessageTypes.subscriberUpserted]: EventRoutingKeys.subscriberUpserted,
   [MessageTypes.subscriberDeleted]: EventRoutingKeys.subscriberDeleted,
+  [MessageTypes.workflowSend]: EventRoutingKeys.workflowSend,
+  [MessageTypes.templateChanged]: EventRoutingKeys.templateChanged,
 };
 
 /** An envelope at the version producers write today, its payload checked against that version by the compiler. */

@@ -32,6 +32,8 @@ export const Queues = {
   deadLetter: 'herald.dlq',
   /** the notification service's durable queue for delivery status and user events */
   notificationEvents: 'herald.notification.events',
+  /** the workflows service's durable queue: notification events (engagement), template changes, API keys */
+  workflowEvents: 'herald.workflows.events',
   /** prefix of each delay queue; the step's TTL in ms completes the name, e.g. `herald.delay.2000` */
   delayPrefix: 'herald.delay.',
   /** prefix of each realtime instance's exclusive, auto-delete fan-out queue */
@@ -56,6 +58,10 @@ export const EventRoutingKeys = {
   apiKeyUpserted: 'apikey.upserted',
   subscriberUpserted: 'subscriber.upserted',
   subscriberDeleted: 'subscriber.deleted',
+  /** workflows → notification: a run's channel step asks for one notification */
+  workflowSend: 'workflow.send',
+  /** notification → workflows: which templates exist, for checking definitions */
+  templateChanged: 'template.changed',
 } as const;
 export type EventRoutingKey = (typeof EventRoutingKeys)[keyof typeof EventRoutingKeys];
 

@@ -33,6 +33,8 @@ const requiredPayloadField: Record<MessageType, string> = {
   'apikey.upserted': 'secretHash',
   'subscriber.upserted': 'revision',
   'subscriber.deleted': 'subscriberId',
+  'workflow.send': 'notificationId',
+  'template.changed': 'version',
 };
 
 /** A date-time field in each payload. */
@@ -59,6 +61,8 @@ const payloadDateField: Record<MessageType, (payload: Record<string, unknown>, v
   'apikey.upserted': (payload, value) => ((payload.revokedAt = value), '/payload/revokedAt'),
   'subscriber.upserted': (payload, value) => ((payload.updatedAt = value), '/payload/updatedAt'),
   'subscriber.deleted': (payload, value) => ((payload.deletedAt = value), '/payload/deletedAt'),
+  'workflow.send': () => '/occurredAt',
+  'template.changed': (payload, value) => ((payload.at = value), '/payload/at'),
 };
 
 describe.each(messageTypes)('the %s schema', (type) => {

@@ -25,6 +25,8 @@ describe('message routing', () => {
       'apikey.upserted': 'apikey.upserted',
       'subscriber.upserted': 'subscriber.upserted',
       'subscriber.deleted': 'subscriber.deleted',
+      'workflow.send': 'workflow.send',
+      'template.changed': 'template.changed',
     });
   });
 

@@ -40,6 +40,10 @@ import {
   type SuppressionModel,
   type WebhookTokenModel,
 } from '../webhooks/data/webhook-models';
+import {
+  templateAnnouncementModel,
+  type TemplateAnnouncementModel,
+} from '../workflow-sends/data/announcement-model';
 
 export interface Models {
   notifications: NotificationModel;
@@ -59,6 +63,8 @@ export interface Models {
   outboxConfirmations: OutboxConfirmationModel;
   /** the outbox relay's lease and watermark */
   outboxRelay: OutboxRelayModel;
+  /** which template versions the workflows service was told of (`template.changed`) */
+  templateAnnouncements: TemplateAnnouncementModel;
 }
 
 export function createModels(connection: Connection): Models {
@@ -78,6 +84,7 @@ export function createModels(connection: Connection): Models {
     preferences: preferenceModel(connection),
     outboxConfirmations: outboxConfirmationModel(connection),
     outboxRelay: outboxRelayModel(connection),
+    templateAnnouncements: templateAnnouncementModel(connection),
   };
 }
 

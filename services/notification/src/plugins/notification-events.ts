@@ -11,6 +11,7 @@ import {
   UserRegisteredMessage,
   UserUpdatedMessage,
   VerificationRequestedMessage,
+  WorkflowSendMessage,
 } from '@herald/contracts';
 import { onApiKeyUpserted } from '../api-keys/consumers';
 import { onDeliveryStatus } from '../delivery-status/consumers';
@@ -23,6 +24,7 @@ import {
   onUserSnapshot,
   onVerificationRequested,
 } from '../users/consumers';
+import { onWorkflowSend } from '../workflow-sends/consumers';
 
 /** Every message type this queue carries; anything else is dead-lettered unseen by the consumer. */
 export const NotificationEventsMessage = Type.Union([
@@ -36,6 +38,7 @@ export const NotificationEventsMessage = Type.Union([
   ApiKeyUpsertedMessage,
   SubscriberUpsertedMessage,
   SubscriberDeletedMessage,
+  WorkflowSendMessage,
 ]);
 
 /**
@@ -71,6 +74,8 @@ export function startNotificationEventsConsumer(ctx: ServiceContext) {
           return onSubscriberUpserted(ctx, message);
         case MessageTypes.subscriberDeleted:
           return onSubscriberDeleted(ctx, message);
+        case MessageTypes.workflowSend:
+          return onWorkflowSend(ctx, message);
       }
     },
   });

@@ -368,6 +368,7 @@ export async function createNotification(
     priority: input.priority,
     metadata: input.metadata,
     sendAt,
+    transactionId: input.transactionId,
     correlationId: options.correlationId,
   });
   return acceptedResponse(record);

@@ -1,0 +1,50 @@
+import { Channels, EventRoutingKeys, MessageTypes, createMessage, type Channel } from '@herald/contracts';
+import { type ServiceContext } from '../../kernel/context';
+import { publishEvent } from '../../outbox/domain/publish-event';
+import { type TemplateRecord } from '../../templates/data/models';
+
+type Head = Pick<TemplateRecord, 'key' | 'version' | 'channels' | 'deletedAt'>;
+
+/**
+ * A relay pass: tells the workflows service (`template.changed`) of every
+ * template whose version or deletion it has not been told of yet, and
+ * records what it told once the broker confirmed it. Nothing is lost on a
+ * broker outage or a crash: what was not confirmed differs on the next
+ * pass and is published again (the consumer keeps the newest version).
+ * Templates are few (an admin's list), so each pass compares them all.
+ */
+export async function announceTemplates(ctx: ServiceContext): Promise<number> {
+  const heads = await ctx.templates.models.templates
+    .find({}, { key: 1, version: 1, channels: 1, deletedAt: 1 })
+    .lean<Head[]>();
+  if (heads.length === 0) return 0;
+  const told = await ctx.models.templateAnnouncements
+    .find({}, { version: 1, deleted: 1 })
+    .lean<{ _id: string; version: number; deleted: boolean }[]>();
+  const known = new Map(told.map((one) => [one._id, one]));
+  const changed = heads.filter((head) => {
+    const previous = known.get(head.key);
+    return !previous || previous.version !== head.version || previous.deleted !== (head.deletedAt !== null);
+  });
+  const at = ctx.now();
+  let published = 0;
+  for (const head of changed) {
+    const deleted = head.deletedAt !== null;
+    const channels = head.channels.filter((channel): channel is Channel =>
+      (Channels as readonly string[]).includes(channel),
+    );
+    const message = createMessage(
+      MessageTypes.templateChanged,
+      { key: head.key, version: head.version, channels, deleted, at: at.toISOString() },
+      { correlationId: `template:${head.key}:${head.version}` },
+    );
+    await publishEvent(ctx, EventRoutingKeys.templateChanged, message);
+    await ctx.models.templateAnnouncements.updateOne(
+      { _id: head.key },
+      { $set: { version: head.version, deleted, at } },
+      { upsert: true },
+    );
+    published += 1;
+  }
+  return published;
+}
