@@ -271,6 +271,29 @@ describe('workflow runs', () => {
     expect(await sent(run.id)).toEqual([]);
   });
 
+  it('a channel step fired again (died after publishing, before recording) publishes the same notification id', async () => {
+    const [run] = await trigger('alerts', { recipients: [{ userId: 'jon' }] });
+    await h.advance();
+    const [first] = await sent(run.id);
+    // As if the process died right after the publish: the step is not recorded, the lease lapsed.
+    await h.models.runs.updateOne(
+      { _id: run.id },
+      {
+        $set: { status: 'active', position: 1, wakeAt: now(), leaseOwner: null, leaseUntil: null },
+        $unset: { endedAt: '' },
+        $pop: { history: 1 },
+      },
+    );
+    await h.advance();
+    const [again] = await sent(run.id);
+    expect(again!.notificationId).toBe(first!.notificationId);
+    const detail = await h.run(run.id);
+    expect([detail.status, detail.notifications]).toEqual([
+      'completed',
+      [{ stepId: 'mail', channel: 'email', notificationId: first!.notificationId }],
+    ]);
+  });
+
   it('pages the runs of a workflow with a cursor', async () => {
     const admin = h.token('root', 'admin');
     const first = await h.request('GET', '/api/v1/workflow-runs?workflow=comments&limit=15', {
