@@ -8,7 +8,7 @@ export const REPO_ROOT = resolve(__dirname, '..');
 export interface GatewayConfigOptions {
   runDir: string;
   port?: number;
-  upstreams?: Partial<Record<'auth' | 'notification' | 'realtime' | 'deliveryWorker', string>>;
+  upstreams?: Partial<Record<'auth' | 'notification' | 'realtime' | 'deliveryWorker' | 'workflows', string>>;
   credentialsRate?: string;
   credentialsBurst?: number;
   webhooksRate?: string;
@@ -55,6 +55,7 @@ export function gatewayVariables(options: GatewayConfigOptions): Record<string, 
     HERALD_NOTIFICATION_UPSTREAM: upstreams.notification ?? '127.0.0.1:3002',
     HERALD_DELIVERY_WORKER_UPSTREAM: upstreams.deliveryWorker ?? '127.0.0.1:3003',
     HERALD_REALTIME_UPSTREAM: upstreams.realtime ?? '127.0.0.1:3004',
+    HERALD_WORKFLOWS_UPSTREAM: upstreams.workflows ?? '127.0.0.1:3005',
     HERALD_GATEWAY_PORT: String(options.port ?? 8080),
     HERALD_GATEWAY_STATIC_DIR: join(REPO_ROOT, 'gateway'),
     HERALD_EXAMPLES_DIR: join(REPO_ROOT, 'examples'),

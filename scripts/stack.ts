@@ -13,7 +13,7 @@ import { REPO_ROOT, writeGatewayConfig } from './gateway-config';
 import { localCredentials, localSigningKey, removeRunningStack, writeRunningStack } from './local-state';
 
 /** In port order: each service listens on the stack's base port plus its index. */
-export const SERVICES = ['auth', 'notification', 'delivery-worker', 'realtime'] as const;
+export const SERVICES = ['auth', 'notification', 'delivery-worker', 'realtime', 'workflows'] as const;
 export const DEFAULT_BASE_PORT = 3001;
 
 const NGINX_CANDIDATES = [
@@ -206,6 +206,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
           notification: `127.0.0.1:${ports.notification}`,
           deliveryWorker: `127.0.0.1:${ports['delivery-worker']}`,
           realtime: `127.0.0.1:${ports.realtime}`,
+          workflows: `127.0.0.1:${ports.workflows}`,
         },
       });
       const check = spawnSync(nginx, ['-t', '-q', '-p', runDir, '-c', config], { encoding: 'utf8' });
