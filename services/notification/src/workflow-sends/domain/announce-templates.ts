@@ -27,24 +27,33 @@ export async function announceTemplates(ctx: ServiceContext): Promise<number> {
     return !previous || previous.version !== head.version || previous.deleted !== (head.deletedAt !== null);
   });
   const at = ctx.now();
-  let published = 0;
-  for (const head of changed) {
-    const deleted = head.deletedAt !== null;
-    const channels = head.channels.filter((channel): channel is Channel =>
-      (Channels as readonly string[]).includes(channel),
+  // all published at once (confirms pipelined), then what was confirmed recorded in one write
+  const results = await Promise.allSettled(
+    changed.map(async (head) => {
+      const deleted = head.deletedAt !== null;
+      const channels = head.channels.filter((channel): channel is Channel =>
+        (Channels as readonly string[]).includes(channel),
+      );
+      const message = createMessage(
+        MessageTypes.templateChanged,
+        { key: head.key, version: head.version, channels, deleted, at: at.toISOString() },
+        { correlationId: `template:${head.key}:${head.version}` },
+      );
+      await publishEvent(ctx, EventRoutingKeys.templateChanged, message);
+      return { key: head.key, version: head.version, deleted };
+    }),
+  );
+  const confirmed = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+  if (confirmed.length > 0) {
+    await ctx.models.templateAnnouncements.bulkWrite(
+      confirmed.map(({ key, version, deleted }) => ({
+        updateOne: { filter: { _id: key }, update: { $set: { version, deleted, at } }, upsert: true },
+      })),
     );
-    const message = createMessage(
-      MessageTypes.templateChanged,
-      { key: head.key, version: head.version, channels, deleted, at: at.toISOString() },
-      { correlationId: `template:${head.key}:${head.version}` },
-    );
-    await publishEvent(ctx, EventRoutingKeys.templateChanged, message);
-    await ctx.models.templateAnnouncements.updateOne(
-      { _id: head.key },
-      { $set: { version: head.version, deleted, at } },
-      { upsert: true },
-    );
-    published += 1;
   }
+  const failed = results.find((result) => result.status === 'rejected');
+  // the next pass publishes what was not confirmed
+  if (failed) throw failed.reason;
+  const published = confirmed.length;
   return published;
 }
