@@ -1,8 +1,8 @@
 # syntax=docker/dockerfile:1
 #
-# One image recipe for every Node process of Herald: the four services and the
+# One image recipe for every Node process of Herald: the five services and the
 # fake providers. `--build-arg SERVICE=auth` (or notification, delivery-worker,
-# realtime, fake-providers) picks the workspace package; PORT is where its
+# realtime, workflows, fake-providers) picks the workspace package; PORT is where its
 # health endpoint answers.
 #
 # One file rather than four near-copies because the services differ only in
@@ -34,7 +34,7 @@ RUN pnpm install --frozen-lockfile --offline
 RUN pnpm --filter-prod "{services/*}..." --filter-prod "@herald/fake-providers..." run build
 
 ARG SERVICE
-RUN test -n "${SERVICE}" || { echo 'build with --build-arg SERVICE=<auth|notification|delivery-worker|realtime|fake-providers>' >&2; exit 1; }
+RUN test -n "${SERVICE}" || { echo 'build with --build-arg SERVICE=<auth|notification|delivery-worker|realtime|workflows|fake-providers>' >&2; exit 1; }
 # A self-contained directory: the package, its dist, and production
 # dependencies only, with the workspace packages copied in (their dist is what
 # the `default` export condition points at). pnpm 10 deploys a workspace

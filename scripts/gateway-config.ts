@@ -9,7 +9,9 @@ export interface GatewayConfigOptions {
   runDir: string;
   port?: number;
   /** host:port of each service, or of each of its instances (nginx balances over them) */
-  upstreams?: Partial<Record<'auth' | 'notification' | 'realtime' | 'deliveryWorker', string | string[]>>;
+  upstreams?: Partial<
+    Record<'auth' | 'notification' | 'realtime' | 'deliveryWorker' | 'workflows', string | string[]>
+  >;
   credentialsRate?: string;
   credentialsBurst?: number;
   webhooksRate?: string;
@@ -72,6 +74,7 @@ export function gatewayVariables(options: GatewayConfigOptions): Record<string, 
     HERALD_NOTIFICATION_UPSTREAM: upstreamServers(upstreams.notification, '127.0.0.1:3002'),
     HERALD_DELIVERY_WORKER_UPSTREAM: upstreamServers(upstreams.deliveryWorker, '127.0.0.1:3003'),
     HERALD_REALTIME_UPSTREAM: upstreamServers(upstreams.realtime, '127.0.0.1:3004'),
+    HERALD_WORKFLOWS_UPSTREAM: upstreamServers(upstreams.workflows, '127.0.0.1:3005'),
     HERALD_GATEWAY_PORT: String(options.port ?? 8080),
     HERALD_GATEWAY_STATIC_DIR: join(REPO_ROOT, 'gateway'),
     HERALD_EXAMPLES_DIR: join(REPO_ROOT, 'examples'),

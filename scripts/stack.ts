@@ -14,7 +14,7 @@ import { REPO_ROOT, writeGatewayConfig } from './gateway-config';
 import { localCredentials, localSigningKey, removeRunningStack, writeRunningStack } from './local-state';
 
 /** In port order: each service listens on the stack's base port plus its index. */
-export const SERVICES = ['auth', 'notification', 'delivery-worker', 'realtime'] as const;
+export const SERVICES = ['auth', 'notification', 'delivery-worker', 'realtime', 'workflows'] as const;
 export type ServiceName = (typeof SERVICES)[number];
 export const DEFAULT_BASE_PORT = 3001;
 /** Instance k (0-based) of a service listens PORT_STRIDE × k above its first instance. */
@@ -344,6 +344,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
           notification: upstreamOf('notification'),
           deliveryWorker: upstreamOf('delivery-worker'),
           realtime: upstreamOf('realtime'),
+          workflows: upstreamOf('workflows'),
         },
       });
       const check = spawnSync(nginx, ['-t', '-q', '-p', runDir, '-c', config], { encoding: 'utf8' });

@@ -59,6 +59,7 @@ async function startGateway(
       notification: address(upstreams.notification!),
       realtime: address(upstreams.realtime!),
       deliveryWorker: address(upstreams.deliveryWorker!),
+      workflows: address(upstreams.workflows!),
     },
     ...options,
   });
@@ -89,7 +90,7 @@ describe('gateway nginx.conf', () => {
   let base: string;
 
   beforeAll(async () => {
-    for (const name of ['auth', 'notification', 'realtime', 'deliveryWorker'])
+    for (const name of ['auth', 'notification', 'realtime', 'deliveryWorker', 'workflows'])
       servers[name] = await startUpstream(name);
     gateway = await startGateway(servers, { credentialsRate: '1r/m', credentialsBurst: 2 });
     base = gateway.base;
@@ -120,6 +121,9 @@ describe('gateway nginx.conf', () => {
       [WebhookPaths.sendgrid, 'notification'],
       [WebhookPaths.mailgun, 'notification'],
       ['/api/v1/admin/dead-letters', 'notification'],
+      ['/api/v1/workflows', 'workflows'],
+      ['/api/v1/workflows/onboarding/trigger', 'workflows'],
+      ['/api/v1/workflow-runs?recipient=ada', 'workflows'],
       [`${SOCKET_IO_PATH}?EIO=4&transport=polling`, 'realtime'],
       ['/docs/static/swagger-ui.css', 'auth'],
     ];
@@ -140,6 +144,7 @@ describe('gateway nginx.conf', () => {
       upstream: 'deliveryWorker',
       url: '/docs/json',
     });
+    expect(await echo('/docs/workflows/json')).toMatchObject({ upstream: 'workflows', url: '/docs/json' });
   });
 
   it('serves one Swagger UI listing every document', async () => {
@@ -147,7 +152,7 @@ describe('gateway nginx.conf', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toContain('text/html');
     const page = await response.text();
-    for (const name of ['auth', 'notification', 'realtime', 'delivery-worker'])
+    for (const name of ['auth', 'notification', 'realtime', 'delivery-worker', 'workflows'])
       expect(page).toContain(`/docs/${name}/json`);
   });
 
@@ -212,7 +217,7 @@ describe('gateway behind trusted proxies (HERALD_TRUSTED_PROXIES)', () => {
   const gateways: Gateway[] = [];
 
   beforeAll(async () => {
-    for (const name of ['auth', 'notification', 'realtime', 'deliveryWorker'])
+    for (const name of ['auth', 'notification', 'realtime', 'deliveryWorker', 'workflows'])
       servers[name] = await startUpstream(name);
   });
 

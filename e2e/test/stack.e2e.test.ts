@@ -556,7 +556,7 @@ describe('Herald through the gateway', () => {
   it('serves the Swagger UI and every OpenAPI document', async () => {
     const page = expectStatus(await api.get<string>('/docs/'), 200);
     expect(page.body).toContain('SwaggerUIBundle');
-    for (const name of ['auth', 'notification', 'realtime', 'delivery-worker']) {
+    for (const name of ['auth', 'notification', 'realtime', 'delivery-worker', 'workflows']) {
       const document = expectStatus(await api.get<{ openapi: string }>(`/docs/${name}/json`), 200);
       expect({ name, openapi: document.body.openapi }).toEqual({
         name,

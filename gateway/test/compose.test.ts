@@ -13,6 +13,7 @@ import { AuthEnv } from '../../services/auth/src/config';
 import { DeliveryWorkerEnv } from '../../services/delivery-worker/src/config';
 import { NotificationEnv } from '../../services/notification/src/config';
 import { RealtimeEnv } from '../../services/realtime/src/config';
+import { WorkflowsEnv } from '../../services/workflows/src/config';
 
 const REPO_ROOT = resolve(__dirname, '../..');
 const read = (path: string) => readFileSync(join(REPO_ROOT, path), 'utf8');
@@ -60,6 +61,7 @@ const SCHEMAS: Record<string, Record<string, { default?: unknown }>> = {
   notification: NotificationEnv,
   'delivery-worker': DeliveryWorkerEnv,
   realtime: RealtimeEnv,
+  workflows: WorkflowsEnv,
 };
 const NODE_SERVICES = Object.keys(SCHEMAS);
 /** the fake providers' CLI reads process.env directly (packages/fake-providers/src/cli.ts) */
@@ -153,7 +155,7 @@ describe('docker-compose.yml', () => {
     expect(composeSchemaValidator()(compose)).toEqual([]);
   });
 
-  it('has the engines, the four services, the fake providers and the gateway', () => {
+  it('has the engines, the five services, the fake providers and the gateway', () => {
     expect(Object.keys(services).sort()).toEqual(
       [...NODE_SERVICES, 'mongo', 'rabbitmq', 'fake-providers', 'gateway'].sort(),
     );

@@ -45,8 +45,13 @@ describe('the topology declared from contracts', () => {
     await client.publish(events, 'user.verification_requested', message('user.verification_requested'));
     // bound to no durable queue, and no realtime instance listens here: the broker returns it
     await expect(
-      client.publish(events, 'notification.created', message('notification.created')),
+      client.publish(events, 'nothing.bound', message('notification.created')),
     ).rejects.toBeInstanceOf(UnroutableError);
+    // notification.created goes to the workflows service's queue, not to the notification service's
+    await client.publish(events, 'notification.created', message('notification.created'));
+    expect(await typesOfMessagesIn(client.names.durableQueues.workflowEvents, 1)).toEqual([
+      'notification.created',
+    ]);
 
     expect(await typesOfMessagesIn(client.names.durableQueues.notificationEvents, 3)).toEqual([
       'delivery.status',

@@ -14,6 +14,7 @@ export * from './event-webhooks';
 export * from './user-messages';
 export * from './account-messages';
 export * from './application-messages';
+export * from './workflow-messages';
 export * from './messages';
 export * from './validate';
 export * from './http';

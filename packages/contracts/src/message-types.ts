@@ -20,6 +20,8 @@ export const MessageTypes = {
   subscriberDeleted: EventRoutingKeys.subscriberDeleted,
   pushSubscriptionGone: EventRoutingKeys.pushSubscriptionGone,
   notificationStatus: EventRoutingKeys.notificationStatus,
+  workflowSend: EventRoutingKeys.workflowSend,
+  templateChanged: EventRoutingKeys.templateChanged,
 } as const;
 export type MessageType = (typeof MessageTypes)[keyof typeof MessageTypes];
 
@@ -44,4 +46,6 @@ export const MessageVersions = {
   [MessageTypes.subscriberDeleted]: 1,
   [MessageTypes.pushSubscriptionGone]: 1,
   [MessageTypes.notificationStatus]: 1,
+  [MessageTypes.workflowSend]: 1,
+  [MessageTypes.templateChanged]: 1,
 } as const satisfies Record<MessageType, number>;

@@ -20,6 +20,7 @@ import { MessageTypes, MessageVersions, type MessageType } from './message-types
 import { EventRoutingKeys, type EventRoutingKey } from './names';
 import { NotificationCreatedMessage, NotificationUpdatedMessage } from './notification-messages';
 import { NotificationStatusMessage } from './sender-messages';
+import { TemplateChangedMessage, WorkflowSendMessage } from './workflow-messages';
 import { UserRegisteredMessage, UserUpdatedMessage, VerificationRequestedMessage } from './user-messages';
 
 /** The schema of every message Herald publishes, by type: a consumer picks the schema from the envelope's `type`. */
@@ -39,6 +40,8 @@ export const MessageSchemas = {
   [MessageTypes.subscriberDeleted]: SubscriberDeletedMessage,
   [MessageTypes.pushSubscriptionGone]: PushSubscriptionGoneMessage,
   [MessageTypes.notificationStatus]: NotificationStatusMessage,
+  [MessageTypes.workflowSend]: WorkflowSendMessage,
+  [MessageTypes.templateChanged]: TemplateChangedMessage,
 } as const satisfies Record<MessageType, TSchema>;
 
 export type MessageOf<T extends MessageType> = Static<(typeof MessageSchemas)[T]>;
@@ -67,6 +70,8 @@ export const EventRoutingKeyByMessageType: Record<EventMessageType, EventRouting
   [MessageTypes.subscriberDeleted]: EventRoutingKeys.subscriberDeleted,
   [MessageTypes.pushSubscriptionGone]: EventRoutingKeys.pushSubscriptionGone,
   [MessageTypes.notificationStatus]: EventRoutingKeys.notificationStatus,
+  [MessageTypes.workflowSend]: EventRoutingKeys.workflowSend,
+  [MessageTypes.templateChanged]: EventRoutingKeys.templateChanged,
 };
 
 /** An envelope at the version producers write today, its payload checked against that version by the compiler. */

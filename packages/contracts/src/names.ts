@@ -35,6 +35,8 @@ export const Queues = {
   deadLetter: 'herald.dlq',
   /** the notification service's durable queue for delivery status and user events */
   notificationEvents: 'herald.notification.events',
+  /** the workflows service's durable queue: notification events (engagement), template changes, API keys */
+  workflowEvents: 'herald.workflows.events',
   /** prefix of each delay queue; the step's TTL in ms completes the name, e.g. `herald.delay.2000` */
   delayPrefix: 'herald.delay.',
   /** prefix of each realtime instance's exclusive, auto-delete fan-out queue */
@@ -64,6 +66,10 @@ export const EventRoutingKeys = {
   pushSubscriptionGone: 'push.subscription_gone',
   /** a channel's status changed, told to whoever sent the notification (sender-messages.ts) */
   notificationStatus: 'notification.status',
+  /** workflows → notification: a run's channel step asks for one notification */
+  workflowSend: 'workflow.send',
+  /** notification → workflows: which templates exist, for checking definitions */
+  templateChanged: 'template.changed',
 } as const;
 export type EventRoutingKey = (typeof EventRoutingKeys)[keyof typeof EventRoutingKeys];
 

@@ -35,6 +35,8 @@ const latestRankBefore: Record<TerminalStatus, number> = {
   suppressed: progressRank.retrying,
   // never queued, so no report should arrive; ranked like `suppressed`, which is also decided at accept
   skipped: progressRank.retrying,
+  // decided before the job was published (a pending notification cancelled), like `skipped`
+  cancelled: progressRank.retrying,
   failed: progressRank.retrying,
   dead: progressRank.retrying,
   bounced: progressRank.delivered,

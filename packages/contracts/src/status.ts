@@ -10,6 +10,7 @@ import { LiteralUnion } from './literal-union';
  * - `suppressed`: the address is on the suppression list; the provider was never called
  * - `skipped`: the recipient muted the channel (its `reason` says `preference`); never queued
  * - `dead`: retries exhausted; the job sits in the dead-letter queue
+ * - `cancelled`: cancelled (or deleted) by its sender before it went out; never published
  */
 export const DeliveryStatuses = [
   'queued',
@@ -22,6 +23,7 @@ export const DeliveryStatuses = [
   'suppressed',
   'skipped',
   'dead',
+  'cancelled',
 ] as const;
 export const DeliveryStatus = LiteralUnion(DeliveryStatuses);
 export type DeliveryStatus = Static<typeof DeliveryStatus>;
@@ -32,6 +34,7 @@ export const TerminalStatuses = [
   'suppressed',
   'skipped',
   'dead',
+  'cancelled',
 ] as const satisfies readonly DeliveryStatus[];
 export type TerminalStatus = (typeof TerminalStatuses)[number];
 export type ProgressStatus = Exclude<DeliveryStatus, TerminalStatus>;

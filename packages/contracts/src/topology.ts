@@ -90,6 +90,22 @@ export const DurableQueues = {
       { exchange: 'events', routingKey: 'apikey.*' },
       { exchange: 'events', routingKey: 'subscriber.*' },
       { exchange: 'events', routingKey: 'push.*' },
+      { exchange: 'events', routingKey: EventRoutingKeys.workflowSend },
+    ],
+  },
+  /**
+   * The workflows service's inbox: what became of the notifications its runs
+   * made (created, read, delivered), which templates exist, and auth's API keys.
+   */
+  workflowEvents: {
+    name: Queues.workflowEvents,
+    type: 'quorum',
+    deadLetterExchange: 'deadLetter',
+    bindings: [
+      { exchange: 'events', routingKey: EventRoutingKeys.notificationCreated },
+      { exchange: 'events', routingKey: EventRoutingKeys.notificationUpdated },
+      { exchange: 'events', routingKey: EventRoutingKeys.templateChanged },
+      { exchange: 'events', routingKey: 'apikey.*' },
     ],
   },
 } as const satisfies Record<string, DurableQueueDeclaration>;

@@ -35,6 +35,8 @@ const requiredPayloadField: Record<MessageType, string> = {
   'subscriber.deleted': 'subscriberId',
   'push.subscription_gone': 'endpoint',
   'notification.status': 'senderId',
+  'workflow.send': 'notificationId',
+  'template.changed': 'version',
 };
 
 /** A date-time field in each payload. */
@@ -63,6 +65,8 @@ const payloadDateField: Record<MessageType, (payload: Record<string, unknown>, v
   'push.subscription_gone': (payload, value) => ((payload.at = value), '/payload/at'),
   'subscriber.deleted': (payload, value) => ((payload.deletedAt = value), '/payload/deletedAt'),
   'notification.status': (payload, value) => ((payload.at = value), '/payload/at'),
+  'workflow.send': () => '/occurredAt',
+  'template.changed': (payload, value) => ((payload.at = value), '/payload/at'),
 };
 
 describe.each(messageTypes)('the %s schema', (type) => {

@@ -27,6 +27,8 @@ describe('message routing', () => {
       'subscriber.deleted': 'subscriber.deleted',
       'push.subscription_gone': 'push.subscription_gone',
       'notification.status': 'notification.status',
+      'workflow.send': 'workflow.send',
+      'template.changed': 'template.changed',
     });
   });
 

@@ -13,17 +13,18 @@ import {
  * Rows: current status. Columns: reported status.
  */
 const table = `
-            queued sending retrying sent delivered failed bounced suppressed skipped dead
-queued      S      A       A        A    A         A      A       A          A       A
-sending     B      S       A        A    A         A      A       A          A       A
-retrying    B      A       S        A    A         A      A       A          A       A
-sent        B      B       B        S    A         B      A       B          B       B
-delivered   B      B       B        B    S         B      A       B          B       B
-failed      T      T       T        T    T         S      T       T          T       T
-bounced     T      T       T        T    T         T      S       T          T       T
-suppressed  T      T       T        T    T         T      T       S          T       T
-skipped     T      T       T        T    T         T      T       T          S       T
-dead        T      T       T        T    T         T      T       T          T       S
+            queued sending retrying sent delivered failed bounced suppressed skipped dead cancelled
+queued      S      A       A        A    A         A      A       A          A       A    A
+sending     B      S       A        A    A         A      A       A          A       A    A
+retrying    B      A       S        A    A         A      A       A          A       A    A
+sent        B      B       B        S    A         B      A       B          B       B    B
+delivered   B      B       B        B    S         B      A       B          B       B    B
+failed      T      T       T        T    T         S      T       T          T       T    T
+bounced     T      T       T        T    T         T      S       T          T       T    T
+suppressed  T      T       T        T    T         T      T       S          T       T    T
+skipped     T      T       T        T    T         T      T       T          S       T    T
+dead        T      T       T        T    T         T      T       T          T       S    T
+cancelled   T      T       T        T    T         T      T       T          T       T    S
 `;
 
 const decisionByCode: Record<string, TransitionDecision> = {
@@ -51,9 +52,9 @@ const cases = parseTable(table);
 
 describe('decideTransition', () => {
   it('has a table that covers every pair of statuses exactly once', () => {
-    expect(cases).toHaveLength(100);
+    expect(cases).toHaveLength(121);
     const pairs = new Set(cases.map(([current, next]) => `${current}>${next}`));
-    expect(pairs.size).toBe(100);
+    expect(pairs.size).toBe(121);
     for (const current of DeliveryStatuses) {
       for (const next of DeliveryStatuses) expect(pairs.has(`${current}>${next}`)).toBe(true);
     }

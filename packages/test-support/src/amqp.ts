@@ -40,10 +40,9 @@ export async function deleteAmqpNamespace(namespace: string, retry: RetryPolicy,
   const connection = await amqplib.connect(testAmqpUrl());
   try {
     const channel = await connection.createChannel();
+    // every durable queue contracts declares (work, dead letters, each service's events queue)
     const queues = [
-      ...Object.values(names.queues.work),
-      names.queues.deadLetter,
-      names.queues.notificationEvents,
+      ...Object.values(names.durableQueues),
       ...delayQueueTtls(retry).map((ttl) => names.delayQueue(ttl)),
       ...extraQueues,
     ];

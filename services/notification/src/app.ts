@@ -36,6 +36,7 @@ import { seedSystemTemplates } from './templates/domain/seed';
 import { SYSTEM_TEMPLATES } from './templates/domain/system';
 import { templateRoutes } from './templates/routes';
 import { unsubscribeRoutes } from './unsubscribe/routes';
+import { announceTemplates } from './workflow-sends/domain/announce-templates';
 import { providerWebhookRoutes, statsRoutes, suppressionRoutes } from './webhooks/routes';
 
 export interface Deps {
@@ -79,7 +80,7 @@ export async function buildApp(deps: Deps): Promise<NotificationApp> {
   // Before the first request or event: the verification flow needs verify-email.
   await seedSystemTemplates(ctx.templates, SYSTEM_TEMPLATES);
   await ctx.categories.seed(BUILT_IN_CATEGORIES);
-  const relay = new Relay(ctx, [relayOutbox, resumeBroadcasts]);
+  const relay = new Relay(ctx, [relayOutbox, resumeBroadcasts, announceTemplates]);
 
   const app = await createHttpApp({
     service: 'notification',

@@ -52,6 +52,10 @@ import {
   type SuppressionModel,
   type WebhookTokenModel,
 } from '../webhooks/data/webhook-models';
+import {
+  templateAnnouncementModel,
+  type TemplateAnnouncementModel,
+} from '../workflow-sends/data/announcement-model';
 
 export interface Models {
   notifications: NotificationModel;
@@ -76,6 +80,8 @@ export interface Models {
   /** outgoing webhooks: the endpoints, and one delivery per endpoint and event */
   eventWebhookEndpoints: EndpointModel;
   eventWebhookDeliveries: DeliveryModel;
+  /** which template versions the workflows service was told of (`template.changed`) */
+  templateAnnouncements: TemplateAnnouncementModel;
 }
 
 export function createModels(connection: Connection): Models {
@@ -98,6 +104,7 @@ export function createModels(connection: Connection): Models {
     outboxRelay: outboxRelayModel(connection),
     eventWebhookEndpoints: endpointModel(connection),
     eventWebhookDeliveries: deliveryModel(connection),
+    templateAnnouncements: templateAnnouncementModel(connection),
   };
 }
 

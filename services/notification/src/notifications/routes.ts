@@ -4,6 +4,7 @@ import { requireScope, Scopes, type HttpApp, type ScopeRoutes } from '@herald/ru
 import { AUTHENTICATED_SECURITY } from '../kernel/openapi';
 import { type ServiceContext } from '../kernel/context';
 import { chargeSendQuota, recipientSends, senderKeyOf } from '../plugins/send-quota';
+import { cancelNotification, cancelTransaction } from './domain/cancel';
 import { withIdempotency } from './domain/idempotency';
 import { findVisible, listInbox } from './domain/inbox';
 import { deleteNotification, markAllRead, updateNotification } from './domain/read-state';
@@ -12,6 +13,9 @@ import { unreadCount } from './domain/unread-count';
 import { notificationDetail, notificationStatus } from './domain/views';
 import {
   BatchAccepted,
+  CancelOutcome,
+  CancelTransactionBody,
+  CancelTransactionResult,
   CreateNotificationBody,
   IdParams,
   IdempotencyHeaders,
@@ -111,6 +115,38 @@ export function registerNotificationRoutes(app: HttpApp, ctx: ServiceContext): v
       },
     },
     async (request) => markAllRead(ctx, request.user, String(request.id)),
+  );
+
+  app.post(
+    '/cancel',
+    {
+      onRequest: canSend,
+      schema: {
+        tags,
+        security,
+        summary:
+          'Cancel every pending notification the caller sent with this `transactionId` (an admin: anyone’s)',
+        body: CancelTransactionBody,
+        response: { 200: CancelTransactionResult, ...errors },
+      },
+    },
+    async (request) => cancelTransaction(ctx, request.user, request.body.transactionId),
+  );
+
+  app.post(
+    '/:id/cancel',
+    {
+      onRequest: canSend,
+      schema: {
+        tags,
+        security,
+        summary:
+          'Cancel a scheduled notification before its time: its sender (user or API key) or an admin; 409 once gone out',
+        params: IdParams,
+        response: { 200: CancelOutcome, ...errors, 409: ProblemDetails },
+      },
+    },
+    async (request) => cancelNotification(ctx, request.user, request.params.id),
   );
 
   app.get(

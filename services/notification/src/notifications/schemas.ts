@@ -39,6 +39,13 @@ export const Recipient = Type.Union(
   { description: 'exactly one of userId, email, phone or subscriberId' },
 );
 
+/** The sender's own id for what caused a notification; `POST /notifications/cancel` cancels by it. */
+export const TransactionId = Type.String({
+  minLength: 1,
+  maxLength: 128,
+  description: "the sender's own id for what caused it (an order, a workflow run): cancel by it",
+});
+
 /** The most recipients one request may name. */
 export const MAX_RECIPIENTS = 1_000;
 
@@ -117,6 +124,7 @@ export const CreateNotificationBody = Type.Object(
     sendAt: Type.Optional(
       Type.String({ format: 'date-time', description: 'in the future: schedules delivery' }),
     ),
+    transactionId: Type.Optional(TransactionId),
   },
   {
     ...strict,
@@ -222,6 +230,8 @@ export const NotificationDetail = Type.Object(
     rendered: Type.Optional(RenderedChannels),
     broadcastId: Type.Optional(Type.String()),
     deleted: Type.Boolean(),
+    cancelledAt: Type.Optional(Instant),
+    transactionId: Type.Optional(Type.String()),
     deliveries: Type.Object({
       in_app: Type.Optional(ChannelDelivery),
       email: Type.Optional(ChannelDelivery),
@@ -284,4 +294,19 @@ export const UnreadCount = Type.Object({ unreadCount: Type.Integer({ minimum: 0 
 export const ReadAllResult = Type.Object({
   updated: Type.Integer({ minimum: 0 }),
   unreadCount: Type.Integer(),
+});
+
+export const CancelOutcome = Type.Object(
+  {
+    id: Type.String(),
+    cancelled: Type.Boolean(),
+    cancelledAt: Type.Optional(Instant),
+    statuses: ChannelStatuses,
+  },
+  { title: 'CancelOutcome' },
+);
+
+export const CancelTransactionBody = Type.Object({ transactionId: TransactionId }, strict);
+export const CancelTransactionResult = Type.Object({
+  cancelled: Type.Array(Type.String(), { description: 'the ids of the notifications it cancelled' }),
 });

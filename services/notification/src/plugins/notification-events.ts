@@ -12,6 +12,7 @@ import {
   UserRegisteredMessage,
   UserUpdatedMessage,
   VerificationRequestedMessage,
+  WorkflowSendMessage,
 } from '@herald/contracts';
 import { onApiKeyUpserted } from '../api-keys/consumers';
 import { onDeliveryStatus } from '../delivery-status/consumers';
@@ -25,6 +26,7 @@ import {
   onUserSnapshot,
   onVerificationRequested,
 } from '../users/consumers';
+import { onWorkflowSend } from '../workflow-sends/consumers';
 
 /** Every message type this queue carries; anything else is dead-lettered unseen by the consumer. */
 export const NotificationEventsMessage = Type.Union([
@@ -39,6 +41,7 @@ export const NotificationEventsMessage = Type.Union([
   SubscriberUpsertedMessage,
   SubscriberDeletedMessage,
   PushSubscriptionGoneMessage,
+  WorkflowSendMessage,
 ]);
 
 /**
@@ -76,6 +79,8 @@ export function startNotificationEventsConsumer(ctx: ServiceContext) {
           return onSubscriberDeleted(ctx, message);
         case MessageTypes.pushSubscriptionGone:
           return onPushSubscriptionGone(ctx, message);
+        case MessageTypes.workflowSend:
+          return onWorkflowSend(ctx, message);
       }
     },
   });

@@ -95,6 +95,10 @@ export interface NotificationRecord {
   archivedAt?: Date;
   /** removed from the inbox; the record stays for audit */
   deletedAt: Date | null;
+  /** cancelled by its sender before it went out: its pending channels ended `cancelled` */
+  cancelledAt?: Date;
+  /** the sender's own id for what caused it (an order, a workflow run): cancels everything sent under it */
+  transactionId?: string;
   deliveries: Partial<Record<Channel, ChannelDelivery>>;
   /** every provider message id of its sends, normalised (no angle brackets): how webhooks find it */
   providerMessageIds?: string[];
@@ -209,6 +213,8 @@ const notificationSchema = new Schema<NotificationRecord>(
     archived: { type: Boolean, default: false },
     archivedAt: Date,
     deletedAt: { type: Date, default: null },
+    cancelledAt: Date,
+    transactionId: String,
     deliveries: {
       in_app: channelDelivery,
       email: channelDelivery,
@@ -249,6 +255,8 @@ notificationSchema.index({ outboxDueAt: 1 });
 // documents never carry an owner; the index stays for the migration below.
 notificationSchema.index({ outboxLeaseOwner: 1 }, { unique: true, sparse: true });
 notificationSchema.index({ broadcastId: 1 });
+// Cancel by transactionId: a sender's notifications under one id.
+notificationSchema.index({ senderId: 1, transactionId: 1 }, { sparse: true });
 // Provider webhooks find the notification by the id the provider gave its send.
 notificationSchema.index({ providerMessageIds: 1 });
 // The admin stats: one range scan per period, narrowed by channel.

@@ -43,7 +43,15 @@ export interface NotificationDraft
     Partial<
       Pick<
         NotificationRecord,
-        'priority' | 'metadata' | 'sendAt' | 'broadcastId' | 'dedupeKey' | 'actor' | 'tenant' | 'dataJson'
+        | 'priority'
+        | 'metadata'
+        | 'sendAt'
+        | 'broadcastId'
+        | 'dedupeKey'
+        | 'actor'
+        | 'tenant'
+        | 'dataJson'
+        | 'transactionId'
       >
     > {
   id?: Types.ObjectId;
@@ -172,6 +180,7 @@ export function buildNotification(
     sendAt: draft.sendAt,
     deliverAt,
     broadcastId: draft.broadcastId,
+    transactionId: draft.transactionId,
     correlationId: draft.correlationId,
     read: false,
     archived: false,
@@ -401,6 +410,7 @@ export async function createNotification(
     priority: input.priority,
     metadata: input.metadata,
     sendAt,
+    transactionId: input.transactionId,
     correlationId: options.correlationId,
   });
   return acceptedResponse(record);

@@ -4,6 +4,7 @@ import { type AuthenticatedUser } from '@herald/runtime/http';
 import { type NotificationRecord } from '../data/notification-model';
 import { type InboxItem, type ReadStateChange } from './types';
 import { type ServiceContext } from '../../kernel/context';
+import { cancelPending } from './cancel';
 import { publishUpdatedLater, type NotificationUpdate } from './events';
 import { inboxFilter, unreadCount } from './unread-count';
 import { inboxItem } from './views';
@@ -86,6 +87,8 @@ export async function deleteNotification(
     .findOneAndUpdate(ownFilter(user, id), { $set: { deletedAt: now } }, { projection: { _id: 1 } })
     .lean<{ _id: Types.ObjectId }>();
   if (!record) throw notFound();
+  // A scheduled notification deleted before its time: nothing of it goes out (issue 18).
+  await cancelPending(ctx, record._id, 'deleted');
   publishUpdatedLater(ctx, [
     {
       userId: user.id,

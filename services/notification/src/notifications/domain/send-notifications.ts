@@ -139,6 +139,7 @@ export async function sendNotifications(
           priority: input.priority,
           metadata: input.metadata,
           sendAt,
+          transactionId: input.transactionId,
           correlationId: options.correlationId,
         };
         return storeNotification(ctx, draft);

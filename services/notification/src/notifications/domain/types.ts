@@ -40,6 +40,8 @@ export interface CreateNotificationInput extends SendInput, ApplicationFields {
   recipient: RecipientInput;
   /** in the future: schedules delivery */
   sendAt?: string;
+  /** the sender's own id for what caused it: `POST /notifications/cancel` cancels by it */
+  transactionId?: string;
 }
 
 export interface NotificationAccepted {
@@ -128,6 +130,8 @@ export interface NotificationDetail extends InboxItem {
   rendered?: RenderedChannels;
   broadcastId?: string;
   deleted: boolean;
+  cancelledAt?: string;
+  transactionId?: string;
   deliveries: DeliveriesView;
   history: HistoryEntryView[];
 }

@@ -108,6 +108,8 @@ export function notificationDetail(record: NotificationRecord): NotificationDeta
     ...(record.rendered ? { rendered: record.rendered } : {}),
     ...(record.broadcastId ? { broadcastId: record.broadcastId } : {}),
     deleted: record.deletedAt !== null,
+    ...(record.cancelledAt ? { cancelledAt: record.cancelledAt.toISOString() } : {}),
+    ...(record.transactionId ? { transactionId: record.transactionId } : {}),
     deliveries: deliveriesView(record),
     history: fullHistory(record).map(historyView),
   };

@@ -97,6 +97,8 @@ export function createdEventId(id: Types.ObjectId): string {
  * the confirmation log carry their `outbox` with what was marked published.
  */
 export function owedMessages(record: NotificationRecord, now: Date): OwedMessage[] {
+  // Deleted or cancelled before it went out: it owes nothing any more (its pending channels ended cancelled).
+  if (record.deletedAt || record.cancelledAt) return [];
   if (record.outbox) {
     return record.outbox
       .filter((entry) => !entry.publishedAt && entry.publishAfter <= now)

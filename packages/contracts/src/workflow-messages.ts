@@ -1,0 +1,86 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Channel } from './channels';
+import { Envelope } from './envelope';
+import { MessageTypes, MessageVersions } from './message-types';
+import { DateTime, EmailAddress, PhoneNumber } from './primitives';
+
+/*
+ * Workflows ↔ notification (issue 18). The workflows service owns
+ * definitions and runs; the notification service owns templates and
+ * notifications. They share only these messages:
+ * - `workflow.send` (workflows → notification): a run's channel step asks
+ *   for one notification, under an id the run chose and stored before
+ *   publishing, so a step fired twice (a crash between publish and record,
+ *   a redelivery) lands on the same notification and sends once;
+ * - `template.changed` (notification → workflows): which templates exist
+ *   and on which channels, so a definition naming a missing template is
+ *   refused when it is saved (the workflows service's read model).
+ * The run learns what became of its notifications from `notification.created`
+ * and `notification.updated`, which the notification service already publishes.
+ */
+
+/** Who a workflow notifies: as `POST /notifications` names a recipient. */
+export const WorkflowRecipient = Type.Union(
+  [
+    Type.Object({ userId: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false }),
+    Type.Object({ email: EmailAddress }, { additionalProperties: false }),
+    Type.Object({ phone: PhoneNumber }, { additionalProperties: false }),
+    Type.Object(
+      { subscriberId: Type.String({ pattern: '^[A-Za-z0-9._:@-]{1,128}$' }) },
+      { additionalProperties: false },
+    ),
+  ],
+  { description: 'exactly one of userId, email, phone or subscriberId' },
+);
+export type WorkflowRecipient = Static<typeof WorkflowRecipient>;
+
+/** Who triggered the run: the notification is sent with this principal's rights (an API key or an admin). */
+export const WorkflowSender = Type.Object({
+  kind: Type.Union([Type.Literal('user'), Type.Literal('apikey')]),
+  id: Type.String({ minLength: 1, maxLength: 64 }),
+  role: Type.Union([Type.Literal('user'), Type.Literal('admin')]),
+  scopes: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 16 }),
+});
+export type WorkflowSender = Static<typeof WorkflowSender>;
+
+export const WorkflowSendPayload = Type.Object({
+  /** chosen by the run and stored before publishing: the notification's id (24 hex), the same on every re-fire */
+  notificationId: Type.String({ pattern: '^[0-9a-f]{24}$' }),
+  runId: Type.String({ minLength: 1, maxLength: 64 }),
+  stepId: Type.String({ minLength: 1, maxLength: 64 }),
+  workflowKey: Type.String({ minLength: 1, maxLength: 128 }),
+  sender: WorkflowSender,
+  recipient: WorkflowRecipient,
+  channel: Channel,
+  template: Type.Object({
+    key: Type.String({ minLength: 1, maxLength: 128 }),
+    data: Type.Record(Type.String(), Type.Unknown()),
+  }),
+  category: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  transactionId: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+});
+export type WorkflowSendPayload = Static<typeof WorkflowSendPayload>;
+
+export const WorkflowSendMessage = Envelope(
+  MessageTypes.workflowSend,
+  MessageVersions[MessageTypes.workflowSend],
+  WorkflowSendPayload,
+);
+export type WorkflowSendMessage = Static<typeof WorkflowSendMessage>;
+
+/** A template as the notification service holds it now: its channels, or deleted. Newer versions win. */
+export const TemplateChangedPayload = Type.Object({
+  key: Type.String({ minLength: 1, maxLength: 128 }),
+  version: Type.Integer({ minimum: 1 }),
+  channels: Type.Array(Channel, { uniqueItems: true }),
+  deleted: Type.Boolean(),
+  at: DateTime,
+});
+export type TemplateChangedPayload = Static<typeof TemplateChangedPayload>;
+
+export const TemplateChangedMessage = Envelope(
+  MessageTypes.templateChanged,
+  MessageVersions[MessageTypes.templateChanged],
+  TemplateChangedPayload,
+);
+export type TemplateChangedMessage = Static<typeof TemplateChangedMessage>;

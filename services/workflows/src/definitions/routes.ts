@@ -1,0 +1,103 @@
+import { type HttpApp, type ScopeRoutes } from '@herald/runtime/http';
+import { type ServiceContext } from '../kernel/context';
+import { AUTHENTICATED_SECURITY } from '../kernel/openapi';
+import {
+  createWorkflow,
+  getWorkflow,
+  getWorkflowVersion,
+  listWorkflows,
+  replaceWorkflow,
+} from './domain/definitions';
+import {
+  CreateWorkflowBody,
+  KeyParams,
+  ReplaceWorkflowBody,
+  VersionParams,
+  WorkflowList,
+  WorkflowView,
+  errors,
+} from './schemas';
+
+const tags = ['workflows'];
+const security = AUTHENTICATED_SECURITY;
+
+/** Definitions: admins only (admin users and keys with `admin`); mount inside `adminScope`. */
+function registerDefinitionRoutes(app: HttpApp, ctx: ServiceContext): void {
+  app.post(
+    '/',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Create a workflow (version 1); 400 names each bad step, 409 when the key exists',
+        body: CreateWorkflowBody,
+        response: { 201: WorkflowView, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const { key, ...input } = request.body;
+      return reply.code(201).send(await createWorkflow(ctx, key, input, request.user.id));
+    },
+  );
+
+  app.get(
+    '/',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Every workflow, by key',
+        response: { 200: WorkflowList, ...errors },
+      },
+    },
+    async () => ({ items: await listWorkflows(ctx, 500) }),
+  );
+
+  app.get(
+    '/:key',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'The current version',
+        params: KeyParams,
+        response: { 200: WorkflowView, ...errors },
+      },
+    },
+    async (request) => getWorkflow(ctx, request.params.key),
+  );
+
+  app.put(
+    '/:key',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Replace the definition: a new version (runs already started keep theirs)',
+        params: KeyParams,
+        body: ReplaceWorkflowBody,
+        response: { 200: WorkflowView, ...errors },
+      },
+    },
+    async (request) => replaceWorkflow(ctx, request.params.key, request.body, request.user.id),
+  );
+
+  app.get(
+    '/:key/versions/:version',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'One version',
+        params: VersionParams,
+        response: { 200: WorkflowView, ...errors },
+      },
+    },
+    async (request) => getWorkflowVersion(ctx, request.params.key, request.params.version),
+  );
+}
+
+export const definitionRoutes =
+  (ctx: ServiceContext): ScopeRoutes =>
+  (app) =>
+    registerDefinitionRoutes(app, ctx);

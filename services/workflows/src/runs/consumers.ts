@@ -1,0 +1,28 @@
+import { type NotificationCreatedMessage, type NotificationUpdatedMessage } from '@herald/contracts';
+import { type ServiceContext } from '../kernel/context';
+import { recordEngagement } from './domain/engagement';
+
+/** An in-app notification reached its inbox: delivered. */
+export function onNotificationCreated(
+  ctx: ServiceContext,
+  message: NotificationCreatedMessage,
+): Promise<void> {
+  const { notification } = message.payload;
+  return recordEngagement(ctx, notification.id, 'delivered', new Date(notification.createdAt));
+}
+
+/** Read (not unread), a delivery status of delivered, an email opened or clicked (seen). */
+export async function onNotificationUpdated(
+  ctx: ServiceContext,
+  message: NotificationUpdatedMessage,
+): Promise<void> {
+  const { notificationId, change } = message.payload;
+  const at = new Date(change.at);
+  if (change.kind === 'read' && change.read) return recordEngagement(ctx, notificationId, 'read', at);
+  if (change.kind === 'status' && change.status === 'delivered') {
+    return recordEngagement(ctx, notificationId, 'delivered', at);
+  }
+  if (change.kind === 'engagement' && (change.engagement === 'opened' || change.engagement === 'clicked')) {
+    return recordEngagement(ctx, notificationId, 'seen', at);
+  }
+}

@@ -1,0 +1,47 @@
+import { type WorkflowRecipient } from '@herald/contracts';
+
+/** `POST /workflows/{key}/trigger`, in the domain's terms. */
+export interface TriggerInput {
+  recipients: WorkflowRecipient[];
+  data?: Record<string, unknown>;
+  transactionId?: string;
+}
+
+export interface RunSummary {
+  id: string;
+  workflowKey: string;
+  workflowVersion: number;
+  recipient: WorkflowRecipient;
+  recipientKey: string;
+  status: string;
+  transactionId?: string;
+  createdAt: string;
+  updatedAt: string;
+  wakeAt?: string;
+  endedAt?: string;
+}
+
+export interface RunDetail extends RunSummary {
+  data: Record<string, unknown>;
+  waiting?: { stepId: string; until: string };
+  steps: {
+    stepId: string;
+    type: string;
+    outcome: string;
+    at: string;
+    notificationId?: string;
+    detail?: string;
+  }[];
+  notifications: { stepId: string; channel: string; notificationId: string }[];
+  engagement: { notificationId: string; kind: string; at: string }[];
+  digest?: { eventCount: number };
+  digestedInto?: string;
+}
+
+export interface RunListQuery {
+  workflow?: string;
+  recipient?: string;
+  status?: string;
+  limit?: number;
+  cursor?: string;
+}

@@ -1,0 +1,132 @@
+import { startHarness, type Harness, type Json } from './harness';
+
+/*
+ * Definitions (issue 18): admins save them, versioned; what is wrong with a
+ * step is a 400 that names the step; triggering what does not exist is 404.
+ */
+describe('workflow definitions', () => {
+  let h: Harness;
+  const admin = () => h.token('root', 'admin');
+  const create = (body: Json, token = admin()) => h.request('POST', '/api/v1/workflows', { token, body });
+  beforeAll(async () => {
+    h = await startHarness('wf-definitions');
+    await h.announceTemplate('welcome', ['in_app', 'email']);
+    await h.announceTemplate('sms-only', ['sms']);
+    await h.announceTemplate('retired', ['email'], 2, true);
+  });
+  afterAll(() => h.close());
+
+  const messagesOf = (response: { json(): Json }) =>
+    response.json().errors.map((error: Json) => `${error.field} ${error.message}`);
+
+  it('saves a definition as version 1, and a replacement as version 2', async () => {
+    const created = await create({
+      key: 'onboarding',
+      name: 'Onboarding',
+      steps: [
+        { id: 'hello', type: 'channel', channel: 'in_app', template: 'welcome' },
+        { id: 'wait', type: 'delay', duration: '1d' },
+        { id: 'mail', type: 'channel', channel: 'email', template: 'welcome' },
+      ],
+    });
+    expect(created.statusCode).toBe(201);
+    expect(created.json()).toMatchObject({ key: 'onboarding', version: 1, createdBy: 'root' });
+    const again = await create({ key: 'onboarding', steps: [{ id: 'a', type: 'delay', duration: '1m' }] });
+    expect(again.statusCode).toBe(409);
+
+    const replaced = await h.request('PUT', '/api/v1/workflows/onboarding', {
+      token: admin(),
+      body: { steps: [{ id: 'hello', type: 'channel', channel: 'email', template: 'welcome' }] },
+    });
+    expect(replaced.statusCode).toBe(200);
+    expect(replaced.json().version).toBe(2);
+    const v1 = await h.request('GET', '/api/v1/workflows/onboarding/versions/1', { token: admin() });
+    expect(v1.json().steps).toHaveLength(3);
+    const list = await h.request('GET', '/api/v1/workflows', { token: admin() });
+    expect(list.json().items.map((item: Json) => [item.key, item.version])).toEqual([['onboarding', 2]]);
+  });
+
+  it.each([
+    [
+      'an unknown step type',
+      [{ id: 'nap', type: 'sleep', duration: '1m' }],
+      '/body/steps/0 step "nap": unknown step type "sleep" (one of channel, delay, digest, throttle, branch, cancel-on)',
+    ],
+    [
+      'a digest without a window',
+      [
+        { id: 'gather', type: 'digest', key: 'projectId' },
+        { id: 'mail', type: 'channel', channel: 'email', template: 'welcome' },
+      ],
+      '/body/steps/0 step "gather": a digest needs a window (a duration such as 1h)',
+    ],
+    [
+      'a template that does not exist',
+      [{ id: 'mail', type: 'channel', channel: 'email', template: 'nope' }],
+      '/body/steps/0 step "mail": template "nope" does not exist',
+    ],
+    [
+      'a deleted template',
+      [{ id: 'mail', type: 'channel', channel: 'email', template: 'retired' }],
+      '/body/steps/0 step "mail": template "retired" does not exist',
+    ],
+    [
+      'a template without content for the channel',
+      [{ id: 'mail', type: 'channel', channel: 'email', template: 'sms-only' }],
+      '/body/steps/0 step "mail": template "sms-only" has no email content',
+    ],
+    [
+      'a cycle',
+      [
+        { id: 'hello', type: 'channel', channel: 'in_app', template: 'welcome' },
+        { id: 'wait', type: 'delay', duration: '1h' },
+        { id: 'again', type: 'branch', if: { event: 'read', step: 'hello' }, then: 'end', else: 'wait' },
+      ],
+      '/body/steps/1 step "wait": leads back to itself: wait → again → wait (a run must always end)',
+    ],
+    [
+      'a jump to nowhere',
+      [{ id: 'wait', type: 'delay', duration: '1h', next: 'later' }],
+      '/body/steps/0 step "wait": next must be the id of a step or "end", not "later"',
+    ],
+    [
+      'a branch on a step that is not a channel step',
+      [
+        { id: 'wait', type: 'delay', duration: '1h' },
+        { id: 'check', type: 'branch', if: { event: 'read', step: 'wait' } },
+      ],
+      '/body/steps/1 step "check": "wait" is not a channel step of this workflow',
+    ],
+  ])('refuses %s with 400 naming the step', async (_, steps, message) => {
+    const response = await create({ key: 'broken', steps });
+    expect(response.statusCode).toBe(400);
+    expect(response.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect(messagesOf(response)).toContain(message);
+    expect(await h.models.workflows.exists({ _id: 'broken' })).toBeNull();
+  });
+
+  it('lets only admins define: 401 without a token, 403 for a user or a sending key', async () => {
+    const body = { key: 'x', steps: [{ id: 'a', type: 'delay', duration: '1m' }] };
+    expect((await h.request('POST', '/api/v1/workflows', { body })).statusCode).toBe(401);
+    expect((await create(body, h.token('someone'))).statusCode).toBe(403);
+    const sender = await h.createApiKey(['notifications:send']);
+    expect((await create(body, sender.key)).statusCode).toBe(403);
+    const adminKey = await h.createApiKey(['admin']);
+    expect((await create(body, adminKey.key)).statusCode).toBe(201);
+  });
+
+  it('answers 404 to a trigger of an unknown workflow, 403 to a user, 400 to a bad recipient list', async () => {
+    const sender = await h.createApiKey(['notifications:send']);
+    const trigger = (key: string, body: Json, token: string) =>
+      h.request('POST', `/api/v1/workflows/${key}/trigger`, { token, body });
+    const unknown = await trigger('nothing-here', { recipients: [{ userId: 'u1' }] }, sender.key);
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json().code).toBe('workflow_not_found');
+    expect((await trigger('onboarding', { recipients: [{ userId: 'u1' }] }, h.token('u1'))).statusCode).toBe(
+      403,
+    );
+    const tooMany = Array.from({ length: 1001 }, (_, index) => ({ userId: `u${index}` }));
+    expect((await trigger('onboarding', { recipients: tooMany }, sender.key)).statusCode).toBe(400);
+    expect((await trigger('onboarding', { recipients: [] }, sender.key)).statusCode).toBe(400);
+  });
+});
