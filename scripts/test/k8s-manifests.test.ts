@@ -12,6 +12,7 @@ import { AuthEnv } from '../../services/auth/src/config';
 import { DeliveryWorkerEnv } from '../../services/delivery-worker/src/config';
 import { NotificationEnv } from '../../services/notification/src/config';
 import { RealtimeEnv } from '../../services/realtime/src/config';
+import { WorkflowsEnv } from '../../services/workflows/src/config';
 
 const ROOT = resolve(__dirname, '../..');
 const K8S = join(ROOT, 'deploy/k8s');
@@ -37,6 +38,7 @@ const SERVICES: Record<string, { env: Record<string, unknown> }> = {
   notification: { env: NotificationEnv },
   'delivery-worker': { env: DeliveryWorkerEnv },
   realtime: { env: RealtimeEnv },
+  workflows: { env: WorkflowsEnv },
 };
 
 function validate(files: string[]) {
@@ -177,7 +179,7 @@ describe('the Kubernetes manifests', () => {
     )
       .filter((m) => m.type === 'External')
       .map((m) => m.external!.metric.selector.matchLabels.queue);
-    expect(queues.sort()).toEqual([Queues.workEmail, Queues.workSms].sort());
+    expect(queues.sort()).toEqual([Queues.workEmail, Queues.workSms, Queues.workPush].sort());
     const realtime = find('Deployment', 'realtime')!.spec.template.spec.containers[0];
     expect(realtime.env).toContainEqual({
       name: 'INSTANCE_ID',
