@@ -12,6 +12,7 @@ export * from './notification-messages';
 export * from './user-messages';
 export * from './account-messages';
 export * from './application-messages';
+export * from './topic-messages';
 export * from './messages';
 export * from './validate';
 export * from './http';

@@ -18,6 +18,9 @@ export const MessageTypes = {
   apiKeyUpserted: EventRoutingKeys.apiKeyUpserted,
   subscriberUpserted: EventRoutingKeys.subscriberUpserted,
   subscriberDeleted: EventRoutingKeys.subscriberDeleted,
+  topicUpserted: EventRoutingKeys.topicUpserted,
+  topicDeleted: EventRoutingKeys.topicDeleted,
+  topicMembersChanged: EventRoutingKeys.topicMembersChanged,
 } as const;
 export type MessageType = (typeof MessageTypes)[keyof typeof MessageTypes];
 
@@ -40,4 +43,7 @@ export const MessageVersions = {
   [MessageTypes.apiKeyUpserted]: 1,
   [MessageTypes.subscriberUpserted]: 1,
   [MessageTypes.subscriberDeleted]: 1,
+  [MessageTypes.topicUpserted]: 1,
+  [MessageTypes.topicDeleted]: 1,
+  [MessageTypes.topicMembersChanged]: 1,
 } as const satisfies Record<MessageType, number>;

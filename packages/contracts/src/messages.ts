@@ -14,6 +14,7 @@ import { createEnvelope, type EnvelopeOptions } from './envelope';
 import { MessageTypes, MessageVersions, type MessageType } from './message-types';
 import { EventRoutingKeys, type EventRoutingKey } from './names';
 import { NotificationCreatedMessage, NotificationUpdatedMessage } from './notification-messages';
+import { TopicDeletedMessage, TopicMembersChangedMessage, TopicUpsertedMessage } from './topic-messages';
 import { UserRegisteredMessage, UserUpdatedMessage, VerificationRequestedMessage } from './user-messages';
 
 /** The schema of every message Herald publishes, by type: a consumer picks the schema from the envelope's `type`. */
@@ -31,6 +32,9 @@ export const MessageSchemas = {
   [MessageTypes.apiKeyUpserted]: ApiKeyUpsertedMessage,
   [MessageTypes.subscriberUpserted]: SubscriberUpsertedMessage,
   [MessageTypes.subscriberDeleted]: SubscriberDeletedMessage,
+  [MessageTypes.topicUpserted]: TopicUpsertedMessage,
+  [MessageTypes.topicDeleted]: TopicDeletedMessage,
+  [MessageTypes.topicMembersChanged]: TopicMembersChangedMessage,
 } as const satisfies Record<MessageType, TSchema>;
 
 export type MessageOf<T extends MessageType> = Static<(typeof MessageSchemas)[T]>;
@@ -57,6 +61,9 @@ export const EventRoutingKeyByMessageType: Record<EventMessageType, EventRouting
   [MessageTypes.apiKeyUpserted]: EventRoutingKeys.apiKeyUpserted,
   [MessageTypes.subscriberUpserted]: EventRoutingKeys.subscriberUpserted,
   [MessageTypes.subscriberDeleted]: EventRoutingKeys.subscriberDeleted,
+  [MessageTypes.topicUpserted]: EventRoutingKeys.topicUpserted,
+  [MessageTypes.topicDeleted]: EventRoutingKeys.topicDeleted,
+  [MessageTypes.topicMembersChanged]: EventRoutingKeys.topicMembersChanged,
 };
 
 /** An envelope at the version producers write today, its payload checked against that version by the compiler. */

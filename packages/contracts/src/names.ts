@@ -22,7 +22,7 @@ export const Exchanges = {
   delay: 'herald.delay',
   /** fanout: everything that cannot be processed, into the one dead-letter queue */
   deadLetter: 'herald.dlx',
-  /** topic: domain events (`notification.*`, `delivery.status`, `user.*`, `apikey.*`, `subscriber.*`) */
+  /** topic: domain events (`notification.*`, `delivery.status`, `user.*`, `apikey.*`, `subscriber.*`, `topic.*`) */
   events: 'herald.events',
 } as const;
 
@@ -56,6 +56,9 @@ export const EventRoutingKeys = {
   apiKeyUpserted: 'apikey.upserted',
   subscriberUpserted: 'subscriber.upserted',
   subscriberDeleted: 'subscriber.deleted',
+  topicUpserted: 'topic.upserted',
+  topicDeleted: 'topic.deleted',
+  topicMembersChanged: 'topic.members_changed',
 } as const;
 export type EventRoutingKey = (typeof EventRoutingKeys)[keyof typeof EventRoutingKeys];
 

@@ -68,7 +68,7 @@ export const DurableQueues = {
   },
   /**
    * The notification service's inbox: the worker's delivery reports and all
-   * of auth's user, API key and subscriber events (its read models). Declared with the rest by every service, so what
+   * of auth's user, API key, subscriber and topic events (its read models). Declared with the rest by every service, so what
    * auth and the worker publish is kept even before the notification service
    * first starts.
    */
@@ -81,6 +81,7 @@ export const DurableQueues = {
       { exchange: 'events', routingKey: 'user.*' },
       { exchange: 'events', routingKey: 'apikey.*' },
       { exchange: 'events', routingKey: 'subscriber.*' },
+      { exchange: 'events', routingKey: 'topic.*' },
     ],
   },
 } as const satisfies Record<string, DurableQueueDeclaration>;

@@ -33,6 +33,9 @@ const requiredPayloadField: Record<MessageType, string> = {
   'apikey.upserted': 'secretHash',
   'subscriber.upserted': 'revision',
   'subscriber.deleted': 'subscriberId',
+  'topic.upserted': 'name',
+  'topic.deleted': 'revision',
+  'topic.members_changed': 'added',
 };
 
 /** A date-time field in each payload. */
@@ -59,6 +62,9 @@ const payloadDateField: Record<MessageType, (payload: Record<string, unknown>, v
   'apikey.upserted': (payload, value) => ((payload.revokedAt = value), '/payload/revokedAt'),
   'subscriber.upserted': (payload, value) => ((payload.updatedAt = value), '/payload/updatedAt'),
   'subscriber.deleted': (payload, value) => ((payload.deletedAt = value), '/payload/deletedAt'),
+  'topic.upserted': (payload, value) => ((payload.updatedAt = value), '/payload/updatedAt'),
+  'topic.deleted': (payload, value) => ((payload.deletedAt = value), '/payload/deletedAt'),
+  'topic.members_changed': () => '/occurredAt',
 };
 
 describe.each(messageTypes)('the %s schema', (type) => {

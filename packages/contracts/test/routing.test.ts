@@ -25,6 +25,9 @@ describe('message routing', () => {
       'apikey.upserted': 'apikey.upserted',
       'subscriber.upserted': 'subscriber.upserted',
       'subscriber.deleted': 'subscriber.deleted',
+      'topic.upserted': 'topic.upserted',
+      'topic.deleted': 'topic.deleted',
+      'topic.members_changed': 'topic.members_changed',
     });
   });
 
