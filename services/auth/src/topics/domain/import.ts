@@ -158,8 +158,13 @@ export async function importCsv(
     max_record_size: MAX_RECORD_BYTES,
     info: true,
   });
+  let lastSkippedLine = -1;
   parser.on('skip', (error: CsvError & { lines?: number }) => {
-    skipped.push({ line: error.lines ?? 0, reason: `unreadable row: ${error.message}` });
+    // the parser may stumble more than once on one broken line: it is one rejected row
+    const line = error.lines ?? 0;
+    if (line === lastSkippedLine) return;
+    lastSkippedLine = line;
+    skipped.push({ line, reason: `unreadable row: ${error.message}` });
   });
   source.on('error', (error) => parser.destroy(error));
   source.pipe(parser);
@@ -271,7 +276,8 @@ export async function importCsv(
     topicCreated: !exists,
     state: 'completed',
     ...report,
-    rejected: listed,
+    // a broken row is reported as the parser meets it, which may be before the rows above it
+    rejected: listed.sort((a, b) => a.line - b.line),
   };
 }
 
