@@ -15,6 +15,8 @@ import { BUILT_IN_CATEGORIES } from './categories/domain/categories';
 import { categoryRoutes } from './categories/routes';
 import { broadcastRoutes } from './broadcasts/routes';
 import { resumeBroadcasts } from './broadcasts/domain/broadcast';
+import { resumeTopicSends } from './topics/domain/topic-send';
+import { topicSendRoutes } from './topics/routes';
 import { defaultSettings, type ServiceSettings } from './config';
 import { announceRequeuedChannel } from './dead-letters/domain/announce';
 import { deadLettersPlugin } from './dead-letters/plugin';
@@ -65,7 +67,7 @@ export async function buildApp(deps: Deps): Promise<NotificationApp> {
   // Before the first request or event: the verification flow needs verify-email.
   await seedSystemTemplates(ctx.templates, SYSTEM_TEMPLATES);
   await ctx.categories.seed(BUILT_IN_CATEGORIES);
-  const relay = new Relay(ctx, [relayOutbox, resumeBroadcasts]);
+  const relay = new Relay(ctx, [relayOutbox, resumeBroadcasts, resumeTopicSends]);
 
   const app = await createHttpApp({
     service: 'notification',
@@ -91,6 +93,9 @@ export async function buildApp(deps: Deps): Promise<NotificationApp> {
     },
   );
   await app.register(adminScope(broadcastRoutes(ctx)), { prefix: notifications });
+  await app.register(authenticated(topicSendRoutes(ctx), { principals: ['user', 'apikey'] }), {
+    prefix: `${API_PREFIX}/topic-sends`,
+  });
   await app.register(adminScope(categoryRoutes(ctx.categories)), { prefix: `${API_PREFIX}/categories` });
   await app.register(authenticated(ownPreferenceRoutes(ctx), { principals: ['user', 'subscriber'] }), {
     prefix: `${API_PREFIX}/preferences`,

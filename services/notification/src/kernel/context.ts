@@ -28,6 +28,12 @@ import { SendQuotas } from '../quotas/domain/send-quota';
 import { SubscriberDirectory } from '../subscribers/data/subscriber-directory';
 import { subscriberModel, type SubscriberModel } from '../subscribers/data/subscriber-model';
 import { templateModels } from '../templates/data/models';
+import {
+  topicModels,
+  type TopicMemberModel,
+  type TopicModel,
+  type TopicSendModel,
+} from '../topics/data/topic-models';
 import { createTemplates, type Templates } from '../templates/domain/service';
 import { UserDirectory } from '../users/data/user-directory';
 import { userModel, type UserModel } from '../users/data/user-model';
@@ -59,6 +65,10 @@ export interface Models {
   outboxConfirmations: OutboxConfirmationModel;
   /** the outbox relay's lease and watermark */
   outboxRelay: OutboxRelayModel;
+  /** topics, their members (auth's events) and the sends to them */
+  topics: TopicModel;
+  topicMembers: TopicMemberModel;
+  topicSends: TopicSendModel;
 }
 
 export function createModels(connection: Connection): Models {
@@ -78,6 +88,7 @@ export function createModels(connection: Connection): Models {
     preferences: preferenceModel(connection),
     outboxConfirmations: outboxConfirmationModel(connection),
     outboxRelay: outboxRelayModel(connection),
+    ...topicModels(connection),
   };
 }
 
