@@ -69,6 +69,11 @@ describe('importing a CSV into subscribers and a topic', () => {
       writer,
     );
     expect(stored.json()).toMatchObject({ state: 'completed', created: 0, updated: 1, unchanged: 2 });
+    const listed = await auth.request('GET', '/api/v1/topics/news/imports', undefined, writer);
+    expect(listed.json().items.map((entry: { importId: string }) => entry.importId)).toEqual([
+      again.json().importId,
+      report.json().importId,
+    ]);
   });
 
   it('rejects malformed rows with their line and reason, and imports the rest', async () => {

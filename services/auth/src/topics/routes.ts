@@ -3,13 +3,14 @@ import { AppError } from '@herald/runtime';
 import { Scopes, requireScope, type HttpApp } from '@herald/runtime/http';
 import { type AuthContext } from '../context';
 import { problems } from '../problems';
-import { getImport, importCsv } from './domain/import';
+import { getImport, importCsv, listImports } from './domain/import';
 import { addMembers, listMembers, removeMembers, subscriberTopics } from './domain/members';
 import { createTopic, deleteTopic, getTopic, listTopics, renameTopic } from './domain/topics';
 import {
   CreateTopicBody,
   ImportParams,
   ImportQuery,
+  ImportList,
   ImportRecord,
   ImportReport,
   ListQuery,
@@ -191,6 +192,21 @@ export function topicRoutes(ctx: AuthContext) {
           correlationId: String(request.id),
         });
       },
+    );
+
+    app.get(
+      '/:key/imports',
+      {
+        preHandler: writer,
+        schema: {
+          tags,
+          security,
+          summary: "A topic's last 20 imports, newest first, with their reports so far",
+          params: TopicParams,
+          response: { 200: ImportList, ...problems(400, 401, 403, 404, 429) },
+        },
+      },
+      async (request) => listImports(ctx, request.params.key),
     );
 
     app.get(

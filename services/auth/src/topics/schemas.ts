@@ -127,3 +127,5 @@ export const ImportRecord = Type.Object(
   },
   { title: 'TopicImport' },
 );
+
+export const ImportList = Type.Object({ items: Type.Array(ImportRecord) });

@@ -236,6 +236,7 @@ export async function importCsv(
           startedAt: ctx.now(),
         });
         importId = String(started._id);
+        ctx.logger.info({ importId, topic: key, correlationId }, 'topic import started');
         continue;
       }
       report.rows += 1;
@@ -284,6 +285,17 @@ export async function importCsv(
 /** Two imports creating the same topic at once: the other one did. */
 function ignoreExists(error: unknown): void {
   if ((error as { code?: string }).code !== 'topic_exists') throw error;
+}
+
+/** A topic's imports, newest first (the last 20): how a client finds one whose answer it never got. */
+export async function listImports(ctx: AuthContext, key: string) {
+  await findLiveTopic(ctx, key);
+  const found = await ctx.models.topicImports
+    .find({ topic: key }, { _id: 1 })
+    .sort({ startedAt: -1 })
+    .limit(20)
+    .lean<{ _id: unknown }[]>();
+  return { items: await Promise.all(found.map((entry) => getImport(ctx, key, String(entry._id)))) };
 }
 
 /** An import's record: its counts so far and the first rejections (for one that was cut short). */
