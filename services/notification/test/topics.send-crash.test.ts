@@ -77,7 +77,7 @@ describe(`a send to a ${MEMBERS}-member topic with the worker killed midway`, ()
           RETRY_JITTER: '0',
           RETRY_MAX_ATTEMPTS: '10',
           EMAIL_RATE_PER_SECOND: '0',
-          EMAIL_PREFETCH: '50',
+          EMAIL_PREFETCH: process.env.TOPIC_CRASH_PREFETCH ?? '10',
           EMAIL_PROVIDERS: 'mailgun',
           // The production lease (30 s). With 2.5 s and 9 s on this loaded machine, a second copy
           // of a job (the outbox relay republishes what it has no confirmation of yet) took over a
@@ -179,7 +179,7 @@ describe(`a send to a ${MEMBERS}-member topic with the worker killed midway`, ()
       });
       mailgun.onAccepted = undefined;
       const acceptedBeforeKill = mailgun.stats().accepted;
-      progress(`worker killed after ${acceptedBeforeKill} emails`);
+      progress(`worker killed after ${acceptedBeforeKill} emails at ${new Date().toISOString()}`);
       expect(acceptedBeforeKill).toBeGreaterThanOrEqual(killAt);
       expect(acceptedBeforeKill).toBeLessThan(EXPECTED);
 
@@ -188,6 +188,11 @@ describe(`a send to a ${MEMBERS}-member topic with the worker killed midway`, ()
         timeoutMs: 400_000,
         intervalMs: 500,
         description: `all ${EXPECTED} emails accepted by the fake Mailgun`,
+      }).catch(async (error: unknown) => {
+        const progress = await models.topicSends.findById(topicSendId).lean();
+        throw new Error(
+          `${(error as Error).message}; fake Mailgun: ${JSON.stringify(mailgun.stats())}; send: ${JSON.stringify(progress)}; workers: ${output.join('').slice(-3000)}`,
+        );
       });
 
       progress(`all ${EXPECTED} emails accepted`);
@@ -200,7 +205,7 @@ describe(`a send to a ${MEMBERS}-member topic with the worker killed midway`, ()
           const to = request.fields.to![0]!;
           seen.set(to, [
             ...(seen.get(to) ?? []),
-            `${request.fields['v:notification-id']?.[0]}/${request.fields['v:job-id']?.[0] ?? ''}`,
+            `${request.fields['v:notification-id']?.[0]}@${request.receivedAt.toISOString()}`,
           ]);
         }
         process.stdout.write(
