@@ -14,10 +14,11 @@ import { startHarness, type Harness } from './harness';
 
 /**
  * The issue asks for 20,000. On the mongo-java-server stand-in, on a 2-core
- * machine shared with other runs, the whole path (fan-out, publish, the
- * worker's sends and records, the status events back) went at 5–15 emails a
- * second: 2,000 members took about 7 minutes. 1,000 is what fits a few
- * minutes; TOPIC_CRASH_MEMBERS=20000 runs the full size (about an hour there).
+ * machine shared with other runs, the whole path (fan-out, publishes, the
+ * worker's sends and records, the status events back) went at about 13
+ * emails a second: 1,000 members took 62 s, 3,000 took 223 s (both green),
+ * so 20,000 would take about 25 minutes there and was not run.
+ * TOPIC_CRASH_MEMBERS runs another size.
  */
 const MEMBERS = Number(process.env.TOPIC_CRASH_MEMBERS ?? 1_000);
 const MUTED = 50;
