@@ -150,9 +150,9 @@ async function main(): Promise<void> {
     );
     writeFileSync(
       join(out, `import-${new Date().toISOString().slice(0, 16).replace(':', '-')}.json`),
-      record,
+      `${record}\n`,
     );
-    writeFileSync(join(out, 'import-latest.json'), record);
+    writeFileSync(join(out, 'import-latest.json'), `${record}\n`);
   } finally {
     await stopProcess(auth, { graceMs: 10_000 });
     await deleteNamespace(namespace).catch(() => undefined);
