@@ -114,14 +114,20 @@ describe('topics', () => {
     expect(removed.json()).toEqual({ removed: 1, notMembers: ['m9'] });
     expect((await call('GET', '/api/v1/subscribers/m1/topics')).json().items).toEqual([]);
 
+    // a deleted subscriber leaves its topics: created again, it is in none
+    expect((await call('DELETE', '/api/v1/subscribers/m3')).statusCode).toBe(204);
+    expect((await putSubscriber('m3')).statusCode).toBe(201);
+    expect((await call('GET', '/api/v1/subscribers/m3/topics')).json().items).toEqual([]);
+
     const events = await waitFor(() => {
       const found = membershipEvents('members');
-      return found.length === 3 ? found : undefined;
+      return found.length === 4 ? found : undefined;
     });
     expect(events.map(({ added: a, removed: r, revision }) => ({ a, r, revision }))).toEqual([
       { a: ['m1', 'm2', 'm3'], r: [], revision: 2 },
       { a: ['m2'], r: [], revision: 3 },
       { a: [], r: ['m1', 'm9'], revision: 4 },
+      { a: [], r: ['m3'], revision: 5 },
     ]);
   });
 

@@ -127,6 +127,34 @@ export async function removeMembers(
   return { removed: present.size, notMembers: wanted.filter((id) => !present.has(id)) };
 }
 
+/**
+ * A deleted subscriber leaves every topic (with the usual events), so that
+ * creating the id again does not silently bring back old memberships. Run
+ * after the deletion; a crash in between leaves memberships the fan-out
+ * skips anyway (it sends only to live subscribers), and deleting again is 404.
+ */
+export async function leaveAllTopics(
+  ctx: AuthContext,
+  externalId: string,
+  correlationId: string,
+): Promise<void> {
+  const memberships = await ctx.models.topicMembers
+    .find({ externalId }, { topic: 1 })
+    .lean<{ topic: string }[]>();
+  for (const { topic } of memberships) {
+    await ctx.models.topicMembers.deleteOne({ topic, externalId });
+    await changeTopic(
+      ctx,
+      topic,
+      () => ({}),
+      (_, revision) => membershipEvents(ctx, topic, revision, { removed: [externalId] }, correlationId),
+    ).catch((error: unknown) => {
+      // the topic was deleted meanwhile: its memberships are gone with it
+      if (!(error instanceof NotFoundError)) throw error;
+    });
+  }
+}
+
 /** Members in external-id order; the cursor is the last id seen. */
 export async function listMembers(
   ctx: AuthContext,
