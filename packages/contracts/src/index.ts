@@ -15,6 +15,7 @@ export * from './user-messages';
 export * from './account-messages';
 export * from './application-messages';
 export * from './workflow-messages';
+export * from './topic-messages';
 export * from './messages';
 export * from './validate';
 export * from './http';

@@ -22,6 +22,9 @@ export const MessageTypes = {
   notificationStatus: EventRoutingKeys.notificationStatus,
   workflowSend: EventRoutingKeys.workflowSend,
   templateChanged: EventRoutingKeys.templateChanged,
+  topicUpserted: EventRoutingKeys.topicUpserted,
+  topicDeleted: EventRoutingKeys.topicDeleted,
+  topicMembersChanged: EventRoutingKeys.topicMembersChanged,
 } as const;
 export type MessageType = (typeof MessageTypes)[keyof typeof MessageTypes];
 
@@ -48,4 +51,7 @@ export const MessageVersions = {
   [MessageTypes.notificationStatus]: 1,
   [MessageTypes.workflowSend]: 1,
   [MessageTypes.templateChanged]: 1,
+  [MessageTypes.topicUpserted]: 1,
+  [MessageTypes.topicDeleted]: 1,
+  [MessageTypes.topicMembersChanged]: 1,
 } as const satisfies Record<MessageType, number>;

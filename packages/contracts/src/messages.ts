@@ -21,6 +21,7 @@ import { EventRoutingKeys, type EventRoutingKey } from './names';
 import { NotificationCreatedMessage, NotificationUpdatedMessage } from './notification-messages';
 import { NotificationStatusMessage } from './sender-messages';
 import { TemplateChangedMessage, WorkflowSendMessage } from './workflow-messages';
+import { TopicDeletedMessage, TopicMembersChangedMessage, TopicUpsertedMessage } from './topic-messages';
 import { UserRegisteredMessage, UserUpdatedMessage, VerificationRequestedMessage } from './user-messages';
 
 /** The schema of every message Herald publishes, by type: a consumer picks the schema from the envelope's `type`. */
@@ -42,6 +43,9 @@ export const MessageSchemas = {
   [MessageTypes.notificationStatus]: NotificationStatusMessage,
   [MessageTypes.workflowSend]: WorkflowSendMessage,
   [MessageTypes.templateChanged]: TemplateChangedMessage,
+  [MessageTypes.topicUpserted]: TopicUpsertedMessage,
+  [MessageTypes.topicDeleted]: TopicDeletedMessage,
+  [MessageTypes.topicMembersChanged]: TopicMembersChangedMessage,
 } as const satisfies Record<MessageType, TSchema>;
 
 export type MessageOf<T extends MessageType> = Static<(typeof MessageSchemas)[T]>;
@@ -72,6 +76,9 @@ export const EventRoutingKeyByMessageType: Record<EventMessageType, EventRouting
   [MessageTypes.notificationStatus]: EventRoutingKeys.notificationStatus,
   [MessageTypes.workflowSend]: EventRoutingKeys.workflowSend,
   [MessageTypes.templateChanged]: EventRoutingKeys.templateChanged,
+  [MessageTypes.topicUpserted]: EventRoutingKeys.topicUpserted,
+  [MessageTypes.topicDeleted]: EventRoutingKeys.topicDeleted,
+  [MessageTypes.topicMembersChanged]: EventRoutingKeys.topicMembersChanged,
 };
 
 /** An envelope at the version producers write today, its payload checked against that version by the compiler. */

@@ -25,6 +25,7 @@ export const Exchanges = {
   /** fanout: everything that cannot be processed, into the one dead-letter queue */
   deadLetter: 'herald.dlx',
   /** topic: domain events (`notification.*`, `delivery.status`, `user.*`, `apikey.*`, `subscriber.*`, `push.*`) */
+  /** topic: domain events (`notification.*`, `delivery.status`, `user.*`, `apikey.*`, `subscriber.*`, `topic.*`) */
   events: 'herald.events',
 } as const;
 
@@ -70,6 +71,9 @@ export const EventRoutingKeys = {
   workflowSend: 'workflow.send',
   /** notification → workflows: which templates exist, for checking definitions */
   templateChanged: 'template.changed',
+  topicUpserted: 'topic.upserted',
+  topicDeleted: 'topic.deleted',
+  topicMembersChanged: 'topic.members_changed',
 } as const;
 export type EventRoutingKey = (typeof EventRoutingKeys)[keyof typeof EventRoutingKeys];
 

@@ -75,7 +75,7 @@ export const DurableQueues = {
   },
   /**
    * The notification service's inbox: the worker's delivery reports and all
-   * of auth's user, API key and subscriber events (its read models), and the worker's gone push
+   * of auth's user, API key, subscriber and topic events (its read models), and the worker's gone push
    * subscriptions. Declared with the rest by every service, so what
    * auth and the worker publish is kept even before the notification service
    * first starts.
@@ -90,6 +90,7 @@ export const DurableQueues = {
       { exchange: 'events', routingKey: 'apikey.*' },
       { exchange: 'events', routingKey: 'subscriber.*' },
       { exchange: 'events', routingKey: 'push.*' },
+      { exchange: 'events', routingKey: 'topic.*' },
       { exchange: 'events', routingKey: EventRoutingKeys.workflowSend },
     ],
   },

@@ -37,6 +37,9 @@ const requiredPayloadField: Record<MessageType, string> = {
   'notification.status': 'senderId',
   'workflow.send': 'notificationId',
   'template.changed': 'version',
+  'topic.upserted': 'name',
+  'topic.deleted': 'revision',
+  'topic.members_changed': 'added',
 };
 
 /** A date-time field in each payload. */
@@ -67,6 +70,9 @@ const payloadDateField: Record<MessageType, (payload: Record<string, unknown>, v
   'notification.status': (payload, value) => ((payload.at = value), '/payload/at'),
   'workflow.send': () => '/occurredAt',
   'template.changed': (payload, value) => ((payload.at = value), '/payload/at'),
+  'topic.upserted': (payload, value) => ((payload.updatedAt = value), '/payload/updatedAt'),
+  'topic.deleted': (payload, value) => ((payload.deletedAt = value), '/payload/deletedAt'),
+  'topic.members_changed': () => '/occurredAt',
 };
 
 describe.each(messageTypes)('the %s schema', (type) => {

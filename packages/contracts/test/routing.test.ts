@@ -29,6 +29,9 @@ describe('message routing', () => {
       'notification.status': 'notification.status',
       'workflow.send': 'workflow.send',
       'template.changed': 'template.changed',
+      'topic.upserted': 'topic.upserted',
+      'topic.deleted': 'topic.deleted',
+      'topic.members_changed': 'topic.members_changed',
     });
   });
 

@@ -20,6 +20,9 @@ describe('topology', () => {
       EventRoutingKeys.apiKeyUpserted,
       EventRoutingKeys.subscriberUpserted,
       EventRoutingKeys.subscriberDeleted,
+      EventRoutingKeys.topicUpserted,
+      EventRoutingKeys.topicDeleted,
+      EventRoutingKeys.topicMembersChanged,
       EventRoutingKeys.deliveryStatus,
     ]) {
       expect([key, bound(key)]).toEqual([key, true]);

@@ -17,6 +17,7 @@ import { phoneRoutes } from './phone/routes';
 import { registerAuthentication } from './plugins/authentication';
 import { sessionRoutes } from './sessions/routes';
 import { subscriberRoutes } from './subscribers/routes';
+import { subscriberTopicRoutes, topicRoutes } from './topics/routes';
 import { userAdminRoutes } from './users/routes';
 import { verificationRoutes } from './verification/routes';
 
@@ -75,8 +76,14 @@ export async function buildApp(deps: Deps): Promise<HttpApp> {
   await app.register(authenticated(subscriberRoutes(ctx), { principals: ['user', 'apikey'] }), {
     prefix: '/api/v1/subscribers',
   });
+  await app.register(authenticated(subscriberTopicRoutes(ctx), { principals: ['user', 'apikey'] }), {
+    prefix: '/api/v1/subscribers',
+  });
+  await app.register(authenticated(topicRoutes(ctx), { principals: ['user', 'apikey'] }), {
+    prefix: '/api/v1/topics',
+  });
 
-  const outboxes = [ctx.outbox, ctx.apiKeyOutbox, ctx.subscriberOutbox];
+  const outboxes = [ctx.outbox, ctx.apiKeyOutbox, ctx.subscriberOutbox, ctx.topicOutbox];
   app.addHook('onReady', async () => outboxes.forEach((outbox) => outbox.startRelay()));
   app.addHook('onClose', async () => {
     await Promise.all(outboxes.map((outbox) => outbox.close()));

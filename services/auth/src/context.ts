@@ -21,6 +21,8 @@ export interface AuthContext {
   apiKeyOutbox: EventOutbox;
   /** subscriber.upserted / subscriber.deleted, stored in each subscriber's document */
   subscriberOutbox: EventOutbox;
+  /** topic.* events, stored in each topic's document */
+  topicOutbox: EventOutbox;
   /** the keys auth accepts: its own collection behind a ≤ 2 s cache */
   apiKeyDirectory: CachedApiKeyDirectory;
   /** lifetime of inbox tokens, seconds */
@@ -64,6 +66,7 @@ export async function createAuthContext(parts: AuthContextParts): Promise<AuthCo
     outbox: outboxOf(models.users, 'outbox'),
     apiKeyOutbox: outboxOf(models.apiKeys, 'api-key-outbox'),
     subscriberOutbox: outboxOf(models.subscribers, 'subscriber-outbox'),
+    topicOutbox: outboxOf(models.topics, 'topic-outbox'),
     apiKeyDirectory: createApiKeyDirectory(models.apiKeys, { cacheMs: config.API_KEY_CACHE_MS, now }),
     inboxTokenTtlSeconds: config.INBOX_TOKEN_TTL_SECONDS,
     metrics: authMetrics(parts.metricsRegistry, models, now),

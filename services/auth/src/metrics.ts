@@ -27,13 +27,14 @@ export function authMetrics(registry: HttpApp['metrics'], models: AuthModels, no
     }),
     applicationOutboxPending: new Gauge({
       name: 'auth_outbox_pending_documents',
-      help: 'API keys and subscribers holding events not yet confirmed by the broker',
+      help: 'API keys, subscribers and topics holding events not yet confirmed by the broker',
       labelNames: ['collection'] as const,
       registers: [registry],
       async collect() {
         const pending = { 'outbox.createdAt': { $lte: now() } };
         this.set({ collection: 'api_keys' }, await models.apiKeys.countDocuments(pending));
         this.set({ collection: 'subscribers' }, await models.subscribers.countDocuments(pending));
+        this.set({ collection: 'topics' }, await models.topics.countDocuments(pending));
       },
     }),
   };

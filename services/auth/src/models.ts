@@ -6,6 +6,7 @@ import { refreshTokenModel } from './sessions/data/refresh-token-model';
 import { sessionModel } from './sessions/data/session-model';
 import { failureBackoffModel } from './throttle/data/failure-backoff-model';
 import { throttleCounterModel } from './throttle/data/throttle-counter-model';
+import { topicImportModel, topicMemberModel, topicModel } from './topics/data/topic-model';
 
 /** Every collection of the service, compiled on its connection; `buildApp` prepares them all before use. */
 export function authModels(connection: Connection) {
@@ -17,6 +18,9 @@ export function authModels(connection: Connection) {
     failureBackoffs: failureBackoffModel(connection),
     apiKeys: apiKeyModel(connection),
     subscribers: subscriberModel(connection),
+    topics: topicModel(connection),
+    topicMembers: topicMemberModel(connection),
+    topicImports: topicImportModel(connection),
   };
 }
 export type AuthModels = ReturnType<typeof authModels>;

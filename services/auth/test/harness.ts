@@ -31,12 +31,12 @@ export interface EventCapture {
   close(): Promise<void>;
 }
 
-/** A queue of our own bound to auth's events (`user.#`, `apikey.#`, `subscriber.#`) on the suite's events exchange. */
+/** A queue of our own bound to auth's events (`user.#`, `apikey.#`, `subscriber.#`, `topic.#`) on the suite's events exchange. */
 export async function captureUserEvents(amqp: AmqpClient): Promise<EventCapture> {
   const connection = await amqplib.connect(testAmqpUrl());
   const channel = await connection.createChannel();
   const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
-  for (const pattern of ['user.#', 'apikey.#', 'subscriber.#']) {
+  for (const pattern of ['user.#', 'apikey.#', 'subscriber.#', 'topic.#']) {
     await channel.bindQueue(queue, amqp.names.exchanges.events, pattern);
   }
   const messages: AnyMessage[] = [];

@@ -20,6 +20,8 @@ import { type EventWebhookDispatcher } from './event-webhooks/domain/dispatcher'
 import { type ResolveHost } from './event-webhooks/domain/target-guard';
 import { runEventWebhookDispatcher } from './event-webhooks/plugin';
 import { eventWebhookRoutes } from './event-webhooks/routes';
+import { resumeTopicSends } from './topics/domain/topic-send';
+import { topicSendRoutes } from './topics/routes';
 import { announceRequeuedChannel } from './dead-letters/domain/announce';
 import { deadLettersPlugin } from './dead-letters/plugin';
 import { createServiceContext, type ServiceContext } from './kernel/context';
@@ -80,7 +82,7 @@ export async function buildApp(deps: Deps): Promise<NotificationApp> {
   // Before the first request or event: the verification flow needs verify-email.
   await seedSystemTemplates(ctx.templates, SYSTEM_TEMPLATES);
   await ctx.categories.seed(BUILT_IN_CATEGORIES);
-  const relay = new Relay(ctx, [relayOutbox, resumeBroadcasts, announceTemplates]);
+  const relay = new Relay(ctx, [relayOutbox, resumeBroadcasts, announceTemplates, resumeTopicSends]);
 
   const app = await createHttpApp({
     service: 'notification',
@@ -106,6 +108,9 @@ export async function buildApp(deps: Deps): Promise<NotificationApp> {
     },
   );
   await app.register(adminScope(broadcastRoutes(ctx)), { prefix: notifications });
+  await app.register(authenticated(topicSendRoutes(ctx), { principals: ['user', 'apikey'] }), {
+    prefix: `${API_PREFIX}/topic-sends`,
+  });
   await app.register(adminScope(categoryRoutes(ctx.categories)), { prefix: `${API_PREFIX}/categories` });
   await app.register(authenticated(ownPreferenceRoutes(ctx), { principals: ['user', 'subscriber'] }), {
     prefix: `${API_PREFIX}/preferences`,

@@ -3,6 +3,7 @@ import { Scopes, requireScope, type AuthenticatedUser, type HttpApp } from '@her
 import { type AuthContext } from '../context';
 import { problems } from '../problems';
 import { issueInboxToken } from './domain/inbox-tokens';
+import { leaveAllTopics } from '../topics/domain/members';
 import { deleteSubscriber, getSubscriber, listSubscribers, upsertSubscriber } from './domain/subscribers';
 import {
   InboxTokenView,
@@ -88,6 +89,7 @@ export function subscriberRoutes(ctx: AuthContext) {
       },
       async (request, reply) => {
         await deleteSubscriber(ctx, request.params.externalId, String(request.id));
+        await leaveAllTopics(ctx, request.params.externalId, String(request.id));
         return reply.code(204).send();
       },
     );

@@ -40,6 +40,12 @@ import { SendQuotas } from '../quotas/domain/send-quota';
 import { SubscriberDirectory } from '../subscribers/data/subscriber-directory';
 import { subscriberModel, type SubscriberModel } from '../subscribers/data/subscriber-model';
 import { templateModels } from '../templates/data/models';
+import {
+  topicModels,
+  type TopicMemberModel,
+  type TopicModel,
+  type TopicSendModel,
+} from '../topics/data/topic-models';
 import { createTemplates, type Templates } from '../templates/domain/service';
 import { UserDirectory } from '../users/data/user-directory';
 import { userModel, type UserModel } from '../users/data/user-model';
@@ -82,6 +88,10 @@ export interface Models {
   eventWebhookDeliveries: DeliveryModel;
   /** which template versions the workflows service was told of (`template.changed`) */
   templateAnnouncements: TemplateAnnouncementModel;
+  /** topics, their members (auth's events) and the sends to them */
+  topics: TopicModel;
+  topicMembers: TopicMemberModel;
+  topicSends: TopicSendModel;
 }
 
 export function createModels(connection: Connection): Models {
@@ -105,6 +115,7 @@ export function createModels(connection: Connection): Models {
     eventWebhookEndpoints: endpointModel(connection),
     eventWebhookDeliveries: deliveryModel(connection),
     templateAnnouncements: templateAnnouncementModel(connection),
+    ...topicModels(connection),
   };
 }
 

@@ -10,6 +10,8 @@ import { findVisible, listInbox } from './domain/inbox';
 import { deleteNotification, markAllRead, updateNotification } from './domain/read-state';
 import { sendNotifications } from './domain/send-notifications';
 import { unreadCount } from './domain/unread-count';
+import { startTopicSend, type TopicSendAccepted as TopicSendAnswer } from '../topics/domain/topic-send';
+import { TopicSendAccepted } from '../topics/schemas';
 import { notificationDetail, notificationStatus } from './domain/views';
 import {
   BatchAccepted,
@@ -63,7 +65,11 @@ export function registerNotificationRoutes(app: HttpApp, ctx: ServiceContext): v
           'Send a notification to `recipient`, or one to each of up to 1,000 `recipients` (202: accepted, delivery is asynchronous)',
         headers: IdempotencyHeaders,
         body: CreateNotificationBody,
-        response: { 202: Type.Union([NotificationAccepted, BatchAccepted]), ...errors, 429: ProblemDetails },
+        response: {
+          202: Type.Union([NotificationAccepted, BatchAccepted, TopicSendAccepted]),
+          ...errors,
+          429: ProblemDetails,
+        },
       },
       onRequest: canSend,
       preHandler: chargeSendQuota(ctx, recipientSends),
@@ -71,8 +77,13 @@ export function registerNotificationRoutes(app: HttpApp, ctx: ServiceContext): v
     async (request, reply) => {
       const key = request.headers['idempotency-key'];
       const correlationId = String(request.id);
-      const send = (baseId?: Parameters<typeof sendNotifications>[3]['baseId']) =>
-        sendNotifications(ctx, request.user, request.body, { correlationId, baseId });
+      const { recipient } = request.body;
+      const send = (
+        baseId?: Parameters<typeof sendNotifications>[3]['baseId'],
+      ): Promise<Awaited<ReturnType<typeof sendNotifications>> | TopicSendAnswer> =>
+        recipient && 'topic' in recipient
+          ? startTopicSend(ctx, request.user, recipient.topic, request.body, { correlationId, id: baseId })
+          : sendNotifications(ctx, request.user, { ...request.body, recipient }, { correlationId, baseId });
       // Keys are scoped apart from users (`apikey:<id>`); users keep their bare id.
       const scope = request.user.kind === 'user' ? request.user.id : senderKeyOf(request.user);
       const accepted = key

@@ -8,6 +8,7 @@ import {
   Priority,
 } from '@herald/contracts';
 import { RenderedChannels } from '../templates/data/content-types';
+import { TopicRecipient } from '../topics/schemas';
 
 /*
  * HTTP schemas use plain JSON-schema formats (Fastify's ajv checks them),
@@ -111,7 +112,7 @@ export const contentOrTemplate = {
 
 export const CreateNotificationBody = Type.Object(
   {
-    recipient: Type.Optional(Recipient),
+    recipient: Type.Optional(Type.Union([Recipient, TopicRecipient])),
     recipients: Type.Optional(
       Type.Array(Recipient, {
         minItems: 1,

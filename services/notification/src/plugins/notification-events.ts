@@ -9,6 +9,9 @@ import {
   RegistrationAttemptedMessage,
   SubscriberDeletedMessage,
   SubscriberUpsertedMessage,
+  TopicDeletedMessage,
+  TopicMembersChangedMessage,
+  TopicUpsertedMessage,
   UserRegisteredMessage,
   UserUpdatedMessage,
   VerificationRequestedMessage,
@@ -19,6 +22,7 @@ import { onDeliveryStatus } from '../delivery-status/consumers';
 import { type ServiceContext } from '../kernel/context';
 import { onPushSubscriptionGone } from '../push-subscriptions/consumers';
 import { onSubscriberDeleted, onSubscriberUpserted } from '../subscribers/consumers';
+import { onTopicDeleted, onTopicMembersChanged, onTopicUpserted } from '../topics/consumers';
 import {
   onPasswordResetRequested,
   onPhoneVerificationRequested,
@@ -42,11 +46,14 @@ export const NotificationEventsMessage = Type.Union([
   SubscriberDeletedMessage,
   PushSubscriptionGoneMessage,
   WorkflowSendMessage,
+  TopicUpsertedMessage,
+  TopicDeletedMessage,
+  TopicMembersChangedMessage,
 ]);
 
 /**
  * The service's one inbound queue: delivery status from the worker and user,
- * API key and subscriber events from auth, handed to the feature each belongs to. A quorum queue
+ * API key, subscriber and topic events from auth, handed to the feature each belongs to. A quorum queue
  * shared by all instances (competing consumers). Not declared here: the
  * shared topology (`@herald/amqp`) declares it, with its bindings and the
  * delivery limit, from every service, so the arguments can never disagree.
@@ -81,6 +88,12 @@ export function startNotificationEventsConsumer(ctx: ServiceContext) {
           return onPushSubscriptionGone(ctx, message);
         case MessageTypes.workflowSend:
           return onWorkflowSend(ctx, message);
+        case MessageTypes.topicUpserted:
+          return onTopicUpserted(ctx, message);
+        case MessageTypes.topicDeleted:
+          return onTopicDeleted(ctx, message);
+        case MessageTypes.topicMembersChanged:
+          return onTopicMembersChanged(ctx, message);
       }
     },
   });

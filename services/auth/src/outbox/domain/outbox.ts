@@ -121,6 +121,33 @@ export class EventOutbox {
   }
 
   /**
+   * Publishes entries just written to many documents (a bulk import), given
+   * as written: the publishes pipelined on the confirm channel, then one
+   * `$pull` for them all. Awaited by the caller, so a long import never holds
+   * more than one batch of events; what fails stays for the relay.
+   */
+  async publishWritten(ids: DocumentId[], entries: OutboxEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const exchange = this.amqp.names.exchanges.events;
+    const results = await Promise.allSettled(
+      entries.map((entry) =>
+        this.amqp.publish(exchange, entry.routingKey, entry.message as Parameters<AmqpClient['publish']>[2]),
+      ),
+    );
+    const published = entries.filter((_, index) => results[index]!.status === 'fulfilled');
+    if (published.length > 0) {
+      await this.documents.updateMany(
+        { _id: { $in: ids } },
+        { $pull: { outbox: { messageId: { $in: published.map((entry) => entry.messageId) } } } },
+      );
+    }
+    const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failed) {
+      this.log.warn({ err: errorMessage(failed.reason) }, 'events not published yet; relay will retry');
+    }
+  }
+
+  /**
    * One relay pass over every user whose events have waited longer than an
    * interval, in `_id` order and in batches, so a few users whose events keep
    * failing can never starve the rest. Returns how many users it handled.

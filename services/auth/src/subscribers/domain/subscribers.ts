@@ -9,7 +9,7 @@ import { type AuthContext } from '../../context';
 import { type Subscriber } from '../data/subscriber-model';
 import { type OutboxEntry } from '../../outbox/data/outbox-entry';
 
-type StoredSubscriber = Omit<Subscriber, 'outbox'> & { _id: string; outbox?: OutboxEntry[] };
+export type StoredSubscriber = Omit<Subscriber, 'outbox'> & { _id: string; outbox?: OutboxEntry[] };
 
 /** What an application says about one of its users (PUT replaces the whole of it). */
 export interface SubscriberInput {
@@ -33,11 +33,11 @@ export interface SubscriberView extends SubscriberInput {
 export const MAX_DATA_BYTES = 16 * 1024;
 const PERSONAL_FIELDS = ['email', 'phone', 'name', 'locale', 'timezone', 'data'] as const;
 /** What is stored of them: `data` as JSON text (see the model). */
-const STORED_PERSONAL_FIELDS = ['email', 'phone', 'name', 'locale', 'timezone', 'dataJson'] as const;
+export const STORED_PERSONAL_FIELDS = ['email', 'phone', 'name', 'locale', 'timezone', 'dataJson'] as const;
 
 export const subscriberIdOf = (externalId: string) => `${SUBSCRIBER_ID_PREFIX}${externalId}`;
 
-function personalData(subscriber: SubscriberInput): SubscriberInput {
+export function personalData(subscriber: SubscriberInput): SubscriberInput {
   return Object.fromEntries(
     PERSONAL_FIELDS.filter((field) => subscriber[field] !== undefined && subscriber[field] !== null).map(
       (field) => [field, subscriber[field]],
@@ -46,7 +46,7 @@ function personalData(subscriber: SubscriberInput): SubscriberInput {
 }
 
 /** The personal data of a stored subscriber, `data` parsed back. */
-function storedPersonalData(subscriber: StoredSubscriber): SubscriberInput {
+export function storedPersonalData(subscriber: StoredSubscriber): SubscriberInput {
   const { dataJson, ...rest } = subscriber;
   return personalData({
     ...(rest as SubscriberInput),
@@ -55,7 +55,7 @@ function storedPersonalData(subscriber: StoredSubscriber): SubscriberInput {
 }
 
 /** The personal data as stored: `data` as JSON text. */
-function toStored(input: SubscriberInput): Partial<StoredSubscriber> {
+export function toStored(input: SubscriberInput): Partial<StoredSubscriber> {
   const { data, ...rest } = input;
   return { ...rest, ...(data === undefined ? {} : { dataJson: JSON.stringify(data) }) };
 }
@@ -72,10 +72,11 @@ export function subscriberView(subscriber: StoredSubscriber): SubscriberView {
 }
 
 /** `subscriber.upserted` carries the whole subscriber, as the API shows it. */
-const subscriberSnapshot = (subscriber: StoredSubscriber): SubscriberSnapshot => subscriberView(subscriber);
+export const subscriberSnapshot = (subscriber: StoredSubscriber): SubscriberSnapshot =>
+  subscriberView(subscriber);
 
 /** What the schema cannot say: a real IANA zone, and the size of `data` in bytes. */
-function checkInput(input: SubscriberInput): void {
+export function checkInput(input: SubscriberInput): void {
   const errors: FieldError[] = [];
   if (input.timezone !== undefined && !isTimeZone(input.timezone)) {
     errors.push({ field: '/body/timezone', message: 'is not an IANA time zone' });
@@ -171,6 +172,21 @@ export async function getSubscriber(ctx: AuthContext, externalId: string): Promi
 /** Throws 404 unless the subscriber exists (and is not deleted). */
 export async function assertSubscriberExists(ctx: AuthContext, externalId: string): Promise<void> {
   await findLive(ctx, externalId);
+}
+
+/** Which of these ids are live subscribers: one query per 1,000 ids. */
+export async function liveSubscriberIds(ctx: AuthContext, externalIds: string[]): Promise<Set<string>> {
+  const live = new Set<string>();
+  for (let start = 0; start < externalIds.length; start += 1_000) {
+    const found = await ctx.models.subscribers
+      .find(
+        { _id: { $in: externalIds.slice(start, start + 1_000) }, deletedAt: { $exists: false } },
+        { _id: 1 },
+      )
+      .lean<{ _id: string }[]>();
+    found.forEach((subscriber) => live.add(subscriber._id));
+  }
+  return live;
 }
 
 /** In external-id order: the cursor is the last id seen, so pages never skip or repeat under inserts. */

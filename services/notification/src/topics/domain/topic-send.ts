@@ -1,0 +1,310 @@
+import { randomUUID } from 'node:crypto';
+import { Types } from 'mongoose';
+import { ForbiddenError, NotFoundError, ValidationError } from '@herald/runtime';
+import { hasScope, Scopes, SUBSCRIBER_ID_PREFIX, type AuthenticatedUser } from '@herald/runtime/http';
+import { type Channel } from '@herald/contracts';
+import { type ServiceContext } from '../../kernel/context';
+import { type NotificationRecord } from '../../notifications/data/notification-model';
+import { buildNotification, keepAheadOfRelay } from '../../notifications/domain/create-notification';
+import { smsDestinationVerdict } from '../../notifications/domain/sms-destination';
+import { suppressedChannels } from '../../notifications/domain/suppression';
+import { assertOneContentSource, contentFor, summaryOf } from '../../notifications/domain/templated-content';
+import { type SendRequestInput } from '../../notifications/domain/types';
+import { publishDueEntries } from '../../outbox/domain/outbox';
+import { mutedChannels } from '../../preferences/domain/preferences';
+import { type SubscriberDocument } from '../../subscribers/data/subscriber-model';
+import { resolveLocale } from '../../templates/domain/locale';
+import { renderEveryLocale } from '../../templates/domain/render';
+import { type TopicSendRecord } from '../data/topic-models';
+
+/*
+ * A send to a topic fans out as a broadcast does: the topic's members are
+ * walked in externalId order over the membership read model, one batch in
+ * memory at a time; after each batch the send records its checkpoint
+ * (`lastExternalId`) under a lease, and if the instance dies the relay on
+ * any instance claims the lapsed lease and resumes from the checkpoint.
+ * Each member's notification has the dedupe key `topic-send:<id>:<member>`,
+ * so a batch redone after a crash stores nobody's notification twice; its
+ * delivery job keeps the job id stored with it, which the worker's delivery
+ * record deduplicates, so nobody is emailed twice either. The notifications
+ * carry the send's id as `broadcastId`: the stats count on that index.
+ */
+
+export interface TopicSendAccepted {
+  topicSendId: string;
+  topic: string;
+  state: 'running' | 'completed';
+  recipientCount: number;
+  processedCount: number;
+  createdAt: string;
+  completedAt?: string;
+}
+
+export function topicSendProgress(record: TopicSendRecord): TopicSendAccepted {
+  return {
+    topicSendId: record._id.toHexString(),
+    topic: record.topic,
+    state: record.state,
+    recipientCount: record.recipientCount,
+    processedCount: record.processedCount,
+    createdAt: record.createdAt.toISOString(),
+    ...(record.completedAt ? { completedAt: record.completedAt.toISOString() } : {}),
+  };
+}
+
+/** An admin, or an application's key with `notifications:send`: the same senders who may notify anyone. */
+function assertMayNotifyTopic(sender: AuthenticatedUser): void {
+  if (sender.role === 'admin' || (sender.kind === 'apikey' && hasScope(sender, Scopes.notificationsSend)))
+    return;
+  throw new ForbiddenError(
+    'forbidden_recipient',
+    'Only applications (API keys) and admins may send to a topic',
+  );
+}
+
+const liveMembers = (topic: string, after: string | null) => ({
+  topic,
+  removed: false,
+  ...(after ? { externalId: { $gt: after } } : {}),
+});
+
+/**
+ * `POST /notifications` with `recipient: { topic }`: the content is checked
+ * and rendered (once per locale of a template) before it is accepted, then
+ * the fan-out runs in the background. With `id` (from the Idempotency-Key)
+ * a retried request finds the send it started.
+ */
+export async function startTopicSend(
+  ctx: ServiceContext,
+  sender: AuthenticatedUser,
+  topic: string,
+  input: Omit<SendRequestInput, 'recipient' | 'recipients'>,
+  options: { correlationId: string; id?: Types.ObjectId },
+): Promise<TopicSendAccepted> {
+  assertMayNotifyTopic(sender);
+  assertOneContentSource(input);
+  if (input.sendAt !== undefined) {
+    throw new ValidationError('The request is invalid', [
+      {
+        field: '/body/sendAt',
+        message: 'a send to a topic cannot be scheduled (yet): send it when it is due',
+      },
+    ]);
+  }
+  const known = await ctx.models.topics.findOne({ _id: topic, deletedAt: { $exists: false } }).lean();
+  if (!known) throw new NotFoundError('topic_not_found', `No topic with the key ${topic}`);
+  if (options.id) {
+    const existing = await ctx.models.topicSends.findById(options.id).lean<TopicSendRecord>();
+    if (existing) return topicSendProgress(existing);
+  }
+  const category = await ctx.categories.forSend(input.category);
+  const content = await topicSendContent(ctx, input);
+  const recipientCount = await ctx.models.topicMembers.countDocuments(liveMembers(topic, null));
+  const owner = randomUUID();
+  const [created] = await ctx.models.topicSends.insertMany([
+    {
+      ...(options.id ? { _id: options.id } : {}),
+      topic,
+      senderId: sender.id,
+      channels: input.channels,
+      ...content,
+      category: category._id,
+      priority: input.priority ?? 'normal',
+      metadata: input.metadata ?? {},
+      actor: input.actor,
+      tenant: input.tenant,
+      dataJson: input.data === undefined ? undefined : JSON.stringify(input.data),
+      correlationId: options.correlationId,
+      state: 'running',
+      recipientCount,
+      processedCount: 0,
+      notifiedCount: 0,
+      lastExternalId: null,
+      leaseUntil: new Date(ctx.now().getTime() + ctx.settings.outboxLeaseMs),
+      leaseOwner: owner,
+    },
+  ]);
+  const record = created!.toObject() as TopicSendRecord;
+  ctx.background.run('topic send fan-out', () => fanOut(ctx, record, owner));
+  return topicSendProgress(record);
+}
+
+async function topicSendContent(
+  ctx: ServiceContext,
+  input: Omit<SendRequestInput, 'recipient' | 'recipients'>,
+): Promise<
+  Pick<
+    TopicSendRecord,
+    'title' | 'body' | 'html' | 'template' | 'locale' | 'renderedByLocale' | 'defaultLocale'
+  >
+> {
+  if (!input.template) return { title: input.title!, body: input.body!, html: input.html };
+  const rendered = await renderEveryLocale(ctx.templates, {
+    key: input.template.key,
+    data: input.template.data,
+    channels: input.channels,
+    pointers: { data: '/body/template/data', key: '/body/template/key', channels: '/body/channels' },
+  });
+  return {
+    ...summaryOf(rendered.byLocale[rendered.defaultLocale]!),
+    template: rendered.template,
+    ...(input.locale ? { locale: input.locale } : {}),
+    renderedByLocale: rendered.byLocale,
+    defaultLocale: rendered.defaultLocale,
+  };
+}
+
+/** What one member gets: the literal content, or the template's variant for their locale. */
+function memberContent(send: TopicSendRecord, member: SubscriberDocument, channels: Channel[]) {
+  const { renderedByLocale, template } = send;
+  if (!renderedByLocale || !template) return { title: send.title, body: send.body, html: send.html };
+  const locale = resolveLocale(
+    Object.keys(renderedByLocale),
+    [send.locale, member.locale],
+    send.defaultLocale ?? Object.keys(renderedByLocale)[0]!,
+  );
+  return {
+    ...summaryOf(renderedByLocale[locale]!),
+    template: { ...template, locale },
+    rendered: contentFor(renderedByLocale[locale]!, channels),
+    locale,
+  };
+}
+
+/** The channels a member can be reached on: email with an address, SMS with an allowed number. */
+function reachableChannels(ctx: ServiceContext, channels: Channel[], member: SubscriberDocument): Channel[] {
+  return channels.filter((channel) => {
+    if (channel === 'email') return Boolean(member.email);
+    if (channel === 'sms') {
+      return (
+        Boolean(member.phone) && smsDestinationVerdict(member.phone!, ctx.settings.smsAllowList) === 'allowed'
+      );
+    }
+    return true;
+  });
+}
+
+async function fanOut(ctx: ServiceContext, send: TopicSendRecord, owner: string): Promise<void> {
+  const sendId = send._id.toHexString();
+  let last = send.lastExternalId;
+  for (;;) {
+    const members = await ctx.models.topicMembers
+      .find(liveMembers(send.topic, last), { externalId: 1 })
+      .sort({ externalId: 1 })
+      .limit(ctx.settings.broadcastBatchSize)
+      .lean<{ externalId: string }[]>();
+    if (members.length === 0) break;
+    const notified = await deliverBatch(
+      ctx,
+      send,
+      sendId,
+      members.map((member) => member.externalId),
+    );
+    last = members[members.length - 1]!.externalId;
+    const kept = await ctx.models.topicSends.updateOne(
+      { _id: send._id, leaseOwner: owner },
+      {
+        $set: {
+          lastExternalId: last,
+          leaseUntil: new Date(ctx.now().getTime() + ctx.settings.outboxLeaseMs),
+        },
+        $inc: { processedCount: members.length, notifiedCount: notified },
+      },
+    );
+    // our lease lapsed and another instance resumed the send: it carries on from the checkpoint
+    if (kept.matchedCount === 0) return;
+  }
+  await ctx.models.topicSends.updateOne(
+    { _id: send._id, leaseOwner: owner },
+    { $set: { state: 'completed', completedAt: ctx.now(), leaseUntil: null } },
+  );
+  ctx.log.info({ topicSendId: sendId, topic: send.topic }, 'topic send fanned out');
+}
+
+/** Stores and publishes one batch's notifications; returns how many were new. */
+async function deliverBatch(
+  ctx: ServiceContext,
+  send: TopicSendRecord,
+  sendId: string,
+  externalIds: string[],
+): Promise<number> {
+  const subscribers = await ctx.models.subscribers
+    .find({ _id: { $in: externalIds }, deletedAt: { $exists: false } })
+    .lean<SubscriberDocument[]>();
+  const drafts = subscribers.flatMap((member) => {
+    const channels = reachableChannels(ctx, send.channels, member);
+    if (channels.length === 0) return [];
+    return [
+      {
+        dedupeKey: `topic-send:${sendId}:${member._id}`,
+        recipient: {
+          userId: `${SUBSCRIBER_ID_PREFIX}${member._id}`,
+          ...(member.email ? { email: member.email } : {}),
+          ...(member.phone ? { phone: member.phone } : {}),
+          ...(member.name ? { name: member.name } : {}),
+          ...(member.locale ? { locale: member.locale } : {}),
+        },
+        senderId: send.senderId,
+        channels,
+        ...memberContent(send, member, channels),
+        category: send.category,
+        priority: send.priority,
+        metadata: send.metadata,
+        actor: send.actor,
+        tenant: send.tenant,
+        dataJson: send.dataJson,
+        broadcastId: sendId,
+        correlationId: send.correlationId,
+      },
+    ];
+  });
+  if (drafts.length === 0) return 0;
+  // suppressions in one query for the page; preferences as for a single send (batched lookups)
+  const [suppressed, muted] = await Promise.all([
+    suppressedChannels(ctx, drafts),
+    Promise.all(drafts.map((draft) => mutedChannels(ctx, draft))),
+  ]);
+  const documents = drafts.map((draft, index) =>
+    buildNotification(ctx, { ...draft, suppressed: suppressed[index], muted: muted[index] }, 'fan-out'),
+  );
+  let inserted: NotificationRecord[];
+  try {
+    const created = await ctx.models.notifications.insertMany(documents, { ordered: false });
+    inserted = created.map((doc) => doc.toObject() as NotificationRecord);
+  } catch (error) {
+    // a batch redone after a crash: the ones stored before are duplicates, and the relay owns their messages
+    if (!(error as { writeErrors?: unknown[] }).writeErrors) throw error;
+    const partial = (error as { insertedDocs?: { toObject(): unknown }[] }).insertedDocs ?? [];
+    inserted = partial.map((doc) => doc.toObject() as NotificationRecord);
+  }
+  await Promise.all(inserted.map((record) => keepAheadOfRelay(ctx, record)));
+  await Promise.all(inserted.map((record) => publishDueEntries(ctx, record)));
+  return inserted.length;
+}
+
+/** Relay pass: resumes sends to topics whose instance stopped before finishing. */
+export async function resumeTopicSends(ctx: ServiceContext): Promise<void> {
+  for (;;) {
+    const now = ctx.now();
+    const owner = randomUUID();
+    const claimed = await ctx.models.topicSends
+      .findOneAndUpdate(
+        { state: 'running', leaseUntil: { $lte: now } },
+        { $set: { leaseUntil: new Date(now.getTime() + ctx.settings.outboxLeaseMs), leaseOwner: owner } },
+        { returnDocument: 'after' },
+      )
+      .lean<TopicSendRecord>();
+    if (!claimed) return;
+    ctx.log.warn({ topicSendId: claimed._id }, 'resuming an unfinished topic send');
+    await fanOut(ctx, claimed, owner);
+  }
+}
+
+export async function findTopicSend(ctx: ServiceContext, id: string): Promise<TopicSendRecord> {
+  const record =
+    Types.ObjectId.isValid(id) && /^[0-9a-f]{24}$/.test(id)
+      ? await ctx.models.topicSends.findById(id).lean<TopicSendRecord>()
+      : null;
+  if (!record) throw new NotFoundError('topic_send_not_found', 'No such send to a topic');
+  return record;
+}

@@ -1,0 +1,45 @@
+import { ForbiddenError } from '@herald/runtime';
+import {
+  requireScope,
+  Scopes,
+  type AuthenticatedUser,
+  type HttpApp,
+  type ScopeRoutes,
+} from '@herald/runtime/http';
+import { ProblemDetails } from '@herald/contracts';
+import { type ServiceContext } from '../kernel/context';
+import { AUTHENTICATED_SECURITY } from '../kernel/openapi';
+import { topicSendStats } from './domain/stats';
+import { TopicSendParams, TopicSendStats } from './schemas';
+
+const errors = { 400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 404: ProblemDetails };
+
+/** Campaign numbers are the senders': applications (keys) and admins, never a person's own token. */
+async function applicationsOrAdmins(request: { user: AuthenticatedUser }): Promise<void> {
+  if (request.user.kind === 'apikey' || request.user.role === 'admin') return;
+  throw new ForbiddenError(
+    'principal_not_allowed',
+    'Sends to topics are read by applications (API keys) and admins',
+  );
+}
+
+/** `GET /api/v1/topic-sends/:id`: progress and campaign stats; mount inside `authenticated` (users, keys). */
+export const topicSendRoutes =
+  (ctx: ServiceContext): ScopeRoutes =>
+  (app: HttpApp) => {
+    app.get(
+      '/:id',
+      {
+        preHandler: [applicationsOrAdmins, requireScope(Scopes.notificationsSend, Scopes.notificationsRead)],
+        schema: {
+          tags: ['topics'],
+          security: AUTHENTICATED_SECURITY,
+          summary:
+            "A send to a topic: its fan-out's progress and its numbers per channel (recipients, sent, delivered, bounced, opened, clicked, unsubscribed, complained) with rates",
+          params: TopicSendParams,
+          response: { 200: TopicSendStats, ...errors },
+        },
+      },
+      async (request) => topicSendStats(ctx, request.params.id),
+    );
+  };
