@@ -1,0 +1,20 @@
+// One socket.io connection for the app's own live views (the timeline); the
+// inbox component keeps its own. Opened on first use, closed at sign-out.
+import { io, type Socket } from 'socket.io-client';
+import { session } from './session';
+
+let socket: Socket | null = null;
+
+export function liveSocket(): Socket {
+  socket ??= io(location.origin, {
+    path: '/socket.io',
+    transports: ['websocket'],
+    auth: (send) => send({ token: session.tokens?.accessToken ?? '' }),
+  });
+  return socket;
+}
+
+export function closeLiveSocket(): void {
+  socket?.disconnect();
+  socket = null;
+}

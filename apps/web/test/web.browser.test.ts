@@ -1,0 +1,343 @@
+// The web app and the inbox component in Debian's Chromium, through the real
+// gateway: what a person sees. One stack and one browser for the file; each
+// story (a user, an admin, a page embedding the inbox) has its own browser
+// context, and its steps share state like the end-to-end suite's.
+import { randomBytes } from 'node:crypto';
+import { WebhookPaths } from '@herald/contracts';
+import { field } from '@herald/fake-providers';
+import { waitFor } from '@herald/test-support';
+import { type Page } from 'playwright-core';
+import {
+  expectStatus,
+  fromEarlierStep,
+  gatewayClient,
+  type GatewayClient,
+} from '../../../e2e/test/support/http';
+import { requireNginx, startE2eStack, type E2eStack } from '../../../e2e/test/support/stack';
+import {
+  buildWebApp,
+  launchBrowser,
+  requireChromium,
+  screenshot,
+  seriousViolations,
+  type RecordingPage,
+  type TestBrowser,
+} from './support/browser';
+
+jest.setTimeout(90_000);
+requireNginx();
+requireChromium();
+
+// Generous: two shared cores. Nothing sleeps; these only bound the waits.
+const EVENTUALLY = { timeoutMs: 30_000, intervalMs: 100 };
+const UI = { timeout: 30_000 };
+const run = randomBytes(4).toString('hex');
+
+describe('the web app in a browser, through the gateway', () => {
+  let stack: E2eStack;
+  let api: GatewayClient;
+  let browser: TestBrowser;
+  const pages: RecordingPage[] = [];
+
+  beforeAll(async () => {
+    buildWebApp();
+    [stack, browser] = await Promise.all([startE2eStack(), launchBrowser()]);
+    api = gatewayClient(stack.gatewayUrl);
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.stop();
+  }, 60_000);
+
+  const open = async () => {
+    const recording = await browser.open();
+    pages.push(recording);
+    return recording;
+  };
+  const login = async (email: string, password: string) =>
+    expectStatus(await api.post<{ accessToken: string }>('/api/v1/auth/login', { email, password }), 200).body
+      .accessToken;
+  const expectAccessible = async (page: Page, what: string) =>
+    expect({ what, violations: await seriousViolations(page) }).toEqual({ what, violations: [] });
+  /** the badge of the <herald-inbox> on the page (playwright's CSS locators pierce its open shadow root) */
+  const badgeCount = (page: Page) => page.locator('herald-inbox .badge').getAttribute('data-count');
+
+  describe('a person signs up, gets a notification live and follows its delivery', () => {
+    const ada = { name: 'Ada', email: `ada.${run}@example.com`, password: 'correct horse battery staple' };
+    let user: RecordingPage | undefined;
+    let notificationId: string | undefined;
+    const title = `Your order ${run} shipped`;
+
+    it('signs up in the form; the verification link arrives at the fake Mailgun and opens the app', async () => {
+      user = await open();
+      const { page } = user;
+      await page.goto(`${stack.gatewayUrl}/#/signup`);
+      await expectAccessible(page, 'sign-up page');
+      await page.getByLabel('Name').fill(ada.name);
+      await page.getByLabel('Email').fill(ada.email);
+      await page.getByLabel('Password (8 characters or more)').fill(ada.password);
+      await page.getByRole('button', { name: 'Sign up' }).click();
+      await page.getByText('Check your email').waitFor(UI);
+
+      const mail = await waitFor(
+        () => stack.mailgun.accepted.find((message) => message.recipient === ada.email),
+        {
+          ...EVENTUALLY,
+          description: 'the verification email at the fake Mailgun',
+        },
+      );
+      const content = [...(mail.fields.text ?? []), ...(mail.fields.html ?? [])].join('\n');
+      const link = /https?:\/\/[^\s"'<]+\/verify-email\?token=[^\s"'<]+/
+        .exec(content)?.[0]
+        ?.replace(/&amp;/g, '&');
+      if (!link) throw new Error(`the email carries no link to /verify-email: ${content.slice(0, 500)}`);
+      expect(link.startsWith(`${stack.gatewayUrl}/verify-email?token=`)).toBe(true);
+      await page.goto(link);
+      await page.getByText('Your email address is verified').waitFor(UI);
+    });
+
+    it('logs in and sees the empty inbox', async () => {
+      const { page } = fromEarlierStep(user, 'the signed-up user');
+      await page.getByRole('link', { name: 'Log in' }).click();
+      await page.getByLabel('Email').fill(ada.email);
+      await page.getByLabel('Password').fill(ada.password);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.getByRole('heading', { name: 'Inbox' }).waitFor(UI);
+      await page.getByText('No notifications yet').waitFor(UI);
+      expect(await badgeCount(page)).toBe('0');
+    });
+
+    it('shows a notification sent through the API live, with the badge at 1', async () => {
+      const { page } = fromEarlierStep(user, 'the logged-in user');
+      const token = await login(ada.email, ada.password);
+      const me = expectStatus(await api.get<{ id: string }>('/api/v1/auth/me', { token }), 200).body;
+      // the notification service learns the user from auth's event: until then 422
+      const accepted = await waitFor(
+        async () => {
+          const response = await api.post<{ id: string }>(
+            '/api/v1/notifications',
+            {
+              recipient: { userId: me.id },
+              channels: ['in_app', 'email'],
+              title,
+              body: 'Parcel 42 is on its way.',
+            },
+            { token },
+          );
+          return response.status === 422 ? undefined : expectStatus(response, 202);
+        },
+        { ...EVENTUALLY, description: 'the notification service to accept a notification for Ada' },
+      );
+      notificationId = accepted.body.id;
+      // no reload: the item arrives over the socket
+      await page.getByRole('button', { name: title, exact: true }).waitFor(UI);
+      await page.locator('herald-inbox .badge[data-count="1"]').waitFor(UI);
+      expect(
+        await page.locator('herald-inbox').getByRole('button', { name: 'Notifications, 1 unread' }).count(),
+      ).toBe(1);
+      await expectAccessible(page, 'inbox');
+      await screenshot(page, 'inbox');
+    });
+
+    it("opens its timeline, which turns email to delivered live after Mailgun's signed webhook", async () => {
+      const { page } = fromEarlierStep(user, 'the logged-in user');
+      const id = fromEarlierStep(notificationId, 'the notification');
+      await page.getByRole('button', { name: title, exact: true }).click();
+      await page.getByRole('heading', { name: title }).waitFor(UI);
+      const email = page.locator('[data-channel="email"]');
+      await email.locator('[data-status="sent"]').waitFor(UI);
+      const message = await waitFor(
+        () => stack.mailgun.accepted.find((sent) => field(sent, 'v:notification-id') === id),
+        { ...EVENTUALLY, description: 'the email of the notification at the fake Mailgun' },
+      );
+      const response = await stack.mailgun.sendWebhook(`${stack.gatewayUrl}${WebhookPaths.mailgun}`, {
+        event: 'delivered',
+        message,
+      });
+      expect(response.status).toBe(200);
+      await email.locator('[data-status="delivered"]').waitFor(UI);
+      // the steps, in order, as the history tells them
+      expect(await email.locator('ol.timeline li strong').allTextContents()).toEqual(
+        expect.arrayContaining(['queued', 'sent', 'delivered']),
+      );
+      await expectAccessible(page, 'timeline');
+      await screenshot(page, 'timeline');
+    });
+
+    it('marks it read in the inbox: the badge goes to 0', async () => {
+      const { page } = fromEarlierStep(user, 'the logged-in user');
+      await page.getByRole('link', { name: '← Inbox' }).click();
+      await page.getByRole('button', { name: `Mark read: ${title}` }).click();
+      await page.locator('herald-inbox .badge[data-count="0"]').waitFor({ ...UI, state: 'attached' });
+      expect(await page.locator('herald-inbox .badge').isHidden()).toBe(true);
+      await page.getByRole('button', { name: `Mark unread: ${title}` }).waitFor(UI);
+    });
+
+    it('logged no console error', () => {
+      expect(fromEarlierStep(user, 'the user page').errors).toEqual([]);
+    });
+  });
+
+  describe('an admin replays a dead letter from the console', () => {
+    let admin: RecordingPage | undefined;
+    let notificationId: string | undefined;
+
+    it('logs in as the admin and sees the delivery charts', async () => {
+      admin = await open();
+      const { page } = admin;
+      await page.goto(`${stack.gatewayUrl}/`);
+      await page.getByLabel('Email').fill(stack.admin.email);
+      await page.getByLabel('Password').fill(stack.admin.password);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.getByRole('link', { name: 'Admin' }).click();
+      await page.getByRole('heading', { name: 'Delivery' }).waitFor(UI);
+      // the totals table is drawn once every day's numbers are in, the chart with it
+      await page.getByRole('table', { name: 'Totals for the period' }).waitFor(UI);
+      await expectAccessible(page, 'admin charts');
+      await screenshot(page, 'admin-charts');
+    });
+
+    it('replays a dead email; the console shows it replayed and its timeline shows it sent', async () => {
+      const { page } = fromEarlierStep(admin, 'the admin page');
+      const token = await login(stack.admin.email, stack.admin.password);
+      const address = `bounce.${run}@example.com`;
+      // a permanent refusal: no retry, straight to the dead letters
+      stack.mailgun.failFor(address, { status: 400, message: `'to' parameter is not a valid address` });
+      const created = expectStatus(
+        await api.post<{ id: string }>(
+          '/api/v1/notifications',
+          {
+            recipient: { email: address },
+            channels: ['email'],
+            title: 'Receipt',
+            body: 'Thanks for your order.',
+          },
+          { token },
+        ),
+        202,
+      );
+      notificationId = created.body.id;
+      const deadLetter = await waitFor(
+        async () =>
+          expectStatus(
+            await api.get<{ items: { id: string; state: string }[] }>(
+              `/api/v1/admin/dead-letters?notificationId=${notificationId}`,
+              {
+                token,
+              },
+            ),
+            200,
+          ).body.items.find((item) => item.state === 'pending'),
+        { ...EVENTUALLY, description: 'the dead letter of the refused email' },
+      );
+      stack.mailgun.clearFailures();
+
+      await page.getByRole('link', { name: 'Dead letters' }).click();
+      await page.getByRole('button', { name: `Replay dead letter ${deadLetter.id}` }).click();
+      await page.getByText('Replayed: the message is back in its queue').waitFor(UI);
+      const row = page.locator('tr', { has: page.locator(`a[href="#/notifications/${notificationId}"]`) });
+      await row.locator('[data-state="replayed"]').waitFor(UI);
+      await expectAccessible(page, 'dead letters');
+      await row.getByRole('link', { name: 'Timeline' }).click();
+      await page.locator('[data-channel="email"] [data-status="sent"]').waitFor(UI);
+    });
+
+    it('shows the other console sections without an accessibility violation', async () => {
+      const { page } = fromEarlierStep(admin, 'the admin page');
+      for (const [section, heading] of [
+        ['templates', 'Templates'],
+        ['categories', 'Categories'],
+        ['users', 'Users'],
+        ['api-keys', 'API keys'],
+        ['subscribers', 'Subscribers'],
+      ] as const) {
+        await page.goto(`${stack.gatewayUrl}/#/admin/${section}`);
+        await page.getByRole('heading', { name: heading, exact: true }).waitFor(UI);
+        await page.locator('table').first().waitFor(UI);
+        await expectAccessible(page, `admin ${section}`);
+      }
+    });
+
+    it('logged no console error', () => {
+      expect(fromEarlierStep(admin, 'the admin page').errors).toEqual([]);
+    });
+  });
+
+  describe('a plain HTML page embeds <herald-inbox> with an inbox token', () => {
+    let embed: RecordingPage | undefined;
+
+    it("shows that subscriber's notifications only, and a new one live", async () => {
+      const token = await login(stack.admin.email, stack.admin.password);
+      const key = expectStatus(
+        await api.post<{ key: string }>(
+          '/api/v1/api-keys',
+          { name: `shop ${run}`, scopes: ['notifications:send', 'subscribers:write'] },
+          { token },
+        ),
+        201,
+      ).body.key;
+      const [alice, bob] = [`alice-${run}`, `bob-${run}`];
+      for (const subscriber of [alice, bob]) {
+        expectStatus(
+          await api.request('PUT', `/api/v1/subscribers/${subscriber}`, {
+            token: key,
+            body: { name: subscriber },
+          }),
+          201,
+        );
+      }
+      const send = (subscriberId: string, title: string) =>
+        waitFor(
+          async () => {
+            const response = await api.post(
+              '/api/v1/notifications',
+              { recipient: { subscriberId }, channels: ['in_app'], title, body: 'Order update' },
+              { token: key },
+            );
+            return response.status === 422 ? undefined : expectStatus(response, 202);
+          },
+          { ...EVENTUALLY, description: `the notification service to accept a send to ${subscriberId}` },
+        );
+      await send(alice, `For Alice ${run}`);
+      await send(bob, `For Bob ${run}`);
+      const inboxToken = expectStatus(
+        await api.post<{ token: string }>(`/api/v1/subscribers/${alice}/inbox-token`, undefined, {
+          token: key,
+        }),
+        200,
+      ).body.token;
+
+      embed = await open();
+      const { page } = embed;
+      await page.goto(
+        `${stack.gatewayUrl}/examples/inbox-component.html?open&token=${encodeURIComponent(inboxToken)}`,
+      );
+      await page.getByRole('button', { name: `For Alice ${run}`, exact: true }).waitFor(UI);
+      await page.locator('herald-inbox .badge[data-count="1"]').waitFor(UI);
+      expect(await page.getByRole('button', { name: `For Bob ${run}`, exact: true }).count()).toBe(0);
+
+      await send(alice, `Again for Alice ${run}`);
+      await page.getByRole('button', { name: `Again for Alice ${run}`, exact: true }).waitFor(UI);
+      await page.locator('herald-inbox .badge[data-count="2"]').waitFor(UI);
+      expect(await page.locator('herald-inbox li.item').count()).toBe(2);
+      await expectAccessible(page, 'embedded inbox');
+      await screenshot(page, 'embedded-inbox');
+    });
+
+    it('opens the preference center and saves a muted channel', async () => {
+      const { page } = fromEarlierStep(embed, 'the embedding page');
+      await page.getByRole('button', { name: 'Preferences' }).click();
+      const form = page.getByRole('form', { name: 'Notification preferences' });
+      await form.getByLabel('Email').uncheck();
+      await form.getByRole('button', { name: 'Save preferences' }).click();
+      await page.getByText('Preferences saved').waitFor(UI);
+      await expectAccessible(page, 'preference center');
+      await screenshot(page, 'preference-center');
+    });
+
+    it('logged no console error', () => {
+      expect(fromEarlierStep(embed, 'the embedding page').errors).toEqual([]);
+    });
+  });
+});
