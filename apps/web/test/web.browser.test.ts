@@ -63,6 +63,48 @@ describe('the web app in a browser, through the gateway', () => {
   /** the badge of the <herald-inbox> on the page (playwright's CSS locators pierce its open shadow root) */
   const badgeCount = (page: Page) => page.locator('herald-inbox .badge').getAttribute('data-count');
 
+  describe('the gateway serves the app beside the API', () => {
+    it('answers the page at /, /verify-email and /reset-password, its assets and the inbox bundle', async () => {
+      for (const path of ['/', '/verify-email?token=x', '/reset-password?token=x']) {
+        const response = await fetch(`${stack.gatewayUrl}${path}`);
+        const html = await response.text();
+        expect({ path, status: response.status, type: response.headers.get('content-type') }).toEqual({
+          path,
+          status: 200,
+          type: expect.stringContaining('text/html'),
+        });
+        // the server's security headers reach the page too
+        expect(response.headers.get('x-frame-options')).toBe('DENY');
+        const asset = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+        if (!asset) throw new Error(`the page names no script under /assets/: ${html.slice(0, 300)}`);
+        const script = await fetch(`${stack.gatewayUrl}${asset}`);
+        expect({ asset, status: script.status, type: script.headers.get('content-type') }).toEqual({
+          asset,
+          status: 200,
+          type: expect.stringContaining('javascript'),
+        });
+      }
+      const bundle = await fetch(`${stack.gatewayUrl}/inbox/herald-inbox.js`);
+      expect(bundle.status).toBe(200);
+      expect(await bundle.text()).toContain('herald-inbox');
+    });
+
+    it('keeps unknown paths, under /api/ or not, a JSON 404', async () => {
+      for (const path of [
+        '/api/v1/no-such-thing',
+        '/no/such/route',
+        '/verify-email/more',
+        '/assets/missing.js',
+      ]) {
+        const response = await fetch(`${stack.gatewayUrl}${path}`);
+        expect({ path, status: response.status }).toEqual({ path, status: 404 });
+        if (!path.startsWith('/assets/')) {
+          expect(response.headers.get('content-type')).toBe('application/problem+json');
+        }
+      }
+    });
+  });
+
   describe('a person signs up, gets a notification live and follows its delivery', () => {
     const ada = { name: 'Ada', email: `ada.${run}@example.com`, password: 'correct horse battery staple' };
     let user: RecordingPage | undefined;

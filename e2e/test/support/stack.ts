@@ -98,6 +98,9 @@ export async function startE2eStack(options: E2eStackOptions = {}): Promise<E2eS
         ADMIN_PASSWORD: admin.password,
         // what providers call back: Twilio signs this URL, so it must be this run's gateway
         PUBLIC_BASE_URL: gatewayUrl,
+        // the links in auth's emails open this run's web app (apps/web handles both paths)
+        VERIFY_EMAIL_URL_BASE: `${gatewayUrl}/verify-email?token=`,
+        PASSWORD_RESET_URL_BASE: `${gatewayUrl}/reset-password?token=`,
         ...options.env,
       },
     });
