@@ -16,7 +16,7 @@ import {
 import { inboxPage } from './pages/inbox';
 import { timelinePage } from './pages/timeline';
 import { apiKeysPage, subscribersPage, usersPage } from './pages/admin/directory';
-import { categoriesPage, chartsPage, deadLettersPage } from './pages/admin/operations';
+import { categoriesPage, chartsPage, deadLettersPage, suppressionsPage } from './pages/admin/operations';
 import { templatesPage } from './pages/admin/templates';
 
 type Disposable = HTMLElement & { dispose?: () => void };
@@ -28,6 +28,7 @@ type Disposable = HTMLElement & { dispose?: () => void };
 const ADMIN_SECTIONS: { path: string; label: string; page: () => HTMLElement }[] = [
   { path: 'charts', label: 'Delivery', page: () => chartsPage() },
   { path: 'dead-letters', label: 'Dead letters', page: deadLettersPage },
+  { path: 'suppressions', label: 'Suppressions', page: suppressionsPage },
   { path: 'templates', label: 'Templates', page: templatesPage },
   { path: 'categories', label: 'Categories', page: categoriesPage },
   { path: 'users', label: 'Users', page: usersPage },

@@ -189,7 +189,13 @@ export class HeraldInbox extends HTMLElement {
     socket.on('notification:updated', (payload: NotificationUpdated) => this.applyUpdate(payload));
     socket.on('unread-count', ({ count }: { count: number }) => this.setUnread(count));
     socket.on('catch-up', ({ status }: { status: string }) => {
+      // a partial replay: start over from the API; a full one: the exact count, whatever was read meanwhile
       if (status !== 'complete') this.start();
+      else
+        this.api?.unreadCount().then(
+          (count) => this.setUnread(count),
+          () => undefined,
+        );
     });
     socket.on('auth:expiring', (payload: { expiresAt: string }) =>
       this.emit('herald:token-expiring', payload),

@@ -161,6 +161,53 @@ export function deadLettersPage(): HTMLElement {
   );
 }
 
+interface Suppression {
+  address: string;
+  channel: 'email' | 'sms';
+  reason: string;
+  provider: string;
+  createdAt: string;
+}
+
+/** Addresses a provider reported as bounced, complained or unsubscribed: no send reaches them until lifted. */
+export function suppressionsPage(): HTMLElement {
+  const result = notice();
+  const holder = h('div');
+  const draw = async () => {
+    const page = await get<Page<Suppression>>('/api/v1/admin/suppressions?limit=100');
+    holder.replaceChildren(
+      table<Suppression>(
+        'Suppressed addresses',
+        [
+          { label: 'Address', cell: (entry) => entry.address },
+          { label: 'Channel', cell: (entry) => entry.channel },
+          { label: 'Reason', cell: (entry) => `${entry.reason} (${entry.provider})` },
+          { label: 'Since', cell: (entry) => when(entry.createdAt) },
+          {
+            label: 'Lift',
+            cell: (entry) =>
+              h('button', {
+                type: 'button',
+                textContent: 'Allow again',
+                attrs: { 'aria-label': `Allow sending to ${entry.address} again` },
+                on: {
+                  click: () =>
+                    del(`/api/v1/admin/suppressions/${encodeURIComponent(entry.address)}`).then(
+                      () => (result.say(`${entry.address} may receive again`), draw()),
+                      (error: Error) => result.say(error.message, 'error'),
+                    ),
+                },
+              }),
+          },
+        ],
+        page.items,
+      ),
+    );
+  };
+  draw().catch((error: Error) => result.say(error.message, 'error'));
+  return h('section', {}, h('h2', { textContent: 'Suppressions' }), result, holder);
+}
+
 interface Stats {
   counts: { total: number; sent: number; delivered: number; failed: number; opened: number; clicked: number };
 }
