@@ -26,7 +26,7 @@ async function send(
 let refreshing: Promise<boolean> | null = null;
 
 /** One refresh at a time, however many calls failed with an expired token together. */
-function refresh(): Promise<boolean> {
+export function refresh(): Promise<boolean> {
   const tokens = session.tokens;
   if (!tokens) return Promise.resolve(false);
   refreshing ??= (async () => {

@@ -58,6 +58,9 @@ describe('the web app in a browser, through the gateway', () => {
   const login = async (email: string, password: string) =>
     expectStatus(await api.post<{ accessToken: string }>('/api/v1/auth/login', { email, password }), 200).body
       .accessToken;
+  /** what a page requested from anywhere but the gateway (data: URLs are the page's own) */
+  const foreignRequests = (recording: RecordingPage) =>
+    recording.requests.filter((url) => !url.startsWith(`${stack.gatewayUrl}/`) && !url.startsWith('data:'));
   const expectAccessible = async (page: Page, what: string) =>
     expect({ what, violations: await seriousViolations(page) }).toEqual({ what, violations: [] });
   /** the badge of the <herald-inbox> on the page (playwright's CSS locators pierce its open shadow root) */
@@ -216,8 +219,50 @@ describe('the web app in a browser, through the gateway', () => {
       await page.getByRole('button', { name: `Mark unread: ${title}` }).waitFor(UI);
     });
 
-    it('logged no console error', () => {
-      expect(fromEarlierStep(user, 'the user page').errors).toEqual([]);
+    it('fits a narrow screen: nothing scrolls sideways', async () => {
+      const { page } = fromEarlierStep(user, 'the logged-in user');
+      await page.setViewportSize({ width: 360, height: 740 });
+      await page.getByRole('button', { name: `Mark unread: ${title}` }).waitFor(UI);
+      expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
+      await screenshot(page, 'inbox-narrow');
+      await page.setViewportSize({ width: 1200, height: 900 });
+    });
+
+    it('signs out, resets the forgotten password from the emailed link and logs in with the new one', async () => {
+      const { page } = fromEarlierStep(user, 'the logged-in user');
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByRole('link', { name: 'Forgot your password?' }).click();
+      await page.getByLabel('Email').fill(ada.email);
+      await page.getByRole('button', { name: 'Send me a link' }).click();
+      await page.getByText('a link to reset its password is on its way').waitFor(UI);
+      const link = await waitFor(
+        () =>
+          stack.mailgun.accepted
+            .filter((message) => message.recipient === ada.email)
+            .map((message) => [...(message.fields.text ?? []), ...(message.fields.html ?? [])].join('\n'))
+            .map((content) => /https?:\/\/[^\s"'<]+\/reset-password\?token=[^\s"'<]+/.exec(content)?.[0])
+            .find(Boolean),
+        { ...EVENTUALLY, description: 'the password-reset email with its link' },
+      );
+      expect(link.startsWith(`${stack.gatewayUrl}/reset-password?token=`)).toBe(true);
+      await page.goto(link.replace(/&amp;/g, '&'));
+      const newPassword = 'a brand new passphrase';
+      await page.getByLabel('New password (8 characters or more)').fill(newPassword);
+      await page.getByRole('button', { name: 'Set password' }).click();
+      await page.getByText('Your password is changed').waitFor(UI);
+      await expectAccessible(page, 'reset password');
+      await page.getByRole('link', { name: 'Log in' }).click();
+      await page.getByLabel('Email').fill(ada.email);
+      await page.getByLabel('Password').fill(newPassword);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.getByRole('heading', { name: 'Inbox' }).waitFor(UI);
+    });
+
+    it('logged no console error and requested nothing from anyone but the gateway', () => {
+      const recording = fromEarlierStep(user, 'the user page');
+      expect(recording.errors).toEqual([]);
+      expect(recording.requests.length).toBeGreaterThan(0);
+      expect(foreignRequests(recording)).toEqual([]);
     });
   });
 
@@ -285,6 +330,34 @@ describe('the web app in a browser, through the gateway', () => {
       await page.locator('[data-channel="email"] [data-status="sent"]').waitFor(UI);
     });
 
+    it('creates a template, previews it per channel, saves a new version and sees the preview follow', async () => {
+      const { page } = fromEarlierStep(admin, 'the admin page');
+      const key = `welcome-${run}`;
+      await page.goto(`${stack.gatewayUrl}/#/admin/templates`);
+      await page.getByLabel('New template key').fill(key);
+      await page.getByRole('button', { name: 'Create template' }).click();
+      await page.getByRole('heading', { name: `Edit ${key}` }).waitFor(UI);
+      const preview = page.locator('.preview');
+      await preview.getByText('Subject: Hello Ada').waitFor(UI);
+      await page.getByLabel('Channel').selectOption('in_app');
+      await preview.getByText('Hello Ada').waitFor(UI);
+      await page.getByLabel('Sample data (JSON)').fill('{ "name": "Grace" }');
+      await preview.getByText('Hello Grace').waitFor(UI);
+
+      const source = page.getByLabel('Template (JSON)');
+      await source.fill(
+        (await source.inputValue()).replace('"title": "Hello {{name}}"', '"title": "Welcome, {{name}}"'),
+      );
+      await page.getByRole('button', { name: 'Save new version' }).click();
+      await page.getByText('Saved version 2').waitFor(UI);
+      await preview.getByText('Welcome, Grace').waitFor(UI);
+      await page.getByRole('table', { name: 'Versions' }).getByText('v2').waitFor(UI);
+      // an older version still previews as it was
+      await page.getByLabel('Version').selectOption('1');
+      await preview.getByText('Hello Grace').waitFor(UI);
+      await expectAccessible(page, 'template editor');
+    });
+
     it('shows the other console sections without an accessibility violation', async () => {
       const { page } = fromEarlierStep(admin, 'the admin page');
       for (const [section, heading] of [
@@ -302,8 +375,11 @@ describe('the web app in a browser, through the gateway', () => {
       }
     });
 
-    it('logged no console error', () => {
-      expect(fromEarlierStep(admin, 'the admin page').errors).toEqual([]);
+    it('logged no console error and requested nothing from anyone but the gateway', () => {
+      const recording = fromEarlierStep(admin, 'the admin page');
+      expect(recording.errors).toEqual([]);
+      expect(recording.requests.length).toBeGreaterThan(0);
+      expect(foreignRequests(recording)).toEqual([]);
     });
   });
 
@@ -385,6 +461,28 @@ describe('the web app in a browser, through the gateway', () => {
       expect(await page.locator('herald-inbox li.item').count()).toBe(3);
     });
 
+    it('loads older notifications as the list scrolls (the cursor API, 20 a page)', async () => {
+      const key = fromEarlierStep(apiKey, 'the API key');
+      // 3 so far; 19 more make 22, more than the first page
+      for (let i = 1; i <= 19; i += 1) await sendTo(key, alice, `Older ${String(i).padStart(2, '0')} ${run}`);
+      const token = expectStatus(
+        await api.post<{ token: string }>(`/api/v1/subscribers/${alice}/inbox-token`, undefined, {
+          token: key,
+        }),
+        200,
+      ).body.token;
+      const { page } = await open();
+      await page.goto(
+        `${stack.gatewayUrl}/examples/inbox-component.html?open&token=${encodeURIComponent(token)}`,
+      );
+      const items = page.locator('herald-inbox li.item');
+      await items.nth(19).waitFor(UI);
+      expect(await items.count()).toBe(20);
+      await items.nth(19).scrollIntoViewIfNeeded();
+      await page.getByRole('button', { name: `For Alice ${run}`, exact: true }).waitFor(UI);
+      expect(await items.count()).toBe(22);
+    });
+
     it('opens the preference center and saves a muted channel', async () => {
       const { page } = fromEarlierStep(embed, 'the embedding page');
       await page.getByRole('button', { name: 'Preferences' }).click();
@@ -396,8 +494,11 @@ describe('the web app in a browser, through the gateway', () => {
       await screenshot(page, 'preference-center');
     });
 
-    it('logged no console error', () => {
-      expect(fromEarlierStep(embed, 'the embedding page').errors).toEqual([]);
+    it('logged no console error and requested nothing from anyone but the gateway', () => {
+      const recording = fromEarlierStep(embed, 'the embedding page');
+      expect(recording.errors).toEqual([]);
+      expect(recording.requests.length).toBeGreaterThan(0);
+      expect(foreignRequests(recording)).toEqual([]);
     });
   });
 });

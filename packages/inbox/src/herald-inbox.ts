@@ -128,7 +128,17 @@ export class HeraldInbox extends HTMLElement {
       this.bell.setAttribute('aria-expanded', String(value !== null));
       return;
     }
-    if (previous !== value && this.isConnected) this.start();
+    if (previous === value || !this.isConnected) return;
+    if (name === 'token' && previous && value && this.socket?.connected) this.refreshToken(value);
+    else this.start();
+  }
+
+  /** A fresh token for the same recipient: the socket keeps its session, the API calls use the new one. */
+  private refreshToken(token: string): void {
+    this.api = new InboxApi(this.gateway, token);
+    this.socket?.emit('auth:refresh', token, (answer: { ok: boolean }) => {
+      if (!answer?.ok) this.start();
+    });
   }
 
   /** The number the badge shows. */
@@ -175,11 +185,15 @@ export class HeraldInbox extends HTMLElement {
   }
 
   private connectSocket(token: string): void {
+    // (the auth callback reads the attribute again on every reconnect: it may hold a refreshed token)
     const socket = io(this.gateway, {
       path: '/socket.io',
       transports: ['websocket'],
       // a function: every reconnect sends the newest notification seen, and the server replays what came after
-      auth: (send) => send(this.newestSeen ? { token, since: this.newestSeen } : { token }),
+      auth: (send) => {
+        const current = this.getAttribute('token') ?? token;
+        send(this.newestSeen ? { token: current, since: this.newestSeen } : { token: current });
+      },
     });
     this.socket = socket;
     socket.on('connect', () => this.setStatus(''));

@@ -1,6 +1,7 @@
 // The signed-in user's inbox: the <herald-inbox> component with their access
 // token, kept current when the token is refreshed.
 import '@herald/inbox';
+import { refresh } from '../api';
 import { h } from '../dom';
 import { session } from '../session';
 
@@ -12,6 +13,8 @@ export function inboxPage(navigate: (to: string) => void): HTMLElement {
   };
   sync();
   const stop = session.onChange(sync);
+  // the component says when its token nears expiry; a refreshed session hands it the new one (sync)
+  inbox.addEventListener('herald:token-expiring', () => void refresh());
   inbox.addEventListener('herald:open', (event) => {
     const { notification } = (event as CustomEvent<{ notification: { id: string } }>).detail;
     navigate(`#/notifications/${encodeURIComponent(notification.id)}`);

@@ -37,6 +37,8 @@ export interface RecordingPage {
   context: BrowserContext;
   /** console errors and uncaught exceptions seen so far */
   errors: string[];
+  /** every URL the page requested, to prove it talks to nobody but the gateway */
+  requests: string[];
 }
 
 export async function launchBrowser(): Promise<TestBrowser> {
@@ -61,11 +63,13 @@ export async function launchBrowser(): Promise<TestBrowser> {
       contexts.push(context);
       const page = await context.newPage();
       const errors: string[] = [];
+      const requests: string[] = [];
+      page.on('request', (request) => requests.push(request.url()));
       page.on('console', (message) => {
         if (message.type() === 'error') errors.push(`console: ${message.text()}`);
       });
       page.on('pageerror', (error) => errors.push(`exception: ${error.message}`));
-      return { page, context, errors };
+      return { page, context, errors, requests };
     },
     async close() {
       for (const context of contexts) await context.close().catch(() => undefined);

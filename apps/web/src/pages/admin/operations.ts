@@ -51,7 +51,7 @@ export function categoriesPage(): HTMLElement {
       ),
     );
   };
-  const key = h('input', { name: 'key', required: true, pattern: '[A-Za-z0-9_.:-]+' });
+  const key = h('input', { name: 'key', required: true, pattern: '[A-Za-z0-9_.:\\-]+' });
   const name = h('input', { name: 'name', required: true });
   const critical = h('input', { type: 'checkbox', name: 'critical' });
   const form = h(

@@ -54,7 +54,7 @@ export function templatesPage(): HTMLElement {
   const result = notice();
   const list = h('div');
   const editor = h('div');
-  const key = h('input', { name: 'key', required: true, pattern: '[a-z0-9][a-z0-9._-]*' });
+  const key = h('input', { name: 'key', required: true, pattern: '[a-z0-9][a-z0-9._\\-]*' });
   const create = h(
     'form',
     { className: 'inline-form', attrs: { 'aria-label': 'Create a template' } },
