@@ -58,6 +58,10 @@ describe('the web app in a browser, through the gateway', () => {
   const login = async (email: string, password: string) =>
     expectStatus(await api.post<{ accessToken: string }>('/api/v1/auth/login', { email, password }), 200).body
       .accessToken;
+  // the gateway limits logins and registrations per client address (10 a minute, burst 10): the
+  // suite logs the admin in through the API once
+  let adminToken: Promise<string> | undefined;
+  const adminApiToken = () => (adminToken ??= login(stack.admin.email, stack.admin.password));
   /** what a page requested from anywhere but the gateway (data: URLs are the page's own) */
   const foreignRequests = (recording: RecordingPage) =>
     recording.requests.filter((url) => !url.startsWith(`${stack.gatewayUrl}/`) && !url.startsWith('data:'));
@@ -287,7 +291,7 @@ describe('the web app in a browser, through the gateway', () => {
 
     it('replays a dead email; the console shows it replayed and its timeline shows it sent', async () => {
       const { page } = fromEarlierStep(admin, 'the admin page');
-      const token = await login(stack.admin.email, stack.admin.password);
+      const token = await adminApiToken();
       const address = `bounce.${run}@example.com`;
       // a permanent refusal: no retry, straight to the dead letters
       stack.mailgun.failFor(address, { status: 400, message: `'to' parameter is not a valid address` });
@@ -358,6 +362,35 @@ describe('the web app in a browser, through the gateway', () => {
       await expectAccessible(page, 'template editor');
     });
 
+    it('makes a user an admin and disables them from the users table', async () => {
+      const { page } = fromEarlierStep(admin, 'the admin page');
+      const grace = `grace.${run}@example.com`;
+      expectStatus(
+        await api.post('/api/v1/auth/register', {
+          email: grace,
+          password: 'another long passphrase',
+          name: 'Grace',
+        }),
+        202,
+      );
+      await page.goto(`${stack.gatewayUrl}/#/admin/users`);
+      await page.getByLabel(`Role of ${grace}`).selectOption('admin');
+      await page.getByText(`${grace} updated`).waitFor(UI);
+      await page.getByRole('button', { name: `Disable ${grace}` }).click();
+      await page.getByRole('button', { name: `Enable ${grace}` }).waitFor(UI);
+
+      const users = expectStatus(
+        await api.get<{ items: { email: string; role: string; disabled: boolean }[] }>(
+          `/api/v1/users?emailPrefix=${encodeURIComponent(grace)}`,
+          { token: await adminApiToken() },
+        ),
+        200,
+      ).body.items;
+      expect(users.map(({ email, role, disabled }) => ({ email, role, disabled }))).toEqual([
+        { email: grace, role: 'admin', disabled: true },
+      ]);
+    });
+
     it('shows the other console sections without an accessibility violation', async () => {
       const { page } = fromEarlierStep(admin, 'the admin page');
       for (const [section, heading] of [
@@ -386,6 +419,7 @@ describe('the web app in a browser, through the gateway', () => {
   describe('a plain HTML page embeds <herald-inbox> with an inbox token', () => {
     let embed: RecordingPage | undefined;
     let apiKey: string | undefined;
+    let aliceToken: string | undefined;
     const [alice, bob] = [`alice-${run}`, `bob-${run}`];
     /** an in-app send with the application's key (422 until the notification service knows the subscriber) */
     const sendTo = (key: string, subscriberId: string, title: string) =>
@@ -402,7 +436,7 @@ describe('the web app in a browser, through the gateway', () => {
       );
 
     it("shows that subscriber's notifications only, and a new one live", async () => {
-      const token = await login(stack.admin.email, stack.admin.password);
+      const token = await adminApiToken();
       const key = expectStatus(
         await api.post<{ key: string }>(
           '/api/v1/api-keys',
@@ -431,6 +465,7 @@ describe('the web app in a browser, through the gateway', () => {
         200,
       ).body.token;
 
+      aliceToken = inboxToken;
       embed = await open();
       const { page } = embed;
       await page.goto(
@@ -490,6 +525,13 @@ describe('the web app in a browser, through the gateway', () => {
       await form.getByLabel('Email').uncheck();
       await form.getByRole('button', { name: 'Save preferences' }).click();
       await page.getByText('Preferences saved').waitFor(UI);
+      const stored = expectStatus(
+        await api.get<{ channels: Record<string, boolean> }>('/api/v1/preferences', {
+          token: fromEarlierStep(aliceToken, "Alice's inbox token"),
+        }),
+        200,
+      ).body;
+      expect(stored.channels).toMatchObject({ email: false, in_app: true });
       await expectAccessible(page, 'preference center');
       await screenshot(page, 'preference-center');
     });
