@@ -332,6 +332,10 @@ describe('the web app in a browser, through the gateway', () => {
       await expectAccessible(page, 'dead letters');
       await row.getByRole('link', { name: 'Timeline' }).click();
       await page.locator('[data-channel="email"] [data-status="sent"]').waitFor(UI);
+      // the refusal stays in the history, with the provider's reason
+      const failed = page.locator('[data-channel="email"] ol.timeline li.bad', { hasText: 'failed' });
+      await failed.locator('.reason').first().waitFor(UI);
+      await screenshot(page, 'timeline-replayed');
     });
 
     it('creates a template, previews it per channel, saves a new version and sees the preview follow', async () => {
@@ -494,6 +498,20 @@ describe('the web app in a browser, through the gateway', () => {
       await page.locator('herald-inbox .badge[data-count="3"]').waitFor(UI);
       // replayed (since = the newest seen) and never twice, however the replay and the list overlap
       expect(await page.locator('herald-inbox li.item').count()).toBe(3);
+    });
+
+    it('works from the keyboard: Escape closes the panel and returns focus to the bell, Enter opens it', async () => {
+      const { page } = fromEarlierStep(embed, 'the embedding page');
+      const bell = page.locator('herald-inbox button.bell');
+      await page.getByRole('button', { name: `For Alice ${run}`, exact: true }).focus();
+      await page.keyboard.press('Escape');
+      await page.locator('herald-inbox .panel').waitFor({ ...UI, state: 'hidden' });
+      const bellHasFocus = `document.querySelector('herald-inbox').shadowRoot.activeElement?.classList.contains('bell')`;
+      expect(await page.evaluate(bellHasFocus)).toBe(true);
+      expect(await bell.getAttribute('aria-expanded')).toBe('false');
+      await page.keyboard.press('Enter');
+      await page.locator('herald-inbox .panel').waitFor(UI);
+      expect(await bell.getAttribute('aria-expanded')).toBe('true');
     });
 
     it('loads older notifications as the list scrolls (the cursor API, 20 a page)', async () => {
