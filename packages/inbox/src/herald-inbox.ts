@@ -60,6 +60,8 @@ export class HeraldInbox extends HTMLElement {
   private loadingPage = false;
   private newestSeen: string | undefined;
   private unread = 0;
+  /** bumped by every change the socket brings: an API count asked for before one is stale */
+  private unreadChanges = 0;
   private generation = 0;
 
   constructor() {
@@ -201,15 +203,14 @@ export class HeraldInbox extends HTMLElement {
     socket.on('disconnect', () => this.setStatus('Offline: reconnecting…'));
     socket.on('notification:new', (payload: NotificationNew) => this.receive(payload));
     socket.on('notification:updated', (payload: NotificationUpdated) => this.applyUpdate(payload));
-    socket.on('unread-count', ({ count }: { count: number }) => this.setUnread(count));
+    socket.on('unread-count', ({ count }: { count: number }) => {
+      this.unreadChanges += 1;
+      this.setUnread(count);
+    });
     socket.on('catch-up', ({ status }: { status: string }) => {
       // a partial replay: start over from the API; a full one: the exact count, whatever was read meanwhile
       if (status !== 'complete') this.start();
-      else
-        this.api?.unreadCount().then(
-          (count) => this.setUnread(count),
-          () => undefined,
-        );
+      else void this.refreshUnread();
     });
     socket.on('auth:expiring', (payload: { expiresAt: string }) =>
       this.emit('herald:token-expiring', payload),
@@ -226,7 +227,10 @@ export class HeraldInbox extends HTMLElement {
     this.list.prepend(this.row(notification));
     this.renderEmpty();
     // no unread-count follows a new notification (realtime README): count it here, once per id
-    if (!notification.read) this.setUnread(this.unread + 1);
+    if (!notification.read) {
+      this.unreadChanges += 1;
+      this.setUnread(this.unread + 1);
+    }
     this.emit('herald:notification', { notification, catchUp: Boolean(catchUp) });
   }
 
@@ -242,7 +246,17 @@ export class HeraldInbox extends HTMLElement {
       this.rows.delete(notificationId);
       this.renderEmpty();
     }
-    if (typeof unreadCount === 'number') this.setUnread(unreadCount);
+    if (typeof unreadCount === 'number') {
+      this.unreadChanges += 1;
+      this.setUnread(unreadCount);
+    }
+  }
+
+  /** The server's count, unless the socket changed it while the request was out (then the socket's is newer). */
+  private async refreshUnread(): Promise<void> {
+    const before = this.unreadChanges;
+    const count = await this.api?.unreadCount().catch(() => undefined);
+    if (count !== undefined && before === this.unreadChanges) this.setUnread(count);
   }
 
   private remember(item: InboxItem): void {
@@ -318,7 +332,7 @@ export class HeraldInbox extends HTMLElement {
       // the socket says the same (and the unread count); applying the answer keeps the list right without it
       if (change.archived) this.applyUpdate({ notificationId: item.id, change: { kind: 'archived' } });
       else this.applyUpdate({ notificationId: item.id, change: { kind: 'read', read: updated.read } });
-      this.setUnread(await this.api!.unreadCount());
+      await this.refreshUnread();
     } catch (error) {
       this.setStatus(`Could not update: ${(error as Error).message}`);
     }
