@@ -24,6 +24,11 @@ export default tseslint.config(
     },
   },
   {
+    // browser code: the inbox component and the web app
+    files: ['packages/inbox/src/**', 'apps/*/src/**'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
     files: ['**/test/**', 'bench/**', '**/*.js', '**/*.mjs'],
     rules: { 'no-console': 'off', '@typescript-eslint/no-require-imports': 'off' },
   },

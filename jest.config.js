@@ -11,6 +11,7 @@ module.exports = {
     '<rootDir>/e2e',
     '<rootDir>/scripts',
     '<rootDir>/gateway',
+    '<rootDir>/apps',
   ],
   testMatch: ['**/test/**/*.test.ts'],
   transform: {

@@ -78,6 +78,8 @@ export function gatewayVariables(options: GatewayConfigOptions): Record<string, 
     HERALD_GATEWAY_PORT: String(options.port ?? 8080),
     HERALD_GATEWAY_STATIC_DIR: join(REPO_ROOT, 'gateway'),
     HERALD_EXAMPLES_DIR: join(REPO_ROOT, 'examples'),
+    // the built web app (`pnpm build`); nginx's workers read it, so its files must be world-readable
+    HERALD_WEB_DIR: join(REPO_ROOT, 'apps', 'web', 'dist'),
   };
 }
 

@@ -59,6 +59,8 @@ pnpm --version
 say "system packages"
 # nginx: the gateway of `pnpm start` and of the end-to-end tests
 have nginx || [ -x /usr/sbin/nginx ] || apt_install nginx
+# Chromium: the browser the web app's tests drive headless (apps/web/test, through playwright-core)
+[ -x /usr/bin/chromium ] || apt_install chromium
 # JDK + Maven: the embedded MongoDB-wire server (packages/local-infra) when no MongoDB is reachable
 have javac || apt_install openjdk-17-jdk-headless
 have mvn || apt_install maven

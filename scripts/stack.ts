@@ -5,12 +5,12 @@
 // suite reuses it.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createECDH } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FakeMailgun, FakePushService, FakeTwilio } from '@herald/fake-providers';
 import { exitedEarly, startMongoJavaServer, stopProcess, waitUntilReady } from '@herald/local-infra';
 import { withDatabase } from '@herald/runtime/mongo';
-import { REPO_ROOT, writeGatewayConfig } from './gateway-config';
+import { REPO_ROOT, gatewayVariables, writeGatewayConfig } from './gateway-config';
 import { localCredentials, localSigningKey, removeRunningStack, writeRunningStack } from './local-state';
 
 /** In port order: each service listens on the stack's base port plus its index. */
@@ -347,6 +347,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
           workflows: upstreamOf('workflows'),
         },
       });
+      const webDir = gatewayVariables({ runDir }).HERALD_WEB_DIR!;
+      if (existsSync(join(webDir, 'index.html'))) makeWorldReadable(webDir);
+      else log(`The web app is not built (${webDir}): run \`pnpm build\`; until then / answers 404`);
       const check = spawnSync(nginx, ['-t', '-q', '-p', runDir, '-c', config], { encoding: 'utf8' });
       if (check.status !== 0) throw new Error(`nginx rejected ${config}: ${check.stderr}`);
       const child = spawn(nginx, ['-p', runDir, '-c', config, '-g', 'daemon off;'], {
@@ -374,4 +377,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await stop();
     throw error;
   }
+}
+
+/**
+ * nginx started as root serves files with workers running as nobody: a build
+ * made under a strict umask would answer 403, so its files are opened to all
+ * readers (they are public pages anyway).
+ */
+export function makeWorldReadable(path: string): void {
+  const stats = statSync(path);
+  chmodSync(path, stats.mode | (stats.isDirectory() ? 0o555 : 0o444));
+  if (stats.isDirectory()) for (const entry of readdirSync(path)) makeWorldReadable(join(path, entry));
 }

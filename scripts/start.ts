@@ -26,7 +26,11 @@ async function main(): Promise<void> {
     '',
     'Herald is up.',
     ...(stack.gatewayUrl
-      ? [`  Gateway:    ${stack.gatewayUrl}`, `  Swagger UI: ${stack.gatewayUrl}/docs/`]
+      ? [
+          `  Gateway:    ${stack.gatewayUrl}`,
+          `  Web app:    ${stack.gatewayUrl}/`,
+          `  Swagger UI: ${stack.gatewayUrl}/docs/`,
+        ]
       : Object.entries(stack.serviceUrls).map(([name, url]) => `  ${name}: ${url} (Swagger UI ${url}/docs)`)),
     ...(stack.instances.length > Object.keys(stack.serviceUrls).length
       ? [`  Instances:  ${stack.instances.map((i) => `${i.service}#${i.instance + 1} ${i.url}`).join(', ')}`]

@@ -359,6 +359,13 @@ describe('the gateway image', () => {
     expect(existsSync(join(REPO_ROOT, 'examples/inbox.html'))).toBe(true);
   });
 
+  it('serves the web app from where nginx.conf looks for it, built in the image', () => {
+    const copy = /^COPY --from=web \/repo\/apps\/web\/dist (\S+)$/m.exec(read('gateway/Dockerfile'));
+    expect(copy?.[1]).toBe(gatewayEnv.HERALD_WEB_DIR);
+    expect(read('gateway/Dockerfile')).toMatch(/pnpm --filter "@herald\/web\.\.\." run build/);
+    expect(read('nginx.conf')).toContain('root ${HERALD_WEB_DIR};');
+  });
+
   describe('entrypoint', () => {
     const workDir = mkdtempSync(join(tmpdir(), 'herald-gateway-image-'));
     afterAll(() => rmSync(workDir, { recursive: true, force: true }));

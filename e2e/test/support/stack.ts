@@ -103,6 +103,9 @@ export async function startE2eStack(options: E2eStackOptions = {}): Promise<E2eS
         PUBLIC_BASE_URL: gatewayUrl,
         // outgoing webhooks: the suite's receiver listens on 127.0.0.1 (tests only ever aim at loopback)
         EVENT_WEBHOOK_ALLOW_PRIVATE: 'true',
+        // the links in auth's emails open this run's web app (apps/web handles both paths)
+        VERIFY_EMAIL_URL_BASE: `${gatewayUrl}/verify-email?token=`,
+        PASSWORD_RESET_URL_BASE: `${gatewayUrl}/reset-password?token=`,
         ...options.env,
       },
     });

@@ -1,0 +1,79 @@
+// Calls to the gateway this page came from (same origin: no CORS, no third party).
+import { session, type Tokens } from './session';
+
+export class Problem extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    detail: string,
+  ) {
+    super(detail);
+  }
+}
+
+async function send(
+  method: string,
+  path: string,
+  body: unknown,
+  token: string | undefined,
+): Promise<Response> {
+  const headers: Record<string, string> = {};
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  return fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+}
+
+let refreshing: Promise<boolean> | null = null;
+
+/** One refresh at a time, however many calls failed with an expired token together. */
+export function refresh(): Promise<boolean> {
+  const tokens = session.tokens;
+  if (!tokens) return Promise.resolve(false);
+  refreshing ??= (async () => {
+    const response = await send(
+      'POST',
+      '/api/v1/auth/refresh',
+      { refreshToken: tokens.refreshToken },
+      undefined,
+    );
+    if (!response.ok) {
+      session.set(null);
+      return false;
+    }
+    session.set((await response.json()) as Tokens);
+    return true;
+  })().finally(() => (refreshing = null));
+  return refreshing;
+}
+
+export async function api<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
+  let response = await send(method, path, body, session.tokens?.accessToken);
+  if (response.status === 401 && session.tokens && (await refresh())) {
+    response = await send(method, path, body, session.tokens?.accessToken);
+  }
+  if (response.status === 204) return undefined as T;
+  const json = (await response.json().catch(() => ({}))) as {
+    code?: string;
+    detail?: string;
+    title?: string;
+  };
+  if (!response.ok) {
+    throw new Problem(
+      response.status,
+      json.code ?? 'error',
+      json.detail ?? json.title ?? `HTTP ${response.status}`,
+    );
+  }
+  return json as T;
+}
+
+export const get = <T>(path: string) => api<T>('GET', path);
+export const post = <T>(path: string, body?: unknown) => api<T>('POST', path, body);
+export const put = <T>(path: string, body: unknown) => api<T>('PUT', path, body);
+export const patch = <T>(path: string, body: unknown) => api<T>('PATCH', path, body);
+export const del = <T>(path: string) => api<T>('DELETE', path);
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}

@@ -1,0 +1,564 @@
+// The web app and the inbox component in Debian's Chromium, through the real
+// gateway: what a person sees. One stack and one browser for the file; each
+// story (a user, an admin, a page embedding the inbox) has its own browser
+// context, and its steps share state like the end-to-end suite's.
+import { randomBytes } from 'node:crypto';
+import { WebhookPaths } from '@herald/contracts';
+import { field } from '@herald/fake-providers';
+import { waitFor } from '@herald/test-support';
+import { type Page } from 'playwright-core';
+import {
+  expectStatus,
+  fromEarlierStep,
+  gatewayClient,
+  type GatewayClient,
+} from '../../../e2e/test/support/http';
+import { requireNginx, startE2eStack, type E2eStack } from '../../../e2e/test/support/stack';
+import {
+  buildWebApp,
+  launchBrowser,
+  requireChromium,
+  screenshot,
+  seriousViolations,
+  type RecordingPage,
+  type TestBrowser,
+} from './support/browser';
+
+jest.setTimeout(90_000);
+requireNginx();
+requireChromium();
+
+// Generous: two shared cores. Nothing sleeps; these only bound the waits.
+const EVENTUALLY = { timeoutMs: 30_000, intervalMs: 100 };
+const UI = { timeout: 30_000 };
+const run = randomBytes(4).toString('hex');
+
+describe('the web app in a browser, through the gateway', () => {
+  let stack: E2eStack;
+  let api: GatewayClient;
+  let browser: TestBrowser;
+  const pages: RecordingPage[] = [];
+
+  beforeAll(async () => {
+    buildWebApp();
+    [stack, browser] = await Promise.all([startE2eStack(), launchBrowser()]);
+    api = gatewayClient(stack.gatewayUrl);
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.stop();
+  }, 60_000);
+
+  const open = async () => {
+    const recording = await browser.open();
+    pages.push(recording);
+    return recording;
+  };
+  const login = async (email: string, password: string) =>
+    expectStatus(await api.post<{ accessToken: string }>('/api/v1/auth/login', { email, password }), 200).body
+      .accessToken;
+  // the gateway limits logins and registrations per client address (10 a minute, burst 10): the
+  // suite logs the admin in through the API once
+  let adminToken: Promise<string> | undefined;
+  const adminApiToken = () => (adminToken ??= login(stack.admin.email, stack.admin.password));
+  /** what a page requested from anywhere but the gateway (data: URLs are the page's own) */
+  const foreignRequests = (recording: RecordingPage) =>
+    recording.requests.filter((url) => !url.startsWith(`${stack.gatewayUrl}/`) && !url.startsWith('data:'));
+  const expectAccessible = async (page: Page, what: string) =>
+    expect({ what, violations: await seriousViolations(page) }).toEqual({ what, violations: [] });
+  /** the badge of the <herald-inbox> on the page (playwright's CSS locators pierce its open shadow root) */
+  const badgeCount = (page: Page) => page.locator('herald-inbox .badge').getAttribute('data-count');
+
+  describe('the gateway serves the app beside the API', () => {
+    it('answers the page at /, /verify-email and /reset-password, its assets and the inbox bundle', async () => {
+      for (const path of ['/', '/verify-email?token=x', '/reset-password?token=x']) {
+        const response = await fetch(`${stack.gatewayUrl}${path}`);
+        const html = await response.text();
+        expect({ path, status: response.status, type: response.headers.get('content-type') }).toEqual({
+          path,
+          status: 200,
+          type: expect.stringContaining('text/html'),
+        });
+        // the server's security headers reach the page too
+        expect(response.headers.get('x-frame-options')).toBe('DENY');
+        const asset = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+        if (!asset) throw new Error(`the page names no script under /assets/: ${html.slice(0, 300)}`);
+        const script = await fetch(`${stack.gatewayUrl}${asset}`);
+        expect({ asset, status: script.status, type: script.headers.get('content-type') }).toEqual({
+          asset,
+          status: 200,
+          type: expect.stringContaining('javascript'),
+        });
+      }
+      const bundle = await fetch(`${stack.gatewayUrl}/inbox/herald-inbox.js`);
+      expect(bundle.status).toBe(200);
+      expect(await bundle.text()).toContain('herald-inbox');
+    });
+
+    it('keeps unknown paths, under /api/ or not, a JSON 404', async () => {
+      for (const path of [
+        '/api/v1/no-such-thing',
+        '/no/such/route',
+        '/verify-email/more',
+        '/assets/missing.js',
+      ]) {
+        const response = await fetch(`${stack.gatewayUrl}${path}`);
+        expect({ path, status: response.status }).toEqual({ path, status: 404 });
+        if (!path.startsWith('/assets/')) {
+          expect(response.headers.get('content-type')).toBe('application/problem+json');
+        }
+      }
+    });
+  });
+
+  describe('a person signs up, gets a notification live and follows its delivery', () => {
+    const ada = { name: 'Ada', email: `ada.${run}@example.com`, password: 'correct horse battery staple' };
+    let user: RecordingPage | undefined;
+    let notificationId: string | undefined;
+    const title = `Your order ${run} shipped`;
+
+    it('signs up in the form; the verification link arrives at the fake Mailgun and opens the app', async () => {
+      user = await open();
+      const { page } = user;
+      await page.goto(`${stack.gatewayUrl}/#/signup`);
+      await expectAccessible(page, 'sign-up page');
+      await page.getByLabel('Name').fill(ada.name);
+      await page.getByLabel('Email').fill(ada.email);
+      await page.getByLabel('Password (8 characters or more)').fill(ada.password);
+      await page.getByRole('button', { name: 'Sign up' }).click();
+      await page.getByText('Check your email').waitFor(UI);
+
+      const mail = await waitFor(
+        () => stack.mailgun.accepted.find((message) => message.recipient === ada.email),
+        {
+          ...EVENTUALLY,
+          description: 'the verification email at the fake Mailgun',
+        },
+      );
+      const content = [...(mail.fields.text ?? []), ...(mail.fields.html ?? [])].join('\n');
+      const link = /https?:\/\/[^\s"'<]+\/verify-email\?token=[^\s"'<]+/
+        .exec(content)?.[0]
+        ?.replace(/&amp;/g, '&');
+      if (!link) throw new Error(`the email carries no link to /verify-email: ${content.slice(0, 500)}`);
+      expect(link.startsWith(`${stack.gatewayUrl}/verify-email?token=`)).toBe(true);
+      await page.goto(link);
+      await page.getByText('Your email address is verified').waitFor(UI);
+    });
+
+    it('logs in and sees the empty inbox', async () => {
+      const { page } = fromEarlierStep(user, 'the signed-up user');
+      await page.getByRole('link', { name: 'Log in' }).click();
+      await page.getByLabel('Email').fill(ada.email);
+      await page.getByLabel('Password').fill(ada.password);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.getByRole('heading', { name: 'Inbox' }).waitFor(UI);
+      await page.getByText('No notifications yet').waitFor(UI);
+      expect(await badgeCount(page)).toBe('0');
+    });
+
+    it('shows a notification sent through the API live, with the badge at 1', async () => {
+      const { page } = fromEarlierStep(user, 'the logged-in user');
+      const token = await login(ada.email, ada.password);
+      const me = expectStatus(await api.get<{ id: string }>('/api/v1/auth/me', { token }), 200).body;
+      // the notification service learns the user from auth's event: until then 422
+      const accepted = await waitFor(
+        async () => {
+          const response = await api.post<{ id: string }>(
+            '/api/v1/notifications',
+            {
+              recipient: { userId: me.id },
+              channels: ['in_app', 'email'],
+              title,
+              body: 'Parcel 42 is on its way.',
+            },
+            { token },
+          );
+          return response.status === 422 ? undefined : expectStatus(response, 202);
+        },
+        { ...EVENTUALLY, description: 'the notification service to accept a notification for Ada' },
+      );
+      notificationId = accepted.body.id;
+      // no reload: the item arrives over the socket
+      await page.getByRole('button', { name: title, exact: true }).waitFor(UI);
+      await page.locator('herald-inbox .badge[data-count="1"]').waitFor(UI);
+      expect(
+        await page.locator('herald-inbox').getByRole('button', { name: 'Notifications, 1 unread' }).count(),
+      ).toBe(1);
+      await expectAccessible(page, 'inbox');
+      await screenshot(page, 'inbox');
+    });
+
+    it("opens its timeline, which turns email to delivered live after Mailgun's signed webhook", async () => {
+      const { page } = fromEarlierStep(user, 'the logged-in user');
+      const id = fromEarlierStep(notificationId, 'the notification');
+      await page.getByRole('button', { name: title, exact: true }).click();
+      await page.getByRole('heading', { name: title }).waitFor(UI);
+      const email = page.locator('[data-channel="email"]');
+      await email.locator('[data-status="sent"]').waitFor(UI);
+      const message = await waitFor(
+        () => stack.mailgun.accepted.find((sent) => field(sent, 'v:notification-id') === id),
+        { ...EVENTUALLY, description: 'the email of the notification at the fake Mailgun' },
+      );
+      const response = await stack.mailgun.sendWebhook(`${stack.gatewayUrl}${WebhookPaths.mailgun}`, {
+        event: 'delivered',
+        message,
+      });
+      expect(response.status).toBe(200);
+      await email.locator('[data-status="delivered"]').waitFor(UI);
+      // the steps, in order, as the history tells them
+      expect(await email.locator('ol.timeline li strong').allTextContents()).toEqual(
+        expect.arrayContaining(['queued', 'sent', 'delivered']),
+      );
+      await expectAccessible(page, 'timeline');
+      await screenshot(page, 'timeline');
+    });
+
+    it('marks it read in the inbox: the badge goes to 0', async () => {
+      const { page } = fromEarlierStep(user, 'the logged-in user');
+      await page.getByRole('link', { name: '← Inbox' }).click();
+      await page.getByRole('button', { name: `Mark read: ${title}` }).click();
+      await page.locator('herald-inbox .badge[data-count="0"]').waitFor({ ...UI, state: 'attached' });
+      expect(await page.locator('herald-inbox .badge').isHidden()).toBe(true);
+      await page.getByRole('button', { name: `Mark unread: ${title}` }).waitFor(UI);
+    });
+
+    it('fits a narrow screen: nothing scrolls sideways', async () => {
+      const { page } = fromEarlierStep(user, 'the logged-in user');
+      await page.setViewportSize({ width: 360, height: 740 });
+      await page.getByRole('button', { name: `Mark unread: ${title}` }).waitFor(UI);
+      expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
+      await screenshot(page, 'inbox-narrow');
+      await page.setViewportSize({ width: 1200, height: 900 });
+    });
+
+    it('signs out, resets the forgotten password from the emailed link and logs in with the new one', async () => {
+      const { page } = fromEarlierStep(user, 'the logged-in user');
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByRole('link', { name: 'Forgot your password?' }).click();
+      await page.getByLabel('Email').fill(ada.email);
+      await page.getByRole('button', { name: 'Send me a link' }).click();
+      await page.getByText('a link to reset its password is on its way').waitFor(UI);
+      const link = await waitFor(
+        () =>
+          stack.mailgun.accepted
+            .filter((message) => message.recipient === ada.email)
+            .map((message) => [...(message.fields.text ?? []), ...(message.fields.html ?? [])].join('\n'))
+            .map((content) => /https?:\/\/[^\s"'<]+\/reset-password\?token=[^\s"'<]+/.exec(content)?.[0])
+            .find(Boolean),
+        { ...EVENTUALLY, description: 'the password-reset email with its link' },
+      );
+      expect(link.startsWith(`${stack.gatewayUrl}/reset-password?token=`)).toBe(true);
+      await page.goto(link.replace(/&amp;/g, '&'));
+      const newPassword = 'a brand new passphrase';
+      await page.getByLabel('New password (8 characters or more)').fill(newPassword);
+      await page.getByRole('button', { name: 'Set password' }).click();
+      await page.getByText('Your password is changed').waitFor(UI);
+      await expectAccessible(page, 'reset password');
+      await page.getByRole('link', { name: 'Log in' }).click();
+      await page.getByLabel('Email').fill(ada.email);
+      await page.getByLabel('Password').fill(newPassword);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.getByRole('heading', { name: 'Inbox' }).waitFor(UI);
+    });
+
+    it('logged no console error and requested nothing from anyone but the gateway', () => {
+      const recording = fromEarlierStep(user, 'the user page');
+      expect(recording.errors).toEqual([]);
+      expect(recording.requests.length).toBeGreaterThan(0);
+      expect(foreignRequests(recording)).toEqual([]);
+    });
+  });
+
+  describe('an admin replays a dead letter from the console', () => {
+    let admin: RecordingPage | undefined;
+    let notificationId: string | undefined;
+
+    it('logs in as the admin and sees the delivery charts', async () => {
+      admin = await open();
+      const { page } = admin;
+      await page.goto(`${stack.gatewayUrl}/`);
+      await page.getByLabel('Email').fill(stack.admin.email);
+      await page.getByLabel('Password').fill(stack.admin.password);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.getByRole('link', { name: 'Admin' }).click();
+      await page.getByRole('heading', { name: 'Delivery' }).waitFor(UI);
+      // the totals table is drawn once every day's numbers are in, the chart with it
+      await page.getByRole('table', { name: 'Totals for the period' }).waitFor(UI);
+      await expectAccessible(page, 'admin charts');
+      await screenshot(page, 'admin-charts');
+    });
+
+    it('replays a dead email; the console shows it replayed and its timeline shows it sent', async () => {
+      const { page } = fromEarlierStep(admin, 'the admin page');
+      const token = await adminApiToken();
+      const address = `bounce.${run}@example.com`;
+      // a permanent refusal: no retry, straight to the dead letters
+      stack.mailgun.failFor(address, { status: 400, message: `'to' parameter is not a valid address` });
+      const created = expectStatus(
+        await api.post<{ id: string }>(
+          '/api/v1/notifications',
+          {
+            recipient: { email: address },
+            channels: ['email'],
+            title: 'Receipt',
+            body: 'Thanks for your order.',
+          },
+          { token },
+        ),
+        202,
+      );
+      notificationId = created.body.id;
+      const deadLetter = await waitFor(
+        async () =>
+          expectStatus(
+            await api.get<{ items: { id: string; state: string }[] }>(
+              `/api/v1/admin/dead-letters?notificationId=${notificationId}`,
+              {
+                token,
+              },
+            ),
+            200,
+          ).body.items.find((item) => item.state === 'pending'),
+        { ...EVENTUALLY, description: 'the dead letter of the refused email' },
+      );
+      stack.mailgun.clearFailures();
+
+      await page.getByRole('link', { name: 'Dead letters' }).click();
+      await page.getByRole('button', { name: `Replay dead letter ${deadLetter.id}` }).click();
+      await page.getByText('Replayed: the message is back in its queue').waitFor(UI);
+      const row = page.locator('tr', { has: page.locator(`a[href="#/notifications/${notificationId}"]`) });
+      await row.locator('[data-state="replayed"]').waitFor(UI);
+      await expectAccessible(page, 'dead letters');
+      await row.getByRole('link', { name: 'Timeline' }).click();
+      await page.locator('[data-channel="email"] [data-status="sent"]').waitFor(UI);
+      // the refusal stays in the history, with the provider's reason
+      const failed = page.locator('[data-channel="email"] ol.timeline li.bad', { hasText: 'failed' });
+      await failed.locator('.reason').first().waitFor(UI);
+      await screenshot(page, 'timeline-replayed');
+    });
+
+    it('creates a template, previews it per channel, saves a new version and sees the preview follow', async () => {
+      const { page } = fromEarlierStep(admin, 'the admin page');
+      const key = `welcome-${run}`;
+      await page.goto(`${stack.gatewayUrl}/#/admin/templates`);
+      await page.getByLabel('New template key').fill(key);
+      await page.getByRole('button', { name: 'Create template' }).click();
+      await page.getByRole('heading', { name: `Edit ${key}` }).waitFor(UI);
+      const preview = page.locator('.preview');
+      await preview.getByText('Subject: Hello Ada').waitFor(UI);
+      await page.getByLabel('Channel').selectOption('in_app');
+      await preview.getByText('Hello Ada').waitFor(UI);
+      await page.getByLabel('Sample data (JSON)').fill('{ "name": "Grace" }');
+      await preview.getByText('Hello Grace').waitFor(UI);
+
+      const source = page.getByLabel('Template (JSON)');
+      await source.fill(
+        (await source.inputValue()).replace('"title": "Hello {{name}}"', '"title": "Welcome, {{name}}"'),
+      );
+      await page.getByRole('button', { name: 'Save new version' }).click();
+      await page.getByText('Saved version 2').waitFor(UI);
+      await preview.getByText('Welcome, Grace').waitFor(UI);
+      await page.getByRole('table', { name: 'Versions' }).getByText('v2').waitFor(UI);
+      // an older version still previews as it was
+      await page.getByLabel('Version').selectOption('1');
+      await preview.getByText('Hello Grace').waitFor(UI);
+      await expectAccessible(page, 'template editor');
+    });
+
+    it('makes a user an admin and disables them from the users table', async () => {
+      const { page } = fromEarlierStep(admin, 'the admin page');
+      const grace = `grace.${run}@example.com`;
+      expectStatus(
+        await api.post('/api/v1/auth/register', {
+          email: grace,
+          password: 'another long passphrase',
+          name: 'Grace',
+        }),
+        202,
+      );
+      await page.goto(`${stack.gatewayUrl}/#/admin/users`);
+      await page.getByLabel(`Role of ${grace}`).selectOption('admin');
+      await page.getByText(`${grace} updated`).waitFor(UI);
+      await page.getByRole('button', { name: `Disable ${grace}` }).click();
+      await page.getByRole('button', { name: `Enable ${grace}` }).waitFor(UI);
+
+      const users = expectStatus(
+        await api.get<{ items: { email: string; role: string; disabled: boolean }[] }>(
+          `/api/v1/users?emailPrefix=${encodeURIComponent(grace)}`,
+          { token: await adminApiToken() },
+        ),
+        200,
+      ).body.items;
+      expect(users.map(({ email, role, disabled }) => ({ email, role, disabled }))).toEqual([
+        { email: grace, role: 'admin', disabled: true },
+      ]);
+    });
+
+    it('shows the other console sections without an accessibility violation', async () => {
+      const { page } = fromEarlierStep(admin, 'the admin page');
+      for (const [section, heading] of [
+        ['templates', 'Templates'],
+        ['categories', 'Categories'],
+        ['users', 'Users'],
+        ['api-keys', 'API keys'],
+        ['subscribers', 'Subscribers'],
+        ['suppressions', 'Suppressions'],
+      ] as const) {
+        await page.goto(`${stack.gatewayUrl}/#/admin/${section}`);
+        await page.getByRole('heading', { name: heading, exact: true }).waitFor(UI);
+        await page.locator('table').first().waitFor(UI);
+        await expectAccessible(page, `admin ${section}`);
+      }
+    });
+
+    it('logged no console error and requested nothing from anyone but the gateway', () => {
+      const recording = fromEarlierStep(admin, 'the admin page');
+      expect(recording.errors).toEqual([]);
+      expect(recording.requests.length).toBeGreaterThan(0);
+      expect(foreignRequests(recording)).toEqual([]);
+    });
+  });
+
+  describe('a plain HTML page embeds <herald-inbox> with an inbox token', () => {
+    let embed: RecordingPage | undefined;
+    let apiKey: string | undefined;
+    let aliceToken: string | undefined;
+    const [alice, bob] = [`alice-${run}`, `bob-${run}`];
+    /** an in-app send with the application's key (422 until the notification service knows the subscriber) */
+    const sendTo = (key: string, subscriberId: string, title: string) =>
+      waitFor(
+        async () => {
+          const response = await api.post(
+            '/api/v1/notifications',
+            { recipient: { subscriberId }, channels: ['in_app'], title, body: 'Order update' },
+            { token: key },
+          );
+          return response.status === 422 ? undefined : expectStatus(response, 202);
+        },
+        { ...EVENTUALLY, description: `the notification service to accept a send to ${subscriberId}` },
+      );
+
+    it("shows that subscriber's notifications only, and a new one live", async () => {
+      const token = await adminApiToken();
+      const key = expectStatus(
+        await api.post<{ key: string }>(
+          '/api/v1/api-keys',
+          { name: `shop ${run}`, scopes: ['notifications:send', 'subscribers:write'] },
+          { token },
+        ),
+        201,
+      ).body.key;
+      for (const subscriber of [alice, bob]) {
+        expectStatus(
+          await api.request('PUT', `/api/v1/subscribers/${subscriber}`, {
+            token: key,
+            body: { name: subscriber },
+          }),
+          201,
+        );
+      }
+      apiKey = key;
+      const send = (subscriberId: string, title: string) => sendTo(key, subscriberId, title);
+      await send(alice, `For Alice ${run}`);
+      await send(bob, `For Bob ${run}`);
+      const inboxToken = expectStatus(
+        await api.post<{ token: string }>(`/api/v1/subscribers/${alice}/inbox-token`, undefined, {
+          token: key,
+        }),
+        200,
+      ).body.token;
+
+      aliceToken = inboxToken;
+      embed = await open();
+      const { page } = embed;
+      await page.goto(
+        `${stack.gatewayUrl}/examples/inbox-component.html?open&token=${encodeURIComponent(inboxToken)}`,
+      );
+      await page.getByRole('button', { name: `For Alice ${run}`, exact: true }).waitFor(UI);
+      await page.locator('herald-inbox .badge[data-count="1"]').waitFor(UI);
+      expect(await page.getByRole('button', { name: `For Bob ${run}`, exact: true }).count()).toBe(0);
+
+      await send(alice, `Again for Alice ${run}`);
+      await page.getByRole('button', { name: `Again for Alice ${run}`, exact: true }).waitFor(UI);
+      await page.locator('herald-inbox .badge[data-count="2"]').waitFor(UI);
+      expect(await page.locator('herald-inbox li.item').count()).toBe(2);
+      await expectAccessible(page, 'embedded inbox');
+      await screenshot(page, 'embedded-inbox');
+    });
+
+    it('catches up after a reconnect: what arrived while offline shows once, the badge counts it once', async () => {
+      const { page } = fromEarlierStep(embed, 'the embedding page');
+      const key = fromEarlierStep(apiKey, 'the API key');
+      const socketOf = "document.querySelector('herald-inbox').socket";
+      await page.evaluate(`${socketOf}.disconnect()`);
+      await sendTo(key, alice, `While offline ${run}`);
+      await page.evaluate(`${socketOf}.connect()`);
+      await page.getByRole('button', { name: `While offline ${run}`, exact: true }).waitFor(UI);
+      await page.locator('herald-inbox .badge[data-count="3"]').waitFor(UI);
+      // replayed (since = the newest seen) and never twice, however the replay and the list overlap
+      expect(await page.locator('herald-inbox li.item').count()).toBe(3);
+    });
+
+    it('works from the keyboard: Escape closes the panel and returns focus to the bell, Enter opens it', async () => {
+      const { page } = fromEarlierStep(embed, 'the embedding page');
+      const bell = page.locator('herald-inbox button.bell');
+      await page.getByRole('button', { name: `For Alice ${run}`, exact: true }).focus();
+      await page.keyboard.press('Escape');
+      await page.locator('herald-inbox .panel').waitFor({ ...UI, state: 'hidden' });
+      const bellHasFocus = `document.querySelector('herald-inbox').shadowRoot.activeElement?.classList.contains('bell')`;
+      expect(await page.evaluate(bellHasFocus)).toBe(true);
+      expect(await bell.getAttribute('aria-expanded')).toBe('false');
+      await page.keyboard.press('Enter');
+      await page.locator('herald-inbox .panel').waitFor(UI);
+      expect(await bell.getAttribute('aria-expanded')).toBe('true');
+    });
+
+    it('loads older notifications as the list scrolls (the cursor API, 20 a page)', async () => {
+      const key = fromEarlierStep(apiKey, 'the API key');
+      // 3 so far; 19 more make 22, more than the first page
+      for (let i = 1; i <= 19; i += 1) await sendTo(key, alice, `Older ${String(i).padStart(2, '0')} ${run}`);
+      const token = expectStatus(
+        await api.post<{ token: string }>(`/api/v1/subscribers/${alice}/inbox-token`, undefined, {
+          token: key,
+        }),
+        200,
+      ).body.token;
+      const { page } = await open();
+      await page.goto(
+        `${stack.gatewayUrl}/examples/inbox-component.html?open&token=${encodeURIComponent(token)}`,
+      );
+      const items = page.locator('herald-inbox li.item');
+      await items.nth(19).waitFor(UI);
+      expect(await items.count()).toBe(20);
+      await items.nth(19).scrollIntoViewIfNeeded();
+      await page.getByRole('button', { name: `For Alice ${run}`, exact: true }).waitFor(UI);
+      expect(await items.count()).toBe(22);
+    });
+
+    it('opens the preference center and saves a muted channel', async () => {
+      const { page } = fromEarlierStep(embed, 'the embedding page');
+      await page.getByRole('button', { name: 'Preferences' }).click();
+      const form = page.getByRole('form', { name: 'Notification preferences' });
+      await form.getByLabel('Email').uncheck();
+      await form.getByRole('button', { name: 'Save preferences' }).click();
+      await page.getByText('Preferences saved').waitFor(UI);
+      const stored = expectStatus(
+        await api.get<{ channels: Record<string, boolean> }>('/api/v1/preferences', {
+          token: fromEarlierStep(aliceToken, "Alice's inbox token"),
+        }),
+        200,
+      ).body;
+      expect(stored.channels).toMatchObject({ email: false, in_app: true });
+      await expectAccessible(page, 'preference center');
+      await screenshot(page, 'preference-center');
+    });
+
+    it('logged no console error and requested nothing from anyone but the gateway', () => {
+      const recording = fromEarlierStep(embed, 'the embedding page');
+      expect(recording.errors).toEqual([]);
+      expect(recording.requests.length).toBeGreaterThan(0);
+      expect(foreignRequests(recording)).toEqual([]);
+    });
+  });
+});
