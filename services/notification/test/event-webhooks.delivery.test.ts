@@ -44,6 +44,8 @@ describe('event webhook deliveries', () => {
       },
     });
     admin = h.token(ADMIN_ID, 'admin');
+    // a send naming a category nobody created is refused
+    await h.createCategories('ops');
     const created = await h.request('POST', '/api/v1/event-webhooks', {
       token: admin,
       body: {
