@@ -43,6 +43,7 @@ describe('the topology declared from contracts', () => {
     await client.publish(events, 'delivery.status', message('delivery.status'));
     await client.publish(events, 'user.registered', message('user.registered'));
     await client.publish(events, 'user.verification_requested', message('user.verification_requested'));
+    await client.publish(events, 'workflow.run.changed', message('workflow.run.changed'));
     // bound to no durable queue, and no realtime instance listens here: the broker returns it
     await expect(
       client.publish(events, 'nothing.bound', message('notification.created')),
@@ -53,10 +54,11 @@ describe('the topology declared from contracts', () => {
       'notification.created',
     ]);
 
-    expect(await typesOfMessagesIn(client.names.durableQueues.notificationEvents, 3)).toEqual([
+    expect(await typesOfMessagesIn(client.names.durableQueues.notificationEvents, 4)).toEqual([
       'delivery.status',
       'user.registered',
       'user.verification_requested',
+      'workflow.run.changed',
     ]);
   });
 

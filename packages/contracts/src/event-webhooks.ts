@@ -19,6 +19,10 @@ export const EventWebhookTypes = [
   'notification.clicked',
   'notification.complained',
   'notification.unsubscribed',
+  'workflow.run.started',
+  'workflow.run.completed',
+  'workflow.run.cancelled',
+  'workflow.run.failed',
 ] as const;
 export const EventWebhookType = LiteralUnion(EventWebhookTypes);
 export type EventWebhookType = Static<typeof EventWebhookType>;

@@ -20,7 +20,7 @@ import { MessageTypes, MessageVersions, type MessageType } from './message-types
 import { EventRoutingKeys, type EventRoutingKey } from './names';
 import { NotificationCreatedMessage, NotificationUpdatedMessage } from './notification-messages';
 import { NotificationStatusMessage } from './sender-messages';
-import { TemplateChangedMessage, WorkflowSendMessage } from './workflow-messages';
+import { TemplateChangedMessage, WorkflowRunChangedMessage, WorkflowSendMessage } from './workflow-messages';
 import { TopicDeletedMessage, TopicMembersChangedMessage, TopicUpsertedMessage } from './topic-messages';
 import { UserRegisteredMessage, UserUpdatedMessage, VerificationRequestedMessage } from './user-messages';
 
@@ -43,6 +43,7 @@ export const MessageSchemas = {
   [MessageTypes.notificationStatus]: NotificationStatusMessage,
   [MessageTypes.workflowSend]: WorkflowSendMessage,
   [MessageTypes.templateChanged]: TemplateChangedMessage,
+  [MessageTypes.workflowRunChanged]: WorkflowRunChangedMessage,
   [MessageTypes.topicUpserted]: TopicUpsertedMessage,
   [MessageTypes.topicDeleted]: TopicDeletedMessage,
   [MessageTypes.topicMembersChanged]: TopicMembersChangedMessage,
@@ -76,6 +77,7 @@ export const EventRoutingKeyByMessageType: Record<EventMessageType, EventRouting
   [MessageTypes.notificationStatus]: EventRoutingKeys.notificationStatus,
   [MessageTypes.workflowSend]: EventRoutingKeys.workflowSend,
   [MessageTypes.templateChanged]: EventRoutingKeys.templateChanged,
+  [MessageTypes.workflowRunChanged]: EventRoutingKeys.workflowRunChanged,
   [MessageTypes.topicUpserted]: EventRoutingKeys.topicUpserted,
   [MessageTypes.topicDeleted]: EventRoutingKeys.topicDeleted,
   [MessageTypes.topicMembersChanged]: EventRoutingKeys.topicMembersChanged,

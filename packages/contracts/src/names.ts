@@ -71,6 +71,8 @@ export const EventRoutingKeys = {
   workflowSend: 'workflow.send',
   /** notification → workflows: which templates exist, for checking definitions */
   templateChanged: 'template.changed',
+  /** workflows → notification (outgoing webhooks): a run started or ended */
+  workflowRunChanged: 'workflow.run.changed',
   topicUpserted: 'topic.upserted',
   topicDeleted: 'topic.deleted',
   topicMembersChanged: 'topic.members_changed',

@@ -76,7 +76,7 @@ export const DurableQueues = {
   /**
    * The notification service's inbox: the worker's delivery reports and all
    * of auth's user, API key, subscriber and topic events (its read models), and the worker's gone push
-   * subscriptions. Declared with the rest by every service, so what
+   * subscriptions, and the workflows service's sends and run changes. Declared with the rest by every service, so what
    * auth and the worker publish is kept even before the notification service
    * first starts.
    */
@@ -92,6 +92,7 @@ export const DurableQueues = {
       { exchange: 'events', routingKey: 'push.*' },
       { exchange: 'events', routingKey: 'topic.*' },
       { exchange: 'events', routingKey: EventRoutingKeys.workflowSend },
+      { exchange: 'events', routingKey: EventRoutingKeys.workflowRunChanged },
     ],
   },
   /**

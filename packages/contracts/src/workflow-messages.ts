@@ -84,3 +84,52 @@ export const TemplateChangedMessage = Envelope(
   TemplateChangedPayload,
 );
 export type TemplateChangedMessage = Static<typeof TemplateChangedMessage>;
+
+/**
+ * A run's status as the workflows service keeps it: `active` from the
+ * trigger on, then one terminal state (a run gathered into another's digest
+ * ends `digested`, one over a throttle's limit `throttled`).
+ */
+export const WorkflowRunStatuses = [
+  'active',
+  'completed',
+  'cancelled',
+  'throttled',
+  'digested',
+  'failed',
+] as const;
+export const WorkflowRunStatus = Type.Union(WorkflowRunStatuses.map((status) => Type.Literal(status)));
+export type WorkflowRunStatus = Static<typeof WorkflowRunStatus>;
+
+/**
+ * `workflow.run.changed` (workflows → notification): a run started (`active`)
+ * or ended, published at least once from the run document (recorded in the
+ * same write as the change, published by the poller's relay). The notification
+ * service turns it into the outgoing webhook events `workflow.run.*`.
+ */
+export const WorkflowRunChangedPayload = Type.Object({
+  runId: Type.String({ pattern: '^[0-9a-f]{24}$' }),
+  workflowKey: Type.String({ minLength: 1, maxLength: 128 }),
+  workflowVersion: Type.Integer({ minimum: 1 }),
+  status: WorkflowRunStatus,
+  /** who triggered the run: the API key's id or the user's id */
+  senderId: Type.String({ minLength: 1, maxLength: 64 }),
+  senderKind: Type.Union([Type.Literal('user'), Type.Literal('apikey')]),
+  category: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  transactionId: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+  /** the recipient's key: the user id, `sub:<externalId>`, `email:<address>` or `phone:<number>` */
+  recipient: Type.String({ minLength: 1, maxLength: 320 }),
+  /** the notifications the run's channel steps made so far */
+  notificationIds: Type.Array(Type.String({ pattern: '^[0-9a-f]{24}$' }), { maxItems: 1000 }),
+  startedAt: DateTime,
+  /** when the run reached this status */
+  at: DateTime,
+});
+export type WorkflowRunChangedPayload = Static<typeof WorkflowRunChangedPayload>;
+
+export const WorkflowRunChangedMessage = Envelope(
+  MessageTypes.workflowRunChanged,
+  MessageVersions[MessageTypes.workflowRunChanged],
+  WorkflowRunChangedPayload,
+);
+export type WorkflowRunChangedMessage = Static<typeof WorkflowRunChangedMessage>;

@@ -29,6 +29,7 @@ describe('message routing', () => {
       'notification.status': 'notification.status',
       'workflow.send': 'workflow.send',
       'template.changed': 'template.changed',
+      'workflow.run.changed': 'workflow.run.changed',
       'topic.upserted': 'topic.upserted',
       'topic.deleted': 'topic.deleted',
       'topic.members_changed': 'topic.members_changed',

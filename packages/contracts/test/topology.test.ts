@@ -13,7 +13,7 @@ describe('topology', () => {
       (binding) => binding.exchange === 'events' && matches(binding.routingKey, key),
     );
 
-  it("binds every event auth publishes for read models to the notification service's queue", () => {
+  it("binds every event auth publishes for read models, and the workflows service's sends and run changes, to the notification service's queue", () => {
     for (const key of [
       EventRoutingKeys.userRegistered,
       EventRoutingKeys.userUpdated,
@@ -24,6 +24,8 @@ describe('topology', () => {
       EventRoutingKeys.topicDeleted,
       EventRoutingKeys.topicMembersChanged,
       EventRoutingKeys.deliveryStatus,
+      EventRoutingKeys.workflowSend,
+      EventRoutingKeys.workflowRunChanged,
     ]) {
       expect([key, bound(key)]).toEqual([key, true]);
     }

@@ -129,22 +129,30 @@ export async function startHarness(name: string, options: HarnessOptions = {}) {
       });
     },
 
-    /** A queue of our own bound to `workflow.send`: what the notification service would receive. */
-    async tapSends() {
+    /** A queue of our own bound to `routingKey` on the events exchange. */
+    async tap(routingKey: string) {
       const queue = `${broker.namespace}.tap.${randomUUID().slice(0, 8)}`;
       await channel.assertQueue(queue, { durable: false, autoDelete: false });
-      await channel.bindQueue(queue, broker.client.names.exchanges.events, EventRoutingKeys.workflowSend);
+      await channel.bindQueue(queue, broker.client.names.exchanges.events, routingKey);
       tapQueues.push(queue);
       return queue;
     },
 
+    /** A queue of our own bound to `workflow.send`: what the notification service would receive. */
+    async tapSends() {
+      return harness.tap(EventRoutingKeys.workflowSend);
+    },
+
+    /** The broker's own channel, for tests that change bindings (a publish the broker cannot route). */
+    channel,
+
     /** Takes every message waiting in a queue, parsed. */
-    async drain(queue: string): Promise<WorkflowSendMessage[]> {
-      const messages: WorkflowSendMessage[] = [];
+    async drain<T = WorkflowSendMessage>(queue: string): Promise<T[]> {
+      const messages: T[] = [];
       for (;;) {
         const message = await channel.get(queue, { noAck: true });
         if (!message) return messages;
-        messages.push(JSON.parse(message.content.toString('utf8')) as WorkflowSendMessage);
+        messages.push(JSON.parse(message.content.toString('utf8')) as T);
       }
     },
 

@@ -15,10 +15,12 @@ import {
   UserRegisteredMessage,
   UserUpdatedMessage,
   VerificationRequestedMessage,
+  WorkflowRunChangedMessage,
   WorkflowSendMessage,
 } from '@herald/contracts';
 import { onApiKeyUpserted } from '../api-keys/consumers';
 import { onDeliveryStatus } from '../delivery-status/consumers';
+import { onWorkflowRunChanged } from '../event-webhooks/consumers';
 import { type ServiceContext } from '../kernel/context';
 import { onPushSubscriptionGone } from '../push-subscriptions/consumers';
 import { onSubscriberDeleted, onSubscriberUpserted } from '../subscribers/consumers';
@@ -46,6 +48,7 @@ export const NotificationEventsMessage = Type.Union([
   SubscriberDeletedMessage,
   PushSubscriptionGoneMessage,
   WorkflowSendMessage,
+  WorkflowRunChangedMessage,
   TopicUpsertedMessage,
   TopicDeletedMessage,
   TopicMembersChangedMessage,
@@ -53,7 +56,7 @@ export const NotificationEventsMessage = Type.Union([
 
 /**
  * The service's one inbound queue: delivery status from the worker and user,
- * API key, subscriber and topic events from auth, handed to the feature each belongs to. A quorum queue
+ * API key, subscriber and topic events from auth, the workflows service's sends and run changes, handed to the feature each belongs to. A quorum queue
  * shared by all instances (competing consumers). Not declared here: the
  * shared topology (`@herald/amqp`) declares it, with its bindings and the
  * delivery limit, from every service, so the arguments can never disagree.
@@ -88,6 +91,8 @@ export function startNotificationEventsConsumer(ctx: ServiceContext) {
           return onPushSubscriptionGone(ctx, message);
         case MessageTypes.workflowSend:
           return onWorkflowSend(ctx, message);
+        case MessageTypes.workflowRunChanged:
+          return onWorkflowRunChanged(ctx, message);
         case MessageTypes.topicUpserted:
           return onTopicUpserted(ctx, message);
         case MessageTypes.topicDeleted:

@@ -3,9 +3,15 @@ import { type EventWebhookType } from '@herald/contracts';
 import { type DeliveryModel, type DeliveryRecord, type EndpointModel } from '../data/models';
 import { insertDeliveries, readRouting, type EndpointRouting } from '../data/queries';
 
-/** The notification an event is about, as far as routing it to endpoints goes. */
+/**
+ * What an event is about, as far as routing it to endpoints goes: a
+ * notification, or a workflow run (`kind: 'run'`, `notificationId` holding
+ * the run's id). Deliveries are ordered per subject id.
+ */
 export interface EventSubject {
   notificationId: string;
+  /** a workflow run: its body names `runId` itself, and its events are ordered by when they happened */
+  kind?: 'run';
   /** who sent it: a user id or an API key id */
   senderId: string;
   category?: string;
@@ -118,13 +124,14 @@ export class EventWebhookRecorder {
         type: event.type,
         timestamp: event.at,
         data: {
-          notificationId: subject.notificationId,
+          ...(subject.kind === 'run' ? {} : { notificationId: subject.notificationId }),
           ...(subject.category ? { category: subject.category } : {}),
           ...(subject.tenant ? { tenant: subject.tenant } : {}),
           ...event.data,
         },
       });
-      const order = this.nextOrder(now);
+      // a run's changes may be consumed out of order by competing consumers; their own time orders them
+      const order = this.nextOrder(subject.kind === 'run' ? new Date(event.at) : now);
       for (const endpoint of routing) {
         if (!wants(endpoint, subject, event.type)) continue;
         records.push({

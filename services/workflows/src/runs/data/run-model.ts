@@ -30,6 +30,21 @@ export interface RunEngagement {
   at: Date;
 }
 
+/**
+ * A status change not yet announced (`workflow.run.changed`): pushed in the
+ * same write as the change, removed once the relay's publish is confirmed.
+ * A run changes to each status at most once, so the status names it.
+ */
+export interface RunAnnouncement {
+  status: RunStatus;
+  at: Date;
+}
+
+/** The pending announcement of a change to `status` at `at`, for the write that makes the change. */
+export function announce(status: RunStatus, at: Date): { announcements: RunAnnouncement } {
+  return { announcements: { status, at } };
+}
+
 /** One event gathered by a digest: a run's data, at its trigger time. */
 export interface DigestEvent {
   runId: string;
@@ -77,6 +92,10 @@ export interface RunRecord {
   digest?: { events: DigestEvent[] } | null;
   /** for a run gathered into another's digest: that run */
   digestedInto?: string;
+  /** status changes still to publish as `workflow.run.changed`, oldest first */
+  announcements?: RunAnnouncement[];
+  /** the relay's claim on announcing this run's changes (one instance publishes a run's changes, in order) */
+  announceLeaseUntil?: Date | null;
   createdAt: Date;
   updatedAt: Date;
   endedAt?: Date;
@@ -106,6 +125,8 @@ const runSchema = new Schema<RunRecord>(
     cancelOn: { type: Schema.Types.Mixed, default: [] },
     digest: Schema.Types.Mixed,
     digestedInto: String,
+    announcements: { type: Schema.Types.Mixed, default: undefined },
+    announceLeaseUntil: Date,
     createdAt: { type: Date, required: true },
     updatedAt: { type: Date, required: true },
     endedAt: Date,
@@ -121,6 +142,8 @@ runSchema.index({ 'sends.notificationId': 1 });
 runSchema.index({ workflowKey: 1, createdAt: -1, _id: -1 });
 runSchema.index({ recipientKey: 1, createdAt: -1, _id: -1 });
 runSchema.index({ transactionId: 1 });
+// The relay: runs with a change to announce (sparse: only those hold the field).
+runSchema.index({ 'announcements.status': 1 }, { sparse: true });
 
 export type RunModel = Model<RunRecord>;
 

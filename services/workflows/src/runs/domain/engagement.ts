@@ -1,5 +1,5 @@
 import { type ServiceContext } from '../../kernel/context';
-import { type RunEngagement, type RunRecord } from '../data/run-model';
+import { announce, type RunEngagement, type RunRecord } from '../data/run-model';
 import { satisfies } from './engine';
 
 /*
@@ -45,6 +45,7 @@ export async function recordEngagement(
       },
       $push: {
         history: { stepId: armed.stepId, type: 'cancel-on', outcome: 'cancelled', at: now, detail: kind },
+        ...announce('cancelled', now),
       },
     },
   );

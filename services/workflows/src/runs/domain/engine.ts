@@ -14,6 +14,7 @@ import {
   type ThrottleStep,
 } from '../../definitions/domain/types';
 import {
+  announce,
   type RunEngagement,
   type RunRecord,
   type RunSend,
@@ -314,7 +315,8 @@ async function apply(
       updatedAt: now,
       ...transition.set,
     },
-    ...(transition.outcome ? { $push: history } : {}),
+    // the announcement of the end, in the same write: the relay publishes it
+    $push: { ...history, ...announce(transition.status, now) },
   });
 }
 

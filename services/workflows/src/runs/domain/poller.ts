@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type ServiceContext } from '../../kernel/context';
 import { type RunRecord } from '../data/run-model';
+import { relayRunChanges } from './announcements';
 import { advanceRun, claimRun } from './engine';
 
 /**
@@ -9,6 +10,8 @@ import { advanceRun, claimRun } from './engine';
  * run waits for is judged on the injected clock; the interval is only how
  * often this instance looks. Safe on any number of instances: each claim is
  * one atomic write, and a claim lapses with the process that held it.
+ * Each pass then relays the runs' pending status changes
+ * (`workflow.run.changed`, `announcements.ts`).
  */
 export class Poller {
   private timer: NodeJS.Timeout | undefined;
@@ -22,8 +25,18 @@ export class Poller {
     this.tick();
   }
 
-  /** One pass now: for tests (after moving the clock) and the start-up catch-up. Returns the runs advanced. */
+  /**
+   * One pass now: for tests (after moving the clock) and the start-up
+   * catch-up. Advances the due runs, then announces pending run changes.
+   * Returns the runs advanced.
+   */
   async runOnce(): Promise<number> {
+    const advanced = await this.advanceDue();
+    await relayRunChanges(this.ctx);
+    return advanced;
+  }
+
+  private async advanceDue(): Promise<number> {
     const owner = randomUUID();
     const claimed: RunRecord[] = [];
     while (claimed.length < this.ctx.settings.batchSize) {

@@ -3,7 +3,7 @@ import { ConflictError, NotFoundError } from '@herald/runtime';
 import { type AuthenticatedUser } from '@herald/runtime/http';
 import { decodeTimeIdCursor, encodeTimeIdCursor, olderThan } from '@herald/runtime/mongo';
 import { type ServiceContext } from '../../kernel/context';
-import { type RunRecord } from '../data/run-model';
+import { announce, type RunRecord } from '../data/run-model';
 import { assertMayTrigger } from './trigger';
 import { type RunDetail, type RunListQuery, type RunSummary } from './types';
 import { runDetail, runSummary } from './views';
@@ -72,7 +72,10 @@ async function cancelActive(ctx: ServiceContext, filter: Record<string, unknown>
         endedAt: now,
         updatedAt: now,
       },
-      $push: { history: { stepId: '-', type: 'cancel', outcome: 'cancelled', at: now, detail } },
+      $push: {
+        history: { stepId: '-', type: 'cancel', outcome: 'cancelled', at: now, detail },
+        ...announce('cancelled', now),
+      },
     },
   );
 }

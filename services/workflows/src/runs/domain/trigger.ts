@@ -100,6 +100,7 @@ export async function triggerWorkflow(
       sends: [],
       engagement: [],
       cancelOn: [],
+      announcements: [{ status: 'active', at: now }],
       createdAt: now,
       updatedAt: now,
     });
