@@ -31,6 +31,11 @@ export interface DeliveryDeps {
   statuses: StatusPublisher;
   metrics: DeliveryMetrics;
   leaseMs: number;
+  /**
+   * An unclear send is looked up only once its last provider call started at least this long ago
+   * (the provider's lag in showing what it took); the attempt waits for it, holding the lease.
+   */
+  lookupDelayMs: number;
 }
 
 type Job = DeliveryJobMessage['payload'];
@@ -102,6 +107,7 @@ export class DeliveryService {
       );
     }
     if (claim.unclear.length) {
+      await this.waitForProviderToShow(claim.lastCallAt, log);
       const found = await this.reconcile(job, chain, claim.unclear, claim.since, context, log, key);
       if (found) {
         await recordSent(this.deps.records, key, found, log);
@@ -109,6 +115,9 @@ export class DeliveryService {
         await this.publish(message, context, 'sent', found);
         return;
       }
+      // The claim stamped the call it precedes, but the wait and the lookup came in between: the
+      // record says when the call really starts, so the next lookup waits long enough after it.
+      await this.deps.records.startCall(key, first.name, []);
     }
 
     const outcome = await this.sendThroughChain(message, context, key, chain, first, log);
@@ -249,6 +258,25 @@ export class DeliveryService {
       }
     }
     return undefined;
+  }
+
+  /**
+   * A provider shows a message it took only after a lag (Mailgun's events, SendGrid's activity:
+   * seconds to minutes), and a call that timed out may have reached it late. Asked too early, it
+   * says "not found" about a message it has, and the send goes twice. So the lookup waits until the
+   * latest unclear call started `lookupDelayMs` ago, holding the lease (the configuration keeps the
+   * wait, the lookup and the send inside it). A takeover after a crash has waited out the lease
+   * already, which is longer.
+   */
+  private async waitForProviderToShow(lastCallAt: Date | undefined, log: Logger): Promise<void> {
+    if (!lastCallAt) return;
+    const waitMs = Math.min(
+      this.deps.lookupDelayMs,
+      lastCallAt.getTime() + this.deps.lookupDelayMs - Date.now(),
+    );
+    if (waitMs <= 0) return;
+    log.info({ waitMs }, 'an earlier send is unclear; waiting for the provider to show it before asking');
+    await new Promise((resolve) => setTimeout(resolve, waitMs));
   }
 
   /** The consumer will retry after `outcome.delayMs`: say so, with the attempt and when. */
