@@ -86,6 +86,17 @@ export abstract class FakeProviderServer {
   latencyMs = 0;
   /** called as each message is accepted, before the answer leaves (a crash test kills the sender here) */
   onAccepted?: (request: RecordedRequest) => void;
+  /**
+   * The next this-many requests that go through are taken (`accepted`, with an id; lookups find
+   * them) but their answer never arrives: held until the client gives up, as when a response is
+   * lost or comes after the client's timeout. Applies after any injected failure.
+   */
+  lostAnswers = 0;
+  /**
+   * How long an accepted message stays invisible to lookups (events, activity), as the real
+   * providers' event stores lag behind their send APIs (seconds to minutes). 0: at once.
+   */
+  lookupLagMs = 0;
   /** lookups (events, message list, activity) answered so far */
   lookups = 0;
   /** the next this-many lookups answer 503 */
@@ -133,6 +144,7 @@ export abstract class FakeProviderServer {
 
   clearFailures(): this {
     this.queuedFailures = [];
+    this.lostAnswers = 0;
     this.recipientFailures.clear();
     return this;
   }
@@ -152,6 +164,12 @@ export abstract class FakeProviderServer {
   /** The recorded request that produced `messageId`. */
   findMessage(messageId: string): RecordedRequest | undefined {
     return this.requests.find((request) => request.messageId === messageId);
+  }
+
+  /** Accepted messages a lookup can see now: accepted at least `lookupLagMs` ago. */
+  protected get visibleToLookups(): RecordedRequest[] {
+    const before = Date.now() - this.lookupLagMs;
+    return this.accepted.filter((request) => request.receivedAt.getTime() <= before);
   }
 
   /** Requests the provider accepted, i.e. the messages it would deliver. */
@@ -265,6 +283,12 @@ export abstract class FakeProviderServer {
     this.onAccepted?.(recorded);
     recorded.status = answer.status;
     recorded.messageId = answer.messageId;
+    if (this.lostAnswers > 0) {
+      this.lostAnswers -= 1;
+      this.heldResponses.add(response);
+      response.on('close', () => this.heldResponses.delete(response));
+      return;
+    }
     send(response, answer);
   }
 

@@ -119,7 +119,8 @@ export class FakeMailgun extends FakeProviderServer {
    * `GET /v3/{domain}/events` as Mailgun answers it: `accepted` events of the messages this fake
    * took, newest first, filtered by `event`, `recipient`, `message-id` and `user-variables` (a JSON
    * object every listed variable of which must match, the way Herald finds a send by its
-   * `notification-id`), `{ items, paging }`. Mailgun records an event only for a request it accepted.
+   * `notification-id`), `{ items, paging }`. Mailgun records an event only for a request it accepted, and shows it
+   * only after a lag (`lookupLagMs`, 0 by default).
    */
   protected override lookup(request: IncomingMessage, url: URL): ApiAnswer | undefined {
     const match = EVENTS_PATH.exec(url.pathname);
@@ -138,7 +139,7 @@ export class FakeMailgun extends FakeProviderServer {
     const event = query.get('event');
     if (event && event !== 'accepted') return { status: 200, body: { items: [], paging: {} } };
     const limit = Math.min(300, Number(query.get('limit') ?? 100));
-    const items = this.accepted
+    const items = this.visibleToLookups
       .filter((message) => field(message, 'domain') === decodeURIComponent(match[1]!))
       .filter((message) => !query.get('recipient') || message.recipient === query.get('recipient'))
       .filter(

@@ -107,6 +107,7 @@ export async function buildApp(deps: Deps): Promise<HttpApp> {
     statuses: new StatusPublisher(deps.amqp),
     metrics: createDeliveryMetrics(app.metrics, circuits),
     leaseMs: settings.leaseMs,
+    lookupDelayMs: settings.lookupDelayMs,
   });
   registerDeliveryConsumers(app, deps.amqp, service, {
     prefetch: settings.prefetch,

@@ -37,6 +37,14 @@ export const DeliveryWorkerEnv = {
   /** how long one worker owns a send; must outlast PROVIDER_TIMEOUT_MS so a live send is never raced */
   SEND_LEASE_MS: Type.Integer({ minimum: 200, default: 30_000 }),
   /**
+   * A send whose outcome is unclear (a timeout, a lost answer) is looked up at its provider only once
+   * its call started at least this long ago: a provider shows a message it took only after a lag, and
+   * a lookup before that would find nothing and send it again. The worker waits for it holding the
+   * lease, so it must leave room for the lookup and the send: at most SEND_LEASE_MS − 2 ×
+   * PROVIDER_TIMEOUT_MS, which is also the value when unset (0 if that is negative).
+   */
+  PROVIDER_LOOKUP_DELAY_MS: Type.Optional(Type.Integer({ minimum: 0 })),
+  /**
    * On shutdown, how long in-flight sends may finish before their jobs go back to the queue.
    * Longer than PROVIDER_TIMEOUT_MS, so every send in flight ends (accepted or timed out) before
    * its job is requeued; shorter than SHUTDOWN_TIMEOUT_MS, so the process still closes cleanly.
@@ -133,6 +141,8 @@ export interface WorkerSettings {
   trustedProxies?: string;
   prefetch: { email: number; sms: number; push: number };
   leaseMs: number;
+  /** an unclear send is looked up only once its provider call started at least this long ago */
+  lookupDelayMs: number;
   drainTimeoutMs: number;
   rates: { email: RateSettings; sms: RateSettings; push: RateSettings };
   /** the E.164 prefixes an SMS may go to, or every valid number */
@@ -150,10 +160,18 @@ export function settingsFrom(config: Config): WorkerSettings {
   if (config.SEND_LEASE_MS <= config.PROVIDER_TIMEOUT_MS) {
     throw new Error('SEND_LEASE_MS must be longer than PROVIDER_TIMEOUT_MS, or a slow send could be raced');
   }
+  // the wait, then the lookup and the send, each up to PROVIDER_TIMEOUT_MS, all inside the lease
+  const lookupRoom = Math.max(0, config.SEND_LEASE_MS - 2 * config.PROVIDER_TIMEOUT_MS);
+  if (config.PROVIDER_LOOKUP_DELAY_MS !== undefined && config.PROVIDER_LOOKUP_DELAY_MS > lookupRoom) {
+    throw new Error(
+      `PROVIDER_LOOKUP_DELAY_MS must be at most SEND_LEASE_MS − 2 × PROVIDER_TIMEOUT_MS (${lookupRoom}), or the lease could run out while a send waits for its lookup`,
+    );
+  }
   return {
     trustedProxies: config.TRUSTED_PROXIES,
     prefetch: { email: config.EMAIL_PREFETCH, sms: config.SMS_PREFETCH, push: config.PUSH_PREFETCH },
     leaseMs: config.SEND_LEASE_MS,
+    lookupDelayMs: config.PROVIDER_LOOKUP_DELAY_MS ?? lookupRoom,
     drainTimeoutMs: config.DRAIN_TIMEOUT_MS,
     rates: {
       email: { perSecond: config.EMAIL_RATE_PER_SECOND, burst: config.EMAIL_RATE_BURST },

@@ -354,4 +354,19 @@ describe('provider selection', () => {
     );
     expect(settingsFrom(config({})).leaseMs).toBe(30_000);
   });
+
+  it('waits for an unclear send to show at the provider as long as the lease leaves room, at most', () => {
+    // the default: SEND_LEASE_MS − 2 × PROVIDER_TIMEOUT_MS (the wait, the lookup, the send in one lease)
+    expect(settingsFrom(config({})).lookupDelayMs).toBe(20_000);
+    expect(settingsFrom(config({ PROVIDER_TIMEOUT_MS: '8000', SEND_LEASE_MS: '30000' })).lookupDelayMs).toBe(
+      14_000,
+    );
+    expect(settingsFrom(config({ PROVIDER_TIMEOUT_MS: '2000', SEND_LEASE_MS: '2500' })).lookupDelayMs).toBe(
+      0,
+    );
+    expect(settingsFrom(config({ PROVIDER_LOOKUP_DELAY_MS: '5000' })).lookupDelayMs).toBe(5_000);
+    expect(() => settingsFrom(config({ PROVIDER_LOOKUP_DELAY_MS: '20001' }))).toThrow(
+      /PROVIDER_LOOKUP_DELAY_MS/,
+    );
+  });
 });

@@ -110,6 +110,8 @@ describe('the deliveries records, with the writes of many sends batched', () => 
       takeover: true,
       unclear: ['mailgun'],
       since: expect.any(Date),
+      // when that call started: its lookup waits for the provider to show it (PROVIDER_LOOKUP_DELAY_MS)
+      lastCallAt: new Date(now - 31_000),
     });
   });
 

@@ -7,9 +7,17 @@ export type Claim =
   /**
    * This worker owns the send until the lease ends. `takeover`: a previous lease expired mid-send.
    * `unclear`: the providers whose earlier calls have no known outcome, to ask before sending;
-   * `since`: when the record was created (no call of this delivery is older).
+   * `since`: when the record was created (no call of this delivery is older). `lastCallAt`: when the
+   * latest of the unclear calls started (undefined when none, or for a record older than `unclear`).
    */
-  | { kind: 'claimed'; attempts: number; takeover: boolean; unclear: string[]; since: Date }
+  | {
+      kind: 'claimed';
+      attempts: number;
+      takeover: boolean;
+      unclear: string[];
+      since: Date;
+      lastCallAt?: Date;
+    }
   | { kind: 'already_sent'; delivery: Delivery }
   /** another worker (or a crashed one whose lease has not run out) is sending it */
   | { kind: 'leased'; leaseUntil: Date };
@@ -101,6 +109,7 @@ export class DeliveryRecords {
             ? [previous.provider]
             : [],
         since: previous?.createdAt ?? now,
+        lastCallAt: latest(Object.values(previous?.unclear ?? {})),
       };
     } catch (error) {
       if (!isDuplicateKeyError(error)) throw error;
@@ -235,4 +244,12 @@ export class DeliveryRecords {
       return failure ? { ok: false, error: failure } : { ok: true, value: undefined };
     });
   }
+}
+
+/** The latest of some dates (as MongoDB returns them), or undefined for none. */
+function latest(dates: unknown[]): Date | undefined {
+  const times = dates
+    .map((date) => (date instanceof Date ? date.getTime() : Number.NaN))
+    .filter((time) => !Number.isNaN(time));
+  return times.length ? new Date(Math.max(...times)) : undefined;
 }

@@ -31,6 +31,11 @@ export interface DeliveryDeps {
   statuses: StatusPublisher;
   metrics: DeliveryMetrics;
   leaseMs: number;
+  /**
+   * An unclear send is looked up only once its last provider call started at least this long ago
+   * (the provider's lag in showing what it took); the attempt waits for it, holding the lease.
+   */
+  lookupDelayMs: number;
 }
 
 type Job = DeliveryJobMessage['payload'];
@@ -39,7 +44,7 @@ type Sent = { provider: string; providerMessageId: string };
 type ChainOutcome =
   | { ok: true; provider: string; sent: SendResult }
   /** `refused`: the providers called (or picked) that definitely did not take the send */
-  | { ok: false; error: unknown; refused: string[] };
+  | { ok: false; error: unknown; refused: string[]; leaseLost?: boolean };
 
 const DELIVERY_IN_PROGRESS = 'delivery_in_progress';
 /** How often a job waiting on another worker's lease looks again. */
@@ -102,6 +107,7 @@ export class DeliveryService {
       );
     }
     if (claim.unclear.length) {
+      await this.waitForProviderToShow(claim.lastCallAt, log);
       const found = await this.reconcile(job, chain, claim.unclear, claim.since, context, log, key);
       if (found) {
         await recordSent(this.deps.records, key, found, log);
@@ -109,11 +115,18 @@ export class DeliveryService {
         await this.publish(message, context, 'sent', found);
         return;
       }
+      // The claim stamped the call it precedes, but the wait and the lookup came in between: the
+      // record says when the call really starts, so the next lookup waits long enough after it.
+      await this.deps.records.startCall(key, first.name, []);
     }
 
-    const outcome = await this.sendThroughChain(message, context, key, chain, first, log);
+    // The lease ends no earlier than this: it counts from the claim's write, which came after.
+    const leaseEnd = claim.triedAt + this.deps.leaseMs;
+    const outcome = await this.sendThroughChain(message, context, key, chain, first, log, leaseEnd);
     if (!outcome.ok) {
-      await this.recordFailure(key, job, context, outcome.error, log, outcome.refused);
+      if (!outcome.leaseLost) {
+        await this.recordFailure(key, job, context, outcome.error, log, outcome.refused);
+      }
       throw outcome.error;
     }
     const sent = { provider: outcome.provider, providerMessageId: outcome.sent.providerMessageId };
@@ -141,6 +154,7 @@ export class DeliveryService {
     chain: ProviderChain<Job>,
     first: AnyProvider,
     log: Logger,
+    leaseEnd: number,
   ): Promise<ChainOutcome> {
     const job = message.payload;
     const refused: string[] = [];
@@ -160,6 +174,18 @@ export class DeliveryService {
           `${provider.name}'s circuit is open after repeated failures`,
         );
         continue;
+      }
+      if (Date.now() >= leaseEnd) {
+        // The lease ran out while this job was in hand (a wait, a stalled process): another worker
+        // may have taken the send over by now. Calling the provider could send it twice; the
+        // retry claims the record again. The record is left as it is: it may be that worker's now.
+        const lapsed = new ProviderTransientError(
+          'send_lease_expired',
+          'the send lease ran out before the provider was called; not sending',
+        );
+        this.failures.set(context, deliveryErrorOf(lapsed));
+        log.warn({ provider: provider.name }, 'send lease ran out before the call; not sending');
+        return { ok: false, error: lapsed, refused, leaseLost: true };
       }
       if (provider !== first) {
         // The record names this provider before it is called, and forgets the ones that refused.
@@ -249,6 +275,25 @@ export class DeliveryService {
       }
     }
     return undefined;
+  }
+
+  /**
+   * A provider shows a message it took only after a lag (Mailgun's events, SendGrid's activity:
+   * seconds to minutes), and a call that timed out may have reached it late. Asked too early, it
+   * says "not found" about a message it has, and the send goes twice. So the lookup waits until the
+   * latest unclear call started `lookupDelayMs` ago, holding the lease (the configuration keeps the
+   * wait, the lookup and the send inside it). A takeover after a crash has waited out the lease
+   * already, which is longer.
+   */
+  private async waitForProviderToShow(lastCallAt: Date | undefined, log: Logger): Promise<void> {
+    if (!lastCallAt) return;
+    const waitMs = Math.min(
+      this.deps.lookupDelayMs,
+      lastCallAt.getTime() + this.deps.lookupDelayMs - Date.now(),
+    );
+    if (waitMs <= 0) return;
+    log.info({ waitMs }, 'an earlier send is unclear; waiting for the provider to show it before asking');
+    await new Promise((resolve) => setTimeout(resolve, waitMs));
   }
 
   /** The consumer will retry after `outcome.delayMs`: say so, with the attempt and when. */
@@ -362,11 +407,13 @@ export class DeliveryService {
   ) {
     const deadline = Date.now() + this.deps.leaseMs + LEASE_POLL_MS;
     for (let look = 0; ; look += 1) {
+      const triedAt = Date.now();
       const claim =
         firstAttempt && look === 0
           ? await this.deps.records.claimNew(key, jobId, providerName, this.deps.leaseMs)
           : await this.deps.records.claim(key, jobId, providerName, this.deps.leaseMs);
-      if (claim.kind !== 'leased') return claim;
+      if (claim.kind === 'claimed') return { ...claim, triedAt };
+      if (claim.kind === 'already_sent') return claim;
       if (Date.now() > deadline) {
         throw new TransientError(DELIVERY_IN_PROGRESS, 'Another worker holds this delivery');
       }
