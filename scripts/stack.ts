@@ -280,9 +280,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const children: ChildProcess[] = [];
     // all at once: each drains its own work (SIGTERM, SIGKILL after 15 s), and none needs another to
     stops.push(() => Promise.all(children.map((child) => stopProcess(child))).then(() => undefined));
-    for (const name of SERVICES) {
-      const count = options.scale?.[name] ?? 1;
-      for (let instance = 0; instance < count; instance += 1) {
+    // First instances first: each prepares its database (collections, indexes, migrations), which
+    // two instances starting at once on a fresh database would race; the others join once it is ready.
+    const maxCount = Math.max(1, ...SERVICES.map((name) => options.scale?.[name] ?? 1));
+    for (let instance = 0; instance < maxCount; instance += 1) {
+      const wave: StackInstance[] = [];
+      for (const name of SERVICES) {
+        const count = options.scale?.[name] ?? 1;
+        if (instance >= count) continue;
         const service = { name, port: instancePort(basePort, name, instance) };
         // 'source' runs the TypeScript through tsx, resolving workspace packages to their sources,
         // so tests need no build; 'dist' runs what `pnpm build` produced.
@@ -321,13 +326,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
               child.kill('SIGKILL');
             }),
         });
+        wave.push(instances.at(-1)!);
       }
+      // A service that dies while starting (port taken, bad config) fails the start at once.
+      await Promise.race([
+        Promise.all(wave.map((one) => waitUntilReady(`${one.url}/health/ready`))),
+        ...exits,
+      ]);
     }
-    // A service that dies while starting (port taken, bad config) fails the start at once.
-    await Promise.race([
-      Promise.all(instances.map((instance) => waitUntilReady(`${instance.url}/health/ready`))),
-      ...exits,
-    ]);
 
     const upstreamOf = (name: ServiceName) =>
       instances.filter((instance) => instance.service === name).map((instance) => new URL(instance.url).host);
