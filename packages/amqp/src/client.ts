@@ -41,6 +41,12 @@ export interface PublishOptions {
   headers?: Record<string, unknown>;
   /** false only for fire-and-forget events that may have no subscriber yet (none in Herald) */
   mandatory?: boolean;
+  /**
+   * More routing keys the same message goes to (RabbitMQ's sender-selected
+   * distribution, the `BCC` header, which the broker strips before delivery):
+   * one publish and one confirm, however many keys.
+   */
+  bcc?: readonly string[];
 }
 
 /** The broker accepted the message but no queue was bound to take it. */
@@ -143,6 +149,7 @@ export class AmqpClient {
       type: message.type,
       timestamp: Math.floor(Date.now() / 1000),
       headers: options.headers ?? {},
+      ...(options.bcc?.length ? { BCC: [...options.bcc] } : {}),
     });
     if (mandatory && this.returned.delete(message.messageId)) {
       throw new UnroutableError(exchange, routingKey);

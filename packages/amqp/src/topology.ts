@@ -2,6 +2,7 @@ import { type ConfirmChannel } from 'amqplib';
 import {
   DurableQueues,
   ExchangeTypes,
+  RetiredBindings,
   Exchanges,
   Headers,
   Queues,
@@ -175,6 +176,14 @@ export async function declareTopology(
     for (const binding of queue.bindings) {
       await channel.bindQueue(name, exchanges[binding.exchange], binding.routingKey);
     }
+  }
+  // unbinding what is not bound is a no-op for the broker
+  for (const retired of RetiredBindings) {
+    await channel.unbindQueue(
+      names.durableQueues[retired.queue],
+      exchanges[retired.exchange],
+      retired.routingKey,
+    );
   }
 
   for (const ttl of delayQueueTtls(options.retry)) {

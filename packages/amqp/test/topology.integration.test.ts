@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import amqplib from 'amqplib';
 import { DurableQueues, type DurableQueueKey } from '@herald/contracts';
-import { createTestAmqp, testAmqpUrl, waitFor } from '@herald/test-support';
-import { UnroutableError, durableQueueArguments } from '../src';
+import { TEST_RETRY_POLICY, createTestAmqp, testAmqpUrl, testLogger, waitFor } from '@herald/test-support';
+import { AmqpClient, UnroutableError, durableQueueArguments } from '../src';
 
 const message = (type: string) => ({ messageId: randomUUID(), correlationId: randomUUID(), type });
 
@@ -48,10 +48,20 @@ describe('the topology declared from contracts', () => {
     await expect(
       client.publish(events, 'nothing.bound', message('notification.created')),
     ).rejects.toBeInstanceOf(UnroutableError);
-    // notification.created goes to the workflows service's queue, not to the notification service's
-    await client.publish(events, 'notification.created', message('notification.created'));
-    expect(await typesOfMessagesIn(client.names.durableQueues.workflowEvents, 1)).toEqual([
+    // a notification's own events reach no durable queue (only realtime's, absent here)
+    await expect(
+      client.publish(events, 'notification.created', message('notification.created')),
+    ).rejects.toBeInstanceOf(UnroutableError);
+    // a workflow run's notification's events are sent on (BCC) to the workflows service's queue, once
+    await client.publish(events, 'notification.created', message('notification.created'), {
+      bcc: ['workflows.notification.created'],
+    });
+    await client.publish(events, 'notification.updated', message('notification.updated'), {
+      bcc: ['workflows.notification.updated'],
+    });
+    expect(await typesOfMessagesIn(client.names.durableQueues.workflowEvents, 2)).toEqual([
       'notification.created',
+      'notification.updated',
     ]);
 
     expect(await typesOfMessagesIn(client.names.durableQueues.notificationEvents, 4)).toEqual([
@@ -60,6 +70,42 @@ describe('the topology declared from contracts', () => {
       'user.verification_requested',
       'workflow.run.changed',
     ]);
+  });
+
+  it('removes the bindings an earlier version declared when the topology is declared again', async () => {
+    const { client } = amqp;
+    const channel = await inspector.createChannel();
+    try {
+      // what a broker carried over from before the workflows queue took only its runs' events holds
+      for (const key of ['notification.created', 'notification.updated']) {
+        await channel.bindQueue(
+          client.names.durableQueues.workflowEvents,
+          client.names.exchanges.events,
+          key,
+        );
+      }
+      const again = new AmqpClient({
+        url: testAmqpUrl(),
+        logger: testLogger(),
+        connectionName: `${amqp.namespace}-again`,
+        namespace: amqp.namespace,
+        retry: TEST_RETRY_POLICY,
+      });
+      await again.waitUntilReady();
+      await again.close(1000);
+
+      await expect(
+        client.publish(
+          client.names.exchanges.events,
+          'notification.updated',
+          message('notification.updated'),
+        ),
+      ).rejects.toBeInstanceOf(UnroutableError);
+      const left = await channel.checkQueue(client.names.durableQueues.workflowEvents);
+      expect(left.messageCount).toBe(0);
+    } finally {
+      await channel.close();
+    }
   });
 
   it('routes delivery jobs by channel to their work queue', async () => {

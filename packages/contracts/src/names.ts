@@ -76,6 +76,14 @@ export const EventRoutingKeys = {
   topicUpserted: 'topic.upserted',
   topicDeleted: 'topic.deleted',
   topicMembersChanged: 'topic.members_changed',
+  /**
+   * The same `notification.created` / `notification.updated` messages, sent
+   * on to these keys too (BCC) only for notifications a workflow run made:
+   * the workflows service's queue binds these, not every notification's
+   * events (binding those cost the gateway benchmark 40 % of its rate).
+   */
+  runNotificationCreated: 'workflows.notification.created',
+  runNotificationUpdated: 'workflows.notification.updated',
 } as const;
 export type EventRoutingKey = (typeof EventRoutingKeys)[keyof typeof EventRoutingKeys];
 

@@ -97,15 +97,17 @@ export const DurableQueues = {
   },
   /**
    * The workflows service's inbox: what became of the notifications its runs
-   * made (created, read, delivered), which templates exist, and auth's API keys.
+   * made (created, read, delivered; only those: the notification service
+   * sends them on under the `workflows.notification.*` keys), which templates
+   * exist, and auth's API keys.
    */
   workflowEvents: {
     name: Queues.workflowEvents,
     type: 'quorum',
     deadLetterExchange: 'deadLetter',
     bindings: [
-      { exchange: 'events', routingKey: EventRoutingKeys.notificationCreated },
-      { exchange: 'events', routingKey: EventRoutingKeys.notificationUpdated },
+      { exchange: 'events', routingKey: EventRoutingKeys.runNotificationCreated },
+      { exchange: 'events', routingKey: EventRoutingKeys.runNotificationUpdated },
       { exchange: 'events', routingKey: EventRoutingKeys.templateChanged },
       { exchange: 'events', routingKey: 'apikey.*' },
     ],
@@ -113,3 +115,19 @@ export const DurableQueues = {
 } as const satisfies Record<string, DurableQueueDeclaration>;
 
 export type DurableQueueKey = keyof typeof DurableQueues;
+
+export interface RetiredBinding extends QueueBinding {
+  readonly queue: DurableQueueKey;
+}
+
+/**
+ * Bindings an earlier Herald declared that this one no longer wants. A
+ * redeclared queue keeps every binding it ever had, so `declareTopology`
+ * removes these at start-up: a broker carried over from an older version
+ * ends with exactly the bindings above.
+ */
+export const RetiredBindings: readonly RetiredBinding[] = [
+  // every notification's events went to the workflows service; now only its runs' (runNotification*)
+  { queue: 'workflowEvents', exchange: 'events', routingKey: EventRoutingKeys.notificationCreated },
+  { queue: 'workflowEvents', exchange: 'events', routingKey: EventRoutingKeys.notificationUpdated },
+];

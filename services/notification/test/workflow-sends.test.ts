@@ -100,6 +100,55 @@ describe('workflow sends and template announcements', () => {
     expect(await h.stored(message.payload.notificationId)).toBeNull();
   });
 
+  it("sends on to the workflows service the events of its runs' notifications, and of no other", async () => {
+    const { userId } = await h.registerUser();
+    const key = await h.createApiKey(['notifications:send']);
+    const seen = await h.tapEvents('notification.*');
+    const message = command({
+      sender: { kind: 'apikey', id: key.snapshot.keyId, role: 'user', scopes: ['notifications:send'] },
+      recipient: { userId },
+      channel: 'in_app',
+      stepId: 'inbox',
+    });
+    const fromRun = message.payload.notificationId;
+    await h.publishEvent(EventRoutingKeys.workflowSend, message);
+    await waitFor(() => h.stored(fromRun), { description: 'the run’s notification' });
+    const plain = await h.request('POST', '/api/v1/notifications', {
+      token: admin(),
+      body: { title: 'T', body: 'B', recipient: { userId }, channels: ['in_app'] },
+    });
+    expect(plain.statusCode).toBe(202);
+    const plainId = plain.json().id as string;
+    for (const id of [fromRun, plainId]) {
+      const read = await h.request('PATCH', `/api/v1/notifications/${id}`, {
+        token: h.token(userId),
+        body: { read: true },
+      });
+      expect(read.statusCode).toBe(200);
+    }
+
+    // every event of both published (created and read, each) before looking at what the runs' queue got
+    const published: Json[] = [];
+    await waitFor(
+      async () => {
+        await h.app.relay.runOnce();
+        published.push(...(await h.drain(seen)));
+        return published.length >= 4;
+      },
+      { description: 'created and read of both notifications' },
+    );
+    const ofRuns = await h.drain(h.names.durableQueues.workflowEvents);
+    const kinds = ofRuns.flatMap((event) => {
+      const id =
+        event.type === 'notification.created' ? event.payload.notification.id : event.payload.notificationId;
+      // the queue also carries templates, API keys, and the earlier tests' run notifications
+      return id === fromRun || id === plainId ? [`${event.type} ${id}`] : [];
+    });
+    // the relay and the read race: either order
+    expect(kinds.sort()).toEqual([`notification.created ${fromRun}`, `notification.updated ${fromRun}`]);
+    expect(await h.stored(fromRun)).toMatchObject({ workflowRunId: message.payload.runId });
+  });
+
   it('tells the workflows service of each new template version and of its deletion, and stays quiet in between', async () => {
     // the shipped system templates were announced at start
     expect(

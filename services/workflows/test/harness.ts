@@ -162,10 +162,10 @@ export async function startHarness(name: string, options: HarnessOptions = {}) {
       return app.poller.runOnce();
     },
 
-    /** The notification service telling that a run's notification was read. */
+    /** The notification service telling that a run's notification was read (sent on under the runs' key, as it does). */
     async notificationRead(notificationId: string, userId: string, at: Date) {
       await harness.publishEvent(
-        EventRoutingKeys.notificationUpdated,
+        EventRoutingKeys.runNotificationUpdated,
         createMessage(
           MessageTypes.notificationUpdated,
           {

@@ -13,7 +13,15 @@ import { webhookTypeOfStatus } from '../../event-webhooks/domain/event-types';
 
 type Projected = Pick<
   NotificationRecord,
-  '_id' | 'userId' | 'senderId' | 'correlationId' | 'deliveries' | 'category' | 'tenant' | 'broadcastId'
+  | '_id'
+  | 'userId'
+  | 'senderId'
+  | 'correlationId'
+  | 'deliveries'
+  | 'category'
+  | 'tenant'
+  | 'broadcastId'
+  | 'workflowRunId'
 >;
 
 /** Concurrent reports on one notification retry the compare-and-set this many times before the message is retried. */
@@ -78,6 +86,7 @@ export async function applyStatusChange(
         category: 1,
         tenant: 1,
         broadcastId: 1,
+        workflowRunId: 1,
       })
       .lean<Projected>();
     if (!record) throw new PermanentError('notification_not_found', 'No such notification');
@@ -229,6 +238,7 @@ async function publishStatusChange(
     userId: record.userId,
     notificationId: report.notificationId,
     correlationId: origin.correlationId ?? record.correlationId,
+    workflowRunId: record.workflowRunId,
     change: {
       kind: 'status',
       channel: report.channel,

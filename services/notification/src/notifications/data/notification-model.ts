@@ -99,6 +99,8 @@ export interface NotificationRecord {
   cancelledAt?: Date;
   /** the sender's own id for what caused it (an order, a workflow run): cancels everything sent under it */
   transactionId?: string;
+  /** the workflow run whose step made it: its events are sent on to the workflows service too */
+  workflowRunId?: string;
   deliveries: Partial<Record<Channel, ChannelDelivery>>;
   /** every provider message id of its sends, normalised (no angle brackets): how webhooks find it */
   providerMessageIds?: string[];
@@ -215,6 +217,7 @@ const notificationSchema = new Schema<NotificationRecord>(
     deletedAt: { type: Date, default: null },
     cancelledAt: Date,
     transactionId: String,
+    workflowRunId: String,
     deliveries: {
       in_app: channelDelivery,
       email: channelDelivery,

@@ -52,6 +52,7 @@ export interface NotificationDraft
         | 'tenant'
         | 'dataJson'
         | 'transactionId'
+        | 'workflowRunId'
       >
     > {
   id?: Types.ObjectId;
@@ -181,6 +182,7 @@ export function buildNotification(
     deliverAt,
     broadcastId: draft.broadcastId,
     transactionId: draft.transactionId,
+    workflowRunId: draft.workflowRunId,
     correlationId: draft.correlationId,
     read: false,
     archived: false,
@@ -384,7 +386,7 @@ export async function createNotification(
   ctx: ServiceContext,
   sender: AuthenticatedUser,
   input: CreateNotificationInput,
-  options: { correlationId: string; id?: Types.ObjectId },
+  options: { correlationId: string; id?: Types.ObjectId; workflowRunId?: string },
 ): Promise<NotificationAccepted> {
   assertOneContentSource(input);
   assertMaySendContent(sender, input);
@@ -411,6 +413,7 @@ export async function createNotification(
     metadata: input.metadata,
     sendAt,
     transactionId: input.transactionId,
+    workflowRunId: options.workflowRunId,
     correlationId: options.correlationId,
   });
   return acceptedResponse(record);

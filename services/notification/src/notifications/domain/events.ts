@@ -14,6 +14,8 @@ export interface NotificationUpdate {
   notificationId: string;
   change: NotificationChange;
   correlationId: string;
+  /** set when a workflow run made the notification: the change is sent on to the workflows service */
+  workflowRunId?: string | undefined;
 }
 
 /**
@@ -36,7 +38,8 @@ export async function publishNotificationUpdated(
     },
     { correlationId: update.correlationId },
   );
-  await publishEvent(ctx, EventRoutingKeys.notificationUpdated, message);
+  const bcc = update.workflowRunId ? [EventRoutingKeys.runNotificationUpdated] : [];
+  await publishEvent(ctx, EventRoutingKeys.notificationUpdated, message, bcc);
 }
 
 /**

@@ -61,6 +61,7 @@ export async function updateNotification(
       notificationId,
       change: { kind: 'read', read: input.read, at },
       correlationId,
+      workflowRunId: before.workflowRunId,
     });
   }
   if (input.archived !== undefined && input.archived !== before.archived) {
@@ -101,7 +102,7 @@ export async function deleteNotification(
 
 const READ_ALL_BATCH = 500;
 
-type ReadFacts = Pick<NotificationRecord, '_id' | 'senderId' | 'category' | 'tenant'>;
+type ReadFacts = Pick<NotificationRecord, '_id' | 'senderId' | 'category' | 'tenant' | 'workflowRunId'>;
 
 /**
  * `notification.read` for each notification just marked read, recorded
@@ -141,14 +142,16 @@ export async function markAllRead(
     batch = [];
   };
   const facts: ReadFacts[] = [];
+  const runOf = new Map<string, string>();
   const cursor = ctx.models.notifications
-    .find(unread, { _id: 1, senderId: 1, category: 1, tenant: 1 })
+    .find(unread, { _id: 1, senderId: 1, category: 1, tenant: 1, workflowRunId: 1 })
     .lean<ReadFacts[]>()
     .cursor();
   for await (const doc of cursor) {
     const read = doc as unknown as ReadFacts;
     batch.push(read._id);
     facts.push(read);
+    if (read.workflowRunId) runOf.set(read._id.toHexString(), read.workflowRunId);
     if (batch.length >= READ_ALL_BATCH) {
       await flush();
       await recordRead(ctx, facts.splice(0), now);
@@ -165,6 +168,7 @@ export async function markAllRead(
       notificationId,
       change: { kind: 'read' as const, read: true, at },
       correlationId,
+      workflowRunId: runOf.get(notificationId),
     })),
     count,
   );

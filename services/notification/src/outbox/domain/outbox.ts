@@ -205,7 +205,9 @@ async function publishEntry(ctx: ServiceContext, record: NotificationRecord, ent
     { userId: record.userId!, notification: notificationSummary(record) },
     { ...options, messageId: entry.messageId },
   );
-  await publishEvent(ctx, EventRoutingKeys.notificationCreated, message);
+  // a workflow run's notification: its run learns that it reached the inbox
+  const bcc = record.workflowRunId ? [EventRoutingKeys.runNotificationCreated] : [];
+  await publishEvent(ctx, EventRoutingKeys.notificationCreated, message, bcc);
 }
 
 export interface PublishOutcome {

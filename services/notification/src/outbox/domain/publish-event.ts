@@ -9,9 +9,14 @@ import { type ServiceContext } from '../../kernel/context';
  * Delivery jobs never go through here: their queues always exist, so for
  * them unroutable stays an error.
  */
-export async function publishEvent(ctx: ServiceContext, routingKey: string, message: PublishableMessage) {
+export async function publishEvent(
+  ctx: ServiceContext,
+  routingKey: string,
+  message: PublishableMessage,
+  bcc: readonly string[] = [],
+) {
   try {
-    await ctx.amqp.publish(ctx.amqp.names.exchanges.events, routingKey, message);
+    await ctx.amqp.publish(ctx.amqp.names.exchanges.events, routingKey, message, { bcc });
   } catch (error) {
     if (!(error instanceof UnroutableError)) throw error;
     ctx.log.debug({ routingKey, messageId: message.messageId }, 'event has no subscriber');

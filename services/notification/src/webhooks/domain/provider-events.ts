@@ -145,7 +145,7 @@ export async function applyProviderEvent(ctx: ServiceContext, event: ProviderEve
   return applied ? 'applied' : 'ignored';
 }
 
-type EngagementBefore = Pick<NotificationRecord, 'userId' | 'correlationId' | 'engagement'>;
+type EngagementBefore = Pick<NotificationRecord, 'userId' | 'correlationId' | 'engagement' | 'workflowRunId'>;
 
 /**
  * Keeps the earliest time of each engagement kind (reports arrive out of
@@ -173,7 +173,7 @@ async function recordEngagement(ctx: ServiceContext, found: Found, event: Provid
     .findOneAndUpdate(
       { _id },
       { $min: { [field]: event.at } },
-      { returnDocument: 'before', projection: { userId: 1, correlationId: 1, [field]: 1 } },
+      { returnDocument: 'before', projection: { userId: 1, correlationId: 1, workflowRunId: 1, [field]: 1 } },
     )
     .lean<EngagementBefore>();
   if (!before || before.engagement?.[`${engagement}At` as const] != null) return;
@@ -183,6 +183,7 @@ async function recordEngagement(ctx: ServiceContext, found: Found, event: Provid
     userId: before.userId,
     notificationId: _id.toHexString(),
     correlationId: before.correlationId,
+    workflowRunId: before.workflowRunId,
     change: { kind: 'engagement', channel: event.channel, engagement, at: event.at.toISOString() },
   } as const;
   try {

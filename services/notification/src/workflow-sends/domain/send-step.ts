@@ -52,7 +52,11 @@ export async function sendWorkflowStep(ctx: ServiceContext, message: WorkflowSen
       ...(payload.category ? { category: payload.category } : {}),
       ...(payload.transactionId ? { transactionId: payload.transactionId } : {}),
     },
-    { correlationId: message.correlationId, id: new Types.ObjectId(payload.notificationId) },
+    {
+      correlationId: message.correlationId,
+      id: new Types.ObjectId(payload.notificationId),
+      workflowRunId: payload.runId,
+    },
   );
   ctx.log.info(
     { notificationId: accepted.id, runId: payload.runId, stepId: payload.stepId },

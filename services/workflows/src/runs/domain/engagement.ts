@@ -8,8 +8,9 @@ import { satisfies } from './engine';
  * inbox: delivered), and `notification.updated` (read, a delivery status of
  * delivered, an email opened: seen). Branches read them when they run; a
  * `cancel-on` the run has passed cancels it as soon as its event comes.
- * Every notification event costs one indexed lookup; only a run's own
- * notifications match.
+ * Only the events of notifications a run made reach this service (the
+ * notification service sends those on under `workflows.notification.*`);
+ * each costs one indexed lookup.
  */
 
 /** Records an engagement on the run that sent `notificationId`, if any, and applies its `cancel-on`. */
