@@ -10,6 +10,7 @@ import { registerHealth, type ReadinessCheck } from './health';
 import { registerMetrics } from './metrics';
 import { registerProblemHandlers } from './problem';
 import { maskApiKeys } from './api-keys';
+import { lazyChildLogger } from './lazy-logger';
 
 export type HttpApp = FastifyInstance<
   RawServerDefault,
@@ -77,6 +78,8 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     // Fastify's own request serializer, with any API key in the URL blanked (a key in a query string is
     // refused with 400, but the "incoming request" line is written before that).
     loggerInstance: options.logger.child({}, { serializers: { req: requestForLog } }) as FastifyBaseLogger,
+    // a request's child logger is made only when it logs something (lazy-logger.ts)
+    childLoggerFactory: lazyChildLogger,
     bodyLimit: options.bodyLimit ?? 256 * 1024,
     // Fastify's default (100) answers 414 to a 128-character subscriber external id in a path.
     routerOptions: { maxParamLength: 256 },
