@@ -49,7 +49,9 @@ import {
   stopProcess,
   type JvmProfile,
 } from '@herald/local-infra';
+import { DEFAULT_RETRY_POLICY } from '@herald/amqp';
 import { closeMongo, connectMongo, withDatabase } from '@herald/runtime/mongo';
+import { deleteAmqpNamespace } from '@herald/test-support';
 import { SERVICES, findNginx, startStack, type Stack } from '../scripts/stack';
 import { amqpUrl, root } from './lib/processes';
 import { confirmCeiling, gatewayCeiling, insertCeiling, spawnListening } from './lib/ceilings';
@@ -218,6 +220,7 @@ async function runHerald(
   proxy: WireProxy | undefined,
 ): Promise<Measured> {
   const prefix = `bench_${randomUUID().slice(0, 6)}`;
+  const namespace = `bench-${randomUUID().slice(0, 6)}`;
   // consecutive ports that are free now (a random base once collided with a port in use: a service exited at start)
   const basePort = await freePortRange(SERVICES.length, { min: 20_000, max: 32_000 });
   let stack: Stack | undefined;
@@ -237,7 +240,7 @@ async function runHerald(
         MONGO_URL: mongoUrl,
         LOG_LEVEL: 'warn',
         AMQP_URL: amqpUrl,
-        AMQP_NAMESPACE: `bench-${randomUUID().slice(0, 6)}`,
+        AMQP_NAMESPACE: namespace,
         BCRYPT_COST: '4',
         REGISTER_MAX_PER_IP: '1000',
         // the load is 20 users sending thousands a minute: a benchmark, not abuse
@@ -300,7 +303,11 @@ async function runHerald(
     await stack?.stop();
     await dropDatabases(
       mongoUrl,
-      ['auth', 'notification', 'delivery_worker', 'realtime'].map((name) => `${prefix}_${name}`),
+      ['auth', 'notification', 'delivery_worker', 'realtime', 'workflows'].map((name) => `${prefix}_${name}`),
+    );
+    // every run declared the whole topology in a namespace of its own: left behind, they pile up on the broker
+    await deleteAmqpNamespace(namespace, DEFAULT_RETRY_POLICY).catch((error: unknown) =>
+      console.error('could not delete the AMQP namespace', error),
     );
   }
 }
