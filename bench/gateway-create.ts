@@ -306,6 +306,7 @@ async function runHerald(
       ['auth', 'notification', 'delivery_worker', 'realtime', 'workflows'].map((name) => `${prefix}_${name}`),
     );
     // every run declared the whole topology in a namespace of its own: left behind, they pile up on the broker
+    process.env.AMQP_URL = amqpUrl;
     await deleteAmqpNamespace(namespace, DEFAULT_RETRY_POLICY).catch((error: unknown) =>
       console.error('could not delete the AMQP namespace', error),
     );
