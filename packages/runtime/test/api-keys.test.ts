@@ -237,6 +237,16 @@ describe('API keys, inbox tokens and scopes', () => {
     expect(logs.lines.filter((line) => line.includes(secret))).toEqual([]);
     expect(logs.lines.filter((line) => line.includes('hk_'))).toEqual([]);
   });
+
+  it('never writes a link token (unsubscribe, verification, reset) from a query string to the log', async () => {
+    const token = 'eyJhbGciOiJIUzI1NiJ9.c2VjcmV0LWxpbmstdG9rZW4.c2lnbmF0dXJlLXZhbHVl';
+    await get(`/open/send?token=${token}`);
+    await get(`/open/send?lang=en&TOKEN=${token}#top`);
+    await get(`/open/send?code=482913&next=%2Finbox`);
+    expect(logs.lines.some((line) => line.includes('/open/send?token=[redacted]'))).toBe(true);
+    expect(logs.lines.some((line) => line.includes('next=%2Finbox'))).toBe(true);
+    expect(logs.lines.filter((line) => line.includes(token) || line.includes('482913'))).toEqual([]);
+  });
 });
 
 describe('the directory cache', () => {

@@ -145,6 +145,14 @@ export function maskApiKeys(text: string): string {
   return text.replace(/hk_[0-9A-Za-z_%-]*/g, '[redacted]');
 }
 
+/** Query parameters that carry a credential in a link (unsubscribe, verification, reset, inbox). */
+const SECRET_QUERY_PARAMS = /([?&](?:token|access_token|code|signature|sig|key|api_key)=)[^&#]*/gi;
+
+/** A URL as a log line may show it: API keys and credential query values replaced. */
+export function maskUrlSecrets(url: string): string {
+  return maskApiKeys(url).replace(SECRET_QUERY_PARAMS, '$1[redacted]');
+}
+
 /** A map whose entries live at most `ttlMs`, with explicit invalidation. */
 export interface TtlCache<V> {
   /** the cached value, or `load()`'s (cached, even when undefined) */

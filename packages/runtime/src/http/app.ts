@@ -9,7 +9,7 @@ import { type Logger } from '../logger';
 import { registerHealth, type ReadinessCheck } from './health';
 import { registerMetrics } from './metrics';
 import { registerProblemHandlers } from './problem';
-import { maskApiKeys } from './api-keys';
+import { maskUrlSecrets } from './api-keys';
 import { lazyChildLogger } from './lazy-logger';
 
 export type HttpApp = FastifyInstance<
@@ -47,7 +47,7 @@ export interface HttpAppOptions {
 
 const REQUEST_ID_PATTERN = /^[\w.:-]{1,128}$/;
 
-/** As Fastify logs a request, with any API key in the URL replaced. */
+/** As Fastify logs a request, with any API key or link token in the URL replaced. */
 function requestForLog(request: {
   method: string;
   url: string;
@@ -58,7 +58,7 @@ function requestForLog(request: {
 }) {
   return {
     method: request.method,
-    url: maskApiKeys(request.url),
+    url: maskUrlSecrets(request.url),
     version: request.headers?.['accept-version'],
     host: request.host,
     remoteAddress: request.ip,
