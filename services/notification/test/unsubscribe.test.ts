@@ -237,6 +237,19 @@ describe('one-click unsubscribe (RFC 8058)', () => {
     const critical = await emailJobOf({ recipient: { userId: user.userId }, category: 'billing' });
     expect(critical.job).toBeDefined();
   });
+
+  it("Mailgun's unsubscribed event for an outside address (no preferences to set) suppresses that address", async () => {
+    clock = new Date();
+    const { id } = await emailJobOf({ recipient: { email: 'outsider@example.org' }, category: 'digest' });
+    const message = await sendThroughMailgun(h, mailgun, id, 'outsider@example.org');
+    await untilEmailStatus(h, id, 'sent');
+    const response = await postMailgun(h, mailgun.webhookBody({ event: 'unsubscribed', message }));
+    expect(response.statusCode).toBe(200);
+    expect(await h.models.suppressions.findOne({ _id: 'outsider@example.org' }).lean()).toMatchObject({
+      reason: 'unsubscribed',
+      provider: 'mailgun',
+    });
+  });
 });
 
 describe('one-click unsubscribe without a secret', () => {

@@ -228,6 +228,36 @@ describe('SendGrid event webhook', () => {
     });
   });
 
+  it("mutes the category's email for a group unsubscribe by a recipient, and suppresses the address for a global one", async () => {
+    // a recipient of its own: the others here must stay unmuted
+    const leaver = await h.registerUser();
+    const sent = await h.request('POST', '/api/v1/notifications', {
+      token: h.token(ADMIN_ID, 'admin'),
+      body: { title: 'News', body: 'Hi', recipient: { userId: leaver.userId }, channels: ['email'] },
+    });
+    const grouped = sent.json().id as string;
+    const fromGroup = await sendThroughSendGrid(grouped, leaver.email);
+    expect((await post({ events: [{ event: 'group_unsubscribe', message: fromGroup }] })).json()).toEqual({
+      outcomes: ['applied'],
+    });
+    const preferences = (
+      await h.request('GET', '/api/v1/preferences', { token: h.token(leaver.userId) })
+    ).json();
+    expect(preferences.categories).toEqual({ general: { email: false } });
+    expect(preferences.changes[0]).toMatchObject({ by: 'sendgrid', byKind: 'provider' });
+    expect(await suppressionsOf(leaver.email)).toBe(0);
+
+    // SendGrid drops every later email to a globally unsubscribed address itself: suppressed here too
+    const outside = 'leaver-sg@example.com';
+    const global = await createEmail(outside);
+    const fromGlobal = await sendThroughSendGrid(global, outside);
+    await post({ events: [{ event: 'unsubscribe', message: fromGlobal }] });
+    expect(await h.models.suppressions.findById(outside).lean()).toMatchObject({
+      reason: 'unsubscribed',
+      provider: 'sendgrid',
+    });
+  });
+
   it('answers 503 and accepts nothing when no public key is configured', async () => {
     const bare = await startHarness('notif-webhooks-sg-off');
     try {

@@ -156,8 +156,9 @@ function toProviderEvent(data: MailgunWebhook['event-data']): ProviderEvent | un
     case 'complained':
       return { ...base, engagement: 'complained', suppress: 'complained' };
     case 'unsubscribed':
-      // the recipient's preference, like the List-Unsubscribe link (see applyProviderEvent)
-      return { ...base, engagement: 'unsubscribed', unsubscribe: true };
+      // the recipient's preference, like the List-Unsubscribe link; an outside address has none
+      // and is suppressed instead (see applyProviderEvent)
+      return { ...base, engagement: 'unsubscribed', unsubscribe: true, suppress: 'unsubscribed' };
     default:
       return undefined;
   }

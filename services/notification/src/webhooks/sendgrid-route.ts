@@ -179,8 +179,12 @@ function toProviderEvent(data: SendGridEvent): ProviderEvent | undefined {
     case 'spamreport':
       return { ...base, engagement: 'complained', suppress: 'complained' };
     case 'unsubscribe':
-    case 'group_unsubscribe':
+      // SendGrid's global unsubscribe: SendGrid itself drops every later email to the address
+      // from this account, whatever its category, so Herald suppresses it too
       return { ...base, engagement: 'unsubscribed', suppress: 'unsubscribed' };
+    case 'group_unsubscribe':
+      // out of one group (a kind of mail): the category's preference, as the one-click link does
+      return { ...base, engagement: 'unsubscribed', unsubscribe: true, suppress: 'unsubscribed' };
     default:
       // `deferred` is SendGrid retrying: nothing is decided yet. Others are not ours to track.
       return undefined;

@@ -32,9 +32,10 @@ export interface ProviderEvent {
   /** set when the event means "never send here again" */
   suppress?: SuppressionRecord['reason'];
   /**
-   * The recipient unsubscribed from this email (Mailgun's `unsubscribed`): a
-   * recipient with preferences has the notification's category muted by
-   * email, as the one-click link does; an outside address is suppressed.
+   * The recipient unsubscribed from this email (Mailgun's `unsubscribed`,
+   * SendGrid's `group_unsubscribe`): a recipient with preferences has the
+   * notification's category muted by email, as the one-click link does; an
+   * outside address (no preferences) is suppressed, so `suppress` is set too.
    */
   unsubscribe?: true;
   recipient?: string;
