@@ -177,6 +177,31 @@ describe('event webhook deliveries', () => {
     ]);
   });
 
+  it("records notification.created (and the in-app delivered) for each of a broadcast's notifications", async () => {
+    await h.registerUser();
+    await h.registerUser();
+    const response = await h.request('POST', '/api/v1/notifications/broadcast', {
+      token: admin,
+      body: { audience: { all: true }, channels: ['in_app'], title: 'Maintenance', body: 'Tonight' },
+    });
+    expect(response.statusCode).toBe(202);
+    const broadcastId = response.json().id as string;
+    await waitFor(
+      async () => (await h.models.broadcasts.findById(broadcastId).lean())?.state === 'completed',
+      { description: 'the broadcast completed' },
+    );
+    const ids = (await h.models.notifications.find({ broadcastId }, { _id: 1 }).lean()).map((record) =>
+      record._id.toHexString(),
+    );
+    expect(ids.length).toBeGreaterThanOrEqual(2);
+
+    await drive();
+
+    for (const id of ids) {
+      expect(typesOf(about('/a', id))).toEqual(['notification.created', 'notification.delivered']);
+    }
+  });
+
   it('keeps every event while the receiver is down, retries on the stored schedule, and delivers all once it is back, in order, none twice', async () => {
     const { userId } = await h.registerUser();
     await receiver.stop();

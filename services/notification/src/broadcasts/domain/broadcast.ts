@@ -22,6 +22,7 @@ import { renderEveryLocale } from '../../templates/domain/render';
 import { LINK_PLACEHOLDERS, fillLinks } from '../../unsubscribe/domain/links';
 import { resolveLocale } from '../../templates/domain/locale';
 import { ownersWithPushSubscriptions } from '../../push-subscriptions/domain/push-subscriptions';
+import { acceptedEvents, subjectOf } from '../../event-webhooks/domain/notification-events';
 
 /*
  * A broadcast fans out in batches walked in _id order over the user read
@@ -271,10 +272,28 @@ async function deliverBatch(
     const partial = (error as { insertedDocs?: { toObject(): unknown }[] }).insertedDocs ?? [];
     if (!(error as { writeErrors?: unknown[] }).writeErrors) throw error;
     inserted = partial.map((doc) => doc.toObject() as NotificationRecord);
+    // their outgoing webhook events may not have been recorded before the crash: recorded again
+    // below (an event's id derives from its notification and kind, so a second record adds nothing)
+    const stored = new Set(inserted.map((record) => record.dedupeKey));
+    const before = documents.map((document) => document.dedupeKey).filter((key) => !stored.has(key));
+    if (before.length > 0) {
+      await recordCreated(
+        ctx,
+        await ctx.models.notifications.find({ dedupeKey: { $in: before } }).lean<NotificationRecord[]>(),
+      );
+    }
   }
+  await recordCreated(ctx, inserted);
   // As for a single send: a batch acknowledged late must not land behind the relay's watermark.
   await Promise.all(inserted.map((record) => keepAheadOfRelay(ctx, record)));
   await Promise.all(inserted.map((record) => publishDueEntries(ctx, record)));
+}
+
+/** `notification.created` (and an immediate in-app `delivered`) for applications' webhooks, as a single send records them. */
+function recordCreated(ctx: ServiceContext, records: readonly NotificationRecord[]): Promise<void> {
+  return ctx.eventWebhooks.recordAll(
+    records.map((record) => ({ subject: subjectOf(record), events: acceptedEvents(record) })),
+  );
 }
 
 /** Relay pass: resumes broadcasts whose instance stopped before finishing. */
