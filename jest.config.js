@@ -25,7 +25,7 @@ module.exports = {
   transformIgnorePatterns: [`node_modules/(?!(\\.pnpm/)?(${ESM_ONLY_DEPENDENCIES.join('|')})[@/])`],
   moduleNameMapper: {
     '^@herald/(contracts|runtime|amqp|local-infra|test-support|fake-providers)$': '<rootDir>/packages/$1/src',
-    '^@herald/runtime/(http|mongo)$': '<rootDir>/packages/runtime/src/$1',
+    '^@herald/runtime/(http|mongo|net)$': '<rootDir>/packages/runtime/src/$1',
     '^@herald/runtime/phone$': '<rootDir>/packages/runtime/src/phone',
   },
   globalSetup: '<rootDir>/packages/test-support/src/global-setup.ts',

@@ -259,6 +259,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         ),
         VAPID_SUBJECT: 'mailto:push@herald.local',
         PUSH_ALLOW_LOOPBACK_HTTP: 'true',
+        // the worker connects to the fake on 127.0.0.1: an internal address it refuses otherwise
+        PUSH_ALLOW_PRIVATE: 'true',
         NODE_EXTRA_CA_CERTS: caFile,
       });
       stops.push(() => push!.close());

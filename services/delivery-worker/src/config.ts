@@ -110,6 +110,10 @@ export const DeliveryWorkerEnv = {
   /** who runs this server, for the push services: a mailto: or https: URL */
   VAPID_SUBJECT: Type.Optional(Type.String({ pattern: '^(mailto:|https://)\\S+$' })),
   /** how long a push service keeps a message for a browser that is offline */
+  /** push endpoints on private, loopback or link-local addresses are refused unless this is true (development, tests) */
+  PUSH_ALLOW_PRIVATE: Type.Boolean({ default: false }),
+  /** comma-separated host names or IP addresses allowed as push endpoints even though internal */
+  PUSH_ALLOWED_HOSTS: Type.String({ default: '' }),
   PUSH_TTL_SECONDS: Type.Integer({ minimum: 0, maximum: 2_419_200, default: 86_400 }),
   /** consecutive provider failures (5xx, 429, timeouts, refused connections) that open its circuit */
   CIRCUIT_FAILURE_THRESHOLD: Type.Integer({ minimum: 1, default: 5 }),

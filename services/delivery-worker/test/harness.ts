@@ -39,7 +39,7 @@ import { type Providers } from '../src/providers/provider';
 import { SendGridProvider } from '../src/providers/sendgrid';
 import { SmtpProvider } from '../src/providers/smtp';
 import { TwilioProvider } from '../src/providers/twilio';
-import { WebPushProvider } from '../src/providers/push';
+import { WebPushProvider, type WebPushSettings } from '../src/providers/push';
 import { type Clock } from '../src/rate-limit/token-bucket';
 
 export const MAILGUN_DOMAIN = 'mg.herald.test';
@@ -165,11 +165,18 @@ export async function startHarness(name: string, retry: RetryPolicy = WORKER_TES
     });
   /** Web Push with this suite's VAPID keys, trusting the fake push service's certificate. */
   const pushAgent = new Agent({ ca: push.ca });
-  const pushProvider = (timeoutMs = 5_000) =>
+  const pushProvider = (
+    timeoutMs = 5_000,
+    // the fake push service listens on loopback
+    targets: WebPushSettings['targets'] = { allowPrivate: true, allowedHosts: [] },
+    resolveHost?: WebPushSettings['resolveHost'],
+  ) =>
     new WebPushProvider({
       vapid: { subject: VAPID_SUBJECT, ...vapid },
       timeoutMs,
       ttlSeconds: 3_600,
+      targets,
+      ...(resolveHost ? { resolveHost } : {}),
       agent: pushAgent,
       logger: testLogger(),
     });

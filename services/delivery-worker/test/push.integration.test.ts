@@ -1,4 +1,5 @@
 import { waitFor } from '@herald/test-support';
+import { ProviderPermanentError } from '../src/deliveries/domain/delivery-errors';
 import { pushJob, startHarness, VAPID_SUBJECT, type WorkerHarness } from './harness';
 
 /**
@@ -126,5 +127,36 @@ describe('Web Push delivery', () => {
     } finally {
       world.push.expectedVapidPublicKey = saved;
     }
+  });
+
+  describe('endpoints on internal addresses (a browser writes them: SSRF)', () => {
+    const strict = { allowPrivate: false, allowedHosts: [] };
+
+    it('refuses a loopback endpoint permanently, before any request, unless allowed by config', async () => {
+      world.push.received.length = 0;
+      const browser = world.push.subscribe();
+      expect(new URL(browser.endpoint).hostname).toBe('127.0.0.1');
+      const refused = world.pushProvider(5_000, strict).send(pushJob([browser]));
+      await expect(refused).rejects.toBeInstanceOf(ProviderPermanentError);
+      await expect(refused).rejects.toMatchObject({ code: 'push_target_refused' });
+      expect(world.push.received).toHaveLength(0);
+      // the same endpoint, allowed by name in config
+      const allowed = world.pushProvider(5_000, { allowPrivate: false, allowedHosts: ['127.0.0.1'] });
+      await expect(allowed.send(pushJob([browser]))).resolves.toMatchObject({
+        providerMessageId: expect.any(String),
+      });
+      expect(world.push.accepted).toHaveLength(1);
+    });
+
+    it('refuses a host name that resolves to an internal address', async () => {
+      world.push.received.length = 0;
+      const browser = world.push.subscribe();
+      const named = { ...browser, endpoint: browser.endpoint.replace('127.0.0.1', 'push.example.test') };
+      for (const address of ['10.0.0.5', '169.254.169.254', '::ffff:127.0.0.1']) {
+        const provider = world.pushProvider(5_000, strict, async () => [address]);
+        await expect(provider.send(pushJob([named]))).rejects.toMatchObject({ code: 'push_target_refused' });
+      }
+      expect(world.push.received).toHaveLength(0);
+    });
   });
 });

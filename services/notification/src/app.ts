@@ -17,7 +17,7 @@ import { broadcastRoutes } from './broadcasts/routes';
 import { resumeBroadcasts } from './broadcasts/domain/broadcast';
 import { defaultEventWebhookSettings, defaultSettings, type ServiceSettings } from './config';
 import { type EventWebhookDispatcher } from './event-webhooks/domain/dispatcher';
-import { type ResolveHost } from './event-webhooks/domain/target-guard';
+import { type ResolveHost } from '@herald/runtime/net';
 import { runEventWebhookDispatcher } from './event-webhooks/plugin';
 import { eventWebhookRoutes } from './event-webhooks/routes';
 import { resumeTopicSends } from './topics/domain/topic-send';

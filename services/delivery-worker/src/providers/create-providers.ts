@@ -102,6 +102,17 @@ export function createProviders(config: Config, logger: Logger): Providers {
           },
           timeoutMs: config.PROVIDER_TIMEOUT_MS,
           ttlSeconds: config.PUSH_TTL_SECONDS,
+          targets: {
+            allowPrivate: config.PUSH_ALLOW_PRIVATE,
+            allowedHosts: config.PUSH_ALLOWED_HOSTS.split(',')
+              .map((host) =>
+                host
+                  .trim()
+                  .toLowerCase()
+                  .replace(/^\[(.*)\]$/, '$1'),
+              )
+              .filter(Boolean),
+          },
           logger: logger.child({ provider: 'webpush', channel: 'push' }),
         });
       case 'log':

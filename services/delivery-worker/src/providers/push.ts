@@ -1,7 +1,16 @@
-import { type Agent } from 'node:https';
+import { Agent } from 'node:https';
 import webpush, { WebPushError, type PushSubscription } from 'web-push';
 import { type PushTarget } from '@herald/contracts';
 import { type Logger } from '@herald/runtime';
+import {
+  checkedAddresses,
+  guardedLookup,
+  parseTarget,
+  resolveWithDns,
+  TargetRefusedError,
+  type ResolveHost,
+  type TargetPolicy,
+} from '@herald/runtime/net';
 import { classifyHttpStatus, networkCause, networkError } from '../deliveries/domain/classify';
 import {
   parseRetryAfter,
@@ -24,8 +33,17 @@ export interface WebPushSettings {
   timeoutMs: number;
   /** how long the push service keeps a message for an offline browser (the TTL header) */
   ttlSeconds: number;
-  /** tests: an agent that trusts the fake push service's self-signed certificate */
+  /**
+   * Which push endpoints the worker may connect to. A subscription's endpoint
+   * is written by a browser, so by whoever holds an inbox: without this, any
+   * of them could aim the worker at an internal address (SSRF). Private,
+   * loopback and link-local targets are refused unless allowed here.
+   */
+  targets: TargetPolicy;
+  /** tests: an agent whose options (the fake push service's CA) the provider's own agent takes */
   agent?: Agent;
+  /** tests: how host names resolve (default: the OS resolver) */
+  resolveHost?: ResolveHost;
   logger?: Logger;
 }
 
@@ -96,7 +114,17 @@ export class WebPushProvider implements Provider<PushJob> {
   readonly name = 'webpush';
   private reportGone: GoneReporter = async () => undefined;
 
-  constructor(private readonly settings: WebPushSettings) {}
+  /** every connection through it checks the addresses it connects to (DNS rebinding); closed with the provider's process */
+  private readonly agent: Agent;
+
+  constructor(private readonly settings: WebPushSettings) {
+    // a given agent's options (a test's CA) with the guarded lookup in place of the resolver
+    this.agent = new Agent({
+      ...settings.agent?.options,
+      keepAlive: true,
+      lookup: guardedLookup(settings.targets),
+    });
+  }
 
   /** Where gone subscriptions are reported (the app publishes them as `push.subscription_gone`). */
   reportGoneTo(reporter: GoneReporter): void {
@@ -145,12 +173,23 @@ export class WebPushProvider implements Provider<PushJob> {
   private async sendTo(target: PushTarget, payload: string): Promise<Outcome> {
     const subscription: PushSubscription = { endpoint: target.endpoint, keys: target.keys };
     try {
+      // refused before any request: an IP literal never reaches the agent's lookup
+      await checkedAddresses(
+        parseTarget(target.endpoint),
+        this.settings.targets,
+        this.settings.resolveHost ?? resolveWithDns,
+      );
+    } catch (error) {
+      if (!(error instanceof TargetRefusedError)) throw error;
+      return { kind: 'failed', error: refusedTarget(error) };
+    }
+    try {
       const answer = await webpush.sendNotification(subscription, payload, {
         vapidDetails: this.settings.vapid,
         TTL: this.settings.ttlSeconds,
         contentEncoding: 'aes128gcm',
         timeout: this.settings.timeoutMs,
-        ...(this.settings.agent ? { agent: this.settings.agent } : {}),
+        agent: this.agent,
       });
       const location = answer.headers.location;
       return { kind: 'accepted', messageId: typeof location === 'string' && location ? location : target.id };
@@ -169,6 +208,7 @@ export class WebPushProvider implements Provider<PushJob> {
           }),
         };
       }
+      if (error instanceof TargetRefusedError) return { kind: 'failed', error: refusedTarget(error) };
       const message = error instanceof Error ? error.message : String(error);
       const code = (error as { code?: unknown }).code;
       const kind = networkCause(code, message) ?? (/timeout/i.test(message) ? 'timeout' : undefined);
@@ -206,4 +246,9 @@ export class PushNotConfigured implements Provider<PushJob> {
       new ProviderPermanentError('push_not_configured', 'Web Push is not configured (VAPID keys)'),
     );
   }
+}
+
+/** A subscription whose endpoint is an internal address: never sent to, never retried. */
+function refusedTarget(error: TargetRefusedError): ProviderPermanentError {
+  return new ProviderPermanentError('push_target_refused', `push endpoint refused: ${error.message}`);
 }

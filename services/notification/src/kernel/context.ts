@@ -33,7 +33,7 @@ import {
   type EndpointModel,
 } from '../event-webhooks/data/models';
 import { EventWebhookRecorder } from '../event-webhooks/domain/recorder';
-import { resolveWithDns, type ResolveHost } from '../event-webhooks/domain/target-guard';
+import { resolveWithDns, type ResolveHost } from '@herald/runtime/net';
 import { quotaCounterModel, type QuotaCounterModel } from '../quotas/data/quota-counter-model';
 import { QuotaCounters } from '../quotas/data/quota-counters';
 import { SendQuotas } from '../quotas/domain/send-quota';

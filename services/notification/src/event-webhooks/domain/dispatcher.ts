@@ -11,7 +11,7 @@ import {
 } from '../data/models';
 import { postEvent, type PostOutcome } from './http-post';
 import { signatureHeader } from './signing';
-import { TargetRefusedError, checkedAddresses, parseTarget, type ResolveHost } from './target-guard';
+import { TargetRefusedError, checkedAddresses, parseTarget, type ResolveHost } from '@herald/runtime/net';
 
 export interface DispatcherDeps {
   endpoints: EndpointModel;

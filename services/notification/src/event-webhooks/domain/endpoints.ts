@@ -5,7 +5,7 @@ import { type ServiceContext } from '../../kernel/context';
 import { type DeliveryRecord, type EndpointRecord } from '../data/models';
 import { PLATFORM_OWNER, apiKeyOwner } from './recorder';
 import { generateSecret } from './signing';
-import { TargetRefusedError, checkedAddresses, parseTarget } from './target-guard';
+import { TargetRefusedError, checkedAddresses, parseTarget } from '@herald/runtime/net';
 import { type DeliveryView, type EndpointChange, type EndpointInput, type EndpointView } from './types';
 
 /*
