@@ -28,6 +28,14 @@ export function explain(error: unknown): string {
   return named.length ? `${message} (${named.join('; ')})` : message;
 }
 
+/** A file sent as it is (a CSV import), not as JSON. */
+export class RawBody {
+  constructor(
+    readonly body: Blob,
+    readonly type: string,
+  ) {}
+}
+
 async function send(
   method: string,
   path: string,
@@ -36,6 +44,10 @@ async function send(
 ): Promise<Response> {
   const headers: Record<string, string> = {};
   if (token) headers.authorization = `Bearer ${token}`;
+  if (body instanceof RawBody) {
+    headers['content-type'] = body.type;
+    return fetch(path, { method, headers, body: body.body });
+  }
   if (body !== undefined) headers['content-type'] = 'application/json';
   return fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
 }
