@@ -792,7 +792,8 @@ describe('the web app in a browser, through the gateway', () => {
           await numbers.getByRole('button', { name: 'Refresh numbers' }).click();
           return undefined;
         },
-        { ...EVENTUALLY, description: 'the send to the topic to complete' },
+        // each try asks the server again: not ten times a second
+        { ...EVENTUALLY, intervalMs: 500, description: 'the send to the topic to complete' },
       );
       await numbers.getByText('24 of 24 members processed').waitFor(UI);
       await numbers.getByRole('cell', { name: 'in_app', exact: true }).waitFor(UI);
@@ -857,7 +858,7 @@ describe('the web app in a browser, through the gateway', () => {
             await page.getByRole('button', { name: 'Refresh attempts' }).click();
             return undefined;
           },
-          { ...EVENTUALLY, description: 'the attempt logged as delivered' },
+          { ...EVENTUALLY, intervalMs: 500, description: 'the attempt logged as delivered' },
         );
         await page.getByRole('button', { name: `Replay notification.created ${first.id}` }).click();
         await page.getByText(`Replayed ${first.id}`).waitFor(UI);
