@@ -87,10 +87,15 @@ export function topicsPage(): HTMLElement {
     void get<Topic>(topicPath(topicKey)).then(
       (topic) =>
         detail.replaceChildren(
-          topicDetail(topic, result.say, () => {
-            detail.replaceChildren();
-            void drawList().catch(fail);
-          }),
+          topicDetail(
+            topic,
+            result.say,
+            () => {
+              detail.replaceChildren();
+              void drawList().catch(fail);
+            },
+            () => void drawList().catch(fail),
+          ),
         ),
       fail,
     );
@@ -136,6 +141,8 @@ function topicDetail(
   topic: Topic,
   say: (text: string, kind?: 'ok' | 'error') => void,
   deleted: () => void,
+  /** the topic's name or members changed: the list above is redrawn */
+  changed: () => void,
 ): HTMLElement {
   const path = topicPath(topic.key);
   const fail = (error: unknown) => say(explain(error), 'error');
@@ -153,6 +160,7 @@ function topicDetail(
     patch<Topic>(path, { name: newName.value }).then((renamed) => {
       heading.textContent = `Topic ${renamed.key}: ${renamed.name}`;
       say(`Renamed to ${renamed.name}`);
+      changed();
     }, fail);
   });
   const remove = h('button', {
@@ -184,6 +192,7 @@ function topicDetail(
     members.push(...page.items);
     cursor = page.nextCursor;
     more.hidden = !cursor;
+    if (reset) changed();
     memberTable.replaceChildren(
       table<Member>(
         `Members of ${topic.key} (${members.length} shown)`,

@@ -305,7 +305,7 @@ function runDetail(
         { label: 'Outcome', cell: (s) => s.outcome },
         { label: 'When', cell: (s) => when(s.at) },
         {
-          label: 'Notification',
+          label: 'Notification or detail',
           cell: (s) =>
             s.notificationId
               ? h('a', { href: `#/notifications/${s.notificationId}`, textContent: 'Timeline' })
