@@ -633,7 +633,7 @@ describe('the web app in a browser, through the gateway', () => {
   });
 
   // Last in the file: these stories load the stack (a fan-out to a topic, webhook dispatch), and the
-  // embedded inbox's live badge above has shown a race under such load (see apps/web/README.md).
+  // embedded inbox's live badge check once timed out after them (see apps/web/README.md, Notes).
   describe('an admin runs workflows, topics and outgoing webhooks from the console', () => {
     let admin: RecordingPage | undefined;
     const provoked: number[] = [];
