@@ -780,11 +780,21 @@ describe('the web app in a browser, through the gateway', () => {
       await page.getByRole('button', { name: 'Load more members' }).click();
       await page.getByRole('table', { name: `Members of ${topic} (24 shown)` }).waitFor(UI);
       expect(await page.getByRole('button', { name: 'Load more members' }).isHidden()).toBe(true);
+      // add and remove by external id: unknown ids are named, not added
+      const memberIds = page.getByLabel('Subscriber external ids (comma or line separated)');
+      await memberIds.fill(`csv-00-${run}, ghost-${run}`);
+      await page.getByRole('button', { name: 'Add members' }).click();
+      await page.getByText(`Added 0, already members 1; no such subscriber: ghost-${run}`).waitFor(UI);
+      await memberIds.fill(`csv-23-${run}`);
+      await page.getByRole('button', { name: 'Remove members' }).click();
+      await page.getByText('Removed 1').waitFor(UI);
+      await page.getByRole('button', { name: 'Load more members' }).click();
+      await page.getByRole('table', { name: `Members of ${topic} (23 shown)` }).waitFor(UI);
 
       await page.getByLabel('Title').fill(`Campaign ${run}`);
       await page.getByLabel('Message').fill('Spring sale');
       await page.getByRole('button', { name: 'Send to topic' }).click();
-      await page.getByText('Sending to 24 members').waitFor(UI);
+      await page.getByText('Sending to 23 members').waitFor(UI);
       const numbers = page.locator('.topic-send');
       await waitFor(
         async () => {
@@ -795,8 +805,16 @@ describe('the web app in a browser, through the gateway', () => {
         // each try asks the server again: not ten times a second
         { ...EVENTUALLY, intervalMs: 500, description: 'the send to the topic to complete' },
       );
-      await numbers.getByText('24 of 24 members processed').waitFor(UI);
+      await numbers.getByText('23 of 23 members processed').waitFor(UI);
       await numbers.getByRole('cell', { name: 'in_app', exact: true }).waitFor(UI);
+      // the same numbers, looked up by the send's id
+      const sendId = (await numbers.getAttribute('data-topic-send')) ?? undefined;
+      await page.getByLabel('Topic send id').fill(fromEarlierStep(sendId, 'the topic send id'));
+      await page.getByRole('button', { name: 'Show its numbers' }).click();
+      await page
+        .getByRole('table', { name: `Campaign numbers of send ${sendId}` })
+        .nth(1)
+        .waitFor(UI);
       await expectAccessible(page, 'admin topics');
       await screenshot(page, 'admin-topics');
 
