@@ -151,9 +151,13 @@ describe('gateway nginx.conf', () => {
     const response = await fetch(`${base}/docs/`);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toContain('text/html');
-    const page = await response.text();
+    expect(await response.text()).toContain('<script src="/docs/swagger-init.js"></script>');
+    // its start-up is a file of its own (the page's policy allows no inline script)
+    const init = await fetch(`${base}/docs/swagger-init.js`);
+    expect(init.headers.get('content-type')).toContain('javascript');
+    const script = await init.text();
     for (const name of ['auth', 'notification', 'realtime', 'delivery-worker', 'workflows'])
-      expect(page).toContain(`/docs/${name}/json`);
+      expect(script).toContain(`/docs/${name}/json`);
   });
 
   it('serves the example inbox page from its own origin, and nothing outside examples/', async () => {
@@ -179,6 +183,39 @@ describe('gateway nginx.conf', () => {
     expect(response.headers.get('x-content-type-options')).toBe('nosniff');
     expect(response.headers.get('x-frame-options')).toBe('DENY');
     expect(await response.json()).toMatchObject({ status: 404, code: 'route_not_found' });
+  });
+
+  it("gives the web app's page a strict Content-Security-Policy, Swagger UI and the preview frame their own", async () => {
+    const policyOf = async (path: string) => {
+      const response = await fetch(`${base}${path}`);
+      await response.arrayBuffer();
+      return {
+        csp: response.headers.get('content-security-policy'),
+        frame: response.headers.get('x-frame-options'),
+        nosniff: response.headers.get('x-content-type-options'),
+        referrer: response.headers.get('referrer-policy'),
+      };
+    };
+    const app =
+      "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+    for (const path of ['/', '/?x=1', '/verify-email?token=x', '/reset-password?token=x']) {
+      expect({ path, ...(await policyOf(path)) }).toEqual({
+        path,
+        csp: app,
+        frame: 'DENY',
+        nosniff: 'nosniff',
+        referrer: 'no-referrer',
+      });
+    }
+    const docs = await policyOf('/docs/');
+    expect(docs.csp).toContain("script-src 'self';");
+    expect(docs.csp).toContain("frame-ancestors 'none'");
+    const preview = await policyOf('/email-preview.html');
+    expect(preview.csp).toContain("default-src 'none'; script-src 'self';");
+    expect(preview.csp).toContain("frame-ancestors 'self'");
+    expect(preview.frame).toBe('SAMEORIGIN');
+    // the API's JSON is no document: no policy there
+    expect((await policyOf('/api/v1/templates')).csp).toBeNull();
   });
 
   it('rejects bodies over the limit with JSON 413', async () => {

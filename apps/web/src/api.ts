@@ -1,14 +1,39 @@
 // Calls to the gateway this page came from (same origin: no CORS, no third party).
 import { session, type Tokens } from './session';
 
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
 export class Problem extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     detail: string,
+    /** the fields the server named (`/body/steps/2/template`: what is wrong where) */
+    readonly errors: FieldError[] = [],
   ) {
     super(detail);
   }
+}
+
+/** An error as a person reads it: the server's detail, then each field it named. */
+export function explain(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (!(error instanceof Problem) || error.errors.length === 0) return message;
+  const named = error.errors
+    .map((item) => `${item.field} ${item.message}`)
+    .filter((text) => !message.includes(text));
+  return named.length ? `${message} (${named.join('; ')})` : message;
+}
+
+/** A file sent as it is (a CSV import), not as JSON. */
+export class RawBody {
+  constructor(
+    readonly body: Blob,
+    readonly type: string,
+  ) {}
 }
 
 async function send(
@@ -19,6 +44,10 @@ async function send(
 ): Promise<Response> {
   const headers: Record<string, string> = {};
   if (token) headers.authorization = `Bearer ${token}`;
+  if (body instanceof RawBody) {
+    headers['content-type'] = body.type;
+    return fetch(path, { method, headers, body: body.body });
+  }
   if (body !== undefined) headers['content-type'] = 'application/json';
   return fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
 }
@@ -56,12 +85,14 @@ export async function api<T = unknown>(method: string, path: string, body?: unkn
     code?: string;
     detail?: string;
     title?: string;
+    errors?: FieldError[];
   };
   if (!response.ok) {
     throw new Problem(
       response.status,
       json.code ?? 'error',
       json.detail ?? json.title ?? `HTTP ${response.status}`,
+      Array.isArray(json.errors) ? json.errors : [],
     );
   }
   return json as T;

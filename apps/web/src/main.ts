@@ -18,18 +18,23 @@ import { timelinePage } from './pages/timeline';
 import { apiKeysPage, subscribersPage, usersPage } from './pages/admin/directory';
 import { categoriesPage, chartsPage, deadLettersPage, suppressionsPage } from './pages/admin/operations';
 import { templatesPage } from './pages/admin/templates';
+import { topicsPage } from './pages/admin/topics';
+import { webhooksPage } from './pages/admin/webhooks';
+import { workflowsPage } from './pages/admin/workflows';
 
 type Disposable = HTMLElement & { dispose?: () => void };
 
 /**
- * The admin console's sections. Workflows, topics, outgoing webhooks and Web
- * Push get their page by adding an entry here (and a file under pages/admin/).
+ * The admin console's sections: a new one is an entry here and a file under pages/admin/.
  */
 const ADMIN_SECTIONS: { path: string; label: string; page: () => HTMLElement }[] = [
   { path: 'charts', label: 'Delivery', page: () => chartsPage() },
   { path: 'dead-letters', label: 'Dead letters', page: deadLettersPage },
   { path: 'suppressions', label: 'Suppressions', page: suppressionsPage },
   { path: 'templates', label: 'Templates', page: templatesPage },
+  { path: 'workflows', label: 'Workflows', page: workflowsPage },
+  { path: 'topics', label: 'Topics', page: topicsPage },
+  { path: 'webhooks', label: 'Webhooks', page: webhooksPage },
   { path: 'categories', label: 'Categories', page: categoriesPage },
   { path: 'users', label: 'Users', page: usersPage },
   { path: 'api-keys', label: 'API keys', page: apiKeysPage },

@@ -106,7 +106,14 @@ export class HeraldInbox extends HTMLElement {
         this.bell.focus();
       }
     });
-    this.root.append(element('style', { textContent: STYLES }), this.bell, this.panel);
+    // a constructed stylesheet, not a <style> element: a host page whose Content-Security-Policy
+    // allows no inline style (the web app's) still styles the component
+    if ('adoptedStyleSheets' in this.root && typeof CSSStyleSheet.prototype.replaceSync === 'function') {
+      const sheet = new CSSStyleSheet();
+      sheet.replaceSync(STYLES);
+      this.root.adoptedStyleSheets = [sheet];
+    } else this.root.append(element('style', { textContent: STYLES }));
+    this.root.append(this.bell, this.panel);
     this.observer = new IntersectionObserver(
       (entries) => entries.some((entry) => entry.isIntersecting) && void this.loadMore(),
       { root: this.scroller, rootMargin: '80px' },

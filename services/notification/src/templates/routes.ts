@@ -2,9 +2,11 @@ import { Type } from '@sinclair/typebox';
 import { ProblemDetails } from '@herald/contracts';
 import { requireScope, Scopes, type HttpApp, type ScopeRoutes } from '@herald/runtime/http';
 import { AUTHENTICATED_SECURITY } from '../kernel/openapi';
-import { previewTemplate } from './domain/render';
+import { previewDraft, previewTemplate } from './domain/render';
 import {
   CreateTemplateBody,
+  DraftPreviewBody,
+  DraftPreviewResult,
   KeyParams,
   PatchTemplateBody,
   PreviewBody,
@@ -74,6 +76,26 @@ export function registerTemplateRoutes(app: HttpApp, t: Templates, now: () => Da
       },
     },
     async (request) => listTemplates(t, request.query),
+  );
+
+  // The editor's live preview: what the admin is typing, rendered before it is saved. Those who
+  // may save a template (`templates:write`: admin users, keys with that scope) may preview one;
+  // the body is held to the size a save takes; nothing is stored, cached or sent.
+  app.post(
+    '/preview',
+    {
+      onRequest: canWrite,
+      bodyLimit,
+      schema: {
+        tags,
+        security,
+        summary:
+          'Render an unsaved template (every locale and channel) with this data; 422 names a part that does not compile; nothing is stored',
+        body: DraftPreviewBody,
+        response: { 200: DraftPreviewResult, ...errors },
+      },
+    },
+    async (request) => previewDraft(t, request.body),
   );
 
   app.get(

@@ -159,6 +159,38 @@ export const PreviewBody = Type.Object(
 );
 export type PreviewBody = Static<typeof PreviewBody>;
 
+export const DraftPreviewBody = Type.Object(
+  {
+    template: Type.Object(contentFields, { ...strict, title: 'TemplateDraft' }),
+    data: TemplateData,
+  },
+  { ...strict, title: 'TemplateDraftPreviewRequest' },
+);
+export type DraftPreviewBody = Static<typeof DraftPreviewBody>;
+
+const RenderedVariant = Type.Object(
+  {
+    subject: Type.Optional(Type.String()),
+    text: Type.Optional(Type.String()),
+    html: Type.Optional(Type.String({ description: 'inside the shared layout, CSS inlined' })),
+    sms: Type.Optional(Type.String()),
+    inApp: Type.Optional(InAppContent),
+  },
+  { title: 'RenderedTemplateVariant' },
+);
+
+export const DraftPreviewResult = Type.Object(
+  {
+    defaultLocale: Type.String(),
+    channels: Type.Array(Channel),
+    locales: Type.Record(Type.String(), RenderedVariant, {
+      description: 'every locale of the draft, each with every channel it declares',
+    }),
+  },
+  { title: 'TemplateDraftPreview' },
+);
+export type DraftPreviewResult = Static<typeof DraftPreviewResult>;
+
 export const PreviewResult = Type.Object(
   {
     key: Type.String(),

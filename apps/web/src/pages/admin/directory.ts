@@ -182,7 +182,7 @@ export function subscribersPage(): HTMLElement {
               h('button', {
                 type: 'button',
                 textContent: 'Mint token',
-                attrs: { 'aria-label': `Mint an inbox token for ${sub.externalId}` },
+                attrs: { 'aria-label': `Mint token: an inbox token for ${sub.externalId}` },
                 on: {
                   click: () =>
                     post<{ token: string }>(

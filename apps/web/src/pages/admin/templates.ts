@@ -1,8 +1,8 @@
 // Admin: templates — the list, an editor of the current version (its JSON),
-// the versions, and a preview per locale and channel that re-renders as the
-// sample data, locale, channel or version change. The API previews stored
-// versions, so an edit shows in the preview once saved.
-import { get, post, put, type Page } from '../../api';
+// the versions, and a preview per locale and channel. The preview follows the
+// editor as the admin types (the unsaved draft, rendered by
+// POST /api/v1/templates/preview, debounced), or shows a stored version.
+import { explain, get, post, put, type Page } from '../../api';
 import { field, h, notice, table, when } from '../../dom';
 
 interface TemplateSummary {
@@ -22,8 +22,20 @@ interface Template {
   variables?: unknown;
   version: number;
 }
+interface Rendered {
+  subject?: string;
+  text?: string;
+  html?: string;
+  sms?: string;
+  inApp?: { title: string; body: string };
+}
+interface DraftPreview {
+  defaultLocale: string;
+  locales: Record<string, Rendered>;
+}
 interface Preview {
-  version: number;
+  /** a stored version, or the editor's unsaved content */
+  version: number | 'draft';
   locale: string;
   subject?: string;
   text?: string;
@@ -130,15 +142,22 @@ async function openEditor(
   const output = h('div', { className: 'preview', attrs: { 'aria-live': 'polite' } });
   const versions = h('div');
 
+  const DRAFT = 'draft';
+  const fillLocales = (locales: string[]) => {
+    const chosen = locale.value;
+    locale.replaceChildren(...locales.map((l) => h('option', { value: l, textContent: l })));
+    if (locales.includes(chosen)) locale.value = chosen;
+  };
   const fillSelectors = async () => {
-    locale.replaceChildren(
-      ...Object.keys(template.locales).map((l) => h('option', { value: l, textContent: l })),
-    );
+    fillLocales(Object.keys(template.locales));
     const history = await get<Page<VersionSummary>>(`${path}/versions?limit=100`);
+    const chosen = version.value;
     version.replaceChildren(
+      h('option', { value: DRAFT, textContent: 'Unsaved draft (the editor)' }),
       ...history.items.map((v) => h('option', { value: String(v.version), textContent: `v${v.version}` })),
     );
-    version.value = String(template.version);
+    version.value = chosen || DRAFT;
+    if (!version.value) version.value = DRAFT; // that version is gone from the list
     versions.replaceChildren(
       table<VersionSummary>(
         'Versions',
@@ -154,33 +173,53 @@ async function openEditor(
   };
 
   let timer: ReturnType<typeof setTimeout> | undefined;
+  /** debounced: one request once the typing pauses, not one per key */
   const preview = () => {
     clearTimeout(timer);
-    timer = setTimeout(() => void renderPreview(), 250);
+    timer = setTimeout(() => void renderPreview(), 300);
+  };
+  // only the newest request's answer is drawn, whatever order the answers come in
+  let latest = 0;
+  const problem = (text: string) => output.replaceChildren(h('p', { className: 'error', textContent: text }));
+  const renderDraft = async (sample: Record<string, unknown>, ticket: number) => {
+    let draft: unknown;
+    try {
+      draft = JSON.parse(source.value);
+    } catch {
+      return problem('The template is not valid JSON');
+    }
+    const shown = await post<DraftPreview>('/api/v1/templates/preview', { template: draft, data: sample });
+    if (ticket !== latest) return;
+    const locales = Object.keys(shown.locales);
+    fillLocales(locales);
+    const chosen = shown.locales[locale.value] ? locale.value : shown.defaultLocale;
+    output.replaceChildren(
+      ...previewOf({ version: 'draft', locale: chosen, ...shown.locales[chosen] }, channel.value),
+    );
   };
   const renderPreview = async () => {
-    let sample: unknown;
+    const ticket = ++latest;
+    let sample: Record<string, unknown>;
     try {
-      sample = JSON.parse(data.value);
+      sample = JSON.parse(data.value) as Record<string, unknown>;
     } catch {
-      output.replaceChildren(
-        h('p', { className: 'error', textContent: 'The sample data is not valid JSON' }),
-      );
-      return;
+      return problem('The sample data is not valid JSON');
     }
     try {
+      if (version.value === DRAFT) return await renderDraft(sample, ticket);
       const shown = await post<Preview>(`${path}/preview`, {
         locale: locale.value,
         data: sample,
         version: Number(version.value),
       });
-      output.replaceChildren(...previewOf(shown, channel.value));
+      if (ticket === latest) output.replaceChildren(...previewOf(shown, channel.value));
     } catch (error) {
-      output.replaceChildren(h('p', { className: 'error', textContent: (error as Error).message }));
+      if (ticket === latest) problem(explain(error));
     }
   };
   for (const control of [locale, channel, version]) control.addEventListener('change', preview);
   data.addEventListener('input', preview);
+  source.addEventListener('input', () => version.value === DRAFT && preview());
 
   save.addEventListener('click', () => {
     let body: Record<string, unknown>;
@@ -197,7 +236,7 @@ async function openEditor(
         await fillSelectors();
         preview();
       },
-      (error: Error) => say(error.message, 'error'),
+      (error: Error) => say(explain(error), 'error'),
     );
   });
 
@@ -227,17 +266,18 @@ async function openEditor(
 }
 
 function previewOf(shown: Preview, channel: string): HTMLElement[] {
-  const meta = h('p', { className: 'hint', textContent: `Version ${shown.version}, locale ${shown.locale}` });
+  const meta = h('p', {
+    className: 'hint',
+    textContent: `${shown.version === 'draft' ? 'Unsaved draft' : `Version ${shown.version}`}, locale ${shown.locale}`,
+  });
   if (channel === 'email') {
     if (!shown.subject && !shown.html && !shown.text)
       return [meta, h('p', { textContent: 'This template has no email content.' })];
-    // the rendered HTML in a sandbox: no scripts, no access to this page
-    const frame = h('iframe', {
-      title: 'Email preview',
-      srcdoc: shown.html ?? `<pre>${(shown.text ?? '').replace(/</g, '&lt;')}</pre>`,
-    });
-    frame.setAttribute('sandbox', '');
-    return [meta, h('p', {}, h('strong', { textContent: 'Subject: ' }), shown.subject ?? ''), frame];
+    return [
+      meta,
+      h('p', {}, h('strong', { textContent: 'Subject: ' }), shown.subject ?? ''),
+      emailFrame(shown),
+    ];
   }
   if (channel === 'sms')
     return [
@@ -255,4 +295,17 @@ function previewOf(shown: Preview, channel: string): HTMLElement[] {
         )
       : h('p', { textContent: 'This template has no in-app content.' }),
   ];
+}
+
+/**
+ * The rendered email in a frame of its own: /email-preview.html, sandboxed (its script runs in an
+ * opaque origin with no access to this page) and under its own Content-Security-Policy, which
+ * lets the email's inline styles show while this page allows none. It gets the HTML by message.
+ */
+function emailFrame(shown: Preview): HTMLIFrameElement {
+  const html = shown.html ?? `<pre>${(shown.text ?? '').replace(/&/g, '&amp;').replace(/</g, '&lt;')}</pre>`;
+  const frame = h('iframe', { title: 'Email preview', src: '/email-preview.html' });
+  frame.setAttribute('sandbox', 'allow-scripts');
+  frame.addEventListener('load', () => frame.contentWindow?.postMessage({ html }, '*'), { once: true });
+  return frame;
 }

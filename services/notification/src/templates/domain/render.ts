@@ -1,10 +1,12 @@
 import { AppError, NotFoundError } from '@herald/runtime';
 import { type Channel, type TemplateRef } from '@herald/contracts';
 import { checkTemplate } from './compile';
+import { EMPTY_VARIABLES } from './content';
+import { checkedContent } from './store';
 import { CompiledTemplate } from './compiled-template';
 import { UnprocessableFieldsError } from './errors';
 import { type RenderedChannels } from '../data/content-types';
-import { type Preview, type PreviewRequest } from './types';
+import { type DraftPreview, type DraftPreviewRequest, type Preview, type PreviewRequest } from './types';
 import { type Templates } from './service';
 import { type SystemTemplate } from './system';
 
@@ -143,6 +145,36 @@ export async function previewTemplate(t: Templates, key: string, body: PreviewRe
     ...(content.sms !== undefined ? { sms: content.sms } : {}),
     ...(content.inApp ? { inApp: content.inApp } : {}),
   };
+}
+
+const flatten = (content: RenderedChannels) => ({
+  ...(content.email ?? {}),
+  ...(content.sms !== undefined ? { sms: content.sms } : {}),
+  ...(content.inApp ? { inApp: content.inApp } : {}),
+});
+
+/**
+ * An unsaved draft (the editor's content as the admin types it), checked as a save would check it
+ * (422 naming the part that does not compile) and rendered in every locale and channel it has,
+ * with this data. Nothing is stored or cached: the compiled draft is dropped with the response.
+ */
+export function previewDraft(t: Templates, body: DraftPreviewRequest): DraftPreview {
+  const content = checkedContent(
+    t,
+    { ...body.template, variables: body.template.variables ?? EMPTY_VARIABLES },
+    '/body/template',
+  );
+  const compiled = new CompiledTemplate(t.engine, t.variables, 'draft', 0, content);
+  try {
+    const data = { ...compiled.prepareData(body.data, '/body/data'), ...PREVIEW_PROVIDED };
+    const locales: DraftPreview['locales'] = {};
+    for (const locale of compiled.locales) {
+      locales[locale] = flatten(compiled.render(locale, data, compiled.channels, '/body/data'));
+    }
+    return { defaultLocale: content.defaultLocale, channels: content.channels, locales };
+  } finally {
+    compiled.release();
+  }
 }
 
 /**

@@ -53,6 +53,19 @@ export interface Preview {
   inApp?: { title: string; body: string };
 }
 
+/** An unsaved template and the sample data to render it with. */
+export interface DraftPreviewRequest {
+  template: TemplateInput;
+  data: Record<string, unknown>;
+}
+
+/** Every locale of a draft, each with every channel it declares. */
+export interface DraftPreview {
+  defaultLocale: string;
+  channels: Channel[];
+  locales: Record<string, Omit<Preview, 'key' | 'version' | 'locale'>>;
+}
+
 export interface PageRequest {
   limit?: number;
   cursor?: string;
