@@ -108,6 +108,7 @@ describe('event webhook endpoints', () => {
       ['DELETE', ''],
       ['POST', '/rotate-secret'],
       ['POST', '/enable'],
+      ['POST', '/disable'],
       ['GET', '/deliveries'],
     ] as const) {
       for (const id of [ofA.id, ofAdmin.id]) {

@@ -358,6 +358,46 @@ describe('event webhook deliveries', () => {
     expect(about('/a', byAdmin)).toHaveLength(2);
   });
 
+  it('lets its owner disable an endpoint by hand: nothing sent, what was pending waits for enable', async () => {
+    const receiving = new EventReceiver();
+    await receiving.start();
+    try {
+      const created = (
+        await h.request('POST', '/api/v1/event-webhooks', {
+          token: admin,
+          body: { url: receiving.url('/c'), eventTypes: ['notification.created'], categories: ['ops'] },
+        })
+      ).json();
+      const { userId } = await h.registerUser();
+      const before = await sendInApp(userId, { category: 'ops' });
+
+      const disabled = await h.request('POST', `/api/v1/event-webhooks/${created.id}/disable`, {
+        token: admin,
+      });
+      expect(disabled.statusCode).toBe(200);
+      expect(disabled.json()).toMatchObject({
+        disabled: true,
+        disabledReason: `disabled by user ${ADMIN_ID}`,
+      });
+      // again: idempotent, the first reason and time stay
+      const again = await h.request('POST', `/api/v1/event-webhooks/${created.id}/disable`, { token: admin });
+      expect(again.json()).toMatchObject({ disabledAt: disabled.json().disabledAt });
+      const during = await sendInApp(userId, { category: 'ops' });
+      await drive();
+      expect(receiving.received).toEqual([]);
+      expect(await deliveriesOf(created.id, before)).toEqual([
+        expect.objectContaining({ status: 'pending' }),
+      ]);
+      expect(await deliveriesOf(created.id, during)).toEqual([]);
+
+      await h.request('POST', `/api/v1/event-webhooks/${created.id}/enable`, { token: admin });
+      await drive();
+      expect(receiving.at('/c').map((delivery) => parsed(delivery).data.notificationId)).toEqual([before]);
+    } finally {
+      await receiving.stop();
+    }
+  });
+
   it('disables an endpoint after sustained failure, resumes it when enabled, gives a delivery up after the retry window and replays it on demand', async () => {
     const flaky = new EventReceiver();
     await flaky.start();

@@ -6,6 +6,7 @@ import { AUTHENTICATED_SECURITY } from '../kernel/openapi';
 import {
   createEndpoint,
   deleteEndpoint,
+  disableEndpoint,
   enableEndpoint,
   getEndpoint,
   listDeliveries,
@@ -129,6 +130,20 @@ function registerRoutes(app: HttpApp, ctx: ServiceContext): void {
       },
     },
     async (request) => rotateSecret(ctx, request.user, request.params.id),
+  );
+
+  app.post(
+    '/:id/disable',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Disable an endpoint by hand: no new events until it is enabled; what was pending waits',
+        params: EndpointParams,
+        response: { 200: EndpointView, ...errors },
+      },
+    },
+    async (request) => disableEndpoint(ctx, request.user, request.params.id),
   );
 
   app.post(

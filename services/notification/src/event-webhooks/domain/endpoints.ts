@@ -213,6 +213,40 @@ export async function rotateSecret(
 }
 
 /** Enables a disabled endpoint: its failure count starts again, and what it had pending is due now. */
+/**
+ * Disables an endpoint by hand (its receiver is being moved, or misbehaves):
+ * the state sustained failure leads to, with who did it as the reason. It
+ * gets no new events; what was pending waits for `enable`.
+ */
+export async function disableEndpoint(
+  ctx: ServiceContext,
+  principal: AuthenticatedUser,
+  id: string,
+): Promise<EndpointView> {
+  const now = ctx.now();
+  const owned = { _id: id, ...visibleTo(principal) };
+  // disabled already (by hand or by failure): when and why stay as they were
+  const record =
+    (await ctx.models.eventWebhookEndpoints
+      .findOneAndUpdate(
+        { ...owned, disabled: false },
+        {
+          $set: {
+            disabled: true,
+            disabledAt: now,
+            disabledReason: `disabled by ${principal.kind} ${principal.id}`,
+            updatedAt: now,
+          },
+        },
+        { returnDocument: 'after' },
+      )
+      .lean<EndpointRecord>()) ??
+    (await ctx.models.eventWebhookEndpoints.findOne(owned).lean<EndpointRecord>());
+  if (!record) throw notFound();
+  ctx.eventWebhooks.invalidate();
+  return endpointView(record);
+}
+
 export async function enableEndpoint(
   ctx: ServiceContext,
   principal: AuthenticatedUser,
