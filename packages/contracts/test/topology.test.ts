@@ -35,4 +35,11 @@ describe('topology', () => {
     expect(bound(EventRoutingKeys.notificationCreated)).toBe(false);
     expect(bound(EventRoutingKeys.notificationUpdated)).toBe(false);
   });
+
+  it("binds the notification service's refusals of a run's step to the workflows service's queue only", () => {
+    const boundTo = (queue: { bindings: readonly { exchange: string; routingKey: string }[] }, key: string) =>
+      queue.bindings.some((binding) => binding.exchange === 'events' && matches(binding.routingKey, key));
+    expect(boundTo(DurableQueues.workflowEvents, EventRoutingKeys.workflowStepRefused)).toBe(true);
+    expect(bound(EventRoutingKeys.workflowStepRefused)).toBe(false);
+  });
 });

@@ -67,7 +67,17 @@ export const RunDetail = Type.Object(
       }),
     ),
     notifications: Type.Array(
-      Type.Object({ stepId: Type.String(), channel: Type.String(), notificationId: Type.String() }),
+      Type.Object({
+        stepId: Type.String(),
+        channel: Type.String(),
+        notificationId: Type.String(),
+        refused: Type.Optional(
+          Type.Object(
+            { code: Type.String(), reason: Type.String(), at: Instant },
+            { description: 'the notification service refused this send: nothing was created under the id' },
+          ),
+        ),
+      }),
     ),
     engagement: Type.Array(Type.Object({ notificationId: Type.String(), kind: Type.String(), at: Instant })),
     digest: Type.Optional(Type.Object({ eventCount: Type.Integer() })),

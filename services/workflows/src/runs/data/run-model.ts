@@ -23,6 +23,15 @@ export interface RunSend {
   publishedAt?: Date;
 }
 
+/** A channel step's send the notification service refused for good (`workflow.step.refused`). */
+export interface RunRefusal {
+  notificationId: string;
+  stepId: string;
+  code: string;
+  reason: string;
+  at: Date;
+}
+
 /** Something that happened to one of the run's notifications (notification.created / .updated). */
 export interface RunEngagement {
   notificationId: string;
@@ -86,6 +95,8 @@ export interface RunRecord {
   history: StepOutcome[];
   sends: RunSend[];
   engagement: RunEngagement[];
+  /** sends the notification service refused (the run ended `failed`); absent on runs never refused */
+  refusals?: RunRefusal[];
   /** `cancel-on` steps passed: the run is cancelled when one of these happens */
   cancelOn: { event: 'read' | 'seen' | 'delivered'; stepId: string }[];
   /** a digest's output: the events gathered, in order */
@@ -122,6 +133,7 @@ const runSchema = new Schema<RunRecord>(
     history: { type: Schema.Types.Mixed, default: [] },
     sends: { type: Schema.Types.Mixed, default: [] },
     engagement: { type: Schema.Types.Mixed, default: [] },
+    refusals: { type: Schema.Types.Mixed, default: undefined },
     cancelOn: { type: Schema.Types.Mixed, default: [] },
     digest: Schema.Types.Mixed,
     digestedInto: String,

@@ -32,7 +32,13 @@ export interface RunDetail extends RunSummary {
     notificationId?: string;
     detail?: string;
   }[];
-  notifications: { stepId: string; channel: string; notificationId: string }[];
+  notifications: {
+    stepId: string;
+    channel: string;
+    notificationId: string;
+    /** the notification service refused this send: nothing was created under the id */
+    refused?: { code: string; reason: string; at: string };
+  }[];
   engagement: { notificationId: string; kind: string; at: string }[];
   digest?: { eventCount: number };
   digestedInto?: string;
