@@ -27,6 +27,30 @@ export const TriggerBody = Type.Object(
   strict,
 );
 
+export const ApplicationEventBody = Type.Object(
+  {
+    key: Type.String({
+      pattern: '^[a-z0-9][a-z0-9_.:-]{0,63}$',
+      description: 'the event key a `cancel-on` step names, e.g. payment.received',
+    }),
+    recipient: Type.Union(
+      [
+        Type.Object({ subscriberId: Type.String({ pattern: '^[A-Za-z0-9._:@-]{1,128}$' }) }, strict),
+        Type.Object({ userId: Type.String({ minLength: 1, maxLength: 64 }) }, strict),
+      ],
+      { description: 'whose runs: exactly one of subscriberId or userId' },
+    ),
+    transactionId: Type.Optional(TransactionId),
+    data: Type.Optional(
+      Type.Record(Type.String({ maxLength: 128 }), Type.Unknown(), {
+        maxProperties: 64,
+        description: 'kept on the runs it cancels, at most 8 KB serialised',
+      }),
+    ),
+  },
+  strict,
+);
+
 export const TriggerParams = Type.Object({ key: Type.String({ minLength: 1, maxLength: 128 }) }, strict);
 export const RunParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, strict);
 export const CancelTransactionBody = Type.Object({ transactionId: TransactionId }, strict);
@@ -82,6 +106,16 @@ export const RunDetail = Type.Object(
     engagement: Type.Array(Type.Object({ notificationId: Type.String(), kind: Type.String(), at: Instant })),
     digest: Type.Optional(Type.Object({ eventCount: Type.Integer() })),
     digestedInto: Type.Optional(Type.String()),
+    cancelledBy: Type.Optional(
+      Type.Object(
+        {
+          event: Type.String(),
+          data: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+          at: Instant,
+        },
+        { description: 'the application event (POST /workflows/events) that cancelled the run' },
+      ),
+    ),
   },
   { title: 'WorkflowRun' },
 );

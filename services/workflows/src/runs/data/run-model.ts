@@ -97,8 +97,14 @@ export interface RunRecord {
   engagement: RunEngagement[];
   /** sends the notification service refused (the run ended `failed`); absent on runs never refused */
   refusals?: RunRefusal[];
-  /** `cancel-on` steps passed: the run is cancelled when one of these happens */
-  cancelOn: { event: 'read' | 'seen' | 'delivered'; stepId: string }[];
+  /**
+   * `cancel-on` steps passed: the run is cancelled when one of these happens.
+   * An engagement event names the channel step it watches (`stepId`); an
+   * application event key (`custom`) names the cancel-on step itself.
+   */
+  cancelOn: { event: string; stepId: string; custom?: boolean }[];
+  /** the application event that cancelled the run (`POST /workflows/events`) */
+  cancelledBy?: { event: string; data?: Record<string, unknown>; at: Date; by: string };
   /** a digest's output: the events gathered, in order */
   digest?: { events: DigestEvent[] } | null;
   /** for a run gathered into another's digest: that run */
@@ -135,6 +141,7 @@ const runSchema = new Schema<RunRecord>(
     engagement: { type: Schema.Types.Mixed, default: [] },
     refusals: { type: Schema.Types.Mixed, default: undefined },
     cancelOn: { type: Schema.Types.Mixed, default: [] },
+    cancelledBy: Schema.Types.Mixed,
     digest: Schema.Types.Mixed,
     digestedInto: String,
     announcements: { type: Schema.Types.Mixed, default: undefined },

@@ -4,6 +4,7 @@ import { type ServiceContext } from '../../kernel/context';
 import { durationMs, valueAt } from '../../kernel/durations';
 import {
   END,
+  isEngagementEvent,
   type BranchStep,
   type CancelOnStep,
   type ChannelStep,
@@ -263,7 +264,16 @@ function branchStep(run: RunRecord, step: BranchStep, now: Date, at: number): Tr
 }
 
 function cancelOnStep(run: RunRecord, step: CancelOnStep, now: Date, at: number): Transition {
-  if (happened(run, step.step, step.event)) {
+  if (!isEngagementEvent(step.event)) {
+    // an application's event: armed from here on, for `POST /workflows/events`
+    return {
+      kind: 'move',
+      to: indexOf(run, step.next, at),
+      push: { cancelOn: { event: step.event, stepId: step.id, custom: true } },
+      outcome: outcome(step, 'armed', now, { detail: `event ${step.event}` }),
+    };
+  }
+  if (happened(run, step.step!, step.event)) {
     return {
       kind: 'end',
       status: 'cancelled',
@@ -273,7 +283,7 @@ function cancelOnStep(run: RunRecord, step: CancelOnStep, now: Date, at: number)
   return {
     kind: 'move',
     to: indexOf(run, step.next, at),
-    push: { cancelOn: { event: step.event, stepId: step.step } },
+    push: { cancelOn: { event: step.event, stepId: step.step! } },
     outcome: outcome(step, 'armed', now, { detail: `${step.event} of ${step.step}` }),
   };
 }

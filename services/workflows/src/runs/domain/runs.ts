@@ -9,7 +9,7 @@ import { type RunDetail, type RunListQuery, type RunSummary } from './types';
 import { runDetail, runSummary } from './views';
 
 /** A run is visible to whoever triggered it (the key or the admin) and to every admin; others see 404. */
-function ownFilter(principal: AuthenticatedUser): Record<string, unknown> {
+export function ownFilter(principal: AuthenticatedUser): Record<string, unknown> {
   return principal.role === 'admin' ? {} : { 'sender.id': principal.id };
 }
 

@@ -7,6 +7,14 @@ export interface TriggerInput {
   transactionId?: string;
 }
 
+/** `POST /workflows/events`: an application's own event, for one recipient. */
+export interface ApplicationEventInput {
+  key: string;
+  recipient: { subscriberId: string } | { userId: string };
+  transactionId?: string;
+  data?: Record<string, unknown>;
+}
+
 export interface RunSummary {
   id: string;
   workflowKey: string;
@@ -42,6 +50,7 @@ export interface RunDetail extends RunSummary {
   engagement: { notificationId: string; kind: string; at: string }[];
   digest?: { eventCount: number };
   digestedInto?: string;
+  cancelledBy?: { event: string; data?: Record<string, unknown>; at: string };
 }
 
 export interface RunListQuery {

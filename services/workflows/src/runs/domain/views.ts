@@ -49,5 +49,14 @@ export function runDetail(run: RunRecord): RunDetail {
     })),
     ...(run.digest ? { digest: { eventCount: run.digest.events.length } } : {}),
     ...(run.digestedInto ? { digestedInto: run.digestedInto } : {}),
+    ...(run.cancelledBy
+      ? {
+          cancelledBy: {
+            event: run.cancelledBy.event,
+            ...(run.cancelledBy.data ? { data: run.cancelledBy.data } : {}),
+            at: iso(run.cancelledBy.at),
+          },
+        }
+      : {}),
   };
 }
