@@ -1,8 +1,10 @@
+import { Type } from '@sinclair/typebox';
 import { type HttpApp, type ScopeRoutes } from '@herald/runtime/http';
 import { type ServiceContext } from '../kernel/context';
 import { AUTHENTICATED_SECURITY } from '../kernel/openapi';
 import {
   createWorkflow,
+  deleteWorkflow,
   getWorkflow,
   getWorkflowVersion,
   listWorkflows,
@@ -10,6 +12,7 @@ import {
 } from './domain/definitions';
 import {
   CreateWorkflowBody,
+  DeleteQuery,
   KeyParams,
   ReplaceWorkflowBody,
   VersionParams,
@@ -80,6 +83,27 @@ function registerDefinitionRoutes(app: HttpApp, ctx: ServiceContext): void {
       },
     },
     async (request) => replaceWorkflow(ctx, request.params.key, request.body, request.user.id),
+  );
+
+  app.delete(
+    '/:key',
+    {
+      schema: {
+        tags,
+        security,
+        summary:
+          'Delete a workflow: 404 to GET and trigger from now on, the key free to create again; its runs finish on their version (cancelRuns=true: cancelled)',
+        params: KeyParams,
+        querystring: DeleteQuery,
+        response: { 204: Type.Null(), ...errors },
+      },
+    },
+    async (request, reply) => {
+      await deleteWorkflow(ctx, request.params.key, request.user.id, {
+        cancelRuns: request.query.cancelRuns === true,
+      });
+      return reply.code(204).send(null);
+    },
   );
 
   app.get(

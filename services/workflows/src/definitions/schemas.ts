@@ -34,6 +34,17 @@ const definitionFields = {
 export const CreateWorkflowBody = Type.Object({ key: WorkflowKey, ...definitionFields }, strict);
 export const ReplaceWorkflowBody = Type.Object(definitionFields, strict);
 export const KeyParams = Type.Object({ key: WorkflowKey }, strict);
+export const DeleteQuery = Type.Object(
+  {
+    cancelRuns: Type.Optional(
+      Type.Boolean({
+        default: false,
+        description: 'also cancel its active runs (by default they finish on the version they started with)',
+      }),
+    ),
+  },
+  strict,
+);
 export const VersionParams = Type.Object({ key: WorkflowKey, version: Type.Integer({ minimum: 1 }) }, strict);
 
 export const WorkflowView = Type.Object(

@@ -58,7 +58,7 @@ export async function listRuns(
 }
 
 /** Ends an active run `cancelled`: whatever it was waiting for never happens, no further step runs. */
-async function cancelActive(ctx: ServiceContext, filter: Record<string, unknown>, detail: string) {
+export async function cancelActive(ctx: ServiceContext, filter: Record<string, unknown>, detail: string) {
   const now = ctx.now();
   return ctx.models.runs.updateMany(
     { ...filter, status: 'active' },
