@@ -10,13 +10,17 @@ import {
   listWorkflows,
   replaceWorkflow,
 } from './domain/definitions';
+import { previewDefinition, previewVersion } from './domain/preview';
 import {
   CreateWorkflowBody,
   DeleteQuery,
   KeyParams,
+  PreviewDefinitionBody,
+  PreviewVersionBody,
   ReplaceWorkflowBody,
   VersionParams,
   WorkflowList,
+  WorkflowPlan,
   WorkflowView,
   errors,
 } from './schemas';
@@ -41,6 +45,41 @@ function registerDefinitionRoutes(app: HttpApp, ctx: ServiceContext): void {
       const { key, ...input } = request.body;
       return reply.code(201).send(await createWorkflow(ctx, key, input, request.user.id));
     },
+  );
+
+  app.post(
+    '/preview',
+    {
+      schema: {
+        tags,
+        security,
+        summary:
+          'The plan of an unsaved definition with sample data from a simulated start: each step, what it would do and when; nothing is sent or stored (400 names each bad step, as create)',
+        body: PreviewDefinitionBody,
+        response: { 200: WorkflowPlan, ...errors },
+      },
+    },
+    async (request) => {
+      const { data, startAt, key, ...definition } = request.body;
+      void key;
+      return previewDefinition(ctx, definition, { data, startAt });
+    },
+  );
+
+  app.post(
+    '/:key/preview',
+    {
+      schema: {
+        tags,
+        security,
+        summary:
+          'The plan of a saved version (default: the current one) with sample data; nothing is sent or stored',
+        params: KeyParams,
+        body: PreviewVersionBody,
+        response: { 200: WorkflowPlan, ...errors },
+      },
+    },
+    async (request) => previewVersion(ctx, request.params.key, request.body),
   );
 
   app.get(

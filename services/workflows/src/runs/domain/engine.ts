@@ -54,6 +54,24 @@ export function runData(run: Pick<RunRecord, 'dataJson'>): Record<string, unknow
   return JSON.parse(run.dataJson) as Record<string, unknown>;
 }
 
+/** The time at a path of the data (an ISO string or epoch milliseconds), or undefined when it is not one. */
+export function timeAt(data: Record<string, unknown>, path: string): Date | undefined {
+  const value = valueAt(data, path);
+  const parsed = typeof value === 'string' || typeof value === 'number' ? new Date(value) : undefined;
+  return parsed && !Number.isNaN(parsed.getTime()) ? parsed : undefined;
+}
+
+/** A branch's data condition: `equals` (as JSON), `exists`, or else the value's truthiness. */
+export function dataConditionHolds(
+  condition: Exclude<BranchStep['if'], { event: unknown }>,
+  data: Record<string, unknown>,
+): boolean {
+  const value = valueAt(data, condition.data);
+  if ('equals' in condition) return JSON.stringify(value) === JSON.stringify(condition.equals);
+  if (condition.exists !== undefined) return (value !== undefined) === condition.exists;
+  return Boolean(value);
+}
+
 /** The index of a jump target (`end` is past the last step); the following step when none is given. */
 function indexOf(run: RunRecord, target: string | undefined, from: number): number {
   if (target === undefined) return from + 1;
@@ -174,9 +192,8 @@ function delayStep(run: RunRecord, step: DelayStep, now: Date, at: number): Tran
   let until: Date | undefined;
   if (step.duration) until = new Date(now.getTime() + durationMs(step.duration)!);
   else {
-    const value = valueAt(runData(run), step.until!);
-    const parsed = typeof value === 'string' || typeof value === 'number' ? new Date(value) : undefined;
-    if (!parsed || Number.isNaN(parsed.getTime())) {
+    const parsed = timeAt(runData(run), step.until!);
+    if (!parsed) {
       return {
         kind: 'move',
         to: indexOf(run, step.next, at),
@@ -251,14 +268,10 @@ async function throttleStep(
 
 function branchStep(run: RunRecord, step: BranchStep, now: Date, at: number): Transition {
   const condition = step.if;
-  let holds: boolean;
-  if ('event' in condition) holds = happened(run, condition.step, condition.event);
-  else {
-    const value = valueAt(runData(run), condition.data);
-    if ('equals' in condition) holds = JSON.stringify(value) === JSON.stringify(condition.equals);
-    else if (condition.exists !== undefined) holds = (value !== undefined) === condition.exists;
-    else holds = Boolean(value);
-  }
+  const holds =
+    'event' in condition
+      ? happened(run, condition.step, condition.event)
+      : dataConditionHolds(condition, runData(run));
   const target = holds ? (step.then ?? step.next) : (step.else ?? step.next);
   return { kind: 'move', to: indexOf(run, target, at), outcome: outcome(step, holds ? 'then' : 'else', now) };
 }
