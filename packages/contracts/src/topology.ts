@@ -99,7 +99,8 @@ export const DurableQueues = {
    * The workflows service's inbox: what became of the notifications its runs
    * made (created, read, delivered; only those: the notification service
    * sends them on under the `workflows.notification.*` keys), the steps the
-   * notification service refused, which templates exist, and auth's API keys.
+   * notification service refused, which templates exist, auth's API keys,
+   * and auth's topics and their members (triggers to a topic).
    */
   workflowEvents: {
     name: Queues.workflowEvents,
@@ -111,6 +112,7 @@ export const DurableQueues = {
       { exchange: 'events', routingKey: EventRoutingKeys.workflowStepRefused },
       { exchange: 'events', routingKey: EventRoutingKeys.templateChanged },
       { exchange: 'events', routingKey: 'apikey.*' },
+      { exchange: 'events', routingKey: 'topic.*' },
     ],
   },
 } as const satisfies Record<string, DurableQueueDeclaration>;

@@ -5,12 +5,16 @@ import {
   NotificationCreatedMessage,
   NotificationUpdatedMessage,
   TemplateChangedMessage,
+  TopicDeletedMessage,
+  TopicMembersChangedMessage,
+  TopicUpsertedMessage,
   WorkflowStepRefusedMessage,
 } from '@herald/contracts';
 import { onApiKeyUpserted } from '../api-keys/consumers';
 import { type ServiceContext } from '../kernel/context';
 import { onNotificationCreated, onNotificationUpdated, onStepRefused } from '../runs/consumers';
 import { onTemplateChanged } from '../templates/consumers';
+import { onTopicDeleted, onTopicMembersChanged, onTopicUpserted } from '../topics/consumers';
 
 /** Every message type this queue carries; anything else is dead-lettered unseen. */
 export const WorkflowEventsMessage = Type.Union([
@@ -19,6 +23,9 @@ export const WorkflowEventsMessage = Type.Union([
   WorkflowStepRefusedMessage,
   TemplateChangedMessage,
   ApiKeyUpsertedMessage,
+  TopicUpsertedMessage,
+  TopicDeletedMessage,
+  TopicMembersChangedMessage,
 ]);
 
 /**
@@ -44,6 +51,12 @@ export function startWorkflowEventsConsumer(ctx: ServiceContext) {
           return onTemplateChanged(ctx, message);
         case MessageTypes.apiKeyUpserted:
           return onApiKeyUpserted(ctx, message);
+        case MessageTypes.topicUpserted:
+          return onTopicUpserted(ctx, message);
+        case MessageTypes.topicDeleted:
+          return onTopicDeleted(ctx, message);
+        case MessageTypes.topicMembersChanged:
+          return onTopicMembersChanged(ctx, message);
       }
     },
   });

@@ -33,7 +33,8 @@ function registerTriggerRoutes(app: HttpApp, ctx: ServiceContext): void {
       schema: {
         tags,
         security,
-        summary: 'Start one run per recipient (1–1,000); 404 for an unknown workflow',
+        summary:
+          'Start one run per recipient (1–1,000, or each live member of a topic, at most 10,000); 404 for an unknown workflow or topic, 422 for a topic too large',
         params: TriggerParams,
         body: TriggerBody,
         response: { 202: TriggerAccepted, ...errors },

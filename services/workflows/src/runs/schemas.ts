@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { CursorQuery, ProblemDetails, WorkflowRecipient } from '@herald/contracts';
+import { CursorQuery, ProblemDetails, TopicKey, WorkflowRecipient } from '@herald/contracts';
 
 const strict = { additionalProperties: false } as const;
 const Instant = Type.String({ format: 'date-time' });
@@ -15,7 +15,16 @@ export const TransactionId = Type.String({
 
 export const TriggerBody = Type.Object(
   {
-    recipients: Type.Array(WorkflowRecipient, { minItems: 1, maxItems: MAX_RECIPIENTS }),
+    recipients: Type.Union(
+      [
+        Type.Array(WorkflowRecipient, { minItems: 1, maxItems: MAX_RECIPIENTS }),
+        Type.Object({ topic: TopicKey }, strict),
+      ],
+      {
+        description:
+          '1–1,000 recipients, or { topic }: one run per live member of an auth topic (at most 10,000 members)',
+      },
+    ),
     data: Type.Optional(
       Type.Record(Type.String({ maxLength: 128 }), Type.Unknown(), {
         maxProperties: 64,
@@ -149,4 +158,5 @@ export const errors = {
   403: ProblemDetails,
   404: ProblemDetails,
   409: ProblemDetails,
+  422: ProblemDetails,
 };

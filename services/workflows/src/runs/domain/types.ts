@@ -2,7 +2,8 @@ import { type WorkflowRecipient } from '@herald/contracts';
 
 /** `POST /workflows/{key}/trigger`, in the domain's terms. */
 export interface TriggerInput {
-  recipients: WorkflowRecipient[];
+  /** the recipients, or an auth topic: one run per live member (as `{ subscriberId }`) */
+  recipients: WorkflowRecipient[] | { topic: string };
   data?: Record<string, unknown>;
   transactionId?: string;
 }
