@@ -1,7 +1,7 @@
 import { ConflictError, NotFoundError } from '@herald/runtime';
 import { isDuplicateKeyError } from '@herald/runtime/mongo';
 import { type ServiceContext } from '../../kernel/context';
-import { cancelActive } from '../../runs/domain/runs';
+import { cancelActive } from '../../runs/domain/cancel';
 import { liveTemplates } from '../../templates/domain/known-templates';
 import { type WorkflowRecord, type WorkflowVersionRecord } from '../data/definition-model';
 import { type DefinitionInput, type StepDefinition, type WorkflowView } from './types';
