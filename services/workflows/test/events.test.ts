@@ -141,3 +141,34 @@ describe('application events', () => {
     expect(response.json().cancelled.sort()).toEqual([first, second].sort());
   });
 });
+
+describe('application events: the per-key rate limit', () => {
+  let h: Harness;
+  let clock = Date.parse('2026-08-04T09:00:00.000Z');
+  const now = () => new Date(clock);
+  beforeAll(async () => {
+    h = await startHarness('wf-app-events-limit', { now, settings: { apiKeyRateLimitPerSecond: 2 } });
+  });
+  afterAll(() => h.close());
+
+  it('shares the trigger’s per-key limit: past it 429 with Retry-After, again once the clock moves', async () => {
+    const { key } = await h.createApiKey(['notifications:send']);
+    const post = () =>
+      h.request('POST', '/api/v1/workflows/events', {
+        token: key,
+        body: { key: 'payment.received', recipient: { subscriberId: 'cus-1' } },
+      });
+    expect((await post()).statusCode).toBe(200);
+    // a trigger spends from the same bucket (404: no such workflow, but counted)
+    const trigger = await h.request('POST', '/api/v1/workflows/none/trigger', {
+      token: key,
+      body: { recipients: [{ subscriberId: 'cus-1' }] },
+    });
+    expect(trigger.statusCode).toBe(404);
+    const limited = await post();
+    expect(limited.statusCode).toBe(429);
+    expect(limited.headers['retry-after']).toBe('1');
+    clock += 1_000;
+    expect((await post()).statusCode).toBe(200);
+  });
+});
