@@ -6,7 +6,7 @@ import { buildApp, type WorkflowsApp } from '../../services/workflows/src/app';
  * Escalation through both services on one broker, each on its own
  * database, one clock the test moves: the workflows service's runs, the
  * notification service's notifications and delivery jobs. Nothing between
- * them but contracts: workflow.send, notification.*, template.changed,
+ * them but contracts: workflow.send, workflow.step.refused, notification.*, template.changed,
  * apikey.upserted.
  */
 describe('workflows and notifications together', () => {
@@ -69,6 +69,19 @@ describe('workflows and notifications together', () => {
       },
     });
     expect(defined.statusCode).toBe(201);
+    const later = await wf.inject({
+      method: 'POST',
+      url: '/api/v1/workflows',
+      headers: { authorization: `Bearer ${admin}` },
+      payload: {
+        key: 'invoice-later',
+        steps: [
+          { id: 'wait', type: 'delay', duration: '30m' },
+          { id: 'mail', type: 'channel', channel: 'email', template: 'invoice-due' },
+        ],
+      },
+    });
+    expect(later.statusCode).toBe(201);
   });
   afterAll(async () => {
     await wf?.close();
@@ -149,5 +162,39 @@ describe('workflows and notifications together', () => {
     expect(await emailsTo(ignorer.email)).toHaveLength(1);
     expect(sent[0].payload.content.subject).toBe('Invoice F-2 is due');
     expect(await emailsTo(reader.email)).toEqual([]);
+  });
+
+  it('a step the notification service refuses (the key revoked during the delay) ends the run failed, nothing sent', async () => {
+    const user = await h.registerUser();
+    const revocable = await h.createApiKey(['notifications:send']);
+    await waitFor(() => wf.context.models.apiKeys.exists({ _id: revocable.snapshot.keyId }));
+    const started = await wf.inject({
+      method: 'POST',
+      url: '/api/v1/workflows/invoice-later/trigger',
+      headers: { authorization: `Bearer ${revocable.key}` },
+      payload: { recipients: [{ userId: user.userId }], data: { invoice: 'F-9' } },
+    });
+    expect(started.statusCode).toBe(202);
+    const runId = started.json().runs[0].id as string;
+    await wf.context.background.drain(15_000);
+    // auth revokes the key while the run waits
+    await h.publishApiKey({ ...revocable.snapshot, revokedAt: now().toISOString(), revision: 2 });
+
+    clock += 30 * 60_000;
+    await wf.poller.runOnce();
+    const failed = await waitFor(
+      async () => {
+        const run = await runOf(runId);
+        return run?.status === 'failed' ? run : undefined;
+      },
+      { description: 'the refusal reaching the run' },
+    );
+    expect(failed.history.at(-1)).toMatchObject({
+      stepId: 'mail',
+      outcome: 'refused',
+      detail: expect.stringContaining('sender_key_invalid'),
+    });
+    expect(await h.stored(failed.sends[0]!.notificationId)).toBeNull();
+    expect(await emailsTo(user.email)).toEqual([]);
   });
 });

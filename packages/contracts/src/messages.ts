@@ -20,7 +20,12 @@ import { MessageTypes, MessageVersions, type MessageType } from './message-types
 import { EventRoutingKeys, type EventRoutingKey } from './names';
 import { NotificationCreatedMessage, NotificationUpdatedMessage } from './notification-messages';
 import { NotificationStatusMessage } from './sender-messages';
-import { TemplateChangedMessage, WorkflowRunChangedMessage, WorkflowSendMessage } from './workflow-messages';
+import {
+  TemplateChangedMessage,
+  WorkflowRunChangedMessage,
+  WorkflowSendMessage,
+  WorkflowStepRefusedMessage,
+} from './workflow-messages';
 import { TopicDeletedMessage, TopicMembersChangedMessage, TopicUpsertedMessage } from './topic-messages';
 import { UserRegisteredMessage, UserUpdatedMessage, VerificationRequestedMessage } from './user-messages';
 
@@ -44,6 +49,7 @@ export const MessageSchemas = {
   [MessageTypes.workflowSend]: WorkflowSendMessage,
   [MessageTypes.templateChanged]: TemplateChangedMessage,
   [MessageTypes.workflowRunChanged]: WorkflowRunChangedMessage,
+  [MessageTypes.workflowStepRefused]: WorkflowStepRefusedMessage,
   [MessageTypes.topicUpserted]: TopicUpsertedMessage,
   [MessageTypes.topicDeleted]: TopicDeletedMessage,
   [MessageTypes.topicMembersChanged]: TopicMembersChangedMessage,
@@ -78,6 +84,7 @@ export const EventRoutingKeyByMessageType: Record<EventMessageType, EventRouting
   [MessageTypes.workflowSend]: EventRoutingKeys.workflowSend,
   [MessageTypes.templateChanged]: EventRoutingKeys.templateChanged,
   [MessageTypes.workflowRunChanged]: EventRoutingKeys.workflowRunChanged,
+  [MessageTypes.workflowStepRefused]: EventRoutingKeys.workflowStepRefused,
   [MessageTypes.topicUpserted]: EventRoutingKeys.topicUpserted,
   [MessageTypes.topicDeleted]: EventRoutingKeys.topicDeleted,
   [MessageTypes.topicMembersChanged]: EventRoutingKeys.topicMembersChanged,

@@ -73,6 +73,8 @@ export const EventRoutingKeys = {
   templateChanged: 'template.changed',
   /** workflows → notification (outgoing webhooks): a run started or ended */
   workflowRunChanged: 'workflow.run.changed',
+  /** notification → workflows: a run's `workflow.send` was refused for good (the run ends `failed`) */
+  workflowStepRefused: 'workflow.step.refused',
   topicUpserted: 'topic.upserted',
   topicDeleted: 'topic.deleted',
   topicMembersChanged: 'topic.members_changed',

@@ -98,8 +98,9 @@ export const DurableQueues = {
   /**
    * The workflows service's inbox: what became of the notifications its runs
    * made (created, read, delivered; only those: the notification service
-   * sends them on under the `workflows.notification.*` keys), which templates
-   * exist, and auth's API keys.
+   * sends them on under the `workflows.notification.*` keys), the steps the
+   * notification service refused, which templates exist, auth's API keys,
+   * and auth's topics and their members (triggers to a topic).
    */
   workflowEvents: {
     name: Queues.workflowEvents,
@@ -108,8 +109,10 @@ export const DurableQueues = {
     bindings: [
       { exchange: 'events', routingKey: EventRoutingKeys.runNotificationCreated },
       { exchange: 'events', routingKey: EventRoutingKeys.runNotificationUpdated },
+      { exchange: 'events', routingKey: EventRoutingKeys.workflowStepRefused },
       { exchange: 'events', routingKey: EventRoutingKeys.templateChanged },
       { exchange: 'events', routingKey: 'apikey.*' },
+      { exchange: 'events', routingKey: 'topic.*' },
     ],
   },
 } as const satisfies Record<string, DurableQueueDeclaration>;

@@ -15,6 +15,10 @@ import { DateTime, EmailAddress, PhoneNumber } from './primitives';
  * - `template.changed` (notification → workflows): which templates exist
  *   and on which channels, so a definition naming a missing template is
  *   refused when it is saved (the workflows service's read model).
+ * - `workflow.step.refused` (notification → workflows): a `workflow.send`
+ *   the notification service will never turn into a notification (the
+ *   sender's key revoked, an unknown category, a template gone, a recipient
+ *   it may not notify…): the run records the step failed and ends `failed`.
  * The run learns what became of its notifications from `notification.created`
  * and `notification.updated`, which the notification service already publishes.
  */
@@ -133,3 +137,28 @@ export const WorkflowRunChangedMessage = Envelope(
   WorkflowRunChangedPayload,
 );
 export type WorkflowRunChangedMessage = Static<typeof WorkflowRunChangedMessage>;
+
+/**
+ * `workflow.step.refused` (notification → workflows): the notification
+ * service refused a run's `workflow.send` for good (it would refuse it the
+ * same way every time), so no notification exists under `notificationId`.
+ * Published again on every redelivery of the send; the run applies it once.
+ */
+export const WorkflowStepRefusedPayload = Type.Object({
+  runId: Type.String({ minLength: 1, maxLength: 64 }),
+  stepId: Type.String({ minLength: 1, maxLength: 64 }),
+  notificationId: Type.String({ pattern: '^[0-9a-f]{24}$' }),
+  /** the refusal's stable code, e.g. `sender_key_invalid`, `unknown_category`, `template_not_found` */
+  code: Type.String({ minLength: 1, maxLength: 64 }),
+  /** what was wrong, for the run's history (never secrets) */
+  reason: Type.String({ maxLength: 500 }),
+  at: DateTime,
+});
+export type WorkflowStepRefusedPayload = Static<typeof WorkflowStepRefusedPayload>;
+
+export const WorkflowStepRefusedMessage = Envelope(
+  MessageTypes.workflowStepRefused,
+  MessageVersions[MessageTypes.workflowStepRefused],
+  WorkflowStepRefusedPayload,
+);
+export type WorkflowStepRefusedMessage = Static<typeof WorkflowStepRefusedMessage>;

@@ -30,6 +30,7 @@ describe('message routing', () => {
       'workflow.send': 'workflow.send',
       'template.changed': 'template.changed',
       'workflow.run.changed': 'workflow.run.changed',
+      'workflow.step.refused': 'workflow.step.refused',
       'topic.upserted': 'topic.upserted',
       'topic.deleted': 'topic.deleted',
       'topic.members_changed': 'topic.members_changed',

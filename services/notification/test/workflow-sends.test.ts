@@ -86,18 +86,66 @@ describe('workflow sends and template announcements', () => {
     expect(await h.models.notifications.countDocuments({ _id: id })).toBe(1);
   });
 
-  it('sends nothing for a revoked key: the command goes to the dead letters', async () => {
+  /** The `workflow.step.refused` answers on `tap` for one run, once `count` have come. */
+  async function refusals(tap: string, runId: string, count: number): Promise<Json[]> {
+    const got: Json[] = [];
+    await waitFor(
+      async () => {
+        got.push(...(await h.drain(tap)).filter((event: Json) => event.payload.runId === runId));
+        return got.length >= count;
+      },
+      { description: `${count} refusal(s) of run ${runId}`, timeoutMs: 15_000 },
+    );
+    return got;
+  }
+
+  it('sends nothing for a revoked key, and tells the run why (workflow.step.refused), on every redelivery', async () => {
+    const tap = await h.tapEvents(EventRoutingKeys.workflowStepRefused);
     const key = await h.createApiKey(['notifications:send']);
     await h.publishApiKey({ ...key.snapshot, revokedAt: new Date().toISOString(), revision: 2 });
     const message = command({
       sender: { kind: 'apikey', id: key.snapshot.keyId, role: 'admin', scopes: ['admin'] },
     });
     await h.publishEvent(EventRoutingKeys.workflowSend, message);
-    await waitFor(
-      async () => (await h.models.deadLetters.countDocuments({ messageId: message.messageId })) === 1,
-      { description: 'the command dead-lettered' },
-    );
+    const [refused] = await refusals(tap, message.payload.runId, 1);
+    expect(refused).toMatchObject({
+      type: 'workflow.step.refused',
+      correlationId: message.correlationId,
+      payload: {
+        runId: message.payload.runId,
+        stepId: 'email',
+        notificationId: message.payload.notificationId,
+        code: 'sender_key_invalid',
+        reason: expect.stringContaining(key.snapshot.keyId),
+      },
+    });
+    // redelivered (the workflows side applies the answer once): answered again, still nothing stored
+    await h.publishEvent(EventRoutingKeys.workflowSend, { ...message, messageId: randomUUID() });
+    await refusals(tap, message.payload.runId, 1);
+    // the answer is the outcome: acknowledged, not dead-lettered
+    expect(await h.models.deadLetters.countDocuments({ messageId: message.messageId })).toBe(0);
     expect(await h.stored(message.payload.notificationId)).toBeNull();
+  });
+
+  it('refuses a step naming an unknown category or a template that is gone, naming the reason', async () => {
+    const tap = await h.tapEvents(EventRoutingKeys.workflowStepRefused);
+    const key = await h.createApiKey(['notifications:send']);
+    const sender: WorkflowSendPayload['sender'] = {
+      kind: 'apikey',
+      id: key.snapshot.keyId,
+      role: 'user',
+      scopes: ['notifications:send'],
+    };
+    const uncategorised = command({ sender, category: 'no-such-category' });
+    const templateless = command({ sender, template: { key: 'no-such-template', data: {} } });
+    await h.publishEvent(EventRoutingKeys.workflowSend, uncategorised);
+    await h.publishEvent(EventRoutingKeys.workflowSend, templateless);
+    const [category] = await refusals(tap, uncategorised.payload.runId, 1);
+    const [template] = await refusals(tap, templateless.payload.runId, 1);
+    expect(category.payload.reason).toContain('no-such-category');
+    expect(template.payload.reason).toContain('no-such-template');
+    expect(await h.stored(uncategorised.payload.notificationId)).toBeNull();
+    expect(await h.stored(templateless.payload.notificationId)).toBeNull();
   });
 
   it("sends on to the workflows service the events of its runs' notifications, and of no other", async () => {

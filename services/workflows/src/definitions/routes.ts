@@ -1,19 +1,26 @@
+import { Type } from '@sinclair/typebox';
 import { type HttpApp, type ScopeRoutes } from '@herald/runtime/http';
 import { type ServiceContext } from '../kernel/context';
 import { AUTHENTICATED_SECURITY } from '../kernel/openapi';
 import {
   createWorkflow,
+  deleteWorkflow,
   getWorkflow,
   getWorkflowVersion,
   listWorkflows,
   replaceWorkflow,
 } from './domain/definitions';
+import { previewDefinition, previewVersion } from './domain/preview';
 import {
   CreateWorkflowBody,
+  DeleteQuery,
   KeyParams,
+  PreviewDefinitionBody,
+  PreviewVersionBody,
   ReplaceWorkflowBody,
   VersionParams,
   WorkflowList,
+  WorkflowPlan,
   WorkflowView,
   errors,
 } from './schemas';
@@ -38,6 +45,41 @@ function registerDefinitionRoutes(app: HttpApp, ctx: ServiceContext): void {
       const { key, ...input } = request.body;
       return reply.code(201).send(await createWorkflow(ctx, key, input, request.user.id));
     },
+  );
+
+  app.post(
+    '/preview',
+    {
+      schema: {
+        tags,
+        security,
+        summary:
+          'The plan of an unsaved definition with sample data from a simulated start: each step, what it would do and when; nothing is sent or stored (400 names each bad step, as create)',
+        body: PreviewDefinitionBody,
+        response: { 200: WorkflowPlan, ...errors },
+      },
+    },
+    async (request) => {
+      const { data, startAt, key, ...definition } = request.body;
+      void key;
+      return previewDefinition(ctx, definition, { data, startAt });
+    },
+  );
+
+  app.post(
+    '/:key/preview',
+    {
+      schema: {
+        tags,
+        security,
+        summary:
+          'The plan of a saved version (default: the current one) with sample data; nothing is sent or stored',
+        params: KeyParams,
+        body: PreviewVersionBody,
+        response: { 200: WorkflowPlan, ...errors },
+      },
+    },
+    async (request) => previewVersion(ctx, request.params.key, request.body),
   );
 
   app.get(
@@ -80,6 +122,27 @@ function registerDefinitionRoutes(app: HttpApp, ctx: ServiceContext): void {
       },
     },
     async (request) => replaceWorkflow(ctx, request.params.key, request.body, request.user.id),
+  );
+
+  app.delete(
+    '/:key',
+    {
+      schema: {
+        tags,
+        security,
+        summary:
+          'Delete a workflow: 404 to GET and trigger from now on, the key free to create again; its runs finish on their version (cancelRuns=true: cancelled)',
+        params: KeyParams,
+        querystring: DeleteQuery,
+        response: { 204: Type.Null(), ...errors },
+      },
+    },
+    async (request, reply) => {
+      await deleteWorkflow(ctx, request.params.key, request.user.id, {
+        cancelRuns: request.query.cancelRuns === true,
+      });
+      return reply.code(204).send(null);
+    },
   );
 
   app.get(

@@ -31,9 +31,74 @@ const definitionFields = {
   steps: Type.Array(StepBody, { minItems: 1, maxItems: 50 }),
 };
 
+const previewFields = {
+  data: Type.Optional(
+    Type.Record(Type.String({ maxLength: 128 }), Type.Unknown(), {
+      maxProperties: 64,
+      description:
+        'sample trigger data (at most 8 KB serialised): delays until a time and data branches read it',
+    }),
+  ),
+  startAt: Type.Optional(
+    Type.String({ format: 'date-time', description: 'the simulated trigger time (default: now)' }),
+  ),
+};
+
+export const PreviewDefinitionBody = Type.Object(
+  { key: Type.Optional(WorkflowKey), ...definitionFields, ...previewFields },
+  strict,
+);
+export const PreviewVersionBody = Type.Object(
+  { version: Type.Optional(Type.Integer({ minimum: 1 })), ...previewFields },
+  strict,
+);
+
+const PlannedStep = Type.Object({
+  id: Type.String(),
+  type: Type.String(),
+  reached: Type.Boolean({ description: 'whether the walk with this data runs the step' }),
+  at: Type.Optional(Type.String({ format: 'date-time' })),
+  does: Type.String(),
+  channel: Type.Optional(Type.String()),
+  template: Type.Optional(Type.String()),
+  until: Type.Optional(Type.String({ format: 'date-time', description: "a delay's or digest window's end" })),
+  keyValue: Type.Optional(Type.Unknown()),
+  limit: Type.Optional(Type.Integer()),
+  window: Type.Optional(Type.String()),
+  holds: Type.Optional(
+    Type.Union([Type.Boolean(), Type.Null()], {
+      description: "a branch's data condition on the sample data; null: an engagement, assumed not happened",
+    }),
+  ),
+  goesTo: Type.Optional(Type.String()),
+});
+
+export const WorkflowPlan = Type.Object(
+  {
+    key: Type.Optional(Type.String()),
+    version: Type.Optional(Type.Integer()),
+    startAt: Type.String({ format: 'date-time' }),
+    endsAt: Type.String({ format: 'date-time' }),
+    path: Type.Array(Type.String()),
+    steps: Type.Array(PlannedStep),
+  },
+  { title: 'WorkflowPlan' },
+);
+
 export const CreateWorkflowBody = Type.Object({ key: WorkflowKey, ...definitionFields }, strict);
 export const ReplaceWorkflowBody = Type.Object(definitionFields, strict);
 export const KeyParams = Type.Object({ key: WorkflowKey }, strict);
+export const DeleteQuery = Type.Object(
+  {
+    cancelRuns: Type.Optional(
+      Type.Boolean({
+        default: false,
+        description: 'also cancel its active runs (by default they finish on the version they started with)',
+      }),
+    ),
+  },
+  strict,
+);
 export const VersionParams = Type.Object({ key: WorkflowKey, version: Type.Integer({ minimum: 1 }) }, strict);
 
 export const WorkflowView = Type.Object(

@@ -20,6 +20,12 @@ import {
   type ThrottleWindowModel,
 } from '../runs/data/run-model';
 import { knownTemplateModel, type KnownTemplateModel } from '../templates/data/template-model';
+import {
+  topicMemberModel,
+  topicModel,
+  type TopicMemberModel,
+  type TopicModel,
+} from '../topics/data/topic-models';
 
 export interface Models {
   workflows: WorkflowModel;
@@ -31,6 +37,9 @@ export interface Models {
   templates: KnownTemplateModel;
   /** auth's API keys, from `apikey.upserted` */
   apiKeys: ApiKeyModel;
+  /** auth's topics and their members, from `topic.*` (triggers to a topic) */
+  topics: TopicModel;
+  topicMembers: TopicMemberModel;
 }
 
 /** Work started by a request that finishes after the response (advancing new runs). */
@@ -60,6 +69,8 @@ export function createModels(connection: Connection): Models {
     throttles: throttleWindowModel(connection),
     templates: knownTemplateModel(connection),
     apiKeys: apiKeyModel(connection),
+    topics: topicModel(connection),
+    topicMembers: topicMemberModel(connection),
   };
 }
 

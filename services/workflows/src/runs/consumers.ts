@@ -1,6 +1,11 @@
-import { type NotificationCreatedMessage, type NotificationUpdatedMessage } from '@herald/contracts';
+import {
+  type NotificationCreatedMessage,
+  type NotificationUpdatedMessage,
+  type WorkflowStepRefusedMessage,
+} from '@herald/contracts';
 import { type ServiceContext } from '../kernel/context';
 import { recordEngagement } from './domain/engagement';
+import { recordRefusal } from './domain/refusals';
 
 /** An in-app notification reached its inbox: delivered. */
 export function onNotificationCreated(
@@ -25,4 +30,9 @@ export async function onNotificationUpdated(
   if (change.kind === 'engagement' && (change.engagement === 'opened' || change.engagement === 'clicked')) {
     return recordEngagement(ctx, notificationId, 'seen', at);
   }
+}
+
+/** The notification service refused a run's step for good: the run ends `failed` with the reason. */
+export function onStepRefused(ctx: ServiceContext, message: WorkflowStepRefusedMessage): Promise<void> {
+  return recordRefusal(ctx, message.payload);
 }

@@ -2,8 +2,10 @@ import { type HttpApp, type ScopeRoutes } from '@herald/runtime/http';
 import { type ServiceContext } from '../kernel/context';
 import { AUTHENTICATED_SECURITY } from '../kernel/openapi';
 import { cancelRun, cancelTransaction, getRun, listRuns } from './domain/runs';
+import { postApplicationEvent } from './domain/events';
 import { triggerWorkflow } from './domain/trigger';
 import {
+  ApplicationEventBody,
   CancelTransactionBody,
   CancelTransactionResult,
   RunDetail,
@@ -31,7 +33,8 @@ function registerTriggerRoutes(app: HttpApp, ctx: ServiceContext): void {
       schema: {
         tags,
         security,
-        summary: 'Start one run per recipient (1–1,000); 404 for an unknown workflow',
+        summary:
+          'Start one run per recipient (1–1,000, or each live member of a topic, at most 10,000); 404 for an unknown workflow or topic, 422 for a topic too large',
         params: TriggerParams,
         body: TriggerBody,
         response: { 202: TriggerAccepted, ...errors },
@@ -53,6 +56,21 @@ function registerTriggerRoutes(app: HttpApp, ctx: ServiceContext): void {
       },
     },
     async (request) => cancelTransaction(ctx, request.user, request.body.transactionId),
+  );
+
+  app.post(
+    '/events',
+    {
+      schema: {
+        tags,
+        security,
+        summary:
+          'An application event for a recipient: cancels the caller’s active runs armed with cancel-on of that key (an admin: anyone’s)',
+        body: ApplicationEventBody,
+        response: { 200: CancelTransactionResult, ...errors },
+      },
+    },
+    async (request) => postApplicationEvent(ctx, request.user, request.body),
   );
 }
 

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { CursorQuery, ProblemDetails, WorkflowRecipient } from '@herald/contracts';
+import { CursorQuery, ProblemDetails, TopicKey, WorkflowRecipient } from '@herald/contracts';
 
 const strict = { additionalProperties: false } as const;
 const Instant = Type.String({ format: 'date-time' });
@@ -15,7 +15,16 @@ export const TransactionId = Type.String({
 
 export const TriggerBody = Type.Object(
   {
-    recipients: Type.Array(WorkflowRecipient, { minItems: 1, maxItems: MAX_RECIPIENTS }),
+    recipients: Type.Union(
+      [
+        Type.Array(WorkflowRecipient, { minItems: 1, maxItems: MAX_RECIPIENTS }),
+        Type.Object({ topic: TopicKey }, strict),
+      ],
+      {
+        description:
+          '1–1,000 recipients, or { topic }: one run per live member of an auth topic (at most 10,000 members)',
+      },
+    ),
     data: Type.Optional(
       Type.Record(Type.String({ maxLength: 128 }), Type.Unknown(), {
         maxProperties: 64,
@@ -23,6 +32,30 @@ export const TriggerBody = Type.Object(
       }),
     ),
     transactionId: Type.Optional(TransactionId),
+  },
+  strict,
+);
+
+export const ApplicationEventBody = Type.Object(
+  {
+    key: Type.String({
+      pattern: '^[a-z0-9][a-z0-9_.:-]{0,63}$',
+      description: 'the event key a `cancel-on` step names, e.g. payment.received',
+    }),
+    recipient: Type.Union(
+      [
+        Type.Object({ subscriberId: Type.String({ pattern: '^[A-Za-z0-9._:@-]{1,128}$' }) }, strict),
+        Type.Object({ userId: Type.String({ minLength: 1, maxLength: 64 }) }, strict),
+      ],
+      { description: 'whose runs: exactly one of subscriberId or userId' },
+    ),
+    transactionId: Type.Optional(TransactionId),
+    data: Type.Optional(
+      Type.Record(Type.String({ maxLength: 128 }), Type.Unknown(), {
+        maxProperties: 64,
+        description: 'kept on the runs it cancels, at most 8 KB serialised',
+      }),
+    ),
   },
   strict,
 );
@@ -67,11 +100,31 @@ export const RunDetail = Type.Object(
       }),
     ),
     notifications: Type.Array(
-      Type.Object({ stepId: Type.String(), channel: Type.String(), notificationId: Type.String() }),
+      Type.Object({
+        stepId: Type.String(),
+        channel: Type.String(),
+        notificationId: Type.String(),
+        refused: Type.Optional(
+          Type.Object(
+            { code: Type.String(), reason: Type.String(), at: Instant },
+            { description: 'the notification service refused this send: nothing was created under the id' },
+          ),
+        ),
+      }),
     ),
     engagement: Type.Array(Type.Object({ notificationId: Type.String(), kind: Type.String(), at: Instant })),
     digest: Type.Optional(Type.Object({ eventCount: Type.Integer() })),
     digestedInto: Type.Optional(Type.String()),
+    cancelledBy: Type.Optional(
+      Type.Object(
+        {
+          event: Type.String(),
+          data: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+          at: Instant,
+        },
+        { description: 'the application event (POST /workflows/events) that cancelled the run' },
+      ),
+    ),
   },
   { title: 'WorkflowRun' },
 );
@@ -105,4 +158,5 @@ export const errors = {
   403: ProblemDetails,
   404: ProblemDetails,
   409: ProblemDetails,
+  422: ProblemDetails,
 };

@@ -13,11 +13,19 @@ export interface DefinitionFields {
   createdBy: string;
 }
 
-/** The head of a workflow: its current version. An edit is one conditional write (version N → N+1). */
+/**
+ * The head of a workflow: its current version. An edit is one conditional
+ * write (version N → N+1). A deleted workflow keeps its head, marked
+ * `deletedAt` (gone for every read and trigger), so that creating the key
+ * again goes on numbering versions (N+1): a run's (key, version) never
+ * names two definitions.
+ */
 export interface WorkflowRecord extends DefinitionFields {
   _id: string;
   createdAt: Date;
   updatedAt: Date;
+  deletedAt?: Date | null;
+  deletedBy?: string | null;
 }
 
 /** Every version ever saved, immutable: runs keep their own copy of the steps they started with. */
@@ -38,7 +46,14 @@ const fields = {
 };
 
 const workflowSchema = new Schema<WorkflowRecord>(
-  { _id: { type: String, required: true }, ...fields, createdAt: Date, updatedAt: Date },
+  {
+    _id: { type: String, required: true },
+    ...fields,
+    createdAt: Date,
+    updatedAt: Date,
+    deletedAt: { type: Date, default: null },
+    deletedBy: { type: String, default: null },
+  },
   { collection: 'workflows', versionKey: false, minimize: false },
 );
 

@@ -1,6 +1,7 @@
 import { ConflictError, NotFoundError } from '@herald/runtime';
 import { isDuplicateKeyError } from '@herald/runtime/mongo';
 import { type ServiceContext } from '../../kernel/context';
+import { cancelActive } from '../../runs/domain/cancel';
 import { liveTemplates } from '../../templates/domain/known-templates';
 import { type WorkflowRecord, type WorkflowVersionRecord } from '../data/definition-model';
 import { type DefinitionInput, type StepDefinition, type WorkflowView } from './types';
@@ -42,9 +43,8 @@ function view(record: WorkflowRecord | WorkflowVersionRecord, updatedAt?: Date):
 }
 
 async function recordVersion(ctx: ServiceContext, head: WorkflowRecord): Promise<void> {
-  const { _id, updatedAt, createdAt, ...fields } = head;
-  void _id;
-  void createdAt;
+  const { _id, updatedAt, createdAt, deletedAt, deletedBy, ...fields } = head;
+  void [_id, createdAt, deletedAt, deletedBy];
   try {
     await ctx.models.versions.create({ ...fields, _id: `${head.key}@${head.version}`, createdAt: updatedAt });
   } catch (error) {
@@ -76,11 +76,64 @@ export async function createWorkflow(
   try {
     await ctx.models.workflows.create(head);
   } catch (error) {
-    if (isDuplicateKeyError(error)) throw new ConflictError('workflow_exists', `A workflow "${key}" exists`);
-    throw error;
+    if (!isDuplicateKeyError(error)) throw error;
+    const revived = await recreateDeleted(ctx, head);
+    if (!revived) throw new ConflictError('workflow_exists', `A workflow "${key}" exists`);
+    await recordVersion(ctx, revived);
+    return view(revived, now);
   }
   await recordVersion(ctx, head);
   return view(head, now);
+}
+
+/**
+ * Creating a key that was deleted: a new definition, numbered after the
+ * deleted one's last version (N+1), so runs of the old versions and of the
+ * new one never share a (key, version). Null when the key is not deleted.
+ */
+async function recreateDeleted(ctx: ServiceContext, head: WorkflowRecord): Promise<WorkflowRecord | null> {
+  const deleted = await ctx.models.workflows
+    .findOne({ _id: head._id, deletedAt: { $ne: null } })
+    .lean<WorkflowRecord>();
+  if (!deleted) return null;
+  const { _id, ...fields } = head;
+  const unset = Object.fromEntries(
+    (['name', 'description', 'category'] as const).filter((field) => !head[field]).map((field) => [field, 1]),
+  );
+  return ctx.models.workflows
+    .findOneAndUpdate(
+      { _id, deletedAt: { $ne: null }, version: deleted.version },
+      {
+        $set: { ...fields, version: deleted.version + 1, deletedAt: null, deletedBy: null },
+        ...(Object.keys(unset).length > 0 ? { $unset: unset } : {}),
+      },
+      { returnDocument: 'after' },
+    )
+    .lean<WorkflowRecord>();
+}
+
+/**
+ * Deletes a workflow: from now on it is not found (GET, PUT, versions,
+ * trigger: 404) and its key can be created again. Runs already started
+ * finish on the version they are pinned to (a run carries its own copy of
+ * the steps; a trigger answered 202 is a promise to its caller), unless
+ * `cancelRuns` asks to end them `cancelled` too. Returns how many it cancelled.
+ */
+export async function deleteWorkflow(
+  ctx: ServiceContext,
+  key: string,
+  actor: string,
+  options: { cancelRuns?: boolean } = {},
+): Promise<{ cancelledRuns: number }> {
+  const now = ctx.now();
+  const deleted = await ctx.models.workflows.updateOne(
+    { _id: key, deletedAt: null },
+    { $set: { deletedAt: now, deletedBy: actor, updatedAt: now } },
+  );
+  if (deleted.matchedCount === 0) throw workflowNotFound(key);
+  if (!options.cancelRuns) return { cancelledRuns: 0 };
+  const cancelled = await cancelActive(ctx, { workflowKey: key }, `workflow ${key} deleted by ${actor}`);
+  return { cancelledRuns: cancelled.modifiedCount };
 }
 
 /** Replaces a workflow's definition: version N+1, in one conditional write on the head. */
@@ -91,12 +144,12 @@ export async function replaceWorkflow(
   actor: string,
 ): Promise<WorkflowView> {
   const steps = await checkedSteps(ctx, input);
-  const current = await ctx.models.workflows.findById(key).lean<WorkflowRecord>();
+  const current = await ctx.models.workflows.findOne({ _id: key, deletedAt: null }).lean<WorkflowRecord>();
   if (!current) throw workflowNotFound(key);
   const now = ctx.now();
   const next = await ctx.models.workflows
     .findOneAndUpdate(
-      { _id: key, version: current.version },
+      { _id: key, version: current.version, deletedAt: null },
       {
         $set: {
           version: current.version + 1,
@@ -118,7 +171,7 @@ export async function replaceWorkflow(
 }
 
 export async function getWorkflow(ctx: ServiceContext, key: string): Promise<WorkflowView> {
-  const head = await ctx.models.workflows.findById(key).lean<WorkflowRecord>();
+  const head = await ctx.models.workflows.findOne({ _id: key, deletedAt: null }).lean<WorkflowRecord>();
   if (!head) throw workflowNotFound(key);
   return view(head, head.updatedAt);
 }
@@ -128,7 +181,10 @@ export async function getWorkflowVersion(
   key: string,
   version: number,
 ): Promise<WorkflowView> {
-  const stored = await ctx.models.versions.findById(`${key}@${version}`).lean<WorkflowVersionRecord>();
+  const live = await ctx.models.workflows.exists({ _id: key, deletedAt: null });
+  const stored = live
+    ? await ctx.models.versions.findById(`${key}@${version}`).lean<WorkflowVersionRecord>()
+    : null;
   if (!stored)
     throw new NotFoundError('workflow_version_not_found', `No version ${version} of workflow "${key}"`);
   return view(stored);
@@ -136,13 +192,17 @@ export async function getWorkflowVersion(
 
 /** Every workflow, in key order (an admin's list: not paginated beyond `limit`). */
 export async function listWorkflows(ctx: ServiceContext, limit: number): Promise<WorkflowView[]> {
-  const heads = await ctx.models.workflows.find().sort({ _id: 1 }).limit(limit).lean<WorkflowRecord[]>();
+  const heads = await ctx.models.workflows
+    .find({ deletedAt: null })
+    .sort({ _id: 1 })
+    .limit(limit)
+    .lean<WorkflowRecord[]>();
   return heads.map((head) => view(head, head.updatedAt));
 }
 
 /** The head, for a trigger: 404 when there is no such workflow. */
 export async function workflowForTrigger(ctx: ServiceContext, key: string): Promise<WorkflowRecord> {
-  const head = await ctx.models.workflows.findById(key).lean<WorkflowRecord>();
+  const head = await ctx.models.workflows.findOne({ _id: key, deletedAt: null }).lean<WorkflowRecord>();
   if (!head) throw workflowNotFound(key);
   return head;
 }

@@ -65,11 +65,26 @@ export interface BranchStep extends StepBase {
   else?: string;
 }
 
-/** From here on, the run is cancelled as soon as the event happens to the named channel step's notification. */
+/**
+ * An application's own event key (`payment.received`), posted to
+ * `POST /workflows/events`; never one of the engagement events.
+ */
+export const APPLICATION_EVENT = /^[a-z0-9][a-z0-9_.:-]{0,63}$/;
+
+export function isEngagementEvent(event: string): event is EngagementEvent {
+  return (EngagementEvents as readonly string[]).includes(event);
+}
+
+/**
+ * From here on, the run is cancelled as soon as the event happens: an
+ * engagement event (read, seen, delivered) of the named channel step's
+ * notification, or an application event key (no `step`) posted for the
+ * run's recipient.
+ */
 export interface CancelOnStep extends StepBase {
   type: 'cancel-on';
-  event: EngagementEvent;
-  step: string;
+  event: string;
+  step?: string;
 }
 
 export type StepDefinition = ChannelStep | DelayStep | DigestStep | ThrottleStep | BranchStep | CancelOnStep;

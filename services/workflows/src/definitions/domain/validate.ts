@@ -2,8 +2,10 @@ import { ValidationError, type FieldError } from '@herald/runtime';
 import { Channels, type Channel } from '@herald/contracts';
 import { durationMs } from '../../kernel/durations';
 import {
+  APPLICATION_EVENT,
   END,
   EngagementEvents,
+  isEngagementEvent,
   StepTypes,
   type BranchCondition,
   type StepDefinition,
@@ -121,8 +123,15 @@ function checkStep(
       checkCondition(problems, index, id, step.if);
       break;
     case 'cancel-on':
-      if (!(EngagementEvents as readonly unknown[]).includes(step.event)) {
-        problems.add(index, id, `event must be one of ${EngagementEvents.join(', ')}`);
+      if (typeof step.event === 'string' && isEngagementEvent(step.event)) break;
+      if (typeof step.event !== 'string' || !APPLICATION_EVENT.test(step.event)) {
+        problems.add(
+          index,
+          id,
+          `event must be one of ${EngagementEvents.join(', ')} (with step), or an application event key of 1–64 a-z, 0-9, _ . : - starting with a letter or digit`,
+        );
+      } else if (step.step !== undefined) {
+        problems.add(index, id, `an application event ("${step.event}") watches no step: remove step`);
       }
       break;
   }
@@ -146,7 +155,11 @@ function checkCondition(problems: Problems, index: number, id: string, condition
 
 /** The step a branch condition or a cancel-on watches, when it names one. */
 function watchedStep(step: Record<string, unknown>): string | undefined {
-  if (step.type === 'cancel-on') return step.step as string;
+  if (step.type === 'cancel-on') {
+    return typeof step.event === 'string' && isEngagementEvent(step.event)
+      ? (step.step as string)
+      : undefined;
+  }
   if (step.type === 'branch' && step.if && typeof step.if === 'object' && 'event' in step.if) {
     return (step.if as { step?: string }).step;
   }

@@ -23,6 +23,15 @@ export interface RunSend {
   publishedAt?: Date;
 }
 
+/** A channel step's send the notification service refused for good (`workflow.step.refused`). */
+export interface RunRefusal {
+  notificationId: string;
+  stepId: string;
+  code: string;
+  reason: string;
+  at: Date;
+}
+
 /** Something that happened to one of the run's notifications (notification.created / .updated). */
 export interface RunEngagement {
   notificationId: string;
@@ -86,8 +95,16 @@ export interface RunRecord {
   history: StepOutcome[];
   sends: RunSend[];
   engagement: RunEngagement[];
-  /** `cancel-on` steps passed: the run is cancelled when one of these happens */
-  cancelOn: { event: 'read' | 'seen' | 'delivered'; stepId: string }[];
+  /** sends the notification service refused (the run ended `failed`); absent on runs never refused */
+  refusals?: RunRefusal[];
+  /**
+   * `cancel-on` steps passed: the run is cancelled when one of these happens.
+   * An engagement event names the channel step it watches (`stepId`); an
+   * application event key (`custom`) names the cancel-on step itself.
+   */
+  cancelOn: { event: string; stepId: string; custom?: boolean }[];
+  /** the application event that cancelled the run (`POST /workflows/events`) */
+  cancelledBy?: { event: string; data?: Record<string, unknown>; at: Date; by: string };
   /** a digest's output: the events gathered, in order */
   digest?: { events: DigestEvent[] } | null;
   /** for a run gathered into another's digest: that run */
@@ -122,7 +139,9 @@ const runSchema = new Schema<RunRecord>(
     history: { type: Schema.Types.Mixed, default: [] },
     sends: { type: Schema.Types.Mixed, default: [] },
     engagement: { type: Schema.Types.Mixed, default: [] },
+    refusals: { type: Schema.Types.Mixed, default: undefined },
     cancelOn: { type: Schema.Types.Mixed, default: [] },
+    cancelledBy: Schema.Types.Mixed,
     digest: Schema.Types.Mixed,
     digestedInto: String,
     announcements: { type: Schema.Types.Mixed, default: undefined },

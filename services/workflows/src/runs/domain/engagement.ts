@@ -1,5 +1,6 @@
 import { type ServiceContext } from '../../kernel/context';
 import { announce, type RunEngagement, type RunRecord } from '../data/run-model';
+import { isEngagementEvent } from '../../definitions/domain/types';
 import { satisfies } from './engine';
 
 /*
@@ -29,7 +30,13 @@ export async function recordEngagement(
     .lean<Pick<RunRecord, '_id' | 'status' | 'sends' | 'cancelOn'>>();
   if (!run || run.status !== 'active') return;
   const send = run.sends.find((one) => one.notificationId === notificationId);
-  const armed = run.cancelOn.find((one) => one.stepId === send?.stepId && satisfies(kind, one.event));
+  const armed = run.cancelOn.find(
+    (one) =>
+      !one.custom &&
+      isEngagementEvent(one.event) &&
+      one.stepId === send?.stepId &&
+      satisfies(kind, one.event),
+  );
   if (!armed) return;
   const now = ctx.now();
   const cancelled = await ctx.models.runs.updateOne(

@@ -4,6 +4,7 @@ import { type ServiceContext } from '../../kernel/context';
 import { durationMs, valueAt } from '../../kernel/durations';
 import {
   END,
+  isEngagementEvent,
   type BranchStep,
   type CancelOnStep,
   type ChannelStep,
@@ -51,6 +52,24 @@ type Transition =
 
 export function runData(run: Pick<RunRecord, 'dataJson'>): Record<string, unknown> {
   return JSON.parse(run.dataJson) as Record<string, unknown>;
+}
+
+/** The time at a path of the data (an ISO string or epoch milliseconds), or undefined when it is not one. */
+export function timeAt(data: Record<string, unknown>, path: string): Date | undefined {
+  const value = valueAt(data, path);
+  const parsed = typeof value === 'string' || typeof value === 'number' ? new Date(value) : undefined;
+  return parsed && !Number.isNaN(parsed.getTime()) ? parsed : undefined;
+}
+
+/** A branch's data condition: `equals` (as JSON), `exists`, or else the value's truthiness. */
+export function dataConditionHolds(
+  condition: Exclude<BranchStep['if'], { event: unknown }>,
+  data: Record<string, unknown>,
+): boolean {
+  const value = valueAt(data, condition.data);
+  if ('equals' in condition) return JSON.stringify(value) === JSON.stringify(condition.equals);
+  if (condition.exists !== undefined) return (value !== undefined) === condition.exists;
+  return Boolean(value);
 }
 
 /** The index of a jump target (`end` is past the last step); the following step when none is given. */
@@ -173,9 +192,8 @@ function delayStep(run: RunRecord, step: DelayStep, now: Date, at: number): Tran
   let until: Date | undefined;
   if (step.duration) until = new Date(now.getTime() + durationMs(step.duration)!);
   else {
-    const value = valueAt(runData(run), step.until!);
-    const parsed = typeof value === 'string' || typeof value === 'number' ? new Date(value) : undefined;
-    if (!parsed || Number.isNaN(parsed.getTime())) {
+    const parsed = timeAt(runData(run), step.until!);
+    if (!parsed) {
       return {
         kind: 'move',
         to: indexOf(run, step.next, at),
@@ -250,20 +268,25 @@ async function throttleStep(
 
 function branchStep(run: RunRecord, step: BranchStep, now: Date, at: number): Transition {
   const condition = step.if;
-  let holds: boolean;
-  if ('event' in condition) holds = happened(run, condition.step, condition.event);
-  else {
-    const value = valueAt(runData(run), condition.data);
-    if ('equals' in condition) holds = JSON.stringify(value) === JSON.stringify(condition.equals);
-    else if (condition.exists !== undefined) holds = (value !== undefined) === condition.exists;
-    else holds = Boolean(value);
-  }
+  const holds =
+    'event' in condition
+      ? happened(run, condition.step, condition.event)
+      : dataConditionHolds(condition, runData(run));
   const target = holds ? (step.then ?? step.next) : (step.else ?? step.next);
   return { kind: 'move', to: indexOf(run, target, at), outcome: outcome(step, holds ? 'then' : 'else', now) };
 }
 
 function cancelOnStep(run: RunRecord, step: CancelOnStep, now: Date, at: number): Transition {
-  if (happened(run, step.step, step.event)) {
+  if (!isEngagementEvent(step.event)) {
+    // an application's event: armed from here on, for `POST /workflows/events`
+    return {
+      kind: 'move',
+      to: indexOf(run, step.next, at),
+      push: { cancelOn: { event: step.event, stepId: step.id, custom: true } },
+      outcome: outcome(step, 'armed', now, { detail: `event ${step.event}` }),
+    };
+  }
+  if (happened(run, step.step!, step.event)) {
     return {
       kind: 'end',
       status: 'cancelled',
@@ -273,7 +296,7 @@ function cancelOnStep(run: RunRecord, step: CancelOnStep, now: Date, at: number)
   return {
     kind: 'move',
     to: indexOf(run, step.next, at),
-    push: { cancelOn: { event: step.event, stepId: step.step } },
+    push: { cancelOn: { event: step.event, stepId: step.step! } },
     outcome: outcome(step, 'armed', now, { detail: `${step.event} of ${step.step}` }),
   };
 }

@@ -3,13 +3,14 @@ import { ConflictError, NotFoundError } from '@herald/runtime';
 import { type AuthenticatedUser } from '@herald/runtime/http';
 import { decodeTimeIdCursor, encodeTimeIdCursor, olderThan } from '@herald/runtime/mongo';
 import { type ServiceContext } from '../../kernel/context';
-import { announce, type RunRecord } from '../data/run-model';
+import { type RunRecord } from '../data/run-model';
+import { cancelActive } from './cancel';
 import { assertMayTrigger } from './trigger';
 import { type RunDetail, type RunListQuery, type RunSummary } from './types';
 import { runDetail, runSummary } from './views';
 
 /** A run is visible to whoever triggered it (the key or the admin) and to every admin; others see 404. */
-function ownFilter(principal: AuthenticatedUser): Record<string, unknown> {
+export function ownFilter(principal: AuthenticatedUser): Record<string, unknown> {
   return principal.role === 'admin' ? {} : { 'sender.id': principal.id };
 }
 
@@ -55,29 +56,6 @@ export async function listRuns(
     items: page.map(runSummary),
     nextCursor: runs.length > limit && last ? encodeTimeIdCursor({ at: last.createdAt, id: last._id }) : null,
   };
-}
-
-/** Ends an active run `cancelled`: whatever it was waiting for never happens, no further step runs. */
-async function cancelActive(ctx: ServiceContext, filter: Record<string, unknown>, detail: string) {
-  const now = ctx.now();
-  return ctx.models.runs.updateMany(
-    { ...filter, status: 'active' },
-    {
-      $set: {
-        status: 'cancelled',
-        wakeAt: null,
-        waiting: null,
-        leaseOwner: null,
-        leaseUntil: null,
-        endedAt: now,
-        updatedAt: now,
-      },
-      $push: {
-        history: { stepId: '-', type: 'cancel', outcome: 'cancelled', at: now, detail },
-        ...announce('cancelled', now),
-      },
-    },
-  );
 }
 
 /** `POST /workflow-runs/{id}/cancel`: 409 when the run has already ended. */

@@ -6,10 +6,13 @@ import { isDuplicateKeyError } from '@herald/runtime/mongo';
 import { type WorkflowRecipient, type WorkflowSender } from '@herald/contracts';
 import { type ServiceContext } from '../../kernel/context';
 import { workflowForTrigger } from '../../definitions/domain/definitions';
+import { topicMembers } from '../../topics/domain/membership';
 import { type RunRecord } from '../data/run-model';
 import { advanceRun, claimRun } from './engine';
 import { type RunSummary, type TriggerInput } from './types';
 import { runSummary } from './views';
+
+const INSERT_BATCH = 1_000;
 
 /** The largest `data` a trigger may carry, serialised (as a notification's). */
 export const MAX_DATA_BYTES = 8_192;
@@ -69,11 +72,14 @@ export async function triggerWorkflow(
       { field: '/body/data', message: `must be at most ${MAX_DATA_BYTES} bytes as JSON` },
     ]);
   }
+  const recipients: WorkflowRecipient[] = Array.isArray(input.recipients)
+    ? input.recipients
+    : (await topicMembers(ctx, input.recipients.topic)).map((subscriberId) => ({ subscriberId }));
   const now = ctx.now();
   const sender = senderOf(principal);
   const seen = new Set<string>();
   const runs: RunRecord[] = [];
-  for (const recipient of input.recipients) {
+  for (const recipient of recipients) {
     const recipientKey = recipientKeyOf(recipient);
     if (seen.has(recipientKey)) continue;
     seen.add(recipientKey);
@@ -105,8 +111,13 @@ export async function triggerWorkflow(
       updatedAt: now,
     });
   }
-  const stored = await insertRuns(ctx, runs);
-  const started = stored.filter((run) => runs.some((one) => one._id.equals(run._id)));
+  const stored: RunRecord[] = [];
+  // a topic's members: inserted a thousand at a time
+  for (let from = 0; from < runs.length; from += INSERT_BATCH) {
+    stored.push(...(await insertRuns(ctx, runs.slice(from, from + INSERT_BATCH))));
+  }
+  const fresh = new Set(runs.map((run) => run._id.toHexString()));
+  const started = stored.filter((run) => fresh.has(run._id.toHexString()));
   ctx.background.run('advance new runs', async () => {
     const owner = randomUUID();
     for (const run of started) {

@@ -33,11 +33,15 @@ export function runDetail(run: RunRecord): RunDetail {
       ...(entry.notificationId ? { notificationId: entry.notificationId } : {}),
       ...(entry.detail ? { detail: entry.detail } : {}),
     })),
-    notifications: run.sends.map(({ stepId, channel, notificationId }) => ({
-      stepId,
-      channel,
-      notificationId,
-    })),
+    notifications: run.sends.map(({ stepId, channel, notificationId }) => {
+      const refused = run.refusals?.find((one) => one.notificationId === notificationId);
+      return {
+        stepId,
+        channel,
+        notificationId,
+        ...(refused ? { refused: { code: refused.code, reason: refused.reason, at: iso(refused.at) } } : {}),
+      };
+    }),
     engagement: run.engagement.map((one) => ({
       notificationId: one.notificationId,
       kind: one.kind,
@@ -45,5 +49,14 @@ export function runDetail(run: RunRecord): RunDetail {
     })),
     ...(run.digest ? { digest: { eventCount: run.digest.events.length } } : {}),
     ...(run.digestedInto ? { digestedInto: run.digestedInto } : {}),
+    ...(run.cancelledBy
+      ? {
+          cancelledBy: {
+            event: run.cancelledBy.event,
+            ...(run.cancelledBy.data ? { data: run.cancelledBy.data } : {}),
+            at: iso(run.cancelledBy.at),
+          },
+        }
+      : {}),
   };
 }

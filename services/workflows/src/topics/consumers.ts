@@ -1,0 +1,22 @@
+import {
+  type TopicDeletedMessage,
+  type TopicMembersChangedMessage,
+  type TopicUpsertedMessage,
+} from '@herald/contracts';
+import { type ServiceContext } from '../kernel/context';
+import { applyMembersChanged, applyTopicDeleted, applyTopicSnapshot } from './domain/membership';
+
+/** Auth's `topic.upserted`. */
+export function onTopicUpserted(ctx: ServiceContext, message: TopicUpsertedMessage) {
+  return applyTopicSnapshot(ctx, message.payload);
+}
+
+/** Auth's `topic.deleted`: the topic and its memberships go. */
+export function onTopicDeleted(ctx: ServiceContext, message: TopicDeletedMessage) {
+  return applyTopicDeleted(ctx, message.payload);
+}
+
+/** Auth's `topic.members_changed`: the members a trigger to the topic starts runs for. */
+export function onTopicMembersChanged(ctx: ServiceContext, message: TopicMembersChangedMessage) {
+  return applyMembersChanged(ctx, message.payload);
+}
