@@ -46,7 +46,18 @@ describe(`a send to a ${MEMBERS}-member topic with the worker killed midway`, ()
   beforeAll(async () => {
     harness = await startHarness('notification-topic-crash', {
       // the production grace (15 s) made the relay republish jobs whose confirmations lagged under load
-      settings: { broadcastBatchSize: 500, outboxGraceMs: 60_000, outboxLeaseMs: 60_000 },
+      settings: {
+        broadcastBatchSize: 500,
+        outboxGraceMs: 60_000,
+        outboxLeaseMs: 60_000,
+        // a send to a topic is charged per member: this application may send the whole campaign
+        sendQuotas: {
+          in_app: { perMinute: 0, perDay: 0 },
+          email: { perMinute: 0, perDay: 0 },
+          sms: { perMinute: 0, perDay: 0 },
+          push: { perMinute: 0, perDay: 0 },
+        },
+      },
     });
     mailgun = await FakeMailgun.start({ maxRecorded: MEMBERS * 2 });
   }, 60_000);

@@ -1,17 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import { Types } from 'mongoose';
-import { ForbiddenError, NotFoundError, ValidationError } from '@herald/runtime';
+import { ConflictError, ForbiddenError, NotFoundError } from '@herald/runtime';
 import { hasScope, Scopes, SUBSCRIBER_ID_PREFIX, type AuthenticatedUser } from '@herald/runtime/http';
 import { type Channel } from '@herald/contracts';
 import { type ServiceContext } from '../../kernel/context';
 import { type NotificationRecord } from '../../notifications/data/notification-model';
-import { buildNotification, keepAheadOfRelay } from '../../notifications/domain/create-notification';
+import {
+  buildNotification,
+  keepAheadOfRelay,
+  parseSendAt,
+  withoutMuted,
+} from '../../notifications/domain/create-notification';
 import { smsDestinationVerdict } from '../../notifications/domain/sms-destination';
 import { suppressedChannels } from '../../notifications/domain/suppression';
 import { assertOneContentSource, contentFor, summaryOf } from '../../notifications/domain/templated-content';
 import { type SendRequestInput } from '../../notifications/domain/types';
 import { publishDueEntries } from '../../outbox/domain/outbox';
-import { mutedChannels } from '../../preferences/domain/preferences';
+import { mutedChannels, quietHold } from '../../preferences/domain/preferences';
 import { type SubscriberDocument } from '../../subscribers/data/subscriber-model';
 import { resolveLocale } from '../../templates/domain/locale';
 import { renderEveryLocale } from '../../templates/domain/render';
@@ -28,16 +33,25 @@ import { type TopicSendRecord } from '../data/topic-models';
  * delivery job keeps the job id stored with it, which the worker's delivery
  * record deduplicates, so nobody is emailed twice either. The notifications
  * carry the send's id as `broadcastId`: the stats count on that index.
+ *
+ * A send with `sendAt` is stored `scheduled` with its lease ending at
+ * `sendAt` and no owner: nothing waits in memory, and when it is due the
+ * relay on any instance (one that started since, too) claims it, counts the
+ * members again and fans out as above. Until then it can be cancelled.
+ * Quiet hours are applied per member as the fan-out reaches them, as a
+ * single send applies them when it is accepted (or due).
  */
 
 export interface TopicSendAccepted {
   topicSendId: string;
   topic: string;
-  state: 'running' | 'completed';
+  state: 'scheduled' | 'running' | 'completed' | 'cancelled';
   recipientCount: number;
   processedCount: number;
   createdAt: string;
+  sendAt?: string;
   completedAt?: string;
+  cancelledAt?: string;
 }
 
 export function topicSendProgress(record: TopicSendRecord): TopicSendAccepted {
@@ -48,7 +62,9 @@ export function topicSendProgress(record: TopicSendRecord): TopicSendAccepted {
     recipientCount: record.recipientCount,
     processedCount: record.processedCount,
     createdAt: record.createdAt.toISOString(),
+    ...(record.sendAt ? { sendAt: record.sendAt.toISOString() } : {}),
     ...(record.completedAt ? { completedAt: record.completedAt.toISOString() } : {}),
+    ...(record.cancelledAt ? { cancelledAt: record.cancelledAt.toISOString() } : {}),
   };
 }
 
@@ -68,6 +84,11 @@ const liveMembers = (topic: string, after: string | null) => ({
   ...(after ? { externalId: { $gt: after } } : {}),
 });
 
+/** The topic's live members now (0 for a topic this service does not know). */
+export function topicMemberCount(ctx: ServiceContext, topic: string): Promise<number> {
+  return ctx.models.topicMembers.countDocuments(liveMembers(topic, null));
+}
+
 /**
  * `POST /notifications` with `recipient: { topic }`: the content is checked
  * and rendered (once per locale of a template) before it is accepted, then
@@ -83,14 +104,7 @@ export async function startTopicSend(
 ): Promise<TopicSendAccepted> {
   assertMayNotifyTopic(sender);
   assertOneContentSource(input);
-  if (input.sendAt !== undefined) {
-    throw new ValidationError('The request is invalid', [
-      {
-        field: '/body/sendAt',
-        message: 'a send to a topic cannot be scheduled (yet): send it when it is due',
-      },
-    ]);
-  }
+  const sendAt = parseSendAt(ctx, input.sendAt);
   const known = await ctx.models.topics.findOne({ _id: topic, deletedAt: { $exists: false } }).lean();
   if (!known) throw new NotFoundError('topic_not_found', `No topic with the key ${topic}`);
   if (options.id) {
@@ -99,7 +113,7 @@ export async function startTopicSend(
   }
   const category = await ctx.categories.forSend(input.category);
   const content = await topicSendContent(ctx, input);
-  const recipientCount = await ctx.models.topicMembers.countDocuments(liveMembers(topic, null));
+  const recipientCount = await topicMemberCount(ctx, topic);
   const owner = randomUUID();
   const [created] = await ctx.models.topicSends.insertMany([
     {
@@ -115,17 +129,22 @@ export async function startTopicSend(
       tenant: input.tenant,
       dataJson: input.data === undefined ? undefined : JSON.stringify(input.data),
       correlationId: options.correlationId,
-      state: 'running',
       recipientCount,
       processedCount: 0,
       notifiedCount: 0,
       lastExternalId: null,
-      leaseUntil: new Date(ctx.now().getTime() + ctx.settings.outboxLeaseMs),
-      leaseOwner: owner,
+      // scheduled: the relay claims it when its lease (no owner) ends at sendAt
+      ...(sendAt
+        ? { state: 'scheduled', sendAt, leaseUntil: sendAt }
+        : {
+            state: 'running',
+            leaseUntil: new Date(ctx.now().getTime() + ctx.settings.outboxLeaseMs),
+            leaseOwner: owner,
+          }),
     },
   ]);
   const record = created!.toObject() as TopicSendRecord;
-  ctx.background.run('topic send fan-out', () => fanOut(ctx, record, owner));
+  if (!sendAt) ctx.background.run('topic send fan-out', () => fanOut(ctx, record, owner));
   return topicSendProgress(record);
 }
 
@@ -260,12 +279,24 @@ async function deliverBatch(
   });
   if (drafts.length === 0) return 0;
   // suppressions in one query for the page; preferences as for a single send (batched lookups)
-  const [suppressed, muted] = await Promise.all([
+  // quiet hours: due now, as the fan-out reaches them (a scheduled send's batches run at its sendAt)
+  const now = ctx.now();
+  const [suppressed, muted, held] = await Promise.all([
     suppressedChannels(ctx, drafts),
     Promise.all(drafts.map((draft) => mutedChannels(ctx, draft))),
+    Promise.all(drafts.map((draft) => quietHold(ctx, draft, now))),
   ]);
   const documents = drafts.map((draft, index) =>
-    buildNotification(ctx, { ...draft, suppressed: suppressed[index], muted: muted[index] }, 'fan-out'),
+    buildNotification(
+      ctx,
+      {
+        ...draft,
+        suppressed: suppressed[index],
+        muted: muted[index],
+        held: withoutMuted(held[index], muted[index]!),
+      },
+      'fan-out',
+    ),
   );
   let inserted: NotificationRecord[];
   try {
@@ -282,8 +313,35 @@ async function deliverBatch(
   return inserted.length;
 }
 
-/** Relay pass: resumes sends to topics whose instance stopped before finishing. */
+/**
+ * Relay pass: starts the scheduled sends now due, then resumes sends whose
+ * instance stopped before finishing. A scheduled send is claimed by moving
+ * it to `running` under this pass's lease (one instance wins); its
+ * recipients are counted again, as members came and went since.
+ */
 export async function resumeTopicSends(ctx: ServiceContext): Promise<void> {
+  for (;;) {
+    const now = ctx.now();
+    const owner = randomUUID();
+    const due = await ctx.models.topicSends
+      .findOneAndUpdate(
+        { state: 'scheduled', leaseUntil: { $lte: now } },
+        {
+          $set: {
+            state: 'running',
+            leaseUntil: new Date(now.getTime() + ctx.settings.outboxLeaseMs),
+            leaseOwner: owner,
+          },
+        },
+        { returnDocument: 'after' },
+      )
+      .lean<TopicSendRecord>();
+    if (!due) break;
+    const recipientCount = await topicMemberCount(ctx, due.topic);
+    await ctx.models.topicSends.updateOne({ _id: due._id, leaseOwner: owner }, { $set: { recipientCount } });
+    ctx.log.info({ topicSendId: due._id, topic: due.topic }, 'starting a scheduled topic send');
+    await fanOut(ctx, { ...due, recipientCount }, owner);
+  }
   for (;;) {
     const now = ctx.now();
     const owner = randomUUID();
@@ -307,4 +365,36 @@ export async function findTopicSend(ctx: ServiceContext, id: string): Promise<To
       : null;
   if (!record) throw new NotFoundError('topic_send_not_found', 'No such send to a topic');
   return record;
+}
+
+/**
+ * `POST /topic-sends/:id/cancel`: a scheduled send that has not started
+ * never starts. Its sender (the same key or user) or an admin; 409
+ * `topic_send_not_cancellable` once it runs, completed or was cancelled.
+ */
+export async function cancelTopicSend(
+  ctx: ServiceContext,
+  caller: AuthenticatedUser,
+  id: string,
+): Promise<TopicSendAccepted> {
+  const send = await findTopicSend(ctx, id);
+  if (caller.role !== 'admin' && send.senderId !== caller.id) {
+    // another application's send is not one this caller may see
+    throw new NotFoundError('topic_send_not_found', 'No such send to a topic');
+  }
+  const cancelled = await ctx.models.topicSends
+    .findOneAndUpdate(
+      { _id: send._id, state: 'scheduled' },
+      { $set: { state: 'cancelled', cancelledAt: ctx.now(), leaseUntil: null } },
+      { returnDocument: 'after' },
+    )
+    .lean<TopicSendRecord>();
+  if (!cancelled) {
+    throw new ConflictError(
+      'topic_send_not_cancellable',
+      `This send is ${(await findTopicSend(ctx, id)).state}: only a scheduled send that has not started can be cancelled`,
+    );
+  }
+  ctx.log.info({ topicSendId: id, topic: send.topic }, 'scheduled topic send cancelled');
+  return topicSendProgress(cancelled);
 }
