@@ -10,7 +10,11 @@ import { findVisible, listInbox } from './domain/inbox';
 import { deleteNotification, markAllRead, updateNotification } from './domain/read-state';
 import { sendNotifications } from './domain/send-notifications';
 import { unreadCount } from './domain/unread-count';
-import { startTopicSend, type TopicSendAccepted as TopicSendAnswer } from '../topics/domain/topic-send';
+import {
+  startTopicSend,
+  topicMemberCount,
+  type TopicSendAccepted as TopicSendAnswer,
+} from '../topics/domain/topic-send';
 import { TopicSendAccepted } from '../topics/schemas';
 import { notificationDetail, notificationStatus } from './domain/views';
 import {
@@ -72,7 +76,13 @@ export function registerNotificationRoutes(app: HttpApp, ctx: ServiceContext): v
         },
       },
       onRequest: canSend,
-      preHandler: chargeSendQuota(ctx, recipientSends),
+      // a send to a topic is charged each channel once per member it has now, whole or refused whole
+      preHandler: chargeSendQuota(ctx, async (body: CreateNotificationBody) => {
+        const { recipient } = body;
+        if (!recipient || !('topic' in recipient)) return recipientSends(body);
+        const members = await topicMemberCount(ctx, recipient.topic);
+        return body.channels.map((channel) => ({ channel, count: members }));
+      }),
     },
     async (request, reply) => {
       const key = request.headers['idempotency-key'];

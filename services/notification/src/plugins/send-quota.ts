@@ -30,15 +30,19 @@ export function senderKeyOf(principal: AuthenticatedUser): SenderKey {
  * request whole with 429 `quota_exceeded` before anything is stored.
  * Admins are exempt: admin users and keys with the `admin` scope.
  */
-export function chargeSendQuota<Body>(ctx: ServiceContext, sendsOf: (body: Body) => ChannelSends[]) {
+export function chargeSendQuota<Body>(
+  ctx: ServiceContext,
+  sendsOf: (body: Body) => ChannelSends[] | Promise<ChannelSends[]>,
+) {
   return async (request: SendingRequest): Promise<void> => {
     if (request.user.role === 'admin') return;
-    const charge = await ctx.sendQuotas.charge(senderKeyOf(request.user), sendsOf(request.body as Body));
+    const sends = await sendsOf(request.body as Body);
+    const charge = await ctx.sendQuotas.charge(senderKeyOf(request.user), sends);
     charges.set(request, charge);
   };
 }
 
-/** Each requested channel once per recipient (one, or a batch): `POST /notifications`. */
+/** Each requested channel once per recipient (one, or a batch): `POST /notifications` to people. */
 export const recipientSends = (body: { channels: Channel[]; recipients?: unknown[] }): ChannelSends[] =>
   body.channels.map((channel) => ({ channel, count: body.recipients?.length ?? 1 }));
 

@@ -10,7 +10,8 @@ import { ProblemDetails } from '@herald/contracts';
 import { type ServiceContext } from '../kernel/context';
 import { AUTHENTICATED_SECURITY } from '../kernel/openapi';
 import { topicSendStats } from './domain/stats';
-import { TopicSendParams, TopicSendStats } from './schemas';
+import { cancelTopicSend } from './domain/topic-send';
+import { TopicSendAccepted, TopicSendParams, TopicSendStats } from './schemas';
 
 const errors = { 400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 404: ProblemDetails };
 
@@ -23,7 +24,11 @@ async function applicationsOrAdmins(request: { user: AuthenticatedUser }): Promi
   );
 }
 
-/** `GET /api/v1/topic-sends/:id`: progress and campaign stats; mount inside `authenticated` (users, keys). */
+/**
+ * `GET /api/v1/topic-sends/:id`: progress and campaign stats;
+ * `POST /api/v1/topic-sends/:id/cancel`: a scheduled send, before it starts.
+ * Mount inside `authenticated` (users, keys).
+ */
 export const topicSendRoutes =
   (ctx: ServiceContext): ScopeRoutes =>
   (app: HttpApp) => {
@@ -41,5 +46,21 @@ export const topicSendRoutes =
         },
       },
       async (request) => topicSendStats(ctx, request.params.id),
+    );
+
+    app.post(
+      '/:id/cancel',
+      {
+        preHandler: [applicationsOrAdmins, requireScope(Scopes.notificationsSend)],
+        schema: {
+          tags: ['topics'],
+          security: AUTHENTICATED_SECURITY,
+          summary:
+            'Cancel a scheduled send to a topic before it starts (its sender or an admin; 409 once it has started)',
+          params: TopicSendParams,
+          response: { 200: TopicSendAccepted, ...errors, 409: ProblemDetails },
+        },
+      },
+      async (request) => cancelTopicSend(ctx, request.user, request.params.id),
     );
   };

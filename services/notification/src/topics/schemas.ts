@@ -18,11 +18,26 @@ export const TopicSendAccepted = Type.Object(
   {
     topicSendId: Type.String(),
     topic: Type.String(),
-    state: Type.Union([Type.Literal('running'), Type.Literal('completed')]),
-    recipientCount: Type.Integer({ minimum: 0, description: 'members when the send started' }),
+    state: Type.Union(
+      [
+        Type.Literal('scheduled'),
+        Type.Literal('running'),
+        Type.Literal('completed'),
+        Type.Literal('cancelled'),
+      ],
+      { description: 'scheduled: waiting for sendAt; cancelled: before it started' },
+    ),
+    recipientCount: Type.Integer({
+      minimum: 0,
+      description: 'members when the send was accepted, then when its fan-out started',
+    }),
     processedCount: Type.Integer({ minimum: 0 }),
     createdAt: Type.String({ format: 'date-time' }),
+    sendAt: Type.Optional(
+      Type.String({ format: 'date-time', description: 'a scheduled send: when it starts' }),
+    ),
     completedAt: Type.Optional(Type.String({ format: 'date-time' })),
+    cancelledAt: Type.Optional(Type.String({ format: 'date-time' })),
   },
   { title: 'TopicSendAccepted' },
 );

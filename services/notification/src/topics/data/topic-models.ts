@@ -44,7 +44,11 @@ topicMemberSchema.index({ topic: 1, externalId: 1 }, { unique: true });
 // the fan-out: a topic's live members in externalId order, from a checkpoint
 topicMemberSchema.index({ topic: 1, removed: 1, externalId: 1 });
 
-export type TopicSendState = 'running' | 'completed';
+/**
+ * `scheduled`: waiting for its `sendAt` (the relay starts it then, on any
+ * instance); `running`: fanning out; `completed`; `cancelled` before it started.
+ */
+export type TopicSendState = 'scheduled' | 'running' | 'completed' | 'cancelled';
 
 /** A send to a topic: what to send, and the fan-out's checkpoint under a lease (as a broadcast). */
 export interface TopicSendRecord {
@@ -67,7 +71,10 @@ export interface TopicSendRecord {
   dataJson?: string;
   correlationId: string;
   state: TopicSendState;
-  /** members when it started */
+  /** a scheduled send: when its fan-out starts */
+  sendAt?: Date;
+  cancelledAt?: Date;
+  /** members when it was accepted, then when its fan-out started */
   recipientCount: number;
   processedCount: number;
   /** notifications stored (members with no reachable channel get none) */
@@ -106,11 +113,13 @@ const topicSendSchema = new Schema<TopicSendRecord>(
     lastExternalId: { type: String, default: null },
     leaseUntil: { type: Date, default: null },
     leaseOwner: String,
+    sendAt: Date,
+    cancelledAt: Date,
     completedAt: Date,
   },
   { collection: 'topic_sends', timestamps: true, minimize: false, versionKey: false },
 );
-// the relay's scan for sends whose instance stopped
+// the relay's scan for sends whose instance stopped, and for scheduled sends now due (leaseUntil = sendAt)
 topicSendSchema.index({ state: 1, leaseUntil: 1 });
 // a topic's sends, newest first
 topicSendSchema.index({ topic: 1, createdAt: -1 });
