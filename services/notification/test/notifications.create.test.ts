@@ -28,6 +28,7 @@ describe('POST /api/v1/notifications', () => {
     });
 
     expect(response.statusCode).toBe(202);
+    expect(response.headers['content-type']).toBe('application/json; charset=utf-8');
     const accepted = response.json();
     expect(accepted).toEqual({
       id: expect.stringMatching(/^[0-9a-f]{24}$/),

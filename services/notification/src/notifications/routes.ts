@@ -102,7 +102,12 @@ export function registerNotificationRoutes(app: HttpApp, ctx: ServiceContext): v
       // The 202 schema is a union (one, a batch, a topic send): fast-json-stringify picks the branch by
       // validating against each with ajv on every response, 3 % of this service's CPU under load. The
       // answer is built here, by acceptedResponse and its kin, in exactly one of those shapes.
-      return reply.code(202).serializer(JSON.stringify).send(accepted);
+      // (a custom serializer leaves the content type to us: Fastify would answer text/plain)
+      return reply
+        .code(202)
+        .type('application/json; charset=utf-8')
+        .serializer(JSON.stringify)
+        .send(accepted);
     },
   );
 
