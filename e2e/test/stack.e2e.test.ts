@@ -555,7 +555,10 @@ describe('Herald through the gateway', () => {
 
   it('serves the Swagger UI and every OpenAPI document', async () => {
     const page = expectStatus(await api.get<string>('/docs/'), 200);
-    expect(page.body).toContain('SwaggerUIBundle');
+    expect(page.body).toContain('/docs/swagger-init.js');
+    // the start-up script is a file of its own (the page's Content-Security-Policy allows no inline script)
+    const init = expectStatus(await api.get<string>('/docs/swagger-init.js'), 200);
+    expect(init.body).toContain('SwaggerUIBundle');
     for (const name of ['auth', 'notification', 'realtime', 'delivery-worker', 'workflows']) {
       const document = expectStatus(await api.get<{ openapi: string }>(`/docs/${name}/json`), 200);
       expect({ name, openapi: document.body.openapi }).toEqual({
