@@ -135,9 +135,19 @@ export const NotificationUpdatedPayload = Type.Object({
   userId: InboxOwnerId,
   notificationId: EntityId,
   change: NotificationChange,
-  /** The recipient's unread count after the change, so realtime pushes `unread-count` without a query. */
-  unreadCount: Type.Integer({ minimum: 0 }),
+  /**
+   * The recipient's unread count after the change, so realtime pushes `unread-count` without a
+   * query. Absent when the change cannot move it (a delivery status, an engagement): counting
+   * for every status report cost one more query per report, over all of the recipient's unread.
+   */
+  unreadCount: Type.Optional(Type.Integer({ minimum: 0 })),
 });
+
+/** Changes that never move the unread count: their `notification.updated` carries none. */
+export const CHANGES_KEEPING_UNREAD_COUNT: ReadonlySet<NotificationChange['kind']> = new Set([
+  'status',
+  'engagement',
+]);
 export type NotificationUpdatedPayload = Static<typeof NotificationUpdatedPayload>;
 
 export const NotificationUpdatedMessage = Envelope(

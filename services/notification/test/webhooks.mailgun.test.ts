@@ -135,7 +135,7 @@ describe('Mailgun webhooks', () => {
         userId,
         notificationId: id,
         change: { kind: 'engagement', channel: 'email', engagement: 'opened', at: openedAt.toISOString() },
-        unreadCount: expect.any(Number),
+        // an open does not move the unread count: none is counted or sent
       },
       expect.objectContaining({ change: expect.objectContaining({ engagement: 'clicked' }) }),
     ]);

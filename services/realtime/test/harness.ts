@@ -223,11 +223,11 @@ export class RealtimeHarness {
     userId: string,
     notificationId: string,
     change: NotificationChange,
-    unreadCount: number,
+    unreadCount?: number,
   ) {
     const message = createMessage(
       MessageTypes.notificationUpdated,
-      { userId, notificationId, change, unreadCount },
+      { userId, notificationId, change, ...(unreadCount === undefined ? {} : { unreadCount }) },
       { correlationId: `corr-${notificationId}` },
     );
     await this.publisher.publish(

@@ -159,6 +159,31 @@ describe('pushing events from the broker to sockets', () => {
     expect(counts).toEqual([{ count: 4 }]);
   });
 
+  it('pushes no unread-count for a status or an engagement that carries none (they cannot move it)', async () => {
+    const kate = await harness.connectAs(first.url, 'kate');
+    const updates = record<NotificationUpdatedEvent>(kate, 'notification:updated');
+    const counts = record<{ count: number }>(kate, 'unread-count');
+    const n = aNotification({ channels: ['in_app', 'email'] });
+    await harness.publishUpdated('kate', n.id, {
+      kind: 'status',
+      channel: 'email',
+      status: 'sent',
+      at: at(),
+    });
+    await harness.publishUpdated('kate', n.id, {
+      kind: 'engagement',
+      channel: 'email',
+      engagement: 'opened',
+      at: at(),
+    });
+    // the barrier: one queue, one order
+    await harness.publishUpdated('kate', n.id, { kind: 'read', read: true, at: at() }, 0);
+
+    await waitFor(() => updates.length === 3 && counts.length === 1, { description: 'three updates' });
+    expect(updates.map((update) => 'unreadCount' in update)).toEqual([false, false, true]);
+    expect(counts).toEqual([{ count: 0 }]);
+  });
+
   it('pushes no unread-count for a creation that carries none', async () => {
     const jack = await harness.connectAs(second.url, 'jack');
     const created = record<NotificationNewEvent>(jack, 'notification:new');

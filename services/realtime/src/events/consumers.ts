@@ -140,13 +140,16 @@ export function consumeNotificationEvents(
         {
           notificationId,
           change,
-          unreadCount,
+          ...(unreadCount === undefined ? {} : { unreadCount }),
           occurredAt: message.occurredAt,
           correlationId: message.correlationId,
         },
         message.occurredAt,
       );
-      pusher.toUser(userId, ServerEvents.unreadCount, { count: unreadCount }, message.occurredAt);
+      // a delivery status or an engagement leaves the count as it was: nothing to push
+      if (unreadCount !== undefined) {
+        pusher.toUser(userId, ServerEvents.unreadCount, { count: unreadCount }, message.occurredAt);
+      }
     },
   });
 }

@@ -30,7 +30,8 @@ export interface NotificationNewEvent {
 export interface NotificationUpdatedEvent {
   notificationId: string;
   change: NotificationChange;
-  unreadCount: number;
+  /** absent when the change cannot move it (a delivery status, an engagement) */
+  unreadCount?: number;
   occurredAt: string;
   correlationId: string;
 }

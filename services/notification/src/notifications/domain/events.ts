@@ -1,4 +1,5 @@
 import {
+  CHANGES_KEEPING_UNREAD_COUNT,
   EventRoutingKeys,
   MessageTypes,
   createMessage,
@@ -20,21 +21,24 @@ export interface NotificationUpdate {
 
 /**
  * Publishes `notification.updated` with the recipient's unread count after
- * the change (counted now unless given), so realtime never has to ask.
+ * the change (counted now unless given), so realtime never has to ask; none
+ * for a change that cannot move it (a delivery status, an engagement).
  */
 export async function publishNotificationUpdated(
   ctx: ServiceContext,
   update: NotificationUpdate,
   knownUnreadCount?: number,
 ): Promise<void> {
-  const count = knownUnreadCount ?? (await unreadCount(ctx, update.userId));
+  const count = CHANGES_KEEPING_UNREAD_COUNT.has(update.change.kind)
+    ? undefined
+    : (knownUnreadCount ?? (await unreadCount(ctx, update.userId)));
   const message = createMessage(
     MessageTypes.notificationUpdated,
     {
       userId: update.userId,
       notificationId: update.notificationId,
       change: update.change,
-      unreadCount: count,
+      ...(count === undefined ? {} : { unreadCount: count }),
     },
     { correlationId: update.correlationId },
   );
