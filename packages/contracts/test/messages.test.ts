@@ -23,7 +23,7 @@ const requiredPayloadField: Record<MessageType, string> = {
   'delivery.job': 'notificationId',
   'delivery.status': 'status',
   'notification.created': 'notification',
-  'notification.updated': 'unreadCount',
+  'notification.updated': 'change',
   'user.registered': 'emailVerified',
   'user.updated': 'role',
   'user.verification_requested': 'verificationUrl',
