@@ -894,6 +894,17 @@ describe('the web app in a browser, through the gateway', () => {
         await expectAccessible(page, 'admin webhooks');
         await screenshot(page, 'admin-webhooks');
 
+        // disabled by hand, then enabled again
+        await page.getByRole('button', { name: `Disable ${hookUrl}` }).click();
+        await page.getByText(`${hookUrl} disabled: no new events until enabled`).waitFor(UI);
+        await page
+          .locator('[data-state="disabled"]')
+          .getByText(/disabled by user/)
+          .waitFor(UI);
+        await page.getByRole('button', { name: `Enable ${hookUrl}` }).click();
+        await page.getByText(`${hookUrl} enabled`).waitFor(UI);
+        await page.getByRole('button', { name: `Disable ${hookUrl}` }).waitFor(UI);
+
         await page.getByRole('button', { name: `Delete ${hookUrl}` }).click();
         await page.getByText(`${hookUrl} deleted`).waitFor(UI);
       } finally {

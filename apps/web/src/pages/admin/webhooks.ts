@@ -141,7 +141,11 @@ export function webhooksPage(): HTMLElement {
                       result.say(`${e.url} enabled`);
                       await draw();
                     })
-                  : null,
+                  : action('Disable', e.url, async () => {
+                      await post(`${BASE}/${e.id}/disable`);
+                      result.say(`${e.url} disabled: no new events until enabled`);
+                      await draw();
+                    }),
                 action('Delete', e.url, async () => {
                   await del(`${BASE}/${e.id}`);
                   result.say(`${e.url} deleted`);
@@ -164,7 +168,7 @@ export function webhooksPage(): HTMLElement {
     h('p', {
       className: 'hint',
       textContent:
-        'Herald signs each event it posts (Standard Webhooks). An endpoint that keeps failing is disabled by the server; enable it here once it is fixed.',
+        'Herald signs each event it posts (Standard Webhooks). An endpoint that keeps failing is disabled by the server; enable it here once it is fixed, or disable one yourself while its receiver is down for work.',
     }),
     form,
     secret,
