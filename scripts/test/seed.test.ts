@@ -4,7 +4,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePortRange } from '@herald/local-infra';
-import { testAmqpUrl, testMongoUrl, uniqueNamespace } from '@herald/test-support';
+import { DEFAULT_RETRY_POLICY } from '@herald/amqp';
+import { deleteAmqpNamespace, testAmqpUrl, testMongoUrl, uniqueNamespace } from '@herald/test-support';
 import { seedPlatform } from '../seed-platform';
 import { SERVICES, startStack, type Stack } from '../stack';
 
@@ -13,6 +14,7 @@ jest.setTimeout(120_000);
 describe('pnpm seed', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'herald-seed-'));
   let stack: Stack;
+  const namespace = uniqueNamespace('seed');
 
   beforeAll(async () => {
     // 40000–60000: apart from `pnpm start` and from the e2e suite's stacks (20000–40000)
@@ -31,7 +33,7 @@ describe('pnpm seed', () => {
         LOG_LEVEL: 'warn',
         MONGO_URL: testMongoUrl('seed'),
         AMQP_URL: testAmqpUrl(),
-        AMQP_NAMESPACE: uniqueNamespace('seed'),
+        AMQP_NAMESPACE: namespace,
         BCRYPT_COST: '4',
         // no ADMIN_*: the stack's generated local admin, as with a plain `pnpm start`
         ADMIN_EMAIL: '',
@@ -45,6 +47,8 @@ describe('pnpm seed', () => {
   afterAll(async () => {
     await stack?.stop();
     rmSync(dataDir, { recursive: true, force: true });
+    // the services declared the whole topology in it: left behind, every run's queues pile up on the broker
+    await deleteAmqpNamespace(namespace, DEFAULT_RETRY_POLICY);
   });
 
   const login = async (email: string, password: string) => {

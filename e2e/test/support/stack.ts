@@ -5,7 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { testAmqpUrl, testMongoUrl, uniqueNamespace } from '@herald/test-support';
+import { DEFAULT_RETRY_POLICY } from '@herald/amqp';
+import { deleteAmqpNamespace, testAmqpUrl, testMongoUrl, uniqueNamespace } from '@herald/test-support';
 import { type FakeMailgun, type FakePushService, type FakeTwilio } from '@herald/fake-providers';
 import {
   MAX_INSTANCES,
@@ -72,6 +73,9 @@ export async function startE2eStack(options: E2eStackOptions = {}): Promise<E2eS
     password: `e2e-admin-${randomBytes(12).toString('hex')}`,
   };
 
+  const namespace = uniqueNamespace('e2e');
+  // the services declared the whole topology in it: left behind, every run's queues pile up on the broker
+  const forgetNamespace = () => deleteAmqpNamespace(namespace, DEFAULT_RETRY_POLICY).catch(() => undefined);
   let stack: Stack;
   try {
     stack = await startStack({
@@ -90,7 +94,7 @@ export async function startE2eStack(options: E2eStackOptions = {}): Promise<E2eS
         LOG_LEVEL: 'warn',
         MONGO_URL: testMongoUrl('e2e'),
         AMQP_URL: testAmqpUrl(),
-        AMQP_NAMESPACE: uniqueNamespace('e2e'),
+        AMQP_NAMESPACE: namespace,
         BCRYPT_COST: '4',
         // empty: startStack runs the fake providers and aims the worker and the webhooks at them
         MAILGUN_API_KEY: '',
@@ -111,11 +115,13 @@ export async function startE2eStack(options: E2eStackOptions = {}): Promise<E2eS
     });
   } catch (error) {
     rmSync(dataDir, { recursive: true, force: true });
+    await forgetNamespace();
     throw error;
   }
   if (!stack.gatewayUrl || !stack.mailgun || !stack.twilio || !stack.push) {
     await stack.stop();
     rmSync(dataDir, { recursive: true, force: true });
+    await forgetNamespace();
     throw new Error('the stack started without the gateway or the fake providers');
   }
   return {
@@ -129,6 +135,7 @@ export async function startE2eStack(options: E2eStackOptions = {}): Promise<E2eS
     stop: async () => {
       await stack.stop();
       rmSync(dataDir, { recursive: true, force: true });
+      await forgetNamespace();
     },
   };
 }
