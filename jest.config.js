@@ -24,7 +24,8 @@ module.exports = {
   },
   transformIgnorePatterns: [`node_modules/(?!(\\.pnpm/)?(${ESM_ONLY_DEPENDENCIES.join('|')})[@/])`],
   moduleNameMapper: {
-    '^@herald/(contracts|runtime|amqp|local-infra|test-support|fake-providers)$': '<rootDir>/packages/$1/src',
+    '^@herald/(contracts|runtime|amqp|local-infra|test-support|fake-providers|read-models)$':
+      '<rootDir>/packages/$1/src',
     '^@herald/runtime/(http|mongo|net)$': '<rootDir>/packages/runtime/src/$1',
     '^@herald/runtime/phone$': '<rootDir>/packages/runtime/src/phone',
   },

@@ -20,12 +20,7 @@ import {
   type ThrottleWindowModel,
 } from '../runs/data/run-model';
 import { knownTemplateModel, type KnownTemplateModel } from '../templates/data/template-model';
-import {
-  topicMemberModel,
-  topicModel,
-  type TopicMemberModel,
-  type TopicModel,
-} from '../topics/data/topic-models';
+import { topicReadModels, type TopicMemberModel, type TopicModel } from '@herald/read-models';
 
 export interface Models {
   workflows: WorkflowModel;
@@ -69,8 +64,8 @@ export function createModels(connection: Connection): Models {
     throttles: throttleWindowModel(connection),
     templates: knownTemplateModel(connection),
     apiKeys: apiKeyModel(connection),
-    topics: topicModel(connection),
-    topicMembers: topicMemberModel(connection),
+    // auth's topics and members, for triggers to a topic (../topics/consumers.ts keeps them)
+    ...topicReadModels(connection),
   };
 }
 

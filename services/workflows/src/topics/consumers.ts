@@ -4,19 +4,19 @@ import {
   type TopicUpsertedMessage,
 } from '@herald/contracts';
 import { type ServiceContext } from '../kernel/context';
-import { applyMembersChanged, applyTopicDeleted, applyTopicSnapshot } from './domain/membership';
+import { applyMembersChanged, applyTopicDeleted, applyTopicSnapshot } from '@herald/read-models';
 
 /** Auth's `topic.upserted`. */
 export function onTopicUpserted(ctx: ServiceContext, message: TopicUpsertedMessage) {
-  return applyTopicSnapshot(ctx, message.payload);
+  return applyTopicSnapshot(ctx.models, message.payload);
 }
 
 /** Auth's `topic.deleted`: the topic and its memberships go. */
 export function onTopicDeleted(ctx: ServiceContext, message: TopicDeletedMessage) {
-  return applyTopicDeleted(ctx, message.payload);
+  return applyTopicDeleted(ctx.models, message.payload);
 }
 
 /** Auth's `topic.members_changed`: the members a trigger to the topic starts runs for. */
 export function onTopicMembersChanged(ctx: ServiceContext, message: TopicMembersChangedMessage) {
-  return applyMembersChanged(ctx, message.payload);
+  return applyMembersChanged(ctx.models, message.payload);
 }

@@ -10,8 +10,10 @@ import { type Model, type Types } from 'mongoose';
 import { type OutboxEntry } from '../data/outbox-entry';
 
 /** A collection whose documents carry an `outbox` array (users, API keys, subscribers). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any document shape with an `outbox` field
-export type OutboxCollection = Model<any>;
+// The virtuals `any` too, not only the document: with the default, whether a model with virtuals
+// (`id`) fits depends on the order the compiler meets mongoose's generics in.
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-explicit-any -- any document shape with an `outbox` field
+export type OutboxCollection = Model<any, {}, {}, any>;
 
 type DocumentId = Types.ObjectId | string;
 

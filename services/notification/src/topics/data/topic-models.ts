@@ -1,48 +1,7 @@
 import { Schema, type Connection, type Model, type Types } from 'mongoose';
+import { topicReadModels } from '@herald/read-models';
 import { type Channel, type Priority, type TemplateRef } from '@herald/contracts';
 import { type RenderedChannels } from '../../templates/data/content-types';
-
-/** This service's copy of auth's topics (`topic.upserted` / `topic.deleted`), by key. */
-export interface TopicRecord {
-  _id: string;
-  name?: string;
-  revision: number;
-  /** a tombstone: membership changes up to `revision` are void */
-  deletedAt?: Date;
-}
-
-const topicSchema = new Schema<TopicRecord>(
-  {
-    _id: { type: String, required: true },
-    name: String,
-    revision: { type: Number, required: true },
-    deletedAt: Date,
-  },
-  { collection: 'topics', versionKey: false },
-);
-
-/** One member of one topic, as the newest `topic.members_changed` naming it says. */
-export interface TopicMemberRecord {
-  topic: string;
-  externalId: string;
-  /** false: a member; true: removed at `revision` (kept, so an older "added" cannot bring it back) */
-  removed: boolean;
-  revision: number;
-}
-
-const topicMemberSchema = new Schema<TopicMemberRecord>(
-  {
-    topic: { type: String, required: true },
-    externalId: { type: String, required: true },
-    removed: { type: Boolean, required: true },
-    revision: { type: Number, required: true },
-  },
-  { collection: 'topic_members', versionKey: false },
-);
-// one row per (topic, member): the unique key the revision guard relies on
-topicMemberSchema.index({ topic: 1, externalId: 1 }, { unique: true });
-// the fan-out: a topic's live members in externalId order, from a checkpoint
-topicMemberSchema.index({ topic: 1, removed: 1, externalId: 1 });
 
 /**
  * `scheduled`: waiting for its `sendAt` (the relay starts it then, on any
@@ -124,18 +83,13 @@ topicSendSchema.index({ state: 1, leaseUntil: 1 });
 // a topic's sends, newest first
 topicSendSchema.index({ topic: 1, createdAt: -1 });
 
-export type TopicModel = Model<TopicRecord>;
-export type TopicMemberModel = Model<TopicMemberRecord>;
+export type { TopicMemberModel, TopicModel } from '@herald/read-models';
 export type TopicSendModel = Model<TopicSendRecord>;
 
 export function topicModels(connection: Connection) {
   return {
-    topics:
-      (connection.models.Topic as TopicModel | undefined) ??
-      connection.model<TopicRecord>('Topic', topicSchema),
-    topicMembers:
-      (connection.models.TopicMember as TopicMemberModel | undefined) ??
-      connection.model<TopicMemberRecord>('TopicMember', topicMemberSchema),
+    // auth's topics and their members, as every service sending to a topic keeps them
+    ...topicReadModels(connection),
     topicSends:
       (connection.models.TopicSend as TopicSendModel | undefined) ??
       connection.model<TopicSendRecord>('TopicSend', topicSendSchema),
