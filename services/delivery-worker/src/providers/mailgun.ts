@@ -1,6 +1,7 @@
 import type MailgunClass from 'mailgun.js' with { 'resolution-mode': 'import' };
 import { classifyMailgunError } from '../deliveries/domain/classify';
 import { emailSubject, headerText, jobHeaders, mailbox, MAX_TAG_LENGTH, singleLine } from './header-values';
+import { mailgunAdapter, type Adapter } from './mailgun-transport';
 import { MultipartBody } from './multipart-body';
 import { type EmailJob, type Provider, type SendResult, type SentLookup } from './provider';
 
@@ -40,7 +41,7 @@ export class MailgunProvider implements Provider<EmailJob> {
       url: settings.url,
       timeout: settings.timeoutMs,
     });
-    keepRetryAfter(this.client.request.requestProvider);
+    keepRetryAfter(this.client.request.requestProvider, mailgunAdapter());
   }
 
   async send(job: EmailJob): Promise<SendResult> {
@@ -119,9 +120,10 @@ export class MailgunProvider implements Provider<EmailJob> {
  * The same per-request config hands axios the form already encoded (`formAsOneBuffer`) and
  * turns redirects off.
  */
-function keepRetryAfter<D, C, R>(provider: {
-  makeRequest(url: string, method: string, data: D, config?: C): Promise<R>;
-}): void {
+function keepRetryAfter<D, C, R>(
+  provider: { makeRequest(url: string, method: string, data: D, config?: C): Promise<R> },
+  adapter: Adapter | undefined,
+): void {
   const makeRequest = provider.makeRequest.bind(provider);
   provider.makeRequest = async (url, method, data, config) => {
     let retryAfter: unknown;
@@ -141,6 +143,8 @@ function keepRetryAfter<D, C, R>(provider: {
         // never follows a redirect anywhere.
         maxRedirects: 0,
         transformResponse: [transformResponse],
+        // the bytes go through our lean transport (mailgun-transport.ts) unless a proxy is configured
+        ...(adapter ? { adapter } : {}),
       } as D;
       return await makeRequest(url, method, options, config);
     } catch (error) {
