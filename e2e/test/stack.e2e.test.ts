@@ -525,7 +525,7 @@ describe('Herald through the gateway', () => {
         .filter((event) => event.name === ServerEvents.notificationStatus)
         .map((event) => event.payload as { notificationId: string; channel: string; status: string })
         .filter((payload) => payload.notificationId === id);
-      // the worker also reports `sending` on its way; what the issue asks: `sent`, then `delivered`
+      // a retry would add `retrying` and `sending`; what the issue asks: `sent`, then `delivered`
       expect(
         heard
           .filter((payload) => payload.status === 'sent' || payload.status === 'delivered')

@@ -3,8 +3,12 @@ import { LiteralUnion } from './literal-union';
 
 /**
  * Where one channel of one notification stands. Progress runs
- * `queued → sending → sent → delivered`; `retrying` alternates with `sending`
- * while attempts repeat. The rest are outcomes that end the delivery:
+ * `queued → sent → delivered`; `retrying` alternates with `sending` while
+ * attempts repeat. The worker reports `sending` only when it says something
+ * `sent` will not: a retry's attempt, or a move to the next provider of the
+ * channel's chain (with why the last one failed); a first attempt's first
+ * call goes from `queued` straight to its outcome. The rest are outcomes
+ * that end the delivery:
  * - `failed`: a permanent error before the provider accepted the message
  * - `bounced`: the provider accepted it, then reported it undeliverable
  * - `suppressed`: the address is on the suppression list; the provider was never called

@@ -193,11 +193,18 @@ export class DeliveryService {
         unwritten = [];
       }
       this.lastProvider.set(context, provider.name);
+      // `sending` only when it tells something `sent` will not: a retry, or a move to another
+      // provider (with why the last one failed). A first attempt's first call goes straight from
+      // `queued` to its outcome: one status event, one status write and one notification event
+      // less per send, the common case.
+      const reportSending = context.attempt > 1 || provider !== first;
       const [sending, sent] = await Promise.allSettled([
-        this.publish(message, context, 'sending', {
-          provider: provider.name,
-          ...(lastError && provider !== first ? { error: deliveryErrorOf(lastError) } : {}),
-        }),
+        reportSending
+          ? this.publish(message, context, 'sending', {
+              provider: provider.name,
+              ...(lastError && provider !== first ? { error: deliveryErrorOf(lastError) } : {}),
+            })
+          : undefined,
         this.send(job, provider),
       ]);
       if (sending.status === 'rejected') log.warn({ err: sending.reason }, 'could not report sending');
