@@ -1,5 +1,14 @@
 import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 
@@ -18,7 +27,8 @@ export const MONGO_SERVER_TARGET = join(MONGO_SERVER_DIR, 'target');
 
 const CLASSPATH_FILE = join(MONGO_SERVER_TARGET, 'classpath.txt');
 const CLASSES_DIR = join(MONGO_SERVER_TARGET, 'classes');
-const LAUNCHER_SOURCE = join(MONGO_SERVER_DIR, 'src/main/java/herald/localinfra/EmbeddedMongoServer.java');
+/** the launcher and the backend classes it starts (EmbeddedMongoServer and its neighbours) */
+const JAVA_SOURCES = join(MONGO_SERVER_DIR, 'src/main/java');
 const LAUNCHER_CLASS = join(CLASSES_DIR, 'herald/localinfra/EmbeddedMongoServer.class');
 const SERVER_LOG = join(MONGO_SERVER_TARGET, 'mongo-server.log');
 
@@ -40,14 +50,24 @@ function mtime(path: string): number {
   return statSync(path).mtimeMs;
 }
 
+/** the newest mtime of any file under `dir` (0 if it holds none) */
+function newestMtime(dir: string): number {
+  return readdirSync(dir, { withFileTypes: true }).reduce((newest, entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return Math.max(newest, newestMtime(path));
+    return entry.isFile() ? Math.max(newest, mtime(path)) : newest;
+  }, 0);
+}
+
 /**
- * The cached classpath, if it is still good: newer than the pom and the
- * launcher source, and every jar it names still in the local Maven repository.
+ * The cached classpath, if it is still good: newer than the pom and every
+ * Java source (an edit to any class of the launcher rebuilds), and every jar
+ * it names still in the local Maven repository.
  */
 function cachedClasspath(): string | undefined {
   if (!existsSync(CLASSPATH_FILE) || !existsSync(LAUNCHER_CLASS)) return undefined;
   const builtAt = Math.min(mtime(CLASSPATH_FILE), mtime(LAUNCHER_CLASS));
-  if (builtAt < mtime(join(MONGO_SERVER_DIR, 'pom.xml')) || builtAt < mtime(LAUNCHER_SOURCE))
+  if (builtAt < mtime(join(MONGO_SERVER_DIR, 'pom.xml')) || builtAt < newestMtime(JAVA_SOURCES))
     return undefined;
   const jars = readFileSync(CLASSPATH_FILE, 'utf8').trim();
   if (!jars || !jars.split(':').every((jar) => existsSync(jar))) return undefined;
@@ -59,6 +79,9 @@ export function resolveClasspath(): { classpath: string; cached: boolean } {
   const cached = cachedClasspath();
   if (cached) return { classpath: cached, cached: true };
 
+  // maven-dependency-plugin leaves the file alone when the classpath is unchanged, and then its old
+  // mtime would fail the check above after every source edit: have it written anew
+  rmSync(CLASSPATH_FILE, { force: true });
   const maven = spawnSync(
     'mvn',
     ['-q', '-B', 'compile', 'dependency:build-classpath', `-Dmdep.outputFile=${CLASSPATH_FILE}`],

@@ -13,24 +13,31 @@ import { suppressionKey } from '../src/webhooks/data/webhook-models';
 import { startHarness, type Harness } from './harness';
 
 /**
- * The issue asks for 20,000; the default stays 1,000 because of the test
- * database, not the fan-out. mongo-java-server (the stand-in here) keeps
- * only unique indexes and uses one only when a query's fields are exactly
- * the index's: every other query scans the whole collection. The fan-out
- * itself costs a handful of queries per batch of 500 (members, subscribers,
- * suppressions, preferences, one insertMany). But each email's status
- * reports, applied by the notification service, cost a compare-and-set
- * `updateOne({ _id, deliveries.email.status, attempt, history.messageId })`
- * and an unread count (`countDocuments({ userId, deletedAt, deliverAt, read,
- * archived })`) for the realtime event: with MongoDB's indexes two index
- * lookups, here two scans of every notification of the run (counted at
- * 2,000 members: 4,729 and 3,575 of them). The run is quadratic in the
- * members: 2,000 took 52 s on a quiet moment and 114 s under load; 20,000
- * had sent 3,727 emails after 240 s, its rate falling as the collections
- * grew, and timed out waiting for the kill (2026-12-05). TOPIC_CRASH_MEMBERS
- * runs another size; 20,000 wants a real mongod (MONGO_URL).
+ * The issue asks for 20,000, and it passes here; the default stays 1,000
+ * for the suite's time budget (20,000 takes three to four minutes).
+ * mongo-java-server (the test database here) keeps only unique indexes, and
+ * 1.47 uses one only when a query's fields are exactly the index's: any
+ * other query scans the collection. Our launcher also uses a unique index
+ * for a query that holds all its keys as plain equalities plus other fields
+ * (packages/local-infra, EqualitySupersetRule.java). That turned the
+ * notification service's compare-and-set per status report,
+ * `updateOne({ _id, deliveries.email.status, attempt, history.messageId })`,
+ * from a scan of every notification of the run into an _id lookup (by hand,
+ * at 20,000 documents: 9.3 ms a call before, 1.1 ms after). The other scan
+ * per report, the unread count for the realtime event, went with fbe9813 (a
+ * delivery status carries no count). What still scans is per poll or per
+ * batch, not per email: the outbox relay's due query and the member pages,
+ * about 300 scans in a 20,000 run (counted 2026-12-05). Measured 2026-12-05
+ * on the shared 2-core machine, Jest's time: 2,000 members 52.1 and 42.1 s
+ * before, 52.2 and 41.7 s after (no difference at that size: the kill, the
+ * restart and the leases dominate); 20,000 members 531 s before (the kill
+ * at 187 s), 204 s and 228 s after (the fan-out 29 s, the kill at 6,634
+ * emails at 68 s, all 19,900 accepted at 202 s). TOPIC_CRASH_MEMBERS runs
+ * another size; the waits below grow with it.
  */
 const MEMBERS = Number(process.env.TOPIC_CRASH_MEMBERS ?? 1_000);
+/** a run of more than 5,000 members gets the waits below in proportion (20,000: four times) */
+const WAIT_SCALE = Math.max(1, MEMBERS / 5_000);
 const MUTED = 50;
 const SUPPRESSED = 50;
 const EXPECTED = MEMBERS - MUTED - SUPPRESSED;
@@ -207,7 +214,7 @@ describe(`a send to a ${MEMBERS}-member topic with the worker killed midway`, ()
       }, 1_000);
 
       await waitFor(() => first.signalCode === 'SIGKILL', {
-        timeoutMs: 240_000,
+        timeoutMs: 240_000 * WAIT_SCALE,
         intervalMs: 200,
         description: 'the first worker killed mid-campaign',
       }).catch(async (error: unknown) => {
@@ -224,7 +231,7 @@ describe(`a send to a ${MEMBERS}-member topic with the worker killed midway`, ()
 
       await startWorker(workerDb);
       await waitFor(() => mailgun.stats().accepted >= EXPECTED, {
-        timeoutMs: 400_000,
+        timeoutMs: 400_000 * WAIT_SCALE,
         intervalMs: 500,
         description: `all ${EXPECTED} emails accepted by the fake Mailgun`,
       }).catch(async (error: unknown) => {
@@ -268,7 +275,7 @@ describe(`a send to a ${MEMBERS}-member topic with the worker killed midway`, ()
           const reply = await harness.request('GET', `/api/v1/topic-sends/${topicSendId}`, { token: sender });
           return reply.json().channels.email.sent === EXPECTED ? reply.json() : undefined;
         },
-        { timeoutMs: 180_000, intervalMs: 1_000, description: 'every sent status applied' },
+        { timeoutMs: 180_000 * WAIT_SCALE, intervalMs: 1_000, description: 'every sent status applied' },
       ).catch(async (error: unknown) => {
         const statuses = await models.notifications.aggregate([
           { $match: { broadcastId: topicSendId } },
@@ -290,6 +297,6 @@ describe(`a send to a ${MEMBERS}-member topic with the worker killed midway`, ()
       // nothing sent after all that: no duplicate on a late redelivery
       expect(mailgun.stats().accepted).toBe(EXPECTED);
     },
-    15 * 60_000,
+    15 * 60_000 * WAIT_SCALE,
   );
 });

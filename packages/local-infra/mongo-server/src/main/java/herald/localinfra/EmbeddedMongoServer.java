@@ -9,8 +9,6 @@ import java.util.List;
 import de.bwaldvogel.mongo.MongoBackend;
 import de.bwaldvogel.mongo.MongoServer;
 import de.bwaldvogel.mongo.MongoVersion;
-import de.bwaldvogel.mongo.backend.h2.H2Backend;
-import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
 
 /**
  * Starts mongo-java-server: on an H2 MVStore file for a local run that keeps
@@ -30,6 +28,12 @@ import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
  *   allowDiskUse on find) are opt-in per call.
  * - it exits when stdin closes, so the server dies with the process that
  *   started it even if that is killed with SIGKILL and never runs its teardown.
+ * - both backends are the library's own with one change to their unique
+ *   indexes (MemorySupersetBackend, H2SupersetBackend): an index also
+ *   answers a query that holds all its keys as plain equalities plus other
+ *   fields, e.g. a compare-and-set on {@code _id} and a status, which the
+ *   library otherwise answers by scanning the whole collection. See
+ *   EqualitySupersetRule.
  *
  * With --h2 the MVStore commits in the background about once a second; a
  * clean stop (stdin closed, SIGTERM, SIGINT) closes the server first, so no
@@ -70,12 +74,20 @@ public final class EmbeddedMongoServer {
 
         MongoBackend backend;
         if (h2File == null) {
-            backend = new MemoryBackend().version(MONGO_4_4);
+            backend = new MemorySupersetBackend().version(MONGO_4_4);
         } else {
             Path file = Path.of(h2File).toAbsolutePath();
             Files.createDirectories(file.getParent());
-            // Throws (exit code 1, message on stderr) when another server holds the file's lock.
-            backend = new H2Backend(file.toString()).version(MONGO_4_4);
+            try {
+                backend = new H2SupersetBackend(file.toString()).version(MONGO_4_4);
+            } catch (RuntimeException e) {
+                // e.g. another server holds the file's lock. The message goes last: the parent quotes
+                // the log's last lines, and the stack trace alone would push it out of them.
+                e.printStackTrace();
+                System.err.println("cannot open " + file + ": " + e.getMessage());
+                System.exit(1);
+                return;
+            }
         }
         server = new MongoServer(backend);
         // SIGTERM/SIGINT run shutdown hooks: the store must still be closed, not just abandoned.

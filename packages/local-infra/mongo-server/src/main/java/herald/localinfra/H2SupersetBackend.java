@@ -1,0 +1,82 @@
+package herald.localinfra;
+
+import java.util.List;
+
+import org.h2.mvstore.MVMap;
+import org.h2.mvstore.MVStore;
+
+import de.bwaldvogel.mongo.MongoDatabase;
+import de.bwaldvogel.mongo.backend.CursorRegistry;
+import de.bwaldvogel.mongo.backend.Index;
+import de.bwaldvogel.mongo.backend.IndexKey;
+import de.bwaldvogel.mongo.backend.KeyValue;
+import de.bwaldvogel.mongo.backend.h2.H2Backend;
+import de.bwaldvogel.mongo.backend.h2.H2Database;
+
+/**
+ * The H2 backend ({@code pnpm start}) whose unique indexes also answer a
+ * query that holds their keys plus other fields: see
+ * {@link EqualitySupersetRule} for why the stock one scans the collection
+ * for those.
+ *
+ * Two constructors run overridden methods before this class's own fields
+ * would be set, so neither override may rely on a field of ours:
+ * H2Backend's constructor opens every database already in the file (through
+ * resolveDatabase → {@link #openOrCreateDatabase}), and H2Database's opens
+ * every index already in the file (→ openOrCreateUniqueIndex). The first
+ * reads the store through {@link #getMvStore()} (H2Backend sets it before
+ * opening databases); the second receives it as an argument of
+ * {@link Database}'s constructor, kept in a ThreadLocal only while
+ * H2Database's constructor runs (its own store field is private).
+ */
+final class H2SupersetBackend extends H2Backend {
+
+    H2SupersetBackend(String fileName) {
+        super(fileName);
+    }
+
+    @Override
+    protected MongoDatabase openOrCreateDatabase(String databaseName) {
+        return Database.open(databaseName, getMvStore(), getCursorRegistry());
+    }
+
+    private static final class Database extends H2Database {
+
+        /** The store of the Database being constructed on this thread (see the class comment). */
+        private static final ThreadLocal<MVStore> CONSTRUCTING = new ThreadLocal<>();
+
+        private final MVStore mvStore;
+
+        static Database open(String databaseName, MVStore mvStore, CursorRegistry cursorRegistry) {
+            CONSTRUCTING.set(mvStore);
+            try {
+                return new Database(databaseName, mvStore, cursorRegistry);
+            } finally {
+                CONSTRUCTING.remove();
+            }
+        }
+
+        private Database(String databaseName, MVStore mvStore, CursorRegistry cursorRegistry) {
+            super(databaseName, mvStore, cursorRegistry);
+            this.mvStore = mvStore;
+        }
+
+        @Override
+        protected Index<Object> openOrCreateUniqueIndex(String collectionName, String indexName, List<IndexKey> keys,
+                                                        boolean sparse) {
+            MVStore store = mvStore != null ? mvStore : CONSTRUCTING.get();
+            MVMap<KeyValue, Object> mvMap = store.openMap(mapNameForIndex(collectionName, indexName));
+            return new H2SupersetUniqueIndex(mvMap, indexName, keys, sparse);
+        }
+
+        /**
+         * H2Database.mapNameForIndex (private in 1.47.0), repeated to the letter: the name an index's
+         * map has in the file. A different name would open an empty map for an index of an existing
+         * file (its uniqueness lost for the documents already there), and H2Database.dropIndex, which
+         * uses its own copy, would not remove ours.
+         */
+        private String mapNameForIndex(String collectionName, String indexName) {
+            return getFullCollectionNamespace(collectionName) + "._index_" + indexName;
+        }
+    }
+}

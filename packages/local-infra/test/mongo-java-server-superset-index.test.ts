@@ -1,0 +1,270 @@
+// The launcher's one change to mongo-java-server's query planning: a unique
+// index also answers a query that holds all its keys as plain equalities
+// plus other fields (EqualitySupersetRule.java). The library uses an index
+// only when a query's fields are exactly the index's, so a compare-and-set
+// such as updateOne({ _id, status, attempt }) scanned the whole collection.
+//
+// What must hold is that results do not change: every query here is also
+// run wrapped in a top-level $and, which holds no index key, so the library
+// answers it by scanning every document, as it answered every one of these
+// before the change; the two answers must be the same, and the expected one.
+// That the index is used is not observable through the driver (no explain,
+// no documents-examined count); it was measured by hand, see the #24 report.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connectMongo, type MongoLogger } from '@herald/runtime/mongo';
+import { startMongoJavaServer, type EmbeddedMongo } from '../src';
+
+jest.setTimeout(60_000);
+
+const silent: MongoLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+type Doc = { _id: string; [field: string]: unknown };
+
+const DIR = mkdtempSync(join(tmpdir(), 'herald-superset-'));
+afterAll(() => rmSync(DIR, { recursive: true, force: true }));
+
+describe.each([
+  ['in memory', () => startMongoJavaServer({ jvmProfile: 'short-lived' })],
+  [
+    'on an H2 file',
+    () => startMongoJavaServer({ h2File: join(DIR, 'superset.mv'), jvmProfile: 'short-lived' }),
+  ],
+])('mongo-java-server %s: unique indexes for queries with more fields', (_backend, start) => {
+  let server: EmbeddedMongo;
+  let connection: Awaited<ReturnType<typeof connectMongo>>;
+  const collection = (name: string) => connection.db!.collection<Doc>(name);
+
+  beforeAll(async () => {
+    server = await start();
+    connection = await connectMongo({ url: server.url, dbName: 'superset', logger: silent, maxAttempts: 1 });
+  });
+  afterAll(async () => {
+    await connection?.close();
+    await server?.stop();
+  });
+
+  /** the ids `filter` finds, checked against the same filter answered by a full scan */
+  async function idsOf(name: string, filter: Record<string, unknown>): Promise<string[]> {
+    const planned = await collection(name).find(filter).toArray();
+    const scanned = await collection(name)
+      .find({ $and: [filter] })
+      .toArray();
+    const ids = planned.map((doc) => doc._id).sort();
+    expect(ids).toEqual(scanned.map((doc) => doc._id).sort());
+    return ids;
+  }
+
+  describe('a compare-and-set on _id and a status', () => {
+    beforeAll(async () => {
+      await collection('cas').insertMany([
+        { _id: 'n1', status: 'queued', attempt: 3, userId: 'u1' },
+        { _id: 'n2', status: 'queued', attempt: 1, userId: 'u1' },
+        { _id: 'n3', status: 'sent', attempt: 3, userId: 'u2' },
+        ...Array.from({ length: 50 }, (_, index) => ({
+          _id: `filler-${index}`,
+          status: 'queued',
+          attempt: 3,
+          userId: 'u3',
+        })),
+      ]);
+    });
+
+    it('finds the document whose extra fields match, and no other', async () => {
+      expect(await idsOf('cas', { _id: 'n1', status: 'queued' })).toEqual(['n1']);
+      expect(await idsOf('cas', { _id: 'n1', status: 'queued', attempt: 3 })).toEqual(['n1']);
+      expect(await idsOf('cas', { _id: 'n1', status: 'sent' })).toEqual([]);
+      expect(await idsOf('cas', { _id: 'n3', status: 'queued' })).toEqual([]);
+      expect(await idsOf('cas', { _id: 'nobody', status: 'queued' })).toEqual([]);
+    });
+
+    it('updates once: the second compare-and-set matches nothing', async () => {
+      const first = await collection('cas').updateOne(
+        { _id: 'n2', status: 'queued', attempt: 1 },
+        { $set: { status: 'sent', attempt: 2 } },
+      );
+      expect(first).toMatchObject({ matchedCount: 1, modifiedCount: 1 });
+      const again = await collection('cas').updateOne(
+        { _id: 'n2', status: 'queued', attempt: 1 },
+        { $set: { status: 'sent', attempt: 2 } },
+      );
+      expect(again).toMatchObject({ matchedCount: 0, modifiedCount: 0 });
+      // the extra field differs on the right _id: nothing matched, nothing written
+      const stale = await collection('cas').updateOne(
+        { _id: 'n1', status: 'queued', attempt: 2 },
+        { $set: { status: 'failed' } },
+      );
+      expect(stale).toMatchObject({ matchedCount: 0, modifiedCount: 0 });
+      expect(await collection('cas').findOne({ _id: 'n1' })).toMatchObject({ status: 'queued', attempt: 3 });
+      expect(await collection('cas').findOne({ _id: 'n2' })).toMatchObject({ status: 'sent', attempt: 2 });
+      // and a delete on the same terms
+      expect(await collection('cas').deleteOne({ _id: 'n3', status: 'queued' })).toMatchObject({
+        deletedCount: 0,
+      });
+      expect(await collection('cas').countDocuments({ _id: 'n3', status: 'sent' })).toBe(1);
+    });
+
+    it('still filters operator values and $or in the extra fields', async () => {
+      expect(await idsOf('cas', { _id: 'n1', attempt: { $gte: 3 } })).toEqual(['n1']);
+      expect(await idsOf('cas', { _id: 'n1', attempt: { $gt: 3 } })).toEqual([]);
+      expect(await idsOf('cas', { _id: 'n1', status: { $in: ['sent', 'failed'] } })).toEqual([]);
+      expect(await idsOf('cas', { _id: 'n1', status: { $ne: 'sent' } })).toEqual(['n1']);
+      expect(await idsOf('cas', { _id: 'n1', $or: [{ status: 'failed' }, { attempt: 3 }] })).toEqual(['n1']);
+      expect(await idsOf('cas', { _id: 'n1', $or: [{ status: 'failed' }, { attempt: 4 }] })).toEqual([]);
+      expect(await idsOf('cas', { _id: 'n1', removedAt: { $exists: false } })).toEqual(['n1']);
+      expect(await idsOf('cas', { _id: 'n1', removedAt: null })).toEqual(['n1']);
+      expect(await idsOf('cas', { _id: 'n1', status: /^que/ })).toEqual(['n1']);
+      expect(await idsOf('cas', { _id: 'n1', status: /^sen/ })).toEqual([]);
+    });
+
+    it('answers $in, operators and arrays on the index key as before', async () => {
+      expect(await idsOf('cas', { _id: { $in: ['n1', 'n2', 'n3'] } })).toEqual(['n1', 'n2', 'n3']);
+      expect(await idsOf('cas', { _id: { $in: ['n1', 'n2', 'n3'] }, status: 'queued' })).toEqual(['n1']);
+      expect(await idsOf('cas', { _id: { $gte: 'n2' }, status: 'sent' })).toEqual(['n2', 'n3']);
+      expect(await idsOf('cas', { _id: /^n[12]$/, userId: 'u1' })).toEqual(['n1', 'n2']);
+      expect(await idsOf('cas', { _id: null, status: 'queued' })).toEqual([]);
+    });
+  });
+
+  describe('a sparse unique index', () => {
+    beforeAll(async () => {
+      await collection('people').createIndex({ email: 1 }, { unique: true, sparse: true });
+      await collection('people').insertMany([
+        { _id: 'with', email: 'ada@example.com', kind: 'user' },
+        { _id: 'other', email: 'bob@example.com', kind: 'user' },
+        { _id: 'without', kind: 'user' },
+        { _id: 'without-bot', kind: 'bot' },
+      ]);
+    });
+
+    it('finds by the indexed field plus others', async () => {
+      expect(await idsOf('people', { email: 'ada@example.com', kind: 'user' })).toEqual(['with']);
+      expect(await idsOf('people', { email: 'ada@example.com', kind: 'bot' })).toEqual([]);
+    });
+
+    it('does not use the index for a document without the field (null), which it does not hold', async () => {
+      expect(await idsOf('people', { email: null })).toEqual(['without', 'without-bot']);
+      expect(await idsOf('people', { email: null, kind: 'user' })).toEqual(['without']);
+      expect(await idsOf('people', { email: { $exists: false }, kind: 'bot' })).toEqual(['without-bot']);
+      expect(await idsOf('people', { email: { $in: [null, 'bob@example.com'] }, kind: 'user' })).toEqual([
+        'other',
+        'without',
+      ]);
+    });
+
+    it('still enforces uniqueness', async () => {
+      await expect(
+        collection('people').insertOne({ _id: 'twin', email: 'ada@example.com', kind: 'user' }),
+      ).rejects.toMatchObject({ code: 11000 });
+    });
+  });
+
+  describe('compound, dotted and multikey unique indexes', () => {
+    beforeAll(async () => {
+      await collection('keys').createIndex({ tenant: 1, key: 1 }, { unique: true });
+      await collection('keys').createIndex(
+        { 'deliveries.email.messageId': 1 },
+        { unique: true, sparse: true },
+      );
+      await collection('keys').createIndex({ codes: 1 }, { unique: true, sparse: true });
+      await collection('keys').insertMany([
+        {
+          _id: 'a',
+          tenant: 't1',
+          key: 'k',
+          v: 1,
+          deliveries: { email: { messageId: 'm1', status: 'sent' } },
+        },
+        {
+          _id: 'b',
+          tenant: 't2',
+          key: 'k',
+          v: 1,
+          deliveries: { email: { messageId: 'm2', status: 'queued' } },
+        },
+        { _id: 'c', tenant: 't1', key: 'j', v: 2, codes: ['x1', 'x2'] },
+      ]);
+    });
+
+    it('uses a compound index only with all its keys, and filters the rest', async () => {
+      expect(await idsOf('keys', { tenant: 't1', key: 'k', v: 1 })).toEqual(['a']);
+      expect(await idsOf('keys', { tenant: 't1', key: 'k', v: 2 })).toEqual([]);
+      expect(await idsOf('keys', { tenant: 't1', v: 1 })).toEqual(['a']); // one key only: a scan, as before
+      expect(await idsOf('keys', { tenant: 't1', key: { $in: ['k', 'j'] }, v: 2 })).toEqual(['c']);
+    });
+
+    it('answers a dotted key with its siblings', async () => {
+      expect(
+        await idsOf('keys', { 'deliveries.email.messageId': 'm2', 'deliveries.email.status': 'queued' }),
+      ).toEqual(['b']);
+      expect(
+        await idsOf('keys', { 'deliveries.email.messageId': 'm2', 'deliveries.email.status': 'sent' }),
+      ).toEqual([]);
+    });
+
+    it('finds an array element, and leaves an array value to the scan', async () => {
+      expect(await idsOf('keys', { codes: 'x2', tenant: 't1' })).toEqual(['c']);
+      expect(await idsOf('keys', { codes: 'x2', tenant: 't2' })).toEqual([]);
+      expect(await idsOf('keys', { codes: ['x1', 'x2'], tenant: 't1' })).toEqual(['c']);
+    });
+  });
+});
+
+// H2 reopens the indexes of a file through the launcher's own classes while
+// its constructors run (H2SupersetBackend.java): they must find their maps,
+// with the entries written before the restart.
+describe('mongo-java-server on an H2 file, after a restart', () => {
+  const file = join(DIR, 'restart.mv');
+
+  async function withServer(
+    use: (db: NonNullable<Awaited<ReturnType<typeof connectMongo>>['db']>) => Promise<void>,
+  ) {
+    const server = await startMongoJavaServer({ h2File: file, jvmProfile: 'short-lived' });
+    try {
+      const connection = await connectMongo({
+        url: server.url,
+        dbName: 'restart',
+        logger: silent,
+        maxAttempts: 1,
+      });
+      try {
+        await use(connection.db!);
+      } finally {
+        await connection.close();
+      }
+    } finally {
+      await server.stop();
+    }
+  }
+
+  it('keeps its unique indexes, and answers superset queries from them', async () => {
+    await withServer(async (db) => {
+      await db.collection<Doc>('people').createIndex({ email: 1 }, { unique: true });
+      await db.collection<Doc>('people').insertMany([
+        { _id: 'ada', email: 'ada@example.com', status: 'active' },
+        { _id: 'bob', email: 'bob@example.com', status: 'invited' },
+      ]);
+    });
+    await withServer(async (db) => {
+      const people = db.collection<Doc>('people');
+      await expect(people.insertOne({ _id: 'twin', email: 'ada@example.com' })).rejects.toMatchObject({
+        code: 11000,
+      });
+      expect(await people.find({ email: 'bob@example.com', status: 'invited' }).toArray()).toEqual([
+        { _id: 'bob', email: 'bob@example.com', status: 'invited' },
+      ]);
+      expect(await people.countDocuments({ email: 'bob@example.com', status: 'active' })).toBe(0);
+      expect(
+        await people.updateOne({ _id: 'ada', status: 'active' }, { $set: { status: 'gone' } }),
+      ).toMatchObject({
+        matchedCount: 1,
+      });
+      expect(
+        await people.updateOne({ _id: 'ada', status: 'active' }, { $set: { status: 'gone' } }),
+      ).toMatchObject({
+        matchedCount: 0,
+      });
+    });
+  });
+});
