@@ -7,6 +7,11 @@
  * With workers > 1, that many worker processes compete for the queue, as
  * scaled-out instances do (each with the given prefetch).
  *
+ * BENCH_WARMUP jobs (default 2,000) go first and are waited for; only the
+ * `jobs` after them are measured, so the figure is the steady state's, not
+ * the JIT's first seconds (the worker, the fake and the Java stand-in all
+ * start cold). BENCH_WARMUP=0 measures from the cold start.
+ *
  * MongoDB: MONGO_URL, else the embedded in-memory mongo-java-server (@herald/local-infra)
  * (a Java stand-in, slower than a real mongod: the number is a floor).
  * RabbitMQ: AMQP_URL, else the local broker. Runs in its own namespace and
@@ -40,6 +45,8 @@ import { deleteAmqpNamespace } from '@herald/test-support';
 const jobs = Number(process.argv[2] ?? 5000);
 const prefetch = Number(process.argv[3] ?? 200);
 const workerCount = Number(process.argv[4] ?? 1);
+/** Jobs sent (and waited for) before the measured ones, so the rate is the steady state's, not the JIT's first seconds. */
+const warmup = Number(process.env.BENCH_WARMUP ?? 2000);
 const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const root = resolve(__dirname, '..');
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
@@ -113,20 +120,44 @@ async function main(): Promise<void> {
       await waitUntilReady(`http://127.0.0.1:${port}/health/ready`, { child: workers[i]! });
     }
 
-    const messages = Array.from({ length: jobs }, (_, i) =>
-      createDeliveryJobMessage(
-        {
-          notificationId: randomUUID().replace(/-/g, '').slice(0, 24),
-          channel: 'email',
-          jobId: randomUUID(),
-          recipient: { email: `user${i}@bench.test` },
-          content: { subject: 'Benchmark', text: 'Hello from the benchmark', html: '<p>Hello</p>' },
-          metadata: {},
-          createdAt: new Date().toISOString(),
-        } as never,
-        { correlationId: 'bench' },
-      ),
-    );
+    const jobMessages = (count: number, prefix: string) =>
+      Array.from({ length: count }, (_, i) =>
+        createDeliveryJobMessage(
+          {
+            notificationId: randomUUID().replace(/-/g, '').slice(0, 24),
+            channel: 'email',
+            jobId: randomUUID(),
+            recipient: { email: `${prefix}${i}@bench.test` },
+            content: { subject: 'Benchmark', text: 'Hello from the benchmark', html: '<p>Hello</p>' },
+            metadata: {},
+            createdAt: new Date().toISOString(),
+          } as never,
+          { correlationId: 'bench' },
+        ),
+      );
+    // `sent` for each job (a first attempt reports no `sending`): the statuses land on the
+    // notification service's queue. Waits until `total` jobs were accepted and reported.
+    const untilDone = async (total: number, since: number) => {
+      for (;;) {
+        const accepted = (await fake.stats()).accepted;
+        const statuses = await queueDepth(client, client.names.queues.notificationEvents);
+        if (accepted >= total && statuses >= total) return statuses;
+        if (Date.now() - since > 300_000) {
+          throw new Error(`only ${accepted} of ${total} sent, ${statuses} of ${total} statuses`);
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    if (warmup > 0) {
+      const warmupStarted = Date.now();
+      await Promise.all(
+        jobMessages(warmup, 'warmup').map((message) =>
+          client.publish(client.names.exchanges.work, 'email', message),
+        ),
+      );
+      await untilDone(warmup, warmupStarted);
+    }
+    const messages = jobMessages(jobs, 'user');
     const processes = {
       ...Object.fromEntries(workers.map((w, i) => [workerCount > 1 ? `worker${i + 1}` : 'worker', w.pid!])),
       bench: process.pid,
@@ -140,19 +171,7 @@ async function main(): Promise<void> {
       messages.map((message) => client.publish(client.names.exchanges.work, 'email', message)),
     );
     const published = Date.now();
-    // `sent` for each job (a first attempt reports no `sending`): the statuses land on the
-    // notification service's queue.
-    const statusesExpected = jobs;
-    let statuses = 0;
-    for (;;) {
-      const accepted = (await fake.stats()).accepted;
-      statuses = await queueDepth(client, client.names.queues.notificationEvents);
-      if (accepted >= jobs && statuses >= statusesExpected) break;
-      if (Date.now() - started > 300_000) {
-        throw new Error(`only ${accepted} of ${jobs} sent, ${statuses} of ${statusesExpected} statuses`);
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const statuses = (await untilDone(warmup + jobs, started)) - warmup;
     const seconds = (Date.now() - started) / 1000;
     const cpuAfter = cpuTicks(processes);
     const cpuMsPerSend = Object.fromEntries(
@@ -171,6 +190,7 @@ async function main(): Promise<void> {
         metric: 'worker sends to fake Mailgun',
         value: `${perSecond} sends/s`,
         jobs,
+        warmup,
         prefetch,
         workers: workerCount,
         seconds: seconds.toFixed(2),
@@ -186,6 +206,7 @@ async function main(): Promise<void> {
         bench: 'worker-sends',
         perSecond,
         jobs,
+        warmup,
         prefetch,
         workers: workerCount,
         seconds,
@@ -236,7 +257,9 @@ async function fakeChild(): Promise<Fake> {
     pid: child.pid!,
     stats: async () => (await (await fetch(`${url}/__fake/stats`)).json()) as { accepted: number },
     acceptedRecipients: async () => {
-      const requests = (await (await fetch(`${url}/__fake/requests?limit=${jobs * 2}`)).json()) as {
+      const requests = (await (
+        await fetch(`${url}/__fake/requests?limit=${(jobs + warmup) * 2}`)
+      ).json()) as {
         outcome: string;
         fields: Record<string, string[]>;
       }[];

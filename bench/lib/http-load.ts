@@ -1,3 +1,4 @@
+import { appendFileSync } from 'node:fs';
 /**
  * A closed-loop HTTP load (autocannon): `connections` keep-alive
  * connections, each sending its next request as soon as the last is
@@ -36,22 +37,41 @@ export interface LoadResult {
 
 export async function closedLoop(options: LoadOptions): Promise<LoadResult> {
   let next = 0;
-  const result = await autocannon({
-    url: options.url,
-    connections: options.connections,
-    ...(options.amount ? { amount: options.amount } : { duration: options.seconds ?? 10 }),
-    timeout: 30,
-    requests: [
-      {
-        method: 'POST',
-        path: options.path,
-        setupRequest: (request) => {
-          const { headers, body } = options.request(next++);
-          return { ...request, headers: { 'content-type': 'application/json', ...headers }, body };
-        },
-      },
-    ],
+  // BENCH_LATENCY_TRACE=<file>: each answer's end time and latency (ms), to see whether slow ones cluster
+  const trace: string[] = [];
+  const traceFile = process.env.BENCH_LATENCY_TRACE;
+  let finished!: (result: autocannon.Result) => void;
+  let failed!: (error: unknown) => void;
+  const done = new Promise<autocannon.Result>((resolve, reject) => {
+    finished = resolve;
+    failed = reject;
   });
+  const instance = autocannon(
+    {
+      url: options.url,
+      connections: options.connections,
+      ...(options.amount ? { amount: options.amount } : { duration: options.seconds ?? 10 }),
+      timeout: 30,
+      requests: [
+        {
+          method: 'POST',
+          path: options.path,
+          setupRequest: (request) => {
+            const { headers, body } = options.request(next++);
+            return { ...request, headers: { 'content-type': 'application/json', ...headers }, body };
+          },
+        },
+      ],
+    },
+    (error, result) => (error ? failed(error) : finished(result)),
+  );
+  if (traceFile) {
+    instance.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => {
+      trace.push(`${Date.now()} ${ms.toFixed(2)}`);
+    });
+  }
+  const result = await done;
+  if (traceFile) appendFileSync(traceFile, `${trace.join('\n')}\n`);
   const statuses = Object.fromEntries(
     Object.entries(result.statusCodeStats ?? {}).map(([code, stats]) => [code, stats.count ?? 0]),
   );
