@@ -49,7 +49,8 @@ export function spawnService(entry: string, env: Record<string, string>): ChildP
       ...process.env,
       // development: the local broker's guest account and the fakes' keys, which production refuses
       NODE_ENV: 'development',
-      LOG_LEVEL: 'warn',
+      // BENCH_SERVICE_LOG_LEVEL=info: each request's `responseTime` as the service measured it
+      LOG_LEVEL: process.env.BENCH_SERVICE_LOG_LEVEL ?? 'warn',
       LOG_FORMAT: 'json',
       HOST: '127.0.0.1',
       AMQP_URL: amqpUrl,
