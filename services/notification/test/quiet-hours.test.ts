@@ -1,3 +1,4 @@
+import { createECDH, randomBytes, randomUUID } from 'node:crypto';
 import { testLogger, waitFor } from '@herald/test-support';
 import { buildApp, type NotificationApp } from '../src/app';
 import { quietUntil } from '../src/preferences/domain/quiet-hours';
@@ -34,7 +35,10 @@ describe('quiet hours', () => {
     const now = () => clock;
     let admin: string;
     beforeAll(async () => {
-      h = await startHarness('quiet-hours', { now, settings: { relayIntervalMs: 60_000 } });
+      h = await startHarness('quiet-hours', {
+        now,
+        settings: { relayIntervalMs: 60_000, vapidPublicKey: `B${'x'.repeat(86)}` },
+      });
       admin = h.token('admin-q', 'admin');
       await h.createCategories('marketing');
       const critical = await h.request('POST', '/api/v1/categories', {
@@ -113,6 +117,73 @@ describe('quiet hours', () => {
       }
       await h.app.relay.runOnce();
       expect(await h.messageCount(h.names.queues.work.sms)).toBe(0);
+    });
+
+    it('hold a push until the window ends, then send it to the subscriptions the recipient has then', async () => {
+      const user = await quietUser();
+      const token = h.token(user.userId);
+      const subscription = (endpoint: string) => {
+        const ecdh = createECDH('prime256v1');
+        ecdh.generateKeys();
+        return {
+          endpoint,
+          expirationTime: null,
+          keys: {
+            p256dh: ecdh.getPublicKey().toString('base64url'),
+            auth: randomBytes(16).toString('base64url'),
+          },
+        };
+      };
+      const phone = subscription(`https://push.example.net/send/${randomUUID()}`);
+      expect((await h.request('POST', '/api/v1/push-subscriptions', { token, body: phone })).statusCode).toBe(
+        201,
+      );
+      await h.drain(h.names.queues.work.push);
+      clock = new Date('2026-01-15T22:00:00Z'); // 23:00 in Paris
+
+      const sent = await h.request('POST', '/api/v1/notifications', {
+        token: admin,
+        body: {
+          title: 'Your order shipped',
+          body: 'It arrives Friday',
+          recipient: { userId: user.userId },
+          channels: ['in_app', 'push'],
+          category: 'marketing',
+        },
+      });
+      expect(sent.statusCode).toBe(202);
+      const id = sent.json().id as string;
+      expect((await h.stored(id)).deliveries.push).toMatchObject({
+        status: 'queued',
+        heldUntil: new Date('2026-01-16T06:00:00Z'),
+      });
+      await waitFor(async () => (await h.stored(id)).createdPublishedAt !== undefined, {
+        description: 'the in-app event published, the push held',
+      });
+      clock = new Date('2026-01-16T05:59:59Z');
+      await h.app.relay.runOnce();
+      const pushJobs = async () =>
+        (await h.drain(h.names.queues.work.push)).filter((job: Json) => job.payload.notificationId === id);
+      expect(await pushJobs()).toEqual([]);
+
+      // a second browser subscribed during the night gets it too
+      const laptop = subscription(`https://push.example.net/send/${randomUUID()}`);
+      expect(
+        (await h.request('POST', '/api/v1/push-subscriptions', { token, body: laptop })).statusCode,
+      ).toBe(201);
+      clock = new Date('2026-01-16T06:00:00Z'); // 07:00 in Paris
+      await h.app.relay.runOnce();
+      const [job, ...more] = await waitFor(async () => {
+        const jobs = await pushJobs();
+        return jobs.length ? jobs : undefined;
+      });
+      expect(more).toEqual([]);
+      expect(job.payload.recipient.subscriptions.map((s: Json) => s.endpoint).sort()).toEqual(
+        [phone.endpoint, laptop.endpoint].sort(),
+      );
+      // 07:00 released the earlier tests' held SMS too: the next test counts that queue from empty
+      await h.drain(h.names.queues.work.sms);
+      clock = new Date('2026-01-15T22:00:00Z');
     });
 
     it('an SMS sent at 23:00 local leaves at 07:00 local, exactly once, across a restart; in-app at once', async () => {

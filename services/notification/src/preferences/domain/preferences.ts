@@ -274,8 +274,12 @@ export async function mutedChannels(
   return preferences ? mutedBy(preferences, draft.category ?? 'general', draft.channels) : [];
 }
 
-/** The channels quiet hours hold back: in-app reaches the inbox at once, silently. */
-const HELD_BY_QUIET_HOURS: readonly Channel[] = ['email', 'sms'];
+/**
+ * The channels quiet hours hold back: everything that makes a device buzz or ring (email, SMS, a
+ * browser's push notification); in-app reaches the inbox at once, silently. A held push job is
+ * built when it leaves, so it goes to the subscriptions the recipient has at the window's end.
+ */
+const HELD_BY_QUIET_HOURS: readonly Channel[] = ['email', 'sms', 'push'];
 
 /** Channels held back by quiet hours, and until when. */
 export interface QuietHold {
@@ -284,7 +288,7 @@ export interface QuietHold {
 }
 
 /**
- * The email and SMS of a non-critical notification due (`dueAt`: now, or
+ * The email, SMS and push of a non-critical notification due (`dueAt`: now, or
  * its `sendAt`) inside its recipient's quiet window wait for the window's
  * end, in the recipient's time zone. None for a critical category, a
  * recipient without an inbox identity or without quiet hours.
