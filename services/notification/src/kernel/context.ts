@@ -3,7 +3,7 @@ import { type AmqpClient } from '@herald/amqp';
 import { type Logger } from '@herald/runtime';
 import { cachedApiKeyDirectory, type CachedApiKeyDirectory } from '@herald/runtime/http';
 import { type InitialisableModel } from '@herald/runtime/mongo';
-import { apiKeyModel, ApiKeyReadModel, type ApiKeyModel } from '../api-keys/data/api-key-model';
+import { apiKeyModel, ApiKeyReadModel, type ApiKeyModel } from '@herald/read-models';
 import { type ServiceSettings } from '../config';
 import { categoryModel, type CategoryModel } from '../categories/data/category-model';
 import { Categories } from '../categories/domain/categories';

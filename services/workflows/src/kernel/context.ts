@@ -3,7 +3,6 @@ import { type AmqpClient } from '@herald/amqp';
 import { settleWithin, type Logger } from '@herald/runtime';
 import { cachedApiKeyDirectory, type CachedApiKeyDirectory } from '@herald/runtime/http';
 import { type InitialisableModel } from '@herald/runtime/mongo';
-import { apiKeyModel, ApiKeyReadModel, type ApiKeyModel } from '../api-keys/data/api-key-model';
 import { type ServiceSettings } from '../config';
 import {
   workflowModel,
@@ -20,7 +19,14 @@ import {
   type ThrottleWindowModel,
 } from '../runs/data/run-model';
 import { knownTemplateModel, type KnownTemplateModel } from '../templates/data/template-model';
-import { topicReadModels, type TopicMemberModel, type TopicModel } from '@herald/read-models';
+import {
+  apiKeyModel,
+  ApiKeyReadModel,
+  topicReadModels,
+  type ApiKeyModel,
+  type TopicMemberModel,
+  type TopicModel,
+} from '@herald/read-models';
 
 export interface Models {
   workflows: WorkflowModel;
