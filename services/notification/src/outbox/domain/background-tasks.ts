@@ -10,8 +10,15 @@ export class BackgroundTasks {
 
   constructor(private readonly log: Logger) {}
 
+  /**
+   * Starts `task` on the next turn of the event loop, not now: whatever the caller does next
+   * (answering its request: serializing and writing the 202) goes first, and the task's own
+   * synchronous work (building and encoding messages, writing them to the broker's socket) no
+   * longer sits between the request's last write and its answer. Tracked from this call on, so
+   * shutdown waits for a task not yet started too.
+   */
   run(name: string, task: () => Promise<unknown>): void {
-    const work = task().then(
+    const work = new Promise<void>((resolve) => setImmediate(resolve)).then(task).then(
       () => undefined,
       (error: unknown) => this.log.error({ err: error, task: name }, 'background task failed'),
     );
