@@ -174,7 +174,12 @@ export async function startHarness(name: string, options: HarnessOptions = {}) {
       return { key: generated.key, snapshot } satisfies TestApiKey;
     },
 
-    /** Auth's `apikey.upserted` for a snapshot; waits until the read model holds its revision. */
+    /**
+     * Auth's `apikey.upserted` for a snapshot; waits until the read model holds its revision AND
+     * this instance's key cache answers with it. The consumer drops the cached copy only after its
+     * write is acknowledged: the database alone could show the revision a moment before the
+     * consumer gets there, and a request in that moment still meets the old copy.
+     */
     async publishApiKey(snapshot: ApiKeySnapshot) {
       await harness.publishEvent(
         EventRoutingKeys.apiKeyUpserted,
@@ -183,6 +188,16 @@ export async function startHarness(name: string, options: HarnessOptions = {}) {
       await waitFor(
         () => app.context.models.apiKeys.exists({ _id: snapshot.keyId, revision: snapshot.revision }),
         { description: `key ${snapshot.keyId} revision ${snapshot.revision} in the read model` },
+      );
+      const revokedAt = snapshot.revokedAt ? Date.parse(snapshot.revokedAt) : null;
+      await waitFor(
+        async () => {
+          const seen = await app.context.apiKeys.lookup(snapshot.keyId);
+          return (
+            seen?.secretHash === snapshot.secretHash && (seen.revokedAt?.getTime() ?? null) === revokedAt
+          );
+        },
+        { description: `key ${snapshot.keyId} revision ${snapshot.revision} in the key cache` },
       );
     },
 
