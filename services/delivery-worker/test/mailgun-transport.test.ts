@@ -188,6 +188,15 @@ describe('MailgunProvider over the transport', () => {
     metadata: {},
     headers: {},
   } as unknown as EmailJob;
+  /** made after the test has set the environment: the transport is chosen at construction */
+  const provider = () =>
+    new MailgunProvider({
+      apiKey: 'key-test',
+      domain: 'mg.test',
+      url: base,
+      from: 'Herald <noreply@mg.test>',
+      timeoutMs: 5_000,
+    });
 
   it('sends the form through it (not axios’s adapter): one request, no compression asked, the id back', async () => {
     const saved = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'].map((name) => [
@@ -200,14 +209,7 @@ describe('MailgunProvider over the transport', () => {
         res.setHeader('content-type', 'application/json');
         res.end('{"id":"<20261205.1@mg.test>","message":"Queued. Thank you."}');
       };
-      const provider = new MailgunProvider({
-        apiKey: 'key-test',
-        domain: 'mg.test',
-        url: base,
-        from: 'Herald <noreply@mg.test>',
-        timeoutMs: 5_000,
-      });
-      await expect(provider.send(job)).resolves.toEqual({ providerMessageId: '<20261205.1@mg.test>' });
+      await expect(provider().send(job)).resolves.toEqual({ providerMessageId: '<20261205.1@mg.test>' });
       expect(seen).toHaveLength(1);
       const request = seen[0]!;
       expect(request.method).toBe('POST');
@@ -230,14 +232,7 @@ describe('MailgunProvider over the transport', () => {
       res.setHeader('retry-after', '12');
       res.end('{"message":"rate limited"}');
     };
-    const provider = new MailgunProvider({
-      apiKey: 'key-test',
-      domain: 'mg.test',
-      url: base,
-      from: 'noreply@mg.test',
-      timeoutMs: 5_000,
-    });
-    await expect(provider.send(job)).rejects.toMatchObject({
+    await expect(provider().send(job)).rejects.toMatchObject({
       code: 'provider_rate_limited',
       retryAfterMs: 12_000,
     });
