@@ -217,6 +217,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     env.JWT_PRIVATE_KEYS ||= localSigningKey(dataDir);
     // the development key of the unsubscribe links (refused in production, see DEVELOPMENT_SECRETS)
     env.UNSUBSCRIBE_SECRET ||= 'local-unsubscribe-secret';
+    // the development key the event webhooks' signing secrets are encrypted with (refused in production too)
+    env.WEBHOOK_SECRETS_KEY ||= 'aGVyYWxkLWxvY2FsLXdlYmhvb2stc2VjcmV0cy1rZXk=';
 
     let mailgun: FakeMailgun | undefined;
     let twilio: FakeTwilio | undefined;

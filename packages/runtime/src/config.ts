@@ -87,6 +87,8 @@ export const DEVELOPMENT_SECRETS: Readonly<Record<string, readonly string[]>> = 
     'BP8sjP9ENT28pcr8qRD4CJKx_xLYZtrrCRyVsnHoFj_AtdeYSGpLI3PLpLDzkXAcVjTp_9twb5U64UMMU3k1GQw',
   ],
   UNSUBSCRIBE_SECRET: ['local-unsubscribe-secret'],
+  // base64 of `herald-local-webhook-secrets-key`: encrypts the event webhooks' signing secrets
+  WEBHOOK_SECRETS_KEY: ['aGVyYWxkLWxvY2FsLXdlYmhvb2stc2VjcmV0cy1rZXk='],
 };
 
 /**

@@ -20,6 +20,7 @@ import { type EventWebhookDispatcher } from './event-webhooks/domain/dispatcher'
 import { type ResolveHost } from '@herald/runtime/net';
 import { runEventWebhookDispatcher } from './event-webhooks/plugin';
 import { eventWebhookRoutes } from './event-webhooks/routes';
+import { encryptStoredSecrets } from './event-webhooks/domain/encrypt-stored-secrets';
 import { resumeTopicSends } from './topics/domain/topic-send';
 import { topicSendRoutes } from './topics/routes';
 import { announceRequeuedChannel } from './dead-letters/domain/announce';
@@ -79,6 +80,13 @@ export async function buildApp(deps: Deps): Promise<NotificationApp> {
   await prepareModels(allModels);
   await unsetReleasedLeaseOwners(ctx.models.notifications);
   await ctx.models.notifications.createIndexes();
+  // Webhook signing secrets written before they were encrypted at rest: encrypted once, in place.
+  const encrypted = await encryptStoredSecrets(
+    ctx.models.eventWebhookEndpoints,
+    settings.eventWebhooks.secretsKey,
+  );
+  if (encrypted > 0)
+    deps.logger.info({ endpoints: encrypted }, 'encrypted plaintext webhook signing secrets');
   // Before the first request or event: the verification flow needs verify-email.
   await seedSystemTemplates(ctx.templates, SYSTEM_TEMPLATES);
   await ctx.categories.seed(BUILT_IN_CATEGORIES);

@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import {
   AmqpEnv,
   CommonEnv,
+  ConfigError,
   JwtVerifyEnv,
   MongoEnv,
   ProxyEnv,
@@ -10,6 +11,14 @@ import {
   refuseDevelopmentSecrets,
 } from '@herald/runtime';
 import { DEFAULT_SEND_QUOTAS, type SendQuotaLimits } from './quotas/domain/limits';
+import { secretsKeyFromBase64 } from './event-webhooks/domain/secret-box';
+
+/**
+ * The development WEBHOOK_SECRETS_KEY (`pnpm start`, docker-compose, tests):
+ * base64 of `herald-local-webhook-secrets-key`. Published here, so refused in
+ * production (DEVELOPMENT_SECRETS in @herald/runtime).
+ */
+export const DEVELOPMENT_WEBHOOK_SECRETS_KEY = 'aGVyYWxkLWxvY2FsLXdlYmhvb2stc2VjcmV0cy1rZXk=';
 
 /**
  * Send quotas per sender, channel and window (0 = unlimited). The defaults
@@ -48,6 +57,18 @@ const EventWebhookEnv = {
   EVENT_WEBHOOK_DISABLE_AFTER_HOURS: Type.Integer({ minimum: 1, maximum: 24 * 30, default: 72 }),
   /** after a secret rotation, the old secret keeps signing (a second signature) this long */
   EVENT_WEBHOOK_SECRET_GRACE_HOURS: Type.Integer({ minimum: 0, maximum: 24 * 7, default: 24 }),
+  /**
+   * The AES-256-GCM key the endpoints' signing secrets are encrypted with in
+   * MongoDB: 32 random bytes, base64 (`openssl rand -base64 32`). Required in
+   * production; elsewhere unset means the development key. Changing it makes
+   * the stored secrets unreadable (deliveries fail until the old key is back).
+   */
+  WEBHOOK_SECRETS_KEY: Type.Optional(
+    Type.String({
+      pattern: '^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$',
+      description: '32 bytes, base64 (openssl rand -base64 32)',
+    }),
+  ),
 };
 
 export const NotificationEnv = {
@@ -142,8 +163,23 @@ export const NotificationEnv = {
   ...EventWebhookEnv,
 };
 
+/**
+ * Refuses, in production, to start without WEBHOOK_SECRETS_KEY: the
+ * development key would be the one this repository publishes.
+ */
+export function requireWebhookSecretsKey(service: string, values: Record<string, unknown>): void {
+  if (values.NODE_ENV === 'production' && !values.WEBHOOK_SECRETS_KEY) {
+    throw new ConfigError(service, [
+      "WEBHOOK_SECRETS_KEY: required in production (it encrypts the event webhooks' signing secrets): 32 random bytes, base64, e.g. openssl rand -base64 32",
+    ]);
+  }
+}
+
 export const loadConfig = () =>
-  loadConfigOrExit('notification', NotificationEnv, process.env, refuseDevelopmentSecrets);
+  loadConfigOrExit('notification', NotificationEnv, process.env, (service, values) => {
+    refuseDevelopmentSecrets(service, values);
+    requireWebhookSecretsKey(service, values);
+  });
 export type Config = ReturnType<typeof loadConfig>;
 
 /** The knobs of the service's own behaviour, separate from where its dependencies live. */
@@ -216,6 +252,8 @@ export interface EventWebhookSettings {
   batchSize: number;
   /** deliveries in flight at once per instance */
   concurrency: number;
+  /** the AES-256-GCM key of the stored signing secrets (WEBHOOK_SECRETS_KEY, 32 bytes) */
+  secretsKey: Buffer;
 }
 
 export const defaultEventWebhookSettings: EventWebhookSettings = {
@@ -231,12 +269,15 @@ export const defaultEventWebhookSettings: EventWebhookSettings = {
   leaseMs: 60_000,
   batchSize: 100,
   concurrency: 10,
+  // tests and apps built without settings; the server always sets its own (settingsFrom)
+  secretsKey: secretsKeyFromBase64(DEVELOPMENT_WEBHOOK_SECRETS_KEY),
 };
 
 export function settingsFrom(config: Config): ServiceSettings {
   if (config.NODE_ENV === 'production' && config.PUSH_ALLOW_LOOPBACK_HTTP) {
     throw new Error('PUSH_ALLOW_LOOPBACK_HTTP is for tests and development: refused in production');
   }
+  requireWebhookSecretsKey('notification', config);
   return {
     prefetch: config.AMQP_PREFETCH,
     relayIntervalMs: config.OUTBOX_RELAY_INTERVAL_MS,
@@ -296,6 +337,7 @@ export function settingsFrom(config: Config): ServiceSettings {
       retryWindowMs: config.EVENT_WEBHOOK_RETRY_HOURS * 3_600_000,
       disableAfterMs: config.EVENT_WEBHOOK_DISABLE_AFTER_HOURS * 3_600_000,
       secretGraceMs: config.EVENT_WEBHOOK_SECRET_GRACE_HOURS * 3_600_000,
+      secretsKey: secretsKeyFromBase64(config.WEBHOOK_SECRETS_KEY ?? DEVELOPMENT_WEBHOOK_SECRETS_KEY),
     },
   };
 }

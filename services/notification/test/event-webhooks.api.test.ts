@@ -1,6 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import { type AddressInfo } from 'node:net';
 import { waitFor } from '@herald/test-support';
+import { defaultEventWebhookSettings } from '../src/config';
+import { SecretBox } from '../src/event-webhooks/domain/secret-box';
 import { startHarness, type Harness, type Json } from './harness';
 
 /*
@@ -85,8 +87,11 @@ describe('event webhook endpoints', () => {
     expect(rotated.json().secret).not.toBe(secret);
     expect(Date.parse(rotated.json().previousSecretExpiresAt)).toBeGreaterThan(Date.now() + 23 * 3_600_000);
     const stored: Json = await h.models.eventWebhookEndpoints.findById(id).lean();
-    expect(stored.secret).toBe(rotated.json().secret);
-    expect(stored.previousSecrets.map((previous: Json) => previous.secret)).toEqual([secret]);
+    // stored encrypted (WEBHOOK_SECRETS_KEY), both the new secret and the one kept signing
+    const box = new SecretBox(defaultEventWebhookSettings.secretsKey);
+    expect(stored.secret).toMatch(/^enc:v1:/);
+    expect(box.open(stored.secret)).toBe(rotated.json().secret);
+    expect(stored.previousSecrets.map((previous: Json) => box.open(previous.secret))).toEqual([secret]);
   });
 
   it('lets an application key with webhooks:write manage only its own endpoints: another’s is 404', async () => {

@@ -10,6 +10,7 @@ import {
   type EndpointRecord,
 } from '../data/models';
 import { postEvent, type PostOutcome } from './http-post';
+import { SecretBox } from './secret-box';
 import { signatureHeader } from './signing';
 import { TargetRefusedError, checkedAddresses, parseTarget, type ResolveHost } from '@herald/runtime/net';
 
@@ -271,12 +272,14 @@ export class EventWebhookDispatcher {
       return { latencyMs: 0, error: `${error.code}: ${error.message}` };
     }
     const timestamp = Math.floor(at.getTime() / 1000);
+    // stored encrypted (or plaintext, from before encryption): the signing key is the plaintext
+    const box = new SecretBox(this.deps.settings.secretsKey);
     const secrets = [
       endpoint.secret,
       ...endpoint.previousSecrets
         .filter((previous) => previous.expiresAt > at)
         .map((previous) => previous.secret),
-    ];
+    ].map((stored) => box.reveal(stored));
     return postEvent(
       url,
       addresses,

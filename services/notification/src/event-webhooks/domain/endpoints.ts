@@ -4,6 +4,7 @@ import { type AuthenticatedUser } from '@herald/runtime/http';
 import { type ServiceContext } from '../../kernel/context';
 import { type DeliveryRecord, type EndpointRecord } from '../data/models';
 import { PLATFORM_OWNER, apiKeyOwner } from './recorder';
+import { SecretBox } from './secret-box';
 import { generateSecret } from './signing';
 import { TargetRefusedError, checkedAddresses, parseTarget } from '@herald/runtime/net';
 import { type DeliveryView, type EndpointChange, type EndpointInput, type EndpointView } from './types';
@@ -83,6 +84,9 @@ export async function createEndpoint(
       `At most ${MAX_ENDPOINTS_PER_OWNER} endpoints; delete one first`,
     );
   const now = ctx.now();
+  // shown once, here; stored encrypted (WEBHOOK_SECRETS_KEY)
+  const secret = generateSecret();
+  const box = new SecretBox(ctx.settings.eventWebhooks.secretsKey);
   const record: EndpointRecord = {
     _id: `ep_${randomBytes(12).toString('hex')}`,
     owner,
@@ -91,7 +95,7 @@ export async function createEndpoint(
     eventTypes: [...new Set(input.eventTypes)],
     ...(listOrUnset(input.categories) ? { categories: listOrUnset(input.categories) } : {}),
     ...(listOrUnset(input.tenants) ? { tenants: listOrUnset(input.tenants) } : {}),
-    secret: generateSecret(),
+    secret: box.seal(secret),
     previousSecrets: [],
     disabled: false,
     consecutiveFailures: 0,
@@ -100,7 +104,7 @@ export async function createEndpoint(
   };
   await ctx.models.eventWebhookEndpoints.collection.insertOne(record as never);
   ctx.eventWebhooks.invalidate();
-  return { ...endpointView(record), secret: record.secret };
+  return { ...endpointView(record), secret };
 }
 
 export async function listEndpoints(
@@ -199,14 +203,18 @@ export async function rotateSecret(
   const record = await findVisible(ctx, principal, id);
   const grace = ctx.settings.eventWebhooks.secretGraceMs;
   const expiresAt = new Date(now.getTime() + grace);
+  // Stored secrets stay encrypted; one written before encryption (plaintext) is encrypted as it moves.
+  const box = new SecretBox(ctx.settings.eventWebhooks.secretsKey);
   const previousSecrets = [
-    ...(grace > 0 ? [{ secret: record.secret, expiresAt }] : []),
-    ...record.previousSecrets.filter((previous) => previous.expiresAt > now),
+    ...(grace > 0 ? [{ secret: box.sealStored(record.secret), expiresAt }] : []),
+    ...record.previousSecrets
+      .filter((previous) => previous.expiresAt > now)
+      .map((previous) => ({ secret: box.sealStored(previous.secret), expiresAt: previous.expiresAt })),
   ];
   const secret = generateSecret();
   const result = await ctx.models.eventWebhookEndpoints.updateOne(
     { _id: id, secret: record.secret },
-    { $set: { secret, previousSecrets, updatedAt: now } },
+    { $set: { secret: box.seal(secret), previousSecrets, updatedAt: now } },
   );
   if (result.matchedCount !== 1) throw notFound();
   return { secret, previousSecretExpiresAt: grace > 0 ? expiresAt.toISOString() : null };
