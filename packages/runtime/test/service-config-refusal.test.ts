@@ -57,6 +57,8 @@ describe.each(Object.keys(SERVICES) as Array<keyof typeof SERVICES>)('%s in prod
       MAILGUN_WEBHOOK_SIGNING_KEY: 'key-8c1f7e0a',
       MAILGUN_API_KEY: 'key-3d2b1a',
       TWILIO_AUTH_TOKEN: '6f1b2c3d4e5f',
+      // notification: required in production (32 bytes, base64)
+      WEBHOOK_SECRETS_KEY: Buffer.alloc(32, 7).toString('base64'),
     });
     expect(run.stderr).toBe('');
     expect(run.stdout).toBe('loaded');
