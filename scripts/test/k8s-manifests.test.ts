@@ -162,7 +162,9 @@ describe('the Kubernetes manifests', () => {
       expect(Number(settings.PORT)).toBe(container.ports[0].containerPort);
       expect(settings.NODE_ENV).toBe('production');
       // what production refuses to start without
-      for (const required of ['MONGO_URL', 'AMQP_URL'].filter((key) => key in env)) {
+      for (const required of ['MONGO_URL', 'AMQP_URL', 'JWT_PRIVATE_KEYS', 'WEBHOOK_SECRETS_KEY'].filter(
+        (key) => key in env,
+      )) {
         expect(Object.keys(settings)).toContain(required);
       }
       expect(container.envFrom).toContainEqual({ secretRef: { name: `herald-${name}` } });
