@@ -52,7 +52,12 @@ export class EventWebhookDispatcher {
   private stopped = true;
   private readonly owner = randomUUID();
 
-  constructor(private readonly deps: DispatcherDeps) {}
+  /** opens the stored secrets for signing: one per dispatcher, not one per delivery */
+  private readonly box: SecretBox;
+
+  constructor(private readonly deps: DispatcherDeps) {
+    this.box = new SecretBox(deps.settings.secretsKey);
+  }
 
   start(): void {
     this.stopped = false;
@@ -273,13 +278,12 @@ export class EventWebhookDispatcher {
     }
     const timestamp = Math.floor(at.getTime() / 1000);
     // stored encrypted (or plaintext, from before encryption): the signing key is the plaintext
-    const box = new SecretBox(this.deps.settings.secretsKey);
     const secrets = [
       endpoint.secret,
       ...endpoint.previousSecrets
         .filter((previous) => previous.expiresAt > at)
         .map((previous) => previous.secret),
-    ].map((stored) => box.reveal(stored));
+    ].map((stored) => this.box.reveal(stored));
     return postEvent(
       url,
       addresses,
