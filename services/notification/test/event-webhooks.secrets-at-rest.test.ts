@@ -70,6 +70,28 @@ describe('event webhook secrets at rest', () => {
     return received!;
   }
 
+  /** An endpoint document written straight to the collection, as an earlier version (or another key) left it. */
+  async function insertEndpointAsStored(
+    path: string,
+    secret: string,
+    previousSecrets: { secret: string; expiresAt: Date }[] = [],
+  ): Promise<string> {
+    const id = `ep_${randomBytes(12).toString('hex')}`;
+    await h.models.eventWebhookEndpoints.collection.insertOne({
+      _id: id,
+      owner: 'platform',
+      url: receiver.url(path),
+      eventTypes: ['notification.sent'],
+      secret,
+      previousSecrets,
+      disabled: false,
+      consecutiveFailures: 0,
+      createdAt: new Date(),
+      updatedAt: new Date(),
+    } as never);
+    return id;
+  }
+
   it('stores a created secret sealed (the plaintext is nowhere in the document) and signs with it', async () => {
     const created = await h.request('POST', '/api/v1/event-webhooks', {
       token: admin,
@@ -87,20 +109,8 @@ describe('event webhook secrets at rest', () => {
   it('signs with a plaintext secret from an earlier version, and a starting instance seals it in place (once)', async () => {
     const secret = generateSecret();
     const previous = generateSecret();
-    const id = `ep_${randomBytes(12).toString('hex')}`;
     const expiresAt = new Date(Date.now() + HOUR);
-    await h.models.eventWebhookEndpoints.collection.insertOne({
-      _id: id,
-      owner: 'platform',
-      url: receiver.url('/legacy'),
-      eventTypes: ['notification.sent'],
-      secret,
-      previousSecrets: [{ secret: previous, expiresAt }],
-      disabled: false,
-      consecutiveFailures: 0,
-      createdAt: new Date(),
-      updatedAt: new Date(),
-    } as never);
+    const id = await insertEndpointAsStored('/legacy', secret, [{ secret: previous, expiresAt }]);
 
     // before any migration: read as it is
     const before = await deliver(id);
@@ -145,19 +155,7 @@ describe('event webhook secrets at rest', () => {
 
   it('rotating a plaintext secret keeps the old one sealed as the previous secret', async () => {
     const secret = generateSecret();
-    const id = `ep_${randomBytes(12).toString('hex')}`;
-    await h.models.eventWebhookEndpoints.collection.insertOne({
-      _id: id,
-      owner: 'platform',
-      url: receiver.url('/rotated'),
-      eventTypes: ['notification.sent'],
-      secret,
-      previousSecrets: [],
-      disabled: false,
-      consecutiveFailures: 0,
-      createdAt: new Date(),
-      updatedAt: new Date(),
-    } as never);
+    const id = await insertEndpointAsStored('/rotated', secret);
     const rotated = await h.request('POST', `/api/v1/event-webhooks/${id}/rotate-secret`, { token: admin });
     expect(rotated.statusCode).toBe(200);
     const stored: Json = await h.models.eventWebhookEndpoints.collection.findOne({ _id: id as never });
@@ -169,19 +167,10 @@ describe('event webhook secrets at rest', () => {
   });
 
   it('does not sign with a secret sealed under another key: the pass fails, nothing is sent', async () => {
-    const id = `ep_${randomBytes(12).toString('hex')}`;
-    await h.models.eventWebhookEndpoints.collection.insertOne({
-      _id: id,
-      owner: 'platform',
-      url: receiver.url('/other-key'),
-      eventTypes: ['notification.sent'],
-      secret: new SecretBox(randomBytes(32)).seal(generateSecret()),
-      previousSecrets: [],
-      disabled: false,
-      consecutiveFailures: 0,
-      createdAt: new Date(),
-      updatedAt: new Date(),
-    } as never);
+    const id = await insertEndpointAsStored(
+      '/other-key',
+      new SecretBox(randomBytes(32)).seal(generateSecret()),
+    );
     const deliveryId = await recordDelivery(id);
     await expect(h.app.eventWebhooks.runOnce()).rejects.toThrow(/another WEBHOOK_SECRETS_KEY/);
     expect(receiver.received.some((delivery) => delivery.id === deliveryId)).toBe(false);
