@@ -195,7 +195,8 @@ describe('Web Push subscriptions', () => {
       ]);
       expect(job.payload.recipient.subscriptions[0].keys).toEqual(phone.keys);
 
-      // the worker's reports, as for email and SMS
+      // the worker's reports, as for email and SMS, each applied before the next leaves: the
+      // service handles reports concurrently, and a `sending` applied after `sent` is (rightly) stale
       for (const [status, extra] of [
         ['sending', { provider: 'webpush' }],
         ['sent', { provider: 'webpush', providerMessageId: 'https://push.example.net/message/1' }],
@@ -215,8 +216,10 @@ describe('Web Push subscriptions', () => {
             { correlationId: 'test' },
           ),
         );
+        await waitFor(async () => (await h.stored(id)).deliveries.push.status === status, {
+          description: `push ${status} applied`,
+        });
       }
-      await waitFor(async () => (await h.stored(id)).deliveries.push.status === 'sent');
       const detail = await h.request('GET', `/api/v1/notifications/${id}`, { token });
       expect(detail.json().deliveries.push).toMatchObject({ status: 'sent', provider: 'webpush' });
       expect(detail.json().statuses.push).toBe('sent');
