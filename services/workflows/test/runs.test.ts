@@ -1,4 +1,5 @@
 import { type WorkflowSendMessage } from '@herald/contracts';
+import { waitFor } from '@herald/test-support';
 import { startHarness, type Harness, type Json } from './harness';
 
 /*
@@ -142,6 +143,10 @@ describe('workflow runs', () => {
     const [inbox] = await sent(run.id);
     clock += minutes(10);
     await h.notificationRead(inbox!.notificationId, 'cy', now());
+    // the consumer records the read, then cancels in a second write
+    await waitFor(() => h.models.runs.exists({ _id: run.id, status: 'cancelled' }), {
+      description: 'the run cancelled by its cancel-on',
+    });
     expect((await h.run(run.id)).status).toBe('cancelled');
     clock += minutes(30);
     await h.advance();
