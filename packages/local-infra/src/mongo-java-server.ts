@@ -155,6 +155,12 @@ export interface MongoJavaServerOptions {
    * (tests and throwaway servers, which must start fast and stay small).
    */
   jvmProfile?: JvmProfile;
+  /**
+   * Tests only: open `h2File` with the library's own H2 backend, which
+   * stores index keys as earlier versions of this launcher did, to check
+   * that such a file still opens here.
+   */
+  libraryH2Backend?: boolean;
 }
 
 export type JvmProfile = 'short-lived' | 'long-running';
@@ -232,6 +238,7 @@ export async function startMongoJavaServer(options: MongoJavaServerOptions = {})
         'herald.localinfra.EmbeddedMongoServer',
         '0',
         ...(h2File ? ['--h2', h2File] : []),
+        ...(h2File && options.libraryH2Backend ? ['--library-h2-backend'] : []),
       ],
       {
         cwd: MONGO_SERVER_DIR,

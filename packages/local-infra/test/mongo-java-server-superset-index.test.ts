@@ -219,8 +219,9 @@ describe('mongo-java-server on an H2 file, after a restart', () => {
 
   async function withServer(
     use: (db: NonNullable<Awaited<ReturnType<typeof connectMongo>>['db']>) => Promise<void>,
+    { libraryH2Backend = false, h2File = file } = {},
   ) {
-    const server = await startMongoJavaServer({ h2File: file, jvmProfile: 'short-lived' });
+    const server = await startMongoJavaServer({ h2File, jvmProfile: 'short-lived', libraryH2Backend });
     try {
       const connection = await connectMongo({
         url: server.url,
@@ -266,5 +267,54 @@ describe('mongo-java-server on an H2 file, after a restart', () => {
         matchedCount: 0,
       });
     });
+  });
+
+  it('opens a file whose index maps the library wrote (keys as KeyValues), with every key still unique', async () => {
+    const old = join(DIR, 'library-written.mv');
+    const people = Array.from({ length: 300 }, (_, index) => ({
+      _id: `p-${index}`,
+      email: `p${index}@example.com`,
+      tenant: `t-${index % 3}`,
+      handle: `h-${index % 100}`,
+      status: 'active',
+    }));
+    await withServer(
+      async (db) => {
+        await db.collection<Doc>('people').createIndex({ email: 1 }, { unique: true });
+        await db.collection<Doc>('people').createIndex({ tenant: 1, handle: 1 }, { unique: true });
+        await db.collection<Doc>('people').insertMany(people);
+      },
+      { libraryH2Backend: true, h2File: old },
+    );
+    // twice: the first open converts the maps, the second finds nothing left to convert
+    for (let open = 0; open < 2; open += 1) {
+      await withServer(
+        async (db) => {
+          const collection = db.collection<Doc>('people');
+          for (const twin of [
+            { _id: 'p-7', email: 'new@example.com' },
+            { _id: `twin-${open}`, email: 'p42@example.com' },
+            { _id: `twin-${open}`, email: `other-${open}@example.com`, tenant: 't-1', handle: 'h-1' },
+          ]) {
+            await expect(collection.insertOne(twin)).rejects.toMatchObject({ code: 11000 });
+          }
+          expect(await collection.find({ email: 'p299@example.com', status: 'active' }).toArray()).toEqual([
+            people[299],
+          ]);
+          expect(await collection.find({ tenant: 't-2', handle: 'h-5' }).toArray()).toEqual([people[5]]);
+          expect(await collection.countDocuments({ email: { $gte: 'p290' } })).toBe(
+            people.filter((person) => person.email >= 'p290').length,
+          );
+          expect(await collection.countDocuments()).toBe(300 + open);
+          await collection.insertOne({
+            _id: `new-${open}`,
+            email: `new-${open}@example.com`,
+            tenant: 'new',
+            handle: `${open}`,
+          });
+        },
+        { h2File: old },
+      );
+    }
   });
 });

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 import de.bwaldvogel.mongo.MongoBackend;
+import de.bwaldvogel.mongo.backend.h2.H2Backend;
 import de.bwaldvogel.mongo.MongoServer;
 import de.bwaldvogel.mongo.MongoVersion;
 
@@ -14,7 +15,8 @@ import de.bwaldvogel.mongo.MongoVersion;
  * Starts mongo-java-server: on an H2 MVStore file for a local run that keeps
  * its data ({@code pnpm start}), or in memory for a benchmark or a test run.
  *
- * Usage: {@code EmbeddedMongoServer [port] [--h2 <file>]}.
+ * Usage: {@code EmbeddedMongoServer [port] [--h2 <file>] [--library-h2-backend]}; the last (tests
+ * only) opens the file with the library's own H2 backend, to write one as earlier versions did.
  *
  * Why not de.bwaldvogel.mongo.InMemoryMongoServer's (or H2MongoServer's) own main:
  * - in 1.47.0 they always bind localhost:27017 (no port argument), which
@@ -64,9 +66,12 @@ public final class EmbeddedMongoServer {
     public static void main(String[] args) throws IOException {
         int port = 0;
         String h2File = null;
+        boolean libraryH2Backend = false;
         for (int i = 0; i < args.length; i++) {
             if ("--h2".equals(args[i]) && i + 1 < args.length) {
                 h2File = args[++i];
+            } else if ("--library-h2-backend".equals(args[i])) {
+                libraryH2Backend = true;
             } else {
                 port = Integer.parseInt(args[i]);
             }
@@ -79,7 +84,8 @@ public final class EmbeddedMongoServer {
             Path file = Path.of(h2File).toAbsolutePath();
             Files.createDirectories(file.getParent());
             try {
-                backend = new H2SupersetBackend(file.toString()).version(MONGO_4_4);
+                backend = (libraryH2Backend ? new H2Backend(file.toString()) : new H2SupersetBackend(file.toString()))
+                    .version(MONGO_4_4);
             } catch (RuntimeException e) {
                 // e.g. another server holds the file's lock. The message goes last: the parent quotes
                 // the log's last lines, and the stack trace alone would push it out of them.

@@ -9,15 +9,16 @@ import de.bwaldvogel.mongo.MongoDatabase;
 import de.bwaldvogel.mongo.backend.CursorRegistry;
 import de.bwaldvogel.mongo.backend.Index;
 import de.bwaldvogel.mongo.backend.IndexKey;
-import de.bwaldvogel.mongo.backend.KeyValue;
 import de.bwaldvogel.mongo.backend.h2.H2Backend;
 import de.bwaldvogel.mongo.backend.h2.H2Database;
 
 /**
  * The H2 backend ({@code pnpm start}) whose unique indexes also answer a
- * query that holds their keys plus other fields: see
+ * query that holds their keys plus other fields (see
  * {@link EqualitySupersetRule} for why the stock one scans the collection
- * for those.
+ * for those), and keep their keys in the form the stock ones compare them
+ * in (see {@link H2SupersetUniqueIndex}: a map written by the stock backend
+ * is converted when it opens).
  *
  * Two constructors run overridden methods before this class's own fields
  * would be set, so neither override may rely on a field of ours:
@@ -65,7 +66,12 @@ final class H2SupersetBackend extends H2Backend {
         protected Index<Object> openOrCreateUniqueIndex(String collectionName, String indexName, List<IndexKey> keys,
                                                         boolean sparse) {
             MVStore store = mvStore != null ? mvStore : CONSTRUCTING.get();
-            MVMap<KeyValue, Object> mvMap = store.openMap(mapNameForIndex(collectionName, indexName));
+            MVMap<Object, Object> mvMap = store.openMap(mapNameForIndex(collectionName, indexName));
+            int converted = H2SupersetUniqueIndex.upgrade(mvMap);
+            if (converted > 0) {
+                System.err.println("index " + indexName + " of " + getFullCollectionNamespace(collectionName)
+                    + ": " + converted + " keys converted to their stored form");
+            }
             return new H2SupersetUniqueIndex(mvMap, indexName, keys, sparse);
         }
 
