@@ -75,3 +75,123 @@ describe('mongo-java-server on an H2 file', () => {
     }
   });
 });
+
+// The documents are stored as BSON (BsonDocumentType.java); files written by
+// the library's own backend (Java serialization: an earlier `pnpm start`)
+// must still read, and take the new form page by page.
+describe('mongo-java-server on an H2 file: how documents are stored', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'herald-h2-bson-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  type Db = NonNullable<Awaited<ReturnType<typeof connectMongo>>['db']>;
+  type Driver = Awaited<ReturnType<typeof connectMongo>>['base']['mongo'];
+
+  async function withServer(
+    file: string,
+    use: (db: Db, driver: Driver) => Promise<void>,
+    libraryH2Backend = false,
+  ) {
+    const server = await startMongoJavaServer({ h2File: file, libraryH2Backend, ...shortLived });
+    try {
+      const connection = await connectMongo({
+        url: server.url,
+        dbName: 'stored',
+        logger: silent,
+        maxAttempts: 1,
+      });
+      try {
+        await use(connection.db!, connection.base.mongo);
+      } finally {
+        await connection.close();
+      }
+    } finally {
+      await server.stop();
+    }
+  }
+
+  /** every BSON type a service may store, nested too */
+  function everyType(driver: Driver, id: string) {
+    return {
+      _id: id,
+      int: new driver.Int32(7),
+      long: driver.Long.fromString('9007199254740993'),
+      double: new driver.Double(1.5),
+      decimal: driver.Decimal128.fromString('12.345'),
+      string: 'ünïcødé ✓',
+      bool: true,
+      nothing: null,
+      date: new Date('2026-12-05T10:00:00.123Z'),
+      objectId: new driver.ObjectId('65f0c0ffee0000000000abcd'),
+      binary: new driver.Binary(Buffer.from([0, 1, 2, 255]), 0),
+      uuid: new driver.UUID('0b6c8f3e-1d2a-4c5b-9e7f-123456789abc'),
+      timestamp: new driver.Timestamp({ t: 1_700_000_000, i: 3 }),
+      regex: new driver.BSONRegExp('^a.c$', 'i'),
+      array: [1, 'two', { three: [3] }, []],
+      nested: { a: { b: { c: 'deep' } }, empty: {} },
+    };
+  }
+
+  const raw = { promoteValues: false, promoteLongs: false, promoteBuffers: false } as const;
+
+  it('keeps every BSON type as it was stored, across a stop and a start', async () => {
+    const file = join(dir, 'types.mv');
+    let before: unknown;
+    await withServer(file, async (db, driver) => {
+      await db.collection('things').insertOne(everyType(driver, 'all') as never);
+      before = await db.collection('things').findOne({ _id: 'all' as never }, raw);
+    });
+    await withServer(file, async (db, driver) => {
+      const after = await db.collection('things').findOne({ _id: 'all' as never }, raw);
+      expect(after).toEqual(before);
+      expect(after).toEqual(
+        await db.collection('things').findOne({ _id: 'all' as never }, raw), // read again: from the cache
+      );
+      expect(Object.keys(after!)).toEqual(Object.keys(everyType(driver, 'all'))); // field order too
+    });
+  });
+
+  it('reads documents the library wrote, and keeps them readable once rewritten', async () => {
+    const file = join(dir, 'library.mv');
+    let before: unknown[] = [];
+    await withServer(
+      file,
+      async (db, driver) => {
+        const docs = Array.from({ length: 500 }, (_, index) => ({
+          ...everyType(driver, `d-${index}`),
+          index,
+        }));
+        await db.collection('things').insertMany(docs as never[]);
+        before = await db.collection('things').find({}, raw).sort({ _id: 1 }).toArray();
+        // ObjectId _ids, as services' documents have: the collection's keys and the index's positions
+        await db.collection('byObjectId').createIndex({ n: 1 }, { unique: true });
+        await db.collection('byObjectId').insertMany(Array.from({ length: 300 }, (_, n) => ({ n })));
+      },
+      true,
+    );
+    const byObjectId = async (db: Db, n: number) => {
+      const found = await db.collection('byObjectId').findOne({ n });
+      expect(found).not.toBeNull();
+      expect(await db.collection('byObjectId').findOne({ _id: found!._id })).toEqual(found);
+      return found!._id;
+    };
+    await withServer(file, async (db) => {
+      expect(await db.collection('things').find({}, raw).sort({ _id: 1 }).toArray()).toEqual(before);
+      // rewrite some pages (in the new form) beside pages still in the old one
+      await db.collection('things').updateMany({ index: { $lt: 100 } }, { $set: { touched: true } });
+      await db.collection('things').insertOne({ _id: 'new', index: 500 } as never);
+      expect(await byObjectId(db, 7)).toBeDefined();
+      await db.collection('byObjectId').updateMany({ n: { $lt: 150 } }, { $set: { touched: true } });
+      await db.collection('byObjectId').insertMany(Array.from({ length: 100 }, (_, n) => ({ n: 300 + n })));
+    });
+    await withServer(file, async (db) => {
+      const after = await db.collection('things').find({}, raw).sort({ _id: 1 }).toArray();
+      expect(after).toHaveLength(501);
+      const touched = after.filter((doc) => doc.touched);
+      expect(touched).toHaveLength(100);
+      expect(after.filter((doc) => doc._id !== 'new').map(({ touched: _, ...doc }) => doc)).toEqual(before);
+      for (const n of [0, 149, 150, 299, 300, 399]) await byObjectId(db, n); // old and new pages, by _id and by n
+      expect(await db.collection('byObjectId').countDocuments({ touched: true })).toBe(150);
+      await expect(db.collection('byObjectId').insertOne({ n: 42 })).rejects.toMatchObject({ code: 11000 });
+    });
+  });
+});

@@ -5,11 +5,15 @@ import java.util.List;
 import org.h2.mvstore.MVMap;
 import org.h2.mvstore.MVStore;
 
+import de.bwaldvogel.mongo.MongoCollection;
 import de.bwaldvogel.mongo.MongoDatabase;
+import de.bwaldvogel.mongo.backend.CollectionOptions;
 import de.bwaldvogel.mongo.backend.CursorRegistry;
 import de.bwaldvogel.mongo.backend.Index;
 import de.bwaldvogel.mongo.backend.IndexKey;
 import de.bwaldvogel.mongo.backend.h2.H2Backend;
+import de.bwaldvogel.mongo.backend.h2.H2Collection;
+import de.bwaldvogel.mongo.bson.Document;
 import de.bwaldvogel.mongo.backend.h2.H2Database;
 
 /**
@@ -62,11 +66,26 @@ final class H2SupersetBackend extends H2Backend {
             this.mvStore = mvStore;
         }
 
+        /**
+         * H2Database's, with the documents stored as BSON ({@link BsonDocumentType}) and ObjectId keys
+         * in 13 bytes ({@link CompactObjectIdType}); same map names.
+         */
+        @Override
+        protected MongoCollection<Object> openOrCreateCollection(String collectionName, CollectionOptions options) {
+            MVStore store = mvStore != null ? mvStore : CONSTRUCTING.get();
+            String fullName = getFullCollectionNamespace(collectionName);
+            MVMap<Object, Document> dataMap = store.openMap("databases." + fullName,
+                new MVMap.Builder<Object, Document>().keyType(new CompactObjectIdType()).valueType(new BsonDocumentType()));
+            MVMap<String, Object> metaMap = store.openMap("meta." + fullName);
+            return new H2Collection(this, collectionName, options, dataMap, metaMap, cursorRegistry);
+        }
+
         @Override
         protected Index<Object> openOrCreateUniqueIndex(String collectionName, String indexName, List<IndexKey> keys,
                                                         boolean sparse) {
             MVStore store = mvStore != null ? mvStore : CONSTRUCTING.get();
-            MVMap<Object, Object> mvMap = store.openMap(mapNameForIndex(collectionName, indexName));
+            MVMap<Object, Object> mvMap = store.openMap(mapNameForIndex(collectionName, indexName),
+                new MVMap.Builder<Object, Object>().keyType(new CompactObjectIdType()).valueType(new CompactObjectIdType()));
             int converted = H2SupersetUniqueIndex.upgrade(mvMap);
             if (converted > 0) {
                 System.err.println("index " + indexName + " of " + getFullCollectionNamespace(collectionName)
