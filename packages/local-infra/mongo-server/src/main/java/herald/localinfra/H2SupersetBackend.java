@@ -80,6 +80,15 @@ final class H2SupersetBackend extends H2Backend {
             return new H2Collection(this, collectionName, options, dataMap, metaMap, cursorRegistry);
         }
 
+        /** a one-field non-unique index answers queries here (see {@link SecondaryIndex}); others stay ignored */
+        @Override
+        protected Index<Object> openOrCreateSecondaryIndex(String collectionName, String indexName, List<IndexKey> keys,
+                                                          boolean sparse) {
+            return SecondaryIndex.supports(keys)
+                ? new SecondaryIndex<>(indexName, keys, sparse)
+                : super.openOrCreateSecondaryIndex(collectionName, indexName, keys, sparse);
+        }
+
         @Override
         protected Index<Object> openOrCreateUniqueIndex(String collectionName, String indexName, List<IndexKey> keys,
                                                         boolean sparse) {

@@ -27,6 +27,15 @@ final class MemorySupersetBackend extends MemoryBackend {
             super(databaseName, cursorRegistry);
         }
 
+        /** a one-field non-unique index answers queries here (see {@link SecondaryIndex}); others stay ignored */
+        @Override
+        protected Index<Integer> openOrCreateSecondaryIndex(String collectionName, String indexName, List<IndexKey> keys,
+                                                          boolean sparse) {
+            return SecondaryIndex.supports(keys)
+                ? new SecondaryIndex<>(indexName, keys, sparse)
+                : super.openOrCreateSecondaryIndex(collectionName, indexName, keys, sparse);
+        }
+
         @Override
         protected Index<Integer> openOrCreateUniqueIndex(String collectionName, String indexName, List<IndexKey> keys,
                                                          boolean sparse) {

@@ -1,0 +1,304 @@
+package herald.localinfra;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.Set;
+import java.util.concurrent.ConcurrentSkipListMap;
+
+import de.bwaldvogel.mongo.MongoCollection;
+import de.bwaldvogel.mongo.backend.Index;
+import de.bwaldvogel.mongo.backend.IndexKey;
+import de.bwaldvogel.mongo.backend.KeyValue;
+import de.bwaldvogel.mongo.backend.Missing;
+import de.bwaldvogel.mongo.backend.Utils;
+import de.bwaldvogel.mongo.backend.ValueComparator;
+import de.bwaldvogel.mongo.bson.Document;
+import de.bwaldvogel.mongo.bson.ObjectId;
+
+/**
+ * A non-unique index on one field, which mongo-java-server 1.47 accepts and
+ * ignores (every query on such a field scans the collection, holding the
+ * collection's lock: the notification service's outbox relay polled
+ * `{ outboxDueAt: { $lte: now }, $or: [...] }` over every notification every
+ * second or two, and inserts waited behind each scan).
+ *
+ * Kept in memory, rebuilt from the documents when the collection opens (the
+ * library fills an empty index from the collection): one entry per document
+ * and value, (value, _id) → position, in the library's value order. It
+ * answers a query that holds its field as an equality, `$in`, or a range
+ * (`$gt`, `$gte`, `$lt`, `$lte`, `$eq`) of numbers, dates or ObjectIds,
+ * plus anything else: it returns the positions whose value is in range, a
+ * superset of the answer, and the collection matches every one of them
+ * against the whole query (as for {@link EqualitySupersetRule}), so an answer
+ * cannot change, only how many documents are read for it. Null, missing,
+ * `$exists`, `$ne`, regular expressions, strings in a range, embedded
+ * documents and arrays as values are left to the scan. Compound indexes stay
+ * the library's (ignored).
+ */
+final class SecondaryIndex<P> extends Index<P> {
+
+    private static final Comparator<Object> VALUES = ValueComparator.asc();
+
+    /** bounds of an _id range: below and above every _id */
+    private static final Object LOWEST = new Object();
+    private static final Object HIGHEST = new Object();
+
+    private static final Set<String> RANGE_OPERATORS = Set.of("$gt", "$gte", "$lt", "$lte", "$eq");
+
+    private final String field;
+    private final NavigableMap<Entry, P> entries = new ConcurrentSkipListMap<>();
+
+    /**
+     * Whether a document ever held an array here. Then two conditions on the field may be met
+     * by two different elements ({@code {f: {$gt: 5, $lt: 3}}} matches [1, 10]), so ranges are
+     * not intersected: one side, or the field's own condition without its $or, bounds it.
+     */
+    private volatile boolean multikey;
+
+    SecondaryIndex(String name, List<IndexKey> keys, boolean sparse) {
+        super(name, keys, sparse);
+        if (keys.size() != 1) {
+            throw new IllegalArgumentException("a secondary index here has one field: " + keys);
+        }
+        this.field = keys.get(0).getKey();
+    }
+
+    /** whether this index can be used for `keys` (one field); otherwise the library's ignored one */
+    static boolean supports(List<IndexKey> keys) {
+        return keys.size() == 1;
+    }
+
+    private record Entry(Object value, Object id) implements Comparable<Entry> {
+        @Override
+        public int compareTo(Entry other) {
+            int byValue = VALUES.compare(value, other.value);
+            return byValue != 0 ? byValue : compareIds(id, other.id);
+        }
+
+        private static int compareIds(Object a, Object b) {
+            if (a == b) {
+                return 0;
+            }
+            if (a == LOWEST || b == HIGHEST) {
+                return -1;
+            }
+            if (a == HIGHEST || b == LOWEST) {
+                return 1;
+            }
+            return VALUES.compare(a, b);
+        }
+    }
+
+    /** the document's values for the field (each element of an array), or the one Missing when it has none */
+    private List<Entry> entriesOf(Document document) {
+        Object id = Missing.ofNullable(document.get("_id"));
+        Set<KeyValue> keyValues = getKeyValues(document);
+        List<Entry> result = new ArrayList<>(Math.max(1, keyValues.size()));
+        for (KeyValue keyValue : keyValues) {
+            result.add(new Entry(Missing.ofNullable(keyValue.get(0)), id));
+        }
+        if (result.isEmpty()) { // an empty array
+            result.add(new Entry(Missing.getInstance(), id));
+        }
+        return result;
+    }
+
+    @Override
+    public P getPosition(Document document) {
+        return entries.get(entriesOf(document).get(0));
+    }
+
+    @Override
+    public void checkAdd(Document document, MongoCollection<P> collection) {
+        // not unique: nothing to refuse
+    }
+
+    @Override
+    public void add(Document document, P position, MongoCollection<P> collection) {
+        noteArrays(document);
+        for (Entry entry : entriesOf(document)) {
+            entries.put(entry, position);
+        }
+    }
+
+    private void noteArrays(Document document) {
+        if (!multikey && Utils.getSubdocumentValueCollectionAware(document, field) instanceof Collection) {
+            multikey = true;
+        }
+    }
+
+    @Override
+    public P remove(Document document) {
+        P position = null;
+        for (Entry entry : entriesOf(document)) {
+            P removed = entries.remove(entry);
+            if (removed != null) {
+                position = removed;
+            }
+        }
+        return position;
+    }
+
+    @Override
+    public void checkUpdate(Document oldDocument, Document newDocument, MongoCollection<P> collection) {
+        // not unique: nothing to refuse
+    }
+
+    @Override
+    public void updateInPlace(Document oldDocument, Document newDocument, P position, MongoCollection<P> collection) {
+        List<Entry> before = entriesOf(oldDocument);
+        List<Entry> after = entriesOf(newDocument);
+        if (before.equals(after)) {
+            return;
+        }
+        noteArrays(newDocument);
+        for (Entry entry : before) {
+            entries.remove(entry);
+        }
+        for (Entry entry : after) {
+            entries.put(entry, position);
+        }
+    }
+
+    @Override
+    public boolean canHandle(Document query) {
+        return bounds(query) != null;
+    }
+
+    @Override
+    public Iterable<P> getPositions(Document query) {
+        // a set: ranges may overlap, and a document with an array has an entry per element
+        Set<P> positions = new LinkedHashSet<>();
+        for (Object[] range : bounds(query)) {
+            Entry from = range[0] == null ? null : new Entry(range[0], LOWEST);
+            Entry to = range[1] == null ? null : new Entry(range[1], HIGHEST);
+            NavigableMap<Entry, P> slice = from == null
+                ? (to == null ? entries : entries.headMap(to, true))
+                : (to == null ? entries.tailMap(from, true) : entries.subMap(from, true, to, true));
+            positions.addAll(slice.values());
+        }
+        return positions;
+    }
+
+    /**
+     * Value ranges ([low, high], inclusive, null for an open side, in the library's order) that
+     * hold a value of every document the query can match; null when the query does not bound
+     * this field (then the collection is scanned). From the field's own condition, intersected
+     * with the union of the branches of a top-level $or when every branch bounds the field
+     * (the outbox relay's `{ dueAt: { $lte: now }, $or: [{ dueAt: { $gt: d } }, { dueAt: d, _id: ... }] }`).
+     */
+    private List<Object[]> bounds(Document query) {
+        List<Object[]> result = query.containsKey(field) ? ranges(query.get(field), multikey) : null;
+        if (query.get("$or") instanceof Collection) {
+            List<Object[]> union = new ArrayList<>();
+            for (Object branch : (Collection<?>) query.get("$or")) {
+                List<Object[]> ranges = branch instanceof Document ? bounds((Document) branch) : null;
+                if (ranges == null) {
+                    union = null;
+                    break;
+                }
+                union.addAll(ranges);
+            }
+            if (union != null) {
+                result = result == null ? union : multikey ? result : intersect(result, union);
+            }
+        }
+        return result;
+    }
+
+    private static List<Object[]> intersect(List<Object[]> a, List<Object[]> b) {
+        List<Object[]> result = new ArrayList<>();
+        for (Object[] x : a) {
+            for (Object[] y : b) {
+                Object low = x[0] == null ? y[0] : y[0] == null ? x[0] : VALUES.compare(x[0], y[0]) >= 0 ? x[0] : y[0];
+                Object high = x[1] == null ? y[1] : y[1] == null ? x[1] : VALUES.compare(x[1], y[1]) <= 0 ? x[1] : y[1];
+                if (low == null || high == null || VALUES.compare(low, high) <= 0) {
+                    result.add(new Object[] {low, high});
+                }
+            }
+        }
+        return result;
+    }
+
+    /** the ranges a condition on the field can match, or null when it cannot be bounded here */
+    private static List<Object[]> ranges(Object condition, boolean multikey) {
+        if (isEqualityValue(condition)) {
+            Object value = normalized(condition);
+            return List.<Object[]>of(new Object[] {value, value});
+        }
+        if (!(condition instanceof Document) || ((Document) condition).isEmpty()) {
+            return null;
+        }
+        Document operators = (Document) condition;
+        if (operators.size() == 1 && operators.get("$in") instanceof Collection) {
+            List<Object[]> ranges = new ArrayList<>();
+            for (Object value : (Collection<?>) operators.get("$in")) {
+                if (!isEqualityValue(value)) {
+                    return null;
+                }
+                Object normalized = normalized(value);
+                ranges.add(new Object[] {normalized, normalized});
+            }
+            return ranges;
+        }
+        Object low = null;
+        Object high = null;
+        for (Map.Entry<String, Object> operator : operators.entrySet()) {
+            if (!RANGE_OPERATORS.contains(operator.getKey()) || !isRangeBound(operator.getValue())) {
+                return null;
+            }
+            Object bound = normalized(operator.getValue());
+            String name = operator.getKey();
+            if (name.equals("$gt") || name.equals("$gte") || name.equals("$eq")) {
+                low = low == null || VALUES.compare(bound, low) > 0 ? bound : low;
+            }
+            if (name.equals("$lt") || name.equals("$lte") || name.equals("$eq")) {
+                high = high == null || VALUES.compare(bound, high) < 0 ? bound : high;
+            }
+        }
+        if (multikey && low != null && high != null) {
+            return List.<Object[]>of(new Object[] {low, null});
+        }
+        if (low != null && high != null && VALUES.compare(low, high) > 0) {
+            return List.of(); // nothing can be in both (a value is compared within its own type)
+        }
+        return List.<Object[]>of(new Object[] {low, high});
+    }
+
+    /** a value as the index keeps it (KeyValue's normalization: 1 and 1.0 are one key) */
+    private static Object normalized(Object value) {
+        return new KeyValue(value).normalized().get(0);
+    }
+
+    /** a value an equality can be looked up by: a number, string, date, ObjectId or boolean */
+    private static boolean isEqualityValue(Object value) {
+        return value instanceof String || value instanceof Boolean || isRangeBound(value);
+    }
+
+    /** a bound whose order here is MongoDB's: numbers, dates, ObjectIds (not strings: collation and byte order) */
+    private static boolean isRangeBound(Object value) {
+        return value instanceof Number && !(value instanceof java.math.BigDecimal)
+            || value instanceof java.time.Instant
+            || value instanceof ObjectId;
+    }
+
+    @Override
+    public long getCount() {
+        return entries.size();
+    }
+
+    @Override
+    public long getDataSize() {
+        return getCount();
+    }
+
+    @Override
+    public void drop() {
+        entries.clear();
+    }
+}

@@ -1,0 +1,197 @@
+// The launcher's one-field non-unique indexes (SecondaryIndex.java), which
+// mongo-java-server 1.47 accepts and ignores: every query on such a field
+// scanned the collection under its lock (the outbox relay's poll over every
+// notification). The index returns a superset of the answer and the
+// collection matches each candidate against the whole query, so what must
+// hold is that no answer changes: every query here is also run wrapped in a
+// top-level $and, which no index answers (a full scan, as before), and both
+// answers must be the same and the expected one. That the index is kept is
+// seen in collStats' indexSize (one entry per document and value).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connectMongo, type MongoLogger } from '@herald/runtime/mongo';
+import { startMongoJavaServer, type EmbeddedMongo } from '../src';
+
+jest.setTimeout(60_000);
+
+const silent: MongoLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+type Doc = { _id: string; [field: string]: unknown };
+
+const DIR = mkdtempSync(join(tmpdir(), 'herald-secondary-'));
+afterAll(() => rmSync(DIR, { recursive: true, force: true }));
+
+const at = (minute: number) => new Date(Date.UTC(2026, 11, 5, 10, minute));
+
+/** notifications as the outbox relay sees them: a due date, or none */
+const NOTIFICATIONS: Doc[] = [
+  ...Array.from({ length: 60 }, (_, index) => ({
+    _id: `n${String(index).padStart(2, '0')}`,
+    dueAt: at(index),
+  })),
+  { _id: 'same-a', dueAt: at(30) },
+  { _id: 'same-b', dueAt: at(30) },
+  { _id: 'no-due' },
+  { _id: 'null-due', dueAt: null },
+  { _id: 'number-due', dueAt: 30 },
+  { _id: 'string-due', dueAt: 'soon' },
+];
+
+describe.each([
+  ['in memory', () => startMongoJavaServer({ jvmProfile: 'short-lived' })],
+  ['on an H2 file', () => startMongoJavaServer({ h2File: join(DIR, 'each.mv'), jvmProfile: 'short-lived' })],
+])('mongo-java-server %s: one-field non-unique indexes', (_backend, start) => {
+  let server: EmbeddedMongo;
+  let connection: Awaited<ReturnType<typeof connectMongo>>;
+  const collection = (name: string) => connection.db!.collection<Doc>(name);
+
+  beforeAll(async () => {
+    server = await start();
+    connection = await connectMongo({ url: server.url, dbName: 'secondary', logger: silent, maxAttempts: 1 });
+    await collection('notifications').createIndex({ dueAt: 1 });
+    await collection('notifications').insertMany(NOTIFICATIONS);
+    await collection('tags').insertMany([
+      { _id: 't1', tags: [1, 10] },
+      { _id: 't2', tags: [4] },
+      { _id: 't3', tags: [] },
+      { _id: 't4', tags: 7 },
+      { _id: 't5' },
+    ]);
+    await collection('tags').createIndex({ tags: 1 }); // built over documents already there
+  });
+  afterAll(async () => {
+    await connection?.close();
+    await server?.stop();
+  });
+
+  async function idsOf(name: string, filter: Record<string, unknown>): Promise<string[]> {
+    const planned = await collection(name).find(filter).toArray();
+    const scanned = await collection(name)
+      .find({ $and: [filter] })
+      .toArray();
+    const ids = planned.map((doc) => doc._id).sort();
+    expect(ids).toEqual(scanned.map((doc) => doc._id).sort());
+    return ids;
+  }
+
+  async function indexEntries(name: string, index: string): Promise<number> {
+    const stats = await connection.db!.command({ collStats: name });
+    return (stats.indexSize as Record<string, number>)[index]!;
+  }
+
+  it("answers the outbox relay's poll: due by now, past the watermark, in order", async () => {
+    const poll = (now: Date, mark: { dueAt: Date; id: string }) =>
+      collection('notifications')
+        .find(
+          {
+            dueAt: { $lte: now },
+            $or: [{ dueAt: { $gt: mark.dueAt } }, { dueAt: mark.dueAt, _id: { $gt: mark.id } }],
+          },
+          { sort: { dueAt: 1, _id: 1 } },
+        )
+        .toArray();
+    const due = await poll(at(33), { dueAt: at(30), id: 'n30' });
+    expect(due.map((doc) => doc._id)).toEqual(['same-a', 'same-b', 'n31', 'n32', 'n33']);
+    expect(
+      await idsOf('notifications', {
+        dueAt: { $lte: at(33) },
+        $or: [{ dueAt: { $gt: at(30) } }, { dueAt: at(30), _id: { $gt: 'n30' } }],
+      }),
+    ).toEqual(['n31', 'n32', 'n33', 'same-a', 'same-b']);
+  });
+
+  it('answers equalities, $in and ranges of dates and numbers as a scan does', async () => {
+    expect(await idsOf('notifications', { dueAt: at(30) })).toEqual(['n30', 'same-a', 'same-b']);
+    expect(await idsOf('notifications', { dueAt: { $in: [at(1), at(2), 30] } })).toEqual([
+      'n01',
+      'n02',
+      'number-due',
+    ]);
+    expect(await idsOf('notifications', { dueAt: { $gt: at(57) } })).toEqual(['n58', 'n59']);
+    expect(await idsOf('notifications', { dueAt: { $gte: at(1), $lt: at(3) } })).toEqual(['n01', 'n02']);
+    expect(await idsOf('notifications', { dueAt: { $lt: at(1) } })).toEqual(['n00']);
+    expect(await idsOf('notifications', { dueAt: { $gt: at(5), $lt: at(3) } })).toEqual([]);
+    expect(await idsOf('notifications', { dueAt: { $gte: 30 } })).toEqual(['number-due']);
+    expect(await idsOf('notifications', { dueAt: 'soon' })).toEqual(['string-due']);
+    // left to the scan, and still right
+    expect(await idsOf('notifications', { dueAt: null })).toEqual(['no-due', 'null-due']);
+    expect(await idsOf('notifications', { dueAt: { $exists: false } })).toEqual(['no-due']);
+    expect(await idsOf('notifications', { dueAt: { $gt: 'a' } })).toEqual(['string-due']);
+    expect(await idsOf('notifications', { dueAt: { $ne: at(0), $lte: at(1) } })).toEqual(['n01']);
+  });
+
+  it('answers an array field element by element, conditions met by different elements included', async () => {
+    expect(await idsOf('tags', { tags: 10 })).toEqual(['t1']);
+    // MongoDB matches [1, 10] (10 > 5, 1 < 3); 1.47 wants one element for both and matches none.
+    // Whichever the matcher says, the index must not narrow it: idsOf compares with the scan.
+    await idsOf('tags', { tags: { $gt: 5, $lt: 3 } });
+    expect(await idsOf('tags', { tags: { $gte: 4, $lte: 7 } })).toEqual(['t2', 't4']); // (MongoDB: t1 too)
+    expect(await idsOf('tags', { tags: { $in: [4, 7] } })).toEqual(['t2', 't4']);
+  });
+
+  it('follows updates and deletes', async () => {
+    await collection('notifications').insertMany([
+      { _id: 'moving', dueAt: at(0) },
+      { _id: 'leaving', dueAt: at(0) },
+    ]);
+    const before = await indexEntries('notifications', 'dueAt_1');
+    expect(before).toBe(NOTIFICATIONS.length + 2);
+    await collection('notifications').updateOne({ _id: 'moving' }, { $set: { dueAt: at(59) } });
+    await collection('notifications').deleteOne({ _id: 'leaving' });
+    expect(await idsOf('notifications', { dueAt: at(0) })).toEqual(['n00']);
+    expect(await idsOf('notifications', { dueAt: { $gte: at(59) } })).toEqual(['moving', 'n59']);
+    await collection('notifications').updateOne({ _id: 'moving' }, { $unset: { dueAt: '' } });
+    expect(await idsOf('notifications', { dueAt: { $gte: at(59) } })).toEqual(['n59']);
+    await collection('notifications').deleteOne({ _id: 'moving' });
+    expect(await indexEntries('notifications', 'dueAt_1')).toBe(NOTIFICATIONS.length);
+  });
+
+  it('equates 1 and 1.0, as MongoDB does', async () => {
+    await collection('numbers').createIndex({ n: 1 });
+    await collection('numbers').insertMany([
+      { _id: 'int', n: 1 },
+      { _id: 'double', n: 1.5 },
+    ]);
+    expect(await idsOf('numbers', { n: 1.0 })).toEqual(['int']);
+    expect(await idsOf('numbers', { n: { $gt: 1 } })).toEqual(['double']);
+  });
+});
+
+describe('mongo-java-server on an H2 file: one-field non-unique indexes after a restart', () => {
+  it('rebuilds the index from the documents when the file opens', async () => {
+    const file = join(DIR, 'restart.mv');
+    const open = async (
+      use: (db: NonNullable<Awaited<ReturnType<typeof connectMongo>>['db']>) => Promise<void>,
+    ) => {
+      const server = await startMongoJavaServer({ h2File: file, jvmProfile: 'short-lived' });
+      try {
+        const connection = await connectMongo({
+          url: server.url,
+          dbName: 'restart',
+          logger: silent,
+          maxAttempts: 1,
+        });
+        try {
+          await use(connection.db!);
+        } finally {
+          await connection.close();
+        }
+      } finally {
+        await server.stop();
+      }
+    };
+    await open(async (db) => {
+      await db.collection<Doc>('notifications').createIndex({ dueAt: 1 });
+      await db.collection<Doc>('notifications').insertMany(NOTIFICATIONS);
+    });
+    await open(async (db) => {
+      const stats = await db.command({ collStats: 'notifications' });
+      expect((stats.indexSize as Record<string, number>).dueAt_1).toBe(NOTIFICATIONS.length);
+      const due = await db
+        .collection<Doc>('notifications')
+        .find({ dueAt: { $gte: at(58) } })
+        .toArray();
+      expect(due.map((doc) => doc._id).sort()).toEqual(['n58', 'n59']);
+    });
+  });
+});
