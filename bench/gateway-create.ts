@@ -84,7 +84,7 @@ const TARGETS = {
 };
 /** after the load stops, the work it left (publishes, group commits) still counts */
 const SETTLE_MS = 1_000;
-const WARM_UP_REQUESTS = 1_000;
+const WARM_UP_REQUESTS = 5_000;
 const BROKER_IN_FLIGHT = 2_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
