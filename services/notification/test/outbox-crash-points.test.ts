@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { connectTestMongo, testLogger, waitFor, type TestMongo } from '@herald/test-support';
 import { Types } from 'mongoose';
 import { buildApp } from '../src/app';
@@ -249,3 +250,22 @@ describe('unsetReleasedLeaseOwners', () => {
     expect(await unsetReleasedLeaseOwners(model)).toBe(0);
   });
 });
+
+describe('createdEventId', () => {
+  it('is the name-based UUID earlier versions derived, so a message republished across an upgrade is still a duplicate', () => {
+    // pinned: sha1("notification.created:<id hex>") shaped as a version-5 UUID
+    expect(createdEventId(new Types.ObjectId('65f0c0ffee0000000000abcd'))).toBe(
+      createdEventIdAsBefore('65f0c0ffee0000000000abcd'),
+    );
+    expect(createdEventId(new Types.ObjectId('65f0c0ffee0000000000abcd'))).toBe(
+      '711a776a-97b7-5646-b15c-2297f546bacf',
+    );
+  });
+});
+
+/** the derivation as it was written before (a Hash object), to compare with */
+function createdEventIdAsBefore(idHex: string): string {
+  const hex = createHash('sha1').update(`notification.created:${idHex}`).digest('hex');
+  const variant = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
