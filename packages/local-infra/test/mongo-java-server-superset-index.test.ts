@@ -318,3 +318,91 @@ describe('mongo-java-server on an H2 file, after a restart', () => {
     }
   });
 });
+
+// The H2 unique index's keys are stored in a compact form (IndexKeyCodec.java):
+// equal values must still meet and different ones must not, for every type a
+// key can hold, before and after a restart.
+type KeysDb = NonNullable<Awaited<ReturnType<typeof connectMongo>>['db']>;
+type Driver = Awaited<ReturnType<typeof connectMongo>>['base']['mongo'];
+
+describe('mongo-java-server on an H2 file: unique keys of every type', () => {
+  it('refuses exactly the duplicates MongoDB refuses, before and after a restart', async () => {
+    const file = join(DIR, 'key-types.mv');
+    const open = async (use: (db: KeysDb, driver: Driver) => Promise<void>) => {
+      const server = await startMongoJavaServer({ h2File: file, jvmProfile: 'short-lived' });
+      try {
+        const connection = await connectMongo({
+          url: server.url,
+          dbName: 'keys',
+          logger: silent,
+          maxAttempts: 1,
+        });
+        try {
+          await use(connection.db!, connection.base.mongo);
+        } finally {
+          await connection.close();
+        }
+      } finally {
+        await server.stop();
+      }
+    };
+    // one of each type, and for each a value that is different but close
+    const values = (driver: Driver) =>
+      [
+        ['string', 'ada'],
+        ['string, other case', 'Ada'],
+        ['unicode', 'ünïcødé ✓ 😀'],
+        ['double', 1.5],
+        ['integer', 2],
+        ['zero', 0],
+        ['large long', driver.Long.fromString('9007199254740993')],
+        ['next large long', driver.Long.fromString('9007199254740995')],
+        ['true', true],
+        ['false', false],
+        ['date', new Date('2026-12-05T10:00:00.123Z')],
+        ['next date', new Date('2026-12-05T10:00:00.124Z')],
+        ['ObjectId', new driver.ObjectId('65f0c0ffee0000000000abcd')],
+        ['document', { a: 1, b: 'x' }],
+        ['other document', { a: 1, b: 'y' }],
+        ['UUID', new driver.UUID('0b6c8f3e-1d2a-4c5b-9e7f-123456789abc')],
+        ['null', null],
+      ] as const;
+    // what MongoDB takes as the same key as one above
+    const twins = (driver: Driver) => [
+      ['ada'],
+      [1.5],
+      [2.0],
+      [new driver.Double(2)],
+      [driver.Long.fromNumber(2)],
+      [-0.0],
+      [driver.Long.fromString('9007199254740993')],
+      [new Date('2026-12-05T10:00:00.123Z')],
+      [new driver.ObjectId('65f0c0ffee0000000000abcd')],
+      [{ a: 1.0, b: 'x' }],
+      [new driver.UUID('0b6c8f3e-1d2a-4c5b-9e7f-123456789abc')],
+      [null],
+      [undefined], // a missing field is a null key
+    ];
+    const check = async (db: KeysDb, driver: Driver, round: number) => {
+      const collection = db.collection<Doc>('keys');
+      for (const [index, [twin]] of twins(driver).entries()) {
+        const doc =
+          twin === undefined ? { _id: `twin-${round}-${index}` } : { _id: `twin-${round}-${index}`, k: twin };
+        await expect(collection.insertOne(doc)).rejects.toMatchObject({ code: 11000 });
+      }
+      for (const [name, value] of values(driver)) {
+        const found = await collection.find({ k: value as never }).toArray();
+        expect([name, found.map((doc) => doc._id)]).toEqual([name, [name]]);
+      }
+      expect(await collection.countDocuments()).toBe(values(driver).length);
+    };
+    await open(async (db, driver) => {
+      await db.collection<Doc>('keys').createIndex({ k: 1 }, { unique: true });
+      await db
+        .collection<Doc>('keys')
+        .insertMany(values(driver).map(([name, value]) => ({ _id: name, k: value })));
+      await check(db, driver, 1);
+    });
+    await open(async (db, driver) => check(db, driver, 2));
+  });
+});

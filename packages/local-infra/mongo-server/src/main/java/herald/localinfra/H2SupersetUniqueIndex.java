@@ -5,7 +5,6 @@ import java.util.List;
 import java.util.Map.Entry;
 
 import org.h2.mvstore.MVMap;
-import org.h2.mvstore.type.ObjectDataType;
 
 import de.bwaldvogel.mongo.backend.AbstractUniqueIndex;
 import de.bwaldvogel.mongo.backend.IndexKey;
@@ -22,14 +21,15 @@ import de.bwaldvogel.mongo.bson.Document;
  *
  * Not a subclass of the library's H2UniqueIndex, whose constructor is
  * package-private. Its storage is the library's with one change: a key is
- * stored as the bytes of its Java serialization instead of as the KeyValue.
- * The library's map (H2's ObjectDataType) orders KeyValues, which are not
- * Comparable, by serializing both sides of every comparison: some twenty
- * serializations per lookup, three quarters of the server's CPU on batched
- * inserts. Those bytes are exactly what it compared, so the same keys are
- * equal and unique here; each operation now serializes its key once and the
- * tree compares byte arrays. {@link #upgrade} converts a map written by the
- * library (an older {@code pnpm start} data file) when it opens.
+ * stored as bytes ({@link IndexKeyCodec}) instead of as the KeyValue. The
+ * library's map (H2's ObjectDataType) orders KeyValues, which are not
+ * Comparable, by Java-serializing both sides of every comparison: some
+ * twenty serializations per lookup, three quarters of the server's CPU on
+ * batched inserts. The codec gives equal keys equal bytes and different keys
+ * different bytes, so the same keys are equal and unique here; each operation
+ * encodes its key once and the tree compares short byte arrays.
+ * {@link #upgrade} converts a map written in an earlier form (the library's,
+ * i.e. an older {@code pnpm start} data file) when it opens.
  */
 final class H2SupersetUniqueIndex extends AbstractUniqueIndex<Object> {
 
@@ -41,16 +41,17 @@ final class H2SupersetUniqueIndex extends AbstractUniqueIndex<Object> {
     }
 
     /**
-     * Re-keys the entries a map still holds as KeyValues (the library's form) by their
-     * serialized bytes; returns how many. ObjectDataType orders byte arrays before
-     * serialized objects, so the old entries are the last ones, and each is put under its
+     * Re-keys the entries a map still holds in an earlier form (the library's KeyValues, or
+     * their Java serialization) by the codec's bytes; returns how many. ObjectDataType orders
+     * byte arrays before serialized objects and compares bytes unsigned (ours start with 1,
+     * Java serialization's with 0xAC), so the old entries are the last ones, and each is put under its
      * new key before its old key is removed: a store committed half-way (H2 commits in the
      * background) still has every key once or twice, and the next open finishes the job.
      */
     static int upgrade(MVMap<Object, Object> mvMap) {
         int converted = 0;
-        for (Object last = mvMap.lastKey(); last instanceof KeyValue; last = mvMap.lastKey()) {
-            mvMap.putIfAbsent(ObjectDataType.serialize(last), mvMap.get(last));
+        for (Object last = mvMap.lastKey(); IndexKeyCodec.isEarlierForm(last); last = mvMap.lastKey()) {
+            mvMap.putIfAbsent(IndexKeyCodec.encode(IndexKeyCodec.fromEarlierForm(last)), mvMap.get(last));
             mvMap.remove(last);
             converted++;
         }
@@ -58,7 +59,7 @@ final class H2SupersetUniqueIndex extends AbstractUniqueIndex<Object> {
     }
 
     private static byte[] stored(KeyValue keyValue) {
-        return ObjectDataType.serialize(keyValue);
+        return IndexKeyCodec.encode(keyValue);
     }
 
     @Override
@@ -91,7 +92,7 @@ final class H2SupersetUniqueIndex extends AbstractUniqueIndex<Object> {
     protected Iterable<Entry<KeyValue, Object>> getIterable() {
         return () -> mvMap.entrySet().stream()
             .map(entry -> (Entry<KeyValue, Object>) new SimpleImmutableEntry<>(
-                (KeyValue) ObjectDataType.deserialize((byte[]) entry.getKey()), entry.getValue()))
+                IndexKeyCodec.decode((byte[]) entry.getKey()), entry.getValue()))
             .iterator();
     }
 
