@@ -4,15 +4,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connectMongo, type MongoLogger } from '@herald/runtime/mongo';
+import { connectMongo } from '@herald/runtime/mongo';
 import { startMongoJavaServer } from '../src';
+import { silent, withH2Server, type Driver, type TestDb } from './h2-server';
 
 jest.setTimeout(60_000);
 
 // what `pnpm start` runs, but with the test runs' fast-start JVM
 const shortLived = { jvmProfile: 'short-lived' } as const;
-
-const silent: MongoLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 /** a connection as a service opens it (mongoose, through @herald/runtime), with a users model */
 async function connect(url: string) {
@@ -83,31 +82,11 @@ describe('mongo-java-server on an H2 file: how documents are stored', () => {
   const dir = mkdtempSync(join(tmpdir(), 'herald-h2-bson-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  type Db = NonNullable<Awaited<ReturnType<typeof connectMongo>>['db']>;
-  type Driver = Awaited<ReturnType<typeof connectMongo>>['base']['mongo'];
-
-  async function withServer(
+  const withServer = (
     file: string,
-    use: (db: Db, driver: Driver) => Promise<void>,
+    use: (db: TestDb, driver: Driver) => Promise<void>,
     libraryH2Backend = false,
-  ) {
-    const server = await startMongoJavaServer({ h2File: file, libraryH2Backend, ...shortLived });
-    try {
-      const connection = await connectMongo({
-        url: server.url,
-        dbName: 'stored',
-        logger: silent,
-        maxAttempts: 1,
-      });
-      try {
-        await use(connection.db!, connection.base.mongo);
-      } finally {
-        await connection.close();
-      }
-    } finally {
-      await server.stop();
-    }
-  }
+  ) => withH2Server(file, 'stored', use, { libraryH2Backend });
 
   /** every BSON type a service may store, nested too */
   function everyType(driver: Driver, id: string) {
@@ -168,7 +147,7 @@ describe('mongo-java-server on an H2 file: how documents are stored', () => {
       },
       true,
     );
-    const byObjectId = async (db: Db, n: number) => {
+    const byObjectId = async (db: TestDb, n: number) => {
       const found = await db.collection('byObjectId').findOne({ n });
       expect(found).not.toBeNull();
       expect(await db.collection('byObjectId').findOne({ _id: found!._id })).toEqual(found);

@@ -10,12 +10,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connectMongo, type MongoLogger } from '@herald/runtime/mongo';
+import { connectMongo } from '@herald/runtime/mongo';
 import { startMongoJavaServer, type EmbeddedMongo } from '../src';
+import { silent, withH2Server, type TestDb } from './h2-server';
 
 jest.setTimeout(60_000);
 
-const silent: MongoLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 type Doc = { _id: string; [field: string]: unknown };
 
 const DIR = mkdtempSync(join(tmpdir(), 'herald-secondary-'));
@@ -160,26 +160,7 @@ describe.each([
 describe('mongo-java-server on an H2 file: one-field non-unique indexes after a restart', () => {
   it('rebuilds the index from the documents when the file opens', async () => {
     const file = join(DIR, 'restart.mv');
-    const open = async (
-      use: (db: NonNullable<Awaited<ReturnType<typeof connectMongo>>['db']>) => Promise<void>,
-    ) => {
-      const server = await startMongoJavaServer({ h2File: file, jvmProfile: 'short-lived' });
-      try {
-        const connection = await connectMongo({
-          url: server.url,
-          dbName: 'restart',
-          logger: silent,
-          maxAttempts: 1,
-        });
-        try {
-          await use(connection.db!);
-        } finally {
-          await connection.close();
-        }
-      } finally {
-        await server.stop();
-      }
-    };
+    const open = (use: (db: TestDb) => Promise<void>) => withH2Server(file, 'restart', use);
     await open(async (db) => {
       await db.collection<Doc>('notifications').createIndex({ dueAt: 1 });
       await db.collection<Doc>('notifications').insertMany(NOTIFICATIONS);

@@ -13,12 +13,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connectMongo, type MongoLogger } from '@herald/runtime/mongo';
+import { connectMongo } from '@herald/runtime/mongo';
 import { startMongoJavaServer, type EmbeddedMongo } from '../src';
+import { silent, withH2Server, type Driver, type TestDb } from './h2-server';
 
 jest.setTimeout(60_000);
-
-const silent: MongoLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 type Doc = { _id: string; [field: string]: unknown };
 
@@ -217,27 +216,8 @@ describe.each([
 describe('mongo-java-server on an H2 file, after a restart', () => {
   const file = join(DIR, 'restart.mv');
 
-  async function withServer(
-    use: (db: NonNullable<Awaited<ReturnType<typeof connectMongo>>['db']>) => Promise<void>,
-    { libraryH2Backend = false, h2File = file } = {},
-  ) {
-    const server = await startMongoJavaServer({ h2File, jvmProfile: 'short-lived', libraryH2Backend });
-    try {
-      const connection = await connectMongo({
-        url: server.url,
-        dbName: 'restart',
-        logger: silent,
-        maxAttempts: 1,
-      });
-      try {
-        await use(connection.db!);
-      } finally {
-        await connection.close();
-      }
-    } finally {
-      await server.stop();
-    }
-  }
+  const withServer = (use: (db: TestDb) => Promise<void>, { libraryH2Backend = false, h2File = file } = {}) =>
+    withH2Server(h2File, 'restart', use, { libraryH2Backend });
 
   it('keeps its unique indexes, and answers superset queries from them', async () => {
     await withServer(async (db) => {
@@ -322,30 +302,10 @@ describe('mongo-java-server on an H2 file, after a restart', () => {
 // The H2 unique index's keys are stored in a compact form (IndexKeyCodec.java):
 // equal values must still meet and different ones must not, for every type a
 // key can hold, before and after a restart.
-type KeysDb = NonNullable<Awaited<ReturnType<typeof connectMongo>>['db']>;
-type Driver = Awaited<ReturnType<typeof connectMongo>>['base']['mongo'];
-
 describe('mongo-java-server on an H2 file: unique keys of every type', () => {
   it('refuses exactly the duplicates MongoDB refuses, before and after a restart', async () => {
     const file = join(DIR, 'key-types.mv');
-    const open = async (use: (db: KeysDb, driver: Driver) => Promise<void>) => {
-      const server = await startMongoJavaServer({ h2File: file, jvmProfile: 'short-lived' });
-      try {
-        const connection = await connectMongo({
-          url: server.url,
-          dbName: 'keys',
-          logger: silent,
-          maxAttempts: 1,
-        });
-        try {
-          await use(connection.db!, connection.base.mongo);
-        } finally {
-          await connection.close();
-        }
-      } finally {
-        await server.stop();
-      }
-    };
+    const open = (use: (db: TestDb, driver: Driver) => Promise<void>) => withH2Server(file, 'keys', use);
     // one of each type, and for each a value that is different but close
     const values = (driver: Driver) =>
       [
@@ -383,7 +343,7 @@ describe('mongo-java-server on an H2 file: unique keys of every type', () => {
       [null],
       [undefined], // a missing field is a null key
     ];
-    const check = async (db: KeysDb, driver: Driver, round: number) => {
+    const check = async (db: TestDb, driver: Driver, round: number) => {
       const collection = db.collection<Doc>('keys');
       for (const [index, [twin]] of twins(driver).entries()) {
         const doc =

@@ -1,0 +1,36 @@
+// What the embedded server's tests share: one server on an H2 file at a
+// time, opened, used through the driver, and closed again (a restart is two
+// calls on the same file).
+import { connectMongo, type MongoLogger } from '@herald/runtime/mongo';
+import { startMongoJavaServer } from '../src';
+
+export const silent: MongoLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+export type TestDb = NonNullable<Awaited<ReturnType<typeof connectMongo>>['db']>;
+/** the MongoDB driver (its BSON types), as mongoose exposes it */
+export type Driver = Awaited<ReturnType<typeof connectMongo>>['base']['mongo'];
+
+/**
+ * Starts the server on `file` with the tests' fast-start JVM (with the
+ * library's own H2 backend if asked, to write a file as earlier versions
+ * did), connects to `dbName`, runs `use`, then closes the connection and
+ * stops the server.
+ */
+export async function withH2Server(
+  file: string,
+  dbName: string,
+  use: (db: TestDb, driver: Driver) => Promise<void>,
+  { libraryH2Backend = false } = {},
+): Promise<void> {
+  const server = await startMongoJavaServer({ h2File: file, jvmProfile: 'short-lived', libraryH2Backend });
+  try {
+    const connection = await connectMongo({ url: server.url, dbName, logger: silent, maxAttempts: 1 });
+    try {
+      await use(connection.db!, connection.base.mongo);
+    } finally {
+      await connection.close();
+    }
+  } finally {
+    await server.stop();
+  }
+}
