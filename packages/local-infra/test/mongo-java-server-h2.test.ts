@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectMongo } from '@herald/runtime/mongo';
 import { startMongoJavaServer } from '../src';
-import { silent, withH2Server, type Driver, type TestDb } from './h2-server';
+import { silent, withH2Server, type Driver, type TestDb } from './helpers';
 
 jest.setTimeout(60_000);
 

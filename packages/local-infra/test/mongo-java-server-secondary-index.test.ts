@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectMongo } from '@herald/runtime/mongo';
 import { startMongoJavaServer, type EmbeddedMongo } from '../src';
-import { silent, withH2Server, type TestDb } from './h2-server';
+import { idsAsScanned, silent, withH2Server, type TestDb } from './helpers';
 
 jest.setTimeout(60_000);
 
@@ -64,15 +64,7 @@ describe.each([
     await server?.stop();
   });
 
-  async function idsOf(name: string, filter: Record<string, unknown>): Promise<string[]> {
-    const planned = await collection(name).find(filter).toArray();
-    const scanned = await collection(name)
-      .find({ $and: [filter] })
-      .toArray();
-    const ids = planned.map((doc) => doc._id).sort();
-    expect(ids).toEqual(scanned.map((doc) => doc._id).sort());
-    return ids;
-  }
+  const idsOf = (name: string, filter: Record<string, unknown>) => idsAsScanned(connection.db!, name, filter);
 
   async function indexEntries(name: string, index: string): Promise<number> {
     const stats = await connection.db!.command({ collStats: name });

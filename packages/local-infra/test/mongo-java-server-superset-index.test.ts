@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectMongo } from '@herald/runtime/mongo';
 import { startMongoJavaServer, type EmbeddedMongo } from '../src';
-import { silent, withH2Server, type Driver, type TestDb } from './h2-server';
+import { idsAsScanned, silent, withH2Server, type Driver, type TestDb } from './helpers';
 
 jest.setTimeout(60_000);
 
@@ -44,16 +44,7 @@ describe.each([
     await server?.stop();
   });
 
-  /** the ids `filter` finds, checked against the same filter answered by a full scan */
-  async function idsOf(name: string, filter: Record<string, unknown>): Promise<string[]> {
-    const planned = await collection(name).find(filter).toArray();
-    const scanned = await collection(name)
-      .find({ $and: [filter] })
-      .toArray();
-    const ids = planned.map((doc) => doc._id).sort();
-    expect(ids).toEqual(scanned.map((doc) => doc._id).sort());
-    return ids;
-  }
+  const idsOf = (name: string, filter: Record<string, unknown>) => idsAsScanned(connection.db!, name, filter);
 
   describe('a compare-and-set on _id and a status', () => {
     beforeAll(async () => {

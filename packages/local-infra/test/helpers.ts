@@ -1,6 +1,6 @@
 // What the embedded server's tests share: one server on an H2 file at a
 // time, opened, used through the driver, and closed again (a restart is two
-// calls on the same file).
+// calls on the same file); and the check that an index changes no answer.
 import { connectMongo, type MongoLogger } from '@herald/runtime/mongo';
 import { startMongoJavaServer } from '../src';
 
@@ -33,4 +33,22 @@ export async function withH2Server(
   } finally {
     await server.stop();
   }
+}
+
+/**
+ * The ids `filter` finds in collection `name` (sorted), checked against the same filter
+ * wrapped in a top-level $and, which no index answers: a full scan, as the library
+ * answered every query before the launcher's indexes.
+ */
+export async function idsAsScanned(
+  db: TestDb,
+  name: string,
+  filter: Record<string, unknown>,
+): Promise<string[]> {
+  const collection = db.collection(name);
+  const planned = await collection.find(filter).toArray();
+  const scanned = await collection.find({ $and: [filter] }).toArray();
+  const ids = planned.map((doc) => String(doc._id)).sort();
+  expect(ids).toEqual(scanned.map((doc) => String(doc._id)).sort());
+  return ids;
 }
