@@ -84,9 +84,8 @@ final class H2SupersetBackend extends H2Backend {
         @Override
         protected Index<Object> openOrCreateSecondaryIndex(String collectionName, String indexName, List<IndexKey> keys,
                                                           boolean sparse) {
-            return SecondaryIndex.supports(keys)
-                ? new SecondaryIndex<>(indexName, keys, sparse)
-                : super.openOrCreateSecondaryIndex(collectionName, indexName, keys, sparse);
+            return SecondaryIndex.forKeys(indexName, keys, sparse,
+                () -> super.openOrCreateSecondaryIndex(collectionName, indexName, keys, sparse));
         }
 
         @Override

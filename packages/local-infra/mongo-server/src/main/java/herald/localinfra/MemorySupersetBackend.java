@@ -31,9 +31,8 @@ final class MemorySupersetBackend extends MemoryBackend {
         @Override
         protected Index<Integer> openOrCreateSecondaryIndex(String collectionName, String indexName, List<IndexKey> keys,
                                                           boolean sparse) {
-            return SecondaryIndex.supports(keys)
-                ? new SecondaryIndex<>(indexName, keys, sparse)
-                : super.openOrCreateSecondaryIndex(collectionName, indexName, keys, sparse);
+            return SecondaryIndex.forKeys(indexName, keys, sparse,
+                () -> super.openOrCreateSecondaryIndex(collectionName, indexName, keys, sparse));
         }
 
         @Override

@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.NavigableMap;
 import java.util.Set;
 import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.function.Supplier;
 
 import de.bwaldvogel.mongo.MongoCollection;
 import de.bwaldvogel.mongo.backend.Index;
@@ -68,9 +69,9 @@ final class SecondaryIndex<P> extends Index<P> {
         this.field = keys.get(0).getKey();
     }
 
-    /** whether this index can be used for `keys` (one field); otherwise the library's ignored one */
-    static boolean supports(List<IndexKey> keys) {
-        return keys.size() == 1;
+    /** this index for one field; for more, the library's (ignored) one that `library` makes */
+    static <P> Index<P> forKeys(String name, List<IndexKey> keys, boolean sparse, Supplier<Index<P>> library) {
+        return keys.size() == 1 ? new SecondaryIndex<>(name, keys, sparse) : library.get();
     }
 
     private record Entry(Object value, Object id) implements Comparable<Entry> {
