@@ -18,7 +18,11 @@ import {
 import { createEnvelope, type EnvelopeOptions } from './envelope';
 import { MessageTypes, MessageVersions, type MessageType } from './message-types';
 import { EventRoutingKeys, type EventRoutingKey } from './names';
-import { NotificationCreatedMessage, NotificationUpdatedMessage } from './notification-messages';
+import {
+  NotificationCreatedMessage,
+  NotificationUpdatedMessage,
+  NotificationsCreatedMessage,
+} from './notification-messages';
 import { NotificationStatusMessage } from './sender-messages';
 import {
   TemplateChangedMessage,
@@ -34,6 +38,7 @@ export const MessageSchemas = {
   [MessageTypes.deliveryJob]: DeliveryJobMessage,
   [MessageTypes.deliveryStatus]: DeliveryStatusMessage,
   [MessageTypes.notificationCreated]: NotificationCreatedMessage,
+  [MessageTypes.notificationsCreated]: NotificationsCreatedMessage,
   [MessageTypes.notificationUpdated]: NotificationUpdatedMessage,
   [MessageTypes.userRegistered]: UserRegisteredMessage,
   [MessageTypes.userUpdated]: UserUpdatedMessage,
@@ -69,6 +74,7 @@ export type EventMessageType = Exclude<MessageType, typeof MessageTypes.delivery
 export const EventRoutingKeyByMessageType: Record<EventMessageType, EventRoutingKey> = {
   [MessageTypes.deliveryStatus]: EventRoutingKeys.deliveryStatus,
   [MessageTypes.notificationCreated]: EventRoutingKeys.notificationCreated,
+  [MessageTypes.notificationsCreated]: EventRoutingKeys.notificationsCreated,
   [MessageTypes.notificationUpdated]: EventRoutingKeys.notificationUpdated,
   [MessageTypes.userRegistered]: EventRoutingKeys.userRegistered,
   [MessageTypes.userUpdated]: EventRoutingKeys.userUpdated,

@@ -52,6 +52,12 @@ export const WorkQueueByRoutingKey: Record<WorkRoutingKey, string> = {
 
 export const EventRoutingKeys = {
   notificationCreated: 'notification.created',
+  /**
+   * Many notifications' `notification.created` in one message, for the
+   * inboxes (realtime): the notification service's accept path publishes
+   * these, one per batch of accepted notifications, not one per notification.
+   */
+  notificationsCreated: 'notifications.created',
   notificationUpdated: 'notification.updated',
   deliveryStatus: 'delivery.status',
   userRegistered: 'user.registered',

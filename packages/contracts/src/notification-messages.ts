@@ -64,6 +64,35 @@ export const NotificationCreatedMessage = Envelope(
 );
 export type NotificationCreatedMessage = Static<typeof NotificationCreatedMessage>;
 
+/** Items of one `notifications.created`, at most: a batch is what one publish of the accept path carries. */
+export const MAX_CREATED_BATCH = 500;
+
+/** One notification of a `notifications.created`: its `notification.created` payload and the request it came from. */
+export const CreatedBatchItem = Type.Composite([
+  NotificationCreatedPayload,
+  Type.Object({ correlationId: Type.String({ minLength: 1, maxLength: 256 }) }),
+]);
+export type CreatedBatchItem = Static<typeof CreatedBatchItem>;
+
+/**
+ * Many `notification.created` in one message. Realtime handles each item as
+ * it would the single event (and drops a notification id it has pushed
+ * already: a batch, like the single event, may be published again). The
+ * envelope's `correlationId` is the batch's own; each item carries its
+ * request's.
+ */
+export const NotificationsCreatedPayload = Type.Object({
+  items: Type.Array(CreatedBatchItem, { minItems: 1, maxItems: MAX_CREATED_BATCH }),
+});
+export type NotificationsCreatedPayload = Static<typeof NotificationsCreatedPayload>;
+
+export const NotificationsCreatedMessage = Envelope(
+  MessageTypes.notificationsCreated,
+  MessageVersions[MessageTypes.notificationsCreated],
+  NotificationsCreatedPayload,
+);
+export type NotificationsCreatedMessage = Static<typeof NotificationsCreatedMessage>;
+
 export const StatusDetail = Type.Object({
   attempt: Type.Optional(Type.Integer({ minimum: 1 })),
   nextAttemptAt: Type.Optional(DateTime),

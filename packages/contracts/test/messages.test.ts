@@ -1,4 +1,5 @@
 import {
+  MAX_CREATED_BATCH,
   MessageSchemas,
   MessageTypes,
   validateKnownMessage,
@@ -23,6 +24,7 @@ const requiredPayloadField: Record<MessageType, string> = {
   'delivery.job': 'notificationId',
   'delivery.status': 'status',
   'notification.created': 'notification',
+  'notifications.created': 'items',
   'notification.updated': 'change',
   'user.registered': 'emailVerified',
   'user.updated': 'role',
@@ -51,6 +53,11 @@ const payloadDateField: Record<MessageType, (payload: Record<string, unknown>, v
   'notification.created': (payload, value) => {
     (payload.notification as Record<string, unknown>).createdAt = value;
     return '/payload/notification/createdAt';
+  },
+  'notifications.created': (payload, value) => {
+    const [first] = payload.items as { notification: Record<string, unknown> }[];
+    first!.notification.createdAt = value;
+    return '/payload/items/0/notification/createdAt';
   },
   'notification.updated': (payload, value) => {
     (payload.change as Record<string, unknown>).at = value;
@@ -241,6 +248,28 @@ describe.each<Case>([
     'notification.created',
     (m) => ((at(m, 'notification').statuses as Record<string, unknown>).fax = 'queued'),
     '/payload/notification/statuses/fax',
+  ],
+  ['a batch of no notifications', 'notifications.created', (m) => (m.payload.items = []), '/payload/items'],
+  [
+    'a batch item without its correlation id',
+    'notifications.created',
+    (m) => delete (m.payload.items as Record<string, unknown>[])[1]!.correlationId,
+    '/payload/items/1/correlationId',
+  ],
+  [
+    'a batch item created read',
+    'notifications.created',
+    (m) => ((m.payload.items as { notification: Record<string, unknown> }[])[0]!.notification.read = true),
+    '/payload/items/0/notification/read',
+  ],
+  [
+    'a batch over the limit',
+    'notifications.created',
+    (m) => {
+      const [first] = m.payload.items as unknown[];
+      m.payload.items = Array.from({ length: MAX_CREATED_BATCH + 1 }, () => first);
+    },
+    '/payload/items',
   ],
   [
     'a negative unread count',

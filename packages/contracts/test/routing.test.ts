@@ -15,6 +15,7 @@ describe('message routing', () => {
     expect(EventRoutingKeyByMessageType).toEqual({
       'delivery.status': 'delivery.status',
       'notification.created': 'notification.created',
+      'notifications.created': 'notifications.created',
       'notification.updated': 'notification.updated',
       'user.registered': 'user.registered',
       'user.updated': 'user.updated',

@@ -35,7 +35,7 @@ describe('applications sending through the notification service', () => {
       locale: 'en',
       timezone: 'Europe/Paris',
     });
-    const created = await h.tapEvents(EventRoutingKeys.notificationCreated);
+    const created = await h.tapCreated();
 
     const reply = await send(sender.key, {
       ...text,
@@ -61,12 +61,12 @@ describe('applications sending through the notification service', () => {
     });
     const events = await waitFor(
       async () => {
-        const messages = await h.drain(created);
+        const messages = await h.drainCreated(created);
         return messages.length ? messages : undefined;
       },
       { description: 'notification.created' },
     );
-    expect(events[0].payload).toMatchObject({
+    expect(events[0]).toMatchObject({
       userId: 'sub:customer-42',
       notification: {
         id,

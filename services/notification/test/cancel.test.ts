@@ -40,7 +40,7 @@ describe('cancelling pending notifications', () => {
   it('deleting a scheduled notification before its time sends nothing (it used to send its email)', async () => {
     const user = await h.registerUser();
     const token = h.token(user.userId);
-    const created = await h.tapEvents('notification.created');
+    const created = await h.tapCreated();
     const id = await schedule(token, { recipient: { userId: user.userId } });
 
     const deleted = await h.request('DELETE', `/api/v1/notifications/${id}`, { token });
@@ -48,7 +48,7 @@ describe('cancelling pending notifications', () => {
     await passTheDueTime();
 
     expect(await h.messageCount(h.names.queues.work.email)).toBe(0);
-    expect(await h.drain(created)).toEqual([]);
+    expect(await h.drainCreated(created)).toEqual([]);
     const stored = await h.stored(id);
     expect(stored.deliveries.email.status).toBe('cancelled');
     expect(stored.deliveries.in_app.status).toBe('cancelled');

@@ -39,6 +39,16 @@ export type Json = any;
 /** A user snapshot as auth sends it. */
 export type TestUserSnapshot = UserSnapshot;
 
+/** One notification's creation as an inbox (realtime) receives it, from either message (see `drainCreated`). */
+export interface CreatedSeen {
+  userId: string;
+  notification: Json;
+  correlationId: string;
+  /** the message it came in: `notifications.created` (a batch) or `notification.created` (alone) */
+  via: 'notifications.created' | 'notification.created';
+  messageId: string;
+}
+
 export interface HarnessOptions {
   settings?: Partial<ServiceSettings>;
   now?: () => Date;
@@ -304,13 +314,43 @@ export async function startHarness(name: string, options: HarnessOptions = {}) {
       return snapshot;
     },
 
-    /** A queue of our own bound to the events exchange, to see what the app published. */
-    async tapEvents(routingKey: string) {
+    /** A queue of our own bound to the events exchange (under each key given), to see what the app published. */
+    async tapEvents(...routingKeys: string[]) {
       const queue = `${broker.namespace}.tap.${randomUUID().slice(0, 8)}`;
       await channel.assertQueue(queue, { durable: false, autoDelete: false });
-      await channel.bindQueue(queue, broker.client.names.exchanges.events, routingKey);
+      for (const routingKey of routingKeys)
+        await channel.bindQueue(queue, broker.client.names.exchanges.events, routingKey);
       tapQueues.push(queue);
       return queue;
+    },
+
+    /**
+     * A tap on the inboxes' events: `notification.created` (a workflow run's notification, on its own)
+     * and `notifications.created` (the accept path's batches).
+     */
+    async tapCreated() {
+      return harness.tapEvents(EventRoutingKeys.notificationCreated, EventRoutingKeys.notificationsCreated);
+    },
+
+    /** Every notification's creation waiting in a `tapCreated` queue, one entry per notification, in order. */
+    async drainCreated(queue: string): Promise<CreatedSeen[]> {
+      const messages = await harness.drain(queue);
+      return messages.flatMap((message) =>
+        message.type === 'notifications.created'
+          ? (message.payload.items as Json[]).map((item) => ({
+              ...item,
+              via: message.type,
+              messageId: message.messageId,
+            }))
+          : [
+              {
+                ...message.payload,
+                correlationId: message.correlationId,
+                via: message.type,
+                messageId: message.messageId,
+              },
+            ],
+      ) as CreatedSeen[];
     },
 
     /** Takes every message waiting in a queue, parsed. */

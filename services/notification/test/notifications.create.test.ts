@@ -14,7 +14,7 @@ describe('POST /api/v1/notifications', () => {
 
   it('accepts a notification on every channel, stores it, and publishes each job and the created event once', async () => {
     const user = await h.registerUser({ phone: '+14155550100', locale: 'fr' });
-    const created = await h.tapEvents('notification.created');
+    const created = await h.tapCreated();
     const response = await h.request('POST', '/api/v1/notifications', {
       token: h.token('admin-1', 'admin'),
       body: {
@@ -74,20 +74,19 @@ describe('POST /api/v1/notifications', () => {
     expect(record.updatedAt).toEqual(record.createdAt);
 
     const events = await waitFor(async () => {
-      const drained = await h.drain(created);
+      const drained = await h.drainCreated(created);
       return drained.length ? drained : undefined;
     });
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({
-      type: 'notification.created',
-      payload: {
-        userId: user.userId,
-        notification: {
-          id: accepted.id,
-          title: base.title,
-          read: false,
-          channels: ['in_app', 'email', 'sms'],
-        },
+      via: 'notifications.created',
+      userId: user.userId,
+      correlationId: expect.any(String),
+      notification: {
+        id: accepted.id,
+        title: base.title,
+        read: false,
+        channels: ['in_app', 'email', 'sms'],
       },
     });
     // Nothing left over: exactly one job per channel.

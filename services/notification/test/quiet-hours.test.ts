@@ -188,7 +188,7 @@ describe('quiet hours', () => {
 
     it('an SMS sent at 23:00 local leaves at 07:00 local, exactly once, across a restart; in-app at once', async () => {
       const user = await quietUser();
-      const created = await h.tapEvents('notification.created');
+      const created = await h.tapCreated();
       const sent = await h.request('POST', '/api/v1/notifications', {
         token: admin,
         body: {
@@ -211,10 +211,10 @@ describe('quiet hours', () => {
       });
 
       // the in-app event leaves at once; the SMS does not
-      const event = await waitFor(async () => (await h.drain(created))[0], {
+      const event = await waitFor(async () => (await h.drainCreated(created))[0], {
         description: 'the in-app event',
       });
-      expect(event.payload.notification.id).toBe(id);
+      expect(event.notification.id).toBe(id);
       await waitFor(async () => (await h.stored(id)).createdPublishedAt !== undefined, {
         description: 'the in-app event recorded, the hold re-dated',
       });
@@ -257,7 +257,7 @@ describe('quiet hours', () => {
           recipient: { phone: '+14155550142' },
         });
         // the in-app event was not published a second time
-        expect(await h.drain(created)).toEqual([]);
+        expect(await h.drainCreated(created)).toEqual([]);
         expect(await h.confirmed(id)).toBe(true);
       } finally {
         await restarted.close();

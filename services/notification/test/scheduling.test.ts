@@ -14,7 +14,7 @@ describe('scheduled notifications (sendAt)', () => {
 
   it('publishes the jobs and shows the in-app notification at its time, not before', async () => {
     const user = await h.registerUser();
-    const created = await h.tapEvents('notification.created');
+    const created = await h.tapCreated();
     const sendAt = new Date(now().getTime() + 3_600_000);
     const response = await h.request('POST', '/api/v1/notifications', {
       token: h.token(user.userId),
@@ -37,7 +37,7 @@ describe('scheduled notifications (sendAt)', () => {
     await h.app.relay.runOnce();
     await h.app.relay.runOnce();
     expect(await h.messageCount(h.names.queues.work.email)).toBe(0);
-    expect(await h.drain(created)).toEqual([]);
+    expect(await h.drainCreated(created)).toEqual([]);
     const inboxBefore = await h.request('GET', '/api/v1/notifications', { token: h.token(user.userId) });
     expect(inboxBefore.json().items).toEqual([]);
     const countBefore = await h.request('GET', '/api/v1/notifications/unread-count', {
@@ -54,8 +54,8 @@ describe('scheduled notifications (sendAt)', () => {
       description: 'the job, once due',
     });
     expect(job.payload.notificationId).toBe(id);
-    const event = await waitFor(async () => (await h.drain(created))[0]);
-    expect(event.payload.notification.id).toBe(id);
+    const event = await waitFor(async () => (await h.drainCreated(created))[0]);
+    expect(event.notification.id).toBe(id);
 
     const detail: Json = await waitFor(async () => {
       const found = (

@@ -160,7 +160,7 @@ describe('workflow sends and template announcements', () => {
   it("sends on to the workflows service the events of its runs' notifications, and of no other", async () => {
     const { userId } = await h.registerUser();
     const key = await h.createApiKey(['notifications:send']);
-    const seen = await h.tapEvents('notification.*');
+    const seen = await h.tapEvents('notification.*', EventRoutingKeys.notificationsCreated);
     const message = command({
       sender: { kind: 'apikey', id: key.snapshot.keyId, role: 'user', scopes: ['notifications:send'] },
       recipient: { userId },

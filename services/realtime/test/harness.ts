@@ -219,6 +219,21 @@ export class RealtimeHarness {
     return message;
   }
 
+  /** Many notifications' creation in one `notifications.created`, as the notification service's accept path publishes them. */
+  async publishCreatedBatch(items: { userId: string; notification: NotificationSummary }[]) {
+    const message = createMessage(
+      MessageTypes.notificationsCreated,
+      { items: items.map((item) => ({ ...item, correlationId: `corr-${item.notification.id}` })) },
+      { correlationId: `batch-${items.length}` },
+    );
+    await this.publisher.publish(
+      this.publisher.names.exchanges.events,
+      MessageTypes.notificationsCreated,
+      message,
+    );
+    return message;
+  }
+
   async publishUpdated(
     userId: string,
     notificationId: string,

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import amqplib from 'amqplib';
 import { Headers } from '@herald/contracts';
 import { testAmqpUrl } from '@herald/test-support';
@@ -86,6 +87,51 @@ describe('pushing events from the broker to sockets', () => {
       description: 'the barrier',
     });
     expect(received.map((e) => e.notification.id)).toEqual([once.id, barrier.id]);
+  });
+
+  it("pushes each notification of a batch (notifications.created) to its own recipient's sockets, with its own correlation id", async () => {
+    const ivyOnFirst = await harness.connectAs(first.url, 'ivy');
+    const ivyOnSecond = await harness.connectAs(second.url, 'ivy');
+    const jack = await harness.connectAs(second.url, 'jack');
+    const i1 = record<NotificationNewEvent>(ivyOnFirst, 'notification:new');
+    const i2 = record<NotificationNewEvent>(ivyOnSecond, 'notification:new');
+    const jacks = record<NotificationNewEvent>(jack, 'notification:new');
+
+    const [a, b, c] = [aNotification(), aNotification(), aNotification()];
+    const sent = await harness.publishCreatedBatch([
+      { userId: 'ivy', notification: a },
+      { userId: 'jack', notification: b },
+      { userId: 'ivy', notification: c },
+    ]);
+    await waitFor(() => i1.length === 2 && i2.length === 2 && jacks.length === 1, {
+      description: 'the batch pushed',
+    });
+    const expected = (notification: typeof a) => ({
+      notification,
+      occurredAt: sent.occurredAt,
+      correlationId: `corr-${notification.id}`,
+    });
+    expect(i1).toEqual([expected(a), expected(c)]);
+    expect(i2).toEqual([expected(a), expected(c)]);
+    expect(jacks).toEqual([expected(b)]);
+  });
+
+  it('pushes a notification once when it comes in a batch and again on its own, or in two batches', async () => {
+    const kate = await harness.connectAs(first.url, 'kate');
+    const received = record<NotificationNewEvent>(kate, 'notification:new');
+    const [once, twice] = [aNotification(), aNotification()];
+    await harness.publishCreatedBatch([
+      { userId: 'kate', notification: once },
+      { userId: 'kate', notification: twice },
+    ]);
+    await harness.publishCreated('kate', once);
+    await harness.publishCreatedBatch([{ userId: 'kate', notification: twice }]);
+    const barrier = aNotification();
+    await harness.publishCreated('kate', barrier);
+    await waitFor(() => received.some((e) => e.notification.id === barrier.id), {
+      description: 'the barrier',
+    });
+    expect(received.map((e) => e.notification.id)).toEqual([once.id, twice.id, barrier.id]);
   });
 
   it('pushes changes and makes unread-count follow a read, then a read-all', async () => {
@@ -230,26 +276,45 @@ describe('pushing events from the broker to sockets', () => {
           messageId: 'poison-1',
         },
       );
+      // a batch whose second item lacks its notification: none of it is pushed, the first item neither
+      const valid = await harness.publishCreatedBatch([{ userId: 'henry', notification: aNotification() }]);
+      const poisonBatch = {
+        ...valid,
+        messageId: randomUUID(),
+        payload: { items: [...valid.payload.items, { userId: 'henry', correlationId: 'c' }] },
+      };
+      channel.publish(
+        harness.publisher.names.exchanges.events,
+        'notifications.created',
+        Buffer.from(JSON.stringify(poisonBatch)),
+        { messageId: 'poison-2' },
+      );
 
       const deadLetters: amqplib.GetMessage[] = [];
       await waitFor(
         async () => {
           const message = await channel.get(harness.publisher.names.queues.deadLetter, { noAck: true });
           if (message) deadLetters.push(message);
-          return deadLetters.length === 2;
+          return deadLetters.length === 4;
         },
-        { description: 'the poison message dead-lettered by both instances' },
+        { description: 'both poison messages dead-lettered by both instances' },
       );
+      const queues = [
+        instanceQueueName(first.amqp, first.settings.instanceId),
+        instanceQueueName(second.amqp, second.settings.instanceId),
+      ];
       expect(deadLetters.map((m) => m.properties.headers?.[Headers.originalQueue]).sort()).toEqual(
-        [
-          instanceQueueName(first.amqp, first.settings.instanceId),
-          instanceQueueName(second.amqp, second.settings.instanceId),
-        ].sort(),
+        [...queues, ...queues].sort(),
       );
       expect(
         deadLetters.every((m) => m.properties.headers?.[Headers.deadLetterReason] === 'invalid_message'),
       ).toBe(true);
-      expect(received).toEqual([]);
+      // only the valid batch's one notification (sent before the poison batch) reached henry
+      await waitFor(() => received.length === 1, { description: 'the valid batch pushed' });
+      expect(received).toHaveLength(1);
+      expect((received[0] as NotificationNewEvent).notification.id).toBe(
+        valid.payload.items[0]!.notification.id,
+      );
     } finally {
       await connection.close();
     }

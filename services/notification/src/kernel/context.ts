@@ -1,5 +1,6 @@
 import { type Connection } from 'mongoose';
 import { type AmqpClient } from '@herald/amqp';
+import { EventRoutingKeys } from '@herald/contracts';
 import { type Logger } from '@herald/runtime';
 import { cachedApiKeyDirectory, type CachedApiKeyDirectory } from '@herald/runtime/http';
 import { type InitialisableModel } from '@herald/runtime/mongo';
@@ -15,6 +16,8 @@ import { idempotencyModel, type IdempotencyModel } from '../notifications/data/i
 import { notificationModel, type NotificationModel } from '../notifications/data/notification-model';
 import { NotificationWrites } from '../notifications/data/notification-writes';
 import { ConfirmationLog } from '../outbox/data/confirmation-log';
+import { CreatedEvents } from '../outbox/domain/created-events';
+import { publishEvent } from '../outbox/domain/publish-event';
 import {
   outboxConfirmationModel,
   outboxRelayModel,
@@ -134,6 +137,8 @@ export interface ServiceContext {
   writes: NotificationWrites;
   /** the broker's confirmations, group-committed: one record per batch of confirmed notifications */
   confirmations: ConfirmationLog;
+  /** the inboxes' `notification.created` events, group-published as `notifications.created` */
+  createdEvents: CreatedEvents;
   /** users by id for the accept path, looked up in batches (see `UserDirectory`) */
   userDirectory: UserLookup;
   /** callers' accounts (disabled, role) for every authenticated request, cached for a short TTL */
@@ -186,6 +191,10 @@ export function createServiceContext(deps: ContextDeps): {
     templates: createTemplates(templateStores, deps.log, { cacheTtlMs: deps.settings.templateCacheTtlMs }),
     writes: new NotificationWrites(models.notifications),
     confirmations: new ConfirmationLog(models.outboxConfirmations, deps.now),
+    createdEvents: new CreatedEvents(
+      (message) => publishEvent(ctx, EventRoutingKeys.notificationsCreated, message),
+      deps.now,
+    ),
     userDirectory,
     currentUsers: new CurrentUsers(userDirectory, deps.settings.userCacheTtlMs, deps.now),
     apiKeys: cachedApiKeyDirectory(new ApiKeyReadModel(models.apiKeys), {

@@ -5,7 +5,9 @@ import {
   MessageTypes,
   NotificationCreatedMessage,
   NotificationStatusMessage,
+  type NotificationCreatedPayload,
   NotificationUpdatedMessage,
+  NotificationsCreatedMessage,
   Queues,
   ServerEvents,
   UserUpdatedMessage,
@@ -15,9 +17,9 @@ import { type Pusher } from '../sockets/pusher';
 
 export const RealtimeEventMessage = Type.Union([
   NotificationCreatedMessage,
+  NotificationsCreatedMessage,
   NotificationStatusMessage,
   NotificationUpdatedMessage,
-  NotificationStatusMessage,
   UserUpdatedMessage,
 ]);
 
@@ -75,6 +77,23 @@ export function consumeNotificationEvents(
 ): Consumer<typeof RealtimeEventMessage> {
   const events = amqp.names.exchanges.events;
   const pushed = new RecentIds(options.recentCreatedIds ?? 50_000);
+  const { pusher } = targets;
+  /** A new notification to its owner's sockets, once per notification id. */
+  const pushCreated = (created: NotificationCreatedPayload, correlationId: string, occurredAt: string) => {
+    const { userId, notification, unreadCount } = created;
+    if (!pushed.firstSighting(notification.id)) return;
+    pusher.toUser(
+      userId,
+      ServerEvents.notificationNew,
+      { notification, occurredAt, correlationId },
+      occurredAt,
+    );
+    // The notification service leaves the count out (a count per create costs too much at
+    // its rate): with nothing true to push, clients count `notification:new` themselves.
+    if (unreadCount !== undefined) {
+      pusher.toUser(userId, ServerEvents.unreadCount, { count: unreadCount }, occurredAt);
+    }
+  };
   return amqp.consume({
     queue: instanceQueueName(amqp, options.instanceId),
     declare: {
@@ -91,6 +110,8 @@ export function consumeNotificationEvents(
       },
       bindings: [
         { exchange: events, routingKey: EventRoutingKeys.notificationCreated },
+        // the accept path's: many notifications' created events in one message
+        { exchange: events, routingKey: EventRoutingKeys.notificationsCreated },
         { exchange: events, routingKey: EventRoutingKeys.notificationUpdated },
         // status for whoever sent a notification, to the sender's own sockets
         { exchange: events, routingKey: EventRoutingKeys.notificationStatus },
@@ -102,7 +123,7 @@ export function consumeNotificationEvents(
     prefetch: options.prefetch,
     retry: false,
     handler: async (message) => {
-      const { pusher, accounts } = targets;
+      const { accounts } = targets;
       if (message.type === MessageTypes.userUpdated) {
         accounts.apply(message.payload, message.occurredAt);
         return;
@@ -117,20 +138,12 @@ export function consumeNotificationEvents(
         );
         return;
       }
+      if (message.type === MessageTypes.notificationsCreated) {
+        for (const item of message.payload.items) pushCreated(item, item.correlationId, message.occurredAt);
+        return;
+      }
       if (message.type === MessageTypes.notificationCreated) {
-        const { userId, notification, unreadCount } = message.payload;
-        if (!pushed.firstSighting(notification.id)) return;
-        pusher.toUser(
-          userId,
-          ServerEvents.notificationNew,
-          { notification, occurredAt: message.occurredAt, correlationId: message.correlationId },
-          message.occurredAt,
-        );
-        // The notification service leaves the count out (a count per create costs too much at
-        // its rate): with nothing true to push, clients count `notification:new` themselves.
-        if (unreadCount !== undefined) {
-          pusher.toUser(userId, ServerEvents.unreadCount, { count: unreadCount }, message.occurredAt);
-        }
+        pushCreated(message.payload, message.correlationId, message.occurredAt);
         return;
       }
       const { userId, notificationId, change, unreadCount } = message.payload;

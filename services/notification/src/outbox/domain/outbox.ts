@@ -201,14 +201,20 @@ async function publishEntry(ctx: ServiceContext, record: NotificationRecord, ent
     await ctx.amqp.publish(exchanges.work, payload.channel, createDeliveryJobMessage(payload, options));
     return;
   }
-  const message = createMessage(
-    MessageTypes.notificationCreated,
-    { userId: record.userId!, notification: notificationSummary(record) },
-    { ...options, messageId: entry.messageId },
-  );
-  // a workflow run's notification: its run learns that it reached the inbox
-  const bcc = record.workflowRunId ? [EventRoutingKeys.runNotificationCreated] : [];
-  await publishEvent(ctx, EventRoutingKeys.notificationCreated, message, bcc);
+  const created = { userId: record.userId!, notification: notificationSummary(record) };
+  if (!record.workflowRunId) {
+    // the inboxes' (realtime's) event, with the other notifications owed at the same moment
+    await ctx.createdEvents.submit({ ...created, correlationId: record.correlationId });
+    return;
+  }
+  // a workflow run's notification: on its own, so its run learns too that it reached the inbox
+  const message = createMessage(MessageTypes.notificationCreated, created, {
+    ...options,
+    messageId: entry.messageId,
+  });
+  await publishEvent(ctx, EventRoutingKeys.notificationCreated, message, [
+    EventRoutingKeys.runNotificationCreated,
+  ]);
 }
 
 export interface PublishOutcome {
