@@ -21,10 +21,10 @@
  * work the requests left behind): the CPU milliseconds per accepted
  * notification of each process (/proc/<pid>/stat). For 3, the notification
  * service's database commands per accepted notification (and the
- * statements they carry: documents inserted, updates), counted by a
- * wire-protocol proxy (bench/lib/mongo-wire-proxy.ts) that Herald's MongoDB
- * connections go through, heartbeats aside; its CPU and round trip count
- * against Herald, not the baseline. Prints a table and a JSON line,
+ * statements they carry: documents inserted, updates), as the service
+ * itself counts them in /metrics (`herald_mongo_commands_total`: the
+ * driver's command monitoring, `monitorCommands=true` in Herald's
+ * MONGO_URL, whose cost counts against Herald). Prints a table and a JSON line,
  * and writes the result to bench/results/gateway-<time>.json and
  * bench/results/gateway-latest.json (the figures the README quotes).
  *
@@ -65,7 +65,7 @@ import {
   withDescendants,
   type CpuSubject,
 } from './lib/proc-cpu';
-import { commandsBetween, startMongoWireProxy, type Tally, type WireProxy } from './lib/mongo-wire-proxy';
+import { commandsBetween, readCommandCounts, type CommandCounts, type Tally } from './lib/command-counts';
 
 const seconds = Number(process.argv[2] ?? 15);
 const connections = Number(process.argv[3] ?? 50);
@@ -102,14 +102,9 @@ function notificationRequest(userIds: string[], tokens: string[]) {
   });
 }
 
-/** the URL through the proxy, if MONGO_URL is one host we can stand in front of */
-function proxiedUrl(mongoUrl: string, proxy: WireProxy): string | undefined {
-  const match = /^mongodb:\/\/([^@/]*@)?([^/?,]+)(\/[^?]*)?(?:\?(.*))?$/.exec(mongoUrl);
-  if (!match) return undefined;
-  const [, credentials = '', , path = '', query = ''] = match;
-  const params = new URLSearchParams(query);
-  params.set('directConnection', 'true');
-  return `mongodb://${credentials}${proxy.url.slice('mongodb://'.length)}${path || '/'}?${params}`;
+/** MONGO_URL with the driver's command monitoring on: the services then count their commands in /metrics */
+function monitoredUrl(mongoUrl: string): string {
+  return `${mongoUrl}${mongoUrl.includes('?') ? '&' : '?'}monitorCommands=true`;
 }
 
 interface Measured {
@@ -129,20 +124,19 @@ interface Measured {
 async function measure(options: {
   url: string;
   subjects: CpuSubject[];
-  proxy: WireProxy | undefined;
-  database: string;
+  /** the database commands counted so far, if the service counts them */
+  commandCounts: (() => Promise<CommandCounts>) | undefined;
   request: (index: number) => LoadRequest;
 }): Promise<Measured> {
   const common = { url: options.url, path: '/api/v1/notifications', connections, request: options.request };
   await closedLoop({ ...common, amount: WARM_UP_REQUESTS });
-  const countsBefore = await options.proxy?.counts();
+  const countsBefore = await options.commandCounts?.();
   const cpuBefore = readCpu(options.subjects);
   const load = await closedLoop({ ...common, seconds });
   await sleep(SETTLE_MS);
   const cpuAfter = readCpu(options.subjects);
-  const countsAfter = await options.proxy?.counts();
-  const commands =
-    countsBefore && countsAfter ? commandsBetween(countsBefore, countsAfter, options.database) : undefined;
+  const countsAfter = await options.commandCounts?.();
+  const commands = countsBefore && countsAfter ? commandsBetween(countsBefore, countsAfter) : undefined;
   return {
     load,
     cpuMsPerAccepted: cpuMsPer(cpuBefore, cpuAfter, load.accepted),
@@ -173,10 +167,9 @@ function sharedSubjects(mongoPid: number | undefined): CpuSubject[] {
 }
 
 /**
- * The baseline talks to MongoDB directly: it makes one `insert` per request
- * by construction (the proxy counted 1.01 while this was built, the 0.01
- * being requests still in flight when the load stopped), and the proxy's
- * CPU and round trip, per command, would cost it more than Herald.
+ * The baseline makes one `insert` per request by construction (a wire proxy
+ * counted 1.01 while this was built, the 0.01 being requests still in flight
+ * when the load stopped): its commands are not counted.
  */
 async function runBaseline(mongoUrl: string, subjects: CpuSubject[]): Promise<Measured> {
   const id = randomUUID().slice(0, 6);
@@ -199,8 +192,7 @@ async function runBaseline(mongoUrl: string, subjects: CpuSubject[]): Promise<Me
     return await measure({
       url: `http://127.0.0.1:${port}`,
       subjects: [{ name: 'service', pids: () => [service.pid!] }, ...subjects],
-      proxy: undefined,
-      database,
+      commandCounts: undefined,
       request: notificationRequest(userIds, tokens),
     });
   } finally {
@@ -213,12 +205,7 @@ async function runBaseline(mongoUrl: string, subjects: CpuSubject[]): Promise<Me
   }
 }
 
-async function runHerald(
-  dataDir: string,
-  mongoUrl: string,
-  subjects: CpuSubject[],
-  proxy: WireProxy | undefined,
-): Promise<Measured> {
+async function runHerald(dataDir: string, mongoUrl: string, subjects: CpuSubject[]): Promise<Measured> {
   const prefix = `bench_${randomUUID().slice(0, 6)}`;
   const namespace = `bench-${randomUUID().slice(0, 6)}`;
   // consecutive ports that are free now (a random base once collided with a port in use: a service exited at start)
@@ -237,7 +224,7 @@ async function runHerald(
         ...process.env,
         // production would demand a configured signing key; the logs are quiet at warn either way
         NODE_ENV: 'development',
-        MONGO_URL: mongoUrl,
+        MONGO_URL: monitoredUrl(mongoUrl),
         LOG_LEVEL: 'warn',
         AMQP_URL: amqpUrl,
         AMQP_NAMESPACE: namespace,
@@ -291,12 +278,8 @@ async function runHerald(
         service('delivery-worker'),
         { name: 'nginx', pids: () => withDescendants(nginxMaster) },
         ...subjects,
-        proxy
-          ? { name: 'wire proxy', pids: () => [proxy.pid] }
-          : { name: 'wire proxy', pids: () => [], missing: 'no proxy: MONGO_URL is not one host' },
       ],
-      proxy,
-      database: `${prefix}_notification`,
+      commandCounts: () => readCommandCounts(stack!.serviceUrls.notification!),
       request: notificationRequest(userIds, tokens),
     });
   } finally {
@@ -351,11 +334,7 @@ async function main(): Promise<void> {
   const mongoUrl = process.env.MONGO_URL ?? mongo!.url;
   const mongoLabel = mongo ? mongo.label : 'MONGO_URL';
   log(`MongoDB: ${mongoLabel}`);
-  let proxy: WireProxy | undefined;
   try {
-    const target = /^mongodb:\/\/(?:[^@/]*@)?([^/?,]+)(?:[/?]|$)/.exec(mongoUrl)?.[1];
-    proxy = target ? await startMongoWireProxy(target) : undefined;
-    const countedUrl = (proxy && proxiedUrl(mongoUrl, proxy)) ?? mongoUrl;
     const sameRequest = notificationRequest([randomUUID()], ['bench']);
 
     let gateway: LoadResult | undefined;
@@ -383,7 +362,7 @@ async function main(): Promise<void> {
     }
     if (runs('herald')) {
       log(`Herald through the gateway, ${seconds} s at c=${connections}…`);
-      herald = await runHerald(dataDir, countedUrl, subjects, proxy);
+      herald = await runHerald(dataDir, mongoUrl, subjects);
     }
 
     const ceilings = [gateway?.acceptedPerSecond, broker?.perSecond, inserts?.perSecond];
@@ -560,7 +539,6 @@ async function main(): Promise<void> {
       log(`written to ${file} and bench/results/gateway-latest.json`);
     }
   } finally {
-    await proxy?.stop();
     await mongo?.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }

@@ -1,7 +1,7 @@
 import { type AmqpClient } from '@herald/amqp';
 import { type Logger } from '@herald/runtime';
 import { adminScope, authenticated, createHttpApp, type HttpApp } from '@herald/runtime/http';
-import { isMongoReady, prepareModels } from '@herald/runtime/mongo';
+import { countMongoCommands, isMongoReady, prepareModels } from '@herald/runtime/mongo';
 import { type Connection } from 'mongoose';
 import { bootstrapAdmin } from './accounts/domain/bootstrap-admin';
 import { bcryptPasswords, type Passwords } from './accounts/domain/passwords';
@@ -52,6 +52,8 @@ export async function buildApp(deps: Deps): Promise<HttpApp> {
     // Not the broker: with the outbox, auth serves logins through a broker outage and publishes afterwards.
     readiness: { mongo: () => isMongoReady(deps.mongo) },
   });
+  // commands by collection in /metrics when MONGO_URL asks the driver to report them (monitorCommands=true)
+  countMongoCommands(deps.mongo, app.metrics);
   const ctx = await createAuthContext({
     config,
     logger,

@@ -2,7 +2,7 @@ import { type Connection } from 'mongoose';
 import { type AmqpClient } from '@herald/amqp';
 import { type Logger } from '@herald/runtime';
 import { createHttpApp, type HttpApp } from '@herald/runtime/http';
-import { closeMongo, isMongoReady } from '@herald/runtime/mongo';
+import { closeMongo, countMongoCommands, isMongoReady } from '@herald/runtime/mongo';
 import { type WorkerSettings } from './config';
 import { registerDeliveryConsumers } from './deliveries/consumers';
 import { deliveryModel, prepareDeliveries } from './deliveries/data/delivery-model';
@@ -52,6 +52,8 @@ export async function buildApp(deps: Deps): Promise<HttpApp> {
       broker: () => deps.amqp.isConnected(),
     },
   });
+  // commands by collection in /metrics when MONGO_URL asks the driver to report them (monitorCommands=true)
+  countMongoCommands(deps.mongo, app.metrics);
   if (deps.ownsConnections) {
     // onClose hooks run in reverse order of registration: added first, this runs after the
     // consumers below have drained.

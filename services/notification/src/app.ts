@@ -10,7 +10,7 @@ import {
   type HttpApp,
   type TokenVerifier,
 } from '@herald/runtime/http';
-import { isMongoReady, prepareModels } from '@herald/runtime/mongo';
+import { countMongoCommands, isMongoReady, prepareModels } from '@herald/runtime/mongo';
 import { BUILT_IN_CATEGORIES } from './categories/domain/categories';
 import { categoryRoutes } from './categories/routes';
 import { broadcastRoutes } from './broadcasts/routes';
@@ -100,6 +100,8 @@ export async function buildApp(deps: Deps): Promise<NotificationApp> {
     trustProxy: settings.trustedProxies,
     readiness: { mongo: () => isMongoReady(deps.mongo), amqp: () => deps.amqp.isConnected() },
   });
+  // commands by collection in /metrics when MONGO_URL asks the driver to report them (monitorCommands=true)
+  countMongoCommands(deps.mongo, app.metrics);
   await app.register(authenticationPlugin, {
     verifier: verifyCurrentAccount(deps.verifier, ctx.currentUsers),
     apiKeys: ctx.apiKeys,

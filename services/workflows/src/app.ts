@@ -10,7 +10,7 @@ import {
   type HttpApp,
   type TokenVerifier,
 } from '@herald/runtime/http';
-import { isMongoReady, prepareModels } from '@herald/runtime/mongo';
+import { countMongoCommands, isMongoReady, prepareModels } from '@herald/runtime/mongo';
 import { defaultSettings, type ServiceSettings } from './config';
 import { definitionRoutes } from './definitions/routes';
 import { createServiceContext, type ServiceContext } from './kernel/context';
@@ -53,6 +53,8 @@ export async function buildApp(deps: Deps): Promise<WorkflowsApp> {
     trustProxy: settings.trustedProxies,
     readiness: { mongo: () => isMongoReady(deps.mongo), amqp: () => deps.amqp.isConnected() },
   });
+  // commands by collection in /metrics when MONGO_URL asks the driver to report them (monitorCommands=true)
+  countMongoCommands(deps.mongo, app.metrics);
   await app.register(authenticationPlugin, {
     verifier: deps.verifier,
     apiKeys: ctx.apiKeys,

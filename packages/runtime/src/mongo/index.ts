@@ -4,3 +4,4 @@ export * from './driver-errors';
 export * from './models';
 export * from './cursor';
 export * from './write-errors';
+export * from './command-metrics';
