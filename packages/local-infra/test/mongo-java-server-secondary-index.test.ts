@@ -92,6 +92,72 @@ describe.each([
     ).toEqual(['n31', 'n32', 'n33', 'same-a', 'same-b']);
   });
 
+  /** the documents `find` gives, in order, checked against the same find over a full scan ($and) */
+  async function foundAsScanned(
+    name: string,
+    filter: Record<string, unknown>,
+    options: { projection?: Record<string, unknown>; sort?: Record<string, 1 | -1>; limit?: number },
+  ) {
+    const found = await collection(name).find(filter, options).toArray();
+    const scanned = await collection(name)
+      .find({ $and: [filter] }, options)
+      .toArray();
+    expect(found).toEqual(scanned);
+    return found;
+  }
+
+  it("answers the relay's poll for ids and due times alone (the H2 backend from the index only) as a scan does", async () => {
+    const poll = {
+      dueAt: { $lte: at(33) },
+      $or: [{ dueAt: { $gt: at(30) } }, { dueAt: at(30), _id: { $gt: 'n30' } }],
+    };
+    const sort = { dueAt: 1, _id: 1 } as const;
+    expect(await foundAsScanned('notifications', poll, { projection: { _id: 1, dueAt: 1 }, sort })).toEqual([
+      { _id: 'same-a', dueAt: at(30) },
+      { _id: 'same-b', dueAt: at(30) },
+      { _id: 'n31', dueAt: at(31) },
+      { _id: 'n32', dueAt: at(32) },
+      { _id: 'n33', dueAt: at(33) },
+    ]);
+    expect(
+      await foundAsScanned('notifications', poll, { projection: { _id: 1, dueAt: 1 }, sort, limit: 2 }),
+    ).toEqual([
+      { _id: 'same-a', dueAt: at(30) },
+      { _id: 'same-b', dueAt: at(30) },
+    ]);
+    expect(
+      await foundAsScanned('notifications', poll, { projection: { _id: 1 }, sort: { _id: -1 } }),
+    ).toEqual([{ _id: 'same-b' }, { _id: 'same-a' }, { _id: 'n33' }, { _id: 'n32' }, { _id: 'n31' }]);
+    const withoutIds = await foundAsScanned('notifications', poll, {
+      projection: { _id: 0, dueAt: 1 },
+      sort,
+    });
+    expect(withoutIds).toEqual([at(30), at(30), at(31), at(32), at(33)].map((dueAt) => ({ dueAt })));
+    // {_id: 0} alone keeps every other field; another field in the query, sort or projection; no sort;
+    // a number or a missing value in range: read from the documents, and still the same answers
+    await foundAsScanned('notifications', poll, { projection: { _id: 0 }, sort });
+    await foundAsScanned(
+      'notifications',
+      { ...poll, other: { $exists: false } },
+      { projection: { _id: 1 }, sort },
+    );
+    await foundAsScanned('notifications', poll, { projection: { _id: 1, other: 1 }, sort });
+    await foundAsScanned('notifications', poll, { projection: { _id: 1 }, sort: { other: 1, _id: 1 } });
+    await foundAsScanned('notifications', { dueAt: { $lte: at(2) } }, { projection: { _id: 1 }, sort });
+    expect(
+      await foundAsScanned(
+        'notifications',
+        { dueAt: { $gte: 29, $lte: 31 } },
+        { projection: { dueAt: 1 }, sort },
+      ),
+    ).toEqual([{ _id: 'number-due', dueAt: 30 }]);
+    // an entry follows its document: moved past the poll's window, then back
+    await collection('notifications').updateOne({ _id: 'n32' }, { $set: { dueAt: at(50) } });
+    const moved = await foundAsScanned('notifications', poll, { projection: { _id: 1 }, sort });
+    expect(moved.map((doc) => doc._id)).toEqual(['same-a', 'same-b', 'n31', 'n33']);
+    await collection('notifications').updateOne({ _id: 'n32' }, { $set: { dueAt: at(32) } });
+  });
+
   it('answers equalities, $in and ranges of dates and numbers as a scan does', async () => {
     expect(await idsOf('notifications', { dueAt: at(30) })).toEqual(['n30', 'same-a', 'same-b']);
     expect(await idsOf('notifications', { dueAt: { $in: [at(1), at(2), 30] } })).toEqual([

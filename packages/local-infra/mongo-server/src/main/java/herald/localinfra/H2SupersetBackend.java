@@ -11,6 +11,7 @@ import de.bwaldvogel.mongo.backend.CollectionOptions;
 import de.bwaldvogel.mongo.backend.CursorRegistry;
 import de.bwaldvogel.mongo.backend.Index;
 import de.bwaldvogel.mongo.backend.IndexKey;
+import de.bwaldvogel.mongo.backend.QueryResult;
 import de.bwaldvogel.mongo.backend.h2.H2Backend;
 import de.bwaldvogel.mongo.backend.h2.H2Collection;
 import de.bwaldvogel.mongo.bson.Document;
@@ -45,6 +46,31 @@ final class H2SupersetBackend extends H2Backend {
         return Database.open(databaseName, getMvStore(), getCursorRegistry());
     }
 
+    /** H2Collection, whose one-field secondary indexes answer a query they cover without reading documents */
+    private static final class Collection extends H2Collection {
+
+        Collection(MongoDatabase database, String collectionName, CollectionOptions options,
+                   MVMap<Object, Document> dataMap, MVMap<String, Object> metaMap, CursorRegistry cursorRegistry) {
+            super(database, collectionName, options, dataMap, metaMap, cursorRegistry);
+        }
+
+        /** see {@link SecondaryIndex#coveringDocuments}; anything else as the library does it */
+        @Override
+        protected QueryResult queryDocuments(Document query, Document orderBy, int numberToSkip, int limit,
+                                             int batchSize, Document fieldSelector) {
+            for (Index<Object> index : getIndexes()) {
+                if (index instanceof SecondaryIndex<Object> secondary) {
+                    List<Document> covered = secondary.coveringDocuments(query, orderBy, fieldSelector);
+                    if (covered != null) {
+                        return matchDocumentsFromStream(covered.stream(), query, orderBy, numberToSkip, limit,
+                            batchSize, fieldSelector);
+                    }
+                }
+            }
+            return super.queryDocuments(query, orderBy, numberToSkip, limit, batchSize, fieldSelector);
+        }
+    }
+
     private static final class Database extends H2Database {
 
         /** The store of the Database being constructed on this thread (see the class comment). */
@@ -77,7 +103,7 @@ final class H2SupersetBackend extends H2Backend {
             MVMap<Object, Document> dataMap = store.openMap("databases." + fullName,
                 new MVMap.Builder<Object, Document>().keyType(new CompactObjectIdType()).valueType(new BsonDocumentType()));
             MVMap<String, Object> metaMap = store.openMap("meta." + fullName);
-            return new H2Collection(this, collectionName, options, dataMap, metaMap, cursorRegistry);
+            return new Collection(this, collectionName, options, dataMap, metaMap, cursorRegistry);
         }
 
         /** a one-field non-unique index answers queries here (see {@link SecondaryIndex}); others stay ignored */

@@ -176,14 +176,101 @@ final class SecondaryIndex<P> extends Index<P> {
         // a set: ranges may overlap, and a document with an array has an entry per element
         Set<P> positions = new LinkedHashSet<>();
         for (Object[] range : bounds(query)) {
-            Entry from = range[0] == null ? null : new Entry(range[0], LOWEST);
-            Entry to = range[1] == null ? null : new Entry(range[1], HIGHEST);
-            NavigableMap<Entry, P> slice = from == null
-                ? (to == null ? entries : entries.headMap(to, true))
-                : (to == null ? entries.tailMap(from, true) : entries.subMap(from, true, to, true));
-            positions.addAll(slice.values());
+            positions.addAll(slice(range).values());
         }
         return positions;
+    }
+
+    /**
+     * The answer's candidates from the index alone, each entry in the query's bounds as
+     * {@code {_id, <field>: value}}, when nothing else of a document can matter: the query, the
+     * sort and the projection name no field but this one and {@code _id}, the sort is given, the
+     * projection keeps only those two, no document ever held an array here, and every value in
+     * bounds is a date, ObjectId, string or boolean (the index keeps numbers normalized: 1 and
+     * 1.0 alike, and the answer must show the stored one). The collection still matches, sorts,
+     * limits and projects them as it would the documents; null when the index cannot cover it.
+     * The outbox relay's poll reads the ids and due times of a few thousand notifications every
+     * pass: read from the documents, that was a few thousand BSON documents decoded under the
+     * collection's lock while inserts waited.
+     */
+    List<Document> coveringDocuments(Document query, Document orderBy, Document projection) {
+        if (multikey || field.contains(".") || orderBy == null || orderBy.isEmpty() || !namesOnlyOurs(query)
+            || !onlyOurs(orderBy.keySet()) || !keepsOnlyOurs(projection)) {
+            return null;
+        }
+        List<Object[]> ranges = bounds(query);
+        if (ranges == null) {
+            return null;
+        }
+        Map<Object, Document> byId = new java.util.LinkedHashMap<>();
+        for (Object[] range : ranges) {
+            for (Entry entry : slice(range).keySet()) {
+                Object value = entry.value();
+                if (!(value instanceof java.time.Instant || value instanceof ObjectId || value instanceof String
+                    || value instanceof Boolean)) {
+                    return null;
+                }
+                Document document = new Document("_id", entry.id());
+                document.put(field, value);
+                byId.putIfAbsent(entry.id(), document);
+            }
+        }
+        return new ArrayList<>(byId.values());
+    }
+
+    /** the query's conditions are on this field and _id only, also inside $or and $and */
+    private boolean namesOnlyOurs(Document query) {
+        for (Map.Entry<String, Object> condition : query.entrySet()) {
+            String key = condition.getKey();
+            if (key.equals("$or") || key.equals("$and")) {
+                if (!(condition.getValue() instanceof Collection)) {
+                    return false;
+                }
+                for (Object branch : (Collection<?>) condition.getValue()) {
+                    if (!(branch instanceof Document) || !namesOnlyOurs((Document) branch)) {
+                        return false;
+                    }
+                }
+            } else if (!key.equals(field) && !key.equals("_id")) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private boolean onlyOurs(Set<String> keys) {
+        for (String key : keys) {
+            if (!key.equals(field) && !key.equals("_id")) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** an inclusion projection of this field and/or _id (with _id possibly left out): {_id: 0} alone excludes */
+    private boolean keepsOnlyOurs(Document projection) {
+        if (projection == null || projection.isEmpty() || !onlyOurs(projection.keySet())) {
+            return false;
+        }
+        boolean includes = false;
+        for (Map.Entry<String, Object> kept : projection.entrySet()) {
+            Object value = kept.getValue();
+            boolean truthy = Boolean.TRUE.equals(value) || value instanceof Number && ((Number) value).doubleValue() != 0;
+            boolean falsy = Boolean.FALSE.equals(value) || value instanceof Number && ((Number) value).doubleValue() == 0;
+            if (!truthy && !(falsy && kept.getKey().equals("_id"))) {
+                return false;
+            }
+            includes |= truthy;
+        }
+        return includes;
+    }
+
+    private NavigableMap<Entry, P> slice(Object[] range) {
+        Entry from = range[0] == null ? null : new Entry(range[0], LOWEST);
+        Entry to = range[1] == null ? null : new Entry(range[1], HIGHEST);
+        return from == null
+            ? (to == null ? entries : entries.headMap(to, true))
+            : (to == null ? entries.tailMap(from, true) : entries.subMap(from, true, to, true));
     }
 
     /**
