@@ -16,13 +16,15 @@
  * MongoDB: MONGO_URL, else the embedded mongo-java-server (@herald/local-infra) as
  * `pnpm start` runs it (an H2 file in a scratch directory, the long-running JVM;
  * a Java stand-in, slower than a real mongod: the latency is a ceiling).
+ * BENCH_LATENCY_TRACE=<file>: every counted POST as [ms into the window, POST → 202 ms,
+ * POST → event ms, wall-clock ms], to line slow stretches up with GC logs and the like.
  * RabbitMQ: AMQP_URL, else the local broker. Runs in its own namespace and
  * database, on free loopback ports, and deletes what it made. Prints a table
  * and a JSON line.
  */
 import { type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_RETRY_POLICY, topologyNames } from '@herald/amqp';
@@ -204,6 +206,16 @@ async function main(): Promise<void> {
     while (pending() && performance.now() < drainDeadline) await sleep(10);
 
     const all = [...samples.values()];
+    if (process.env.BENCH_LATENCY_TRACE) {
+      // [ms since the measured window began, POST → 202 ms, POST → event ms (null if none), wall-clock ms at the POST]
+      const trace = all.map((s) => [
+        s.sentAt - started,
+        s.respondedAt! - s.sentAt,
+        s.eventAt === undefined ? null : s.eventAt - s.sentAt,
+        s.sentWall,
+      ]);
+      writeFileSync(process.env.BENCH_LATENCY_TRACE, JSON.stringify(trace));
+    }
     const delivered = all.filter((s) => s.eventAt !== undefined);
     const e2e = sorted(delivered.map((s) => s.eventAt! - s.sentAt));
     const http = sorted(all.map((s) => s.respondedAt! - s.sentAt));
