@@ -27,6 +27,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { DEFAULT_RETRY_POLICY, topologyNames } from '@herald/amqp';
 import { Queues, ServerEvents } from '@herald/contracts';
@@ -228,9 +229,13 @@ async function main(): Promise<void> {
     const total = Math.round(rate * seconds);
     const started = performance.now();
     const cpuBefore = process.cpuUsage();
+    // how late this process's own event loop ran: an answer or event read late is counted late
+    const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+    loopDelay.enable();
     await drive(seconds, true);
     const postsDone = performance.now();
     const benchCpu = process.cpuUsage(cpuBefore);
+    loopDelay.disable();
     const drainDeadline = postsDone + DRAIN_MS;
     const pending = () => [...samples.values()].some((s) => s.eventAt === undefined);
     while (pending() && performance.now() < drainDeadline) await sleep(10);
@@ -276,6 +281,11 @@ async function main(): Promise<void> {
       maxScheduleLagMs: round(maxScheduleLagMs, 1),
       // this process's own CPU (sending, reading answers and socket events) per POST, in the window
       benchCpuMsPerPost: round((benchCpu.user + benchCpu.system) / 1000 / total, 3),
+      benchLoopDelayMs: {
+        p50: round(loopDelay.percentile(50) / 1e6, 1),
+        p99: round(loopDelay.percentile(99) / 1e6, 1),
+        max: round(loopDelay.max / 1e6, 1),
+      },
       e2eMs: stats(e2e),
       httpMs: stats(http),
       postToOccurredAtMs: stats(toStamp),
