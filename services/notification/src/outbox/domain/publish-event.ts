@@ -1,5 +1,5 @@
-import { UnroutableError, type PublishableMessage } from '@herald/amqp';
-import { type ServiceContext } from '../../kernel/context';
+import { UnroutableError, type AmqpClient, type PublishableMessage } from '@herald/amqp';
+import { type Logger } from '@herald/runtime';
 
 /**
  * Publishes a domain event on the events exchange. Realtime's fan-out
@@ -10,7 +10,8 @@ import { type ServiceContext } from '../../kernel/context';
  * them unroutable stays an error.
  */
 export async function publishEvent(
-  ctx: ServiceContext,
+  /** the service context, or the part of it this needs (the context itself is built with it) */
+  ctx: { amqp: AmqpClient; log: Logger },
   routingKey: string,
   message: PublishableMessage,
   bcc: readonly string[] = [],
