@@ -595,15 +595,38 @@ describe('the web app in a browser, through the gateway', () => {
         200,
       ).body.token;
       const { page } = await open();
+      // the pages the component asked for, as the gateway answered them (the second may be asked for as
+      // soon as the list's end is in view: how soon depends on layout, so it is not timed here)
+      const pages: { cursor: string | null; items: number; nextCursor: string | null }[] = [];
+      page.on('response', (response) => {
+        const url = new URL(response.url());
+        if (url.pathname !== '/api/v1/notifications' || response.request().method() !== 'GET') return;
+        void response.json().then((body: { items: unknown[]; nextCursor: string | null }) =>
+          pages.push({
+            cursor: url.searchParams.get('cursor'),
+            items: body.items.length,
+            nextCursor: body.nextCursor,
+          }),
+        );
+      });
       await page.goto(
         `${stack.gatewayUrl}/examples/inbox-component.html?open&token=${encodeURIComponent(token)}`,
       );
       const items = page.locator('herald-inbox li.item');
       await items.nth(19).waitFor(UI);
-      expect(await items.count()).toBe(20);
       await items.nth(19).scrollIntoViewIfNeeded();
       await page.getByRole('button', { name: `For Alice ${run}`, exact: true }).waitFor(UI);
       expect(await items.count()).toBe(22);
+      await waitFor(() => pages.some((one) => one.cursor !== null), {
+        description: 'the second page answered',
+      });
+      const first = pages.find((one) => one.cursor === null);
+      expect(first).toEqual({ cursor: null, items: 20, nextCursor: expect.any(String) });
+      expect(pages.find((one) => one.cursor !== null)).toEqual({
+        cursor: first!.nextCursor,
+        items: 2,
+        nextCursor: null,
+      });
     });
 
     it('opens the preference center and saves a muted channel', async () => {
