@@ -278,10 +278,12 @@ describe('pushing events from the broker to sockets', () => {
       );
       // a batch whose second item lacks its notification: none of it is pushed, the first item neither
       const valid = await harness.publishCreatedBatch([{ userId: 'henry', notification: aNotification() }]);
+      // a notification of its own, not yet pushed (a repeat of the valid one would be dropped anyway)
+      const unseen = { ...valid.payload.items[0]!, notification: aNotification(), correlationId: 'c1' };
       const poisonBatch = {
         ...valid,
         messageId: randomUUID(),
-        payload: { items: [...valid.payload.items, { userId: 'henry', correlationId: 'c' }] },
+        payload: { items: [unseen, { userId: 'henry', correlationId: 'c2' }] },
       };
       channel.publish(
         harness.publisher.names.exchanges.events,

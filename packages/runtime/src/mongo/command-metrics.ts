@@ -36,10 +36,13 @@ export function statementsOf(commandName: string, command: Record<string, unknow
  * collection (`herald_mongo_commands_total`), with the statements they
  * carried (`herald_mongo_command_statements_total`): how many round trips a
  * batched write path really makes. The driver reports commands only when
- * the connection string says `monitorCommands=true`; without it this adds
- * nothing, and costs nothing.
+ * the connection string says `monitorCommands=true`; without it this
+ * registers nothing, and costs nothing.
  */
 export function countMongoCommands(connection: Connection, registry: Registry): void {
+  const client = connection.getClient();
+  // not monitored: nothing would ever be counted, and no listener is left on a shared connection
+  if (!client.options.monitorCommands) return;
   const labelNames = ['command', 'collection'] as const;
   const commands = new Counter({
     name: 'herald_mongo_commands_total',
@@ -53,7 +56,7 @@ export function countMongoCommands(connection: Connection, registry: Registry): 
     labelNames,
     registers: [registry],
   });
-  connection.getClient().on('commandStarted', (event: StartedCommand) => {
+  client.on('commandStarted', (event: StartedCommand) => {
     const name = event.commandName;
     if (CHATTER.has(name.toLowerCase())) return;
     const target = event.command[name];
