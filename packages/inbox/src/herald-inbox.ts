@@ -60,8 +60,13 @@ export class HeraldInbox extends HTMLElement {
   private loadingPage = false;
   private newestSeen: string | undefined;
   private unread = 0;
-  /** bumped by every change the socket brings: an API count asked for before one is stale */
-  private unreadChanges = 0;
+  /**
+   * Counts asked for and changes made, in order: a count the API answers is shown only if
+   * nothing newer was asked for or shown meanwhile (answers can come back out of order).
+   */
+  private unreadSeq = 0;
+  /** the place in that order of the count shown */
+  private unreadShown = 0;
   private generation = 0;
 
   constructor() {
@@ -211,7 +216,6 @@ export class HeraldInbox extends HTMLElement {
     socket.on('notification:new', (payload: NotificationNew) => this.receive(payload));
     socket.on('notification:updated', (payload: NotificationUpdated) => this.applyUpdate(payload));
     socket.on('unread-count', ({ count }: { count: number }) => {
-      this.unreadChanges += 1;
       this.setUnread(count);
     });
     socket.on('catch-up', ({ status }: { status: string }) => {
@@ -235,7 +239,6 @@ export class HeraldInbox extends HTMLElement {
     this.renderEmpty();
     // no unread-count follows a new notification (realtime README): count it here, once per id
     if (!notification.read) {
-      this.unreadChanges += 1;
       this.setUnread(this.unread + 1);
     }
     this.emit('herald:notification', { notification, catchUp: Boolean(catchUp) });
@@ -254,16 +257,17 @@ export class HeraldInbox extends HTMLElement {
       this.renderEmpty();
     }
     if (typeof unreadCount === 'number') {
-      this.unreadChanges += 1;
       this.setUnread(unreadCount);
     }
   }
 
-  /** The server's count, unless the socket changed it while the request was out (then the socket's is newer). */
+  /** The server's count, unless a newer one was shown while the request was out (the socket's, a later answer). */
   private async refreshUnread(): Promise<void> {
-    const before = this.unreadChanges;
+    const seq = ++this.unreadSeq;
     const count = await this.api?.unreadCount().catch(() => undefined);
-    if (count !== undefined && before === this.unreadChanges) this.setUnread(count);
+    if (count === undefined || seq < this.unreadShown) return;
+    this.unreadShown = seq;
+    this.showUnread(count);
   }
 
   private remember(item: InboxItem): void {
@@ -433,7 +437,13 @@ export class HeraldInbox extends HTMLElement {
     } else if (this.rows.size > 0) empty?.remove();
   }
 
+  /** A count known now (the socket's, an answer to a change made here): newer than any still asked for. */
   private setUnread(count: number): void {
+    this.unreadShown = ++this.unreadSeq;
+    this.showUnread(count);
+  }
+
+  private showUnread(count: number): void {
     this.unread = Math.max(0, count);
     this.renderBadge();
     this.emit('herald:unread-count', { count: this.unread });
