@@ -75,7 +75,7 @@ describe('mongo-java-server on an H2 file', () => {
   });
 });
 
-// The documents are stored as BSON (BsonDocumentType.java); files written by
+// The documents are stored, and held in memory, as BSON (BsonBytesType.java); files written by
 // the library's own backend (Java serialization: an earlier `pnpm start`)
 // must still read, and take the new form page by page.
 describe('mongo-java-server on an H2 file: how documents are stored', () => {
@@ -173,6 +173,59 @@ describe('mongo-java-server on an H2 file: how documents are stored', () => {
       for (const n of [0, 149, 150, 299, 300, 399]) await byObjectId(db, n); // old and new pages, by _id and by n
       expect(await db.collection('byObjectId').countDocuments({ touched: true })).toBe(150);
       await expect(db.collection('byObjectId').insertOne({ n: 42 })).rejects.toMatchObject({ code: 11000 });
+    });
+  });
+
+  // The collection keeps each document as BSON bytes and decodes it on every read
+  // (H2SupersetBackend.Collection overrides each way the library's H2Collection reaches
+  // its documents); each of those ways, within a run and after a restart.
+  it('inserts, updates, replaces, deletes and reads in natural order, within a run and after it', async () => {
+    const file = join(dir, 'operations.mv');
+    const ids = Array.from({ length: 30 }, (_, n) => `op-${String(n).padStart(2, '0')}`);
+    await withServer(file, async (db) => {
+      const things = db.collection<{ _id: string; n: number; tag?: string; replaced?: boolean }>('ops');
+      expect(await things.estimatedDocumentCount()).toBe(0);
+      await things.insertMany(ids.map((_id, n) => ({ _id, n })));
+      await expect(things.insertOne({ _id: 'op-03', n: 99 })).rejects.toMatchObject({ code: 11000 });
+      expect(await things.estimatedDocumentCount()).toBe(30);
+
+      await things.updateMany({ n: { $lt: 10 } }, { $set: { tag: 'low' } });
+      const before = await things.findOneAndUpdate({ _id: 'op-12' }, { $set: { tag: 'once' } });
+      expect(before).toEqual({ _id: 'op-12', n: 12 });
+      const after = await things.findOneAndUpdate(
+        { _id: 'op-13' },
+        { $inc: { n: 100 } },
+        { returnDocument: 'after' },
+      );
+      expect(after).toEqual({ _id: 'op-13', n: 113 });
+      await things.replaceOne({ _id: 'op-14' }, { n: 14, replaced: true });
+      expect(await things.deleteMany({ n: { $gte: 20, $lt: 25 } })).toMatchObject({ deletedCount: 5 });
+      await things.deleteOne({ _id: 'op-29' });
+
+      const read = await things.findOne({ _id: 'op-00' });
+      expect(read).toEqual({ _id: 'op-00', n: 0, tag: 'low' });
+      expect(await things.find({}).sort({ $natural: -1 }).limit(3).toArray()).toEqual([
+        { _id: 'op-28', n: 28 },
+        { _id: 'op-27', n: 27 },
+        { _id: 'op-26', n: 26 },
+      ]);
+    });
+    await withServer(file, async (db) => {
+      const things = db.collection<{ _id: string }>('ops');
+      const all = await things.find({}).sort({ _id: 1 }).toArray();
+      expect(all).toHaveLength(24);
+      expect(all.filter((doc) => (doc as { tag?: string }).tag === 'low')).toHaveLength(10);
+      expect(all.find((doc) => doc._id === 'op-12')).toEqual({ _id: 'op-12', n: 12, tag: 'once' });
+      expect(all.find((doc) => doc._id === 'op-13')).toEqual({ _id: 'op-13', n: 113 });
+      expect(all.find((doc) => doc._id === 'op-14')).toEqual({ _id: 'op-14', n: 14, replaced: true });
+      expect(all.map((doc) => doc._id)).not.toEqual(expect.arrayContaining(['op-20', 'op-24', 'op-29']));
+      expect((await things.find({}).sort({ $natural: -1 }).limit(1).toArray())[0]).toMatchObject({
+        _id: 'op-28',
+      });
+      expect(await things.estimatedDocumentCount()).toBe(24);
+      await things.deleteMany({});
+      expect(await things.estimatedDocumentCount()).toBe(0);
+      expect(await things.findOne({})).toBeNull();
     });
   });
 });

@@ -1,6 +1,9 @@
 package herald.localinfra;
 
 import java.util.List;
+import java.util.NoSuchElementException;
+import java.util.UUID;
+import java.util.stream.Stream;
 
 import org.h2.mvstore.MVMap;
 import org.h2.mvstore.MVStore;
@@ -8,10 +11,15 @@ import org.h2.mvstore.MVStore;
 import de.bwaldvogel.mongo.MongoCollection;
 import de.bwaldvogel.mongo.MongoDatabase;
 import de.bwaldvogel.mongo.backend.CollectionOptions;
+import de.bwaldvogel.mongo.backend.Assert;
 import de.bwaldvogel.mongo.backend.CursorRegistry;
+import de.bwaldvogel.mongo.backend.DocumentWithPosition;
 import de.bwaldvogel.mongo.backend.Index;
 import de.bwaldvogel.mongo.backend.IndexKey;
+import de.bwaldvogel.mongo.backend.Missing;
 import de.bwaldvogel.mongo.backend.QueryResult;
+import de.bwaldvogel.mongo.backend.Utils;
+import de.bwaldvogel.mongo.backend.ValueComparator;
 import de.bwaldvogel.mongo.backend.h2.H2Backend;
 import de.bwaldvogel.mongo.backend.h2.H2Collection;
 import de.bwaldvogel.mongo.bson.Document;
@@ -46,12 +54,79 @@ final class H2SupersetBackend extends H2Backend {
         return Database.open(databaseName, getMvStore(), getCursorRegistry());
     }
 
-    /** H2Collection, whose one-field secondary indexes answer a query they cover without reading documents */
+    /**
+     * H2Collection, with its documents held as BSON bytes (see {@link BsonBytesType}): encoded when stored,
+     * decoded when read. Every method of H2Collection that touches its data map is overridden here (its
+     * map is private; the one passed to it is this one, typed as the library expects and never used by
+     * it). Its one-field secondary indexes also answer a query they cover without reading documents.
+     */
     private static final class Collection extends H2Collection {
 
+        private final MVMap<Object, byte[]> documents;
+
+        @SuppressWarnings("unchecked")
         Collection(MongoDatabase database, String collectionName, CollectionOptions options,
-                   MVMap<Object, Document> dataMap, MVMap<String, Object> metaMap, CursorRegistry cursorRegistry) {
-            super(database, collectionName, options, dataMap, metaMap, cursorRegistry);
+                   MVMap<Object, byte[]> documents, MVMap<String, Object> metaMap, CursorRegistry cursorRegistry) {
+            super(database, collectionName, options, (MVMap<Object, Document>) (MVMap<?, ?>) documents, metaMap,
+                cursorRegistry);
+            this.documents = documents;
+        }
+
+        @Override
+        protected Object addDocumentInternal(Document document) {
+            Object key = getIdField() != null ? Utils.getSubdocumentValue(document, getIdField()) : UUID.randomUUID();
+            byte[] previous = documents.put(Missing.ofNullable(key), BsonBytesType.encode(document));
+            Assert.isNull(previous, () -> "Document with key '" + key + "' already existed in " + this + ": "
+                + BsonBytesType.decode(previous));
+            return key;
+        }
+
+        @Override
+        public int count() {
+            return documents.size();
+        }
+
+        @Override
+        public boolean isEmpty() {
+            return documents.isEmpty();
+        }
+
+        @Override
+        protected Document getDocument(Object position) {
+            return BsonBytesType.decode(documents.get(position));
+        }
+
+        @Override
+        protected void removeDocument(Object position) {
+            if (documents.remove(position) == null) {
+                throw new NoSuchElementException("No document with key " + position);
+            }
+        }
+
+        @Override
+        protected Stream<DocumentWithPosition<Object>> streamAllDocumentsWithPosition() {
+            return documents.entrySet().stream()
+                .map(entry -> new DocumentWithPosition<>(BsonBytesType.decode(entry.getValue()), entry.getKey()));
+        }
+
+        @Override
+        protected QueryResult matchDocuments(Document query, Document orderBy, int numberToSkip, int limit,
+                                             int batchSize, Document fieldSelector) {
+            Stream<Document> documentStream;
+            if (isNaturalDescending(orderBy)) {
+                documentStream = documents.entrySet().stream()
+                    .sorted((a, b) -> ValueComparator.desc().compare(a.getKey(), b.getKey()))
+                    .map(entry -> BsonBytesType.decode(entry.getValue()));
+            } else {
+                documentStream = documents.values().stream().map(BsonBytesType::decode);
+            }
+            return matchDocumentsFromStream(documentStream, query, orderBy, numberToSkip, limit, batchSize,
+                fieldSelector);
+        }
+
+        @Override
+        protected void handleUpdate(Object position, Document oldDocument, Document newDocument) {
+            documents.put(Missing.ofNullable(position), BsonBytesType.encode(newDocument));
         }
 
         /** see {@link SecondaryIndex#coveringDocuments}; anything else as the library does it */
@@ -93,17 +168,17 @@ final class H2SupersetBackend extends H2Backend {
         }
 
         /**
-         * H2Database's, with the documents stored as BSON ({@link BsonDocumentType}) and ObjectId keys
+         * H2Database's, with the documents held as BSON ({@link BsonBytesType}) and ObjectId keys
          * in 13 bytes ({@link CompactObjectIdType}); same map names.
          */
         @Override
         protected MongoCollection<Object> openOrCreateCollection(String collectionName, CollectionOptions options) {
             MVStore store = mvStore != null ? mvStore : CONSTRUCTING.get();
             String fullName = getFullCollectionNamespace(collectionName);
-            MVMap<Object, Document> dataMap = store.openMap("databases." + fullName,
-                new MVMap.Builder<Object, Document>().keyType(new CompactObjectIdType()).valueType(new BsonDocumentType()));
+            MVMap<Object, byte[]> documents = store.openMap("databases." + fullName,
+                new MVMap.Builder<Object, byte[]>().keyType(new CompactObjectIdType()).valueType(new BsonBytesType()));
             MVMap<String, Object> metaMap = store.openMap("meta." + fullName);
-            return new Collection(this, collectionName, options, dataMap, metaMap, cursorRegistry);
+            return new Collection(this, collectionName, options, documents, metaMap, cursorRegistry);
         }
 
         /** a one-field non-unique index answers queries here (see {@link SecondaryIndex}); others stay ignored */
