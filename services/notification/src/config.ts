@@ -82,8 +82,13 @@ export const NotificationEnv = {
   AMQP_PREFETCH: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
   /** a publish not confirmed within this time fails and is left to the outbox relay */
   AMQP_PUBLISH_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 10_000 }),
-  /** how often the outbox relay looks for unpublished or due jobs and unfinished broadcasts */
-  OUTBOX_RELAY_INTERVAL_MS: Type.Integer({ minimum: 50, default: 2_000 }),
+  /**
+   * How often the outbox relay looks for unpublished or due jobs and unfinished broadcasts. Each
+   * pass reads what fell due since the last, and its reads hold the database's collections
+   * meanwhile: every 2 s, a pass over ~1,800 notifications (at 890/s) slowed the requests arriving
+   * during it past 25 ms; every 500 ms, none.
+   */
+  OUTBOX_RELAY_INTERVAL_MS: Type.Integer({ minimum: 50, default: 500 }),
   /**
    * How long the instance that accepted a notification owns its first publish
    * before the relay may republish it. Longer than the publish timeout, so a
@@ -344,7 +349,7 @@ export function settingsFrom(config: Config): ServiceSettings {
 
 export const defaultSettings: ServiceSettings = {
   prefetch: 100,
-  relayIntervalMs: 2_000,
+  relayIntervalMs: 500,
   outboxGraceMs: 15_000,
   outboxLeaseMs: 30_000,
   outboxBatchSize: 100,

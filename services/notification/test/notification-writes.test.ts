@@ -66,6 +66,11 @@ describe('the accept path’s batched writes', () => {
     const found = await log.confirmedAmong([ids[0]!, ids[49]!, stranger]);
     expect(found).toEqual(new Set([String(ids[0]), String(ids[49])]));
 
+    // What the relay reads once a pass: every record with a notification due by then, whole.
+    expect(await log.confirmedDueBy(new Date(Date.UTC(2029, 0, 1)))).toEqual(new Set());
+    expect(await log.confirmedDueBy(dueAt(0))).toContain(String(ids[0]));
+    expect(await log.confirmedDueBy(dueAt(49))).toEqual(new Set(ids.map(String)));
+
     // Once the relay's watermark is past every notification of a record, the record goes.
     await log.forgetBefore(new Date(Date.UTC(2031, 0, 1)));
     expect(await log.confirmedAmong(ids)).toEqual(new Set());

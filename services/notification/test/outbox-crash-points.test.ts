@@ -119,6 +119,73 @@ describe('the outbox at each crash point', () => {
     expect(jobs).toHaveLength(1);
   });
 
+  it('logged in a record from before records carried their earliest due time: the relay publishes nothing', async () => {
+    const record = await storedThenCrashed();
+    expect((await publishOwed(h.app.context, record)).confirmed).toBe(true);
+    // as an earlier version wrote it: no dueFrom, so the pass's one read of the log does not find it
+    await h.mongo.connection
+      .collection('outbox_confirmations')
+      .insertOne({ ids: [record._id], dueUntil: record.outboxDueAt, at: now() });
+
+    clock += graceMs;
+    for (let pass = 0; pass < 3; pass += 1) await h.app.relay.runOnce();
+
+    expect(jobsFor(await h.drain(h.names.queues.work.email), record._id)).toHaveLength(1);
+  });
+
+  it('a pass over confirmed notifications reads the log once and stores its watermark once', async () => {
+    // this test counts one relay's reads and writes: the harness's own relay stands still meanwhile
+    await h.app.relay.stop();
+    const other = await buildApp({
+      logger: testLogger(),
+      mongo: h.mongo.connection,
+      amqp: h.broker.client,
+      verifier: h.issuer.verifier(),
+      settings: { relayIntervalMs: 60_000, outboxBatchSize: 3, outboxGraceMs: graceMs },
+      now,
+    });
+    await other.ready();
+    try {
+      await other.relay.runOnce(); // anything due from earlier tests
+      const records = await Promise.all(Array.from({ length: 10 }, () => storedThenCrashed()));
+      for (const record of records) expect(await publishDueEntries(other.context, record)).toBe(1);
+      await h.drain(h.names.queues.work.email);
+
+      clock += graceMs;
+      const byId = jest.spyOn(other.context.confirmations, 'confirmedAmong');
+      const once = jest.spyOn(other.context.confirmations, 'confirmedDueBy');
+      const relayWrites = jest.spyOn(other.context.models.outboxRelay, 'updateOne');
+      try {
+        await other.relay.runOnce();
+        const watermarks = relayWrites.mock.calls.filter(([, update]) =>
+          JSON.stringify(update).includes('settledDueAt'),
+        );
+        expect(once).toHaveBeenCalledTimes(1);
+        expect(byId).not.toHaveBeenCalled();
+        // 10 notifications in 4 batches of 3: one stored watermark, past the last of them
+        expect(watermarks).toHaveLength(1);
+      } finally {
+        byId.mockRestore();
+        once.mockRestore();
+        relayWrites.mockRestore();
+      }
+      const state = await h.models.outboxRelay.findById('notifications').lean();
+      const last = records
+        .map((one) => one._id.toHexString())
+        .sort()
+        .at(-1);
+      expect(String(state?.settledId)).toBe(last);
+      const ids = new Set(records.map((one) => one._id.toHexString()));
+      const jobs = (await h.drain(h.names.queues.work.email)).filter((job) =>
+        ids.has(job.payload.notificationId),
+      );
+      expect(jobs).toEqual([]);
+    } finally {
+      await other.close();
+      h.app.relay.start();
+    }
+  });
+
   it('an insert acknowledged too late for the relay is re-dated before the request has its answer', async () => {
     const ctx = h.app.context;
     const insert = ctx.writes.insert.bind(ctx.writes);

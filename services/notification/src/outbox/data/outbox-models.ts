@@ -10,6 +10,11 @@ export interface OutboxConfirmationRecord {
   _id: Types.ObjectId;
   /** the notifications whose owed messages were all confirmed */
   ids: Types.ObjectId[];
+  /**
+   * the earliest `outboxDueAt` among them: the relay reads, once a pass, every record with one due
+   * by then (absent in records written before it existed; the relay asks for those by id)
+   */
+  dueFrom?: Date;
   /** the latest `outboxDueAt` among them: once the watermark is past it, the record is spent */
   dueUntil: Date;
   at: Date;
@@ -18,12 +23,14 @@ export interface OutboxConfirmationRecord {
 const confirmationSchema = new Schema<OutboxConfirmationRecord>(
   {
     ids: { type: [Schema.Types.ObjectId], required: true },
+    dueFrom: { type: Date },
     dueUntil: { type: Date, required: true },
     at: { type: Date, required: true },
   },
   { collection: 'outbox_confirmations', versionKey: false },
 );
 confirmationSchema.index({ ids: 1 });
+confirmationSchema.index({ dueFrom: 1 });
 confirmationSchema.index({ dueUntil: 1 });
 
 export type OutboxConfirmationModel = Model<OutboxConfirmationRecord>;
