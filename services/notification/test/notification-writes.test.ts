@@ -67,12 +67,19 @@ describe('the accept path’s batched writes', () => {
     expect(found).toEqual(new Set([String(ids[0]), String(ids[49])]));
 
     // What the relay reads once a pass: every record with a notification due by then, whole.
-    expect(await log.confirmedDueBy(new Date(Date.UTC(2029, 0, 1)))).toEqual(new Set());
-    expect(await log.confirmedDueBy(dueAt(0))).toContain(String(ids[0]));
-    expect(await log.confirmedDueBy(dueAt(49))).toEqual(new Set(ids.map(String)));
+    expect(await log.confirmedDueBy(new Date(Date.UTC(2029, 0, 1)), 10)).toEqual(new Set());
+    expect(await log.confirmedDueBy(dueAt(0), 10)).toContain(String(ids[0]));
+    expect(await log.confirmedDueBy(dueAt(49), 10)).toEqual(new Set(ids.map(String)));
+    // at most `limit` records, the earliest due first
+    const later = new Types.ObjectId();
+    await log.recordNow([{ id: later, dueAt: dueAt(55) }]);
+    expect(await log.confirmedDueBy(dueAt(59), 10)).toContain(String(later));
+    const first = await log.confirmedDueBy(dueAt(59), 1);
+    expect(first).toContain(String(ids[0]));
+    expect(first).not.toContain(String(later));
 
     // Once the relay's watermark is past every notification of a record, the record goes.
     await log.forgetBefore(new Date(Date.UTC(2031, 0, 1)));
-    expect(await log.confirmedAmong(ids)).toEqual(new Set());
+    expect(await log.confirmedAmong([...ids, later])).toEqual(new Set());
   });
 });

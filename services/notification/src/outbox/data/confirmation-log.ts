@@ -54,13 +54,18 @@ export class ConfirmationLog {
   }
 
   /**
-   * The notifications of every record with one due by `dueBy`: what the relay's pass reads once,
-   * instead of asking per batch by id. It can miss a record written after it read, or one written
-   * before records carried `dueFrom`; never does it name a notification no record covers.
+   * The notifications of the first `limit` records (by `dueFrom`) with one due by `dueBy`: what
+   * the relay's pass reads once, instead of asking per batch by id. It can miss a record past the
+   * limit, one written after it read, or one written before records carried `dueFrom`; never does
+   * it name a notification no record covers. The limit bounds the pass's memory when records have
+   * piled up (no relay ran for a while): a record holds at most MAX_BATCH ids.
    */
-  async confirmedDueBy(dueBy: Date): Promise<Set<string>> {
+  async confirmedDueBy(dueBy: Date, limit: number): Promise<Set<string>> {
     const records = await this.model.collection
-      .find<{ ids: Types.ObjectId[] }>({ dueFrom: { $lte: dueBy } }, { projection: { _id: 0, ids: 1 } })
+      .find<{ ids: Types.ObjectId[] }>(
+        { dueFrom: { $lte: dueBy } },
+        { projection: { _id: 0, ids: 1 }, sort: { dueFrom: 1 }, limit },
+      )
       .toArray();
     const confirmed = new Set<string>();
     for (const record of records) for (const id of record.ids) confirmed.add(id.toHexString());
