@@ -52,6 +52,20 @@ describe('the outbox at each crash point', () => {
     return (await h.models.notifications.findById(document._id).lean())!;
   }
 
+  /** A second instance of the service on the same database and broker, relaying in batches of 3. */
+  async function anotherInstance(relayIntervalMs: number) {
+    const app = await buildApp({
+      logger: testLogger(),
+      mongo: h.mongo.connection,
+      amqp: h.broker.client,
+      verifier: h.issuer.verifier(),
+      settings: { relayIntervalMs, outboxBatchSize: 3, outboxGraceMs: graceMs },
+      now,
+    });
+    await app.ready();
+    return app;
+  }
+
   const jobsFor = (jobs: Json[], id: Types.ObjectId) =>
     jobs.filter((job) => job.payload.notificationId === id.toHexString());
 
@@ -136,15 +150,7 @@ describe('the outbox at each crash point', () => {
   it('a pass over confirmed notifications reads the log once and stores its watermark once', async () => {
     // this test counts one relay's reads and writes: the harness's own relay stands still meanwhile
     await h.app.relay.stop();
-    const other = await buildApp({
-      logger: testLogger(),
-      mongo: h.mongo.connection,
-      amqp: h.broker.client,
-      verifier: h.issuer.verifier(),
-      settings: { relayIntervalMs: 60_000, outboxBatchSize: 3, outboxGraceMs: graceMs },
-      now,
-    });
-    await other.ready();
+    const other = await anotherInstance(60_000);
     try {
       await other.relay.runOnce(); // anything due from earlier tests
       const records = await Promise.all(Array.from({ length: 10 }, () => storedThenCrashed()));
@@ -207,15 +213,7 @@ describe('the outbox at each crash point', () => {
   });
 
   it('publishes each orphan exactly once with relays on two instances running at the same time', async () => {
-    const other = await buildApp({
-      logger: testLogger(),
-      mongo: h.mongo.connection,
-      amqp: h.broker.client,
-      verifier: h.issuer.verifier(),
-      settings: { relayIntervalMs: 50, outboxBatchSize: 3, outboxGraceMs: graceMs },
-      now,
-    });
-    await other.ready();
+    const other = await anotherInstance(50);
     try {
       const records = await Promise.all(Array.from({ length: 12 }, () => storedThenCrashed()));
       clock += graceMs;
