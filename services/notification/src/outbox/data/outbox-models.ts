@@ -11,8 +11,8 @@ export interface OutboxConfirmationRecord {
   /** the notifications whose owed messages were all confirmed */
   ids: Types.ObjectId[];
   /**
-   * the earliest `outboxDueAt` among them: the relay reads, once a pass, every record with one due
-   * by then (absent in records written before it existed; the relay asks for those by id)
+   * the earliest `outboxDueAt` among them: the relay reads, once a pass, the first records with one
+   * due by then (absent in records written before it existed; the relay asks for those by id)
    */
   dueFrom?: Date;
   /** the latest `outboxDueAt` among them: once the watermark is past it, the record is spent */
