@@ -188,9 +188,12 @@ export class HeraldInbox extends HTMLElement {
     void (async () => {
       try {
         await this.loadPage(null);
+        // asked before any change made here meanwhile (a click on a row just loaded): shown only if
+        // nothing newer was asked for or shown
+        const seq = ++this.unreadSeq;
         const count = await this.api!.unreadCount();
         if (generation !== this.generation) return;
-        this.setUnread(count);
+        this.showIfNewest(seq, count);
         this.connectSocket(token);
       } catch (error) {
         this.setStatus(`Could not load notifications: ${(error as Error).message}`);
@@ -265,7 +268,12 @@ export class HeraldInbox extends HTMLElement {
   private async refreshUnread(): Promise<void> {
     const seq = ++this.unreadSeq;
     const count = await this.api?.unreadCount().catch(() => undefined);
-    if (count === undefined || seq < this.unreadShown) return;
+    if (count !== undefined) this.showIfNewest(seq, count);
+  }
+
+  /** A count asked for as `seq`: shown unless a newer one was asked for and shown meanwhile. */
+  private showIfNewest(seq: number, count: number): void {
+    if (seq < this.unreadShown) return;
     this.unreadShown = seq;
     this.showUnread(count);
   }
