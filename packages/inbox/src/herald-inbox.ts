@@ -67,6 +67,9 @@ export class HeraldInbox extends HTMLElement {
   private unreadSeq = 0;
   /** the place in that order of the count shown */
   private unreadShown = 0;
+  /** a refresh of the count after new notifications: one at a time, one more if more came meanwhile */
+  private recounting = false;
+  private recountAgain = false;
   private generation = 0;
 
   constructor() {
@@ -240,9 +243,12 @@ export class HeraldInbox extends HTMLElement {
     this.remember(notification);
     this.list.prepend(this.row(notification));
     this.renderEmpty();
-    // no unread-count follows a new notification (realtime README): count it here, once per id
+    // No unread-count follows a new notification (realtime README): count it here at once, then
+    // ask the API. A count answered just before this push may already hold it (it was stored
+    // before it was pushed): +1 on that showed one too many until the next change.
     if (!notification.read) {
       this.setUnread(this.unread + 1);
+      void this.recount();
     }
     this.emit('herald:notification', { notification, catchUp: Boolean(catchUp) });
   }
@@ -269,6 +275,23 @@ export class HeraldInbox extends HTMLElement {
     const seq = ++this.unreadSeq;
     const count = await this.api?.unreadCount().catch(() => undefined);
     if (count !== undefined) this.showIfNewest(seq, count);
+  }
+
+  /** The API's count after new notifications arrived; a burst of them costs two requests, not one each. */
+  private async recount(): Promise<void> {
+    if (this.recounting) {
+      this.recountAgain = true;
+      return;
+    }
+    this.recounting = true;
+    try {
+      do {
+        this.recountAgain = false;
+        await this.refreshUnread();
+      } while (this.recountAgain);
+    } finally {
+      this.recounting = false;
+    }
   }
 
   /** A count asked for as `seq`: shown unless a newer one was asked for and shown meanwhile. */
