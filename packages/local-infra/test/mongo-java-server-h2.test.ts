@@ -179,15 +179,25 @@ describe('mongo-java-server on an H2 file: how documents are stored', () => {
   // The collection keeps each document as BSON bytes and decodes it on every read
   // (H2SupersetBackend.Collection overrides each way the library's H2Collection reaches
   // its documents); each of those ways, within a run and after a restart.
+  // The data size (collStats' size) is kept from the bytes stored, not by the library's second
+  // encoding of each document: it must still be the documents' BSON size after every kind of write.
+  const dataSize = async (db: TestDb, name: string) => (await db.command({ collStats: name })).size as number;
+  const bsonSize = async (db: TestDb, driver: Driver, name: string) =>
+    (await db.collection(name).find({}).toArray()).reduce(
+      (sum, doc) => sum + driver.BSON.calculateObjectSize(doc),
+      0,
+    );
+
   it('inserts, updates, replaces, deletes and reads in natural order, within a run and after it', async () => {
     const file = join(dir, 'operations.mv');
     const ids = Array.from({ length: 30 }, (_, n) => `op-${String(n).padStart(2, '0')}`);
-    await withServer(file, async (db) => {
+    await withServer(file, async (db, driver) => {
       const things = db.collection<{ _id: string; n: number; tag?: string; replaced?: boolean }>('ops');
       expect(await things.estimatedDocumentCount()).toBe(0);
       await things.insertMany(ids.map((_id, n) => ({ _id, n })));
       await expect(things.insertOne({ _id: 'op-03', n: 99 })).rejects.toMatchObject({ code: 11000 });
       expect(await things.estimatedDocumentCount()).toBe(30);
+      expect(await dataSize(db, 'ops')).toBe(await bsonSize(db, driver, 'ops'));
 
       await things.updateMany({ n: { $lt: 10 } }, { $set: { tag: 'low' } });
       const before = await things.findOneAndUpdate({ _id: 'op-12' }, { $set: { tag: 'once' } });
@@ -201,6 +211,7 @@ describe('mongo-java-server on an H2 file: how documents are stored', () => {
       await things.replaceOne({ _id: 'op-14' }, { n: 14, replaced: true });
       expect(await things.deleteMany({ n: { $gte: 20, $lt: 25 } })).toMatchObject({ deletedCount: 5 });
       await things.deleteOne({ _id: 'op-29' });
+      expect(await dataSize(db, 'ops')).toBe(await bsonSize(db, driver, 'ops'));
 
       const read = await things.findOne({ _id: 'op-00' });
       expect(read).toEqual({ _id: 'op-00', n: 0, tag: 'low' });
@@ -210,10 +221,11 @@ describe('mongo-java-server on an H2 file: how documents are stored', () => {
         { _id: 'op-26', n: 26 },
       ]);
     });
-    await withServer(file, async (db) => {
+    await withServer(file, async (db, driver) => {
       const things = db.collection<{ _id: string }>('ops');
       const all = await things.find({}).sort({ _id: 1 }).toArray();
       expect(all).toHaveLength(24);
+      expect(await dataSize(db, 'ops')).toBe(await bsonSize(db, driver, 'ops'));
       expect(all.filter((doc) => (doc as { tag?: string }).tag === 'low')).toHaveLength(10);
       expect(all.find((doc) => doc._id === 'op-12')).toEqual({ _id: 'op-12', n: 12, tag: 'once' });
       expect(all.find((doc) => doc._id === 'op-13')).toEqual({ _id: 'op-13', n: 113 });
@@ -225,6 +237,7 @@ describe('mongo-java-server on an H2 file: how documents are stored', () => {
       expect(await things.estimatedDocumentCount()).toBe(24);
       await things.deleteMany({});
       expect(await things.estimatedDocumentCount()).toBe(0);
+      expect(await dataSize(db, 'ops')).toBe(0);
       expect(await things.findOne({})).toBeNull();
     });
   });

@@ -6,7 +6,8 @@
 // hold is that no answer changes: every query here is also run wrapped in a
 // top-level $and, which no index answers (a full scan, as before), and both
 // answers must be the same and the expected one. That the index is kept is
-// seen in collStats' indexSize (one entry per document and value).
+// seen in collStats' indexSize (one entry per document and value; none for a
+// missing or null value, which only the scan answers).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,6 +37,8 @@ const NOTIFICATIONS: Doc[] = [
   { _id: 'number-due', dueAt: 30 },
   { _id: 'string-due', dueAt: 'soon' },
 ];
+/** the index's entries: one per document with a value (not 'no-due' nor 'null-due') */
+const VALUED = NOTIFICATIONS.filter((doc) => doc.dueAt !== undefined && doc.dueAt !== null).length;
 
 describe.each([
   ['in memory', () => startMongoJavaServer({ jvmProfile: 'short-lived' })],
@@ -193,15 +196,31 @@ describe.each([
       { _id: 'leaving', dueAt: at(0) },
     ]);
     const before = await indexEntries('notifications', 'dueAt_1');
-    expect(before).toBe(NOTIFICATIONS.length + 2);
+    expect(before).toBe(VALUED + 2);
     await collection('notifications').updateOne({ _id: 'moving' }, { $set: { dueAt: at(59) } });
     await collection('notifications').deleteOne({ _id: 'leaving' });
     expect(await idsOf('notifications', { dueAt: at(0) })).toEqual(['n00']);
     expect(await idsOf('notifications', { dueAt: { $gte: at(59) } })).toEqual(['moving', 'n59']);
     await collection('notifications').updateOne({ _id: 'moving' }, { $unset: { dueAt: '' } });
     expect(await idsOf('notifications', { dueAt: { $gte: at(59) } })).toEqual(['n59']);
+    expect(await indexEntries('notifications', 'dueAt_1')).toBe(VALUED);
+    // a document with no entry (no value) is updated and removed like any other
+    await collection('notifications').updateOne({ _id: 'moving' }, { $set: { other: 1 } });
     await collection('notifications').deleteOne({ _id: 'moving' });
-    expect(await indexEntries('notifications', 'dueAt_1')).toBe(NOTIFICATIONS.length);
+    await collection('notifications').insertOne({ _id: 'null-too', dueAt: null });
+    await collection('notifications').deleteOne({ _id: 'null-too' });
+    expect(await idsOf('notifications', { dueAt: null })).toEqual(['no-due', 'null-due']);
+    expect(await indexEntries('notifications', 'dueAt_1')).toBe(VALUED);
+  });
+
+  it('describes itself as created: sparse only when asked for', async () => {
+    await collection('described').createIndex({ plain: 1 });
+    await collection('described').createIndex({ thin: 1 }, { sparse: true });
+    const indexes = await collection('described').listIndexes().toArray();
+    expect(indexes.find((index) => index.name === 'plain_1')).not.toHaveProperty('sparse');
+    expect(indexes.find((index) => index.name === 'thin_1')).toMatchObject({ sparse: true });
+    // the same index asked for again is the one there, not a conflict
+    await expect(collection('described').createIndex({ plain: 1 })).resolves.toBe('plain_1');
   });
 
   it('equates 1 and 1.0, as MongoDB does', async () => {
@@ -225,7 +244,7 @@ describe('mongo-java-server on an H2 file: one-field non-unique indexes after a 
     });
     await open(async (db) => {
       const stats = await db.command({ collStats: 'notifications' });
-      expect((stats.indexSize as Record<string, number>).dueAt_1).toBe(NOTIFICATIONS.length);
+      expect((stats.indexSize as Record<string, number>).dueAt_1).toBe(VALUED);
       const due = await db
         .collection<Doc>('notifications')
         .find({ dueAt: { $gte: at(58) } })

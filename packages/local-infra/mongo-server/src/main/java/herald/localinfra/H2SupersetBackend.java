@@ -72,12 +72,23 @@ final class H2SupersetBackend extends H2Backend {
             this.documents = documents;
         }
 
+        /**
+         * The data size (collStats' size) is kept from the bytes stored, not by the library, which
+         * encodes every document inserted, updated or removed once more only to measure it.
+         */
+        @Override
+        protected boolean tracksDataSize() {
+            return false;
+        }
+
         @Override
         protected Object addDocumentInternal(Document document) {
             Object key = getIdField() != null ? Utils.getSubdocumentValue(document, getIdField()) : UUID.randomUUID();
-            byte[] previous = documents.put(Missing.ofNullable(key), BsonBytesType.encode(document));
+            byte[] encoded = BsonBytesType.encode(document);
+            byte[] previous = documents.put(Missing.ofNullable(key), encoded);
             Assert.isNull(previous, () -> "Document with key '" + key + "' already existed in " + this + ": "
                 + BsonBytesType.decode(previous));
+            updateDataSize(encoded.length);
             return key;
         }
 
@@ -98,9 +109,11 @@ final class H2SupersetBackend extends H2Backend {
 
         @Override
         protected void removeDocument(Object position) {
-            if (documents.remove(position) == null) {
+            byte[] removed = documents.remove(position);
+            if (removed == null) {
                 throw new NoSuchElementException("No document with key " + position);
             }
+            updateDataSize(-removed.length);
         }
 
         @Override
@@ -126,7 +139,9 @@ final class H2SupersetBackend extends H2Backend {
 
         @Override
         protected void handleUpdate(Object position, Document oldDocument, Document newDocument) {
-            documents.put(Missing.ofNullable(position), BsonBytesType.encode(newDocument));
+            byte[] encoded = BsonBytesType.encode(newDocument);
+            byte[] previous = documents.put(Missing.ofNullable(position), encoded);
+            updateDataSize(encoded.length - (previous == null ? 0 : previous.length));
         }
 
         /** see {@link SecondaryIndex#coveringDocuments}; anything else as the library does it */
