@@ -50,6 +50,22 @@ describe('the accept path’s batched writes', () => {
     expect(inserts.mock.calls.length).toBeLessThanOrEqual(3);
   });
 
+  it('leaves out the fields the domain left undefined, at any depth, rather than storing null', async () => {
+    const writes = new NotificationWrites(model);
+    const stored = {
+      ...record('with-undefined'),
+      sendAt: undefined,
+      recipient: { userId: 'u-1', name: undefined },
+      deliveries: { in_app: { status: 'delivered', jobId: undefined } },
+    } as unknown as NotificationRecord;
+    await writes.insert(stored);
+
+    const raw = await model.collection.findOne({ dedupeKey: 'with-undefined' });
+    expect(raw).not.toHaveProperty('sendAt');
+    expect(raw!.recipient).toEqual({ userId: 'u-1' });
+    expect(raw!.deliveries).toEqual({ in_app: { status: 'delivered' } });
+  });
+
   it('records a burst of confirmations in few documents, each caller resuming once its own is stored', async () => {
     const confirmations = outboxConfirmationModel(mongo.connection);
     await confirmations.createIndexes();

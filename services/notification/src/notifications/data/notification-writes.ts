@@ -29,8 +29,15 @@ export class NotificationWrites {
     return this.inserts.submit(record);
   }
 
+  /**
+   * `ignoreUndefined`: a field the domain left undefined (no `sendAt`, no recipient name) is left
+   * out of the document, at any depth, as mongoose leaves it out; the driver would store null.
+   * (Stripping them from each record first, with `delete`, was 2 % of this service's CPU.)
+   */
   private async insertAll(records: NotificationRecord[]): Promise<ItemOutcome<void>[]> {
-    const failures = await writeErrorsOf(this.model.collection.insertMany(records, { ordered: false }));
+    const failures = await writeErrorsOf(
+      this.model.collection.insertMany(records, { ordered: false, ignoreUndefined: true }),
+    );
     return outcomes(records.length, failures);
   }
 }
