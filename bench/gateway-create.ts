@@ -58,7 +58,6 @@ import { confirmCeiling, gatewayCeiling, insertCeiling, spawnListening } from '.
 import { closedLoop, type LoadRequest, type LoadResult } from './lib/http-load';
 import {
   allProcesses,
-  commandLine,
   cpuMsPer,
   findRabbitMq,
   readCpu,
@@ -84,7 +83,12 @@ const TARGETS = {
 };
 /** after the load stops, the work it left (publishes, group commits) still counts */
 const SETTLE_MS = 1_000;
-const WARM_UP_REQUESTS = 5_000;
+/**
+ * Each service phase first runs its load for this long, unmeasured. A time, not a count: the
+ * embedded MongoDB's JIT (C2) compiles the paths a phase exercises for tens of seconds, on the
+ * same two cores, and a long-running server has long finished that (BENCH_WARMUP_SECONDS).
+ */
+const WARM_UP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 15);
 const BROKER_IN_FLIGHT = 2_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -129,7 +133,7 @@ async function measure(options: {
   request: (index: number) => LoadRequest;
 }): Promise<Measured> {
   const common = { url: options.url, path: '/api/v1/notifications', connections, request: options.request };
-  await closedLoop({ ...common, amount: WARM_UP_REQUESTS });
+  await closedLoop({ ...common, seconds: WARM_UP_SECONDS });
   const countsBefore = await options.commandCounts?.();
   const cpuBefore = readCpu(options.subjects);
   const load = await closedLoop({ ...common, seconds });
@@ -259,11 +263,8 @@ async function runHerald(dataDir: string, mongoUrl: string, subjects: CpuSubject
       (token) => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).sub as string,
     );
 
-    const processes = allProcesses();
     const service = (name: string): CpuSubject => {
-      const pid = processes.find(
-        (p) => p.ppid === process.pid && commandLine(p.pid).includes(`services/${name}/src/server.ts`),
-      )?.pid;
+      const pid = stack!.instances.find((instance) => instance.service === name)?.pid;
       return pid
         ? { name, pids: () => [pid] }
         : { name, pids: () => [], missing: `no ${name} process found` };
