@@ -39,14 +39,26 @@ export interface NotificationEventsOptions {
  */
 export class RecentIds {
   private readonly ids = new Set<string>();
+  /**
+   * The same ids in the order they came, overwritten oldest first. (Dropping the Set's first id
+   * instead, through a new iterator each time, walks past every id deleted before it until the
+   * Set is rehashed: once full, 33 µs per id at 50,000, half of this service's CPU under load.)
+   */
+  private readonly order: (string | undefined)[];
+  private next = 0;
 
-  constructor(private readonly capacity: number) {}
+  constructor(private readonly capacity: number) {
+    this.order = new Array<string | undefined>(capacity).fill(undefined);
+  }
 
   /** true the first time an id is seen (within the last `capacity` ids) */
   firstSighting(id: string): boolean {
     if (this.ids.has(id)) return false;
+    const oldest = this.order[this.next];
+    if (oldest !== undefined) this.ids.delete(oldest);
+    this.order[this.next] = id;
+    this.next = (this.next + 1) % this.capacity;
     this.ids.add(id);
-    if (this.ids.size > this.capacity) this.ids.delete(this.ids.values().next().value as string);
     return true;
   }
 }
