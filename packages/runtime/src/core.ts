@@ -7,3 +7,4 @@ export * from './logger';
 export * from './lifecycle';
 export * from './batcher';
 export * from './timeout';
+export * from './bounded-map';

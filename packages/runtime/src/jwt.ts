@@ -10,6 +10,7 @@ import {
   type JWTPayload,
 } from 'jose';
 import { AppError, ServiceUnavailableError, UnauthorizedError } from './errors';
+import { makeRoom } from './bounded-map';
 
 /*
  * Verifying auth's access tokens, on jose (JWKS fetching, key selection,
@@ -205,7 +206,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
 
   const remember = (token: string, user: AuthenticatedUser, at: Date) => {
     if (cacheMs <= 0) return;
-    if (verified.size >= cacheSize) verified.delete(verified.keys().next().value!);
+    makeRoom(verified, cacheSize);
     verified.set(token, { user, until: Math.min(at.getTime() + cacheMs, user.tokenExpiresAt.getTime()) });
   };
 

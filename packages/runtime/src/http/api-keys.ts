@@ -1,4 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { makeRoom } from '../bounded-map';
 import { TooManyRequestsError, UnauthorizedError, ValidationError } from '../errors';
 import { NEVER, Scopes, type AuthenticatedUser } from '../jwt';
 
@@ -195,7 +196,7 @@ export function createTtlCache<V>(options: TtlCacheOptions): TtlCache<V> {
       const startedAt = generation;
       const value = await load();
       if (options.ttlMs > 0 && generation === startedAt) {
-        if (entries.size >= maxEntries) entries.delete(entries.keys().next().value!);
+        makeRoom(entries, maxEntries);
         entries.set(key, { value, until: at + options.ttlMs });
       }
       return value;
@@ -267,7 +268,7 @@ export function createKeyRateLimiter(options: RateLimitOptions): KeyRateLimiter 
         );
       }
       buckets.delete(key);
-      if (buckets.size >= maxKeys) buckets.delete(buckets.keys().next().value!);
+      makeRoom(buckets, maxKeys);
       buckets.set(key, { tokens: refilled - 1, at });
     },
   };

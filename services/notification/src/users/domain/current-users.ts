@@ -1,3 +1,4 @@
+import { makeRoom } from '@herald/runtime';
 import { type UserDirectory } from '../data/user-directory';
 import { type UserRecord } from '../data/user-model';
 
@@ -50,10 +51,7 @@ export class CurrentUsers {
 
   private remember(userId: string, user: UserRecord | null, expiresAt: number): void {
     this.cache.delete(userId);
-    if (this.cache.size >= MAX_ENTRIES) {
-      const oldest = this.cache.keys().next();
-      if (!oldest.done) this.cache.delete(oldest.value);
-    }
+    makeRoom(this.cache, MAX_ENTRIES);
     this.cache.set(userId, { user, expiresAt });
   }
 }
