@@ -76,9 +76,12 @@ export interface NotificationDraft
  */
 function withSingleLineHeaders(draft: NotificationDraft): NotificationDraft {
   const { rendered, recipient } = draft;
+  const title = singleLine(draft.title);
+  // the common case, literal content already on one line: the draft as it is, not a copy
+  if (title === draft.title && !rendered && recipient.name === undefined) return draft;
   return {
     ...draft,
-    title: singleLine(draft.title),
+    title,
     recipient: recipient.name === undefined ? recipient : { ...recipient, name: singleLine(recipient.name) },
     ...(rendered
       ? {
@@ -280,7 +283,10 @@ export async function storeNotification(
  * the caller is answered (nothing is written when no endpoint wants them).
  */
 function recordAccepted(ctx: ServiceContext, record: NotificationRecord): Promise<void> {
-  return ctx.eventWebhooks.record(subjectOf(record), acceptedEvents(record));
+  return ctx.eventWebhooks.recordBuilt(() => ({
+    subject: subjectOf(record),
+    events: acceptedEvents(record),
+  }));
 }
 
 /**
