@@ -312,10 +312,13 @@ async function runHerald(
       (token) => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).sub as string,
     );
 
+    // every instance of a service counts towards it
     const service = (name: string): CpuSubject => {
-      const pid = stack!.instances.find((instance) => instance.service === name)?.pid;
-      return pid
-        ? { name, pids: () => [pid] }
+      const pids = stack!.instances.flatMap((instance) =>
+        instance.service === name && instance.pid ? [instance.pid] : [],
+      );
+      return pids.length
+        ? { name, pids: () => pids }
         : { name, pids: () => [], missing: `no ${name} process found` };
     };
     const nginxMaster = Number(readFileSync(join(dataDir, 'nginx', 'nginx.pid'), 'utf8').trim());
