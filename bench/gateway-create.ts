@@ -62,6 +62,8 @@ import {
   findRabbitMq,
   readCpu,
   readJvmTicks,
+  readMachineTicks,
+  stealShare,
   withDescendants,
   type CpuSubject,
 } from './lib/proc-cpu';
@@ -86,11 +88,11 @@ const TARGETS = {
 const SETTLE_MS = 1_000;
 /**
  * Each service phase first runs its load unmeasured for at least this long
- * (BENCH_WARMUP_SECONDS), then on in steps while the embedded MongoDB's JIT is still
- * compiling: its compiler threads using more than JIT_QUIET_SHARE of the server's CPU in a
- * step. A fresh JVM's C2 compiles the paths a phase exercises for tens of seconds, on the same
- * two cores (once 5.7 s of CPU in 17 s, against 2.2 s for the threads answering requests);
- * a long-running server has that behind it. At most WARM_UP_MAX_SECONDS; the JIT's share of
+ * (BENCH_WARMUP_SECONDS), then on in steps until the embedded MongoDB's JIT has been quiet
+ * (its compiler threads at most JIT_QUIET_SHARE of the server's CPU) for two steps running.
+ * A fresh JVM's C2 compiles the paths a phase exercises for tens of seconds, on the same two
+ * cores (once 5.7 s of CPU in 17 s, against 2.2 s for the threads answering requests); a
+ * long-running server has that behind it. At most WARM_UP_MAX_SECONDS; the JIT's share of
  * the measured window is reported either way.
  */
 const WARM_UP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 15);
@@ -132,6 +134,8 @@ interface Measured {
   notMeasured: string[];
   /** how long the unmeasured load before the window ran */
   warmUpSeconds: number;
+  /** the share of the machine's CPU time the hypervisor gave elsewhere during the window */
+  steal: number | undefined;
   /** the embedded MongoDB's JIT compiler threads' share of its CPU in the window */
   mongodbJitShare: number | undefined;
 }
@@ -143,13 +147,16 @@ async function warmUpUntilJitQuiet(
 ): Promise<{ seconds: number }> {
   await closedLoop({ ...common, seconds: WARM_UP_SECONDS });
   let elapsed = WARM_UP_SECONDS;
-  while (jvmPid && elapsed < WARM_UP_MAX_SECONDS) {
+  let quietSteps = 0;
+  // quiet in two steps running: the compiler works in bursts (a method deoptimized, recompiled)
+  while (jvmPid && elapsed < WARM_UP_MAX_SECONDS && quietSteps < 2) {
     const before = readJvmTicks(jvmPid);
     await closedLoop({ ...common, seconds: WARM_UP_STEP_SECONDS });
     elapsed += WARM_UP_STEP_SECONDS;
     const after = readJvmTicks(jvmPid);
     if (!before || !after || after.total <= before.total) break;
-    if ((after.jit - before.jit) / (after.total - before.total) <= JIT_QUIET_SHARE) break;
+    const quiet = (after.jit - before.jit) / (after.total - before.total) <= JIT_QUIET_SHARE;
+    quietSteps = quiet ? quietSteps + 1 : 0;
   }
   return { seconds: elapsed };
 }
@@ -166,6 +173,7 @@ async function measure(options: {
 }): Promise<Measured> {
   const common = { url: options.url, path: '/api/v1/notifications', connections, request: options.request };
   const warmUp = await warmUpUntilJitQuiet(common, options.jvmPid);
+  const machineBefore = readMachineTicks();
   const countsBefore = await options.commandCounts?.();
   const cpuBefore = readCpu(options.subjects);
   const jvmBefore = options.jvmPid ? readJvmTicks(options.jvmPid) : undefined;
@@ -173,6 +181,7 @@ async function measure(options: {
   await sleep(SETTLE_MS);
   const cpuAfter = readCpu(options.subjects);
   const jvmAfter = options.jvmPid ? readJvmTicks(options.jvmPid) : undefined;
+  const machineAfter = readMachineTicks();
   const countsAfter = await options.commandCounts?.();
   const commands = countsBefore && countsAfter ? commandsBetween(countsBefore, countsAfter) : undefined;
   return {
@@ -184,6 +193,7 @@ async function measure(options: {
       commands && load.accepted ? Number((commands.statements / load.accepted).toFixed(2)) : undefined,
     dbOpsByCommand: commands?.byCommand,
     warmUpSeconds: warmUp.seconds,
+    steal: stealShare(machineBefore, machineAfter),
     mongodbJitShare:
       jvmBefore && jvmAfter && jvmAfter.total > jvmBefore.total
         ? Number(((jvmAfter.jit - jvmBefore.jit) / (jvmAfter.total - jvmBefore.total)).toFixed(2))
@@ -396,18 +406,32 @@ async function main(): Promise<void> {
     let inserts: { perSecond: number; serverCpuMsPer1000?: number } | undefined;
     let baseline: Measured | undefined;
     let herald: Measured | undefined;
+    // the share of the machine stolen by the hypervisor during each ceiling (warm-ups included)
+    const ceilingSteal: Record<string, number | undefined> = {};
+    const stealDuring = async <T>(name: string, phase: () => Promise<T>): Promise<T> => {
+      const before = readMachineTicks();
+      const result = await phase();
+      ceilingSteal[name] = stealShare(before, readMachineTicks());
+      return result;
+    };
     if (runs('gateway')) {
       log(`(a) nginx (1 worker) + bare Fastify, ${seconds} s at c=${connections}…`);
       const runDir = join(dataDir, 'ceiling-nginx');
-      gateway = await gatewayCeiling({ runDir, seconds, connections, request: sameRequest });
+      gateway = await stealDuring('gateway', () =>
+        gatewayCeiling({ runDir, seconds, connections, request: sameRequest }),
+      );
     }
     if (runs('broker')) {
       log(`(b) broker publish + confirm, ${seconds} s, ${BROKER_IN_FLIGHT} in flight…`);
-      broker = await confirmCeiling({ url: amqpUrl, inFlight: BROKER_IN_FLIGHT, seconds });
+      broker = await stealDuring('broker', () =>
+        confirmCeiling({ url: amqpUrl, inFlight: BROKER_IN_FLIGHT, seconds }),
+      );
     }
     if (runs('inserts')) {
       log(`(c) insertMany of 100, 4 in flight, ${seconds} s…`);
-      inserts = await insertCeiling({ mongoUrl, seconds, serverPid: mongo?.pid });
+      inserts = await stealDuring('inserts', () =>
+        insertCeiling({ mongoUrl, seconds, serverPid: mongo?.pid }),
+      );
     }
     const subjects = sharedSubjects(mongo?.pid);
     if (runs('baseline')) {
@@ -441,6 +465,7 @@ async function main(): Promise<void> {
         dbOpsByCommand: m.dbOpsByCommand,
         warmUpSeconds: m.warmUpSeconds,
         mongodbJitShare: m.mongodbJitShare,
+        steal: m.steal,
       };
     const notMeasured = [...new Set([...(baseline?.notMeasured ?? []), ...(herald?.notMeasured ?? [])])];
     const result = {
@@ -462,6 +487,7 @@ async function main(): Promise<void> {
         insertDocsPerSecond: inserts?.perSecond,
         insertServerCpuMsPer1000Docs: inserts?.serverCpuMsPer1000,
         composedLimitPerSecond: limit,
+        steal: ceilingSteal,
       },
       baseline: summary(baseline),
       herald: summary(herald),
@@ -592,7 +618,19 @@ async function main(): Promise<void> {
         m.mongodbJitShare === undefined
           ? ''
           : `; MongoDB's JIT ${Math.round(m.mongodbJitShare * 100)} % of its CPU in the window`;
-      console.log(`${name}: warmed up ${m.warmUpSeconds} s${jit}`);
+      const steal = m.steal === undefined ? '' : `; steal ${Math.round(m.steal * 100)} %`;
+      console.log(`${name}: warmed up ${m.warmUpSeconds} s${jit}${steal}`);
+    }
+    const stolen = Object.entries(ceilingSteal).filter(([, share]) => share !== undefined);
+    if (stolen.length) {
+      console.log(
+        `steal during the ceilings: ${stolen.map(([name, share]) => `${name} ${Math.round(share! * 100)} %`).join(', ')}` +
+          ([...stolen.map(([, share]) => share!), baseline?.steal ?? 0, herald?.steal ?? 0].some(
+            (share) => share > 0.05,
+          )
+            ? ': over 5 % somewhere, the hypervisor took part of the machine, read the ratios as noisy'
+            : ''),
+      );
     }
     if (notMeasured.length) console.log(`not measured: ${notMeasured.join('; ')}`);
     console.log(JSON.stringify(result));

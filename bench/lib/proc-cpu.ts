@@ -160,3 +160,30 @@ export function cpuMsPer(
   }
   return result;
 }
+
+/**
+ * The machine's CPU time so far from /proc/stat, in clock ticks: all of it, and the part the
+ * hypervisor gave to other guests (steal) while this one wanted to run. A phase with much
+ * steal measured a machine that was not all there.
+ */
+export function readMachineTicks(): { total: number; steal: number } | undefined {
+  let line: string | undefined;
+  try {
+    line = readFileSync('/proc/stat', 'utf8').split('\n')[0];
+  } catch {
+    return undefined;
+  }
+  if (!line?.startsWith('cpu ')) return undefined;
+  // user nice system idle iowait irq softirq steal guest guest_nice
+  const fields = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  return { total: fields.reduce((sum, value) => sum + value, 0), steal: fields[7] ?? 0 };
+}
+
+/** The share of the machine's CPU time stolen between two readings (undefined if unreadable). */
+export function stealShare(
+  before: ReturnType<typeof readMachineTicks>,
+  after: ReturnType<typeof readMachineTicks>,
+): number | undefined {
+  if (!before || !after || after.total <= before.total) return undefined;
+  return Number(((after.steal - before.steal) / (after.total - before.total)).toFixed(3));
+}
