@@ -14,7 +14,6 @@
  * Runs its own server on a temporary H2 file (the `long-running` JVM of
  * `pnpm start`), so nothing else on the machine is measured with it.
  */
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +21,7 @@ import { startMongoJavaServer } from '@herald/local-infra';
 import { connectMongo } from '@herald/runtime/mongo';
 import { notificationModel } from '../services/notification/src/notifications/data/notification-model';
 import { outboxConfirmationModel } from '../services/notification/src/outbox/data/outbox-models';
+import { notificationLikeDocument } from './lib/ceilings';
 import { CLOCK_TICKS_PER_SECOND, readProcess } from './lib/proc-cpu';
 
 const seconds = Number(process.argv[2] ?? 8);
@@ -44,32 +44,11 @@ async function main(): Promise<void> {
     }
     const { ObjectId } = connection.base.mongo;
     const userId = new ObjectId().toHexString();
-    // the document the service stores for `{ recipient: { userId }, channels: ['in_app'], title, body }`
-    const notification = () => {
+    // the document the service stores for an in-app notification to oneself (the gateway
+    // benchmark's insert ceiling stores the same), with its id and dedupe key as the service sets them
+    const notification = (index: number) => {
       const id = new ObjectId();
-      const now = new Date();
-      return {
-        _id: id,
-        dedupeKey: id.toHexString(),
-        userId,
-        recipient: { userId, email: 'bench@example.com' },
-        senderId: userId,
-        channels: ['in_app'],
-        title: 'Bench',
-        body: 'A notification body of an ordinary length',
-        category: 'default',
-        priority: 'normal',
-        metadata: {},
-        deliverAt: now,
-        correlationId: randomUUID(),
-        read: false,
-        archived: false,
-        deletedAt: null,
-        deliveries: { in_app: { status: 'delivered', updatedAt: now } },
-        outboxDueAt: new Date(now.getTime() + 5_000),
-        createdAt: now,
-        updatedAt: now,
-      };
+      return { ...notificationLikeDocument(index, userId), _id: id, dedupeKey: id.toHexString() };
     };
 
     const window = async () => {
@@ -79,7 +58,7 @@ async function main(): Promise<void> {
       let written = 0;
       const writer = async () => {
         while (performance.now() < deadline) {
-          const batch = Array.from({ length: BATCH }, notification);
+          const batch = Array.from({ length: BATCH }, (_, index) => notification(written + index));
           await notifications.collection.insertMany(batch, { ordered: false });
           await confirmations.collection.insertOne({
             _id: new ObjectId(),
