@@ -20,7 +20,8 @@ import { type EventWebhookDispatcher } from './event-webhooks/domain/dispatcher'
 import { type ResolveHost } from '@herald/runtime/net';
 import { runEventWebhookDispatcher } from './event-webhooks/plugin';
 import { eventWebhookRoutes } from './event-webhooks/routes';
-import { encryptStoredSecrets } from './event-webhooks/domain/encrypt-stored-secrets';
+import { resealStoredSecrets } from './event-webhooks/domain/reseal-stored-secrets';
+import { secretBoxFor } from './event-webhooks/domain/secret-box';
 import { resumeTopicSends } from './topics/domain/topic-send';
 import { topicSendRoutes } from './topics/routes';
 import { announceRequeuedChannel } from './dead-letters/domain/announce';
@@ -80,13 +81,20 @@ export async function buildApp(deps: Deps): Promise<NotificationApp> {
   await prepareModels(allModels);
   await unsetReleasedLeaseOwners(ctx.models.notifications);
   await ctx.models.notifications.createIndexes();
-  // Webhook signing secrets written before they were encrypted at rest: encrypted once, in place.
-  const encrypted = await encryptStoredSecrets(
-    ctx.models.eventWebhookEndpoints,
-    settings.eventWebhooks.secretsKey,
-  );
-  if (encrypted > 0)
-    deps.logger.info({ endpoints: encrypted }, 'encrypted plaintext webhook signing secrets');
+  // Webhook signing secrets in plaintext (from before encryption) or sealed under an earlier
+  // WEBHOOK_SECRETS_KEY: sealed anew under the current key, once, in place.
+  const box = secretBoxFor(settings.eventWebhooks);
+  const resealed = await resealStoredSecrets(ctx.models.eventWebhookEndpoints, box);
+  if (resealed.resealed > 0)
+    deps.logger.info(
+      { endpoints: resealed.resealed, keyId: box.currentKeyId },
+      'webhook signing secrets sealed under the current WEBHOOK_SECRETS_KEY',
+    );
+  if (resealed.unreadable.length > 0)
+    deps.logger.error(
+      { endpoints: resealed.unreadable, keyId: box.currentKeyId },
+      'webhook signing secrets that open under no key: these endpoints cannot sign (and get nothing) until the key that sealed them is in WEBHOOK_SECRETS_PREVIOUS_KEYS',
+    );
   // Before the first request or event: the verification flow needs verify-email.
   await seedSystemTemplates(ctx.templates, SYSTEM_TEMPLATES);
   await ctx.categories.seed(BUILT_IN_CATEGORIES);

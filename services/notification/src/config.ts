@@ -11,7 +11,7 @@ import {
   refuseDevelopmentSecrets,
 } from '@herald/runtime';
 import { DEFAULT_SEND_QUOTAS, type SendQuotaLimits } from './quotas/domain/limits';
-import { secretsKeyFromBase64 } from './event-webhooks/domain/secret-box';
+import { secretsKeyFromBase64, secretsKeysFromList } from './event-webhooks/domain/secret-box';
 
 /**
  * The development WEBHOOK_SECRETS_KEY (`pnpm start`, docker-compose, tests):
@@ -26,6 +26,9 @@ export const DEVELOPMENT_WEBHOOK_SECRETS_KEY = 'aGVyYWxkLWxvY2FsLXdlYmhvb2stc2Vj
  * scripted flood of SMS (which cost money) or email (which cost the
  * sender's reputation) stops within a minute.
  */
+/** 32 bytes in base64: 43 characters, the last of which carries 2 bits, then one `=` */
+const BASE64_32_BYTES = '[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=';
+
 const quota = (value: number) => Type.Integer({ minimum: 0, maximum: 10_000_000, default: value });
 const QuotaEnv = {
   QUOTA_IN_APP_PER_MINUTE: quota(DEFAULT_SEND_QUOTAS.in_app.perMinute),
@@ -60,13 +63,25 @@ const EventWebhookEnv = {
   /**
    * The AES-256-GCM key the endpoints' signing secrets are encrypted with in
    * MongoDB: 32 random bytes, base64 (`openssl rand -base64 32`). Required in
-   * production; elsewhere unset means the development key. Changing it makes
-   * the stored secrets unreadable (deliveries fail until the old key is back).
+   * production; elsewhere unset means the development key. To rotate it, set
+   * the new key here and the old one in WEBHOOK_SECRETS_PREVIOUS_KEYS: a
+   * starting instance re-seals every stored secret under the new key.
    */
   WEBHOOK_SECRETS_KEY: Type.Optional(
     Type.String({
-      pattern: '^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$',
+      pattern: `^${BASE64_32_BYTES}$`,
       description: '32 bytes, base64 (openssl rand -base64 32)',
+    }),
+  ),
+  /**
+   * Earlier WEBHOOK_SECRETS_KEYs, comma-separated: secrets sealed under them
+   * still open (and sign), and are re-sealed under WEBHOOK_SECRETS_KEY when an
+   * instance starts. Drop a key once every instance has started with the new one.
+   */
+  WEBHOOK_SECRETS_PREVIOUS_KEYS: Type.Optional(
+    Type.String({
+      pattern: `^${BASE64_32_BYTES}(\\s*,\\s*${BASE64_32_BYTES})*$`,
+      description: 'comma-separated keys of 32 bytes, base64',
     }),
   ),
 };
@@ -169,15 +184,26 @@ export const NotificationEnv = {
 };
 
 /**
- * Refuses, in production, to start without WEBHOOK_SECRETS_KEY: the
- * development key would be the one this repository publishes.
+ * Refuses, in production, to start without WEBHOOK_SECRETS_KEY (the
+ * development key would be the one this repository publishes), or with that
+ * development key among WEBHOOK_SECRETS_PREVIOUS_KEYS.
  */
 export function requireWebhookSecretsKey(service: string, values: Record<string, unknown>): void {
-  if (values.NODE_ENV === 'production' && !values.WEBHOOK_SECRETS_KEY) {
-    throw new ConfigError(service, [
+  if (values.NODE_ENV !== 'production') return;
+  const problems: string[] = [];
+  if (!values.WEBHOOK_SECRETS_KEY) {
+    problems.push(
       "WEBHOOK_SECRETS_KEY: required in production (it encrypts the event webhooks' signing secrets): 32 random bytes, base64, e.g. openssl rand -base64 32",
-    ]);
+    );
   }
+  const previous =
+    typeof values.WEBHOOK_SECRETS_PREVIOUS_KEYS === 'string' ? values.WEBHOOK_SECRETS_PREVIOUS_KEYS : '';
+  if (previous.split(',').some((key) => key.trim() === DEVELOPMENT_WEBHOOK_SECRETS_KEY)) {
+    problems.push(
+      'WEBHOOK_SECRETS_PREVIOUS_KEYS: holds the development key this repository publishes; a secret sealed under it is as good as plaintext: register those endpoints again instead',
+    );
+  }
+  if (problems.length > 0) throw new ConfigError(service, problems);
 }
 
 export const loadConfig = () =>
@@ -259,6 +285,8 @@ export interface EventWebhookSettings {
   concurrency: number;
   /** the AES-256-GCM key of the stored signing secrets (WEBHOOK_SECRETS_KEY, 32 bytes) */
   secretsKey: Buffer;
+  /** earlier keys, to open and re-seal what they sealed (WEBHOOK_SECRETS_PREVIOUS_KEYS) */
+  previousSecretsKeys: Buffer[];
 }
 
 export const defaultEventWebhookSettings: EventWebhookSettings = {
@@ -276,6 +304,7 @@ export const defaultEventWebhookSettings: EventWebhookSettings = {
   concurrency: 10,
   // tests and apps built without settings; the server always sets its own (settingsFrom)
   secretsKey: secretsKeyFromBase64(DEVELOPMENT_WEBHOOK_SECRETS_KEY),
+  previousSecretsKeys: [],
 };
 
 export function settingsFrom(config: Config): ServiceSettings {
@@ -343,6 +372,7 @@ export function settingsFrom(config: Config): ServiceSettings {
       disableAfterMs: config.EVENT_WEBHOOK_DISABLE_AFTER_HOURS * 3_600_000,
       secretGraceMs: config.EVENT_WEBHOOK_SECRET_GRACE_HOURS * 3_600_000,
       secretsKey: secretsKeyFromBase64(config.WEBHOOK_SECRETS_KEY ?? DEVELOPMENT_WEBHOOK_SECRETS_KEY),
+      previousSecretsKeys: secretsKeysFromList(config.WEBHOOK_SECRETS_PREVIOUS_KEYS),
     },
   };
 }

@@ -89,7 +89,7 @@ describe('event webhook endpoints', () => {
     const stored: Json = await h.models.eventWebhookEndpoints.findById(id).lean();
     // stored encrypted (WEBHOOK_SECRETS_KEY), both the new secret and the one kept signing
     const box = new SecretBox(defaultEventWebhookSettings.secretsKey);
-    expect(stored.secret).toMatch(/^enc:v1:/);
+    expect(stored.secret).toMatch(new RegExp(`^enc:v2:${box.currentKeyId}:`));
     expect(box.open(stored.secret)).toBe(rotated.json().secret);
     expect(stored.previousSecrets.map((previous: Json) => box.open(previous.secret))).toEqual([secret]);
   });

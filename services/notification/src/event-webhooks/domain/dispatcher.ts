@@ -10,7 +10,7 @@ import {
   type EndpointRecord,
 } from '../data/models';
 import { postEvent, type PostOutcome } from './http-post';
-import { SecretBox } from './secret-box';
+import { SecretBoxError, secretBoxFor, type SecretBox } from './secret-box';
 import { signatureHeader } from './signing';
 import { TargetRefusedError, checkedAddresses, parseTarget, type ResolveHost } from '@herald/runtime/net';
 
@@ -22,6 +22,9 @@ export interface DispatcherDeps {
   log: Logger;
   now: () => Date;
 }
+
+/** The error of an attempt that was not made: the endpoint's secret opens under none of the keys. */
+const SECRET_UNREADABLE = 'secret_unreadable';
 
 /** The wait after the n-th failed attempt: 30 s, 1 min, 2 min, … doubling, at most 6 h. */
 export function backoffMs(failedAttempts: number): number {
@@ -56,7 +59,7 @@ export class EventWebhookDispatcher {
   private readonly box: SecretBox;
 
   constructor(private readonly deps: DispatcherDeps) {
-    this.box = new SecretBox(deps.settings.secretsKey);
+    this.box = secretBoxFor(deps.settings);
   }
 
   start(): void {
@@ -209,6 +212,14 @@ export class EventWebhookDispatcher {
       $inc: { attempts: 1 },
       $push: push,
     });
+    if (outcome.error?.startsWith(SECRET_UNREADABLE)) {
+      // Herald's keys, not the receiver, are at fault: the endpoint's failure count is left alone
+      log.error(
+        { error: outcome.error, attempt: failed, givingUp },
+        'webhook not signed: its secret does not open',
+      );
+      return false;
+    }
     log.info(
       { statusCode: outcome.statusCode, error: outcome.error, attempt: failed, givingUp },
       'webhook attempt failed',
@@ -278,12 +289,19 @@ export class EventWebhookDispatcher {
     }
     const timestamp = Math.floor(at.getTime() / 1000);
     // stored encrypted (or plaintext, from before encryption): the signing key is the plaintext
-    const secrets = [
-      endpoint.secret,
-      ...endpoint.previousSecrets
-        .filter((previous) => previous.expiresAt > at)
-        .map((previous) => previous.secret),
-    ].map((stored) => this.box.reveal(stored));
+    let secrets: string[];
+    try {
+      secrets = [
+        endpoint.secret,
+        ...endpoint.previousSecrets
+          .filter((previous) => previous.expiresAt > at)
+          .map((previous) => previous.secret),
+      ].map((stored) => this.box.reveal(stored));
+    } catch (error) {
+      if (!(error instanceof SecretBoxError)) throw error;
+      // nothing is sent unsigned; the attempt is logged for the admin, and the pass goes on
+      return { latencyMs: 0, error: `${SECRET_UNREADABLE}: ${error.message}` };
+    }
     return postEvent(
       url,
       addresses,

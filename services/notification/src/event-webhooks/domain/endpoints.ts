@@ -4,7 +4,7 @@ import { type AuthenticatedUser } from '@herald/runtime/http';
 import { type ServiceContext } from '../../kernel/context';
 import { type DeliveryRecord, type EndpointRecord } from '../data/models';
 import { PLATFORM_OWNER, apiKeyOwner } from './recorder';
-import { SecretBox } from './secret-box';
+import { SecretBoxError, secretBoxFor } from './secret-box';
 import { generateSecret } from './signing';
 import { TargetRefusedError, checkedAddresses, parseTarget } from '@herald/runtime/net';
 import { type DeliveryView, type EndpointChange, type EndpointInput, type EndpointView } from './types';
@@ -86,7 +86,7 @@ export async function createEndpoint(
   const now = ctx.now();
   // shown once, here; stored encrypted (WEBHOOK_SECRETS_KEY)
   const secret = generateSecret();
-  const box = new SecretBox(ctx.settings.eventWebhooks.secretsKey);
+  const box = secretBoxFor(ctx.settings.eventWebhooks);
   const record: EndpointRecord = {
     _id: `ep_${randomBytes(12).toString('hex')}`,
     owner,
@@ -203,13 +203,31 @@ export async function rotateSecret(
   const record = await findVisible(ctx, principal, id);
   const grace = ctx.settings.eventWebhooks.secretGraceMs;
   const expiresAt = new Date(now.getTime() + grace);
-  // Stored secrets stay encrypted; one written before encryption (plaintext) is encrypted as it moves.
-  const box = new SecretBox(ctx.settings.eventWebhooks.secretsKey);
+  // Stored secrets stay encrypted; one in plaintext (from before encryption) or under an older key
+  // is sealed anew as it moves. One that opens under no key (its key lost) cannot sign: it is
+  // dropped, and this rotation is how its endpoint gets a working secret again.
+  const box = secretBoxFor(ctx.settings.eventWebhooks);
+  const kept = (stored: string): string | undefined => {
+    try {
+      return box.sealStored(stored);
+    } catch (error) {
+      if (!(error instanceof SecretBoxError)) throw error;
+      ctx.log.warn(
+        { endpointId: id },
+        'a webhook signing secret that opens under no key was dropped by a rotation',
+      );
+      return undefined;
+    }
+  };
+  const current = grace > 0 ? kept(record.secret) : undefined;
   const previousSecrets = [
-    ...(grace > 0 ? [{ secret: box.sealStored(record.secret), expiresAt }] : []),
+    ...(current ? [{ secret: current, expiresAt }] : []),
     ...record.previousSecrets
       .filter((previous) => previous.expiresAt > now)
-      .map((previous) => ({ secret: box.sealStored(previous.secret), expiresAt: previous.expiresAt })),
+      .flatMap((previous) => {
+        const resealed = kept(previous.secret);
+        return resealed ? [{ secret: resealed, expiresAt: previous.expiresAt }] : [];
+      }),
   ];
   const secret = generateSecret();
   const result = await ctx.models.eventWebhookEndpoints.updateOne(
@@ -217,7 +235,7 @@ export async function rotateSecret(
     { $set: { secret: box.seal(secret), previousSecrets, updatedAt: now } },
   );
   if (result.matchedCount !== 1) throw notFound();
-  return { secret, previousSecretExpiresAt: grace > 0 ? expiresAt.toISOString() : null };
+  return { secret, previousSecretExpiresAt: current ? expiresAt.toISOString() : null };
 }
 
 /** Enables a disabled endpoint: its failure count starts again, and what it had pending is due now. */
