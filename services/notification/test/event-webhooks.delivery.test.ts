@@ -3,6 +3,7 @@ import { waitFor } from '@herald/test-support';
 import { defaultEventWebhookSettings } from '../src/config';
 import { EventReceiver, verifySignature, type ReceivedDelivery } from './event-receiver';
 import { startHarness, type Harness, type Json } from './harness';
+import { topicEvents } from './topic-events';
 import { postMailgun, sendThroughMailgun, untilEmailStatus } from './webhook-helpers';
 
 /*
@@ -194,6 +195,35 @@ describe('event webhook deliveries', () => {
       record._id.toHexString(),
     );
     expect(ids.length).toBeGreaterThanOrEqual(2);
+
+    await drive();
+
+    for (const id of ids) {
+      expect(typesOf(about('/a', id))).toEqual(['notification.created', 'notification.delivered']);
+    }
+  });
+
+  it("records notification.created (and the in-app delivered) for each of a topic send's notifications", async () => {
+    const topics = topicEvents(h);
+    for (const id of ['ewh-m1', 'ewh-m2']) await h.upsertSubscriber(id, { email: `${id}@example.com` });
+    await topics.upserted('ewh-news', 1);
+    await topics.membersChanged('ewh-news', 2, { added: ['ewh-m1', 'ewh-m2'] });
+    await topics.settled('ewh-news', 2, 2);
+    const sender = (await h.createApiKey(['notifications:send'])).key;
+    const response = await h.request('POST', '/api/v1/notifications', {
+      token: sender,
+      body: { recipient: { topic: 'ewh-news' }, channels: ['in_app'], title: 'News', body: 'Out now' },
+    });
+    expect(response.statusCode).toBe(202);
+    const { topicSendId } = response.json() as { topicSendId: string };
+    await waitFor(
+      async () => (await h.models.topicSends.findById(topicSendId).lean())?.state === 'completed',
+      { description: 'the topic send completed' },
+    );
+    const ids = (await h.models.notifications.find({ broadcastId: topicSendId }, { _id: 1 }).lean()).map(
+      (record) => record._id.toHexString(),
+    );
+    expect(ids).toHaveLength(2);
 
     await drive();
 

@@ -2,6 +2,7 @@ import { FakeMailgun } from '@herald/fake-providers';
 import { waitFor } from '@herald/test-support';
 import { signUnsubscribeToken } from '../src/unsubscribe/domain/token';
 import { startHarness, type Harness, type Json } from './harness';
+import { topicEvents } from './topic-events';
 import { postMailgun, sendThroughMailgun, untilEmailStatus } from './webhook-helpers';
 
 const SECRET = 'unsubscribe-secret-for-tests';
@@ -216,6 +217,63 @@ describe('one-click unsubscribe (RFC 8058)', () => {
     expect((await h.request('POST', pathOf(links[1]!))).statusCode).toBe(200);
     expect((await preferencesOf(bob.userId)).categories).toEqual({ marketing: { email: false } });
     expect(await h.models.preferences.exists({ _id: ada.userId })).toBeNull();
+    await h.drain(h.names.queues.work.email);
+  });
+
+  it("gives a topic send's members their own working link for {{unsubscribeUrl}}, never one the sender puts in the data", async () => {
+    const created = await h.request('POST', '/api/v1/templates', {
+      token: admin,
+      body: {
+        key: 'topic-newsletter',
+        channels: ['email'],
+        defaultLocale: 'en',
+        locales: { en: { subject: 'Our news', text: 'News. Unsubscribe: {{unsubscribeUrl}}' } },
+      },
+    });
+    expect(created.statusCode).toBe(201);
+    const topics = topicEvents(h);
+    for (const id of ['unsub-m1', 'unsub-m2']) await h.upsertSubscriber(id, { email: `${id}@example.com` });
+    await topics.upserted('unsub-news', 1);
+    await topics.membersChanged('unsub-news', 2, { added: ['unsub-m1', 'unsub-m2'] });
+    await topics.settled('unsub-news', 2, 2);
+    const sender = (await h.createApiKey(['notifications:send'])).key;
+    const reader = (await h.createApiKey(['subscribers:write'])).key;
+    const sent = await h.request('POST', '/api/v1/notifications', {
+      token: sender,
+      body: {
+        recipient: { topic: 'unsub-news' },
+        channels: ['email'],
+        category: 'marketing',
+        // a sender trying to point the unsubscribe link elsewhere
+        template: { key: 'topic-newsletter', data: { unsubscribeUrl: 'https://evil.example/unsubscribe' } },
+      },
+    });
+    expect(sent.statusCode).toBe(202);
+    const { topicSendId } = sent.json() as { topicSendId: string };
+    await waitFor(
+      async () => (await h.models.topicSends.findById(topicSendId).lean())?.state === 'completed',
+      { description: 'the topic send completed' },
+    );
+    const stored = await h.models.notifications
+      .find({ broadcastId: topicSendId })
+      .sort({ 'recipient.userId': 1 })
+      .lean<Json[]>();
+    expect(stored.map((record) => record.recipient.userId)).toEqual(['sub:unsub-m1', 'sub:unsub-m2']);
+    const links = stored.map((record) => /Unsubscribe: (\S+)/.exec(record.rendered.email.text)![1]!);
+    expect(links[0]).not.toBe(links[1]);
+    for (const link of links) expect(link.startsWith(`${BASE}/api/v1/unsubscribe?token=`)).toBe(true);
+    // what is sent (the stored template data keeps what the sender gave, for the audit)
+    const sentContent = JSON.stringify(
+      stored.map(({ title, body, rendered }) => ({ title, body, rendered })),
+    );
+    expect(sentContent).not.toContain('evil.example');
+    expect(sentContent).not.toContain('herald.invalid');
+
+    // the second member's link unsubscribes that member from marketing email, not the first
+    expect((await h.request('POST', pathOf(links[1]!))).statusCode).toBe(200);
+    const preferences = await h.request('GET', '/api/v1/preferences/subscribers/unsub-m2', { token: reader });
+    expect(preferences.json().categories).toEqual({ marketing: { email: false } });
+    expect(await h.models.preferences.exists({ _id: 'sub:unsub-m1' })).toBeNull();
     await h.drain(h.names.queues.work.email);
   });
 

@@ -4,25 +4,17 @@ import { NotFoundError } from '@herald/runtime';
 import { type AuthenticatedUser } from '@herald/runtime/http';
 import { type Channel } from '@herald/contracts';
 import { type BroadcastRecord } from '../data/broadcast-model';
-import { type NotificationRecord } from '../../notifications/data/notification-model';
 import { type UserRecord } from '../../users/data/user-model';
 import { type BroadcastInput, type BroadcastProgress } from './types';
 import { type ServiceContext } from '../../kernel/context';
-import {
-  buildNotification,
-  keepAheadOfRelay,
-  withoutMuted,
-} from '../../notifications/domain/create-notification';
-import { mutedChannels, quietHold } from '../../preferences/domain/preferences';
+import { storeNotificationBatch } from '../../notifications/domain/store-batch';
 import { smsDestinationVerdict } from '../../notifications/domain/sms-destination';
-import { suppressedChannels } from '../../notifications/domain/suppression';
 import { publishDueEntries } from '../../outbox/domain/outbox';
 import { assertOneContentSource, contentFor, summaryOf } from '../../notifications/domain/templated-content';
 import { renderEveryLocale } from '../../templates/domain/render';
-import { LINK_PLACEHOLDERS, fillLinks } from '../../unsubscribe/domain/links';
+import { LINK_PLACEHOLDERS } from '../../unsubscribe/domain/links';
 import { resolveLocale } from '../../templates/domain/locale';
 import { ownersWithPushSubscriptions } from '../../push-subscriptions/domain/push-subscriptions';
-import { acceptedEvents, subjectOf } from '../../event-webhooks/domain/notification-events';
 
 /*
  * A broadcast fans out in batches walked in _id order over the user read
@@ -237,63 +229,8 @@ async function deliverBatch(
       },
     ];
   });
-  const withLinks = await Promise.all(
-    drafts.map((draft) =>
-      fillLinks(ctx, draft, { recipientId: draft.recipient.userId, category: draft.category }),
-    ),
-  );
-  drafts.splice(0, drafts.length, ...withLinks);
-  // Preferences as for a single send: one batched read for the page (concurrent lookups share it).
-  const [suppressed, muted, held] = await Promise.all([
-    suppressedChannels(ctx, drafts),
-    Promise.all(drafts.map((draft) => mutedChannels(ctx, draft))),
-    Promise.all(drafts.map((draft) => quietHold(ctx, draft, ctx.now()))),
-  ]);
-  const documents = drafts.map((draft, index) =>
-    // non-null: this fan-out publishes each at once (the relay covers it if that fails)
-    buildNotification(
-      ctx,
-      {
-        ...draft,
-        suppressed: suppressed[index],
-        muted: muted[index],
-        held: withoutMuted(held[index], muted[index]!),
-      },
-      'fan-out',
-    ),
-  );
-  if (documents.length === 0) return;
-  let inserted: NotificationRecord[];
-  try {
-    const created = await ctx.models.notifications.insertMany(documents, { ordered: false });
-    inserted = created.map((doc) => doc.toObject() as NotificationRecord);
-  } catch (error) {
-    // Redoing a batch after a crash: the ones stored before are duplicates, the relay publishes their outbox.
-    const partial = (error as { insertedDocs?: { toObject(): unknown }[] }).insertedDocs ?? [];
-    if (!(error as { writeErrors?: unknown[] }).writeErrors) throw error;
-    inserted = partial.map((doc) => doc.toObject() as NotificationRecord);
-    // their outgoing webhook events may not have been recorded before the crash: recorded again
-    // below (an event's id derives from its notification and kind, so a second record adds nothing)
-    const stored = new Set(inserted.map((record) => record.dedupeKey));
-    const before = documents.map((document) => document.dedupeKey).filter((key) => !stored.has(key));
-    if (before.length > 0) {
-      await recordCreated(
-        ctx,
-        await ctx.models.notifications.find({ dedupeKey: { $in: before } }).lean<NotificationRecord[]>(),
-      );
-    }
-  }
-  await recordCreated(ctx, inserted);
-  // As for a single send: a batch acknowledged late must not land behind the relay's watermark.
-  await Promise.all(inserted.map((record) => keepAheadOfRelay(ctx, record)));
+  const inserted = await storeNotificationBatch(ctx, drafts);
   await Promise.all(inserted.map((record) => publishDueEntries(ctx, record)));
-}
-
-/** `notification.created` (and an immediate in-app `delivered`) for applications' webhooks, as a single send records them. */
-function recordCreated(ctx: ServiceContext, records: readonly NotificationRecord[]): Promise<void> {
-  return ctx.eventWebhooks.recordAll(
-    records.map((record) => ({ subject: subjectOf(record), events: acceptedEvents(record) })),
-  );
 }
 
 /** Relay pass: resumes broadcasts whose instance stopped before finishing. */

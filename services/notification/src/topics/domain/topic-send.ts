@@ -3,24 +3,18 @@ import { Types } from 'mongoose';
 import { ConflictError, ForbiddenError, NotFoundError } from '@herald/runtime';
 import { hasScope, Scopes, SUBSCRIBER_ID_PREFIX, type AuthenticatedUser } from '@herald/runtime/http';
 import { type Channel } from '@herald/contracts';
-import { isDuplicateKeyError, writeErrorsOf } from '@herald/runtime/mongo';
 import { type ServiceContext } from '../../kernel/context';
 import { type NotificationRecord } from '../../notifications/data/notification-model';
-import {
-  buildNotification,
-  keepAheadOfRelay,
-  parseSendAt,
-  withoutMuted,
-} from '../../notifications/domain/create-notification';
+import { parseSendAt } from '../../notifications/domain/create-notification';
+import { storeNotificationBatch } from '../../notifications/domain/store-batch';
 import { smsDestinationVerdict } from '../../notifications/domain/sms-destination';
-import { suppressedChannels } from '../../notifications/domain/suppression';
 import { assertOneContentSource, contentFor, summaryOf } from '../../notifications/domain/templated-content';
 import { type SendRequestInput } from '../../notifications/domain/types';
 import { publishDueEntries } from '../../outbox/domain/outbox';
-import { mutedChannels, quietHold } from '../../preferences/domain/preferences';
 import { type SubscriberDocument } from '../../subscribers/data/subscriber-model';
 import { resolveLocale } from '../../templates/domain/locale';
 import { renderEveryLocale } from '../../templates/domain/render';
+import { LINK_PLACEHOLDERS } from '../../unsubscribe/domain/links';
 import { type TopicSendRecord } from '../data/topic-models';
 
 /*
@@ -164,6 +158,8 @@ async function topicSendContent(
     data: input.template.data,
     channels: input.channels,
     pointers: { data: '/body/template/data', key: '/body/template/key', channels: '/body/channels' },
+    // each member's copy gets its own links (storeNotificationBatch), and a sender cannot set them
+    provided: LINK_PLACEHOLDERS,
   });
   return {
     ...summaryOf(rendered.byLocale[rendered.defaultLocale]!),
@@ -319,41 +315,7 @@ async function storeBatch(
       },
     ];
   });
-  if (drafts.length === 0) return [];
-  // suppressions in one query for the page; preferences as for a single send (batched lookups)
-  // quiet hours: due now, as the fan-out reaches them (a scheduled send's batches run at its sendAt)
-  const now = ctx.now();
-  const [suppressed, muted, held] = await Promise.all([
-    suppressedChannels(ctx, drafts),
-    Promise.all(drafts.map((draft) => mutedChannels(ctx, draft))),
-    Promise.all(drafts.map((draft) => quietHold(ctx, draft, now))),
-  ]);
-  const documents = drafts.map((draft, index) =>
-    buildNotification(
-      ctx,
-      {
-        ...draft,
-        suppressed: suppressed[index],
-        muted: muted[index],
-        held: withoutMuted(held[index], muted[index]!),
-      },
-      'fan-out',
-    ),
-  );
-  // Through the driver, as a single send stores its notification: the documents are built whole, and
-  // mongoose's casting and validation of 500 of them was most of the fan-out's CPU.
-  const stamped = ctx.now();
-  const records = documents.map(
-    (document) => ({ ...document, createdAt: stamped, updatedAt: stamped }) as NotificationRecord,
-  );
-  const failures = await writeErrorsOf(
-    ctx.models.notifications.collection.insertMany(records, { ordered: false, ignoreUndefined: true }),
-  );
-  // a batch redone after a crash: the ones stored before are duplicates, and the relay owns their messages
-  for (const failure of failures.values()) if (!isDuplicateKeyError(failure)) throw failure;
-  const inserted = records.filter((_, index) => !failures.has(index));
-  await Promise.all(inserted.map((record) => keepAheadOfRelay(ctx, record)));
-  return inserted;
+  return storeNotificationBatch(ctx, drafts);
 }
 
 /**
