@@ -10,10 +10,11 @@ import { type ServiceContext } from '../../kernel/context';
 import { storeNotificationBatch } from '../../notifications/domain/store-batch';
 import { smsDestinationVerdict } from '../../notifications/domain/sms-destination';
 import { publishDueEntries } from '../../outbox/domain/outbox';
-import { assertOneContentSource, contentFor, summaryOf } from '../../notifications/domain/templated-content';
-import { renderEveryLocale } from '../../templates/domain/render';
-import { LINK_PLACEHOLDERS } from '../../unsubscribe/domain/links';
-import { resolveLocale } from '../../templates/domain/locale';
+import {
+  assertOneContentSource,
+  recipientContent,
+  renderFanOutContent,
+} from '../../notifications/domain/templated-content';
 import { ownersWithPushSubscriptions } from '../../push-subscriptions/domain/push-subscriptions';
 
 /*
@@ -51,7 +52,7 @@ export async function startBroadcast(
   assertOneContentSource(input);
   await ctx.categories.forSend(input.category);
   const role = 'role' in input.audience ? input.audience.role : undefined;
-  const content = await broadcastContent(ctx, input);
+  const content = await renderFanOutContent(ctx, input);
   const recipientCount = await ctx.models.users.countDocuments(audienceFilter({ role }));
   const owner = randomUUID();
   const [created] = await ctx.models.broadcasts.insertMany([
@@ -75,59 +76,6 @@ export async function startBroadcast(
   const record = created!.toObject() as BroadcastRecord;
   ctx.background.run('broadcast fan-out', () => fanOut(ctx, record, owner));
   return broadcastProgress(record);
-}
-
-/**
- * A templated broadcast is rendered here, once per locale of the template
- * (not once per recipient), before it is accepted: bad data is a 422 on
- * the request, and the fan-out, on whichever instance resumes it, only
- * picks each recipient's variant from what is stored.
- */
-async function broadcastContent(
-  ctx: ServiceContext,
-  input: BroadcastInput,
-): Promise<
-  Pick<
-    BroadcastRecord,
-    'title' | 'body' | 'html' | 'template' | 'locale' | 'renderedByLocale' | 'defaultLocale'
-  >
-> {
-  if (!input.template) return { title: input.title!, body: input.body!, html: input.html };
-  const rendered = await renderEveryLocale(ctx.templates, {
-    key: input.template.key,
-    data: input.template.data,
-    channels: input.channels,
-    pointers: { data: '/body/template/data', key: '/body/template/key', channels: '/body/channels' },
-    // each recipient's copy gets its own links (fillLinks, at fan-out)
-    provided: LINK_PLACEHOLDERS,
-  });
-  return {
-    ...summaryOf(rendered.byLocale[rendered.defaultLocale]!),
-    template: rendered.template,
-    ...(input.locale ? { locale: input.locale } : {}),
-    renderedByLocale: rendered.byLocale,
-    defaultLocale: rendered.defaultLocale,
-  };
-}
-
-/** The title, body and rendered content one recipient of a broadcast gets. */
-function recipientContent(broadcast: BroadcastRecord, user: UserRecord, channels: Channel[]) {
-  const { renderedByLocale, template } = broadcast;
-  if (!renderedByLocale || !template) {
-    return { title: broadcast.title, body: broadcast.body, html: broadcast.html };
-  }
-  const locale = resolveLocale(
-    Object.keys(renderedByLocale),
-    [broadcast.locale, user.locale],
-    broadcast.defaultLocale ?? Object.keys(renderedByLocale)[0]!,
-  );
-  const rendered = contentFor(renderedByLocale[locale]!, channels);
-  return {
-    ...summaryOf(renderedByLocale[locale]!),
-    template: { ...template, locale },
-    rendered,
-    locale,
-  };
 }
 
 export async function getBroadcast(ctx: ServiceContext, id: string): Promise<BroadcastProgress> {
@@ -220,7 +168,7 @@ async function deliverBatch(
         },
         senderId: broadcast.senderId,
         channels,
-        ...recipientContent(broadcast, user, channels),
+        ...recipientContent(broadcast, user.locale, channels),
         category: broadcast.category,
         priority: broadcast.priority,
         metadata: broadcast.metadata,

@@ -1,6 +1,10 @@
 import { ValidationError, type FieldError } from '@herald/runtime';
-import { type Channel } from '@herald/contracts';
+import { type Channel, type TemplateRef } from '@herald/contracts';
 import { type RenderedChannels } from '../../templates/data/content-types';
+import { resolveLocale } from '../../templates/domain/locale';
+import { renderEveryLocale } from '../../templates/domain/render';
+import { LINK_PLACEHOLDERS } from '../../unsubscribe/domain/links';
+import { type ServiceContext } from '../../kernel/context';
 import { singleLine } from '../../kernel/single-line';
 
 /** The fields of a create or broadcast body that say what to send. */
@@ -69,5 +73,71 @@ export function contentFor(content: RenderedChannels, channels: readonly Channel
       : {}),
     ...(channels.includes('email') && content.email ? { email: content.email } : {}),
     ...(channels.includes('sms') && content.sms !== undefined ? { sms: content.sms } : {}),
+  };
+}
+
+/**
+ * What a fan-out (a broadcast, a topic send) stores of its content: the
+ * literal title/body/html, or a template rendered once per locale when it
+ * is accepted (bad data is a 422 on the request), from which each
+ * recipient's variant is picked at fan-out on whichever instance runs it.
+ */
+export interface FanOutContent {
+  title: string;
+  body: string;
+  html?: string;
+  /** the version every recipient gets, pinned when the fan-out was accepted */
+  template?: TemplateRef;
+  /** the request's locale, which comes before each recipient's own */
+  locale?: string;
+  renderedByLocale?: Record<string, RenderedChannels>;
+  defaultLocale?: string;
+}
+
+/**
+ * Renders a fan-out's content for every locale of its template, with the
+ * unsubscribe links as fixed placeholders: each recipient's copy gets its
+ * own links when its batch is stored (`storeNotificationBatch`), and the
+ * sender's data cannot set them.
+ */
+export async function renderFanOutContent(
+  ctx: ServiceContext,
+  input: ContentInput & { channels: Channel[] },
+): Promise<FanOutContent> {
+  if (!input.template) return { title: input.title!, body: input.body!, html: input.html };
+  const rendered = await renderEveryLocale(ctx.templates, {
+    key: input.template.key,
+    data: input.template.data,
+    channels: input.channels,
+    pointers: { data: '/body/template/data', key: '/body/template/key', channels: '/body/channels' },
+    provided: LINK_PLACEHOLDERS,
+  });
+  return {
+    ...summaryOf(rendered.byLocale[rendered.defaultLocale]!),
+    template: rendered.template,
+    ...(input.locale ? { locale: input.locale } : {}),
+    renderedByLocale: rendered.byLocale,
+    defaultLocale: rendered.defaultLocale,
+  };
+}
+
+/** What one recipient of a fan-out gets: the literal content, or the template's variant for their locale. */
+export function recipientContent(
+  content: FanOutContent,
+  recipientLocale: string | undefined,
+  channels: readonly Channel[],
+) {
+  const { renderedByLocale, template } = content;
+  if (!renderedByLocale || !template) return { title: content.title, body: content.body, html: content.html };
+  const locale = resolveLocale(
+    Object.keys(renderedByLocale),
+    [content.locale, recipientLocale],
+    content.defaultLocale ?? Object.keys(renderedByLocale)[0]!,
+  );
+  return {
+    ...summaryOf(renderedByLocale[locale]!),
+    template: { ...template, locale },
+    rendered: contentFor(renderedByLocale[locale]!, channels),
+    locale,
   };
 }

@@ -8,13 +8,14 @@ import { type NotificationRecord } from '../../notifications/data/notification-m
 import { parseSendAt } from '../../notifications/domain/create-notification';
 import { storeNotificationBatch } from '../../notifications/domain/store-batch';
 import { smsDestinationVerdict } from '../../notifications/domain/sms-destination';
-import { assertOneContentSource, contentFor, summaryOf } from '../../notifications/domain/templated-content';
+import {
+  assertOneContentSource,
+  recipientContent,
+  renderFanOutContent,
+} from '../../notifications/domain/templated-content';
 import { type SendRequestInput } from '../../notifications/domain/types';
 import { publishDueEntries } from '../../outbox/domain/outbox';
 import { type SubscriberDocument } from '../../subscribers/data/subscriber-model';
-import { resolveLocale } from '../../templates/domain/locale';
-import { renderEveryLocale } from '../../templates/domain/render';
-import { LINK_PLACEHOLDERS } from '../../unsubscribe/domain/links';
 import { type TopicSendRecord } from '../data/topic-models';
 
 /*
@@ -107,7 +108,7 @@ export async function startTopicSend(
     if (existing) return topicSendProgress(existing);
   }
   const category = await ctx.categories.forSend(input.category);
-  const content = await topicSendContent(ctx, input);
+  const content = await renderFanOutContent(ctx, input);
   const recipientCount = await topicMemberCount(ctx, topic);
   const owner = randomUUID();
   const [created] = await ctx.models.topicSends.insertMany([
@@ -141,50 +142,6 @@ export async function startTopicSend(
   const record = created!.toObject() as TopicSendRecord;
   if (!sendAt) ctx.background.run('topic send fan-out', () => fanOut(ctx, record, owner));
   return topicSendProgress(record);
-}
-
-async function topicSendContent(
-  ctx: ServiceContext,
-  input: Omit<SendRequestInput, 'recipient' | 'recipients'>,
-): Promise<
-  Pick<
-    TopicSendRecord,
-    'title' | 'body' | 'html' | 'template' | 'locale' | 'renderedByLocale' | 'defaultLocale'
-  >
-> {
-  if (!input.template) return { title: input.title!, body: input.body!, html: input.html };
-  const rendered = await renderEveryLocale(ctx.templates, {
-    key: input.template.key,
-    data: input.template.data,
-    channels: input.channels,
-    pointers: { data: '/body/template/data', key: '/body/template/key', channels: '/body/channels' },
-    // each member's copy gets its own links (storeNotificationBatch), and a sender cannot set them
-    provided: LINK_PLACEHOLDERS,
-  });
-  return {
-    ...summaryOf(rendered.byLocale[rendered.defaultLocale]!),
-    template: rendered.template,
-    ...(input.locale ? { locale: input.locale } : {}),
-    renderedByLocale: rendered.byLocale,
-    defaultLocale: rendered.defaultLocale,
-  };
-}
-
-/** What one member gets: the literal content, or the template's variant for their locale. */
-function memberContent(send: TopicSendRecord, member: SubscriberDocument, channels: Channel[]) {
-  const { renderedByLocale, template } = send;
-  if (!renderedByLocale || !template) return { title: send.title, body: send.body, html: send.html };
-  const locale = resolveLocale(
-    Object.keys(renderedByLocale),
-    [send.locale, member.locale],
-    send.defaultLocale ?? Object.keys(renderedByLocale)[0]!,
-  );
-  return {
-    ...summaryOf(renderedByLocale[locale]!),
-    template: { ...template, locale },
-    rendered: contentFor(renderedByLocale[locale]!, channels),
-    locale,
-  };
 }
 
 /** The channels a member can be reached on: email with an address, SMS with an allowed number. */
@@ -303,7 +260,7 @@ async function storeBatch(
         },
         senderId: send.senderId,
         channels,
-        ...memberContent(send, member, channels),
+        ...recipientContent(send, member.locale, channels),
         category: send.category,
         priority: send.priority,
         metadata: send.metadata,
