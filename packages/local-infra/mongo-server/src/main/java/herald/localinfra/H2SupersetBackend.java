@@ -183,6 +183,30 @@ final class H2SupersetBackend extends H2Backend {
         }
 
         /**
+         * Creating a collection that is not there yet, once: the library checks and creates
+         * without a lock, so writes, index builds and create commands from several connections
+         * could each create it (a duplicate key on system.namespaces for one of them, the
+         * collection listed twice). Found collections are returned without the lock.
+         */
+        @Override
+        protected MongoCollection<Object> resolveOrCreateCollection(String collectionName) {
+            MongoCollection<Object> collection = resolveCollection(collectionName, false);
+            if (collection != null) {
+                return collection;
+            }
+            synchronized (this) {
+                return super.resolveOrCreateCollection(collectionName);
+            }
+        }
+
+        /** The create command, under the same lock (see {@link #resolveOrCreateCollection}). */
+        @Override
+        public synchronized MongoCollection<Object> createCollectionOrThrowIfExists(String collectionName,
+                                                                                   CollectionOptions options) {
+            return super.createCollectionOrThrowIfExists(collectionName, options);
+        }
+
+        /**
          * H2Database's, with the documents held as BSON ({@link BsonBytesType}) and ObjectId keys
          * in 13 bytes ({@link CompactObjectIdType}); same map names.
          */

@@ -2,6 +2,8 @@ package herald.localinfra;
 
 import java.util.List;
 
+import de.bwaldvogel.mongo.MongoCollection;
+import de.bwaldvogel.mongo.backend.CollectionOptions;
 import de.bwaldvogel.mongo.backend.CursorRegistry;
 import de.bwaldvogel.mongo.backend.Index;
 import de.bwaldvogel.mongo.backend.IndexKey;
@@ -25,6 +27,31 @@ final class MemorySupersetBackend extends MemoryBackend {
 
         Database(String databaseName, CursorRegistry cursorRegistry) {
             super(databaseName, cursorRegistry);
+        }
+
+        /**
+         * Creating a collection that is not there yet, once: the library checks and creates
+         * without a lock, so writes, index builds and create commands from several connections
+         * could each create it (a duplicate key on system.namespaces for one of them, the
+         * collection listed twice, and in memory the documents written to the collection object
+         * that lost). Found collections are returned without the lock.
+         */
+        @Override
+        protected MongoCollection<Integer> resolveOrCreateCollection(String collectionName) {
+            MongoCollection<Integer> collection = resolveCollection(collectionName, false);
+            if (collection != null) {
+                return collection;
+            }
+            synchronized (this) {
+                return super.resolveOrCreateCollection(collectionName);
+            }
+        }
+
+        /** The create command, under the same lock (see {@link #resolveOrCreateCollection}). */
+        @Override
+        public synchronized MongoCollection<Integer> createCollectionOrThrowIfExists(String collectionName,
+                                                                                    CollectionOptions options) {
+            return super.createCollectionOrThrowIfExists(collectionName, options);
         }
 
         /** a one-field non-unique index answers queries here (see {@link SecondaryIndex}); others stay ignored */
