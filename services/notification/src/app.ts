@@ -98,7 +98,7 @@ export async function buildApp(deps: Deps): Promise<NotificationApp> {
   // Before the first request or event: the verification flow needs verify-email.
   await seedSystemTemplates(ctx.templates, SYSTEM_TEMPLATES);
   await ctx.categories.seed(BUILT_IN_CATEGORIES);
-  const relay = new Relay(ctx, [relayOutbox, resumeBroadcasts, announceTemplates, resumeTopicSends]);
+  const relay = new Relay(ctx, [relayOutbox], [resumeBroadcasts, announceTemplates, resumeTopicSends]);
 
   const app = await createHttpApp({
     service: 'notification',

@@ -120,7 +120,13 @@ export async function startHarness(name: string, options: HarnessOptions = {}) {
     mongo: mongo.connection,
     amqp: appAmqp,
     verifier,
-    settings: { relayIntervalMs: 100, outboxGraceMs: 1_000, outboxLeaseMs: 2_000, ...options.settings },
+    settings: {
+      relayIntervalMs: 100,
+      relayResumeIntervalMs: 100,
+      outboxGraceMs: 1_000,
+      outboxLeaseMs: 2_000,
+      ...options.settings,
+    },
     now: options.now,
     ...(options.resolveHost ? { resolveHost: options.resolveHost } : {}),
   });
