@@ -172,4 +172,73 @@ describe('sending to a topic', () => {
     const refused = await send({ recipient: { topic: 'gone' }, channels: ['email'], title: 'x', body: 'x' });
     expect(refused.statusCode).toBe(404);
   });
+
+  it('lists sends newest first, a page at a time: a key that only sends sees its own, a reader and an admin every one', async () => {
+    await events.upserted('list-other', 1);
+    await events.membersChanged('list-other', 2, { added: ['t1'] });
+    await events.settled('list-other', 2, 1);
+    const appA = (await harness.createApiKey(['notifications:send'])).key;
+    const appB = (await harness.createApiKey(['notifications:send'])).key;
+    const reader = (await harness.createApiKey(['notifications:read'])).key;
+    const admin = harness.token('list-admin', 'admin');
+    const sendAs = async (token: string, topic: string, extra: Json = {}) => {
+      const accepted = await send(
+        { recipient: { topic }, channels: ['in_app'], title: 'Listed', body: 'x', ...extra },
+        token,
+      );
+      expect(accepted.statusCode).toBe(202);
+      return accepted.json().topicSendId as string;
+    };
+    const a1 = await sendAs(appA, 'news');
+    const a2 = await sendAs(appA, 'list-other');
+    const a3 = await sendAs(appA, 'news', { sendAt: new Date(Date.now() + 3_600_000).toISOString() });
+    const b1 = await sendAs(appB, 'news');
+    const list = (token: string | undefined, query = '') =>
+      harness.request('GET', `/api/v1/topic-sends${query}`, token ? { token } : {});
+    const ids = async (token: string, query = '') => {
+      const answer = await list(token, query);
+      expect(answer.statusCode).toBe(200);
+      return (answer.json().items as Json[]).map((item) => item.topicSendId as string);
+    };
+
+    // a key that only sends: its own, newest first, two a page
+    const first = await list(appA, '?limit=2');
+    expect(first.json().items.map((item: Json) => item.topicSendId)).toEqual([a3, a2]);
+    expect(first.json().items[0]).toMatchObject({ topic: 'news', state: 'scheduled', processedCount: 0 });
+    expect(first.json().items[0]).not.toHaveProperty('renderedByLocale');
+    const second = await list(appA, `?limit=2&cursor=${first.json().nextCursor}`);
+    expect(second.json()).toEqual({
+      items: [expect.objectContaining({ topicSendId: a1 })],
+      nextCursor: null,
+    });
+    expect(await ids(appA, '?topic=list-other')).toEqual([a2]);
+    expect(await ids(appA, '?state=scheduled')).toEqual([a3]);
+    expect(await ids(appB)).toEqual([b1]);
+
+    // another application's send is not there for it: not in its list, 404 by id
+    const peek = await harness.request('GET', `/api/v1/topic-sends/${a1}`, { token: appB });
+    expect(peek.json()).toMatchObject({ status: 404, code: 'topic_send_not_found' });
+    expect((await harness.request('GET', `/api/v1/topic-sends/${a1}`, { token: appA })).statusCode).toBe(200);
+
+    // notifications:read (which reads any notification) and an admin see every send
+    for (const token of [reader, admin]) {
+      expect(await ids(token, '?limit=100')).toEqual(expect.arrayContaining([a1, a2, a3, b1]));
+      expect((await ids(token, '?limit=100')).indexOf(b1)).toBeLessThan(
+        (await ids(token, '?limit=100')).indexOf(a3),
+      );
+      expect((await harness.request('GET', `/api/v1/topic-sends/${a1}`, { token })).statusCode).toBe(200);
+    }
+    // reading every send is not cancelling it: only its sender or an admin
+    const cancel = await harness.request('POST', `/api/v1/topic-sends/${a3}/cancel`, { token: reader });
+    expect(cancel.statusCode).toBe(403);
+
+    // refused: a person's token, an inbox token, no credentials, a bad query
+    expect((await list(harness.token('65f2c0a1e4b0a1b2c3d4e5f6'))).statusCode).toBe(403);
+    expect((await list(harness.inboxToken('t1'))).statusCode).toBe(403);
+    expect((await list(undefined)).statusCode).toBe(401);
+    for (const query of ['?cursor=nope', '?limit=0', '?limit=101', '?state=sent', '?topic=a b', '?extra=1']) {
+      const refused = await list(appA, query);
+      expect({ query, status: refused.statusCode }).toEqual({ query, status: 400 });
+    }
+  });
 });

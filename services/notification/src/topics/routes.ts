@@ -10,8 +10,14 @@ import { ProblemDetails } from '@herald/contracts';
 import { type ServiceContext } from '../kernel/context';
 import { AUTHENTICATED_SECURITY } from '../kernel/openapi';
 import { topicSendStats } from './domain/stats';
-import { cancelTopicSend } from './domain/topic-send';
-import { TopicSendAccepted, TopicSendParams, TopicSendStats } from './schemas';
+import { cancelTopicSend, listTopicSends } from './domain/topic-send';
+import {
+  TopicSendAccepted,
+  TopicSendList,
+  TopicSendListQuery,
+  TopicSendParams,
+  TopicSendStats,
+} from './schemas';
 
 const errors = { 400: ProblemDetails, 401: ProblemDetails, 403: ProblemDetails, 404: ProblemDetails };
 
@@ -25,6 +31,7 @@ async function applicationsOrAdmins(request: { user: AuthenticatedUser }): Promi
 }
 
 /**
+ * `GET /api/v1/topic-sends`: the sends the caller sees, newest first;
  * `GET /api/v1/topic-sends/:id`: progress and campaign stats;
  * `POST /api/v1/topic-sends/:id/cancel`: a scheduled send, before it starts.
  * Mount inside `authenticated` (users, keys).
@@ -32,6 +39,22 @@ async function applicationsOrAdmins(request: { user: AuthenticatedUser }): Promi
 export const topicSendRoutes =
   (ctx: ServiceContext): ScopeRoutes =>
   (app: HttpApp) => {
+    app.get(
+      '/',
+      {
+        preHandler: [applicationsOrAdmins, requireScope(Scopes.notificationsSend, Scopes.notificationsRead)],
+        schema: {
+          tags: ['topics'],
+          security: AUTHENTICATED_SECURITY,
+          summary:
+            "Sends to topics, newest first, a page at a time: an admin's and a key with notifications:read see every send, a key that only sends sees its own",
+          querystring: TopicSendListQuery,
+          response: { 200: TopicSendList, ...errors },
+        },
+      },
+      async (request) => listTopicSends(ctx, request.user, request.query),
+    );
+
     app.get(
       '/:id',
       {
@@ -45,7 +68,7 @@ export const topicSendRoutes =
           response: { 200: TopicSendStats, ...errors },
         },
       },
-      async (request) => topicSendStats(ctx, request.params.id),
+      async (request) => topicSendStats(ctx, request.user, request.params.id),
     );
 
     app.post(

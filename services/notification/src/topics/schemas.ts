@@ -81,3 +81,28 @@ export const TopicSendStats = Type.Object(
 );
 
 export const TopicSendParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, strict);
+
+export const TopicSendListQuery = Type.Object(
+  {
+    topic: Type.Optional(Type.String({ pattern: TopicKey.pattern, description: "only this topic's sends" })),
+    state: Type.Optional(TopicSendAccepted.properties.state),
+    limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+    cursor: Type.Optional(
+      Type.String({
+        pattern: '^[0-9a-f]{24}$',
+        description: "the previous page's nextCursor: the page after it",
+      }),
+    ),
+  },
+  strict,
+);
+
+export const TopicSendList = Type.Object(
+  {
+    items: Type.Array(TopicSendAccepted),
+    nextCursor: Type.Union([Type.String(), Type.Null()], {
+      description: 'pass as cursor for the next (older) page; null on the last',
+    }),
+  },
+  { title: 'TopicSendList' },
+);

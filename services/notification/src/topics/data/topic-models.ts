@@ -80,8 +80,9 @@ const topicSendSchema = new Schema<TopicSendRecord>(
 );
 // the relay's scan for sends whose instance stopped, and for scheduled sends now due (leaseUntil = sendAt)
 topicSendSchema.index({ state: 1, leaseUntil: 1 });
-// a topic's sends, newest first
-topicSendSchema.index({ topic: 1, createdAt: -1 });
+// the list (GET /topic-sends), newest first: a topic's sends, and a key's own
+topicSendSchema.index({ topic: 1, _id: -1 });
+topicSendSchema.index({ senderId: 1, _id: -1 });
 
 export type { TopicMemberModel, TopicModel } from '@herald/read-models';
 export type TopicSendModel = Model<TopicSendRecord>;

@@ -1,6 +1,7 @@
 import { type Channel } from '@herald/contracts';
 import { type ServiceContext } from '../../kernel/context';
-import { findTopicSend, topicSendProgress, type TopicSendAccepted } from './topic-send';
+import { type AuthenticatedUser } from '@herald/runtime/http';
+import { findVisibleTopicSend, topicSendProgress, type TopicSendAccepted } from './topic-send';
 
 export interface ChannelStats {
   /** notifications with this channel */
@@ -54,8 +55,12 @@ const ratio = (part: number, whole: number) =>
  * index-narrowed counts per channel; for a very large campaign this trades
  * read cost on each GET for no write cost per status event.
  */
-export async function topicSendStats(ctx: ServiceContext, id: string): Promise<TopicSendStats> {
-  const send = await findTopicSend(ctx, id);
+export async function topicSendStats(
+  ctx: ServiceContext,
+  caller: AuthenticatedUser,
+  id: string,
+): Promise<TopicSendStats> {
+  const send = await findVisibleTopicSend(ctx, caller, id);
   const sendId = send._id.toHexString();
   const count = (filter: Record<string, unknown>) =>
     ctx.models.notifications.countDocuments({ broadcastId: sendId, ...filter });

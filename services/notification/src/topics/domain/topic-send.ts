@@ -330,6 +330,65 @@ export async function findTopicSend(ctx: ServiceContext, id: string): Promise<To
 }
 
 /**
+ * Whose sends a caller sees: an admin's and a key with `notifications:read`
+ * (which reads any notification) every send; any other caller (a key that
+ * only sends) its own. Another application's send is a 404, as if absent.
+ */
+function seesEverySend(caller: AuthenticatedUser): boolean {
+  return caller.role === 'admin' || hasScope(caller, Scopes.notificationsRead);
+}
+
+/** A send the caller may see (see `seesEverySend`); 404 `topic_send_not_found` otherwise. */
+export async function findVisibleTopicSend(
+  ctx: ServiceContext,
+  caller: AuthenticatedUser,
+  id: string,
+): Promise<TopicSendRecord> {
+  const send = await findTopicSend(ctx, id);
+  if (!seesEverySend(caller) && send.senderId !== caller.id) {
+    throw new NotFoundError('topic_send_not_found', 'No such send to a topic');
+  }
+  return send;
+}
+
+export interface TopicSendListQuery {
+  topic?: string;
+  state?: TopicSendRecord['state'];
+  limit: number;
+  /** the last send of the previous page (its id): this page starts after it */
+  cursor?: string;
+}
+
+/**
+ * `GET /topic-sends`: the sends the caller may see, newest first, a page at a
+ * time (keyset on `_id`: a page is stable while sends are added), optionally
+ * of one topic or in one state. Indexed: `{ senderId, _id }` for a key's own,
+ * `{ topic, _id }` for a topic's, `_id` for all; the state is filtered along.
+ */
+export async function listTopicSends(
+  ctx: ServiceContext,
+  caller: AuthenticatedUser,
+  query: TopicSendListQuery,
+): Promise<{ items: TopicSendAccepted[]; nextCursor: string | null }> {
+  const records = await ctx.models.topicSends
+    .find({
+      ...(seesEverySend(caller) ? {} : { senderId: caller.id }),
+      ...(query.topic ? { topic: query.topic } : {}),
+      ...(query.state ? { state: query.state } : {}),
+      ...(query.cursor ? { _id: { $lt: new Types.ObjectId(query.cursor) } } : {}),
+    })
+    .sort({ _id: -1 })
+    .limit(query.limit + 1)
+    .select({ renderedByLocale: 0, html: 0, body: 0, metadata: 0, dataJson: 0 })
+    .lean<TopicSendRecord[]>();
+  const items = records.slice(0, query.limit);
+  return {
+    items: items.map(topicSendProgress),
+    nextCursor: records.length > query.limit ? items[items.length - 1]!._id.toHexString() : null,
+  };
+}
+
+/**
  * `POST /topic-sends/:id/cancel`: a scheduled send that has not started
  * never starts. Its sender (the same key or user) or an admin; 409
  * `topic_send_not_cancellable` once it runs, completed or was cancelled.
@@ -340,8 +399,8 @@ export async function cancelTopicSend(
   id: string,
 ): Promise<TopicSendAccepted> {
   const send = await findTopicSend(ctx, id);
+  // its sender or an admin (a key that reads every send may not cancel another's): 404 as if absent
   if (caller.role !== 'admin' && send.senderId !== caller.id) {
-    // another application's send is not one this caller may see
     throw new NotFoundError('topic_send_not_found', 'No such send to a topic');
   }
   const cancelled = await ctx.models.topicSends
