@@ -881,6 +881,18 @@ describe('the web app in a browser, through the gateway', () => {
         .getByRole('table', { name: `Campaign numbers of send ${sendId}` })
         .nth(1)
         .waitFor(UI);
+      // the topic's sends, and every topic's recent sends, list it; a row opens its numbers
+      const topicSends = page.getByRole('table', { name: `Sends to ${topic} (1 shown)` });
+      await topicSends.waitFor(UI);
+      const recent = page.getByRole('table', { name: /^Recent campaigns \(\d+ shown\)$/ });
+      await recent.getByRole('cell', { name: topic, exact: true }).waitFor(UI);
+      await page.getByRole('button', { name: `Refresh sends to ${topic}` }).click();
+      await topicSends.getByRole('cell', { name: '23 of 23', exact: true }).waitFor(UI);
+      await topicSends.getByRole('button', { name: `Show numbers of send ${sendId}` }).click();
+      await page
+        .getByRole('table', { name: `Campaign numbers of send ${sendId}` })
+        .nth(2)
+        .waitFor(UI);
       await expectAccessible(page, 'admin topics');
       await screenshot(page, 'admin-topics');
 

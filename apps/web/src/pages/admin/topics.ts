@@ -1,7 +1,8 @@
 // Admin: topics (lists of subscribers, served by auth) — create, rename,
 // delete, members a page at a time (the cursor API), adding and removing
-// members by external id, a CSV import with its report, and a send to the
-// topic with its campaign numbers (the notification service's topic sends).
+// members by external id, a CSV import with its report, a send to the topic,
+// and the sends (all recent ones, and each topic's) with their campaign
+// numbers (the notification service's topic sends).
 import { explain, del, get, patch, post, RawBody, type Page } from '../../api';
 import { field, h, notice, table, when } from '../../dom';
 
@@ -46,12 +47,15 @@ interface TopicSend {
   processedCount: number;
   notified?: number;
   createdAt: string;
+  sendAt?: string;
   completedAt?: string;
   channels?: Partial<Record<'email' | 'sms' | 'in_app', ChannelStats>>;
 }
 
 /** Members shown a page at a time. */
 export const MEMBERS_PAGE = 20;
+/** Sends listed a page at a time. */
+export const SENDS_PAGE = 10;
 const topicPath = (key: string) => `/api/v1/topics/${encodeURIComponent(key)}`;
 const ids = (text: string) =>
   text
@@ -83,6 +87,8 @@ export function topicsPage(): HTMLElement {
       open(created);
     }, fail);
   });
+  const campaigns = h('div');
+  const drawCampaigns = () => campaigns.replaceChildren(topicSends(undefined, result.say));
   const open = (topicKey: string) =>
     void get<Topic>(topicPath(topicKey)).then(
       (topic) =>
@@ -95,6 +101,7 @@ export function topicsPage(): HTMLElement {
               void drawList().catch(fail);
             },
             () => void drawList().catch(fail),
+            drawCampaigns,
           ),
         ),
       fail,
@@ -125,6 +132,7 @@ export function topicsPage(): HTMLElement {
     );
   };
   drawList().catch(fail);
+  drawCampaigns();
   return h(
     'section',
     {},
@@ -133,6 +141,8 @@ export function topicsPage(): HTMLElement {
     result,
     list,
     detail,
+    h('h3', { textContent: 'Campaigns' }),
+    campaigns,
     topicSendLookup(result.say),
   );
 }
@@ -143,6 +153,8 @@ function topicDetail(
   deleted: () => void,
   /** the topic's name or members changed: the list above is redrawn */
   changed: () => void,
+  /** a send to the topic was accepted: the list of every topic's sends is redrawn */
+  sentToTopic: () => void,
 ): HTMLElement {
   const path = topicPath(topic.key);
   const fail = (error: unknown) => say(explain(error), 'error');
@@ -262,6 +274,9 @@ function topicDetail(
     );
   });
 
+  const sends = h('div');
+  const drawSends = () => sends.replaceChildren(topicSends(topic.key, say));
+  drawSends();
   void loadMembers(true).catch(fail);
   return h(
     'div',
@@ -276,7 +291,12 @@ function topicDetail(
     importer,
     report,
     h('h4', { textContent: 'Send to this topic' }),
-    topicSendForm(topic.key, say),
+    topicSendForm(topic.key, say, () => {
+      drawSends();
+      sentToTopic();
+    }),
+    h('h4', { textContent: 'Sends to this topic' }),
+    sends,
   );
 }
 
@@ -300,7 +320,12 @@ function importReport(done: ImportReport): HTMLElement {
   );
 }
 
-function topicSendForm(topic: string, say: (text: string, kind?: 'ok' | 'error') => void): HTMLElement {
+function topicSendForm(
+  topic: string,
+  say: (text: string, kind?: 'ok' | 'error') => void,
+  /** a send was accepted: the topic's list of sends is redrawn */
+  sent: () => void,
+): HTMLElement {
   const title = h('input', { name: 'title', required: true });
   const body = h('input', { name: 'body', required: true });
   const channels = ['in_app', 'email', 'sms'].map((channel) =>
@@ -332,11 +357,81 @@ function topicSendForm(topic: string, say: (text: string, kind?: 'ok' | 'error')
       (accepted) => {
         say(`Sending to ${accepted.recipientCount} members`);
         stats.replaceChildren(topicSendStats(accepted.topicSendId, say));
+        sent();
       },
       (error: unknown) => say(explain(error), 'error'),
     );
   });
   return h('div', {}, form, stats);
+}
+
+/**
+ * Sends, newest first, `SENDS_PAGE` at a time (the cursor API): every topic's,
+ * or one topic's. Each row opens the send's numbers below the table.
+ */
+function topicSends(
+  topic: string | undefined,
+  say: (text: string, kind?: 'ok' | 'error') => void,
+): HTMLElement {
+  const loaded: TopicSend[] = [];
+  let cursor: string | null = null;
+  const holder = h('div');
+  const shown = h('div');
+  const more = h('button', { type: 'button', textContent: 'Load more sends', hidden: true });
+  const caption = topic ? `Sends to ${topic}` : 'Recent campaigns';
+  const load = async () => {
+    const query = new URLSearchParams({ limit: String(SENDS_PAGE) });
+    if (topic) query.set('topic', topic);
+    if (cursor) query.set('cursor', cursor);
+    const page = await get<Page<TopicSend>>(`/api/v1/topic-sends?${query}`);
+    loaded.push(...page.items);
+    cursor = page.nextCursor;
+    more.hidden = !cursor;
+    holder.replaceChildren(
+      table<TopicSend>(
+        `${caption} (${loaded.length} shown)`,
+        [
+          { label: 'Created', cell: (send) => when(send.createdAt) },
+          ...(topic ? [] : [{ label: 'Topic', cell: (send: TopicSend) => send.topic }]),
+          {
+            label: 'State',
+            cell: (send) =>
+              send.sendAt && send.state === 'scheduled' ? `scheduled for ${when(send.sendAt)}` : send.state,
+          },
+          { label: 'Members processed', cell: (send) => `${send.processedCount} of ${send.recipientCount}` },
+          {
+            label: 'Numbers',
+            cell: (send) =>
+              h('button', {
+                type: 'button',
+                className: 'link',
+                textContent: 'Show numbers',
+                attrs: { 'aria-label': `Show numbers of send ${send.topicSendId}` },
+                on: { click: () => shown.replaceChildren(topicSendStats(send.topicSendId, say)) },
+              }),
+          },
+        ],
+        loaded,
+      ),
+    );
+  };
+  const fail = (error: unknown) => say(explain(error), 'error');
+  more.addEventListener('click', () => void load().catch(fail));
+  // states and counts move while a send fans out: the first page again
+  const refresh = h('button', {
+    type: 'button',
+    textContent: 'Refresh',
+    attrs: { 'aria-label': `Refresh ${caption.toLowerCase()}` },
+    on: {
+      click: () => {
+        loaded.length = 0;
+        cursor = null;
+        void load().catch(fail);
+      },
+    },
+  });
+  void load().catch(fail);
+  return h('div', {}, holder, h('div', { className: 'row-actions' }, more, refresh), shown);
 }
 
 /** Look a send up by its id (the API answers it with the send). */
