@@ -232,6 +232,30 @@ describe('event webhook deliveries', () => {
     }
   });
 
+  it('records the in-app delivered of a scheduled notification when it reaches the inbox at its time, once', async () => {
+    const { userId } = await h.registerUser();
+    const id = await sendInApp(userId, { sendAt: new Date(now().getTime() + HOUR).toISOString() });
+    await h.app.relay.runOnce();
+    await drive();
+    expect(typesOf(about('/a', id))).toEqual(['notification.created']);
+
+    offset += HOUR + MINUTE;
+    await waitFor(
+      async () => {
+        await h.app.relay.runOnce();
+        return (await h.stored(id)).deliveries.in_app.status === 'delivered';
+      },
+      { description: 'the scheduled in-app notification delivered' },
+    );
+    await drive();
+    expect(typesOf(about('/a', id))).toEqual(['notification.created', 'notification.delivered']);
+    expect(parsed(about('/a', id)[1]!).data).toMatchObject({ channel: 'in_app', status: 'delivered' });
+    // later passes add nothing
+    await h.app.relay.runOnce();
+    await drive();
+    expect(typesOf(about('/a', id))).toHaveLength(2);
+  });
+
   it('keeps every event while the receiver is down, retries on the stored schedule, and delivers all once it is back, in order, none twice', async () => {
     const { userId } = await h.registerUser();
     await receiver.stop();

@@ -43,13 +43,20 @@ export function acceptedEvents(record: NotificationFacts): OutgoingEvent[] {
       },
     },
   ];
-  if (record.deliveries?.in_app?.status === 'delivered') {
-    events.push({
-      type: 'notification.delivered',
-      key: 'delivered:in_app',
-      at,
-      data: { channel: 'in_app', status: 'delivered' },
-    });
-  }
+  if (record.deliveries?.in_app?.status === 'delivered') events.push(inAppDeliveredEvent(at));
   return events;
+}
+
+/**
+ * `notification.delivered` for the in-app channel: when it is stored (an
+ * immediate one) or when a scheduled one reaches the inbox at its time. One
+ * key either way: a notification reaches its inbox once.
+ */
+export function inAppDeliveredEvent(at: string): OutgoingEvent {
+  return {
+    type: 'notification.delivered',
+    key: 'delivered:in_app',
+    at,
+    data: { channel: 'in_app', status: 'delivered' },
+  };
 }

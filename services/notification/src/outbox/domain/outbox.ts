@@ -20,6 +20,7 @@ import { type ServiceContext } from '../../kernel/context';
 import { notificationSummary } from '../../notifications/domain/summaries';
 import { applyStatusChange } from '../../delivery-status/domain/apply-status';
 import { pushTargetsOf } from '../../push-subscriptions/domain/push-subscriptions';
+import { inAppDeliveredEvent, subjectOf } from '../../event-webhooks/domain/notification-events';
 
 /**
  * Every subscription the recipient had when the push was accepted went away before it was
@@ -369,16 +370,24 @@ async function settle(ctx: ServiceContext, open: Due[], now: Date): Promise<numb
   const confirmed = outcomes.filter((one) => one.confirmed).map((one) => one.record);
   const failed = outcomes.filter((one) => !one.confirmed).map((one) => one.record._id);
 
-  const reachedInbox = confirmed
-    .filter((record) => record.userId && record.deliveries.in_app?.status === 'queued')
-    .map((record) => record._id);
+  const reachedInbox = confirmed.filter(
+    (record) => record.userId && record.deliveries.in_app?.status === 'queued',
+  );
   if (reachedInbox.length > 0) {
     await ctx.models.notifications.collection.updateMany(
-      { _id: { $in: reachedInbox }, 'deliveries.in_app.status': 'queued' },
+      { _id: { $in: reachedInbox.map((record) => record._id) }, 'deliveries.in_app.status': 'queued' },
       {
         $set: { 'deliveries.in_app.status': 'delivered', 'deliveries.in_app.updatedAt': now, updatedAt: now },
         $push: { history: { channel: 'in_app', status: 'delivered', at: now, source: 'outbox' } },
       } as object,
+    );
+    // their outgoing webhooks' in-app delivered, as an immediate one records it when stored (a pass
+    // redone after a crash records it again under the same id: nothing more)
+    await ctx.eventWebhooks.recordAll(
+      reachedInbox.map((record) => ({
+        subject: subjectOf(record),
+        events: [inAppDeliveredEvent(now.toISOString())],
+      })),
     );
   }
   const settled = await deferHeld(ctx, confirmed, now);
