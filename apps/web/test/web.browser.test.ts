@@ -778,7 +778,13 @@ describe('the web app in a browser, through the gateway', () => {
         .getByRole('list', { name: `Steps of ${key} v2` })
         .getByText('wait — delay (duration: 2h)')
         .waitFor(UI);
-      // the first version stays readable
+      // the first version stays readable; the versions list says who saved each
+      const versions = page.getByLabel('Version').locator('option');
+      await versions.filter({ hasText: /^v1, .+ by \S+$/ }).waitFor({ ...UI, state: 'attached' });
+      expect(await versions.allTextContents()).toEqual([
+        expect.stringMatching(/^v2, .+ by \S+$/),
+        expect.stringMatching(/^v1, .+ by \S+$/),
+      ]);
       await page.getByLabel('Version').selectOption('1');
       await page
         .getByRole('list', { name: `Steps of ${key} v1` })

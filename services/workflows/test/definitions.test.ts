@@ -46,6 +46,55 @@ describe('workflow definitions', () => {
     expect(list.json().items.map((item: Json) => [item.key, item.version])).toEqual([['onboarding', 2]]);
   });
 
+  it('lists the versions of a workflow newest first, a page at a time, with who saved each; admins only', async () => {
+    const steps = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({ id: `w${i}`, type: 'delay', duration: '1m' }));
+    expect((await create({ key: 'versioned', name: 'V', steps: steps(1) })).statusCode).toBe(201);
+    const adminKey = await h.createApiKey(['admin']);
+    for (const [n, token] of [
+      [2, admin()],
+      [3, adminKey.key],
+      [4, admin()],
+    ] as const) {
+      const saved = await h.request('PUT', '/api/v1/workflows/versioned', {
+        token,
+        body: { steps: steps(n) },
+      });
+      expect(saved.statusCode).toBe(200);
+    }
+    const versions = (query = '', token = admin()) =>
+      h.request('GET', `/api/v1/workflows/versioned/versions${query}`, { token });
+    const first = await versions('?limit=3');
+    expect(first.statusCode).toBe(200);
+    expect(first.json().items.map((item: Json) => [item.version, item.stepCount, item.createdBy])).toEqual([
+      [4, 4, 'root'],
+      [3, 3, adminKey.snapshot.keyId],
+      [2, 2, 'root'],
+    ]);
+    expect(first.json().items[0]).not.toHaveProperty('steps');
+    expect(first.json().nextCursor).toBe('2');
+    const second = await versions(`?limit=3&cursor=${first.json().nextCursor}`);
+    expect(second.json()).toEqual({
+      items: [expect.objectContaining({ key: 'versioned', version: 1, name: 'V', stepCount: 1 })],
+      nextCursor: null,
+    });
+
+    // admins only; a workflow that is not there, or was deleted, is 404; a bad query 400
+    expect((await h.request('GET', '/api/v1/workflows/versioned/versions')).statusCode).toBe(401);
+    expect((await versions('', h.token('someone'))).statusCode).toBe(403);
+    expect((await versions('', (await h.createApiKey(['notifications:send'])).key)).statusCode).toBe(403);
+    expect(
+      (await h.request('GET', '/api/v1/workflows/nothing-here/versions', { token: admin() })).statusCode,
+    ).toBe(404);
+    for (const query of ['?limit=0', '?limit=101', '?cursor=0', '?cursor=x', '?other=1']) {
+      expect({ query, status: (await versions(query)).statusCode }).toEqual({ query, status: 400 });
+    }
+    expect((await h.request('DELETE', '/api/v1/workflows/versioned', { token: admin() })).statusCode).toBe(
+      204,
+    );
+    expect((await versions()).statusCode).toBe(404);
+  });
+
   it.each([
     [
       'an unknown step type',

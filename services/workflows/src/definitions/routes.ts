@@ -7,6 +7,7 @@ import {
   deleteWorkflow,
   getWorkflow,
   getWorkflowVersion,
+  listWorkflowVersions,
   listWorkflows,
   replaceWorkflow,
 } from './domain/definitions';
@@ -18,6 +19,8 @@ import {
   PreviewDefinitionBody,
   PreviewVersionBody,
   ReplaceWorkflowBody,
+  VersionList,
+  VersionListQuery,
   VersionParams,
   WorkflowList,
   WorkflowPlan,
@@ -143,6 +146,22 @@ function registerDefinitionRoutes(app: HttpApp, ctx: ServiceContext): void {
       });
       return reply.code(204).send(null);
     },
+  );
+
+  app.get(
+    '/:key/versions',
+    {
+      schema: {
+        tags,
+        security,
+        summary:
+          'Its versions, newest first, a page at a time: who saved each and when (the steps: one version)',
+        params: KeyParams,
+        querystring: VersionListQuery,
+        response: { 200: VersionList, ...errors },
+      },
+    },
+    async (request) => listWorkflowVersions(ctx, request.params.key, request.query),
   );
 
   app.get(

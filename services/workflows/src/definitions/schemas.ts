@@ -119,6 +119,42 @@ export type WorkflowViewBody = Static<typeof WorkflowView>;
 
 export const WorkflowList = Type.Object({ items: Type.Array(WorkflowView) });
 
+export const VersionListQuery = Type.Object(
+  {
+    limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+    cursor: Type.Optional(
+      Type.String({
+        pattern: '^[1-9][0-9]{0,8}$',
+        description: "the previous page's nextCursor: the versions before it",
+      }),
+    ),
+  },
+  strict,
+);
+
+export const VersionSummary = Type.Object(
+  {
+    key: Type.String(),
+    version: Type.Integer(),
+    name: Type.Optional(Type.String()),
+    category: Type.Optional(Type.String()),
+    stepCount: Type.Integer({ minimum: 0 }),
+    createdBy: Type.String({ description: 'who saved it: a user id or an API key id' }),
+    createdAt: Type.String({ format: 'date-time' }),
+  },
+  { title: 'WorkflowVersionSummary' },
+);
+
+export const VersionList = Type.Object(
+  {
+    items: Type.Array(VersionSummary),
+    nextCursor: Type.Union([Type.String(), Type.Null()], {
+      description: 'pass as cursor for the next (older) page; null on the last',
+    }),
+  },
+  { title: 'WorkflowVersionList' },
+);
+
 export const errors = {
   400: ProblemDetails,
   401: ProblemDetails,

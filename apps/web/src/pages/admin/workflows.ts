@@ -20,6 +20,12 @@ interface Workflow {
   createdBy: string;
   updatedAt: string;
 }
+interface VersionSummary {
+  version: number;
+  stepCount: number;
+  createdBy: string;
+  createdAt: string;
+}
 interface RunSummary {
   id: string;
   workflowKey: string;
@@ -158,12 +164,24 @@ function workflowDetail(
   say: (text: string, kind?: 'ok' | 'error') => void,
 ): HTMLElement {
   const path = `/api/v1/workflows/${encodeURIComponent(current.key)}`;
+  // the current version at once; the others (who saved each, when) as the list arrives
   const version = h(
     'select',
     {},
-    ...Array.from({ length: current.version }, (_, index) => current.version - index).map((v) =>
-      h('option', { value: String(v), textContent: `v${v}` }),
-    ),
+    h('option', { value: String(current.version), textContent: `v${current.version}` }),
+  );
+  void get<Page<VersionSummary>>(`${path}/versions?limit=100`).then(
+    (page) =>
+      version.replaceChildren(
+        ...page.items.map((v) =>
+          h('option', {
+            value: String(v.version),
+            textContent: `v${v.version}, ${when(v.createdAt)} by ${v.createdBy}`,
+            selected: v.version === current.version,
+          }),
+        ),
+      ),
+    (e: unknown) => say(explain(e), 'error'),
   );
   const shown = h('div');
   const runs = h('div');

@@ -190,6 +190,48 @@ export async function getWorkflowVersion(
   return view(stored);
 }
 
+export interface VersionSummaryView {
+  key: string;
+  version: number;
+  name?: string;
+  category?: string;
+  stepCount: number;
+  createdBy: string;
+  createdAt: string;
+}
+
+/**
+ * A live workflow's versions, newest first, a page at a time (the cursor is
+ * the last version shown), each with who saved it and when; 404 for a
+ * workflow that does not exist or was deleted. On the `{ key, version }`
+ * index; the steps themselves are left out (GET …/versions/:version has them).
+ */
+export async function listWorkflowVersions(
+  ctx: ServiceContext,
+  key: string,
+  page: { limit: number; cursor?: string },
+): Promise<{ items: VersionSummaryView[]; nextCursor: string | null }> {
+  if (!(await ctx.models.workflows.exists({ _id: key, deletedAt: null }))) throw workflowNotFound(key);
+  const stored = await ctx.models.versions
+    .find({ key, ...(page.cursor ? { version: { $lt: Number(page.cursor) } } : {}) })
+    .sort({ version: -1 })
+    .limit(page.limit + 1)
+    .lean<WorkflowVersionRecord[]>();
+  const items = stored.slice(0, page.limit);
+  return {
+    items: items.map((version) => ({
+      key: version.key,
+      version: version.version,
+      ...(version.name ? { name: version.name } : {}),
+      ...(version.category ? { category: version.category } : {}),
+      stepCount: version.steps.length,
+      createdBy: version.createdBy,
+      createdAt: version.createdAt.toISOString(),
+    })),
+    nextCursor: stored.length > page.limit ? String(items[items.length - 1]!.version) : null,
+  };
+}
+
 /** Every workflow, in key order (an admin's list: not paginated beyond `limit`). */
 export async function listWorkflows(ctx: ServiceContext, limit: number): Promise<WorkflowView[]> {
   const heads = await ctx.models.workflows
