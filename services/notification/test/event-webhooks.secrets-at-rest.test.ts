@@ -74,6 +74,37 @@ describe('event webhook secrets at rest', () => {
     return received!;
   }
 
+  /** A second instance started on the same database with other settings: its start-up migration runs, then it closes. */
+  async function startAndClose(settings: typeof eventWebhooks): Promise<void> {
+    const broker = await createTestAmqp(`notif-event-webhooks-at-rest-${randomBytes(3).toString('hex')}`);
+    let other: NotificationApp | undefined;
+    try {
+      other = await buildApp({
+        logger: testLogger(),
+        mongo: h.mongo.connection,
+        amqp: broker.client,
+        verifier: h.verifier,
+        settings: { eventWebhooks: settings },
+      });
+      await other.ready();
+    } finally {
+      await other?.close();
+      await broker.cleanup();
+    }
+  }
+
+  /** A dispatcher as an instance with these settings runs it, on the harness's database. */
+  function dispatcherWith(settings: typeof eventWebhooks): EventWebhookDispatcher {
+    return new EventWebhookDispatcher({
+      endpoints: h.models.eventWebhookEndpoints,
+      deliveries: h.models.eventWebhookDeliveries,
+      settings,
+      resolveHost: h.app.context.resolveHost,
+      log: testLogger(),
+      now: () => new Date(),
+    });
+  }
+
   /** An endpoint document written straight to the collection, as an earlier version (or another key) left it. */
   async function insertEndpointAsStored(
     path: string,
@@ -122,21 +153,7 @@ describe('event webhook secrets at rest', () => {
     expect(verifySignature(previous, before)).toBe(true);
 
     // an instance starting seals it
-    const broker = await createTestAmqp('notif-event-webhooks-at-rest-2');
-    let other: NotificationApp | undefined;
-    try {
-      other = await buildApp({
-        logger: testLogger(),
-        mongo: h.mongo.connection,
-        amqp: broker.client,
-        verifier: h.verifier,
-        settings: { eventWebhooks },
-      });
-      await other.ready();
-    } finally {
-      await other?.close();
-      await broker.cleanup();
-    }
+    await startAndClose(eventWebhooks);
     const sealed: Json = await h.models.eventWebhookEndpoints.collection.findOne({ _id: id as never });
     expect(sealed.secret).toMatch(new RegExp(`^enc:v2:${keyIdOf(key)}:`));
     expect(sealed.previousSecrets[0].secret).toMatch(new RegExp(`^enc:v2:${keyIdOf(key)}:`));
@@ -172,37 +189,6 @@ describe('event webhook secrets at rest', () => {
     expect(verifySignature(rotated.json().secret, delivery)).toBe(true);
     expect(verifySignature(secret, delivery)).toBe(true);
   });
-
-  /** A second instance started on the same database with other settings: its start-up migration runs, then it closes. */
-  async function startAndClose(settings: typeof eventWebhooks): Promise<void> {
-    const broker = await createTestAmqp(`notif-event-webhooks-at-rest-${randomBytes(3).toString('hex')}`);
-    let other: NotificationApp | undefined;
-    try {
-      other = await buildApp({
-        logger: testLogger(),
-        mongo: h.mongo.connection,
-        amqp: broker.client,
-        verifier: h.verifier,
-        settings: { eventWebhooks: settings },
-      });
-      await other.ready();
-    } finally {
-      await other?.close();
-      await broker.cleanup();
-    }
-  }
-
-  /** A dispatcher as an instance with these settings runs it, on the harness's database. */
-  function dispatcherWith(settings: typeof eventWebhooks): EventWebhookDispatcher {
-    return new EventWebhookDispatcher({
-      endpoints: h.models.eventWebhookEndpoints,
-      deliveries: h.models.eventWebhookDeliveries,
-      settings,
-      resolveHost: h.app.context.resolveHost,
-      log: testLogger(),
-      now: () => new Date(),
-    });
-  }
 
   it('rotates WEBHOOK_SECRETS_KEY: an instance started with the new key and the old one as previous re-seals every secret, and signs the same', async () => {
     const created = await h.request('POST', '/api/v1/event-webhooks', {

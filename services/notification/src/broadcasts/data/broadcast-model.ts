@@ -1,25 +1,15 @@
 import { Schema, type Types, type Connection, type Model } from 'mongoose';
-import { type Channel, type Priority, type TemplateRef, type UserRole } from '@herald/contracts';
-import { type RenderedChannels } from '../../templates/data/content-types';
+import { type Channel, type Priority, type UserRole } from '@herald/contracts';
+import { fanOutContentFields, type FanOutContent } from '../../notifications/data/fan-out-content';
 
 export type BroadcastState = 'running' | 'completed';
 
 /** A fan-out in progress: a checkpoint (`lastUserId`) so any instance can resume it after a crash. */
-export interface BroadcastRecord {
+export interface BroadcastRecord extends FanOutContent {
   _id: Types.ObjectId;
   senderId: string;
   role?: UserRole;
   channels: Channel[];
-  title: string;
-  body: string;
-  html?: string;
-  /** a templated broadcast: the version every recipient gets, pinned when it started */
-  template?: TemplateRef;
-  /** the request's locale, which comes before each recipient's own */
-  locale?: string;
-  /** rendered once per locale of the template when the broadcast started; each recipient gets one */
-  renderedByLocale?: Record<string, RenderedChannels>;
-  defaultLocale?: string;
   category?: string;
   priority: Priority;
   metadata: Record<string, string>;
@@ -40,13 +30,7 @@ const broadcastSchema = new Schema<BroadcastRecord>(
     senderId: { type: String, required: true },
     role: String,
     channels: { type: [String], required: true },
-    title: { type: String, required: true },
-    body: { type: String, required: true },
-    html: String,
-    template: Schema.Types.Mixed,
-    locale: String,
-    renderedByLocale: Schema.Types.Mixed,
-    defaultLocale: String,
+    ...fanOutContentFields,
     category: String,
     priority: { type: String, required: true },
     metadata: { type: Schema.Types.Mixed, default: {} },

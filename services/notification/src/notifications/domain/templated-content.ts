@@ -1,5 +1,6 @@
 import { ValidationError, type FieldError } from '@herald/runtime';
-import { type Channel, type TemplateRef } from '@herald/contracts';
+import { type Channel } from '@herald/contracts';
+import { type FanOutContent } from '../data/fan-out-content';
 import { type RenderedChannels } from '../../templates/data/content-types';
 import { resolveLocale } from '../../templates/domain/locale';
 import { renderEveryLocale } from '../../templates/domain/render';
@@ -74,24 +75,6 @@ export function contentFor(content: RenderedChannels, channels: readonly Channel
     ...(channels.includes('email') && content.email ? { email: content.email } : {}),
     ...(channels.includes('sms') && content.sms !== undefined ? { sms: content.sms } : {}),
   };
-}
-
-/**
- * What a fan-out (a broadcast, a topic send) stores of its content: the
- * literal title/body/html, or a template rendered once per locale when it
- * is accepted (bad data is a 422 on the request), from which each
- * recipient's variant is picked at fan-out on whichever instance runs it.
- */
-export interface FanOutContent {
-  title: string;
-  body: string;
-  html?: string;
-  /** the version every recipient gets, pinned when the fan-out was accepted */
-  template?: TemplateRef;
-  /** the request's locale, which comes before each recipient's own */
-  locale?: string;
-  renderedByLocale?: Record<string, RenderedChannels>;
-  defaultLocale?: string;
 }
 
 /**

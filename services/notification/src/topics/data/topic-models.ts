@@ -1,7 +1,7 @@
 import { Schema, type Connection, type Model, type Types } from 'mongoose';
 import { topicReadModels } from '@herald/read-models';
-import { type Channel, type Priority, type TemplateRef } from '@herald/contracts';
-import { type RenderedChannels } from '../../templates/data/content-types';
+import { type Channel, type Priority } from '@herald/contracts';
+import { fanOutContentFields, type FanOutContent } from '../../notifications/data/fan-out-content';
 
 /**
  * `scheduled`: waiting for its `sendAt` (the relay starts it then, on any
@@ -10,18 +10,11 @@ import { type RenderedChannels } from '../../templates/data/content-types';
 export type TopicSendState = 'scheduled' | 'running' | 'completed' | 'cancelled';
 
 /** A send to a topic: what to send, and the fan-out's checkpoint under a lease (as a broadcast). */
-export interface TopicSendRecord {
+export interface TopicSendRecord extends FanOutContent {
   _id: Types.ObjectId;
   topic: string;
   senderId: string;
   channels: Channel[];
-  title: string;
-  body: string;
-  html?: string;
-  template?: TemplateRef;
-  locale?: string;
-  renderedByLocale?: Record<string, RenderedChannels>;
-  defaultLocale?: string;
   category?: string;
   priority: Priority;
   metadata: Record<string, string>;
@@ -51,13 +44,7 @@ const topicSendSchema = new Schema<TopicSendRecord>(
     topic: { type: String, required: true },
     senderId: { type: String, required: true },
     channels: { type: [String], required: true },
-    title: { type: String, required: true },
-    body: { type: String, required: true },
-    html: String,
-    template: Schema.Types.Mixed,
-    locale: String,
-    renderedByLocale: Schema.Types.Mixed,
-    defaultLocale: String,
+    ...fanOutContentFields,
     category: String,
     priority: { type: String, required: true },
     metadata: { type: Schema.Types.Mixed, default: {} },
