@@ -206,9 +206,7 @@ describe('event webhook deliveries', () => {
   it("records notification.created (and the in-app delivered) for each of a topic send's notifications", async () => {
     const topics = topicEvents(h);
     for (const id of ['ewh-m1', 'ewh-m2']) await h.upsertSubscriber(id, { email: `${id}@example.com` });
-    await topics.upserted('ewh-news', 1);
-    await topics.membersChanged('ewh-news', 2, { added: ['ewh-m1', 'ewh-m2'] });
-    await topics.settled('ewh-news', 2, 2);
+    await topics.created('ewh-news', ['ewh-m1', 'ewh-m2']);
     const sender = (await h.createApiKey(['notifications:send'])).key;
     const response = await h.request('POST', '/api/v1/notifications', {
       token: sender,

@@ -55,5 +55,12 @@ export function topicEvents(harness: Harness) {
         { description: `${count} members of ${key} at revision ${revision}`, timeoutMs: 60_000 },
       );
     },
+
+    /** A new topic (revision 1) whose members (revision 2) are these subscribers; waits for all of it. */
+    async created(key: string, externalIds: string[]) {
+      await this.upserted(key, 1);
+      await this.membersChanged(key, 2, { added: externalIds });
+      await this.settled(key, 2, externalIds.length);
+    },
   };
 }

@@ -174,9 +174,7 @@ describe('sending to a topic', () => {
   });
 
   it('lists sends newest first, a page at a time: a key that only sends sees its own, a reader and an admin every one', async () => {
-    await events.upserted('list-other', 1);
-    await events.membersChanged('list-other', 2, { added: ['t1'] });
-    await events.settled('list-other', 2, 1);
+    await events.created('list-other', ['t1']);
     const appA = (await harness.createApiKey(['notifications:send'])).key;
     const appB = (await harness.createApiKey(['notifications:send'])).key;
     const reader = (await harness.createApiKey(['notifications:read'])).key;
