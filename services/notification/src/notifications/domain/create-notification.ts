@@ -67,6 +67,9 @@ export interface NotificationDraft
   held?: QuietHold;
 }
 
+/** What the suppression list and the recipient's preferences decided about a draft's channels. */
+export type ChannelDecisions = Pick<NotificationDraft, 'suppressed' | 'muted' | 'held'>;
+
 /**
  * The draft with every value that becomes a header on one line: the title
  * (the email subject of literal content), a rendered subject or in-app
@@ -115,9 +118,12 @@ export function buildNotification(
   ctx: ServiceContext,
   unsafeDraft: NotificationDraft,
   leaseOwner: string | null,
-) {
+  // given apart from the draft by the accept paths: a copy of the draft to carry them cost more than the rest
+  decisions: ChannelDecisions = unsafeDraft,
+  now: Date = ctx.now(),
+): NotificationRecord {
   const draft = withSingleLineHeaders(unsafeDraft);
-  const now = ctx.now();
+  const { suppressed, muted, held } = decisions;
   const id = draft.id ?? new Types.ObjectId();
   const deliverAt = draft.sendAt ?? now;
   const deliveries: Partial<Record<Channel, ChannelDelivery>> = {};
@@ -125,7 +131,7 @@ export function buildNotification(
   let owesJob = false;
   for (const channel of draft.channels) {
     history.push({ channel, status: 'queued', at: now, source: 'api' });
-    if (draft.suppressed?.includes(channel)) {
+    if (suppressed?.includes(channel)) {
       deliveries[channel] = {
         status: 'suppressed',
         reason: 'The address is on the suppression list',
@@ -134,13 +140,13 @@ export function buildNotification(
       history.push({ channel, status: 'suppressed', at: now, source: 'suppression' });
       continue;
     }
-    if (draft.muted?.includes(channel)) {
+    if (muted?.includes(channel)) {
       deliveries[channel] = { status: 'skipped', reason: 'preference', updatedAt: now };
       history.push({ channel, status: 'skipped', at: now, source: 'preference', reason: 'preference' });
       continue;
     }
-    if (draft.held?.channels.includes(channel)) {
-      const { until } = draft.held;
+    if (held?.channels.includes(channel)) {
+      const { until } = held;
       deliveries[channel] = { status: 'queued', jobId: randomUUID(), heldUntil: until, updatedAt: now };
       history.push({ channel, status: 'queued', at: now, source: 'quiet_hours', nextAttemptAt: until });
       owesJob = true;
@@ -155,11 +161,9 @@ export function buildNotification(
   const userId = draft.inbox === false ? null : (draft.recipient.userId ?? null);
   const owes = owesJob || userId !== null;
   const publishesNow = leaseOwner !== null && !draft.sendAt;
-  const suppressed = draft.channels.some(
+  const decided = draft.channels.some(
     (channel) =>
-      draft.suppressed?.includes(channel) ||
-      draft.muted?.includes(channel) ||
-      draft.held?.channels.includes(channel),
+      suppressed?.includes(channel) || muted?.includes(channel) || held?.channels.includes(channel),
   );
 
   return {
@@ -192,13 +196,15 @@ export function buildNotification(
     deletedAt: null,
     deliveries,
     // derived by the views unless a channel was suppressed at once (see NotificationRecord.history)
-    history: suppressed ? history : undefined,
+    history: decided ? history : undefined,
     outboxDueAt: owes
       ? publishesNow
         ? new Date(now.getTime() + ctx.settings.outboxGraceMs)
         : deliverAt
       : undefined,
-  } satisfies Omit<NotificationRecord, 'createdAt' | 'updatedAt'>;
+    createdAt: now,
+    updatedAt: now,
+  } satisfies NotificationRecord;
 }
 
 /**
@@ -252,13 +258,17 @@ export async function storeNotification(
     mutedChannels(ctx, draft),
     quietHold(ctx, draft, draft.sendAt ?? ctx.now()),
   ]);
-  const document = buildNotification(
-    ctx,
-    { ...draft, suppressed, muted, held: withoutMuted(held, muted) },
-    publishesNow ? 'accepting' : null,
-  );
+  const record = buildNotification(ctx, draft, publishesNow ? 'accepting' : null, {
+    suppressed,
+    muted,
+    held: withoutMuted(held, muted),
+  });
   try {
-    const record = await insertNotification(ctx, document);
+    // Through the driver, not a mongoose document: `buildNotification` gives every field its final
+    // shape, and hydrating, casting and validating it was a third of the CPU of accepting one. What
+    // is stored is the record, but for its undefined fields, which the insert leaves out (as
+    // mongoose would; see NotificationWrites).
+    await ctx.writes.insert(record);
     await keepAheadOfRelay(ctx, record);
     await recordAccepted(ctx, record);
     if (publishesNow && record.outboxDueAt) {
@@ -269,7 +279,7 @@ export async function storeNotification(
     const mapped = mapMongoError(error);
     if (mapped === error) throw error;
     const existing = await ctx.models.notifications
-      .findOne({ dedupeKey: document.dedupeKey })
+      .findOne({ dedupeKey: record.dedupeKey })
       .lean<NotificationRecord>();
     if (!existing) throw error;
     // A retry of a request that stopped between its insert and its events records them (same ids).
@@ -287,24 +297,6 @@ function recordAccepted(ctx: ServiceContext, record: NotificationRecord): Promis
     subject: subjectOf(record),
     events: acceptedEvents(record),
   }));
-}
-
-/**
- * Stores one built notification through the driver, not through a mongoose
- * document: `buildNotification` already gives every field its final shape,
- * and hydrating, casting and validating that document was a third of the
- * CPU of accepting a notification. The record returned is what was stored,
- * but for its undefined fields, which the insert leaves out (as mongoose
- * would; see NotificationWrites).
- */
-async function insertNotification(
-  ctx: ServiceContext,
-  document: ReturnType<typeof buildNotification>,
-): Promise<NotificationRecord> {
-  const now = ctx.now();
-  const record = { ...document, createdAt: now, updatedAt: now } as NotificationRecord;
-  await ctx.writes.insert(record);
-  return record;
 }
 
 export function acceptedResponse(record: NotificationRecord): NotificationAccepted {

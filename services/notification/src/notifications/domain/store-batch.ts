@@ -49,20 +49,16 @@ export async function storeNotificationBatch(
     Promise.all(drafts.map((draft) => quietHold(ctx, draft, now))),
   ]);
   const stamped = ctx.now();
-  const records = drafts.map((draft, index) => {
-    // non-null lease owner: the caller publishes each at once (the relay covers it if that fails)
-    const document = buildNotification(
+  // non-null lease owner: the caller publishes each at once (the relay covers it if that fails)
+  const records = drafts.map((draft, index) =>
+    buildNotification(
       ctx,
-      {
-        ...draft,
-        suppressed: suppressed[index],
-        muted: muted[index],
-        held: withoutMuted(held[index], muted[index]!),
-      },
+      draft,
       'fan-out',
-    );
-    return { ...document, createdAt: stamped, updatedAt: stamped } as NotificationRecord;
-  });
+      { suppressed: suppressed[index], muted: muted[index], held: withoutMuted(held[index], muted[index]!) },
+      stamped,
+    ),
+  );
   // Through the driver, as a single send stores its notification: the documents are built whole,
   // and mongoose's casting and validation of hundreds of them was most of a fan-out's CPU.
   const failures = await writeErrorsOf(

@@ -26,15 +26,19 @@ export function applicationFieldsOf(record: Pick<NotificationRecord, 'actor' | '
 }
 
 export function notificationSummary(record: NotificationRecord): NotificationSummary {
-  return {
+  // Built field by field, not from conditional spreads: this runs for every notification accepted.
+  const summary: NotificationSummary = {
     id: record._id.toHexString(),
     title: record.title,
     body: record.body,
-    ...(record.category ? { category: record.category } : {}),
-    ...applicationFieldsOf(record),
     channels: record.channels,
     createdAt: record.createdAt.toISOString(),
     read: false,
     statuses: channelStatuses(record),
   };
+  if (record.category) summary.category = record.category;
+  if (record.actor) summary.actor = record.actor;
+  if (record.tenant) summary.tenant = record.tenant;
+  if (record.dataJson) summary.data = JSON.parse(record.dataJson) as Record<string, unknown>;
+  return summary;
 }
