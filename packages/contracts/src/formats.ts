@@ -12,24 +12,25 @@ const dateTimePattern =
 
 function daysInMonth(year: number, month: number): number {
   if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
-  return [4, 6, 9, 11].includes(month) ? 30 : 31;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 }
 
 /**
  * RFC 3339 date-time with a mandatory offset. Checked field by field because
  * `Date.parse` rolls `02-30` over into March. Leap seconds (`:60`) are
  * refused: a JavaScript Date cannot hold one and `toISOString` never writes one.
+ * (No arrays or closures: every message's timestamps pass here.)
  */
 export function isDateTime(value: string): boolean {
   const match = dateTimePattern.exec(value);
   if (!match) return false;
-  const field = (index: number): number => Number(match[index] ?? 0);
-  const [year, month, day] = [field(1), field(2), field(3)];
+  const year = Number(match[1]);
+  const month = Number(match[2]);
+  const day = Number(match[3]);
   if (month < 1 || month > 12) return false;
   if (day < 1 || day > daysInMonth(year, month)) return false;
-  if (field(4) > 23 || field(5) > 59 || field(6) > 59) return false;
-  const [offsetHour, offsetMinute] = [field(7), field(8)];
-  return offsetHour <= 23 && offsetMinute <= 59;
+  if (Number(match[4]) > 23 || Number(match[5]) > 59 || Number(match[6]) > 59) return false;
+  return Number(match[7] ?? 0) <= 23 && Number(match[8] ?? 0) <= 59;
 }
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
