@@ -147,7 +147,7 @@ describe('the outbox at each crash point', () => {
     expect(jobsFor(await h.drain(h.names.queues.work.email), record._id)).toHaveLength(1);
   });
 
-  it('a pass over confirmed notifications reads the log once and stores its watermark once', async () => {
+  it('a pass over confirmed notifications reads the log once and writes its state once: watermark and release', async () => {
     // this test counts one relay's reads and writes: the harness's own relay stands still meanwhile
     await h.app.relay.stop();
     const other = await anotherInstance(60_000);
@@ -161,21 +161,32 @@ describe('the outbox at each crash point', () => {
       const byId = jest.spyOn(other.context.confirmations, 'confirmedAmong');
       const once = jest.spyOn(other.context.confirmations, 'confirmedDueBy');
       const relayWrites = jest.spyOn(other.context.models.outboxRelay, 'updateOne');
+      const forget = jest.spyOn(other.context.confirmations, 'forgetBefore');
       try {
         await other.relay.runOnce();
-        const watermarks = relayWrites.mock.calls.filter(([, update]) =>
-          JSON.stringify(update).includes('settledDueAt'),
-        );
         expect(once).toHaveBeenCalledTimes(1);
         expect(byId).not.toHaveBeenCalled();
-        // 10 notifications in 4 batches of 3: one stored watermark, past the last of them
-        expect(watermarks).toHaveLength(1);
+        // 10 notifications in 4 batches of 3, none to publish: no lease check, one write of the
+        // state, the watermark past the last of them and the lease released together
+        expect(relayWrites).toHaveBeenCalledTimes(1);
+        expect(relayWrites.mock.calls[0]![1]).toMatchObject({ $set: { leaseUntil: null } });
+        expect(forget).toHaveBeenCalledTimes(1);
+
+        // nothing more due: the next pass reads, stores nothing, forgets nothing, releases
+        relayWrites.mockClear();
+        forget.mockClear();
+        await other.relay.runOnce();
+        expect(relayWrites).toHaveBeenCalledTimes(1);
+        expect(JSON.stringify(relayWrites.mock.calls[0]![1])).not.toContain('settledDueAt');
+        expect(forget).not.toHaveBeenCalled();
       } finally {
         byId.mockRestore();
         once.mockRestore();
         relayWrites.mockRestore();
+        forget.mockRestore();
       }
       const state = await h.models.outboxRelay.findById('notifications').lean();
+      expect(state?.leaseUntil ?? null).toBeNull();
       const last = records
         .map((one) => one._id.toHexString())
         .sort()
@@ -260,6 +271,39 @@ describe('the outbox at each crash point', () => {
     clock += 5_000;
     await relayUntilSettled(record._id);
     expect(jobsFor(await h.drain(h.names.queues.work.email), record._id)).toHaveLength(1);
+  });
+
+  it('publishes nothing when another instance took the lease while the pass was reading', async () => {
+    await h.app.relay.stop();
+    await h.app.relay.runOnce(); // anything due from earlier tests
+    const confirmations = h.app.context.confirmations;
+    const readLog = confirmations.confirmedDueBy.bind(confirmations);
+    const duringRead = jest.spyOn(confirmations, 'confirmedDueBy').mockImplementationOnce(async (...args) => {
+      // this pass stalled past its lease, and another instance took the relay meanwhile
+      await h.models.outboxRelay.updateOne(
+        { _id: 'notifications' },
+        { $set: { owner: 'faster-instance', leaseUntil: new Date(clock + 5_000) } },
+      );
+      return readLog(...args);
+    });
+    try {
+      const record = await storedThenCrashed();
+      clock += graceMs;
+      await h.app.relay.runOnce();
+      expect(duringRead).toHaveBeenCalled();
+      expect(await h.confirmed(record._id)).toBe(false);
+      expect(jobsFor(await h.drain(h.names.queues.work.email), record._id)).toEqual([]);
+      // nor did this pass write the relay's state: the other instance's lease stands
+      const state = await h.models.outboxRelay.findById('notifications').lean();
+      expect(state).toMatchObject({ owner: 'faster-instance' });
+
+      clock += 5_000;
+      await relayUntilSettled(record._id);
+      expect(jobsFor(await h.drain(h.names.queues.work.email), record._id)).toHaveLength(1);
+    } finally {
+      duringRead.mockRestore();
+      h.app.relay.start();
+    }
   });
 
   it('republishes what a document stored before the confirmation log still owes, by its stored ids', async () => {

@@ -322,8 +322,9 @@ async function renew(
   ctx: ServiceContext,
   owner: string,
   watermark: { settledDueAt: Date; settledId: Types.ObjectId | null } | Record<string, never> = {},
+  release = false,
 ): Promise<boolean> {
-  const leaseUntil = new Date(ctx.now().getTime() + ctx.settings.outboxLeaseMs);
+  const leaseUntil = release ? null : new Date(ctx.now().getTime() + ctx.settings.outboxLeaseMs);
   const kept = await ctx.models.outboxRelay.updateOne(
     { _id: RELAY_STATE_ID, owner },
     { $set: { ...watermark, leaseUntil } },
@@ -412,9 +413,11 @@ async function settle(ctx: ServiceContext, open: Due[], now: Date): Promise<numb
  * notifications past the watermark and, once, the confirmation records of
  * those due by now; settles the ones no record names a batch
  * (`OUTBOX_BATCH_SIZE`) at a time, storing the watermark (only while the
- * lease is still ours) before and after each batch it publishes and at the
- * end of each read, then forgets the confirmation records the watermark has
- * passed. Returns how many messages it published.
+ * lease is still ours, which it checks after each read before publishing
+ * anything) before and after each batch it publishes and between reads;
+ * stores the final watermark with the lease's release, in one write; then
+ * forgets the confirmation records the stored watermark has passed.
+ * Returns how many messages it published.
  *
  * In the common case every due notification was confirmed by its accepting
  * request: a pass then makes the same few reads and writes however many it
@@ -433,27 +436,31 @@ export async function relayOutbox(ctx: ServiceContext): Promise<number> {
   // due by the pass's start: what falls due meanwhile is the next pass's
   const now = ctx.now();
   let logged: Set<string> | undefined;
+  const startMark = mark;
+  // whether the stored watermark is `mark` (it is the state's at first)
+  let stored = true;
+  /** Stores the watermark (and with `release` gives the lease up); false if another instance took the lease. */
+  const store = async (release = false) => {
+    stored = await renew(ctx, owner, { settledDueAt: mark.dueAt, settledId: mark.id }, release);
+    return stored;
+  };
+  let released = false;
   try {
     for (;;) {
       // ids only, a few batches at a time
       const due = await duePast(ctx, mark, now, batchSize * SCAN_BATCHES);
       if (due.length === 0) break;
-      // Still ours? (a lease that lapsed while we read was perhaps taken over: then publish nothing)
-      if (!(await renew(ctx, owner))) return published;
       logged ??= await ctx.confirmations.confirmedDueBy(now, LOGGED_RECORDS_PER_PASS);
-      // Stores the watermark; false if our lease lapsed and another instance relays now (it goes on
-      // from the watermark).
-      let stored = true;
-      const store = async () => {
-        stored = await renew(ctx, owner, { settledDueAt: mark.dueAt, settledId: mark.id });
-        return stored;
-      };
-      for (let start = 0; start < due.length; start += batchSize) {
-        const batch = due.slice(start, start + batchSize);
+      // Nothing is published before the lease is found still ours after this read (one that lapsed
+      // while we read was perhaps taken over); most reads publish nothing, and check nothing.
+      let checked = false;
+      for (let first = 0; first < due.length; first += batchSize) {
+        const batch = due.slice(first, first + batchSize);
         const open = await unconfirmed(ctx, batch, logged);
         if (open.length > 0) {
           // the progress so far, and whether the lease is still ours, before publishing anything
-          if (!stored && !(await store())) return published;
+          if ((!stored || !checked) && !(await store())) return published;
+          checked = true;
           published += await settle(ctx, open, now);
         }
         const last = batch[batch.length - 1]!;
@@ -461,12 +468,21 @@ export async function relayOutbox(ctx: ServiceContext): Promise<number> {
         stored = false;
         if (open.length > 0 && !(await store())) return published;
       }
-      if (!stored && !(await store())) return published;
       if (due.length < batchSize * SCAN_BATCHES) break;
+      // more to read: the progress so far first
+      if (!stored && !(await store())) return published;
     }
-    await ctx.confirmations.forgetBefore(mark.dueAt);
+    if (!stored) {
+      // the watermark and the release in one write (every pass that moved it and ended on a
+      // batch with nothing to publish: the common one)
+      const kept = await store(true);
+      released = true;
+      if (!kept) return published;
+    }
   } finally {
-    await relay.updateOne({ _id: RELAY_STATE_ID, owner }, { $set: { leaseUntil: null } });
+    if (!released) await relay.updateOne({ _id: RELAY_STATE_ID, owner }, { $set: { leaseUntil: null } });
   }
+  // Records the stored watermark has passed; nothing to forget when it did not move (an idle pass).
+  if (mark !== startMark) await ctx.confirmations.forgetBefore(mark.dueAt);
   return published;
 }
