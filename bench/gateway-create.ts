@@ -10,7 +10,11 @@
  *    through @herald/amqp; (c) the database's batched inserts (insertMany
  *    of 100 notification-shaped documents, 4 in flight). One accepted
  *    notification needs one of each, so they compose to the limit L with
- *    1/L = Σ 1/ceiling.
+ *    1/L = Σ 1/ceiling. Measured again after Herald, and each ceiling is
+ *    the mean of its two runs: this machine's speed drifts over minutes (a
+ *    neighbour on the host), and the ratio Herald / L compares a window
+ *    taken minutes after the first ceilings; with the ceilings on both sides
+ *    a steady drift cancels out. Both runs are printed and kept.
  * 2. The baseline: bench/baseline/seed-style-service.ts (Express, HS256 JWT,
  *    mongoose Model.create and one awaited confirmed publish per request,
  *    no gateway) at the same concurrency.
@@ -64,6 +68,7 @@ import {
   readJvmTicks,
   readMachineTicks,
   stealShare,
+  whenQuiet,
   withDescendants,
   type CpuSubject,
 } from './lib/proc-cpu';
@@ -119,6 +124,14 @@ function notificationRequest(userIds: string[], tokens: string[]) {
 /** MONGO_URL with the driver's command monitoring on: the services then count their commands in /metrics */
 function monitoredUrl(mongoUrl: string): string {
   return `${mongoUrl}${mongoUrl.includes('?') ? '&' : '?'}monitorCommands=true`;
+}
+
+/** One run of the three ceilings (those BENCH_ONLY asks for). */
+interface CeilingRun {
+  gateway?: LoadResult;
+  broker?: { perSecond: number };
+  inserts?: { perSecond: number; serverCpuMsPer1000?: number };
+  steal: Record<string, number | undefined>;
 }
 
 interface Measured {
@@ -401,47 +414,82 @@ async function main(): Promise<void> {
   try {
     const sameRequest = notificationRequest([randomUUID()], ['bench']);
 
-    let gateway: LoadResult | undefined;
-    let broker: { perSecond: number } | undefined;
-    let inserts: { perSecond: number; serverCpuMsPer1000?: number } | undefined;
     let baseline: Measured | undefined;
     let herald: Measured | undefined;
-    // the share of the machine stolen by the hypervisor during each ceiling (warm-ups included)
-    const ceilingSteal: Record<string, number | undefined> = {};
-    const stealDuring = async <T>(name: string, phase: () => Promise<T>): Promise<T> => {
-      const before = readMachineTicks();
-      const result = await phase();
-      ceilingSteal[name] = stealShare(before, readMachineTicks());
-      return result;
+    const measureCeilings = async (when: string): Promise<CeilingRun> => {
+      const found: CeilingRun = { steal: {} };
+      // what the phase before left running must not count against the ceilings
+      const quiet = await whenQuiet();
+      if (quiet.waitedSeconds > 1) {
+        log(
+          `waited ${quiet.waitedSeconds} s for the machine to go quiet (busy ${quiet.busy ?? '?'} at the end)`,
+        );
+      }
+      // the share of the machine stolen by the hypervisor during each ceiling (warm-ups included)
+      const stealDuring = async <T>(name: string, phase: () => Promise<T>): Promise<T> => {
+        const before = readMachineTicks();
+        const result = await phase();
+        found.steal[name] = stealShare(before, readMachineTicks());
+        return result;
+      };
+      if (runs('gateway')) {
+        log(`(a${when}) nginx (1 worker) + bare Fastify, ${seconds} s at c=${connections}…`);
+        const runDir = join(dataDir, when ? 'ceiling-nginx-again' : 'ceiling-nginx');
+        found.gateway = await stealDuring('gateway', () =>
+          gatewayCeiling({ runDir, seconds, connections, request: sameRequest }),
+        );
+      }
+      if (runs('broker')) {
+        log(`(b${when}) broker publish + confirm, ${seconds} s, ${BROKER_IN_FLIGHT} in flight…`);
+        found.broker = await stealDuring('broker', () =>
+          confirmCeiling({ url: amqpUrl, inFlight: BROKER_IN_FLIGHT, seconds }),
+        );
+      }
+      if (runs('inserts')) {
+        log(`(c${when}) insertMany of 100, 4 in flight, ${seconds} s…`);
+        found.inserts = await stealDuring('inserts', () =>
+          insertCeiling({ mongoUrl, seconds, serverPid: mongo?.pid }),
+        );
+      }
+      return found;
     };
-    if (runs('gateway')) {
-      log(`(a) nginx (1 worker) + bare Fastify, ${seconds} s at c=${connections}…`);
-      const runDir = join(dataDir, 'ceiling-nginx');
-      gateway = await stealDuring('gateway', () =>
-        gatewayCeiling({ runDir, seconds, connections, request: sameRequest }),
-      );
-    }
-    if (runs('broker')) {
-      log(`(b) broker publish + confirm, ${seconds} s, ${BROKER_IN_FLIGHT} in flight…`);
-      broker = await stealDuring('broker', () =>
-        confirmCeiling({ url: amqpUrl, inFlight: BROKER_IN_FLIGHT, seconds }),
-      );
-    }
-    if (runs('inserts')) {
-      log(`(c) insertMany of 100, 4 in flight, ${seconds} s…`);
-      inserts = await stealDuring('inserts', () =>
-        insertCeiling({ mongoUrl, seconds, serverPid: mongo?.pid }),
-      );
-    }
+    const before = await measureCeilings('');
     const subjects = sharedSubjects(mongo?.pid);
     if (runs('baseline')) {
+      await whenQuiet();
       log(`baseline (Express, HS256, Model.create, awaited publish), ${seconds} s at c=${connections}…`);
       baseline = await runBaseline(mongoUrl, subjects, mongo?.pid);
     }
     if (runs('herald')) {
+      await whenQuiet();
       log(`Herald through the gateway, ${seconds} s at c=${connections}…`);
       herald = await runHerald(dataDir, mongoUrl, subjects, mongo?.pid);
     }
+    // the ceilings again on the other side of Herald (a partial run measures them once)
+    const after = only ? undefined : await measureCeilings(', again');
+
+    const both = (pick: (run: CeilingRun) => number | undefined) => {
+      const first = pick(before);
+      const second = after && pick(after);
+      return first === undefined || second === undefined ? first : Math.round((first + second) / 2);
+    };
+    const gateway = before.gateway && {
+      acceptedPerSecond: both((run) => run.gateway?.acceptedPerSecond)!,
+      non2xx: before.gateway.non2xx + (after?.gateway?.non2xx ?? 0),
+      errors: before.gateway.errors + (after?.gateway?.errors ?? 0),
+    };
+    const broker = before.broker && { perSecond: both((run) => run.broker?.perSecond)! };
+    const inserts = before.inserts && {
+      perSecond: both((run) => run.inserts?.perSecond)!,
+      serverCpuMsPer1000: before.inserts.serverCpuMsPer1000,
+    };
+    const limitOf = (run: CeilingRun | undefined) => {
+      const rates = [run?.gateway?.acceptedPerSecond, run?.broker?.perSecond, run?.inserts?.perSecond];
+      return rates.every((c) => c)
+        ? Math.round(1 / rates.reduce<number>((sum, c) => sum + 1 / c!, 0))
+        : undefined;
+    };
+    const ceilingSteal = before.steal;
 
     const ceilings = [gateway?.acceptedPerSecond, broker?.perSecond, inserts?.perSecond];
     const limit = ceilings.every((c) => c)
@@ -488,6 +536,17 @@ async function main(): Promise<void> {
         insertServerCpuMsPer1000Docs: inserts?.serverCpuMsPer1000,
         composedLimitPerSecond: limit,
         steal: ceilingSteal,
+        // each ceiling above is the mean of these two runs, one before the baseline and Herald, one after
+        runs:
+          after &&
+          [before, after].map((run) => ({
+            gatewayPerSecond: run.gateway?.acceptedPerSecond,
+            brokerConfirmsPerSecond: run.broker?.perSecond,
+            insertDocsPerSecond: run.inserts?.perSecond,
+            insertServerCpuMsPer1000Docs: run.inserts?.serverCpuMsPer1000,
+            composedLimitPerSecond: limitOf(run),
+            steal: run.steal,
+          })),
       },
       baseline: summary(baseline),
       herald: summary(herald),
@@ -538,19 +597,32 @@ async function main(): Promise<void> {
           ? ': something else was running, read the ratios as noisy'
           : ''),
     );
+    // a ceiling measured on both sides of Herald: the mean, then each run
+    const sides = (pick: (run: CeilingRun) => number | undefined) =>
+      after ? ` (before ${fmt(pick(before))}, after ${fmt(pick(after))})` : '';
     console.table([
-      { what: '(a) nginx 1 worker + bare Fastify', figure: fmt(gateway?.acceptedPerSecond, ' req/s') },
-      { what: '(b) broker publish + confirm', figure: fmt(broker?.perSecond, ' msg/s') },
+      {
+        what: '(a) nginx 1 worker + bare Fastify',
+        figure: fmt(gateway?.acceptedPerSecond, ' req/s') + sides((run) => run.gateway?.acceptedPerSecond),
+      },
+      {
+        what: '(b) broker publish + confirm',
+        figure: fmt(broker?.perSecond, ' msg/s') + sides((run) => run.broker?.perSecond),
+      },
       {
         what: '(c) batched inserts (100 a batch, 4 in flight)',
         figure: !inserts
           ? '—'
           : `${fmt(inserts.perSecond, ' docs/s')}` +
+            sides((run) => run.inserts?.perSecond) +
             (inserts.serverCpuMsPer1000 === undefined
               ? ''
               : `, server CPU ${inserts.serverCpuMsPer1000} ms/1000 docs`),
       },
-      { what: 'composed limit L (1/L = Σ 1/ceiling)', figure: fmt(limit, '/s') },
+      {
+        what: 'composed limit L (1/L = Σ 1/ceiling)',
+        figure: fmt(limit, '/s') + sides((run) => limitOf(run)),
+      },
       { what: 'baseline (seed-style, no gateway; 1 insert a request)', figure: run(baseline) ?? '—' },
       { what: 'Herald accepted (through the gateway)', figure: run(herald) ?? '—' },
       {

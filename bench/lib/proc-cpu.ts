@@ -166,7 +166,7 @@ export function cpuMsPer(
  * hypervisor gave to other guests (steal) while this one wanted to run. A phase with much
  * steal measured a machine that was not all there.
  */
-export function readMachineTicks(): { total: number; steal: number } | undefined {
+export function readMachineTicks(): { total: number; steal: number; idle: number } | undefined {
   let line: string | undefined;
   try {
     line = readFileSync('/proc/stat', 'utf8').split('\n')[0];
@@ -176,7 +176,37 @@ export function readMachineTicks(): { total: number; steal: number } | undefined
   if (!line?.startsWith('cpu ')) return undefined;
   // user nice system idle iowait irq softirq steal guest guest_nice
   const fields = line.trim().split(/\s+/).slice(1, 9).map(Number);
-  return { total: fields.reduce((sum, value) => sum + value, 0), steal: fields[7] ?? 0 };
+  return {
+    total: fields.reduce((sum, value) => sum + value, 0),
+    steal: fields[7] ?? 0,
+    idle: (fields[3] ?? 0) + (fields[4] ?? 0),
+  };
+}
+
+/**
+ * Waits until the machine is quiet: less than `busyShare` of its CPU busy over a second (what
+ * an earlier phase left running, a JVM collecting, a stack still stopping), for at most
+ * `maxSeconds`. Returns the seconds waited, and the last second's busy share.
+ */
+export async function whenQuiet(
+  busyShare = 0.15,
+  maxSeconds = 30,
+): Promise<{ waitedSeconds: number; busy: number | undefined }> {
+  const started = Date.now();
+  let busy: number | undefined;
+  for (;;) {
+    const before = readMachineTicks();
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const after = readMachineTicks();
+    busy =
+      before && after && after.total > before.total
+        ? 1 - (after.idle - before.idle) / (after.total - before.total)
+        : undefined;
+    const waitedSeconds = Math.round((Date.now() - started) / 1000);
+    if (busy === undefined || busy < busyShare || waitedSeconds >= maxSeconds) {
+      return { waitedSeconds, busy: busy === undefined ? undefined : Number(busy.toFixed(2)) };
+    }
+  }
 }
 
 /** The share of the machine's CPU time stolen between two readings (undefined if unreadable). */
