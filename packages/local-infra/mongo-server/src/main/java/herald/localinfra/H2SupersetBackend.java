@@ -73,6 +73,21 @@ final class H2SupersetBackend extends H2Backend {
         }
 
         /**
+         * Under the collection's lock, as every write is: the library adds (and drops) an index
+         * without it, while an insert on another connection iterates the index list
+         * (ConcurrentModificationException, "Unknown error: null" to the client).
+         */
+        @Override
+        public synchronized void addIndex(Index<Object> index) {
+            super.addIndex(index);
+        }
+
+        @Override
+        public synchronized void dropIndex(String indexName) {
+            super.dropIndex(indexName);
+        }
+
+        /**
          * The data size (collStats' size) is kept from the bytes stored, not by the library, which
          * encodes every document inserted, updated or removed once more only to measure it.
          */

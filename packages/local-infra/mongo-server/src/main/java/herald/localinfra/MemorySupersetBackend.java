@@ -3,11 +3,13 @@ package herald.localinfra;
 import java.util.List;
 
 import de.bwaldvogel.mongo.MongoCollection;
+import de.bwaldvogel.mongo.MongoDatabase;
 import de.bwaldvogel.mongo.backend.CollectionOptions;
 import de.bwaldvogel.mongo.backend.CursorRegistry;
 import de.bwaldvogel.mongo.backend.Index;
 import de.bwaldvogel.mongo.backend.IndexKey;
 import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
+import de.bwaldvogel.mongo.backend.memory.MemoryCollection;
 import de.bwaldvogel.mongo.backend.memory.MemoryDatabase;
 
 /**
@@ -54,6 +56,11 @@ final class MemorySupersetBackend extends MemoryBackend {
             return super.createCollectionOrThrowIfExists(collectionName, options);
         }
 
+        @Override
+        protected MemoryCollection openOrCreateCollection(String collectionName, CollectionOptions options) {
+            return new Collection(this, collectionName, options, cursorRegistry);
+        }
+
         /** a one-field non-unique index answers queries here (see {@link SecondaryIndex}); others stay ignored */
         @Override
         protected Index<Integer> openOrCreateSecondaryIndex(String collectionName, String indexName, List<IndexKey> keys,
@@ -66,6 +73,29 @@ final class MemorySupersetBackend extends MemoryBackend {
         protected Index<Integer> openOrCreateUniqueIndex(String collectionName, String indexName, List<IndexKey> keys,
                                                          boolean sparse) {
             return new MemorySupersetUniqueIndex(indexName, keys, sparse);
+        }
+    }
+
+    /**
+     * The library's collection with index changes under its lock, as every write is: the library
+     * adds (and drops) an index without it, while an insert on another connection iterates the
+     * index list (ConcurrentModificationException, "Unknown error: null" to the client).
+     */
+    private static final class Collection extends MemoryCollection {
+
+        Collection(MongoDatabase database, String collectionName, CollectionOptions options,
+                   CursorRegistry cursorRegistry) {
+            super(database, collectionName, options, cursorRegistry);
+        }
+
+        @Override
+        public synchronized void addIndex(Index<Integer> index) {
+            super.addIndex(index);
+        }
+
+        @Override
+        public synchronized void dropIndex(String indexName) {
+            super.dropIndex(indexName);
         }
     }
 }
