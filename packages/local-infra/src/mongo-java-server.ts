@@ -196,9 +196,26 @@ export type JvmProfile = 'short-lived' | 'long-running';
  * documents fell from 700–760 ms (short-lived) to 460–510 ms; G1 with C2
  * spent 590–995 ms. See ../README.md.
  */
+/**
+ * The server runs each command on its connection's Netty event-loop thread, blocking it: with
+ * Netty's default (twice the cores: 4 here) a slow command (the outbox relay's read of a pass)
+ * stalls every connection that shares its thread, inserts of the accept path among them. With 16
+ * the services' connections rarely share one. `pnpm bench:latency 1000 10` alternating 16 and the
+ * default: p99 29.3 / 39.8 / 29.0 ms against 36.1 / 52.6 / 40.8 / 42.7 (a fourth run of 16, 99.8,
+ * had a p50 of 18 ms: the machine); accepted/s through the gateway unchanged within its noise.
+ */
+const WORKER_THREADS_PROPERTY = 'herald.mongo.workerThreads';
+
 export const JVM_FLAGS: Record<JvmProfile, readonly string[]> = {
   'short-lived': ['-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Xmx512m'],
-  'long-running': ['-XX:+UseParallelGC', '-Xms256m', '-Xmx1g', '-XX:+PerfDisableSharedMem'],
+  'long-running': [
+    '-XX:+UseParallelGC',
+    '-Xms256m',
+    '-Xmx1g',
+    '-XX:+PerfDisableSharedMem',
+    // EmbeddedMongoServer: Netty event-loop threads, each running its connections' commands
+    `-D${WORKER_THREADS_PROPERTY}=16`,
+  ],
 };
 
 /**

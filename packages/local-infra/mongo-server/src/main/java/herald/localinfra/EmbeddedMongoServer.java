@@ -98,7 +98,12 @@ public final class EmbeddedMongoServer {
         server = new MongoServer(backend);
         // SIGTERM/SIGINT run shutdown hooks: the store must still be closed, not just abandoned.
         Runtime.getRuntime().addShutdownHook(new Thread(EmbeddedMongoServer::stop, "mongo-server-shutdown"));
-        server.bind("127.0.0.1", port);
+        int workers = Integer.getInteger("herald.mongo.workerThreads", 0);
+        if (workers > 0) {
+            server.bind(new InetSocketAddress("127.0.0.1", port), 1, workers);
+        } else {
+            server.bind("127.0.0.1", port);
+        }
         InetSocketAddress address = server.getLocalAddress();
         System.out.println("LISTENING " + address.getHostString() + ":" + address.getPort());
         System.out.flush();
