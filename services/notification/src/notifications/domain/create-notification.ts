@@ -59,6 +59,10 @@ export interface NotificationDraft
   correlationId: string;
   /** false: a recipient user, but no inbox entry (account emails) */
   inbox?: boolean;
+}
+
+/** What the suppression list and the recipient's preferences decided about a draft's channels. */
+export interface ChannelDecisions {
   /** channels whose address is on the suppression list: they end `suppressed`, and no job is published */
   suppressed?: Channel[];
   /** channels the recipient muted (preferences): they end `skipped`, reason `preference`, and no job is published */
@@ -66,9 +70,6 @@ export interface NotificationDraft
   /** channels the recipient's quiet hours hold back: queued, their jobs published at `until` */
   held?: QuietHold;
 }
-
-/** What the suppression list and the recipient's preferences decided about a draft's channels. */
-export type ChannelDecisions = Pick<NotificationDraft, 'suppressed' | 'muted' | 'held'>;
 
 /**
  * The draft with every value that becomes a header on one line: the title
@@ -118,8 +119,8 @@ export function buildNotification(
   ctx: ServiceContext,
   unsafeDraft: NotificationDraft,
   leaseOwner: string | null,
-  // given apart from the draft by the accept paths: a copy of the draft to carry them cost more than the rest
-  decisions: ChannelDecisions = unsafeDraft,
+  // apart from the draft: a copy of the draft to carry them cost more than the rest of the build
+  decisions: ChannelDecisions = {},
   now: Date = ctx.now(),
 ): NotificationRecord {
   const draft = withSingleLineHeaders(unsafeDraft);
