@@ -99,7 +99,12 @@ describe.each([
   async function foundAsScanned(
     name: string,
     filter: Record<string, unknown>,
-    options: { projection?: Record<string, unknown>; sort?: Record<string, 1 | -1>; limit?: number },
+    options: {
+      projection?: Record<string, unknown>;
+      sort?: Record<string, 1 | -1>;
+      limit?: number;
+      skip?: number;
+    },
   ) {
     const found = await collection(name).find(filter, options).toArray();
     const scanned = await collection(name)
@@ -159,6 +164,73 @@ describe.each([
     const moved = await foundAsScanned('notifications', poll, { projection: { _id: 1 }, sort });
     expect(moved.map((doc) => doc._id)).toEqual(['same-a', 'same-b', 'n31', 'n33']);
     await collection('notifications').updateOne({ _id: 'n32' }, { $set: { dueAt: at(32) } });
+  });
+
+  it('answers a covered read with skip, limit, batches and several ranges as a scan does', async () => {
+    // the H2 backend walks the index in order and stops at skip + limit when the sort is the index's
+    const poll = {
+      dueAt: { $lte: at(40) },
+      $or: [{ dueAt: { $gt: at(30) } }, { dueAt: at(30), _id: { $gt: 'n30' } }],
+    };
+    const sort = { dueAt: 1, _id: 1 } as const;
+    const ids = (docs: Doc[]) => docs.map((doc) => doc._id);
+    expect(
+      ids(await foundAsScanned('notifications', poll, { projection: { _id: 1, dueAt: 1 }, sort, limit: 4 })),
+    ).toEqual(['same-a', 'same-b', 'n31', 'n32']);
+    expect(
+      ids(
+        await foundAsScanned('notifications', poll, {
+          projection: { _id: 1, dueAt: 1 },
+          sort,
+          skip: 3,
+          limit: 3,
+        }),
+      ),
+    ).toEqual(['n32', 'n33', 'n34']);
+    // the field's order alone: ties in _id order, as the index holds them
+    expect(
+      ids(
+        await foundAsScanned('notifications', poll, { projection: { _id: 1 }, sort: { dueAt: 1 }, limit: 3 }),
+      ),
+    ).toEqual(['same-a', 'same-b', 'n31']);
+    // descending: every match, sorted by the collection, then limited
+    expect(
+      ids(
+        await foundAsScanned('notifications', poll, {
+          projection: { _id: 1 },
+          sort: { dueAt: -1 },
+          limit: 2,
+        }),
+      ),
+    ).toEqual(['n40', 'n39']);
+    // ranges apart and overlapping ($in, $or of ranges): each entry once, in order, the gap not in the answer
+    const apart = { dueAt: { $in: [at(2), at(55), at(3), at(2)] } };
+    expect(
+      ids(await foundAsScanned('notifications', apart, { projection: { _id: 1 }, sort, limit: 2 })),
+    ).toEqual(['n02', 'n03']);
+    const overlapping = {
+      $or: [
+        { dueAt: { $gte: at(10), $lte: at(13) } },
+        { dueAt: { $gte: at(12), $lt: at(15) } },
+        { dueAt: at(50) },
+      ],
+    };
+    expect(
+      ids(await foundAsScanned('notifications', overlapping, { projection: { _id: 1, dueAt: 1 }, sort })),
+    ).toEqual(['n10', 'n11', 'n12', 'n13', 'n14', 'n50']);
+    // a limit past a value read from the documents (the number 30 is not covered): the same answers
+    expect(
+      await foundAsScanned(
+        'notifications',
+        { dueAt: { $gte: 29 } },
+        { projection: { dueAt: 1 }, sort, limit: 1 },
+      ),
+    ).toEqual([{ _id: 'number-due', dueAt: 30 }]);
+    // more than a batch: the cursor's later batches carry the rest, in order
+    const batched = await collection('notifications')
+      .find(poll, { projection: { _id: 1 }, sort, limit: 9, batchSize: 2 })
+      .toArray();
+    expect(ids(batched)).toEqual(['same-a', 'same-b', 'n31', 'n32', 'n33', 'n34', 'n35', 'n36', 'n37']);
   });
 
   it('answers equalities, $in and ranges of dates and numbers as a scan does', async () => {

@@ -159,16 +159,24 @@ final class H2SupersetBackend extends H2Backend {
             updateDataSize(encoded.length - (previous == null ? 0 : previous.length));
         }
 
-        /** see {@link SecondaryIndex#coveringDocuments}; anything else as the library does it */
+        /**
+         * see {@link SecondaryIndex#coveringDocuments}; anything else as the library does it. What the
+         * index gives has met the query already: the collection sorts, skips, limits and projects it
+         * (an empty query, not the same one again).
+         */
         @Override
         protected QueryResult queryDocuments(Document query, Document orderBy, int numberToSkip, int limit,
                                              int batchSize, Document fieldSelector) {
+            // the library limits only by a positive limit, after skipping a positive skip
+            int wanted = limit <= 0 ? Integer.MAX_VALUE
+                : (int) Math.min(Integer.MAX_VALUE, (long) Math.max(numberToSkip, 0) + limit);
             for (Index<Object> index : getIndexes()) {
                 if (index instanceof SecondaryIndex<Object> secondary) {
-                    List<Document> covered = secondary.coveringDocuments(query, orderBy, fieldSelector);
+                    List<Document> covered = secondary.coveringDocuments(query, orderBy, fieldSelector, wanted,
+                        document -> documentMatchesQuery(document, query));
                     if (covered != null) {
-                        return matchDocumentsFromStream(covered.stream(), query, orderBy, numberToSkip, limit,
-                            batchSize, fieldSelector);
+                        return matchDocumentsFromStream(covered.stream(), new Document(), orderBy, numberToSkip,
+                            limit, batchSize, fieldSelector);
                     }
                 }
             }

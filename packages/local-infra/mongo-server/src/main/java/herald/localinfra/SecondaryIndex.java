@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.NavigableMap;
 import java.util.Set;
 import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 import de.bwaldvogel.mongo.MongoCollection;
@@ -240,18 +241,24 @@ final class SecondaryIndex<P> extends Index<P> {
     }
 
     /**
-     * The answer's candidates from the index alone, each entry in the query's bounds as
-     * {@code {_id, <field>: value}}, when nothing else of a document can matter: the query, the
-     * sort and the projection name no field but this one and {@code _id}, the sort is given, the
-     * projection keeps only those two, no document ever held an array here, and every value in
-     * bounds is a date, ObjectId, string or boolean (the index keeps numbers normalized: 1 and
-     * 1.0 alike, and the answer must show the stored one). The collection still matches, sorts,
-     * limits and projects them as it would the documents; null when the index cannot cover it.
-     * The outbox relay's poll reads the ids and due times of a few thousand notifications every
-     * pass: read from the documents, that was a few thousand BSON documents decoded under the
-     * collection's lock while inserts waited.
+     * The answer from the index alone, each entry that meets the query (`matches`, the
+     * collection's own matcher, on {@code {_id, <field>: value}}) in this index's order, when
+     * nothing else of a document can matter: the query, the sort and the projection name no
+     * field but this one and {@code _id}, the sort is given, the projection keeps only those two,
+     * no document ever held an array here, and every value met is a date, ObjectId, string or
+     * boolean (the index keeps numbers normalized: 1 and 1.0 alike, and the answer must show the
+     * stored one). When the sort is this field's ascending order (then {@code _id}'s), which is
+     * the index's, the walk stops at the `wanted` (skip + limit) first matches; else it takes
+     * every match and the collection sorts them. The collection still sorts, skips, limits and
+     * projects what it gets, as it would the documents; null when the index cannot cover it.
+     *
+     * The outbox relay's poll reads the ids and due times of the next 500 notifications every
+     * pass: read from the documents, that was hundreds of BSON documents decoded under the
+     * collection's lock while inserts waited; taken from the index without a limit, it still
+     * built and matched every entry due by now (a pass's due ones again at each of its reads).
      */
-    List<Document> coveringDocuments(Document query, Document orderBy, Document projection) {
+    List<Document> coveringDocuments(Document query, Document orderBy, Document projection, int wanted,
+                                     Predicate<Document> matches) {
         if (multikey || field.contains(".") || orderBy == null || orderBy.isEmpty() || !namesOnlyOurs(query)
             || !onlyOurs(orderBy.keySet()) || !keepsOnlyOurs(projection)) {
             return null;
@@ -260,8 +267,9 @@ final class SecondaryIndex<P> extends Index<P> {
         if (ranges == null) {
             return null;
         }
-        Map<Object, Document> byId = new java.util.LinkedHashMap<>();
-        for (Object[] range : ranges) {
+        boolean inIndexOrder = ascendingHere(orderBy);
+        List<Document> found = new ArrayList<>();
+        for (Object[] range : disjoint(ranges)) {
             for (Entry entry : slice(range).keySet()) {
                 Object value = entry.value();
                 if (!(value instanceof java.time.Instant || value instanceof ObjectId || value instanceof String
@@ -270,10 +278,50 @@ final class SecondaryIndex<P> extends Index<P> {
                 }
                 Document document = new Document("_id", entry.id());
                 document.put(field, value);
-                byId.putIfAbsent(entry.id(), document);
+                if (matches.test(document)) {
+                    found.add(document);
+                    if (inIndexOrder && found.size() >= wanted) {
+                        return found;
+                    }
+                }
             }
         }
-        return new ArrayList<>(byId.values());
+        return found;
+    }
+
+    /** the sort {@code {<field>: 1}} or {@code {<field>: 1, _id: 1}}: the order the entries are in */
+    private boolean ascendingHere(Document orderBy) {
+        int position = 0;
+        for (Map.Entry<String, Object> key : orderBy.entrySet()) {
+            String expected = position == 0 ? field : "_id";
+            if (position > 1 || !key.getKey().equals(expected) || !(key.getValue() instanceof Number)
+                || ((Number) key.getValue()).doubleValue() != 1) {
+                return false;
+            }
+            position++;
+        }
+        return true;
+    }
+
+    /**
+     * The ranges merged where they overlap or touch, in ascending order: walked one after the
+     * other, they visit each entry in bounds once, in the index's order (the relay's poll bounds
+     * the field by [d, now] and by [d, d]: one range).
+     */
+    private static List<Object[]> disjoint(List<Object[]> ranges) {
+        List<Object[]> sorted = new ArrayList<>(ranges);
+        sorted.sort((a, b) -> a[0] == null ? (b[0] == null ? 0 : -1) : b[0] == null ? 1 : VALUES.compare(a[0], b[0]));
+        List<Object[]> merged = new ArrayList<>();
+        for (Object[] range : sorted) {
+            Object[] last = merged.isEmpty() ? null : merged.get(merged.size() - 1);
+            if (last != null && (last[1] == null || range[0] == null || VALUES.compare(range[0], last[1]) <= 0)) {
+                last[1] = last[1] == null || range[1] == null ? null
+                    : VALUES.compare(range[1], last[1]) > 0 ? range[1] : last[1];
+            } else {
+                merged.add(new Object[] {range[0], range[1]});
+            }
+        }
+        return merged;
     }
 
     /** the query's conditions are on this field and _id only, also inside $or and $and */
