@@ -6,7 +6,25 @@ export interface BatcherOptions {
   maxBatch: number;
   /** operations on their way at once; more items wait and go together in the next one */
   maxInFlight: number;
+  /**
+   * How long the first item of a batch waits for company before it leaves (a full batch leaves
+   * at once). 0, the default: it leaves on the next turn of the event loop. Only for writes nobody
+   * waits on in a hurry: under moderate load each item would otherwise be a write of its own.
+   */
+  lingerMs?: number;
+  /** the timer behind lingerMs (a test's fake clock) */
+  timers?: LingerTimers;
 }
+
+export interface LingerTimers {
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const realTimers: LingerTimers = {
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
 
 interface Waiting<T, R> {
   item: T;
@@ -19,9 +37,11 @@ interface Waiting<T, R> {
  * load, each request's or send's write (or read by key) would be one MongoDB
  * round trip apiece, and one command for the server to run; here whatever
  * arrives while earlier ones are on their way leaves together in the next.
- * Nothing waits on a timer: an item that finds a slot free leaves on the next
- * turn of the event loop, so a lone caller is not slowed, and batches grow
- * only when the database is the bottleneck.
+ * Nothing waits on a timer unless asked to (lingerMs): an item that finds a
+ * slot free leaves on the next turn of the event loop, so a lone caller is not
+ * slowed, and batches grow only when the database is the bottleneck. With
+ * lingerMs, the first item waits that long for others, and what waits leaves
+ * together once it has (or once a batch is full).
  *
  * Each caller's promise settles only when the operation holding its item has
  * been acknowledged (or has failed): batching changes how many round trips,
@@ -31,12 +51,17 @@ export class Batcher<T, R> {
   private waiting: Waiting<T, R>[] = [];
   private inFlight = 0;
   private scheduled = false;
+  /** what waits has waited lingerMs (always, without a linger) */
+  private ripe: boolean;
+  private lingering: unknown;
 
   constructor(
     /** writes the items in one go; a throw fails every item of the batch */
     private readonly write: (items: T[]) => Promise<ItemOutcome<R>[]>,
     private readonly options: BatcherOptions,
-  ) {}
+  ) {
+    this.ripe = !options.lingerMs;
+  }
 
   submit(item: T): Promise<R> {
     return new Promise<R>((resolve, reject) => {
@@ -51,6 +76,10 @@ export class Batcher<T, R> {
   }
 
   private schedule(): void {
+    if (!this.ripe && this.waiting.length < this.options.maxBatch) {
+      this.linger();
+      return;
+    }
     if (this.scheduled || this.inFlight >= this.options.maxInFlight) return;
     this.scheduled = true;
     // setImmediate, not a microtask: the items that the same burst of socket reads produces join in.
@@ -60,11 +89,34 @@ export class Batcher<T, R> {
     });
   }
 
+  /** The first item to wait starts the clock; when it runs out, everything waiting may leave. */
+  private linger(): void {
+    if (this.lingering !== undefined) return;
+    const timers = this.options.timers ?? realTimers;
+    this.lingering = timers.setTimeout(() => {
+      this.lingering = undefined;
+      this.ripe = true;
+      this.startWrites();
+    }, this.options.lingerMs!);
+  }
+
   private startWrites(): void {
-    while (this.inFlight < this.options.maxInFlight && this.waiting.length > 0) {
+    while (
+      this.inFlight < this.options.maxInFlight &&
+      this.waiting.length > 0 &&
+      (this.ripe || this.waiting.length >= this.options.maxBatch)
+    ) {
       const batch = this.waiting.splice(0, this.options.maxBatch);
       this.inFlight += 1;
       void this.run(batch);
+    }
+    if (this.options.lingerMs && this.waiting.length === 0) {
+      // the next item waits for company again
+      this.ripe = false;
+      if (this.lingering !== undefined) {
+        (this.options.timers ?? realTimers).clearTimeout(this.lingering);
+        this.lingering = undefined;
+      }
     }
   }
 

@@ -103,4 +103,116 @@ describe('Batcher (group commit of record writes)', () => {
     writes[2]!.finish([{ ok: true, value: '5' }]);
     await expect(Promise.all(all)).resolves.toEqual(['1', '2', '3', '4', '5']);
   });
+
+  describe('with lingerMs (writes nobody waits on in a hurry)', () => {
+    /** a clock moved by hand: the pending timer, and how long it was set for */
+    function handTimers() {
+      const pending = new Map<number, { callback: () => void; ms: number }>();
+      let next = 0;
+      return {
+        pending,
+        timers: {
+          setTimeout: (callback: () => void, ms: number) => {
+            pending.set(++next, { callback, ms });
+            return next;
+          },
+          clearTimeout: (handle: unknown) => void pending.delete(handle as number),
+        },
+        /** runs out every pending timer */
+        elapse() {
+          const due = [...pending.values()];
+          pending.clear();
+          for (const timer of due) timer.callback();
+        },
+      };
+    }
+
+    it('keeps the first item waiting lingerMs for company, then writes everything that came', async () => {
+      const { writes, write } = controlledWrite<number>();
+      const clock = handTimers();
+      const batcher = new Batcher(write, {
+        maxBatch: 100,
+        maxInFlight: 2,
+        lingerMs: 100,
+        timers: clock.timers,
+      });
+
+      const all = [1, 2].map((item) => batcher.submit(item));
+      await tick();
+      expect(writes).toHaveLength(0);
+      expect([...clock.pending.values()].map((timer) => timer.ms)).toEqual([100]); // one clock for the batch
+      all.push(batcher.submit(3));
+      await tick();
+      expect(writes).toHaveLength(0);
+
+      clock.elapse();
+      await tick();
+      expect(writes.map((w) => w.items)).toEqual([[1, 2, 3]]);
+      writes[0]!.finish([1, 2, 3].map((n) => ({ ok: true, value: String(n) })));
+      await expect(Promise.all(all)).resolves.toEqual(['1', '2', '3']);
+
+      // the next item waits again
+      const later = batcher.submit(4);
+      await tick();
+      expect(writes).toHaveLength(1);
+      expect(clock.pending.size).toBe(1);
+      clock.elapse();
+      await tick();
+      expect(writes.map((w) => w.items)).toEqual([[1, 2, 3], [4]]);
+      writes[1]!.finish([{ ok: true, value: '4' }]);
+      await expect(later).resolves.toBe('4');
+      expect(batcher.size).toBe(0);
+    });
+
+    it('writes a full batch at once, and lets the rest wait out the clock', async () => {
+      const { writes, write } = controlledWrite<number>();
+      const clock = handTimers();
+      const batcher = new Batcher(write, {
+        maxBatch: 2,
+        maxInFlight: 2,
+        lingerMs: 100,
+        timers: clock.timers,
+      });
+      const all = [1, 2, 3].map((item) => batcher.submit(item));
+      await tick();
+      expect(writes.map((w) => w.items)).toEqual([[1, 2]]);
+      clock.elapse();
+      await tick();
+      expect(writes.map((w) => w.items)).toEqual([[1, 2], [3]]);
+      writes[0]!.finish([1, 2].map((n) => ({ ok: true, value: String(n) })));
+      writes[1]!.finish([{ ok: true, value: '3' }]);
+      await expect(Promise.all(all)).resolves.toEqual(['1', '2', '3']);
+      expect(clock.pending.size).toBe(0);
+    });
+
+    it('holds what waited out the clock until a write slot frees, then writes it with what joined', async () => {
+      const { writes, write } = controlledWrite<number>();
+      const clock = handTimers();
+      const batcher = new Batcher(write, {
+        maxBatch: 100,
+        maxInFlight: 1,
+        lingerMs: 50,
+        timers: clock.timers,
+      });
+      const first = batcher.submit(1);
+      clock.elapse();
+      await tick();
+      expect(writes.map((w) => w.items)).toEqual([[1]]);
+
+      const second = batcher.submit(2);
+      clock.elapse(); // 2 has waited its time; the only slot is taken
+      await tick();
+      const third = batcher.submit(3); // joins what is ready to leave: no new clock
+      await tick();
+      expect(clock.pending.size).toBe(0);
+      expect(writes).toHaveLength(1);
+
+      writes[0]!.finish([{ ok: true, value: '1' }]);
+      await expect(first).resolves.toBe('1');
+      await tick();
+      expect(writes.map((w) => w.items)).toEqual([[1], [2, 3]]);
+      writes[1]!.finish([2, 3].map((n) => ({ ok: true, value: String(n) })));
+      await expect(Promise.all([second, third])).resolves.toEqual(['2', '3']);
+    });
+  });
 });

@@ -98,4 +98,29 @@ describe('the accept path’s batched writes', () => {
     await log.forgetBefore(new Date(Date.UTC(2031, 0, 1)));
     expect(await log.confirmedAmong([...ids, later])).toEqual(new Set());
   });
+
+  it('with a linger, logs the confirmations that came within it as one record, once it has passed', async () => {
+    const confirmations = outboxConfirmationModel(mongo.connection);
+    await confirmations.createIndexes();
+    let elapse: (() => void) | undefined;
+    const log = new ConfirmationLog(confirmations, () => new Date(), 100, {
+      setTimeout: (callback, ms) => {
+        expect(ms).toBe(100);
+        elapse = callback;
+        return 1;
+      },
+      clearTimeout: () => undefined,
+    });
+    const ids = Array.from({ length: 3 }, () => new Types.ObjectId());
+    const recorded = Promise.all(
+      ids.map((id, index) => log.record({ id, dueAt: new Date(Date.UTC(2030, 1, 1, 0, 0, index)) })),
+    );
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(await confirmations.countDocuments({ ids: { $in: ids } })).toBe(0); // still waiting for company
+    elapse!();
+    await recorded;
+    const stored = await confirmations.find({ ids: { $in: ids } }).lean();
+    expect(stored).toHaveLength(1);
+    expect(stored[0]!.ids.map(String)).toEqual(ids.map(String));
+  });
 });

@@ -190,7 +190,11 @@ export function createServiceContext(deps: ContextDeps): {
     settings: deps.settings,
     templates: createTemplates(templateStores, deps.log, { cacheTtlMs: deps.settings.templateCacheTtlMs }),
     writes: new NotificationWrites(models.notifications),
-    confirmations: new ConfirmationLog(models.outboxConfirmations, deps.now),
+    confirmations: new ConfirmationLog(
+      models.outboxConfirmations,
+      deps.now,
+      deps.settings.outboxConfirmLingerMs,
+    ),
     createdEvents: new CreatedEvents(
       (message) => publishEvent(ctx, EventRoutingKeys.notificationsCreated, message),
       deps.now,

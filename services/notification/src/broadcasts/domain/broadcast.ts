@@ -9,7 +9,7 @@ import { type BroadcastInput, type BroadcastProgress } from './types';
 import { type ServiceContext } from '../../kernel/context';
 import { storeNotificationBatch } from '../../notifications/domain/store-batch';
 import { smsDestinationVerdict } from '../../notifications/domain/sms-destination';
-import { publishDueEntries } from '../../outbox/domain/outbox';
+import { publishBatchNow } from '../../outbox/domain/outbox';
 import {
   assertOneContentSource,
   recipientContent,
@@ -178,7 +178,7 @@ async function deliverBatch(
     ];
   });
   const inserted = await storeNotificationBatch(ctx, drafts);
-  await Promise.all(inserted.map((record) => publishDueEntries(ctx, record)));
+  await publishBatchNow(ctx, inserted);
 }
 
 /** Relay pass: resumes broadcasts whose instance stopped before finishing. */

@@ -1,5 +1,5 @@
 import { type Types } from 'mongoose';
-import { Batcher, type ItemOutcome } from '@herald/runtime';
+import { Batcher, type ItemOutcome, type LingerTimers } from '@herald/runtime';
 import { type OutboxConfirmationModel } from './outbox-models';
 
 /** confirmations per record, at most */
@@ -16,21 +16,29 @@ export interface Confirmation {
 
 /**
  * Group commit of the broker's confirmations: every notification whose
- * messages were all confirmed while earlier records were on their way goes
- * into one `outbox_confirmations` document (see Batcher), so recording them
- * costs one inserted document per batch, not one update per notification.
- * A caller resumes once the record holding its id is acknowledged.
+ * messages were all confirmed within `lingerMs` of the first (or while
+ * earlier records were on their way) goes into one `outbox_confirmations`
+ * document (see Batcher), so recording them costs one inserted document per
+ * batch, not one update per notification. A caller resumes once the record
+ * holding its id is acknowledged.
  */
 export class ConfirmationLog {
-  private readonly records = new Batcher<Confirmation, void>((items) => this.recordAll(items), {
-    maxBatch: MAX_BATCH,
-    maxInFlight: MAX_IN_FLIGHT,
-  });
+  private readonly records: Batcher<Confirmation, void>;
 
   constructor(
     private readonly model: OutboxConfirmationModel,
     private readonly now: () => Date,
-  ) {}
+    lingerMs = 0,
+    /** the linger's clock (a test's) */
+    timers?: LingerTimers,
+  ) {
+    this.records = new Batcher<Confirmation, void>((items) => this.recordAll(items), {
+      maxBatch: MAX_BATCH,
+      maxInFlight: MAX_IN_FLIGHT,
+      lingerMs,
+      ...(timers ? { timers } : {}),
+    });
+  }
 
   record(confirmation: Confirmation): Promise<void> {
     return this.records.submit(confirmation);

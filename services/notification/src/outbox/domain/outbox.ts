@@ -272,6 +272,26 @@ export async function publishDueEntries(ctx: ServiceContext, record: Notificatio
   return outcome.published;
 }
 
+/**
+ * A batch's publish (a broadcast's, a topic send's): each notification publishes what it owes, and
+ * the confirmed ones go into one confirmation record at once, not into the accepting requests'
+ * lingering group commit (a batch would wait out its linger, and a broadcast's batches follow one
+ * another). Returns how many messages were published; a failure is left to the relay, as there.
+ */
+export async function publishBatchNow(ctx: ServiceContext, records: NotificationRecord[]): Promise<number> {
+  const outcomes = await Promise.all(
+    records.map(async (record) => ({ record, ...(await publishOwed(ctx, record)) })),
+  );
+  const confirmed = outcomes
+    .filter((one) => one.confirmed && one.record.outboxDueAt)
+    .map((one) => one.record);
+  const settled = await deferHeld(ctx, confirmed, ctx.now());
+  await ctx.confirmations.recordNow(
+    settled.map((record) => ({ id: record._id, dueAt: record.outboxDueAt! })),
+  );
+  return outcomes.reduce((sum, one) => sum + one.published, 0);
+}
+
 const RELAY_STATE_ID = 'notifications';
 /**
  * batches of `OUTBOX_BATCH_SIZE` whose ids one read of the relay takes: the read holds the

@@ -14,7 +14,7 @@ import {
   renderFanOutContent,
 } from '../../notifications/domain/templated-content';
 import { type SendRequestInput } from '../../notifications/domain/types';
-import { publishDueEntries } from '../../outbox/domain/outbox';
+import { publishBatchNow } from '../../outbox/domain/outbox';
 import { type SubscriberDocument } from '../../subscribers/data/subscriber-model';
 import { type TopicSendRecord } from '../data/topic-models';
 
@@ -205,7 +205,7 @@ async function fanOut(ctx: ServiceContext, send: TopicSendRecord, owner: string)
       members.map((member) => member.externalId),
     );
     await published();
-    publishing = Promise.all(inserted.map((record) => publishDueEntries(ctx, record))).then(
+    publishing = publishBatchNow(ctx, inserted).then(
       () => undefined,
       (error: unknown) => {
         publishFailure = { error };
