@@ -73,7 +73,8 @@ describe('secret box', () => {
       `enc:v2:${id}:${flip(iv)}:${tag}:${ciphertext}`,
       `enc:v2:${id}:${iv}:${tag}`,
       `enc:v2:${id}:${iv}:${tag.slice(4)}:${ciphertext}`,
-      `enc:v1:${iv}:${tag}:${ciphertext}`.replace(/.$/, (last) => (last === 'A' ? 'B' : 'A')),
+      // (a byte flipped, not the last character: that one may carry only base64's unused bits)
+      `enc:v1:${iv}:${tag}:${flip(ciphertext)}`,
     ]) {
       expect(() => box.open(altered)).toThrow(SecretBoxError);
     }

@@ -30,9 +30,13 @@ export function topicEvents(harness: Harness) {
           { correlationId: 'test' },
         ),
       );
-      await waitFor(() => models.topics.exists({ _id: key, revision: { $gte: revision } }), {
-        description: `topic ${key} deleted at ${revision}`,
-      });
+      // the topic is marked first, then its memberships go: both
+      await waitFor(
+        async () =>
+          Boolean(await models.topics.exists({ _id: key, revision: { $gte: revision } })) &&
+          !(await models.topicMembers.exists({ topic: key, revision: { $lt: revision } })),
+        { description: `topic ${key} deleted at ${revision}, its memberships gone` },
+      );
     },
 
     /** Publishes without waiting: many at once, then `settled`. */
