@@ -10,11 +10,13 @@
  * open-loop at `rate` per second (a slow response does not delay the next
  * one), for `seconds`, each by one of `users` users to themself, each user
  * with one socket; a warm-up (one POST per user, then BENCH_WARMUP_SECONDS,
- * default 15, at the rate, on the same schedule as the window) is not counted:
+ * default 30, at the rate, on the same schedule as the window) is not counted:
  * the window then sees the steady state, the outbox relay included (it looks
- * at each notification OUTBOX_GRACE_MS, 15 s, after it was accepted; with 5 s
- * the window had none of its work, and had the services' first seconds at the
- * rate, slow in most runs). Tokens
+ * at each notification OUTBOX_GRACE_MS, 15 s, after it was accepted). With
+ * 5 s the window had none of the relay's work; with 15 s it began just as the
+ * relay's first due passes did, while the database's JIT compiled their reads
+ * and deletes: its CPU per POST 0.16-0.20 ms, against 0.09-0.12 once the relay
+ * had run for 15 s (0.10-0.13 with no relay work at all). Tokens
  * come from a TestTokenIssuer whose JWKS both services trust.
  *
  * MongoDB: MONGO_URL, else the embedded mongo-java-server (@herald/local-infra) as
@@ -24,7 +26,7 @@
  * POST → event ms, wall-clock ms], to line slow stretches up with GC logs and the like.
  * RabbitMQ: AMQP_URL, else the local broker. Runs in its own namespace and
  * database, on free loopback ports, and deletes what it made. Prints a table
- * and a JSON line.
+ * and a JSON line, with each process's CPU per POST in the window (`cpuMsPerPost`).
  */
 import { type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -40,11 +42,12 @@ import { freePort, startMongoJavaServer, stopProcess, waitUntilReady } from '@he
 // the AMQP namespace clean-up (which belongs with @herald/amqp's topology).
 import { TestTokenIssuer, connectTestMongo, deleteAmqpNamespace } from '@herald/test-support';
 import { amqpUrl, connectSocket, sleep, spawnService, type Socket } from './lib/processes';
+import { cpuMsPer, findRabbitMq, readCpu, type CpuReading, type CpuSubject } from './lib/proc-cpu';
 
 const rate = Number(process.argv[2] ?? 200);
 const seconds = Number(process.argv[3] ?? 10);
 const users = Number(process.argv[4] ?? 50);
-const WARM_UP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 15);
+const WARM_UP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 30);
 const TARGET_P99_MS = 25;
 /** how long after the last POST an event may still arrive */
 const DRAIN_MS = 10_000;
@@ -236,15 +239,30 @@ async function main(): Promise<void> {
     const total = Math.round(rate * seconds);
     let started = 0;
     let cpuBefore = process.cpuUsage();
+    // every process's CPU in the window, per POST: where a moderate load's time goes
+    const rabbit = findRabbitMq();
+    const subjects: CpuSubject[] = [
+      { name: 'notification', pids: () => [children[0]!.pid!] },
+      { name: 'realtime', pids: () => [children[1]!.pid!] },
+      mongo
+        ? { name: 'mongodb', pids: () => [mongo.pid] }
+        : { name: 'mongodb', pids: () => [], missing: 'MONGO_URL: not ours to measure' },
+      rabbit
+        ? { name: 'rabbitmq', pids: () => [rabbit] }
+        : { name: 'rabbitmq', pids: () => [], missing: 'no beam.smp running rabbit on this machine' },
+    ];
+    let processesBefore: CpuReading | undefined;
     // how late this process's own event loop ran: an answer or event read late is counted late
     const loopDelay = monitorEventLoopDelay({ resolution: 1 });
     await drive(Math.round(rate * WARM_UP_SECONDS), total, () => {
       started = performance.now();
       cpuBefore = process.cpuUsage();
+      processesBefore = readCpu(subjects);
       loopDelay.enable();
     });
     const postsDone = performance.now();
     const benchCpu = process.cpuUsage(cpuBefore);
+    const cpuMsPerPost = cpuMsPer(processesBefore!, readCpu(subjects), total);
     loopDelay.disable();
     const drainDeadline = postsDone + DRAIN_MS;
     const pending = () => [...samples.values()].some((s) => s.eventAt === undefined);
@@ -291,6 +309,8 @@ async function main(): Promise<void> {
       maxScheduleLagMs: round(maxScheduleLagMs, 1),
       // this process's own CPU (sending, reading answers and socket events) per POST, in the window
       benchCpuMsPerPost: round((benchCpu.user + benchCpu.system) / 1000 / total, 3),
+      // the services', the database's and the broker's, in the same window (from /proc)
+      cpuMsPerPost,
       benchLoopDelayMs: {
         p50: round(loopDelay.percentile(50) / 1e6, 1),
         p99: round(loopDelay.percentile(99) / 1e6, 1),
