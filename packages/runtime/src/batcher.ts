@@ -30,6 +30,8 @@ interface Waiting<T, R> {
   item: T;
   resolve: (value: R) => void;
   reject: (error: unknown) => void;
+  /** settles with the caller's promise, never rejects (what flush waits on) */
+  settled: Promise<void>;
 }
 
 /**
@@ -51,6 +53,8 @@ export class Batcher<T, R> {
   private waiting: Waiting<T, R>[] = [];
   private inFlight = 0;
   private scheduled = false;
+  /** the writes on their way (each settles its items before it ends) */
+  private readonly writing = new Set<Promise<void>>();
   /** what waits has waited lingerMs (always, without a linger) */
   private ripe: boolean;
   private lingering: unknown;
@@ -64,10 +68,37 @@ export class Batcher<T, R> {
   }
 
   submit(item: T): Promise<R> {
-    return new Promise<R>((resolve, reject) => {
-      this.waiting.push({ item, resolve, reject });
-      this.schedule();
+    let resolve!: (value: R) => void;
+    let reject!: (error: unknown) => void;
+    const result = new Promise<R>((yes, no) => {
+      resolve = yes;
+      reject = no;
     });
+    const settled = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.waiting.push({ item, resolve, reject, settled });
+    this.schedule();
+    return result;
+  }
+
+  /**
+   * Writes what waits now without waiting out its linger, and resolves once every item submitted
+   * before the call has settled (its write answered or failed; a failure is its caller's to see).
+   * For a reader that must find what was submitted: the outbox relay, before it reads the
+   * confirmation log.
+   */
+  async flush(): Promise<void> {
+    if (this.waiting.length > 0 && !this.ripe) {
+      if (this.lingering !== undefined) {
+        (this.options.timers ?? realTimers).clearTimeout(this.lingering);
+        this.lingering = undefined;
+      }
+      this.ripe = true;
+      this.startWrites();
+    }
+    await Promise.all([...this.writing, ...this.waiting.map((entry) => entry.settled)]);
   }
 
   /** Items waiting or being written; 0 when every caller has its answer. */
@@ -108,7 +139,9 @@ export class Batcher<T, R> {
     ) {
       const batch = this.waiting.splice(0, this.options.maxBatch);
       this.inFlight += 1;
-      void this.run(batch);
+      const write = this.run(batch);
+      this.writing.add(write);
+      void write.then(() => this.writing.delete(write));
     }
     if (this.options.lingerMs && this.waiting.length === 0) {
       // the next item waits for company again

@@ -185,6 +185,39 @@ describe('Batcher (group commit of record writes)', () => {
       expect(clock.pending.size).toBe(0);
     });
 
+    it('flush writes what lingers at once and resolves once it and the writes on their way have answered', async () => {
+      const { writes, write } = controlledWrite<number>();
+      const clock = handTimers();
+      const batcher = new Batcher(write, {
+        maxBatch: 100,
+        maxInFlight: 2,
+        lingerMs: 100,
+        timers: clock.timers,
+      });
+      const first = batcher.submit(1);
+      clock.elapse();
+      await tick();
+      expect(writes.map((w) => w.items)).toEqual([[1]]); // on its way
+      const second = batcher.submit(2); // lingering
+      await tick();
+      expect(writes).toHaveLength(1);
+
+      let flushed = false;
+      const flushing = batcher.flush().then(() => (flushed = true));
+      await tick();
+      expect(writes.map((w) => w.items)).toEqual([[1], [2]]); // no wait for the clock
+      expect(clock.pending.size).toBe(0);
+      writes[1]!.finish([{ ok: true, value: '2' }]);
+      await expect(second).resolves.toBe('2');
+      await tick();
+      expect(flushed).toBe(false); // the write of 1 has not answered yet
+      writes[0]!.fail(new Error('down'));
+      await expect(first).rejects.toThrow('down'); // its caller sees the failure; flush does not throw
+      await flushing;
+      expect(flushed).toBe(true);
+      await batcher.flush(); // nothing waits: at once
+    });
+
     it('holds what waited out the clock until a write slot frees, then writes it with what joined', async () => {
       const { writes, write } = controlledWrite<number>();
       const clock = handTimers();

@@ -133,6 +133,36 @@ describe('the outbox at each crash point', () => {
     expect(jobs).toHaveLength(1);
   });
 
+  it('confirmed, its record still lingering for company: the relay logs it first and publishes nothing', async () => {
+    // an instance whose confirmations wait a minute (real time) for company: only a flush writes them
+    const lingering = await buildApp({
+      logger: testLogger(),
+      mongo: h.mongo.connection,
+      amqp: h.broker.client,
+      verifier: h.issuer.verifier(),
+      settings: { relayIntervalMs: 3_600_000, outboxGraceMs: 1_000_000, outboxConfirmLingerMs: 60_000 },
+      now,
+    });
+    await lingering.ready();
+    try {
+      const ctx = lingering.context;
+      const record = await storedThenCrashed();
+      expect(await publishOwed(ctx, record)).toEqual({ published: 1, confirmed: true });
+      const logging = ctx.confirmations.record({ id: record._id, dueAt: record.outboxDueAt! });
+      expect(await h.confirmed(record._id)).toBe(false);
+
+      clock += graceMs;
+      await lingering.relay.runOnce();
+      expect(jobsFor(await h.drain(h.names.queues.work.email), record._id)).toHaveLength(1);
+      expect(await h.confirmed(record._id)).toBe(true);
+      await logging; // written by the pass's flush, not a minute later
+      for (let pass = 0; pass < 2; pass += 1) await lingering.relay.runOnce();
+      expect(jobsFor(await h.drain(h.names.queues.work.email), record._id)).toHaveLength(0);
+    } finally {
+      await lingering.close();
+    }
+  });
+
   it('logged in a record from before records carried their earliest due time: the relay publishes nothing', async () => {
     const record = await storedThenCrashed();
     expect((await publishOwed(h.app.context, record)).confirmed).toBe(true);

@@ -44,6 +44,15 @@ export class ConfirmationLog {
     return this.records.submit(confirmation);
   }
 
+  /**
+   * Writes the confirmations lingering for company now, and resolves once every one recorded
+   * before the call is stored: the relay reads the log after this, so a notification this
+   * instance has confirmed is not published again because its record was still waiting.
+   */
+  flush(): Promise<void> {
+    return this.records.flush();
+  }
+
   /** Records these at once, as one document (the relay's own republishes). */
   async recordNow(confirmations: Confirmation[]): Promise<void> {
     if (confirmations.length === 0) return;

@@ -470,7 +470,11 @@ export async function relayOutbox(ctx: ServiceContext): Promise<number> {
       // ids only, a few batches at a time
       const due = await duePast(ctx, mark, now, batchSize * SCAN_BATCHES);
       if (due.length === 0) break;
-      logged ??= await ctx.confirmations.confirmedDueBy(now, LOGGED_RECORDS_PER_PASS);
+      if (!logged) {
+        // what this instance confirmed and has not logged yet (lingering for company) goes first
+        await ctx.confirmations.flush();
+        logged = await ctx.confirmations.confirmedDueBy(now, LOGGED_RECORDS_PER_PASS);
+      }
       // Nothing is published before the lease is found still ours after this read (one that lapsed
       // while we read was perhaps taken over); most reads publish nothing, and check nothing.
       let checked = false;
