@@ -127,15 +127,15 @@ describe('Batcher (group commit of record writes)', () => {
       };
     }
 
-    it('keeps the first item waiting lingerMs for company, then writes everything that came', async () => {
+    /** a Batcher lingering on the hand clock, its writes finished by hand */
+    function lingering(options: { maxBatch: number; maxInFlight: number; lingerMs: number }) {
       const { writes, write } = controlledWrite<number>();
       const clock = handTimers();
-      const batcher = new Batcher(write, {
-        maxBatch: 100,
-        maxInFlight: 2,
-        lingerMs: 100,
-        timers: clock.timers,
-      });
+      return { writes, clock, batcher: new Batcher(write, { ...options, timers: clock.timers }) };
+    }
+
+    it('keeps the first item waiting lingerMs for company, then writes everything that came', async () => {
+      const { writes, clock, batcher } = lingering({ maxBatch: 100, maxInFlight: 2, lingerMs: 100 });
 
       const all = [1, 2].map((item) => batcher.submit(item));
       await tick();
@@ -165,14 +165,7 @@ describe('Batcher (group commit of record writes)', () => {
     });
 
     it('writes a full batch at once, and lets the rest wait out the clock', async () => {
-      const { writes, write } = controlledWrite<number>();
-      const clock = handTimers();
-      const batcher = new Batcher(write, {
-        maxBatch: 2,
-        maxInFlight: 2,
-        lingerMs: 100,
-        timers: clock.timers,
-      });
+      const { writes, clock, batcher } = lingering({ maxBatch: 2, maxInFlight: 2, lingerMs: 100 });
       const all = [1, 2, 3].map((item) => batcher.submit(item));
       await tick();
       expect(writes.map((w) => w.items)).toEqual([[1, 2]]);
@@ -186,14 +179,7 @@ describe('Batcher (group commit of record writes)', () => {
     });
 
     it('flush writes what lingers at once and resolves once it and the writes on their way have answered', async () => {
-      const { writes, write } = controlledWrite<number>();
-      const clock = handTimers();
-      const batcher = new Batcher(write, {
-        maxBatch: 100,
-        maxInFlight: 2,
-        lingerMs: 100,
-        timers: clock.timers,
-      });
+      const { writes, clock, batcher } = lingering({ maxBatch: 100, maxInFlight: 2, lingerMs: 100 });
       const first = batcher.submit(1);
       clock.elapse();
       await tick();
@@ -219,14 +205,7 @@ describe('Batcher (group commit of record writes)', () => {
     });
 
     it('holds what waited out the clock until a write slot frees, then writes it with what joined', async () => {
-      const { writes, write } = controlledWrite<number>();
-      const clock = handTimers();
-      const batcher = new Batcher(write, {
-        maxBatch: 100,
-        maxInFlight: 1,
-        lingerMs: 50,
-        timers: clock.timers,
-      });
+      const { writes, clock, batcher } = lingering({ maxBatch: 100, maxInFlight: 1, lingerMs: 50 });
       const first = batcher.submit(1);
       clock.elapse();
       await tick();

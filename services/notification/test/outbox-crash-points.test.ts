@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { connectTestMongo, testLogger, waitFor, type TestMongo } from '@herald/test-support';
 import { Types } from 'mongoose';
 import { buildApp } from '../src/app';
+import { type ServiceSettings } from '../src/config';
 import {
   buildNotification,
   storeNotification,
@@ -53,13 +54,13 @@ describe('the outbox at each crash point', () => {
   }
 
   /** A second instance of the service on the same database and broker, relaying in batches of 3. */
-  async function anotherInstance(relayIntervalMs: number) {
+  async function anotherInstance(relayIntervalMs: number, settings: Partial<ServiceSettings> = {}) {
     const app = await buildApp({
       logger: testLogger(),
       mongo: h.mongo.connection,
       amqp: h.broker.client,
       verifier: h.issuer.verifier(),
-      settings: { relayIntervalMs, outboxBatchSize: 3, outboxGraceMs: graceMs },
+      settings: { relayIntervalMs, outboxBatchSize: 3, outboxGraceMs: graceMs, ...settings },
       now,
     });
     await app.ready();
@@ -135,15 +136,10 @@ describe('the outbox at each crash point', () => {
 
   it('confirmed, its record still lingering for company: the relay logs it first and publishes nothing', async () => {
     // an instance whose confirmations wait a minute (real time) for company: only a flush writes them
-    const lingering = await buildApp({
-      logger: testLogger(),
-      mongo: h.mongo.connection,
-      amqp: h.broker.client,
-      verifier: h.issuer.verifier(),
-      settings: { relayIntervalMs: 3_600_000, outboxGraceMs: 1_000_000, outboxConfirmLingerMs: 60_000 },
-      now,
+    const lingering = await anotherInstance(3_600_000, {
+      outboxGraceMs: 1_000_000,
+      outboxConfirmLingerMs: 60_000,
     });
-    await lingering.ready();
     try {
       const ctx = lingering.context;
       const record = await storedThenCrashed();
