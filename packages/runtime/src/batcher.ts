@@ -58,6 +58,7 @@ export class Batcher<T, R> {
   /** what waits has waited lingerMs (always, without a linger) */
   private ripe: boolean;
   private lingering: unknown;
+  private readonly timers: LingerTimers;
 
   constructor(
     /** writes the items in one go; a throw fails every item of the batch */
@@ -65,6 +66,7 @@ export class Batcher<T, R> {
     private readonly options: BatcherOptions,
   ) {
     this.ripe = !options.lingerMs;
+    this.timers = options.timers ?? realTimers;
   }
 
   submit(item: T): Promise<R> {
@@ -91,10 +93,7 @@ export class Batcher<T, R> {
    */
   async flush(): Promise<void> {
     if (this.waiting.length > 0 && !this.ripe) {
-      if (this.lingering !== undefined) {
-        (this.options.timers ?? realTimers).clearTimeout(this.lingering);
-        this.lingering = undefined;
-      }
+      this.stopLingering();
       this.ripe = true;
       this.startWrites();
     }
@@ -123,8 +122,7 @@ export class Batcher<T, R> {
   /** The first item to wait starts the clock; when it runs out, everything waiting may leave. */
   private linger(): void {
     if (this.lingering !== undefined) return;
-    const timers = this.options.timers ?? realTimers;
-    this.lingering = timers.setTimeout(() => {
+    this.lingering = this.timers.setTimeout(() => {
       this.lingering = undefined;
       this.ripe = true;
       this.startWrites();
@@ -146,11 +144,14 @@ export class Batcher<T, R> {
     if (this.options.lingerMs && this.waiting.length === 0) {
       // the next item waits for company again
       this.ripe = false;
-      if (this.lingering !== undefined) {
-        (this.options.timers ?? realTimers).clearTimeout(this.lingering);
-        this.lingering = undefined;
-      }
+      this.stopLingering();
     }
+  }
+
+  private stopLingering(): void {
+    if (this.lingering === undefined) return;
+    this.timers.clearTimeout(this.lingering);
+    this.lingering = undefined;
   }
 
   private async run(batch: Waiting<T, R>[]): Promise<void> {
