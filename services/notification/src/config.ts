@@ -398,6 +398,16 @@ export function settingsFrom(config: Config): ServiceSettings {
   };
 }
 
+/**
+ * How long the confirmation log lingers: OUTBOX_CONFIRM_LINGER_MS, at most a tenth of the grace
+ * period, so a record is written long before the relay looks at the notifications it confirms.
+ */
+export function confirmationLingerMs(
+  settings: Pick<ServiceSettings, 'outboxConfirmLingerMs' | 'outboxGraceMs'>,
+) {
+  return Math.min(settings.outboxConfirmLingerMs, Math.floor(settings.outboxGraceMs / 10));
+}
+
 export const defaultSettings: ServiceSettings = {
   prefetch: 100,
   relayIntervalMs: 500,

@@ -5,7 +5,7 @@ import { type Logger } from '@herald/runtime';
 import { cachedApiKeyDirectory, type CachedApiKeyDirectory } from '@herald/runtime/http';
 import { type InitialisableModel } from '@herald/runtime/mongo';
 import { apiKeyModel, ApiKeyReadModel, type ApiKeyModel } from '@herald/read-models';
-import { type ServiceSettings } from '../config';
+import { confirmationLingerMs, type ServiceSettings } from '../config';
 import { categoryModel, type CategoryModel } from '../categories/data/category-model';
 import { Categories } from '../categories/domain/categories';
 import { PreferenceDirectory } from '../preferences/data/preference-directory';
@@ -193,7 +193,7 @@ export function createServiceContext(deps: ContextDeps): {
     confirmations: new ConfirmationLog(
       models.outboxConfirmations,
       deps.now,
-      deps.settings.outboxConfirmLingerMs,
+      confirmationLingerMs(deps.settings),
     ),
     createdEvents: new CreatedEvents(
       (message) => publishEvent(ctx, EventRoutingKeys.notificationsCreated, message),
